@@ -1,0 +1,98 @@
+//! Errors as JS sees them: an `Error` with `code`, `message` and, for HTTP failures, `status`.
+
+use crate::bridge::BridgeError;
+use crate::dicomweb::DicomWebError;
+use crate::fhir::FhirError;
+use crate::imaging::ImagingError;
+use crate::net::NetError;
+use wasm_bindgen::JsValue;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+    pub status: Option<u16>,
+}
+
+impl ApiError {
+    fn new(code: &'static str, message: String) -> Self {
+        ApiError { code, message, status: None }
+    }
+    pub fn internal(message: String) -> Self {
+        Self::new("internal", message)
+    }
+    pub fn not_found(message: String) -> Self {
+        Self::new("not-found", message)
+    }
+    pub fn invalid_options(message: String) -> Self {
+        Self::new("invalid-options", message)
+    }
+    pub fn patient_mismatch(message: String) -> Self {
+        Self::new("patient-mismatch", message)
+    }
+    /// A newer call (patient switch) replaced this one; its results were discarded.
+    pub fn superseded() -> Self {
+        Self::new("superseded", "a newer request replaced this one".into())
+    }
+
+    /// `code`, `message`, `status` on a plain object (event detail).
+    pub fn to_js_object(&self) -> JsValue {
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"code".into(), &self.code.into());
+        let _ = js_sys::Reflect::set(&o, &"message".into(), &self.message.as_str().into());
+        let status = self.status.map(JsValue::from).unwrap_or(JsValue::NULL);
+        let _ = js_sys::Reflect::set(&o, &"status".into(), &status);
+        o.into()
+    }
+
+    /// A JS `Error` (so stack traces and `instanceof Error` work) carrying `code` and `status`.
+    pub fn into_js(self) -> JsValue {
+        let e = js_sys::Error::new(&self.message);
+        let _ = js_sys::Reflect::set(&e, &"code".into(), &self.code.into());
+        let status = self.status.map(JsValue::from).unwrap_or(JsValue::NULL);
+        let _ = js_sys::Reflect::set(&e, &"status".into(), &status);
+        e.into()
+    }
+}
+
+fn from_net(e: &NetError) -> ApiError {
+    let mut error = ApiError::new(
+        match e {
+            NetError::Unreachable { .. } => "network",
+            NetError::Status { status: 401 | 403, .. } => "unauthorized",
+            NetError::Status { status: 404, .. } => "not-found",
+            NetError::Status { .. } => "server",
+            NetError::InvalidUrl(_) => "invalid-url",
+            NetError::TooLarge { .. } => "too-large",
+        },
+        e.to_string(),
+    );
+    if let NetError::Status { status, .. } = e {
+        error.status = Some(*status);
+    }
+    error
+}
+
+impl From<BridgeError> for ApiError {
+    fn from(e: BridgeError) -> Self {
+        match &e {
+            BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
+            BridgeError::Fhir(_) => ApiError::new("fhir", e.to_string()),
+            BridgeError::DicomWeb(_) => ApiError::new("dicomweb", e.to_string()),
+            BridgeError::NoEndpoint(_) => ApiError::new("no-endpoint", e.to_string()),
+            BridgeError::NoImages(_) => ApiError::new("no-images", e.to_string()),
+        }
+    }
+}
+
+impl From<ImagingError> for ApiError {
+    fn from(e: ImagingError) -> Self {
+        ApiError::new(
+            match e {
+                ImagingError::Parse(_) => "invalid-dicom",
+                ImagingError::Unsupported(_) => "unsupported-image",
+            },
+            e.to_string(),
+        )
+    }
+}

@@ -1,0 +1,174 @@
+//! The unified `Study`: FHIR facts, DICOMweb enrichment, and where the data came from.
+
+use crate::dicomweb::{json::tags, DicomJson};
+use crate::fhir::ImagingStudy;
+use serde::Serialize;
+
+/// Where a study's details come from, shown in the study list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Source {
+    /// Only what the FHIR server said (enrichment not attempted yet).
+    FhirOnly,
+    /// FHIR plus the PACS's own series list.
+    Enriched,
+    /// The study has no DICOMweb Endpoint.
+    NoEndpoint,
+    /// The PACS could not be asked; the FHIR facts still stand.
+    PacsUnreachable { message: String },
+}
+
+/// A study as the host and the view see it. `resource` is the FHIR ImagingStudy as received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Study {
+    pub study_uid: String,
+    pub fhir_id: String,
+    pub accession: Option<String>,
+    pub started: Option<String>,
+    pub description: Option<String>,
+    pub modalities: Vec<String>,
+    pub status: Option<String>,
+    pub number_of_series: Option<u32>,
+    pub number_of_instances: Option<u32>,
+    pub series: Vec<SeriesRef>,
+    pub dicomweb_base: Option<String>,
+    pub source: Source,
+    pub resource: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesRef {
+    pub uid: String,
+    pub number: Option<u32>,
+    pub modality: Option<String>,
+    pub description: Option<String>,
+    pub number_of_instances: Option<u32>,
+    pub instances: Vec<InstanceRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceRef {
+    pub uid: String,
+    pub number: Option<u32>,
+    pub sop_class: Option<String>,
+}
+
+impl InstanceRef {
+    pub(crate) fn from_qido(item: &DicomJson) -> Option<InstanceRef> {
+        Some(InstanceRef {
+            uid: item.string(tags::SOP_INSTANCE_UID)?,
+            number: item.u32(tags::INSTANCE_NUMBER),
+            sop_class: item.string(tags::SOP_CLASS_UID),
+        })
+    }
+}
+
+impl Study {
+    pub(crate) fn from_fhir(s: ImagingStudy) -> Study {
+        let series = s
+            .series
+            .into_iter()
+            .map(|se| SeriesRef {
+                uid: se.uid,
+                number: se.number,
+                modality: se.modality,
+                description: se.description,
+                number_of_instances: se.number_of_instances.or(Some(se.instances.len() as u32).filter(|n| *n > 0)),
+                instances: se
+                    .instances
+                    .into_iter()
+                    .map(|i| InstanceRef { uid: i.uid, number: i.number, sop_class: i.sop_class })
+                    .collect(),
+            })
+            .collect();
+        Study {
+            study_uid: s.study_uid,
+            fhir_id: s.id,
+            accession: s.accession,
+            started: s.started,
+            description: s.description,
+            modalities: s.modalities,
+            status: s.status,
+            number_of_series: s.number_of_series,
+            number_of_instances: s.number_of_instances,
+            series,
+            dicomweb_base: None,
+            source: Source::FhirOnly,
+            resource: s.resource,
+        }
+    }
+
+    /// Adds QIDO's series to FHIR's: the PACS is the authority on what it holds, FHIR may be
+    /// stale or summarised. Fields FHIR had are kept; missing ones are filled.
+    pub(crate) fn merge_qido_series(&mut self, qido: &[DicomJson]) {
+        for item in qido {
+            let Some(uid) = item.string(tags::SERIES_INSTANCE_UID) else { continue };
+            let count = item.u32(tags::NUMBER_OF_SERIES_RELATED_INSTANCES);
+            match self.series.iter_mut().find(|s| s.uid == uid) {
+                Some(existing) => {
+                    existing.number = existing.number.or(item.u32(tags::SERIES_NUMBER));
+                    existing.modality = existing.modality.take().or(item.string(tags::MODALITY));
+                    existing.description = existing.description.take().or(item.string(tags::SERIES_DESCRIPTION));
+                    existing.number_of_instances = count.or(existing.number_of_instances);
+                }
+                None => self.series.push(SeriesRef {
+                    uid,
+                    number: item.u32(tags::SERIES_NUMBER),
+                    modality: item.string(tags::MODALITY),
+                    description: item.string(tags::SERIES_DESCRIPTION),
+                    number_of_instances: count,
+                    instances: Vec::new(),
+                }),
+            }
+        }
+        self.number_of_series = Some(self.series.len() as u32).filter(|n| *n > 0).or(self.number_of_series);
+        let total: u32 = self.series.iter().filter_map(|s| s.number_of_instances).sum();
+        if total > 0 {
+            self.number_of_instances = Some(total);
+        }
+        for series in &self.series {
+            if let Some(m) = &series.modality {
+                if !self.modalities.contains(m) {
+                    self.modalities.push(m.clone());
+                }
+            }
+        }
+    }
+
+    /// Series by SeriesNumber (unnumbered last), then UID.
+    pub fn series_in_order(&self) -> Vec<&SeriesRef> {
+        let mut all: Vec<&SeriesRef> = self.series.iter().collect();
+        all.sort_by(|a, b| a.number.unwrap_or(u32::MAX).cmp(&b.number.unwrap_or(u32::MAX)).then_with(|| a.uid.cmp(&b.uid)));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn qido_fills_and_adds_series() {
+        let fhir = ImagingStudy::from_json(json!({"resourceType": "ImagingStudy", "id": "s",
+            "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}],
+            "series": [{"uid": "1.2.1", "number": 2, "modality": {"code": "CT"}}]}))
+        .unwrap();
+        let mut study = Study::from_fhir(fhir);
+        let qido = DicomJson::parse_array(
+            br#"[{"0020000E":{"vr":"UI","Value":["1.2.1"]},"0008103E":{"vr":"LO","Value":["Axial"]},"00201209":{"vr":"IS","Value":[5]}},
+                 {"0020000E":{"vr":"UI","Value":["1.2.0"]},"00200011":{"vr":"IS","Value":[1]},"00080060":{"vr":"CS","Value":["SR"]},"00201209":{"vr":"IS","Value":[1]}}]"#,
+        )
+        .unwrap();
+        study.merge_qido_series(&qido);
+        assert_eq!(study.series.len(), 2);
+        assert_eq!(study.series[0].description.as_deref(), Some("Axial"));
+        assert_eq!(study.number_of_instances, Some(6));
+        assert_eq!(study.modalities, ["CT", "SR"]);
+        let order: Vec<&str> = study.series_in_order().iter().map(|s| s.uid.as_str()).collect();
+        assert_eq!(order, ["1.2.0", "1.2.1"]);
+    }
+}

@@ -1,0 +1,243 @@
+//! multipart/related (RFC 2046, RFC 2387) as DICOMweb uses it for instances and frames.
+//!
+//! Tolerates what real servers send: quoted boundaries, a preamble and epilogue, parts without
+//! `Content-Length`, bare LF line ends. A body that ends before the closing delimiter is an error,
+//! never a silently shorter image.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum MultipartError {
+    #[error("expected a multipart/related response but got Content-Type {0:?}")]
+    NotMultipart(String),
+    #[error("the multipart Content-Type has no boundary parameter")]
+    NoBoundary,
+    #[error("the multipart body ends before its closing boundary (truncated response)")]
+    Truncated,
+    #[error("a multipart part has malformed headers")]
+    BadPartHeaders,
+}
+
+/// One part: its headers (names lower-cased) and its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Part {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The value of a parameter in a header like `multipart/related; type="application/dicom"; boundary=x`.
+pub fn header_parameter(header: &str, name: &str) -> Option<String> {
+    let mut rest = header.split_once(';')?.1;
+    loop {
+        let (key, after_eq) = rest.split_once('=')?;
+        let key = key.trim();
+        let after_eq = after_eq.trim_start();
+        let (value, next) = if let Some(quoted) = after_eq.strip_prefix('"') {
+            // Quoted string with backslash escapes.
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = None;
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            value.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    c => value.push(c),
+                }
+            }
+            let end = end?;
+            let tail = &quoted[end..];
+            (value, tail.split_once(';').map(|(_, t)| t))
+        } else {
+            match after_eq.split_once(';') {
+                Some((v, t)) => (v.trim().to_string(), Some(t)),
+                None => (after_eq.trim().to_string(), None),
+            }
+        };
+        if key.eq_ignore_ascii_case(name) {
+            return Some(value);
+        }
+        rest = next?;
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut i = from;
+    while i + needle.len() <= haystack.len() {
+        let offset = haystack[i..haystack.len() - needle.len() + 1].iter().position(|&b| b == first)?;
+        i += offset;
+        if &haystack[i..i + needle.len()] == needle {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Splits a multipart/related body into its parts.
+pub fn decode(content_type: &str, body: Vec<u8>) -> Result<Vec<Part>, MultipartError> {
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.to_ascii_lowercase().starts_with("multipart/") {
+        return Err(MultipartError::NotMultipart(content_type.to_string()));
+    }
+    let boundary = header_parameter(content_type, "boundary").filter(|b| !b.is_empty()).ok_or(MultipartError::NoBoundary)?;
+    let delimiter = format!("--{boundary}").into_bytes();
+    let mut line_delimiter = b"\n".to_vec();
+    line_delimiter.extend_from_slice(&delimiter);
+
+    // The first delimiter is at the start or after a line break (anything before is preamble).
+    let mut pos = if body.starts_with(&delimiter) {
+        0
+    } else {
+        find(&body, &line_delimiter, 0).ok_or(MultipartError::Truncated)? + 1
+    };
+    let mut parts = Vec::new();
+    loop {
+        pos += delimiter.len();
+        if body.get(pos..pos + 2) == Some(b"--") {
+            return Ok(parts); // Closing delimiter; the rest is epilogue.
+        }
+        // Transport padding, then the line break ending the delimiter line.
+        while matches!(body.get(pos), Some(b' ' | b'\t')) {
+            pos += 1;
+        }
+        pos = skip_line_break(&body, pos).ok_or(MultipartError::Truncated)?;
+        let (headers, body_start) = read_headers(&body, pos)?;
+        let next = find(&body, &line_delimiter, body_start).ok_or(MultipartError::Truncated)?;
+        let mut end = next;
+        if end > body_start && body[end - 1] == b'\r' {
+            end -= 1;
+        }
+        parts.push(Part { headers, body: body[body_start..end.max(body_start)].to_vec() });
+        pos = next + 1;
+    }
+}
+
+fn skip_line_break(body: &[u8], pos: usize) -> Option<usize> {
+    match body.get(pos..)? {
+        [b'\r', b'\n', ..] => Some(pos + 2),
+        [b'\n', ..] => Some(pos + 1),
+        _ => None,
+    }
+}
+
+/// Reads header lines up to the blank line; returns them and where the part body starts.
+fn read_headers(body: &[u8], mut pos: usize) -> Result<(Vec<(String, String)>, usize), MultipartError> {
+    let mut headers = Vec::new();
+    loop {
+        if let Some(after) = skip_line_break(body, pos) {
+            return Ok((headers, after));
+        }
+        let line_end = find(body, b"\n", pos).ok_or(MultipartError::Truncated)?;
+        let line = &body[pos..line_end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let text = std::str::from_utf8(line).map_err(|_| MultipartError::BadPartHeaders)?;
+        let (name, value) = text.split_once(':').ok_or(MultipartError::BadPartHeaders)?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        if headers.len() > 64 {
+            return Err(MultipartError::BadPartHeaders);
+        }
+        pos = line_end + 1;
+    }
+}
+
+/// Encodes parts as multipart/related; returns the body and its Content-Type (for STOW-RS).
+pub fn encode(part_type: &str, parts: &[Part]) -> (Vec<u8>, String) {
+    let boundary = boundary_for(parts);
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        for (name, value) in &part.headers {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&part.body);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (out, format!("multipart/related; type=\"{part_type}\"; boundary={boundary}"))
+}
+
+/// A boundary that occurs in no part (checked, not assumed).
+fn boundary_for(parts: &[Part]) -> String {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15 ^ parts.len() as u64;
+    loop {
+        let candidate = format!("emr-imaging-{seed:016x}");
+        let needle = format!("--{candidate}");
+        if parts.iter().all(|p| find(&p.body, needle.as_bytes(), 0).is_none()) {
+            return candidate;
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CT: &str = "multipart/related; type=\"application/dicom\"; boundary=\"b;1\"";
+
+    #[test]
+    fn parameters_quoted_and_plain() {
+        assert_eq!(header_parameter(CT, "boundary").as_deref(), Some("b;1"));
+        assert_eq!(header_parameter(CT, "type").as_deref(), Some("application/dicom"));
+        assert_eq!(header_parameter("multipart/related;boundary=abc", "BOUNDARY").as_deref(), Some("abc"));
+        assert_eq!(header_parameter("multipart/related", "boundary"), None);
+    }
+
+    #[test]
+    fn preamble_epilogue_no_content_length() {
+        let body = b"preamble\r\n--b;1\r\nContent-Type: application/dicom\r\n\r\nAB\r\n--b;1\r\n\r\n\r\n--b;1--\r\nepilogue".to_vec();
+        let parts = decode(CT, body).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].body, b"AB");
+        assert_eq!(parts[0].header("Content-Type"), Some("application/dicom"));
+        assert_eq!(parts[1].body, b"");
+    }
+
+    #[test]
+    fn bare_lf_and_binary_with_crlf_inside() {
+        let body = b"--x\nContent-Type: a\n\n\r\n--y\r\n\n--x--".to_vec();
+        let parts = decode("multipart/related; boundary=x", body).unwrap();
+        assert_eq!(parts[0].body, b"\r\n--y\r\n");
+    }
+
+    #[test]
+    fn truncated_is_an_error() {
+        let full = b"--x\r\nContent-Type: a\r\n\r\nDATA\r\n--x--".to_vec();
+        for cut in 0..full.len() - 4 {
+            let r = decode("multipart/related; boundary=x", full[..cut].to_vec());
+            assert!(r.is_err(), "cut at {cut} gave {r:?}");
+        }
+    }
+
+    #[test]
+    fn not_multipart() {
+        assert!(matches!(decode("application/dicom", vec![]), Err(MultipartError::NotMultipart(_))));
+        assert_eq!(decode("multipart/related", vec![]), Err(MultipartError::NoBoundary));
+    }
+
+    #[test]
+    fn encode_round_trips_and_avoids_collisions() {
+        let tricky = Part { headers: vec![("Content-Type".into(), "application/dicom".into())], body: b"--emr-imaging-9e3779b97f4a7c17 x".to_vec() };
+        let parts = vec![tricky.clone(), Part { headers: vec![], body: vec![0, 1, 2, 13, 10] }];
+        let (body, content_type) = encode("application/dicom", &parts);
+        let back = decode(&content_type, body).unwrap();
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].body, tricky.body);
+        assert_eq!(back[1].body, vec![0, 1, 2, 13, 10]);
+    }
+}

@@ -1,0 +1,163 @@
+//! FHIR REST reads and searches over [`HttpClient`].
+
+use super::{model::*, FhirError};
+use crate::net::{HttpClient, NetError, Transport};
+use serde_json::Value;
+use std::collections::HashMap;
+use url::Url;
+
+const FHIR_JSON: &str = "application/fhir+json, application/json;q=0.9";
+/// Paging guard: a server that keeps sending `next` links must not hold us forever.
+const MAX_PAGES: usize = 50;
+
+/// A FHIR server at `base` (always stored with a trailing slash so relative joins work).
+#[derive(Debug, Clone)]
+pub struct FhirClient {
+    base: Url,
+}
+
+/// The studies of one patient and the Endpoints the search brought along (`_include`).
+#[derive(Debug, Default, Clone)]
+pub struct StudySearch {
+    pub studies: Vec<ImagingStudy>,
+    /// Included Endpoints keyed by `Endpoint/{id}` (and by fullUrl when the server gives one).
+    pub endpoints: HashMap<String, Endpoint>,
+    /// Entries that could not be used, with the reason (shown to the user, not dropped silently).
+    pub rejected: Vec<FhirError>,
+}
+
+impl FhirClient {
+    pub fn new(base: &Url) -> Self {
+        let mut base = base.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        FhirClient { base }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// Resolves a reference or relative URL against the base.
+    pub fn url(&self, relative: &str) -> Result<Url, FhirError> {
+        self.base.join(relative).map_err(|_| NetError::InvalidUrl(relative.to_string()).into())
+    }
+
+    async fn get_json<T: Transport>(&self, http: &HttpClient<T>, url: Url) -> Result<Value, FhirError> {
+        let response = http.get(url, FHIR_JSON).await?;
+        serde_json::from_slice(&response.body).map_err(|e| FhirError::InvalidJson(e.to_string()))
+    }
+
+    pub async fn read_patient<T: Transport>(&self, http: &HttpClient<T>, id: &str) -> Result<Patient, FhirError> {
+        let json = self.get_json(http, self.url(&format!("Patient/{}", encode_id(id)))?).await?;
+        Patient::from_json(&json)
+    }
+
+    /// Reads an Endpoint by reference (`Endpoint/1` or an absolute URL).
+    pub async fn read_endpoint<T: Transport>(&self, http: &HttpClient<T>, reference: &str) -> Result<Endpoint, FhirError> {
+        let json = self.get_json(http, self.url(reference)?).await?;
+        Endpoint::from_json(&json)
+    }
+
+    /// All ImagingStudy resources of a patient, following `next` links, with their Endpoints
+    /// included in the same round trips where the server supports `_include`.
+    pub async fn search_studies<T: Transport>(&self, http: &HttpClient<T>, patient_id: &str) -> Result<StudySearch, FhirError> {
+        let mut url = self.url("ImagingStudy")?;
+        url.query_pairs_mut()
+            .append_pair("patient", patient_id)
+            .append_pair("_include", "ImagingStudy:endpoint")
+            .append_pair("_count", "100");
+        let mut search = StudySearch::default();
+        for page in 1..=MAX_PAGES {
+            let bundle = self.get_json(http, url.clone()).await?;
+            if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+                return Err(FhirError::UnexpectedResource {
+                    expected: "Bundle",
+                    found: bundle.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string(),
+                });
+            }
+            collect_entries(&bundle, &mut search);
+            match next_link(&bundle) {
+                Some(next) => url = self.url(&next)?,
+                None => return Ok(search),
+            }
+            if page == MAX_PAGES {
+                return Err(FhirError::TooManyPages { pages: page });
+            }
+        }
+        Ok(search)
+    }
+}
+
+/// A FHIR id is `[A-Za-z0-9\-\.]{1,64}`; anything else is percent-encoded rather than trusted.
+fn encode_id(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
+}
+
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle.get("link")?.as_array()?.iter().find_map(|l| {
+        (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten()
+    })
+}
+
+fn collect_entries(bundle: &Value, search: &mut StudySearch) {
+    let Some(entries) = bundle.get("entry").and_then(Value::as_array) else { return };
+    for entry in entries {
+        let Some(resource) = entry.get("resource") else { continue };
+        match resource.get("resourceType").and_then(Value::as_str) {
+            Some("ImagingStudy") => match ImagingStudy::from_json(resource.clone()) {
+                Ok(study) => search.studies.push(study),
+                Err(e) => search.rejected.push(e),
+            },
+            Some("Endpoint") => {
+                if let Ok(endpoint) = Endpoint::from_json(resource) {
+                    if let Some(id) = &endpoint.id {
+                        search.endpoints.insert(format!("Endpoint/{id}"), endpoint.clone());
+                    }
+                    if let Some(full) = entry.get("fullUrl").and_then(Value::as_str) {
+                        search.endpoints.insert(full.to_string(), endpoint);
+                    }
+                }
+            }
+            _ => {} // OperationOutcome warnings and other includes are not needed here.
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn base_gets_trailing_slash_and_joins() {
+        let c = FhirClient::new(&Url::parse("http://h/fhir").unwrap());
+        assert_eq!(c.url("Endpoint/1").unwrap().as_str(), "http://h/fhir/Endpoint/1");
+        assert_eq!(c.url("http://other/x").unwrap().as_str(), "http://other/x");
+    }
+
+    #[test]
+    fn ids_are_encoded() {
+        assert_eq!(encode_id("a/../b?c"), "a%2F..%2Fb%3Fc");
+    }
+
+    #[test]
+    fn entries_and_next_link() {
+        let bundle = json!({"resourceType": "Bundle", "type": "searchset",
+            "link": [{"relation": "self", "url": "s"}, {"relation": "next", "url": "http://h/fhir?page=2"}],
+            "entry": [
+              {"fullUrl": "http://h/fhir/ImagingStudy/1", "resource": {"resourceType": "ImagingStudy", "id": "1",
+                 "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}]}},
+              {"resource": {"resourceType": "ImagingStudy", "id": "bad"}},
+              {"fullUrl": "http://h/fhir/Endpoint/e", "resource": {"resourceType": "Endpoint", "id": "e", "address": "http://p/dw"}}
+            ]});
+        let mut s = StudySearch::default();
+        collect_entries(&bundle, &mut s);
+        assert_eq!(s.studies.len(), 1);
+        assert_eq!(s.rejected.len(), 1);
+        assert!(s.endpoints.contains_key("Endpoint/e"));
+        assert!(s.endpoints.contains_key("http://h/fhir/Endpoint/e"));
+        assert_eq!(next_link(&bundle).as_deref(), Some("http://h/fhir?page=2"));
+    }
+}

@@ -1,0 +1,77 @@
+//! FHIR REST client and a version-tolerant model of what imaging needs.
+//!
+//! The model keeps the original resource JSON next to normalised fields: hosts get both, and a
+//! field we did not normalise is never lost. Parsing is lenient about shape (DSTU2 `uid` vs R4
+//! `identifier`, `patient` vs `subject`, Coding vs CodeableConcept) and strict about meaning (a study
+//! without a Study Instance UID cannot be shown, so it is reported, not guessed).
+
+mod client;
+mod model;
+
+pub use client::{FhirClient, StudySearch};
+pub use model::{Endpoint, ImagingStudy, Patient, Reference, Series, SeriesInstance};
+
+use thiserror::Error;
+
+/// FHIR-level failures.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum FhirError {
+    #[error(transparent)]
+    Net(#[from] crate::net::NetError),
+    #[error("the FHIR server sent something that is not valid JSON ({0})")]
+    InvalidJson(String),
+    #[error("expected a FHIR {expected} but got {found:?}")]
+    UnexpectedResource { expected: &'static str, found: String },
+    #[error("ImagingStudy {id:?} has no DICOM Study Instance UID")]
+    MissingStudyUid { id: String },
+    #[error("paging stopped after {pages} pages: the server keeps sending `next` links")]
+    TooManyPages { pages: usize },
+}
+
+/// The human-readable text of an OperationOutcome: its issues' diagnostics or details text,
+/// joined. `None` if `json` is not an OperationOutcome or says nothing.
+pub fn operation_outcome_text(json: &serde_json::Value) -> Option<String> {
+    if json.get("resourceType")?.as_str()? != "OperationOutcome" {
+        return None;
+    }
+    let parts: Vec<String> = json
+        .get("issue")?
+        .as_array()?
+        .iter()
+        .filter_map(|issue| {
+            issue
+                .get("diagnostics")
+                .and_then(|d| d.as_str())
+                .or_else(|| issue.pointer("/details/text").and_then(|t| t.as_str()))
+                .map(str::to_string)
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Strips the `urn:oid:` prefix FHIR uses for OIDs; DICOM UIDs are bare.
+pub fn bare_uid(value: &str) -> &str {
+    let value = value.trim();
+    value.strip_prefix("urn:oid:").unwrap_or(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn outcome_text_joins_diagnostics() {
+        let oo = json!({"resourceType":"OperationOutcome","issue":[
+            {"severity":"error","code":"forbidden","diagnostics":"scope missing"},
+            {"severity":"error","code":"x","details":{"text":"second"}}]});
+        assert_eq!(operation_outcome_text(&oo).as_deref(), Some("scope missing; second"));
+        assert_eq!(operation_outcome_text(&json!({"resourceType":"Patient"})), None);
+    }
+
+    #[test]
+    fn uid_prefix_is_stripped() {
+        assert_eq!(bare_uid("urn:oid:1.2.3"), "1.2.3");
+        assert_eq!(bare_uid(" 1.2.3 "), "1.2.3");
+    }
+}

@@ -1,0 +1,18 @@
+//! emr-imaging: a patient's medical images inside any EMR page.
+//!
+//! Data flows one way: host page → [`api`] → [`bridge`] → ([`fhir`] | [`dicomweb`]) over [`net`]
+//! (+ [`cache`]) → [`imaging`] → `view`. Everything above `view` and `api` is plain Rust with no
+//! browser dependency, so it is tested natively (and against real servers) with `cargo test`.
+
+pub mod bridge;
+pub mod cache;
+pub mod dicomweb;
+pub mod fhir;
+pub mod imaging;
+pub mod launch;
+pub mod net;
+
+#[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
+pub mod view;

@@ -1,0 +1,82 @@
+//! `cargo xtask build`: the wasm crate → wasm-bindgen → `pkg/`, a publishable npm package.
+
+use crate::{install, run_cmd, workspace_root};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::Command;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Dev,
+    Release,
+}
+
+/// Builds the package and returns its directory. Release builds are size-optimised (Cargo
+/// profile) and drop the name and producers sections, which gains what wasm-opt would after gzip.
+pub fn build(profile: Profile) -> Result<PathBuf> {
+    let root = workspace_root();
+    let pkg = root.join("pkg");
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.current_dir(&root).args(["build", "-p", "emr-imaging", "--lib", "--target", "wasm32-unknown-unknown"]);
+    if profile == Profile::Release {
+        cargo.arg("--release");
+    }
+    run_cmd(&mut cargo)?;
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let wasm = target_dir
+        .join("wasm32-unknown-unknown")
+        .join(if profile == Profile::Release { "release" } else { "debug" })
+        .join("emr_imaging.wasm");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).context("clearing pkg/")?;
+    }
+    let mut bindgen = Command::new(install::wasm_bindgen_bin());
+    bindgen.args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(&pkg).arg(&wasm);
+    if profile == Profile::Release {
+        bindgen.args(["--remove-name-section", "--remove-producers-section"]);
+    }
+    run_cmd(&mut bindgen)?;
+    write_manifest(&root, &pkg)?;
+    for file in ["README.md"] {
+        std::fs::copy(root.join(file), pkg.join(file)).with_context(|| format!("copying {file}"))?;
+    }
+    report_sizes(&pkg)?;
+    Ok(pkg)
+}
+
+/// `pkg/package.json` from the `pkg.json` template, with the crate's version.
+fn write_manifest(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
+    let template = std::fs::read_to_string(root.join("pkg.json")).context("reading pkg.json")?;
+    let mut manifest: serde_json::Value = serde_json::from_str(&template).context("pkg.json is not JSON")?;
+    manifest["version"] = crate_version(root)?.into();
+    std::fs::write(pkg.join("package.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    // wasm-bindgen writes its own package.json-less .gitignore; the package ships everything it lists.
+    let _ = std::fs::remove_file(pkg.join(".gitignore"));
+    Ok(())
+}
+
+fn crate_version(root: &std::path::Path) -> Result<String> {
+    let toml = std::fs::read_to_string(root.join("Cargo.toml"))?;
+    let in_package = toml.split("[package]").nth(1).context("Cargo.toml has no [package]")?;
+    in_package
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("version = ").map(|v| v.trim_matches('"').to_string()))
+        .context("no package version in Cargo.toml")
+}
+
+/// Prints raw and gzip sizes of what the package ships (wasm + JS).
+fn report_sizes(pkg: &std::path::Path) -> Result<()> {
+    let mut total_raw = 0;
+    let mut total_gz = 0;
+    for name in ["emr_imaging_bg.wasm", "emr_imaging.js"] {
+        let path = pkg.join(name);
+        let raw = std::fs::metadata(&path)?.len();
+        let out = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().context("running gzip")?;
+        let gz = out.stdout.len() as u64;
+        total_raw += raw;
+        total_gz += gz;
+        println!("size: {name}: {raw} bytes, {gz} gzip");
+    }
+    println!("size: shipped total: {total_raw} bytes, {total_gz} gzip");
+    Ok(())
+}

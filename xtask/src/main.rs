@@ -1,0 +1,124 @@
+//! `cargo xtask …`: build the npm package, run the demo, and run every test tier against real
+//! servers that this tool installs, starts and stops.
+
+mod build;
+mod devserver;
+mod install;
+mod servers;
+mod test;
+mod testdata;
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+  build [--dev]                      build the npm package into pkg/
+  demo [--port N] [--fhir URL --dicomweb URL] [--no-build]
+                                     serve the demo EMR page (built-in sample data unless
+                                     --fhir/--dicomweb name real servers to proxy)
+  test [--skip-install]              install what is missing, then run native, browser and
+                                     end-to-end tests against real Orthanc and FHIR servers
+  install                            install what the tests need (apt as root, rustup, cargo, npm)
+  gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(command) = args.first() else {
+        println!("{USAGE}");
+        return Ok(());
+    };
+    let flags = Flags(&args[1..]);
+    match command.as_str() {
+        "build" => build::build(if flags.has("--dev") { build::Profile::Dev } else { build::Profile::Release }).map(|_| ()),
+        "demo" => demo(&flags),
+        "test" => test::run(!flags.has("--skip-install")),
+        "install" => install::all(),
+        "gen-data" => {
+            let out = PathBuf::from(flags.value("--out")?.context("--out DIR is required")?);
+            let dicomweb = flags.value("--dicomweb")?.unwrap_or_else(|| "http://127.0.0.1:8080/dicom-web".into());
+            let data = testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() });
+            testdata::write_to_dir(&data, &dicomweb, &out)
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+fn demo(flags: &Flags) -> Result<()> {
+    let port: u16 = flags.value("--port")?.map(|p| p.parse()).transpose().context("--port")?.unwrap_or(8080);
+    let upstream = match (flags.value("--fhir")?, flags.value("--dicomweb")?) {
+        (Some(fhir), Some(dicomweb)) => devserver::Upstream::Proxy { fhir, dicomweb },
+        (None, None) => {
+            devserver::Upstream::Sample(testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() }))
+        }
+        _ => bail!("--fhir and --dicomweb go together"),
+    };
+    if !flags.has("--no-build") {
+        install::wasm_toolchain()?;
+        build::build(build::Profile::Release)?;
+    }
+    let root = workspace_root();
+    let server = devserver::start(devserver::Options {
+        port,
+        www: root.join("www"),
+        pkg: root.join("pkg"),
+        upstream,
+        log_requests: true,
+    })?;
+    println!("emr-imaging demo: http://127.0.0.1:{}/  (Ctrl-C to stop)", server.port);
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The workspace root (this crate's parent), whatever the current directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Minimal flag parsing: `--name value` and boolean `--name`.
+struct Flags<'a>(&'a [String]);
+
+impl Flags<'_> {
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|a| a == name)
+    }
+
+    fn value(&self, name: &str) -> Result<Option<String>> {
+        match self.0.iter().position(|a| a == name) {
+            None => Ok(None),
+            Some(i) => match self.0.get(i + 1) {
+                Some(v) if !v.starts_with("--") => Ok(Some(v.clone())),
+                _ => bail!("{name} needs a value"),
+            },
+        }
+    }
+}
+
+/// Runs a command, echoing it, and fails with its exit status.
+pub fn run_cmd(cmd: &mut std::process::Command) -> Result<()> {
+    eprintln!("+ {}", display_cmd(cmd));
+    let status = cmd.status().with_context(|| format!("could not start {}", display_cmd(cmd)))?;
+    if !status.success() {
+        bail!("{} failed with {status}", display_cmd(cmd));
+    }
+    Ok(())
+}
+
+pub fn display_cmd(cmd: &std::process::Command) -> String {
+    std::iter::once(cmd.get_program().to_string_lossy().into_owned())
+        .chain(cmd.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,214 @@
+//! `cargo xtask test`: every tier against real servers, in one command.
+//!
+//! 1. install what is missing; 2. build the package; 3. start Orthanc + HFS and a dev server
+//! proxying them; 4. load two synthetic data sets (one addressed directly, one through the
+//! proxy) by STOW-RS and a FHIR transaction; 5. run native `cargo test` (server tests included),
+//! wasm-bindgen browser tests and node/playwright end-to-end tests; 6. stop everything and
+//! print the runners' totals. A failing tier does not stop the others.
+
+use crate::{build, devserver, install, servers, testdata, workspace_root};
+use anyhow::{bail, Context, Result};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Totals read from the runners' own summary lines.
+#[derive(Default, Debug, Clone, Copy)]
+struct Counts {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.passed += o.passed;
+        self.failed += o.failed;
+        self.skipped += o.skipped;
+    }
+}
+
+pub fn run(install_first: bool) -> Result<()> {
+    let started = Instant::now();
+    if install_first {
+        install::all()?;
+    }
+    build::build(build::Profile::Release)?;
+    let dir = servers::run_dir()?;
+    let orthanc = servers::orthanc(&dir.join("orthanc"))?;
+    let hfs = servers::hfs(&dir.join("hfs"))?;
+    let fhir_base = hfs.url();
+    let orthanc_dicomweb = format!("{}/dicom-web", orthanc.url());
+
+    // The e2e pages reach both servers through this proxy: one origin for the browser.
+    let proxy = devserver::start(devserver::Options {
+        port: 0,
+        www: workspace_root().join("www"),
+        pkg: workspace_root().join("pkg"),
+        upstream: devserver::Upstream::Proxy { fhir: fhir_base.clone(), dicomweb: orthanc_dicomweb.clone() },
+        log_requests: false,
+    })?;
+    let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+
+    let native = testdata::generate(&testdata::Options { id_prefix: "native".into(), ..Default::default() });
+    let e2e = testdata::generate(&testdata::Options { id_prefix: "e2e".into(), ..Default::default() });
+    load(&native, &orthanc_dicomweb, &orthanc_dicomweb, &fhir_base)?;
+    load(&e2e, &orthanc_dicomweb, &format!("{proxy_url}/dicom-web"), &fhir_base)?;
+    let native_dir = dir.join("data-native");
+    let e2e_dir = dir.join("data-e2e");
+    testdata::write_to_dir(&native, &orthanc_dicomweb, &native_dir)?;
+    testdata::write_to_dir(&e2e, &format!("{proxy_url}/dicom-web"), &e2e_dir)?;
+
+    // The demo's built-in sample mode, used by browser tests and the demo e2e test.
+    let sample = devserver::start(devserver::Options {
+        port: 0,
+        www: workspace_root().join("www"),
+        pkg: workspace_root().join("pkg"),
+        upstream: devserver::Upstream::Sample(testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() })),
+        log_requests: false,
+    })?;
+    let sample_url = format!("http://127.0.0.1:{}", sample.port);
+
+    let mut total = Counts::default();
+    let mut failures = Vec::new();
+    let mut tier = |name: &str, cmd: &mut Command| {
+        eprintln!("\n=== {name}: {}", crate::display_cmd(cmd));
+        match run_counted(cmd) {
+            Ok((counts, ok)) => {
+                total += counts;
+                if !ok || counts.failed > 0 {
+                    failures.push(name.to_string());
+                }
+                if counts.passed + counts.failed == 0 {
+                    failures.push(format!("{name} (ran no test)"));
+                }
+            }
+            Err(e) => failures.push(format!("{name}: {e:#}")),
+        }
+    };
+
+    let root = workspace_root();
+    tier(
+        "native",
+        Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["test", "--workspace", "--", "--include-ignored"])
+            .env("EMR_TEST_FHIR_BASE", &fhir_base)
+            .env("EMR_TEST_DICOMWEB", &orthanc_dicomweb)
+            .env("EMR_TEST_DATA", &native_dir),
+    );
+    tier(
+        "browser",
+        Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["test", "-p", "emr-imaging", "--target", "wasm32-unknown-unknown"])
+            .env("CHROMEDRIVER", install::CHROMEDRIVER)
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+            .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("tests/webdriver.json"))
+            .env("EMR_TEST_SAMPLE_SERVER", &sample_url)
+            .env("PATH", path_with_cargo_bin()),
+    );
+    tier(
+        "end-to-end",
+        Command::new("node")
+            .current_dir(install::e2e_dir())
+            .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            .env("E2E_PROXY_URL", &proxy_url)
+            .env("E2E_SAMPLE_URL", &sample_url)
+            .env("E2E_DATA", &e2e_dir)
+            .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
+            .env("CHROMIUM", install::CHROMIUM),
+    );
+
+    drop((sample, proxy, hfs, orthanc));
+    eprintln!("\nxtask test finished in {:.0}s", started.elapsed().as_secs_f64());
+    println!("total: {} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);
+    if !failures.is_empty() {
+        bail!("failed: {}", failures.join("; "));
+    }
+    Ok(())
+}
+
+/// STOW-RS every instance into Orthanc and the FHIR resources (with Endpoint = `endpoint_address`) into HFS.
+fn load(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_base: &str) -> Result<()> {
+    for patient in &data.patients {
+        for study in &patient.studies {
+            let instances: Vec<&[u8]> =
+                study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
+            servers::stow(stow_base, &instances)?;
+        }
+    }
+    servers::fhir_transaction(fhir_base, &testdata::fhir_transaction(data, endpoint_address))
+}
+
+fn path_with_cargo_bin() -> std::ffi::OsString {
+    let bin = install::cargo_bin("wasm-bindgen-test-runner");
+    let mut paths: Vec<std::path::PathBuf> = bin.parent().map(Path::to_path_buf).into_iter().collect();
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// Runs a test runner, echoing its output, and adds up its summary lines: cargo's
+/// `test result: ok. N passed; M failed; K ignored` and node's `ℹ pass N` / `# pass N`.
+fn run_counted(cmd: &mut Command) -> Result<(Counts, bool)> {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().context("starting the runner")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut counts = Counts::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        parse_summary(&line, &mut counts);
+    }
+    let status = child.wait()?;
+    Ok((counts, status.success()))
+}
+
+fn parse_summary(line: &str, counts: &mut Counts) {
+    let number_before = |text: &str, word: &str| -> Option<u64> {
+        let at = text.find(word)?;
+        text[..at].split_whitespace().last()?.parse().ok()
+    };
+    let line = line.trim();
+    if let Some(rest) = line.strip_prefix("test result: ") {
+        counts.passed += number_before(rest, " passed").unwrap_or(0);
+        counts.failed += number_before(rest, " failed").unwrap_or(0);
+        counts.skipped += number_before(rest, " ignored").unwrap_or(0);
+        return;
+    }
+    for prefix in ["ℹ ", "# "] {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            let mut words = rest.split_whitespace();
+            if let (Some(key), Some(Ok(n)), None) = (words.next(), words.next().map(str::parse::<u64>), words.next()) {
+                match key {
+                    "pass" => counts.passed += n,
+                    "fail" => counts.failed += n,
+                    "skipped" | "todo" => counts.skipped += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_cargo_and_node_summaries() {
+        let mut c = Counts::default();
+        for line in [
+            "test result: ok. 12 passed; 0 failed; 3 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+            "ℹ pass 4",
+            "ℹ fail 1",
+            "# pass 2",
+            "ℹ duration_ms 123",
+            "# passing tests are good",
+        ] {
+            parse_summary(line, &mut c);
+        }
+        assert_eq!((c.passed, c.failed, c.skipped), (19, 3, 3));
+    }
+}
