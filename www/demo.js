@@ -43,7 +43,9 @@ try {
   picker.addEventListener('change', () => selectPatient(picker.value));
   // For tests and the console: the page's handles, never any credential.
   window.emrDemo = { viewer, selectPatient, ready: true };
-  if (patients.length) await selectPatient(patients[0].id);
+  // `?manual` leaves the choice to the user (tests use it); otherwise open the first patient.
+  const manual = new URLSearchParams(location.search).has('manual');
+  if (patients.length && !manual) await selectPatient(patients[0].id);
 } catch (error) {
   status.textContent = String(error.message ?? error);
   window.emrDemo = { viewer, selectPatient, ready: true, error: String(error) };

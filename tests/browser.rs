@@ -1,0 +1,123 @@
+//! Browser tests (wasm-bindgen-test in headless Chromium): the component in a real page, over
+//! real `fetch`, drawing into a real canvas. The server is the dev server in sample mode that
+//! `cargo xtask test` starts; its URL is baked in at compile time (wasm has no environment).
+#![cfg(target_arch = "wasm32")]
+
+use emr_imaging::api::EmrImagingComponent;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn server() -> &'static str {
+    option_env!("EMR_TEST_SAMPLE_SERVER").expect("EMR_TEST_SAMPLE_SERVER: run these tests with `cargo xtask test`")
+}
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+fn host() -> web_sys::HtmlElement {
+    let el: web_sys::HtmlElement = document().create_element("div").unwrap().dyn_into().unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el
+}
+
+/// The sample server's patients, in id order.
+async fn patient_ids() -> Vec<String> {
+    let resp = gloo_net::http::Request::get(&format!("{}/fhir/Patient", server())).send().await.unwrap();
+    let bundle: serde_json::Value = resp.json().await.unwrap();
+    let mut ids: Vec<String> =
+        bundle["entry"].as_array().unwrap().iter().map(|e| e["resource"]["id"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    ids
+}
+
+/// Resolves on the next `emr-imaging:image-displayed` event on `el`.
+fn next_displayed(el: &web_sys::HtmlElement) -> js_sys::Promise {
+    let el = el.clone();
+    js_sys::Promise::new(&mut |resolve, _reject| {
+        let cb = wasm_bindgen::closure::Closure::once_into_js(move |e: web_sys::CustomEvent| {
+            resolve.call1(&JsValue::NULL, &e.detail()).unwrap();
+        });
+        let opts = web_sys::AddEventListenerOptions::new();
+        opts.set_once(true);
+        el.add_event_listener_with_callback_and_add_event_listener_options("emr-imaging:image-displayed", cb.unchecked_ref(), &opts)
+            .unwrap();
+    })
+}
+
+fn canvas_of(el: &web_sys::HtmlElement) -> web_sys::HtmlCanvasElement {
+    el.query_selector("canvas").unwrap().expect("a canvas").dyn_into().unwrap()
+}
+
+fn pixel(canvas: &web_sys::HtmlCanvasElement, x: f64, y: f64) -> Vec<u8> {
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().dyn_into().unwrap();
+    ctx.get_image_data(x, y, 1.0, 1.0).unwrap().data().to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn loads_a_patient_and_draws_a_windowed_image() {
+    let el = host();
+    let component = EmrImagingComponent::new(JsValue::from_str(&format!("{}/fhir", server()))).unwrap();
+    component.mount(el.clone());
+    let patients = patient_ids().await;
+    let displayed = next_displayed(&el);
+    JsFuture::from(component.load_patient_images(patients[0].clone(), Some("test-token".into()))).await.unwrap();
+    let detail = JsFuture::from(displayed).await.unwrap();
+    let study = js_sys::Reflect::get(&detail, &"studyUid".into()).unwrap().as_string().unwrap();
+    assert!(study.starts_with("2.25."));
+    let canvas = canvas_of(&el);
+    assert!(canvas.width() >= 256 && canvas.height() >= 256, "{}x{}", canvas.width(), canvas.height());
+    // Top-left corner is air (−1000 HU, or background for MR): black after windowing, opaque.
+    assert_eq!(pixel(&canvas, 0.0, canvas.height() as f64 - 1.0), vec![0, 0, 0, 255]);
+    // The study list shows every study of the patient.
+    let rows = el.query_selector_all("[data-study-uid]").unwrap().length();
+    assert!(rows >= 1);
+    let banner = el.query_selector("[data-testid=patient-banner]").unwrap().unwrap().text_content().unwrap();
+    assert!(!banner.is_empty());
+    component.destroy();
+    assert!(el.query_selector("canvas").unwrap().is_none(), "destroy removes the view");
+}
+
+#[wasm_bindgen_test]
+async fn switching_patient_clears_the_previous_image_at_once() {
+    let el = host();
+    let component = EmrImagingComponent::new(JsValue::from_str(&format!("{}/fhir", server()))).unwrap();
+    component.mount(el.clone());
+    let patients = patient_ids().await;
+    assert!(patients.len() >= 2, "the sample data has two patients");
+    JsFuture::from(component.load_patient_images(patients[0].clone(), None)).await.unwrap();
+    JsFuture::from(next_displayed(&el)).await.ok();
+    let first_banner = el.query_selector("[data-testid=patient-banner]").unwrap().unwrap().text_content().unwrap();
+    // Start the switch and look before any network answer can arrive.
+    let pending = component.load_patient_images(patients[1].clone(), None);
+    leptos::task::tick().await;
+    let canvas = canvas_of(&el);
+    assert_eq!((canvas.width(), canvas.height()), (0, 0), "previous image cleared synchronously");
+    assert_eq!(el.query_selector_all("[data-study-uid]").unwrap().length(), 0, "previous study list cleared");
+    let banner = el.query_selector("[data-testid=patient-banner]").unwrap().unwrap().text_content().unwrap();
+    assert_ne!(banner, first_banner);
+    JsFuture::from(pending).await.unwrap();
+    component.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn errors_reject_with_a_code_and_status() {
+    let component = EmrImagingComponent::new(JsValue::from_str(&format!("{}/fhir", server()))).unwrap();
+    component.mount(host());
+    let err = JsFuture::from(component.load_patient_images("no-such-patient".into(), None)).await.unwrap_err();
+    assert!(err.is_instance_of::<js_sys::Error>());
+    assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("not-found"));
+    assert_eq!(js_sys::Reflect::get(&err, &"status".into()).unwrap().as_f64(), Some(404.0));
+    component.destroy();
+}
+
+#[wasm_bindgen_test]
+fn bad_options_are_typed_errors() {
+    for bad in [JsValue::from_str(""), JsValue::from_str("ftp://x/fhir"), JsValue::NULL] {
+        let err = EmrImagingComponent::new(bad).err().expect("rejected");
+        assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid-options"));
+    }
+}

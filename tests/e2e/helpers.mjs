@@ -1,0 +1,98 @@
+// Shared pieces of the end-to-end tests: the browser, the test data, pixel comparison.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const artifacts = process.env.E2E_ARTIFACTS ?? path.resolve('artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+
+export function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`cargo xtask test\``);
+  return value;
+}
+
+/** Debian's chromium, never a downloaded browser. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+/** A page that fails the test on any console error or uncaught exception. */
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  return { page, problems };
+}
+
+/** The data set the test tooling generated and loaded into the servers. */
+export function loadManifest(dir) {
+  return JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+}
+
+export function expectedGray8(dir, file) {
+  return fs.readFileSync(path.join(dir, file));
+}
+
+/**
+ * Runs `action` and waits for the `emr-imaging:image-displayed` event that follows it (for
+ * `studyUid` when given: an earlier load may still be finishing). An `emr-imaging:error` fails.
+ */
+export async function displayedAfter(page, action, studyUid = null) {
+  await page.evaluate((uid) => {
+    window.__displayed = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no image-displayed event within 60 s')), 60000);
+      const onShown = (e) => {
+        if (uid && e.detail.studyUid !== uid) return;
+        clearTimeout(timer);
+        document.removeEventListener('emr-imaging:image-displayed', onShown);
+        resolve(e.detail);
+      };
+      document.addEventListener('emr-imaging:image-displayed', onShown);
+      document.addEventListener('emr-imaging:error', (e) => {
+        if (e.detail.code === 'superseded') return;
+        clearTimeout(timer);
+        reject(new Error(`${e.detail.code}: ${e.detail.message}`));
+      }, { once: true });
+    });
+  }, studyUid);
+  await action();
+  return page.evaluate(() => window.__displayed);
+}
+
+/** Resolves once the viewport shows some image. */
+export async function anyImageShown(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid=viewport-canvas]')?.width > 0, null, { timeout: 60000 });
+}
+
+/**
+ * Compares the viewport canvas with the expected 8-bit rendering, pixel by pixel, in the page
+ * (the RGBA never crosses the wire). Returns {width, height, mismatches, first}.
+ */
+export async function compareCanvas(page, expected, width, height) {
+  return page.evaluate(({ b64, width, height }) => {
+    const canvas = document.querySelector('[data-testid=viewport-canvas]');
+    if (!canvas || canvas.width !== width || canvas.height !== height) {
+      return { width: canvas?.width, height: canvas?.height, mismatches: -1 };
+    }
+    const rgba = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+    const bin = atob(b64);
+    let mismatches = 0;
+    let first = null;
+    for (let i = 0; i < width * height; i++) {
+      const want = bin.charCodeAt(i);
+      const r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2], a = rgba[4 * i + 3];
+      if (r !== want || g !== want || b !== want || a !== 255) {
+        if (!first) first = { index: i, want, got: [r, g, b, a] };
+        mismatches++;
+      }
+    }
+    return { width, height, mismatches, first };
+  }, { b64: expected.toString('base64'), width, height });
+}

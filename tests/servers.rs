@@ -1,0 +1,117 @@
+//! The bridge against the real servers `cargo xtask test` starts (Orthanc + DICOMweb, Helios
+//! FHIR Server) and loads with the "native" synthetic data set. Ignored in a plain `cargo test`:
+//! they need those servers, and the xtask runs them with `--include-ignored`.
+#![cfg(not(target_arch = "wasm32"))]
+
+use emr_imaging::bridge::{BridgeConfig, ImagingBridge, Source};
+use emr_imaging::imaging::{check_patient, DecodedImage};
+use emr_imaging::net::native::{block_on, UreqTransport};
+use serde_json::Value;
+use std::path::PathBuf;
+use url::Url;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run these tests with `cargo xtask test`"))
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env("EMR_TEST_DATA"))
+}
+
+fn manifest() -> Value {
+    let text = std::fs::read_to_string(data_dir().join("manifest.json")).expect("manifest.json");
+    serde_json::from_str(&text).expect("manifest is JSON")
+}
+
+fn bridge() -> ImagingBridge<UreqTransport> {
+    let config = BridgeConfig {
+        fhir_base: Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap(),
+        allowed_origins: vec![],
+        memory_budget: 64 << 20,
+    };
+    ImagingBridge::new(UreqTransport::new(), &config)
+}
+
+/// The first patient of the manifest and its CT study.
+fn ct_patient(manifest: &Value) -> (&Value, &Value) {
+    let patient = &manifest["patients"][0];
+    let study = patient["studies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["series"][0]["modality"] == "CT")
+        .expect("a CT study in the manifest");
+    (patient, study)
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn studies_come_from_fhir_enriched_by_qido() {
+    let manifest = manifest();
+    let (patient, ct) = ct_patient(&manifest);
+    let bridge = bridge();
+    let studies = block_on(bridge.get_patient_studies(patient["fhir_id"].as_str().unwrap())).expect("studies");
+    let expected: Vec<&str> = patient["studies"].as_array().unwrap().iter().map(|s| s["uid"].as_str().unwrap()).collect();
+    assert_eq!(studies.len(), expected.len(), "one Study per FHIR ImagingStudy");
+    for study in &studies {
+        assert!(expected.contains(&study.study_uid.as_str()));
+        assert_eq!(study.source, Source::Enriched, "{}", study.study_uid);
+        assert!(study.dicomweb_base.as_deref().unwrap().ends_with("/dicom-web"));
+    }
+    let found = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
+    let slices = ct["series"][0]["instances"].as_array().unwrap().len() as u32;
+    assert_eq!(found.series.len(), 1);
+    assert_eq!(found.series[0].number_of_instances, Some(slices), "QIDO count");
+    assert_eq!(found.modalities, ["CT"]);
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn ct_slice_pixels_equal_the_expected_rendering() {
+    let manifest = manifest();
+    let (patient, ct) = ct_patient(&manifest);
+    let bridge = bridge();
+    let fhir_patient = block_on(bridge.get_patient(patient["fhir_id"].as_str().unwrap())).expect("patient");
+    let studies = block_on(bridge.get_patient_studies(&fhir_patient.id)).expect("studies");
+    let study = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
+    let (series, instance) = block_on(bridge.first_image(study)).expect("first image");
+    let first = &ct["series"][0]["instances"][0];
+    assert_eq!(instance.uid, first["sop_instance_uid"].as_str().unwrap(), "first slice by InstanceNumber");
+    let bytes = block_on(bridge.get_instance(study, &series.uid, &instance.uid)).expect("WADO-RS instance");
+    let image = DecodedImage::decode(&bytes).expect("decodes");
+    check_patient(&image.header, &fhir_patient).expect("the image is this patient's");
+    assert!(!image.header.lossy);
+    let mut rgba = Vec::new();
+    image.render_rgba(&image.default_window, &mut rgba).unwrap();
+    let expected = std::fs::read(data_dir().join(first["expected"].as_str().unwrap())).expect("expected rendering");
+    assert_eq!(expected.len(), (image.rows() * image.columns()) as usize);
+    let gray: Vec<u8> = rgba.chunks_exact(4).map(|p| p[0]).collect();
+    let mismatches = gray.iter().zip(&expected).filter(|(a, b)| a != b).count();
+    assert_eq!(mismatches, 0, "pixels differ from the expected LINEAR rendering");
+    // A second fetch is served from memory: same bytes, same allocation.
+    let again = block_on(bridge.get_instance(study, &series.uid, &instance.uid)).unwrap();
+    assert!(std::rc::Rc::ptr_eq(&bytes, &again));
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn another_patients_image_is_refused() {
+    let manifest = manifest();
+    let (_, ct) = ct_patient(&manifest);
+    let other = &manifest["patients"][1];
+    let bridge = bridge();
+    let other_patient = block_on(bridge.get_patient(other["fhir_id"].as_str().unwrap())).unwrap();
+    let bytes = std::fs::read(data_dir().join(ct["series"][0]["instances"][0]["file"].as_str().unwrap())).unwrap();
+    let image = DecodedImage::decode(&bytes).unwrap();
+    assert!(check_patient(&image.header, &other_patient).is_err());
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn unknown_patient_has_no_studies_and_unknown_study_is_a_404() {
+    let bridge = bridge();
+    let studies = block_on(bridge.get_patient_studies("no-such-patient")).expect("an empty search is not an error");
+    assert!(studies.is_empty());
+    let err = block_on(bridge.get_patient("no-such-patient")).unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+}
