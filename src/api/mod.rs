@@ -13,6 +13,7 @@ use crate::imaging::{check_patient, DecodedImage};
 use crate::net::browser::FetchTransport;
 use crate::view::{Action, App, ShownImage, Status, Store, STRINGS};
 use error::ApiError;
+use leptos::prelude::{GetUntracked, Set, WithUntracked};
 use options::Options;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -195,7 +196,6 @@ impl Inner {
         match first {
             Some(uid) => self.open_study(&uid, generation).await,
             None => {
-                self.store.status.set(Status::Idle);
                 self.store.status.set(Status::Loading(STRINGS.no_studies.into()));
                 Ok(())
             }
@@ -207,7 +207,6 @@ impl Inner {
     }
 
     async fn open_study(self: &Rc<Self>, study_uid: &str, generation: u64) -> Result<(), ApiError> {
-        use leptos::prelude::*;
         let study = self.study(study_uid).ok_or_else(|| ApiError::not_found(format!("study {study_uid} is not loaded")))?;
         self.store.selected_study.set(Some(study_uid.to_string()));
         self.store.image.set(None);
