@@ -1,0 +1,51 @@
+//! A small, zero-copy DICOM Part 10 parser and native pixel decoder, with the standard's
+//! Modality and VOI LUT transforms for display.
+//!
+//! Pure Rust, no `unsafe`, no panics on any input, and no allocation sized by a length read
+//! from the file before that length has been checked against the bytes actually present.
+//!
+//! Errors: [`parse`] is strict and returns [`Error`] for any damage; [`parse_partial`] returns
+//! everything read before the damage together with the error ([`Parsed`]), for callers that can
+//! show a header from a cut-off download. [`Error`] holds no borrowed data, so it converts and
+//! displays freely.
+//!
+//! ```no_run
+//! # fn f(bytes: &[u8]) -> Result<(), dicom_parser_lite::Error> {
+//! use dicom_parser_lite::{parse, pixel, tags, transform};
+//! let file = parse(bytes)?;
+//! let patient = file.dataset().string(tags::PATIENT_ID);
+//! let frame = pixel::decode_frame(&file, 0)?;
+//! let modality = transform::ModalityLut::from_dataset(file.dataset());
+//! let window = transform::Window::from_dataset(file.dataset()).unwrap_or(transform::Window::from_min_max(0.0, 4095.0));
+//! let gray = transform::render_gray8(&frame, &modality, &window, false)?;
+//! # Ok(()) }
+//! ```
+
+mod dataset;
+mod error;
+pub mod pixel;
+mod read;
+mod tag;
+pub mod tags;
+pub mod transform;
+mod vr;
+
+pub use dataset::{DataSet, Element, Value};
+pub use error::Error;
+pub use read::{parse, parse_partial, DicomFile, Parsed, MAX_DEPTH};
+pub use tag::Tag;
+pub use vr::Vr;
+
+/// Transfer syntax UIDs the parser distinguishes.
+pub mod transfer_syntax {
+    pub const IMPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2";
+    pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
+    pub const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
+    pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+
+    /// Syntaxes whose pixel data is stored uncompressed (native), which
+    /// [`crate::pixel::decode_frame`] decodes.
+    pub fn is_native(uid: &str) -> bool {
+        matches!(uid, IMPLICIT_VR_LITTLE_ENDIAN | EXPLICIT_VR_LITTLE_ENDIAN | EXPLICIT_VR_BIG_ENDIAN | DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN)
+    }
+}

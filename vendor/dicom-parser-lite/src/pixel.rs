@@ -1,0 +1,368 @@
+//! Native (uncompressed) pixel data to stored values: one frame at a time, with the bit layout
+//! (Bits Stored, High Bit, Pixel Representation) applied so later stages see true values.
+
+use crate::{tags, transfer_syntax, DataSet, DicomFile, Error, Tag, Value, Vr};
+
+/// Photometric Interpretation (0028,0004).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Photometric {
+    /// Grayscale, minimum value displayed white.
+    Monochrome1,
+    /// Grayscale, minimum value displayed black.
+    Monochrome2,
+    PaletteColor,
+    Rgb,
+    YbrFull,
+    YbrFull422,
+    /// Anything else, as written (trimmed).
+    Other(String),
+}
+
+impl Photometric {
+    /// Parses the defined term; unknown terms are kept, not rejected, so the caller can say which.
+    pub fn from_term(term: &str) -> Photometric {
+        match term.trim() {
+            "MONOCHROME1" => Photometric::Monochrome1,
+            "MONOCHROME2" => Photometric::Monochrome2,
+            "PALETTE COLOR" => Photometric::PaletteColor,
+            "RGB" => Photometric::Rgb,
+            "YBR_FULL" => Photometric::YbrFull,
+            "YBR_FULL_422" => Photometric::YbrFull422,
+            other => Photometric::Other(other.to_string()),
+        }
+    }
+
+    pub fn is_monochrome(&self) -> bool {
+        matches!(self, Photometric::Monochrome1 | Photometric::Monochrome2)
+    }
+}
+
+/// The Image Pixel module attributes needed to find and interpret a frame's bytes, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageInfo {
+    pub rows: u32,
+    pub columns: u32,
+    pub samples_per_pixel: u16,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub high_bit: u16,
+    /// Pixel Representation 1 (two's complement).
+    pub signed: bool,
+    pub photometric: Photometric,
+    /// 0 = samples interleaved per pixel, 1 = one plane per sample (only meaningful for colour).
+    pub planar_configuration: u16,
+    pub number_of_frames: u32,
+}
+
+impl ImageInfo {
+    /// Reads and validates the Image Pixel module. Optional attributes take the standard's
+    /// defaults (Bits Stored = Bits Allocated, High Bit = Bits Stored − 1, one frame, ...);
+    /// Rows, Columns, Bits Allocated and Photometric Interpretation are required.
+    pub fn from_dataset(ds: &DataSet) -> Result<ImageInfo, Error> {
+        let rows = required(ds, tags::ROWS, "Rows")?;
+        let columns = required(ds, tags::COLUMNS, "Columns")?;
+        let bits_allocated = required(ds, tags::BITS_ALLOCATED, "Bits Allocated")?;
+        let samples_per_pixel = optional(ds, tags::SAMPLES_PER_PIXEL, "Samples per Pixel")?.unwrap_or(1);
+        let bits_stored = optional(ds, tags::BITS_STORED, "Bits Stored")?.unwrap_or(bits_allocated);
+        let high_bit = optional(ds, tags::HIGH_BIT, "High Bit")?.unwrap_or(bits_stored.saturating_sub(1));
+        let pixel_representation = optional(ds, tags::PIXEL_REPRESENTATION, "Pixel Representation")?.unwrap_or(0);
+        let planar_configuration = optional(ds, tags::PLANAR_CONFIGURATION, "Planar Configuration")?.unwrap_or(0);
+        let photometric = ds
+            .string(tags::PHOTOMETRIC_INTERPRETATION)
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| Photometric::from_term(&s))
+            .ok_or(Error::MissingAttribute("Photometric Interpretation"))?;
+        let number_of_frames = match ds.get(tags::NUMBER_OF_FRAMES) {
+            None => 1,
+            Some(_) => match ds.u32(tags::NUMBER_OF_FRAMES) {
+                Some(n) if n > 0 => n,
+                _ => return Err(invalid(ds, tags::NUMBER_OF_FRAMES, "Number of Frames")),
+            },
+        };
+
+        if rows == 0 {
+            return Err(invalid(ds, tags::ROWS, "Rows"));
+        }
+        if columns == 0 {
+            return Err(invalid(ds, tags::COLUMNS, "Columns"));
+        }
+        if !matches!(bits_allocated, 1 | 8 | 16 | 32) {
+            return Err(Error::UnsupportedImage(format!("{bits_allocated} bits allocated per sample")));
+        }
+        if !matches!(samples_per_pixel, 1 | 3) {
+            return Err(Error::UnsupportedImage(format!("{samples_per_pixel} samples per pixel")));
+        }
+        if bits_allocated == 1 && samples_per_pixel != 1 {
+            return Err(Error::UnsupportedImage("1-bit colour pixels".into()));
+        }
+        if bits_stored == 0 || bits_stored > bits_allocated {
+            return Err(invalid(ds, tags::BITS_STORED, "Bits Stored"));
+        }
+        if high_bit >= bits_allocated || high_bit + 1 < bits_stored {
+            return Err(invalid(ds, tags::HIGH_BIT, "High Bit"));
+        }
+        if pixel_representation > 1 {
+            return Err(invalid(ds, tags::PIXEL_REPRESENTATION, "Pixel Representation"));
+        }
+        if samples_per_pixel > 1 && planar_configuration > 1 {
+            return Err(invalid(ds, tags::PLANAR_CONFIGURATION, "Planar Configuration"));
+        }
+        Ok(ImageInfo {
+            rows: u32::from(rows),
+            columns: u32::from(columns),
+            samples_per_pixel,
+            bits_allocated,
+            bits_stored,
+            high_bit,
+            signed: pixel_representation == 1,
+            photometric,
+            planar_configuration,
+            number_of_frames,
+        })
+    }
+
+    /// Samples in one frame (rows × columns × samples per pixel); `None` on overflow.
+    pub fn samples_per_frame(&self) -> Option<usize> {
+        (self.rows as usize).checked_mul(self.columns as usize)?.checked_mul(usize::from(self.samples_per_pixel))
+    }
+
+    /// Bytes of one native frame (1-bit frames rounded up; note that 1-bit frames after the first
+    /// start at bit, not byte, offsets). `None` on overflow.
+    pub fn frame_len_bytes(&self) -> Option<usize> {
+        let bits = self.samples_per_frame()?.checked_mul(usize::from(self.bits_allocated))?;
+        Some(bits.div_ceil(8))
+    }
+
+    /// Bytes all frames occupy in native Pixel Data.
+    fn total_len_bytes(&self) -> Option<usize> {
+        let frames = self.number_of_frames as usize;
+        if self.bits_allocated == 1 {
+            Some(self.samples_per_frame()?.checked_mul(frames)?.div_ceil(8))
+        } else {
+            self.frame_len_bytes()?.checked_mul(frames)
+        }
+    }
+}
+
+fn required(ds: &DataSet, tag: Tag, name: &'static str) -> Result<u16, Error> {
+    optional(ds, tag, name)?.ok_or(Error::MissingAttribute(name))
+}
+
+fn optional(ds: &DataSet, tag: Tag, name: &'static str) -> Result<Option<u16>, Error> {
+    if ds.get(tag).is_none() {
+        return Ok(None);
+    }
+    match ds.u32(tag).and_then(|v| u16::try_from(v).ok()) {
+        Some(v) => Ok(Some(v)),
+        None => Err(invalid(ds, tag, name)),
+    }
+}
+
+fn invalid(ds: &DataSet, tag: Tag, name: &'static str) -> Error {
+    let value = match (ds.f64(tag), ds.string(tag)) {
+        (Some(v), _) => v.to_string(),
+        (None, Some(s)) => format!("{s:?}"),
+        (None, None) => "(unreadable)".to_string(),
+    };
+    Error::InvalidAttribute { name, value }
+}
+
+/// Stored pixel values, one sample per entry, colour samples interleaved (R G B R G B ...).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Samples {
+    U8(Vec<u8>),
+    I8(Vec<i8>),
+    U16(Vec<u16>),
+    I16(Vec<i16>),
+    U32(Vec<u32>),
+    I32(Vec<i32>),
+}
+
+impl Samples {
+    pub fn len(&self) -> usize {
+        match self {
+            Samples::U8(v) => v.len(),
+            Samples::I8(v) => v.len(),
+            Samples::U16(v) => v.len(),
+            Samples::I16(v) => v.len(),
+            Samples::U32(v) => v.len(),
+            Samples::I32(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One decoded frame: stored values (before the Modality LUT). Unsigned values have bits above
+/// Bits Stored cleared; signed ones are sign-extended from bit Bits Stored − 1; 1-bit pixels
+/// are unpacked to 0/1 bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub info: ImageInfo,
+    pub samples: Samples,
+}
+
+/// Decodes frame `index` (0-based) of native pixel data, little or big endian. Encapsulated
+/// (compressed) pixel data returns [`Error::UnsupportedTransferSyntax`] until codecs exist.
+pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
+    let ds = file.dataset();
+    let info = ImageInfo::from_dataset(ds)?;
+    let uid = file.transfer_syntax_uid();
+    let element = ds.get(tags::PIXEL_DATA).ok_or(Error::MissingAttribute("Pixel Data"))?;
+    let data = match &element.value {
+        Value::Bytes(b) => *b,
+        Value::Encapsulated { .. } if !transfer_syntax::is_native(uid) => return Err(Error::UnsupportedTransferSyntax(uid.to_string())),
+        Value::Encapsulated { .. } => {
+            return Err(Error::InvalidAttribute { name: "Pixel Data", value: "encapsulated in an uncompressed transfer syntax".into() })
+        }
+        Value::Sequence(_) => return Err(Error::InvalidAttribute { name: "Pixel Data", value: "a sequence".into() }),
+    };
+    if !transfer_syntax::is_native(uid) {
+        return Err(Error::UnsupportedTransferSyntax(uid.to_string()));
+    }
+    if info.photometric == Photometric::YbrFull422 {
+        return Err(Error::UnsupportedImage("uncompressed YBR_FULL_422 pixels".into()));
+    }
+    if index >= info.number_of_frames as usize {
+        return Err(Error::FrameOutOfRange { index, count: info.number_of_frames });
+    }
+    let too_large = || Error::UnsupportedImage("image dimensions too large".into());
+    let samples = info.samples_per_frame().ok_or_else(too_large)?;
+    let expected = info.total_len_bytes().ok_or_else(too_large)?;
+    if data.len() < expected {
+        return Err(Error::PixelDataTooShort { expected, actual: data.len() });
+    }
+    let big_endian = ds.is_big_endian();
+    // In big endian, OW is a stream of byte-swapped 16-bit words even when samples are 8 or 1 bit.
+    let swap_pairs = big_endian && element.vr == Vr::OW && info.bits_allocated <= 8;
+    let layout = Layout::new(&info);
+
+    let decoded = match info.bits_allocated {
+        1 => {
+            let first_bit = index.checked_mul(samples).ok_or_else(too_large)?;
+            let bits = (first_bit..first_bit.saturating_add(samples)).map(|bit| {
+                let byte = byte_at(data, bit / 8, swap_pairs);
+                (byte >> (bit % 8)) & 1 // least significant bit first (PS3.5 D.1)
+            });
+            Samples::U8(bits.collect())
+        }
+        bits_allocated => {
+            let frame_len = samples.checked_mul(usize::from(bits_allocated / 8)).ok_or_else(too_large)?;
+            let start = index.checked_mul(frame_len).ok_or_else(too_large)?;
+            let end = start.checked_add(frame_len).ok_or_else(too_large)?;
+            match bits_allocated {
+                8 if swap_pairs => {
+                    let raw = (start..end).map(|p| u32::from(byte_at(data, p, true)));
+                    layout.eight(raw)
+                }
+                8 => layout.eight(data.get(start..end).unwrap_or_default().iter().map(|&b| u32::from(b))),
+                16 => {
+                    let raw = data.get(start..end).unwrap_or_default().chunks_exact(2).map(|c| match *c {
+                        [a, b] if big_endian => u32::from(u16::from_be_bytes([a, b])),
+                        [a, b] => u32::from(u16::from_le_bytes([a, b])),
+                        _ => 0,
+                    });
+                    layout.sixteen(raw)
+                }
+                _ => {
+                    let raw = data.get(start..end).unwrap_or_default().chunks_exact(4).map(|c| match *c {
+                        [a, b, c, d] if big_endian => u32::from_be_bytes([a, b, c, d]),
+                        [a, b, c, d] => u32::from_le_bytes([a, b, c, d]),
+                        _ => 0,
+                    });
+                    layout.thirty_two(raw)
+                }
+            }
+        }
+    };
+    if decoded.len() != samples {
+        // Unreachable given the length check above; kept so a logic slip cannot yield a short frame.
+        return Err(Error::PixelDataTooShort { expected, actual: data.len() });
+    }
+    let samples = if info.samples_per_pixel > 1 && info.planar_configuration == 1 {
+        interleave(decoded, usize::from(info.samples_per_pixel))
+    } else {
+        decoded
+    };
+    Ok(Frame { info, samples })
+}
+
+fn byte_at(data: &[u8], pos: usize, swap_pairs: bool) -> u8 {
+    data.get(if swap_pairs { pos ^ 1 } else { pos }).copied().unwrap_or(0)
+}
+
+/// Where the stored bits sit in an allocated sample, and how to read them.
+struct Layout {
+    shift: u32,
+    mask: u32,
+    /// 32 − Bits Stored: shifting left then arithmetic right sign-extends.
+    extend: u32,
+    signed: bool,
+}
+
+impl Layout {
+    fn new(info: &ImageInfo) -> Layout {
+        let stored = u32::from(info.bits_stored).clamp(1, 32);
+        Layout {
+            shift: (u32::from(info.high_bit) + 1).saturating_sub(stored).min(31),
+            mask: u32::MAX.checked_shr(32 - stored).unwrap_or(u32::MAX),
+            extend: 32 - stored,
+            signed: info.signed,
+        }
+    }
+
+    fn unsigned(&self, raw: u32) -> u32 {
+        (raw >> self.shift) & self.mask
+    }
+
+    fn signed(&self, raw: u32) -> i32 {
+        ((self.unsigned(raw) << self.extend) as i32) >> self.extend
+    }
+
+    // The narrowing casts below are exact: values were masked / sign-extended to Bits Stored,
+    // which validation keeps at or below Bits Allocated.
+    fn eight(&self, raw: impl Iterator<Item = u32>) -> Samples {
+        if self.signed {
+            Samples::I8(raw.map(|r| self.signed(r) as i8).collect())
+        } else {
+            Samples::U8(raw.map(|r| self.unsigned(r) as u8).collect())
+        }
+    }
+
+    fn sixteen(&self, raw: impl Iterator<Item = u32>) -> Samples {
+        if self.signed {
+            Samples::I16(raw.map(|r| self.signed(r) as i16).collect())
+        } else {
+            Samples::U16(raw.map(|r| self.unsigned(r) as u16).collect())
+        }
+    }
+
+    fn thirty_two(&self, raw: impl Iterator<Item = u32>) -> Samples {
+        if self.signed {
+            Samples::I32(raw.map(|r| self.signed(r)).collect())
+        } else {
+            Samples::U32(raw.map(|r| self.unsigned(r)).collect())
+        }
+    }
+}
+
+/// Planar (RRR…GGG…BBB…) to interleaved (RGBRGB…).
+fn interleave(samples: Samples, spp: usize) -> Samples {
+    fn go<T: Copy>(v: Vec<T>, spp: usize) -> Vec<T> {
+        let pixels = v.len() / spp.max(1);
+        (0..pixels)
+            .flat_map(|i| (0..spp).filter_map(move |p| p.checked_mul(pixels)?.checked_add(i)))
+            .filter_map(|j| v.get(j).copied())
+            .collect()
+    }
+    match samples {
+        Samples::U8(v) => Samples::U8(go(v, spp)),
+        Samples::I8(v) => Samples::I8(go(v, spp)),
+        Samples::U16(v) => Samples::U16(go(v, spp)),
+        Samples::I16(v) => Samples::I16(go(v, spp)),
+        Samples::U32(v) => Samples::U32(go(v, spp)),
+        Samples::I32(v) => Samples::I32(go(v, spp)),
+    }
+}

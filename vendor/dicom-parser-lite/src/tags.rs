@@ -1,0 +1,74 @@
+//! Named tags for the attributes a viewer reads. Not a full dictionary: add names as needed.
+
+use crate::Tag;
+
+// File Meta Information (group 0002).
+pub const FILE_META_INFORMATION_GROUP_LENGTH: Tag = Tag(0x0002, 0x0000);
+pub const MEDIA_STORAGE_SOP_CLASS_UID: Tag = Tag(0x0002, 0x0002);
+pub const MEDIA_STORAGE_SOP_INSTANCE_UID: Tag = Tag(0x0002, 0x0003);
+pub const TRANSFER_SYNTAX_UID: Tag = Tag(0x0002, 0x0010);
+pub const IMPLEMENTATION_CLASS_UID: Tag = Tag(0x0002, 0x0012);
+
+// Identification.
+pub const SPECIFIC_CHARACTER_SET: Tag = Tag(0x0008, 0x0005);
+pub const IMAGE_TYPE: Tag = Tag(0x0008, 0x0008);
+pub const SOP_CLASS_UID: Tag = Tag(0x0008, 0x0016);
+pub const SOP_INSTANCE_UID: Tag = Tag(0x0008, 0x0018);
+pub const STUDY_DATE: Tag = Tag(0x0008, 0x0020);
+pub const SERIES_DATE: Tag = Tag(0x0008, 0x0021);
+pub const STUDY_TIME: Tag = Tag(0x0008, 0x0030);
+pub const ACCESSION_NUMBER: Tag = Tag(0x0008, 0x0050);
+pub const MODALITY: Tag = Tag(0x0008, 0x0060);
+pub const MANUFACTURER: Tag = Tag(0x0008, 0x0070);
+pub const STUDY_DESCRIPTION: Tag = Tag(0x0008, 0x1030);
+pub const SERIES_DESCRIPTION: Tag = Tag(0x0008, 0x103E);
+pub const REFERENCED_IMAGE_SEQUENCE: Tag = Tag(0x0008, 0x1140);
+
+// Patient.
+pub const PATIENT_NAME: Tag = Tag(0x0010, 0x0010);
+pub const PATIENT_ID: Tag = Tag(0x0010, 0x0020);
+pub const PATIENT_BIRTH_DATE: Tag = Tag(0x0010, 0x0030);
+pub const PATIENT_SEX: Tag = Tag(0x0010, 0x0040);
+
+// Acquisition and geometry.
+pub const SLICE_THICKNESS: Tag = Tag(0x0018, 0x0050);
+pub const STUDY_INSTANCE_UID: Tag = Tag(0x0020, 0x000D);
+pub const SERIES_INSTANCE_UID: Tag = Tag(0x0020, 0x000E);
+pub const SERIES_NUMBER: Tag = Tag(0x0020, 0x0011);
+pub const INSTANCE_NUMBER: Tag = Tag(0x0020, 0x0013);
+pub const IMAGE_POSITION_PATIENT: Tag = Tag(0x0020, 0x0032);
+pub const IMAGE_ORIENTATION_PATIENT: Tag = Tag(0x0020, 0x0037);
+pub const FRAME_OF_REFERENCE_UID: Tag = Tag(0x0020, 0x0052);
+
+// Image pixel module.
+pub const SAMPLES_PER_PIXEL: Tag = Tag(0x0028, 0x0002);
+pub const PHOTOMETRIC_INTERPRETATION: Tag = Tag(0x0028, 0x0004);
+pub const PLANAR_CONFIGURATION: Tag = Tag(0x0028, 0x0006);
+pub const NUMBER_OF_FRAMES: Tag = Tag(0x0028, 0x0008);
+pub const ROWS: Tag = Tag(0x0028, 0x0010);
+pub const COLUMNS: Tag = Tag(0x0028, 0x0011);
+pub const PIXEL_SPACING: Tag = Tag(0x0028, 0x0030);
+pub const BITS_ALLOCATED: Tag = Tag(0x0028, 0x0100);
+pub const BITS_STORED: Tag = Tag(0x0028, 0x0101);
+pub const HIGH_BIT: Tag = Tag(0x0028, 0x0102);
+pub const PIXEL_REPRESENTATION: Tag = Tag(0x0028, 0x0103);
+pub const WINDOW_CENTER: Tag = Tag(0x0028, 0x1050);
+pub const WINDOW_WIDTH: Tag = Tag(0x0028, 0x1051);
+pub const RESCALE_INTERCEPT: Tag = Tag(0x0028, 0x1052);
+pub const RESCALE_SLOPE: Tag = Tag(0x0028, 0x1053);
+pub const RESCALE_TYPE: Tag = Tag(0x0028, 0x1054);
+pub const VOI_LUT_FUNCTION: Tag = Tag(0x0028, 0x1056);
+pub const LOSSY_IMAGE_COMPRESSION: Tag = Tag(0x0028, 0x2110);
+pub const MODALITY_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3000);
+pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
+
+// Enhanced multi-frame functional groups.
+pub const SHARED_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9229);
+pub const PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9230);
+
+pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+
+// Encapsulation and sequence structure (no VR, always a 4-byte length).
+pub const ITEM: Tag = Tag(0xFFFE, 0xE000);
+pub const ITEM_DELIMITATION_ITEM: Tag = Tag(0xFFFE, 0xE00D);
+pub const SEQUENCE_DELIMITATION_ITEM: Tag = Tag(0xFFFE, 0xE0DD);

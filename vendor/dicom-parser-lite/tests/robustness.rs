@@ -1,0 +1,162 @@
+//! Garbage in, errors out: no input may panic, hang or allocate without bound.
+mod common;
+
+use common::*;
+use dicom_parser_lite::pixel::decode_frame;
+use dicom_parser_lite::transform::{render_gray8, ModalityLut, Window};
+use dicom_parser_lite::{parse, parse_partial};
+
+fn exercise(bytes: &[u8]) {
+    let parsed = parse_partial(bytes);
+    let file = &parsed.file;
+    let ds = file.dataset();
+    for el in ds.iter() {
+        let _ = (ds.string(el.tag), ds.strings(el.tag), ds.f64(el.tag), ds.f64s(el.tag), ds.u32(el.tag));
+    }
+    if let Ok(frame) = decode_frame(file, 0) {
+        let _ = render_gray8(
+            &frame,
+            &ModalityLut::from_dataset(ds),
+            &Window::from_dataset(ds).unwrap_or(Window::from_min_max(0.0, 255.0)),
+            false,
+        );
+    }
+    let _ = decode_frame(file, 1);
+    let _ = parse(bytes);
+}
+
+fn fixtures() -> Vec<Vec<u8>> {
+    let mut all = Vec::new();
+    for enc in [Enc::ExplicitLe, Enc::ImplicitLe, Enc::ExplicitBe] {
+        let mut elements = image_elements(4, 4, 16, 12, true, "MONOCHROME2", V::U16((0..16).collect()));
+        elements.push(s((0x0028, 0x0008), "IS", "1"));
+        elements.push(seq(
+            (0x0008, 0x1140),
+            vec![vec![s((0x0008, 0x1150), "UI", "1.2")], vec![seq((0x0040, 0xA730), vec![vec![s((0x0040, 0xA040), "CS", "T")]], true)]],
+            true,
+        ));
+        elements.push(seq((0x0008, 0x1115), vec![vec![us((0x0028, 0x0010), &[1])]], false));
+        elements.sort_by_key(|e| e.tag);
+        all.push(part10(enc, &elements, true, true));
+        all.push(encode(&elements, enc));
+    }
+    let mut encap = image_elements(2, 2, 8, 8, false, "MONOCHROME2", V::Raw(vec![]));
+    encap.pop();
+    encap.push(e((0x7FE0, 0x0010), "OB", V::Encap { offset_table: vec![0, 0, 0, 0], fragments: vec![vec![1, 2], vec![3, 4]] }));
+    all.push(part10_ts("1.2.840.10008.1.2.4.50", Enc::ExplicitLe, &encap, false, false));
+    all
+}
+
+#[test]
+fn fixtures_parse_cleanly() {
+    for f in fixtures() {
+        assert!(parse_partial(&f).error.is_none(), "{:?}", parse_partial(&f).error);
+    }
+}
+
+#[test]
+fn every_prefix_of_every_fixture() {
+    for f in fixtures() {
+        for cut in 0..f.len() {
+            exercise(&f[..cut]);
+        }
+    }
+}
+
+#[test]
+fn random_mutations_never_panic() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let fixtures = fixtures();
+    let mut errors = 0;
+    for i in 0..6000 {
+        let mut bytes = fixtures[i % fixtures.len()].clone();
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(bytes.len());
+            match rng.below(6) {
+                0 => bytes[at] ^= 1 << rng.below(8),
+                1 => bytes[at] = rng.next() as u8,
+                2 => bytes[at] = 0xFF, // tends to make undefined lengths and item tags
+                3 => bytes.truncate(at),
+                4 => {
+                    let n = rng.below(8);
+                    let junk: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                    bytes.splice(at..at, junk);
+                }
+                _ => {
+                    // Duplicate a chunk (sequences inside sequences, repeated items).
+                    let len = rng.below(64).min(bytes.len() - at);
+                    let chunk = bytes[at..at + len].to_vec();
+                    let to = rng.below(bytes.len());
+                    bytes.splice(to..to, chunk);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        exercise(&bytes);
+        errors += parse_partial(&bytes).error.is_some() as usize;
+    }
+    assert!(errors > 1000, "mutations should mostly be detected ({errors})");
+}
+
+#[test]
+fn pure_noise_is_rejected() {
+    let mut rng = Rng(12345);
+    let mut ok = 0;
+    for n in 0..3000 {
+        let len = n % 400;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        exercise(&bytes);
+        ok += parse(&bytes).is_ok() as usize;
+        // The same noise after a valid preamble.
+        let mut with_preamble = vec![0u8; 128];
+        with_preamble.extend(b"DICM");
+        with_preamble.extend(&bytes);
+        exercise(&with_preamble);
+    }
+    assert!(ok < 30, "noise parsed as DICOM {ok} times");
+}
+
+#[test]
+fn hostile_structures() {
+    // A million empty undefined-length items: bounded by input size, no recursion.
+    let mut bytes = vec![0x08, 0x00, 0x40, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+    for _ in 0..100_000 {
+        bytes.extend([0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+    }
+    exercise(&bytes);
+    // Deep nesting without delimiters, in implicit VR (no VR to go by).
+    let mut deep = Vec::new();
+    for _ in 0..100_000 {
+        deep.extend([0x08, 0x00, 0x40, 0x11, 0xFF, 0xFF, 0xFF, 0xFF, 0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    }
+    exercise(&deep);
+    // Encapsulated pixel data with many tiny fragments and a missing delimiter.
+    let mut frags = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+    for _ in 0..50_000 {
+        frags.extend([0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
+    }
+    exercise(&frags);
+    assert!(parse(&frags).is_err());
+    // Image header claiming 65535 × 65535 × 32 bits with 4 bytes of pixels.
+    let huge = image_elements(65535, 65535, 32, 32, false, "MONOCHROME2", V::Raw(vec![1, 2, 3, 4]));
+    let file_bytes = part10(Enc::ExplicitLe, &huge, true, true);
+    let file = parse(&file_bytes).unwrap();
+    assert!(decode_frame(&file, 0).is_err());
+}
+
+#[test]
+fn long_zero_runs_stay_linear() {
+    // Implicit-VR-looking zeros (tag (0000,0000), length 0) followed by one non-zero byte.
+    let mut bytes = encode(&[s((0x0008, 0x0060), "CS", "CT")], Enc::ImplicitLe);
+    bytes.extend(vec![0u8; 4_000_000]);
+    bytes.push(1);
+    let start = std::time::Instant::now();
+    exercise(&bytes);
+    assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    // Trailing zeros alone are padding.
+    let mut padded = encode(&[s((0x0008, 0x0060), "CS", "CT")], Enc::ImplicitLe);
+    padded.extend(vec![0u8; 1000]);
+    assert!(parse(&padded).is_ok());
+}
