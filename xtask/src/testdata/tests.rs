@@ -1,0 +1,231 @@
+use super::*;
+
+fn small() -> Dataset {
+    generate(&Options { ct_slices: 3, id_prefix: "unit".into() })
+}
+
+fn instances(ds: &Dataset) -> impl Iterator<Item = (&Patient, &Study, &Series, &Instance)> {
+    ds.patients.iter().flat_map(|p| {
+        p.studies.iter().flat_map(move |s| s.series.iter().flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i))))
+    })
+}
+
+/// The value bytes of `tag` in a Part 10 file.
+fn value(file: &[u8], tag: u32) -> &[u8] {
+    let (_, _, at, len) = part10::walk(file).into_iter().find(|e| e.0 == tag).unwrap_or_else(|| panic!("tag {tag:08X} missing"));
+    &file[at..at + len]
+}
+
+fn text(file: &[u8], tag: u32) -> String {
+    String::from_utf8(value(file, tag).to_vec()).unwrap().trim_end_matches(['\0', ' ']).to_string()
+}
+
+fn us(file: &[u8], tag: u32) -> u16 {
+    u16::from_le_bytes(value(file, tag).try_into().unwrap())
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let a = small();
+    let b = small();
+    assert_eq!(a, b);
+    assert_eq!(fhir_transaction(&a, "http://x/dicom-web"), fhir_transaction(&b, "http://x/dicom-web"));
+    assert_eq!(generate(&Options::default()).id_prefix, "demo");
+    assert_eq!(generate(&Options::default()).patients[0].studies[0].series[0].instances.len(), 5);
+}
+
+#[test]
+fn prefixes_never_share_ids_or_uids() {
+    let collect = |ds: &Dataset| {
+        let mut ids = Vec::new();
+        for p in &ds.patients {
+            ids.extend([p.fhir_id.clone(), p.mrn.clone()]);
+            for s in &p.studies {
+                ids.extend([s.uid.clone(), s.fhir_id.clone(), s.accession.clone()]);
+                for se in &s.series {
+                    ids.push(se.uid.clone());
+                    ids.extend(se.instances.iter().map(|i| i.sop_instance_uid.clone()));
+                }
+            }
+        }
+        ids
+    };
+    let a = collect(&small());
+    let b = collect(&generate(&Options { ct_slices: 3, id_prefix: "other".into() }));
+    let mut all = a.clone();
+    all.extend(b.iter().cloned());
+    let unique: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "every id and UID is distinct within and across prefixes");
+    // A hostile prefix still yields valid FHIR ids.
+    let odd = generate(&Options { ct_slices: 1, id_prefix: "a b/ç?".into() });
+    assert_eq!(odd.patients[0].fhir_id, "emr-a-b----1");
+}
+
+#[test]
+fn uids_are_valid() {
+    let ds = small();
+    for p in &ds.patients {
+        for s in &p.studies {
+            assert!(uid::is_valid(&s.uid), "{}", s.uid);
+            for se in &s.series {
+                assert!(uid::is_valid(&se.uid), "{}", se.uid);
+            }
+        }
+    }
+    for (_, _, _, i) in instances(&ds) {
+        assert!(uid::is_valid(&i.sop_instance_uid));
+        assert!(uid::is_valid(&i.sop_class_uid));
+        assert!(i.sop_instance_uid.len() <= 64);
+    }
+    assert!(uid::is_valid(part10::IMPLEMENTATION_CLASS_UID));
+}
+
+#[test]
+fn part10_structure() {
+    let ds = small();
+    for (p, s, se, i) in instances(&ds) {
+        let f = &i.part10;
+        assert!(f[..128].iter().all(|&b| b == 0), "preamble");
+        assert_eq!(&f[128..132], b"DICM");
+        let elements = part10::walk(f);
+        // Group length covers exactly the rest of group 0002.
+        assert_eq!(elements[0].0, 0x0002_0000);
+        let group_len = u32::from_le_bytes(value(f, 0x0002_0000).try_into().unwrap()) as usize;
+        let meta_end = elements.iter().filter(|e| e.0 >> 16 == 2).map(|e| e.2 + e.3).max().unwrap();
+        assert_eq!(meta_end, elements[0].2 + 4 + group_len);
+        assert_eq!(value(f, 0x0002_0001), [0, 1]);
+        assert_eq!(text(f, 0x0002_0010), "1.2.840.10008.1.2.1");
+        assert_eq!(text(f, 0x0002_0002), i.sop_class_uid);
+        assert_eq!(text(f, 0x0002_0003), i.sop_instance_uid);
+        for pair in elements.windows(2) {
+            assert!(pair[0].0 < pair[1].0, "ascending tags: {:08X} then {:08X}", pair[0].0, pair[1].0);
+        }
+        for (tag, vr, _, len) in &elements {
+            assert_eq!(len % 2, 0, "even length for {tag:08X} {}", String::from_utf8_lossy(vr));
+        }
+        assert_eq!(text(f, 0x0008_0018), i.sop_instance_uid);
+        assert_eq!(text(f, 0x0020_000D), s.uid);
+        assert_eq!(text(f, 0x0020_000E), se.uid);
+        assert_eq!(text(f, 0x0008_0060), se.modality);
+        assert_eq!(text(f, 0x0010_0020), p.mrn);
+        assert_eq!(text(f, 0x0010_0010), format!("{}^{}", p.family.to_uppercase(), p.given.to_uppercase()));
+        assert_eq!(text(f, 0x0008_0005), "ISO_IR 192");
+        assert_eq!(text(f, 0x0020_0013), i.number.to_string());
+        assert_eq!(us(f, 0x0028_0010), i.rows);
+        assert_eq!(us(f, 0x0028_0011), i.columns);
+        let pixel = part10::walk(f).into_iter().find(|e| e.0 == 0x7FE0_0010).unwrap();
+        assert_eq!(&pixel.1, b"OW");
+        assert_eq!(pixel.3, i.rows as usize * i.columns as usize * 2);
+    }
+    // UI values are padded with NUL, text with a space.
+    let first = &ds.patients[0].studies[0].series[0].instances[0].part10;
+    assert_eq!(value(first, 0x0008_0016).last(), Some(&0), "CT Image Storage UID is odd-length");
+    assert_eq!(text(first, 0x0028_0030), "0.7\\0.7");
+    assert_eq!(text(first, 0x0020_0037), "1\\0\\0\\0\\1\\0");
+    assert_eq!((us(first, 0x0028_0101), us(first, 0x0028_0102), us(first, 0x0028_0103)), (16, 15, 1));
+    let mr = &ds.patients[0].studies[1].series[0].instances[0].part10;
+    assert_eq!((us(mr, 0x0028_0101), us(mr, 0x0028_0102), us(mr, 0x0028_0103)), (12, 11, 0));
+    assert_eq!(text(mr, 0x0008_0016), MR_IMAGE_STORAGE);
+}
+
+/// The stored pixels rendered with the file's own rescale and window equal `expected_gray8`.
+#[test]
+fn pixels_and_expected_rendering_agree() {
+    let ds = small();
+    let num = |f: &[u8], tag| text(f, tag).parse::<f64>().unwrap();
+    for (_, _, se, i) in instances(&ds) {
+        let f = &i.part10;
+        let (c, w) = (num(f, 0x0028_1050), num(f, 0x0028_1051));
+        let signed = us(f, 0x0028_0103) == 1;
+        let (intercept, slope) = if se.modality == "CT" { (num(f, 0x0028_1052), num(f, 0x0028_1053)) } else { (0.0, 1.0) };
+        let px = value(f, 0x7FE0_0010);
+        assert_eq!(i.expected_gray8.len(), i.rows as usize * i.columns as usize);
+        for (n, chunk) in px.chunks_exact(2).enumerate() {
+            let raw = [chunk[0], chunk[1]];
+            let stored = if signed { f64::from(i16::from_le_bytes(raw)) } else { f64::from(u16::from_le_bytes(raw)) };
+            assert_eq!(phantom::linear_window(stored * slope + intercept, c, w), i.expected_gray8[n], "pixel {n}");
+        }
+    }
+    // Spot checks on the chest CT: air, 40 HU soft tissue, bone.
+    let ct = &ds.patients[0].studies[0].series[0].instances[0];
+    let at = |x: usize, y: usize| (ct.expected_gray8[y * 512 + x], i16::from_le_bytes(pixel_bytes(ct, y * 512 + x)));
+    assert_eq!(at(500, 500), (0, 24), "air: -1000 HU");
+    assert_eq!(at(256, 300), (128, 1064), "soft tissue: 40 HU");
+    assert_eq!(at(256, 367).0, 255, "vertebra ring");
+    assert_eq!(at(511, 511).0, 0, "bottom-right corner is black");
+    let mr = &ds.patients[0].studies[1].series[0].instances[0];
+    assert_eq!(mr.expected_gray8[0], 0);
+}
+
+fn pixel_bytes(i: &Instance, n: usize) -> [u8; 2] {
+    let px = value(&i.part10, 0x7FE0_0010);
+    [px[2 * n], px[2 * n + 1]]
+}
+
+#[test]
+fn fhir_bundle_shape() {
+    let ds = small();
+    let base = "http://127.0.0.1:9/dicom-web";
+    let bundle = fhir_transaction(&ds, base);
+    assert_eq!(bundle["resourceType"], "Bundle");
+    assert_eq!(bundle["type"], "transaction");
+    let entries = bundle["entry"].as_array().unwrap();
+    assert_eq!(entries.len(), 1 + 2 + 3);
+    for e in entries {
+        let r = &e["resource"];
+        assert_eq!(e["request"]["method"], "PUT");
+        assert_eq!(e["request"]["url"], format!("{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap()));
+    }
+    let of_type = |t: &str| entries.iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == t).collect::<Vec<_>>();
+    let endpoints = of_type("Endpoint");
+    assert_eq!(endpoints.len(), 1);
+    assert_eq!(endpoints[0]["address"], base);
+    assert_eq!(endpoints[0]["connectionType"]["code"], "dicom-wado-rs");
+    assert_eq!(endpoints[0]["status"], "active");
+    assert!(!endpoints[0]["payloadType"].as_array().unwrap().is_empty());
+    let patients = of_type("Patient");
+    assert_eq!(patients[0]["identifier"][0]["system"], "urn:oid:2.16.840.1.113883.19.5");
+    assert_eq!(patients[0]["identifier"][0]["value"], ds.patients[0].mrn);
+    assert_eq!(patients[0]["name"][0]["given"][0], "Anna");
+    assert_eq!(patients[0]["gender"], "female");
+    let studies = of_type("ImagingStudy");
+    assert_eq!(studies.len(), 3);
+    let ct = studies[0];
+    let study = &ds.patients[0].studies[0];
+    assert_eq!(ct["identifier"][0]["system"], "urn:dicom:uid");
+    assert_eq!(ct["identifier"][0]["value"], format!("urn:oid:{}", study.uid));
+    assert_eq!(ct["identifier"][1]["type"]["coding"][0]["code"], "ACSN");
+    assert_eq!(ct["identifier"][1]["value"], study.accession);
+    assert_eq!(ct["subject"]["reference"], format!("Patient/{}", ds.patients[0].fhir_id));
+    assert_eq!(ct["endpoint"][0]["reference"], format!("Endpoint/{}", endpoints[0]["id"].as_str().unwrap()));
+    assert_eq!(ct["status"], "available");
+    assert_eq!(ct["started"], "2024-03-12T09:30:15Z");
+    assert_eq!(ct["modality"][0]["code"], "CT");
+    assert_eq!(ct["modality"][0]["system"], "http://dicom.nema.org/resources/ontology/DCM");
+    assert_eq!(ct["numberOfSeries"], 1);
+    assert_eq!(ct["numberOfInstances"], 3);
+    assert_eq!(ct["series"][0]["uid"], study.series[0].uid);
+    assert_eq!(ct["series"][0]["numberOfInstances"], 3);
+    assert_eq!(ct["series"][0]["instance"][2]["number"], 3);
+    assert_eq!(ct["series"][0]["instance"][0]["sopClass"]["code"], "urn:oid:1.2.840.10008.5.1.4.1.1.2");
+    assert_eq!(ct["series"][0]["instance"][0]["uid"], study.series[0].instances[0].sop_instance_uid);
+    assert_eq!(fhir_resources(&ds, base).len(), entries.len());
+}
+
+#[test]
+fn write_to_dir_writes_files_the_manifest_names() {
+    let ds = generate(&Options { ct_slices: 1, id_prefix: "write".into() });
+    let dir = std::env::temp_dir().join(format!("xtask-testdata-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_to_dir(&ds, "http://h/dicom-web", &dir).unwrap();
+    let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let first = &manifest["patients"][0]["studies"][0]["series"][0]["instances"][0];
+    let i = &ds.patients[0].studies[0].series[0].instances[0];
+    assert_eq!(first["sop_instance_uid"], i.sop_instance_uid);
+    assert_eq!(std::fs::read(dir.join(first["file"].as_str().unwrap())).unwrap(), i.part10);
+    assert_eq!(std::fs::read(dir.join(first["expected"].as_str().unwrap())).unwrap(), i.expected_gray8);
+    assert_eq!((first["rows"].as_u64(), first["columns"].as_u64()), (Some(512), Some(512)));
+    let bundle: Value = serde_json::from_slice(&std::fs::read(dir.join("fhir-bundle.json")).unwrap()).unwrap();
+    assert_eq!(bundle, fhir_transaction(&ds, "http://h/dicom-web"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
