@@ -88,8 +88,9 @@ async fn switching_patient_clears_the_previous_image_at_once() {
     component.mount(el.clone());
     let patients = patient_ids().await;
     assert!(patients.len() >= 2, "the sample data has two patients");
+    let displayed = next_displayed(&el);
     JsFuture::from(component.load_patient_images(patients[0].clone(), None)).await.unwrap();
-    JsFuture::from(next_displayed(&el)).await.ok();
+    JsFuture::from(displayed).await.unwrap();
     let first_banner = el.query_selector("[data-testid=patient-banner]").unwrap().unwrap().text_content().unwrap();
     // Start the switch and look before any network answer can arrive.
     let pending = component.load_patient_images(patients[1].clone(), None);

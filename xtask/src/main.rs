@@ -17,7 +17,8 @@ usage: cargo xtask <command>
   demo [--port N] [--fhir URL --dicomweb URL] [--no-build]
                                      serve the demo EMR page (built-in sample data unless
                                      --fhir/--dicomweb name real servers to proxy)
-  test [--skip-install]              install what is missing, then run native, browser and
+  test [--skip-install] [--only native|browser|end-to-end]
+                                     install what is missing, then run native, browser and
                                      end-to-end tests against real Orthanc and FHIR servers
   install                            install what the tests need (apt as root, rustup, cargo, npm)
   gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR";
@@ -39,7 +40,7 @@ fn run() -> Result<()> {
     match command.as_str() {
         "build" => build::build(if flags.has("--dev") { build::Profile::Dev } else { build::Profile::Release }).map(|_| ()),
         "demo" => demo(&flags),
-        "test" => test::run(!flags.has("--skip-install")),
+        "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),
         "gen-data" => {
             let out = PathBuf::from(flags.value("--out")?.context("--out DIR is required")?);

@@ -13,6 +13,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+const TIERS: [&str; 3] = ["native", "browser", "end-to-end"];
+
 /// Totals read from the runners' own summary lines.
 #[derive(Default, Debug, Clone, Copy)]
 struct Counts {
@@ -29,7 +31,12 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
-pub fn run(install_first: bool) -> Result<()> {
+pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
+    if let Some(tier) = only {
+        if !TIERS.contains(&tier) {
+            bail!("--only takes one of {TIERS:?}");
+        }
+    }
     let started = Instant::now();
     if install_first {
         install::all()?;
@@ -73,6 +80,9 @@ pub fn run(install_first: bool) -> Result<()> {
     let mut total = Counts::default();
     let mut failures = Vec::new();
     let mut tier = |name: &str, cmd: &mut Command| {
+        if only.is_some_and(|o| o != name) {
+            return;
+        }
         eprintln!("\n=== {name}: {}", crate::display_cmd(cmd));
         match run_counted(cmd) {
             Ok((counts, ok)) => {
