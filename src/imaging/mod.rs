@@ -70,9 +70,10 @@ pub struct DecodedImage {
 }
 
 impl DecodedImage {
-    /// Parses a DICOM Part 10 instance and decodes its first frame.
+    /// Parses a DICOM Part 10 instance (inflating a deflated data set) and decodes its first frame.
     pub fn decode(bytes: &[u8]) -> Result<Self, ImagingError> {
-        let file = dicom_parser_lite::parse(bytes)?;
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
         let ds = file.dataset();
         let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
         let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
@@ -96,8 +97,8 @@ impl DecodedImage {
             Photometric::Monochrome2 => false,
             other => return Err(ImagingError::Unsupported(format!("photometric interpretation {other:?}"))),
         };
-        let modality = ModalityLut::from_dataset(ds);
-        let default_window = Window::from_dataset(ds).unwrap_or_else(|| {
+        let modality = ModalityLut::for_frame(ds, 0);
+        let default_window = Window::for_frame(ds, 0).unwrap_or_else(|| {
             let (min, max) = modality_range(&frame, &modality);
             Window::from_min_max(min, max)
         });

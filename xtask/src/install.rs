@@ -14,12 +14,25 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const APT_PACKAGES: &[&str] = &["orthanc", "orthanc-dicomweb", "chromium", "chromium-driver"];
 const HFS_VERSION: &str = "0.2.7";
 
+/// pydicom's bundled test files are the parser's real-world corpus (its expected hashes are
+/// checked in; pydicom itself is only needed for the files).
+const PYDICOM: &str = "pydicom==3.0.2";
+
 pub fn all() -> Result<()> {
     apt()?;
     wasm_toolchain()?;
     hfs()?;
     npm()?;
+    pydicom()?;
     Ok(())
+}
+
+fn pydicom() -> Result<()> {
+    let have = Command::new("python3").args(["-c", "import pydicom; print(pydicom.__version__)"]).output();
+    if matches!(&have, Ok(o) if o.status.success() && o.stdout.starts_with(b"3.0.2")) {
+        return Ok(());
+    }
+    run_cmd(Command::new("python3").args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", PYDICOM]))
 }
 
 fn apt() -> Result<()> {

@@ -32,7 +32,8 @@ pub enum Error {
     /// An attribute is present but its value cannot be used.
     #[error("the image header has an invalid {name}: {value}")]
     InvalidAttribute { name: &'static str, value: String },
-    /// The pixels use an encoding (compression, deflate) this crate does not decode (yet).
+    /// The pixels use a compression this crate does not decode (yet), or a deflated file was
+    /// given to [`crate::parse`] instead of [`crate::DicomBuffer`].
     #[error("the transfer syntax {0} is not supported")]
     UnsupportedTransferSyntax(String),
     /// The header is valid but describes an image layout this crate does not decode (yet).
@@ -47,4 +48,34 @@ pub enum Error {
     /// A caller-provided output buffer has the wrong size (a programming error, not bad data).
     #[error("output buffer holds {actual} bytes but {expected} are needed")]
     OutputSize { expected: usize, actual: usize },
+    /// Decompressed data would exceed the caller's limit: a defence against "zip bombs".
+    #[error("the decompressed data exceeds the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    /// A compressed stream (deflate, RLE, encapsulated fragments) that cannot be decoded.
+    #[error("the compressed data is damaged: {0}")]
+    InvalidCompressedData(String),
+}
+
+impl Error {
+    /// The variant's name (`"Truncated"`, `"NotDicom"`, ...): a stable, machine-readable kind
+    /// for tools and logs, independent of the message wording.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotDicom => "NotDicom",
+            Error::Truncated { .. } => "Truncated",
+            Error::InvalidTag { .. } => "InvalidTag",
+            Error::InvalidLength { .. } => "InvalidLength",
+            Error::InvalidVr { .. } => "InvalidVr",
+            Error::TooDeep { .. } => "TooDeep",
+            Error::MissingAttribute(_) => "MissingAttribute",
+            Error::InvalidAttribute { .. } => "InvalidAttribute",
+            Error::UnsupportedTransferSyntax(_) => "UnsupportedTransferSyntax",
+            Error::UnsupportedImage(_) => "UnsupportedImage",
+            Error::PixelDataTooShort { .. } => "PixelDataTooShort",
+            Error::FrameOutOfRange { .. } => "FrameOutOfRange",
+            Error::OutputSize { .. } => "OutputSize",
+            Error::TooLarge { .. } => "TooLarge",
+            Error::InvalidCompressedData(_) => "InvalidCompressedData",
+        }
+    }
 }

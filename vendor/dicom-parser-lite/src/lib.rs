@@ -1,5 +1,10 @@
-//! A small, zero-copy DICOM Part 10 parser and native pixel decoder, with the standard's
-//! Modality and VOI LUT transforms for display.
+//! A small, zero-copy DICOM Part 10 parser and pixel decoder (native, deflated, RLE Lossless;
+//! compressed frames of other syntaxes are handed out for codecs), with the standard's
+//! Modality, VOI and colour transforms for display.
+//!
+//! Deflated files: elements borrow from the bytes they are parsed from, and a deflated data set
+//! must first be inflated into a new buffer, so [`parse`] reports that syntax as unsupported and
+//! [`DicomBuffer`] (inflate once, then parse borrowing from the buffer) reads every syntax.
 //!
 //! Pure Rust, no `unsafe`, no panics on any input, and no allocation sized by a length read
 //! from the file before that length has been checked against the bytes actually present.
@@ -21,16 +26,25 @@
 //! # Ok(()) }
 //! ```
 
+mod buffer;
+pub mod color;
 mod dataset;
+mod deflate;
+mod encapsulated;
 mod error;
+pub mod lut;
 pub mod pixel;
+pub mod summary;
 mod read;
+mod rle;
 mod tag;
 pub mod tags;
 pub mod transform;
 mod vr;
 
+pub use buffer::DicomBuffer;
 pub use dataset::{DataSet, Element, Value};
+pub use deflate::DEFAULT_INFLATE_LIMIT;
 pub use error::Error;
 pub use read::{parse, parse_partial, DicomFile, Parsed, MAX_DEPTH};
 pub use tag::Tag;
@@ -42,6 +56,7 @@ pub mod transfer_syntax {
     pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
     pub const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
     pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+    pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
     /// Syntaxes whose pixel data is stored uncompressed (native), which
     /// [`crate::pixel::decode_frame`] decodes.

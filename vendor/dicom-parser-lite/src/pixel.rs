@@ -1,7 +1,23 @@
 //! Native (uncompressed) pixel data to stored values: one frame at a time, with the bit layout
 //! (Bits Stored, High Bit, Pixel Representation) applied so later stages see true values.
 
-use crate::{tags, transfer_syntax, DataSet, DicomFile, Error, Tag, Value, Vr};
+use crate::{rle, tags, transfer_syntax, DataSet, DicomFile, Error, Tag, Value, Vr};
+
+pub use crate::encapsulated::encapsulated_frame;
+
+/// Applies a generic `Vec<T> -> Vec<T>` rearrangement to whichever sample type a frame holds.
+macro_rules! map_samples {
+    ($samples:expr, $v:ident => $body:expr) => {
+        match $samples {
+            Samples::U8($v) => Samples::U8($body),
+            Samples::I8($v) => Samples::I8($body),
+            Samples::U16($v) => Samples::U16($body),
+            Samples::I16($v) => Samples::I16($body),
+            Samples::U32($v) => Samples::U32($body),
+            Samples::I32($v) => Samples::I32($body),
+        }
+    };
+}
 
 /// Photometric Interpretation (0028,0004).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +30,12 @@ pub enum Photometric {
     Rgb,
     YbrFull,
     YbrFull422,
+    /// Not decoded: chroma subsampled 2:1 in both directions (MPEG).
+    YbrPartial420,
+    /// JPEG 2000 reversible colour; codecs return the inverse-transformed RGB samples.
+    YbrRct,
+    /// JPEG 2000 irreversible colour; codecs return the inverse-transformed RGB samples.
+    YbrIct,
     /// Anything else, as written (trimmed).
     Other(String),
 }
@@ -28,6 +50,9 @@ impl Photometric {
             "RGB" => Photometric::Rgb,
             "YBR_FULL" => Photometric::YbrFull,
             "YBR_FULL_422" => Photometric::YbrFull422,
+            "YBR_PARTIAL_420" => Photometric::YbrPartial420,
+            "YBR_RCT" => Photometric::YbrRct,
+            "YBR_ICT" => Photometric::YbrIct,
             other => Photometric::Other(other.to_string()),
         }
     }
@@ -132,16 +157,6 @@ impl ImageInfo {
         let bits = self.samples_per_frame()?.checked_mul(usize::from(self.bits_allocated))?;
         Some(bits.div_ceil(8))
     }
-
-    /// Bytes all frames occupy in native Pixel Data.
-    fn total_len_bytes(&self) -> Option<usize> {
-        let frames = self.number_of_frames as usize;
-        if self.bits_allocated == 1 {
-            Some(self.samples_per_frame()?.checked_mul(frames)?.div_ceil(8))
-        } else {
-            self.frame_len_bytes()?.checked_mul(frames)
-        }
-    }
 }
 
 fn required(ds: &DataSet, tag: Tag, name: &'static str) -> Result<u16, Error> {
@@ -193,6 +208,31 @@ impl Samples {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Sample `i` as a number (`None` past the end).
+    pub fn get_f64(&self, i: usize) -> Option<f64> {
+        match self {
+            Samples::U8(v) => v.get(i).map(|&x| f64::from(x)),
+            Samples::I8(v) => v.get(i).map(|&x| f64::from(x)),
+            Samples::U16(v) => v.get(i).map(|&x| f64::from(x)),
+            Samples::I16(v) => v.get(i).map(|&x| f64::from(x)),
+            Samples::U32(v) => v.get(i).map(|&x| f64::from(x)),
+            Samples::I32(v) => v.get(i).map(|&x| f64::from(x)),
+        }
+    }
+
+    /// The samples serialised little endian at their own width: a stable byte form for
+    /// hashing and comparing decoders (the `stored` bytes of the `dicom-lite` tool).
+    pub fn to_le_bytes(&self) -> Vec<u8> {
+        match self {
+            Samples::U8(v) => v.clone(),
+            Samples::I8(v) => v.iter().map(|&x| x as u8).collect(),
+            Samples::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Samples::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Samples::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            Samples::I32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        }
+    }
 }
 
 /// One decoded frame: stored values (before the Modality LUT). Unsigned values have bits above
@@ -204,52 +244,73 @@ pub struct Frame {
     pub samples: Samples,
 }
 
-/// Decodes frame `index` (0-based) of native pixel data, little or big endian. Encapsulated
-/// (compressed) pixel data returns [`Error::UnsupportedTransferSyntax`] until codecs exist.
+/// Decodes frame `index` (0-based) to stored values: native pixel data (little or big endian,
+/// deflated once inflated by [`crate::DicomBuffer`]) and RLE Lossless. Other encapsulated
+/// syntaxes return [`Error::UnsupportedTransferSyntax`] until their codecs exist; their
+/// compressed frames are available from [`encapsulated_frame`].
 pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
     let ds = file.dataset();
     let info = ImageInfo::from_dataset(ds)?;
     let uid = file.transfer_syntax_uid();
     let element = ds.get(tags::PIXEL_DATA).ok_or(Error::MissingAttribute("Pixel Data"))?;
-    let data = match &element.value {
-        Value::Bytes(b) => *b,
-        Value::Encapsulated { .. } if !transfer_syntax::is_native(uid) => return Err(Error::UnsupportedTransferSyntax(uid.to_string())),
-        Value::Encapsulated { .. } => {
-            return Err(Error::InvalidAttribute { name: "Pixel Data", value: "encapsulated in an uncompressed transfer syntax".into() })
+    match &element.value {
+        Value::Bytes(data) if transfer_syntax::is_native(uid) => {
+            if index >= info.number_of_frames as usize {
+                return Err(Error::FrameOutOfRange { index, count: info.number_of_frames });
+            }
+            let samples = decode_native(ds, &info, element.vr, data, index)?;
+            Ok(Frame { info, samples })
         }
-        Value::Sequence(_) => return Err(Error::InvalidAttribute { name: "Pixel Data", value: "a sequence".into() }),
-    };
-    if !transfer_syntax::is_native(uid) {
-        return Err(Error::UnsupportedTransferSyntax(uid.to_string()));
+        Value::Encapsulated { .. } if uid == transfer_syntax::RLE_LOSSLESS => {
+            let data = encapsulated_frame(file, index)?;
+            let samples = decode_rle(&info, &data)?;
+            Ok(Frame { info, samples })
+        }
+        Value::Encapsulated { .. } if transfer_syntax::is_native(uid) => {
+            Err(Error::InvalidAttribute { name: "Pixel Data", value: "encapsulated in an uncompressed transfer syntax".into() })
+        }
+        Value::Sequence(_) => Err(Error::InvalidAttribute { name: "Pixel Data", value: "a sequence".into() }),
+        _ => Err(Error::UnsupportedTransferSyntax(uid.to_string())),
     }
-    if info.photometric == Photometric::YbrFull422 {
-        return Err(Error::UnsupportedImage("uncompressed YBR_FULL_422 pixels".into()));
-    }
-    if index >= info.number_of_frames as usize {
-        return Err(Error::FrameOutOfRange { index, count: info.number_of_frames });
-    }
-    let too_large = || Error::UnsupportedImage("image dimensions too large".into());
+}
+
+fn too_large() -> Error {
+    Error::UnsupportedImage("image dimensions too large".into())
+}
+
+fn decode_native(ds: &DataSet, info: &ImageInfo, vr: Vr, data: &[u8], index: usize) -> Result<Samples, Error> {
     let samples = info.samples_per_frame().ok_or_else(too_large)?;
-    let expected = info.total_len_bytes().ok_or_else(too_large)?;
+    // YBR_FULL_422 stores two pixels as Y1 Y2 Cb Cr (PS3.3 C.7.6.3.1.2): 2 values per pixel.
+    let subsampled = info.photometric == Photometric::YbrFull422 && info.samples_per_pixel == 3;
+    if subsampled && (info.bits_allocated < 8 || info.columns % 2 == 1) {
+        return Err(Error::UnsupportedImage(format!("YBR_FULL_422 with {} bits and {} columns", info.bits_allocated, info.columns)));
+    }
+    let values = if subsampled { samples / 3 * 2 } else { samples };
+    let frames = info.number_of_frames as usize;
+    let expected = if info.bits_allocated == 1 {
+        values.checked_mul(frames).ok_or_else(too_large)?.div_ceil(8)
+    } else {
+        values.checked_mul(usize::from(info.bits_allocated / 8)).and_then(|b| b.checked_mul(frames)).ok_or_else(too_large)?
+    };
     if data.len() < expected {
         return Err(Error::PixelDataTooShort { expected, actual: data.len() });
     }
     let big_endian = ds.is_big_endian();
     // In big endian, OW is a stream of byte-swapped 16-bit words even when samples are 8 or 1 bit.
-    let swap_pairs = big_endian && element.vr == Vr::OW && info.bits_allocated <= 8;
-    let layout = Layout::new(&info);
+    let swap_pairs = big_endian && vr == Vr::OW && info.bits_allocated <= 8;
+    let layout = Layout::new(info);
 
     let decoded = match info.bits_allocated {
         1 => {
-            let first_bit = index.checked_mul(samples).ok_or_else(too_large)?;
-            let bits = (first_bit..first_bit.saturating_add(samples)).map(|bit| {
+            let first_bit = index.checked_mul(values).ok_or_else(too_large)?;
+            let bits = (first_bit..first_bit.saturating_add(values)).map(|bit| {
                 let byte = byte_at(data, bit / 8, swap_pairs);
                 (byte >> (bit % 8)) & 1 // least significant bit first (PS3.5 D.1)
             });
             Samples::U8(bits.collect())
         }
         bits_allocated => {
-            let frame_len = samples.checked_mul(usize::from(bits_allocated / 8)).ok_or_else(too_large)?;
+            let frame_len = values.checked_mul(usize::from(bits_allocated / 8)).ok_or_else(too_large)?;
             let start = index.checked_mul(frame_len).ok_or_else(too_large)?;
             let end = start.checked_add(frame_len).ok_or_else(too_large)?;
             match bits_allocated {
@@ -277,16 +338,42 @@ pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
             }
         }
     };
-    if decoded.len() != samples {
+    if decoded.len() != values {
         // Unreachable given the length check above; kept so a logic slip cannot yield a short frame.
         return Err(Error::PixelDataTooShort { expected, actual: data.len() });
     }
-    let samples = if info.samples_per_pixel > 1 && info.planar_configuration == 1 {
-        interleave(decoded, usize::from(info.samples_per_pixel))
+    Ok(if subsampled {
+        map_samples!(decoded, v => expand_422(v))
+    } else if info.samples_per_pixel > 1 && info.planar_configuration == 1 {
+        let spp = usize::from(info.samples_per_pixel);
+        map_samples!(decoded, v => interleave(v, spp))
     } else {
         decoded
-    };
-    Ok(Frame { info, samples })
+    })
+}
+
+/// One RLE frame: byte planes recombined into samples (interleaved whatever Planar
+/// Configuration says: RLE always stores one plane per sample), then masked like native data.
+fn decode_rle(info: &ImageInfo, data: &[u8]) -> Result<Samples, Error> {
+    if info.bits_allocated == 1 {
+        return Err(Error::UnsupportedImage("1-bit RLE pixels".into()));
+    }
+    let pixels = (info.rows as usize).checked_mul(info.columns as usize).ok_or_else(too_large)?;
+    let spp = usize::from(info.samples_per_pixel);
+    let bytes = usize::from(info.bits_allocated / 8);
+    let planes = rle::decode_planes(data, spp * bytes, pixels)?;
+    let raw = (0..pixels).flat_map(|p| (0..spp).map(move |s| (p, s))).map(|(p, s)| {
+        (0..bytes).fold(0u32, |acc, b| {
+            let byte = planes.get(s * bytes + b).and_then(|plane| plane.get(p)).copied().unwrap_or(0);
+            (acc << 8) | u32::from(byte)
+        })
+    });
+    let layout = Layout::new(info);
+    Ok(match info.bits_allocated {
+        8 => layout.eight(raw),
+        16 => layout.sixteen(raw),
+        _ => layout.thirty_two(raw),
+    })
 }
 
 fn byte_at(data: &[u8], pos: usize, swap_pairs: bool) -> u8 {
@@ -349,20 +436,21 @@ impl Layout {
 }
 
 /// Planar (RRR…GGG…BBB…) to interleaved (RGBRGB…).
-fn interleave(samples: Samples, spp: usize) -> Samples {
-    fn go<T: Copy>(v: Vec<T>, spp: usize) -> Vec<T> {
-        let pixels = v.len() / spp.max(1);
-        (0..pixels)
-            .flat_map(|i| (0..spp).filter_map(move |p| p.checked_mul(pixels)?.checked_add(i)))
-            .filter_map(|j| v.get(j).copied())
-            .collect()
+fn interleave<T: Copy>(v: Vec<T>, spp: usize) -> Vec<T> {
+    let pixels = v.len() / spp.max(1);
+    (0..pixels)
+        .flat_map(|i| (0..spp).filter_map(move |p| p.checked_mul(pixels)?.checked_add(i)))
+        .filter_map(|j| v.get(j).copied())
+        .collect()
+}
+
+/// Y1 Y2 Cb Cr (two pixels) to Y1 Cb Cr Y2 Cb Cr.
+fn expand_422<T: Copy>(v: Vec<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(v.len() / 2 * 3);
+    for c in v.chunks_exact(4) {
+        if let [y1, y2, cb, cr] = *c {
+            out.extend_from_slice(&[y1, cb, cr, y2, cb, cr]);
+        }
     }
-    match samples {
-        Samples::U8(v) => Samples::U8(go(v, spp)),
-        Samples::I8(v) => Samples::I8(go(v, spp)),
-        Samples::U16(v) => Samples::U16(go(v, spp)),
-        Samples::I16(v) => Samples::I16(go(v, spp)),
-        Samples::U32(v) => Samples::U32(go(v, spp)),
-        Samples::I32(v) => Samples::I32(go(v, spp)),
-    }
+    out
 }

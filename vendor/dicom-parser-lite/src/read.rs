@@ -17,6 +17,9 @@ pub struct DicomFile<'a> {
     dataset: DataSet<'a>,
     transfer_syntax_uid: String,
     encoding_guessed: bool,
+    /// Where the data set proper starts in the input (after preamble and File Meta): where a
+    /// deflated data set's compressed stream begins.
+    dataset_offset: usize,
 }
 
 impl<'a> DicomFile<'a> {
@@ -41,6 +44,10 @@ impl<'a> DicomFile<'a> {
     pub fn encoding_guessed(&self) -> bool {
         self.encoding_guessed
     }
+
+    pub(crate) fn dataset_offset(&self) -> usize {
+        self.dataset_offset
+    }
 }
 
 /// The result of a lenient parse: everything read before the first problem, and that problem.
@@ -55,6 +62,10 @@ pub struct Parsed<'a> {
 
 /// Parses a Part 10 file (with or without preamble) or a bare data set. Any damage is an error;
 /// use [`parse_partial`] to keep what was read before it.
+///
+/// A Deflated Explicit VR Little Endian file cannot be read in place (its data set must be
+/// inflated into a new buffer first): this returns [`Error::UnsupportedTransferSyntax`] for it.
+/// [`crate::DicomBuffer`] reads every syntax, deflated included.
 pub fn parse(bytes: &[u8]) -> Result<DicomFile<'_>, Error> {
     let Parsed { file, error } = parse_partial(bytes);
     match error {
@@ -66,10 +77,16 @@ pub fn parse(bytes: &[u8]) -> Result<DicomFile<'_>, Error> {
 /// Parses as far as the input allows. A truncated file yields the complete elements before the
 /// cut (a sequence cut in the middle keeps its complete items) plus the error.
 pub fn parse_partial(bytes: &[u8]) -> Parsed<'_> {
+    parse_with(bytes, false)
+}
+
+/// `inflated`: the bytes are a deflated file whose data set has already been inflated in place
+/// (File Meta unchanged), so the declared deflate syntax is read as explicit VR little endian.
+pub(crate) fn parse_with(bytes: &[u8], inflated: bool) -> Parsed<'_> {
     let mut file = DicomFile::default();
     // Computed once: checking "only zeros left" per element would be quadratic on hostile input.
     let zero_tail = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let error = Reader { data: bytes, zero_tail }.read_file(&mut file).err();
+    let error = Reader { data: bytes, zero_tail, inflated }.read_file(&mut file).err();
     Parsed { file, error }
 }
 
@@ -107,6 +124,8 @@ struct Reader<'a> {
     data: &'a [u8],
     /// Offset where trailing zero bytes begin (the input length if there are none).
     zero_tail: usize,
+    /// See [`parse_with`].
+    inflated: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -147,8 +166,9 @@ impl<'a> Reader<'a> {
                 (uid.to_string(), enc, true)
             }
             Some(uid) => {
-                if uid == ts::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+                if uid == ts::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN && !self.inflated {
                     file.transfer_syntax_uid = uid.clone();
+                    file.dataset_offset = pos;
                     return Err(Error::UnsupportedTransferSyntax(uid));
                 }
                 let declared = match uid.as_str() {
@@ -164,6 +184,7 @@ impl<'a> Reader<'a> {
         };
         file.transfer_syntax_uid = uid;
         file.encoding_guessed = guessed;
+        file.dataset_offset = pos;
 
         let mut elements = Vec::new();
         let result = self.read_dataset(&mut pos, data.len(), enc, Charset::Default, 0, Context::Top, &mut elements);

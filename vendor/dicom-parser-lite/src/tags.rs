@@ -59,13 +59,29 @@ pub const RESCALE_SLOPE: Tag = Tag(0x0028, 0x1053);
 pub const RESCALE_TYPE: Tag = Tag(0x0028, 0x1054);
 pub const VOI_LUT_FUNCTION: Tag = Tag(0x0028, 0x1056);
 pub const LOSSY_IMAGE_COMPRESSION: Tag = Tag(0x0028, 0x2110);
+pub const RED_PALETTE_COLOR_LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x1101);
+pub const GREEN_PALETTE_COLOR_LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x1102);
+pub const BLUE_PALETTE_COLOR_LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x1103);
+pub const RED_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1201);
+pub const GREEN_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1202);
+pub const BLUE_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1203);
+pub const SEGMENTED_RED_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1221);
+pub const SEGMENTED_GREEN_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1222);
+pub const SEGMENTED_BLUE_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1223);
 pub const MODALITY_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3000);
+pub const LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x3002);
+pub const MODALITY_LUT_TYPE: Tag = Tag(0x0028, 0x3004);
+pub const LUT_DATA: Tag = Tag(0x0028, 0x3006);
 pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
 
 // Enhanced multi-frame functional groups.
 pub const SHARED_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9229);
 pub const PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9230);
+pub const PIXEL_VALUE_TRANSFORMATION_SEQUENCE: Tag = Tag(0x0028, 0x9145);
+pub const FRAME_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x9132);
 
+pub const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0, 0x0001);
+pub const EXTENDED_OFFSET_TABLE_LENGTHS: Tag = Tag(0x7FE0, 0x0002);
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
 // Encapsulation and sequence structure (no VR, always a 4-byte length).

@@ -1,8 +1,22 @@
-//! Stored values to display bytes: the Modality LUT (rescale) then the VOI LUT (window), exactly
-//! as PS3.3 C.11.2.1.2 defines them, through a lookup table for 8- and 16-bit data.
+//! Stored values to display bytes: the Modality LUT (rescale or table) then the VOI LUT (window
+//! or table), exactly as PS3.3 C.11.2.1.2 defines them, through a lookup table for 8- and
+//! 16-bit data; colour frames through [`crate::color`]. Enhanced multi-frame images keep these
+//! attributes in functional groups: [`ModalityLut::for_frame`] and [`Window::for_frame`] look at
+//! the top level, then the frame's Per-frame Functional Groups item, then the Shared one.
 
-use crate::pixel::{Frame, Samples};
-use crate::{tags, DataSet, Error};
+use crate::lut::{Lut, Palette};
+use crate::pixel::{Frame, Photometric, Samples};
+use crate::{color, tags, DataSet, Error, Tag};
+
+
+/// The data sets that may hold a frame's attribute, in lookup order: the top level, the
+/// frame's item of the Per-frame Functional Groups, the Shared Functional Groups item, each
+/// through the functional group macro `group` (first item).
+fn frame_sources<'s, 'a>(ds: &'s DataSet<'a>, frame: usize, group: Tag) -> impl Iterator<Item = &'s DataSet<'a>> {
+    let per_frame = ds.items(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|items| items.get(frame));
+    let shared = ds.items(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|items| items.first());
+    std::iter::once(ds).chain([per_frame, shared].into_iter().flatten().filter_map(move |g| g.items(group).and_then(|i| i.first())))
+}
 
 /// The linear Modality LUT: `value = stored × slope + intercept` (e.g. CT stored values to HU).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,10 +32,22 @@ impl Default for ModalityLut {
 }
 
 impl ModalityLut {
-    /// Rescale Slope / Intercept, defaulting to the identity (1 / 0) when absent or unreadable.
-    /// A Modality LUT Sequence is not applied (yet).
+    /// Rescale Slope / Intercept for the first frame (see [`ModalityLut::for_frame`]).
+    /// A Modality LUT Sequence is not a rescale: see [`Modality`].
     pub fn from_dataset(ds: &DataSet) -> ModalityLut {
-        ModalityLut { slope: ds.f64(tags::RESCALE_SLOPE).unwrap_or(1.0), intercept: ds.f64(tags::RESCALE_INTERCEPT).unwrap_or(0.0) }
+        ModalityLut::for_frame(ds, 0)
+    }
+
+    /// Rescale Slope / Intercept from the first place that has either (top level, Pixel Value
+    /// Transformation in the frame's functional group, then in the shared one), defaulting to
+    /// the identity (1 / 0) when absent or unreadable.
+    pub fn for_frame(ds: &DataSet, frame: usize) -> ModalityLut {
+        let source = frame_sources(ds, frame, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE)
+            .find(|d| d.get(tags::RESCALE_SLOPE).is_some() || d.get(tags::RESCALE_INTERCEPT).is_some());
+        match source {
+            Some(d) => ModalityLut { slope: d.f64(tags::RESCALE_SLOPE).unwrap_or(1.0), intercept: d.f64(tags::RESCALE_INTERCEPT).unwrap_or(0.0) },
+            None => ModalityLut::default(),
+        }
     }
 
     pub fn apply(&self, stored: f64) -> f64 {
@@ -51,9 +77,23 @@ impl Window {
     /// unknown). `None` when either is missing or not a finite number, or the width is ≤ 0
     /// (non-conformant), so the caller falls back to its own default.
     pub fn from_dataset(ds: &DataSet) -> Option<Window> {
-        let center = ds.f64(tags::WINDOW_CENTER).filter(|v| v.is_finite())?;
-        let width = ds.f64(tags::WINDOW_WIDTH).filter(|v| v.is_finite() && *v > 0.0)?;
-        let function = match ds.string(tags::VOI_LUT_FUNCTION).as_deref().map(str::trim) {
+        Window::for_frame(ds, 0)
+    }
+
+    /// As [`Window::from_dataset`], for frame `frame` (0-based), looking at the top level, then
+    /// the Frame VOI LUT functional group of the frame, then the shared one.
+    pub fn for_frame(ds: &DataSet, frame: usize) -> Option<Window> {
+        Window::lenient(ds, frame).filter(|w| w.width > 0.0)
+    }
+
+    /// The first Window Center / Width pair found, whatever its width (LINEAR reads a width
+    /// below 1 as 1).
+    fn lenient(ds: &DataSet, frame: usize) -> Option<Window> {
+        let d = frame_sources(ds, frame, tags::FRAME_VOI_LUT_SEQUENCE)
+            .find(|d| d.get(tags::WINDOW_CENTER).is_some() && d.get(tags::WINDOW_WIDTH).is_some())?;
+        let center = d.f64(tags::WINDOW_CENTER).filter(|v| v.is_finite())?;
+        let width = d.f64(tags::WINDOW_WIDTH).filter(|v| v.is_finite())?;
+        let function = match d.string(tags::VOI_LUT_FUNCTION).as_deref().map(str::trim) {
             Some("LINEAR_EXACT") => VoiFunction::LinearExact,
             Some("SIGMOID") => VoiFunction::Sigmoid,
             _ => VoiFunction::Linear,
@@ -167,13 +207,24 @@ fn for_each_gray(
     modality: &ModalityLut,
     window: &Window,
     monochrome1: bool,
-    mut put: impl FnMut(usize, u8),
+    put: impl FnMut(usize, u8),
 ) -> Result<(), Error> {
+    check_window(window)?;
+    for_each_mapped(frame, |stored| window.apply(modality.apply(stored)), monochrome1, put);
+    Ok(())
+}
+
+fn check_window(window: &Window) -> Result<(), Error> {
     if !(window.center.is_finite() && window.width.is_finite()) {
         return Err(Error::InvalidAttribute { name: "window", value: format!("center {} width {}", window.center, window.width) });
     }
+    Ok(())
+}
+
+/// [`for_each_gray`] for any stored-value-to-gray mapping.
+fn for_each_mapped(frame: &Frame, map: impl Fn(f64) -> u8, monochrome1: bool, mut put: impl FnMut(usize, u8)) {
     let gray = |stored: f64| {
-        let v = window.apply(modality.apply(stored));
+        let v = map(stored);
         if monochrome1 {
             255 - v
         } else {
@@ -188,7 +239,6 @@ fn for_each_gray(
         Samples::U32(s) => s.iter().enumerate().for_each(|(i, &v)| put(i, gray(f64::from(v)))),
         Samples::I32(s) => s.iter().enumerate().for_each(|(i, &v)| put(i, gray(f64::from(v)))),
     }
-    Ok(())
 }
 
 /// Maps values of at most 16 bits through a table over `min..=max` of the values present.
@@ -206,4 +256,111 @@ where
         let g = usize::try_from(v - min).ok().and_then(|k| lut.get(k).copied()).unwrap_or_else(|| gray(f64::from(v)));
         put(i, g);
     }
+}
+
+/// The Modality LUT in either form (PS3.3 C.11.1): a rescale, or a table from the Modality LUT
+/// Sequence (0028,3000), which takes precedence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modality {
+    Rescale(ModalityLut),
+    Table(Lut),
+}
+
+impl Modality {
+    /// The Modality LUT Sequence's first item if it holds a usable table, else the rescale of
+    /// [`ModalityLut::for_frame`] (a damaged table is ignored rather than blanking the image).
+    pub fn for_frame(ds: &DataSet, frame: usize) -> Modality {
+        let signed = ds.u32(tags::PIXEL_REPRESENTATION) == Some(1);
+        match ds.items(tags::MODALITY_LUT_SEQUENCE).and_then(|i| i.first()).map(|item| Lut::from_item(item, signed)) {
+            Some(Ok(lut)) => Modality::Table(lut),
+            _ => Modality::Rescale(ModalityLut::for_frame(ds, frame)),
+        }
+    }
+
+    pub fn apply(&self, stored: f64) -> f64 {
+        match self {
+            Modality::Rescale(r) => r.apply(stored),
+            Modality::Table(lut) => f64::from(lut.lookup(stored.round() as i64)),
+        }
+    }
+}
+
+/// The VOI transform in either form (PS3.3 C.11.2): a window, or a table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Voi {
+    Window(Window),
+    /// A VOI LUT Sequence (0028,3010) table, its output scaled to 0..=255.
+    Table(Lut),
+}
+
+impl Voi {
+    /// The first VOI LUT Sequence item's table, if any and usable. Which of a window and a
+    /// table to show is the viewer's choice; the standard offers both.
+    pub fn table(ds: &DataSet) -> Option<Voi> {
+        let signed = ds.u32(tags::PIXEL_REPRESENTATION) == Some(1);
+        let item = ds.items(tags::VOI_LUT_SEQUENCE)?.first()?;
+        Lut::from_item(item, signed).ok().map(Voi::Table)
+    }
+
+    pub fn apply(&self, m: f64) -> u8 {
+        match self {
+            Voi::Window(w) => w.apply(m),
+            Voi::Table(lut) => round_gray(f64::from(lut.lookup((m + 0.5).floor() as i64)) * 255.0 / lut.max_output()),
+        }
+    }
+}
+
+/// Renders a grayscale frame to one byte per pixel with any Modality and VOI transform.
+pub fn render_gray8_with(frame: &Frame, modality: &Modality, voi: &Voi, monochrome1: bool) -> Result<Vec<u8>, Error> {
+    if let Voi::Window(w) = voi {
+        check_window(w)?;
+    }
+    let mut out = vec![0u8; gray_pixels(frame)?];
+    for_each_mapped(frame, |stored| voi.apply(modality.apply(stored)), monochrome1, |i, v| {
+        if let Some(o) = out.get_mut(i) {
+            *o = v;
+        }
+    });
+    Ok(out)
+}
+
+/// A frame rendered for display: `channels` bytes per pixel (1 gray, 3 RGB), row by row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub channels: u8,
+    pub pixels: Vec<u8>,
+}
+
+/// Renders frame `index` of a data set with the header's own choices, the reference rendering
+/// of the `dicom-lite` tool. Grayscale: the Modality LUT ([`Modality::for_frame`]), then the
+/// first window ([`Window::for_frame`], a width below 1 read as 1) or, without one, a LINEAR
+/// window spanning the frame's modality values; MONOCHROME1 inverted. Colour: RGB with each
+/// sample scaled from Bits Stored to 8 bits ([`color::render_rgb8`], [`color::render_palette8`]).
+pub fn render_default(ds: &DataSet, frame: &Frame, index: usize) -> Result<Rendered, Error> {
+    let photometric = &frame.info.photometric;
+    if photometric.is_monochrome() {
+        let modality = Modality::for_frame(ds, index);
+        let window = match Window::lenient(ds, index) {
+            Some(w) => w,
+            None => {
+                let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+                for i in 0..frame.samples.len() {
+                    let m = modality.apply(frame.samples.get_f64(i).unwrap_or(0.0));
+                    min = min.min(m);
+                    max = max.max(m);
+                }
+                if min > max {
+                    (min, max) = (0.0, 0.0);
+                }
+                Window::from_min_max(min, max)
+            }
+        };
+        let pixels = render_gray8_with(frame, &modality, &Voi::Window(window), *photometric == Photometric::Monochrome1)?;
+        return Ok(Rendered { channels: 1, pixels });
+    }
+    let pixels = match photometric {
+        Photometric::PaletteColor => color::render_palette8(frame, &Palette::from_dataset(ds)?)?,
+        _ => color::render_rgb8(frame)?,
+    };
+    Ok(Rendered { channels: 3, pixels })
 }

@@ -4,9 +4,22 @@ mod common;
 use common::*;
 use dicom_parser_lite::pixel::decode_frame;
 use dicom_parser_lite::transform::{render_gray8, ModalityLut, Window};
-use dicom_parser_lite::{parse, parse_partial};
+use dicom_parser_lite::pixel::encapsulated_frame;
+use dicom_parser_lite::summary::summarize;
+use dicom_parser_lite::transform::render_default;
+use dicom_parser_lite::{parse, parse_partial, DicomBuffer};
 
 fn exercise(bytes: &[u8]) {
+    // Every syntax, deflated included, through the buffer; then every frame path.
+    let _ = summarize(bytes);
+    let buffer = DicomBuffer::with_limit(bytes, 1 << 20);
+    let parsed = buffer.parse_partial();
+    for index in 0..3 {
+        let _ = encapsulated_frame(&parsed.file, index);
+        if let Ok(frame) = decode_frame(&parsed.file, index) {
+            let _ = render_default(parsed.file.dataset(), &frame, index);
+        }
+    }
     let parsed = parse_partial(bytes);
     let file = &parsed.file;
     let ds = file.dataset();
@@ -44,13 +57,41 @@ fn fixtures() -> Vec<Vec<u8>> {
     encap.pop();
     encap.push(e((0x7FE0, 0x0010), "OB", V::Encap { offset_table: vec![0, 0, 0, 0], fragments: vec![vec![1, 2], vec![3, 4]] }));
     all.push(part10_ts("1.2.840.10008.1.2.4.50", Enc::ExplicitLe, &encap, false, false));
+    // RLE: gray 16-bit two frames with an offset table, and 8-bit RGB.
+    let gray = image_elements(2, 3, 16, 12, true, "MONOCHROME2", V::Raw(vec![]));
+    let mut gray = encapsulated(gray, vec![], vec![rle_frame(&[1, 2, 3, 3, 3, 0xFFF], 1, 2), rle_frame(&[9; 6], 1, 2)]);
+    gray.push(s((0x0028, 0x0008), "IS", "2"));
+    gray.sort_by_key(|e| e.tag);
+    all.push(part10_ts("1.2.840.10008.1.2.5", Enc::ExplicitLe, &gray, true, true));
+    let mut rgb = image_elements(1, 3, 8, 8, false, "RGB", V::Raw(vec![]));
+    rgb.retain(|e| e.tag != (0x0028, 0x0002));
+    rgb.push(us((0x0028, 0x0002), &[3]));
+    let rgb = encapsulated(rgb, vec![0, 0, 0, 0], vec![rle_frame(&[1, 2, 3, 4, 5, 6, 7, 7, 7], 3, 1)]);
+    all.push(part10_ts("1.2.840.10008.1.2.5", Enc::ExplicitLe, &rgb, true, true));
+    // Deflate, with a palette colour image inside.
+    let mut pal = image_elements(2, 2, 8, 8, false, "PALETTE COLOR", V::Raw(vec![0, 1, 2, 3]));
+    for t in [0x1101, 0x1102, 0x1103] {
+        pal.push(us((0x0028, t), &[4, 0, 16]));
+    }
+    for t in [0x1201, 0x1202, 0x1203] {
+        pal.push(e((0x0028, t), "OW", V::U16(vec![0, 100, 1000, 65535])));
+    }
+    pal.sort_by_key(|e| e.tag);
+    all.push(deflated(&pal));
     all
 }
 
 #[test]
 fn fixtures_parse_cleanly() {
     for f in fixtures() {
-        assert!(parse_partial(&f).error.is_none(), "{:?}", parse_partial(&f).error);
+        let buffer = DicomBuffer::new(&f);
+        let parsed = buffer.parse_partial();
+        assert!(parsed.error.is_none(), "{:?}", parsed.error);
+        if f.len() > 300 && !parsed.file.transfer_syntax_uid().ends_with("4.50") {
+            // Every image fixture decodes and renders, so mutations exercise the real paths.
+            let frame = decode_frame(&parsed.file, 0).unwrap();
+            render_default(parsed.file.dataset(), &frame, 0).unwrap();
+        }
     }
 }
 

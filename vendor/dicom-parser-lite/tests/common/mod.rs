@@ -236,3 +236,69 @@ impl Rng {
 pub fn seq_value(items: &[Vec<E>], undefined: bool, enc: Enc) -> Vec<u8> {
     value_bytes(&seq((0, 0), items.to_vec(), undefined), enc)
 }
+
+/// PackBits: repeat runs for 3+ equal bytes, literal runs otherwise (PS3.5 G.3.1).
+pub fn pack_bits(src: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < src.len() {
+        let mut run = 1;
+        while i + run < src.len() && src[i + run] == src[i] && run < 128 {
+            run += 1;
+        }
+        if run >= 3 {
+            out.push((1i16 - run as i16) as u8);
+            out.push(src[i]);
+            i += run;
+        } else {
+            let start = i;
+            while i < src.len() && i - start < 128 && !(i + 2 < src.len() && src[i] == src[i + 1] && src[i] == src[i + 2]) {
+                i += 1;
+            }
+            out.push((i - start - 1) as u8);
+            out.extend(&src[start..i]);
+        }
+    }
+    if out.len() % 2 == 1 {
+        out.push(0x80); // no-op padding to even length
+    }
+    out
+}
+
+/// One RLE frame: `values` are interleaved samples of `bytes` bytes each (big-endian split
+/// into segments, most significant first), `spp` samples per pixel.
+pub fn rle_frame(values: &[u32], spp: usize, bytes: usize) -> Vec<u8> {
+    let pixels = values.len() / spp;
+    let mut segments = Vec::new();
+    for s in 0..spp {
+        for b in 0..bytes {
+            let shift = 8 * (bytes - 1 - b);
+            let plane: Vec<u8> = (0..pixels).map(|p| (values[p * spp + s] >> shift) as u8).collect();
+            segments.push(pack_bits(&plane));
+        }
+    }
+    let mut header = vec![0u8; 64];
+    header[0..4].copy_from_slice(&(segments.len() as u32).to_le_bytes());
+    let mut offset = 64u32;
+    for (i, seg) in segments.iter().enumerate() {
+        header[4 + 4 * i..8 + 4 * i].copy_from_slice(&offset.to_le_bytes());
+        offset += seg.len() as u32;
+    }
+    header.extend(segments.concat());
+    header
+}
+
+/// Replaces Pixel Data with encapsulated fragments.
+pub fn encapsulated(mut elements: Vec<E>, offset_table: Vec<u8>, fragments: Vec<Vec<u8>>) -> Vec<E> {
+    elements.retain(|e| e.tag != (0x7FE0, 0x0010));
+    elements.push(e((0x7FE0, 0x0010), "OB", V::Encap { offset_table, fragments }));
+    elements.sort_by_key(|e| e.tag);
+    elements
+}
+
+/// A deflated Part 10 file: File Meta as usual, then the explicit LE data set, raw-deflated.
+pub fn deflated(dataset: &[E]) -> Vec<u8> {
+    let mut out = part10_ts("1.2.840.10008.1.2.1.99", Enc::ExplicitLe, &[], true, true);
+    out.extend(miniz_oxide::deflate::compress_to_vec(&encode(dataset, Enc::ExplicitLe), 6));
+    out
+}

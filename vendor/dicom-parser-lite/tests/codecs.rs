@@ -1,0 +1,289 @@
+//! Deflate, encapsulated frames, RLE Lossless, colour and LUTs, on synthetic files.
+mod common;
+
+use common::*;
+use dicom_parser_lite::lut::{expand_segmented, Palette};
+use dicom_parser_lite::pixel::{decode_frame, encapsulated_frame, Photometric, Samples};
+use dicom_parser_lite::transform::{render_default, Modality, ModalityLut, Voi, Window};
+use dicom_parser_lite::{parse, tags, DicomBuffer, Error};
+
+const RLE: &str = "1.2.840.10008.1.2.5";
+
+fn with(mut elements: Vec<E>, extra: Vec<E>) -> Vec<E> {
+    elements.retain(|e| !extra.iter().any(|x| x.tag == e.tag));
+    elements.extend(extra);
+    elements.sort_by_key(|e| e.tag);
+    elements
+}
+
+#[test]
+fn deflated_files_inflate_and_decode() {
+    let elements = with(image_elements(2, 3, 16, 12, true, "MONOCHROME2", V::U16(vec![1, 2, 3, 0xFFF, 0x800, 0])), vec![s((0x0020, 0x000D), "UI", "1.2.3")]);
+    let bytes = deflated(&elements);
+    assert!(matches!(parse(&bytes), Err(Error::UnsupportedTransferSyntax(_))), "in-place parsing cannot inflate");
+    let buffer = DicomBuffer::new(&bytes);
+    assert!(buffer.was_inflated());
+    let file = buffer.parse().unwrap();
+    assert_eq!(file.transfer_syntax_uid(), "1.2.840.10008.1.2.1.99");
+    assert_eq!(file.dataset().string(tags::STUDY_INSTANCE_UID).as_deref(), Some("1.2.3"));
+    assert_eq!(decode_frame(&file, 0).unwrap().samples, Samples::I16(vec![1, 2, 3, -1, -2048, 0]));
+    // A plain file goes through the buffer untouched (borrowed, not copied).
+    let plain = part10(Enc::ExplicitLe, &elements, true, true);
+    let buffer = DicomBuffer::new(&plain);
+    assert!(!buffer.was_inflated());
+    assert_eq!(buffer.bytes().as_ptr(), plain.as_ptr());
+    assert!(buffer.parse().is_ok());
+}
+
+#[test]
+fn deflate_damage_limits_and_zlib() {
+    let elements = image_elements(16, 16, 8, 8, false, "MONOCHROME2", V::Raw(vec![7; 256]));
+    let bytes = deflated(&elements);
+    // Cut in the stream: what was inflated is parsed, the error says truncated.
+    let cut = &bytes[..bytes.len() - 6];
+    let cut_buffer = DicomBuffer::new(cut);
+    let partial = cut_buffer.parse_partial();
+    assert!(matches!(partial.error, Some(Error::Truncated { .. })), "{:?}", partial.error);
+    assert_eq!(partial.file.dataset().string(tags::MODALITY).as_deref(), Some("CT"));
+    // The inflated size is capped.
+    let capped = DicomBuffer::with_limit(&bytes, 100);
+    assert_eq!(capped.parse_partial().error, Some(Error::TooLarge { limit: 100 }));
+    // A zlib-wrapped stream (non-conformant writers) is accepted.
+    let mut zlib = part10_ts("1.2.840.10008.1.2.1.99", Enc::ExplicitLe, &[], true, true);
+    zlib.extend(miniz_oxide::deflate::compress_to_vec_zlib(&encode(&elements, Enc::ExplicitLe), 6));
+    let buffer = DicomBuffer::new(&zlib);
+    assert_eq!(decode_frame(&buffer.parse().unwrap(), 0).unwrap().samples, Samples::U8(vec![7; 256]));
+    // Garbage instead of a stream: a typed error, no panic.
+    let mut junk = part10_ts("1.2.840.10008.1.2.1.99", Enc::ExplicitLe, &[], true, true);
+    junk.extend([0xFF; 40]);
+    assert!(DicomBuffer::new(&junk).parse().is_err());
+}
+
+fn multi_frame(frames: u32) -> Vec<E> {
+    with(image_elements(1, 2, 8, 8, false, "MONOCHROME2", V::Raw(vec![])), vec![s((0x0028, 0x0008), "IS", &frames.to_string())])
+}
+
+fn frame_bytes(elements: &[E], uid: &str, index: usize) -> Result<Vec<u8>, Error> {
+    let bytes = part10_ts(uid, Enc::ExplicitLe, elements, true, true);
+    let file = parse(&bytes)?;
+    encapsulated_frame(&file, index).map(|c| c.into_owned())
+}
+
+#[test]
+fn encapsulated_frames_from_tables_and_layouts() {
+    let jpeg = "1.2.840.10008.1.2.4.50";
+    let frags = vec![vec![0xFF, 0xD8, 0xFF, 1], vec![2, 3], vec![0xFF, 0xD8, 0xFF, 4], vec![5, 6]];
+    // Basic Offset Table: frame 1 starts at the third fragment's item (2 × (8 + len) bytes in).
+    let bot: Vec<u8> = [0u32, 8 + 4 + 8 + 2].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let el = encapsulated(multi_frame(2), bot, frags.clone());
+    assert_eq!(frame_bytes(&el, jpeg, 0).unwrap(), vec![0xFF, 0xD8, 0xFF, 1, 2, 3]);
+    assert_eq!(frame_bytes(&el, jpeg, 1).unwrap(), vec![0xFF, 0xD8, 0xFF, 4, 5, 6]);
+    assert_eq!(frame_bytes(&el, jpeg, 2).unwrap_err(), Error::FrameOutOfRange { index: 2, count: 2 });
+    // No table: JPEG start markers divide the fragments.
+    let el = encapsulated(multi_frame(2), vec![], frags.clone());
+    assert_eq!(frame_bytes(&el, jpeg, 1).unwrap(), vec![0xFF, 0xD8, 0xFF, 4, 5, 6]);
+    // A table that does not land on fragment boundaries is ignored, not trusted.
+    let el = encapsulated(multi_frame(2), [0u32, 7].iter().flat_map(|x| x.to_le_bytes()).collect(), frags.clone());
+    assert_eq!(frame_bytes(&el, jpeg, 1).unwrap(), vec![0xFF, 0xD8, 0xFF, 4, 5, 6]);
+    // One fragment per frame.
+    let el = encapsulated(multi_frame(4), vec![], frags.clone());
+    assert_eq!(frame_bytes(&el, jpeg, 3).unwrap(), vec![5, 6]);
+    // Single frame: all fragments.
+    let el = encapsulated(multi_frame(1), vec![], frags.clone());
+    assert_eq!(frame_bytes(&el, jpeg, 0).unwrap().len(), 12);
+    // Undividable.
+    let el = encapsulated(multi_frame(3), vec![], frags.clone());
+    assert!(matches!(frame_bytes(&el, jpeg, 0), Err(Error::InvalidCompressedData(_))));
+    // Extended Offset Table with lengths (which trim the padding byte).
+    let frags = vec![vec![9, 9, 9, 0], vec![8, 8, 0, 0]];
+    let eot: Vec<u8> = [0u64, 12].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let lengths: Vec<u8> = [3u64, 2].iter().flat_map(|x| x.to_le_bytes()).collect();
+    let el = encapsulated(
+        with(multi_frame(2), vec![e((0x7FE0, 0x0001), "OV", V::Raw(eot)), e((0x7FE0, 0x0002), "OV", V::Raw(lengths))]),
+        vec![],
+        frags,
+    );
+    assert_eq!(frame_bytes(&el, jpeg, 0).unwrap(), vec![9, 9, 9]);
+    assert_eq!(frame_bytes(&el, jpeg, 1).unwrap(), vec![8, 8]);
+}
+
+fn rle_file(elements: Vec<E>, frames: Vec<Vec<u8>>) -> Vec<u8> {
+    part10_ts(RLE, Enc::ExplicitLe, &encapsulated(elements, vec![], frames), true, true)
+}
+
+#[test]
+fn rle_gray_signed_and_multi_frame() {
+    let values: Vec<u32> = vec![0x0FFF, 0x0800, 0x0001, 0xF000, 0x07FF, 0x0000];
+    let elements = with(image_elements(2, 3, 16, 12, true, "MONOCHROME2", V::Raw(vec![])), vec![s((0x0028, 0x0008), "IS", "2")]);
+    let bytes = rle_file(elements, vec![rle_frame(&values, 1, 2), rle_frame(&[5, 5, 5, 5, 5, 5], 1, 2)]);
+    let file = parse(&bytes).unwrap();
+    assert_eq!(decode_frame(&file, 0).unwrap().samples, Samples::I16(vec![-1, -2048, 1, 0, 2047, 0]));
+    assert_eq!(decode_frame(&file, 1).unwrap().samples, Samples::I16(vec![5; 6]));
+    let long: Vec<u32> = (0..4096).map(|i| if i % 300 < 200 { 77 } else { i % 256 }).collect();
+    let bytes = rle_file(image_elements(64, 64, 8, 8, false, "MONOCHROME2", V::Raw(vec![])), vec![rle_frame(&long, 1, 1)]);
+    let frame = decode_frame(&parse(&bytes).unwrap(), 0).unwrap();
+    assert_eq!(frame.samples, Samples::U8(long.iter().map(|&v| v as u8).collect()));
+}
+
+fn colour(photometric: &str, bits: u16, planar: u16) -> Vec<E> {
+    let mut el = image_elements(1, 2, bits, bits, false, photometric, V::Raw(vec![]));
+    el = with(el, vec![us((0x0028, 0x0002), &[3]), us((0x0028, 0x0006), &[planar])]);
+    el
+}
+
+#[test]
+fn rle_colour_is_interleaved_whatever_the_planar_configuration() {
+    let values = [10u32, 20, 30, 40000, 50000, 60000];
+    for planar in [0, 1] {
+        let bytes = rle_file(colour("RGB", 16, planar), vec![rle_frame(&values, 3, 2)]);
+        let frame = decode_frame(&parse(&bytes).unwrap(), 0).unwrap();
+        assert_eq!(frame.samples, Samples::U16(values.iter().map(|&v| v as u16).collect()));
+        let rendered = render_default(parse(&bytes).unwrap().dataset(), &frame, 0).unwrap();
+        // 16-bit samples scaled to 8: floor(v·255/65535 + 0.5).
+        assert_eq!(rendered.pixels, vec![0, 0, 0, 156, 195, 233]);
+    }
+    let values32 = [1u32, 0xFFFF_FFFF, 0x8000_0000, 7, 8, 9];
+    let bytes = rle_file(colour("RGB", 32, 0), vec![rle_frame(&values32, 3, 4)]);
+    assert_eq!(decode_frame(&parse(&bytes).unwrap(), 0).unwrap().samples, Samples::U32(values32.to_vec()));
+}
+
+#[test]
+fn rle_hostile_headers_are_errors() {
+    let good = rle_frame(&[1, 2, 3, 4, 5, 6], 1, 1);
+    let elements = image_elements(2, 3, 8, 8, false, "MONOCHROME2", V::Raw(vec![]));
+    let decode = |frame: Vec<u8>| decode_frame(&parse(&rle_file(elements.clone(), vec![frame])).unwrap(), 0);
+    assert!(decode(good.clone()).is_ok());
+    let mut wrong_count = good.clone();
+    wrong_count[0] = 2;
+    assert!(matches!(decode(wrong_count), Err(Error::InvalidCompressedData(_))));
+    let mut past_end = good.clone();
+    past_end[4..8].copy_from_slice(&10_000u32.to_le_bytes());
+    assert!(matches!(decode(past_end), Err(Error::InvalidCompressedData(_))));
+    let mut into_header = good.clone();
+    into_header[4..8].copy_from_slice(&8u32.to_le_bytes());
+    assert!(matches!(decode(into_header), Err(Error::InvalidCompressedData(_))));
+    assert!(matches!(decode(good[..40].to_vec()), Err(Error::InvalidCompressedData(_))));
+    assert!(matches!(decode(good[..66].to_vec()), Err(Error::InvalidCompressedData(_))), "segment too short");
+    // A huge image claimed with a tiny segment is refused before allocating.
+    let huge = image_elements(65535, 65535, 8, 8, false, "MONOCHROME2", V::Raw(vec![]));
+    let bytes = rle_file(huge, vec![good]);
+    assert!(matches!(decode_frame(&parse(&bytes).unwrap(), 0), Err(Error::InvalidCompressedData(_))));
+}
+
+#[test]
+fn ybr_full_422_native_is_expanded_and_rendered() {
+    // Two pixels: Y1 Y2 Cb Cr.
+    let mut el = colour("YBR_FULL_422", 8, 0);
+    el = with(el, vec![e((0x7FE0, 0x0010), "OB", V::Raw(vec![100, 200, 128, 128]))]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let frame = decode_frame(&file, 0).unwrap();
+    assert_eq!(frame.samples, Samples::U8(vec![100, 128, 128, 200, 128, 128]));
+    assert_eq!(frame.info.photometric, Photometric::YbrFull422);
+    assert_eq!(render_default(file.dataset(), &frame, 0).unwrap().pixels, vec![100, 100, 100, 200, 200, 200]);
+    // YBR_FULL: pure red.
+    let mut el = colour("YBR_FULL", 8, 0);
+    el = with(el, vec![e((0x7FE0, 0x0010), "OB", V::Raw(vec![76, 85, 255, 0, 128, 128]))]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let rgb = render_default(file.dataset(), &decode_frame(&file, 0).unwrap(), 0).unwrap().pixels;
+    assert_eq!(rgb, vec![254, 0, 0, 0, 0, 0]); // B = 76 + 1.772·(85 − 128) < 0 → 0
+}
+
+fn palette_elements(extra: Vec<E>) -> Vec<E> {
+    with(image_elements(1, 4, 8, 8, false, "PALETTE COLOR", V::Raw(vec![0, 1, 2, 200])), extra)
+}
+
+#[test]
+fn palette_colour_8_16_bit_and_segmented() {
+    // 16-bit entries, 3 entries starting at value 1.
+    let desc = |bits: u16| us((0x0028, 0x1101), &[3, 1, bits]);
+    let g = |t: u16, bits: u16| us((0x0028, t), &[3, 1, bits]);
+    let el = palette_elements(vec![
+        desc(16),
+        g(0x1102, 16),
+        g(0x1103, 16),
+        e((0x0028, 0x1201), "OW", V::U16(vec![0, 32768, 65535])),
+        e((0x0028, 0x1202), "OW", V::U16(vec![65535, 0, 0])),
+        e((0x0028, 0x1203), "OW", V::U16(vec![1, 2, 3])),
+    ]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let frame = decode_frame(&file, 0).unwrap();
+    let rgb = render_default(file.dataset(), &frame, 0).unwrap();
+    assert_eq!(rgb.channels, 3);
+    // Values 0 (below first mapped → entry 0), 1 → 0, 2 → 1, 200 (past the end → last).
+    assert_eq!(rgb.pixels, vec![0, 255, 0, 0, 255, 0, 128, 0, 0, 255, 0, 0]);
+    // 8-bit entries packed one per byte.
+    let el = palette_elements(vec![
+        desc(8),
+        g(0x1102, 8),
+        g(0x1103, 8),
+        e((0x0028, 0x1201), "OW", V::Raw(vec![10, 20, 30, 0])),
+        e((0x0028, 0x1202), "OW", V::Raw(vec![1, 2, 3, 0])),
+        e((0x0028, 0x1203), "OW", V::Raw(vec![255, 255, 255, 0])),
+    ]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let palette = Palette::from_dataset(file.dataset()).unwrap();
+    assert_eq!(palette.red.entries, vec![10, 20, 30]);
+    // Segmented: discrete 0, linear to 100 over 4 entries.
+    let seg = vec![0u16, 1, 0, 1, 4, 100];
+    assert_eq!(expand_segmented(&seg).unwrap(), vec![0, 25, 50, 75, 100]);
+    let el = palette_elements(vec![
+        us((0x0028, 0x1101), &[5, 0, 16]),
+        us((0x0028, 0x1102), &[5, 0, 16]),
+        us((0x0028, 0x1103), &[5, 0, 16]),
+        e((0x0028, 0x1221), "OW", V::U16(seg.clone())),
+        e((0x0028, 0x1222), "OW", V::U16(seg.clone())),
+        e((0x0028, 0x1223), "OW", V::U16(seg)),
+    ]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    assert_eq!(Palette::from_dataset(file.dataset()).unwrap().green.entries, vec![0, 25, 50, 75, 100]);
+}
+
+#[test]
+fn modality_lut_sequence_and_functional_groups() {
+    // Modality LUT: 4 entries from −2 (signed pixels), 12 bits per entry.
+    let lut_item = vec![us((0x0028, 0x3002), &[4, (-2i16) as u16, 12]), e((0x0028, 0x3006), "OW", V::U16(vec![0, 1000, 2000, 4095]))];
+    let el = with(
+        image_elements(1, 4, 16, 16, true, "MONOCHROME2", V::U16(vec![(-5i16) as u16, (-1i16) as u16, 0, 9])),
+        vec![seq((0x0028, 0x3000), vec![lut_item.clone()], false), s((0x0028, 0x1052), "DS", "-1024")],
+    );
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let modality = Modality::for_frame(file.dataset(), 0);
+    assert!(matches!(modality, Modality::Table(_)), "the sequence wins over the rescale");
+    assert_eq!([-5.0, -1.0, 0.0, 9.0].map(|v| modality.apply(v)), [0.0, 1000.0, 2000.0, 4095.0]);
+    let frame = decode_frame(&file, 0).unwrap();
+    // No window: the range 0..4095 of modality values.
+    assert_eq!(render_default(file.dataset(), &frame, 0).unwrap().pixels, vec![0, 62, 125, 255]);
+    // A VOI LUT table.
+    let voi_item = vec![us((0x0028, 0x3002), &[2, 0, 8]), e((0x0028, 0x3006), "OW", V::U16(vec![0, 255]))];
+    let el = with(el, vec![seq((0x0028, 0x3010), vec![voi_item], false)]);
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let file = parse(&bytes).unwrap();
+    let voi = Voi::table(file.dataset()).unwrap();
+    assert_eq!([-3.0, 0.0, 1.0, 70.0].map(|m| voi.apply(m)), [0, 0, 255, 255]);
+
+    // Enhanced multi-frame: rescale and window per frame, then shared.
+    let pvt = |i: &str, sl: &str| seq((0x0028, 0x9145), vec![vec![s((0x0028, 0x1052), "DS", i), s((0x0028, 0x1053), "DS", sl)]], false);
+    let voi_fg = |c: &str, w: &str| seq((0x0028, 0x9132), vec![vec![s((0x0028, 0x1050), "DS", c), s((0x0028, 0x1051), "DS", w)]], false);
+    let el = with(
+        image_elements(1, 1, 16, 16, false, "MONOCHROME2", V::U16(vec![1, 2])),
+        vec![
+            s((0x0028, 0x0008), "IS", "2"),
+            seq((0x5200, 0x9229), vec![vec![voi_fg("50", "100")]], false),
+            seq((0x5200, 0x9230), vec![vec![pvt("-10", "2")], vec![pvt("5", "1"), voi_fg("7", "3")]], false),
+        ],
+    );
+    let bytes = part10(Enc::ExplicitLe, &el, true, true);
+    let ds = parse(&bytes).unwrap().dataset().clone();
+    assert_eq!(ModalityLut::for_frame(&ds, 0), ModalityLut { slope: 2.0, intercept: -10.0 });
+    assert_eq!(ModalityLut::for_frame(&ds, 1), ModalityLut { slope: 1.0, intercept: 5.0 });
+    assert_eq!(ModalityLut::for_frame(&ds, 7), ModalityLut::default());
+    assert_eq!(Window::for_frame(&ds, 0).map(|w| (w.center, w.width)), Some((50.0, 100.0)));
+    assert_eq!(Window::for_frame(&ds, 1).map(|w| (w.center, w.width)), Some((7.0, 3.0)));
+    assert_eq!(ModalityLut::from_dataset(&ds), ModalityLut { slope: 2.0, intercept: -10.0 });
+}
