@@ -62,6 +62,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        eprintln!("stopping {}", self.name);
         // SIGTERM first so SQLite-backed servers close their files; SIGKILL after 10 s.
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let start = Instant::now();
