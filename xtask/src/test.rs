@@ -68,14 +68,17 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     testdata::write_to_dir(&e2e, &format!("{proxy_url}/dicom-web"), &e2e_dir)?;
 
     // The demo's built-in sample mode, used by browser tests and the demo e2e test.
+    let demo = testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() });
+    let demo_dir = dir.join("data-demo");
     let sample = devserver::start(devserver::Options {
         port: 0,
         www: workspace_root().join("www"),
         pkg: workspace_root().join("pkg"),
-        upstream: devserver::Upstream::Sample(testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() })),
+        upstream: devserver::Upstream::Sample(demo.clone()),
         log_requests: false,
     })?;
     let sample_url = format!("http://127.0.0.1:{}", sample.port);
+    testdata::write_to_dir(&demo, &format!("{sample_url}/dicom-web"), &demo_dir)?;
 
     let mut total = Counts::default();
     let mut failures = Vec::new();
@@ -126,6 +129,7 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
+            .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
