@@ -1,6 +1,6 @@
-//! A small, zero-copy DICOM Part 10 parser and pixel decoder (native, deflated, RLE Lossless;
-//! compressed frames of other syntaxes are handed out for codecs), with the standard's
-//! Modality, VOI and colour transforms for display.
+//! A small, zero-copy DICOM Part 10 parser and pixel decoder (native, deflated, RLE Lossless,
+//! and, behind the cargo features `jpeg`, `jpegls` and `j2k`, JPEG, JPEG-LS and JPEG 2000: see
+//! [`codec`]), with the standard's Modality, VOI and colour transforms for display.
 //!
 //! Deflated files: elements borrow from the bytes they are parsed from, and a deflated data set
 //! must first be inflated into a new buffer, so [`parse`] reports that syntax as unsupported and
@@ -27,6 +27,7 @@
 //! ```
 
 mod buffer;
+pub mod codec;
 pub mod color;
 mod dataset;
 mod deflate;
@@ -57,6 +58,30 @@ pub mod transfer_syntax {
     pub const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
     pub const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
     pub const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+    pub const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+    pub const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+    pub const JPEG_LOSSLESS: &str = "1.2.840.10008.1.2.4.57";
+    pub const JPEG_LOSSLESS_SV1: &str = "1.2.840.10008.1.2.4.70";
+    pub const JPEG_LS_LOSSLESS: &str = "1.2.840.10008.1.2.4.80";
+    pub const JPEG_LS_NEAR_LOSSLESS: &str = "1.2.840.10008.1.2.4.81";
+    pub const JPEG_2000_LOSSLESS: &str = "1.2.840.10008.1.2.4.90";
+    pub const JPEG_2000: &str = "1.2.840.10008.1.2.4.91";
+    pub const HTJ2K_LOSSLESS: &str = "1.2.840.10008.1.2.4.201";
+    pub const HTJ2K_LOSSLESS_RPCL: &str = "1.2.840.10008.1.2.4.202";
+    pub const HTJ2K: &str = "1.2.840.10008.1.2.4.203";
+
+    /// Syntaxes [`crate::pixel::decode_frame`] decodes in this build: native, RLE, and those of
+    /// the compiled-in codec features (see [`crate::codec::supports`]).
+    pub fn is_decodable(uid: &str) -> bool {
+        is_native(uid) || uid == RLE_LOSSLESS || crate::codec::supports(uid)
+    }
+
+    /// Syntaxes whose decoded values may differ from the original by design: JPEG DCT,
+    /// JPEG-LS near-lossless, JPEG 2000 and HTJ2K irreversible. (Near-lossless and JPEG 2000
+    /// "lossy" streams may in fact be lossless; a decoder must still only promise closeness.)
+    pub fn is_lossy(uid: &str) -> bool {
+        matches!(uid, JPEG_BASELINE | JPEG_EXTENDED | JPEG_LS_NEAR_LOSSLESS | JPEG_2000 | HTJ2K)
+    }
 
     /// Syntaxes whose pixel data is stored uncompressed (native), which
     /// [`crate::pixel::decode_frame`] decodes.

@@ -1,7 +1,7 @@
 //! Native (uncompressed) pixel data to stored values: one frame at a time, with the bit layout
 //! (Bits Stored, High Bit, Pixel Representation) applied so later stages see true values.
 
-use crate::{rle, tags, transfer_syntax, DataSet, DicomFile, Error, Tag, Value, Vr};
+use crate::{codec, rle, tags, transfer_syntax, DataSet, DicomFile, Error, Tag, Value, Vr};
 
 pub use crate::encapsulated::encapsulated_frame;
 
@@ -245,9 +245,16 @@ pub struct Frame {
 }
 
 /// Decodes frame `index` (0-based) to stored values: native pixel data (little or big endian,
-/// deflated once inflated by [`crate::DicomBuffer`]) and RLE Lossless. Other encapsulated
-/// syntaxes return [`Error::UnsupportedTransferSyntax`] until their codecs exist; their
-/// compressed frames are available from [`encapsulated_frame`].
+/// deflated once inflated by [`crate::DicomBuffer`]), RLE Lossless, and the JPEG, JPEG-LS and
+/// JPEG 2000 syntaxes whose codec features are compiled in ([`crate::codec`]). Other
+/// encapsulated syntaxes return [`Error::UnsupportedTransferSyntax`]; their compressed frames
+/// are available from [`encapsulated_frame`].
+///
+/// Colour from codecs: samples come out interleaved as coded, with no colour conversion by the
+/// codec beyond what the codestream itself mandates. JPEG YCbCr frames stay Y Cb Cr (chroma
+/// upsampled to full resolution), matching YBR_FULL / YBR_FULL_422; JPEG 2000 frames with a
+/// multi-component transform (YBR_RCT / YBR_ICT) come out as R G B, and the photometric term
+/// is kept (the renderer treats those two as RGB). This is pydicom's `raw=True` definition.
 pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
     let ds = file.dataset();
     let info = ImageInfo::from_dataset(ds)?;
@@ -264,6 +271,18 @@ pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
         Value::Encapsulated { .. } if uid == transfer_syntax::RLE_LOSSLESS => {
             let data = encapsulated_frame(file, index)?;
             let samples = decode_rle(&info, &data)?;
+            Ok(Frame { info, samples })
+        }
+        Value::Encapsulated { .. } if codec::supports(uid) => {
+            let data = encapsulated_frame(file, index)?;
+            let raw = codec::decode(uid, &info, &data).unwrap_or_else(|| Err(Error::UnsupportedTransferSyntax(uid.to_string())))?;
+            // Codecs return values as coded, not placed at High Bit: mask and sign-extend only.
+            let layout = Layout { shift: 0, ..Layout::new(&info) };
+            let samples = match info.bits_allocated {
+                8 => layout.eight(raw.into_iter()),
+                16 => layout.sixteen(raw.into_iter()),
+                _ => layout.thirty_two(raw.into_iter()),
+            };
             Ok(Frame { info, samples })
         }
         Value::Encapsulated { .. } if transfer_syntax::is_native(uid) => {

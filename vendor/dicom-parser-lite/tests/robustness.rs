@@ -201,3 +201,95 @@ fn long_zero_runs_stay_linear() {
     padded.extend(vec![0u8; 1000]);
     assert!(parse(&padded).is_ok());
 }
+
+fn decode_codestream(f: &CodecFixture, codestream: &[u8]) -> Result<(), dicom_parser_lite::Error> {
+    let bytes = codec_file(f, codestream);
+    let file = parse(&bytes).expect("the wrapper is valid");
+    let frame = decode_frame(&file, 0)?;
+    assert_eq!(frame.samples.len(), usize::from(f.rows) * usize::from(f.cols) * usize::from(f.spp), "{}", f.file);
+    let _ = render_default(file.dataset(), &frame, 0);
+    Ok(())
+}
+
+fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
+    for _ in 0..1 + rng.below(3) {
+        if bytes.is_empty() {
+            return;
+        }
+        let at = rng.below(bytes.len());
+        match rng.below(7) {
+            0 => bytes[at] ^= 1 << rng.below(8),
+            1 => bytes[at] = rng.next() as u8,
+            2 => bytes[at] = 0xFF, // spurious markers
+            3 => bytes.truncate(at),
+            4 => {
+                let junk: Vec<u8> = (0..rng.below(8)).map(|_| rng.next() as u8).collect();
+                bytes.splice(at..at, junk);
+            }
+            5 => {
+                // Header fields: the first 200 bytes hold sizes, tables and parameters.
+                let at = rng.below(bytes.len().min(200));
+                bytes[at] = [0, 1, 0x7F, 0x80, 0xFF][rng.below(5)];
+            }
+            _ => {
+                let len = rng.below(64).min(bytes.len() - at);
+                let chunk = bytes[at..at + len].to_vec();
+                let to = rng.below(bytes.len());
+                bytes.splice(to..to, chunk);
+            }
+        }
+    }
+}
+
+#[test]
+fn compressed_fixtures_survive_mutations() {
+    let mut rng = Rng(0xC0DE_C0DE_1234_5678);
+    for f in codec_fixtures() {
+        decode_codestream(&f, f.codestream).unwrap_or_else(|e| panic!("{}: {e}", f.file));
+        // Fewer rounds for the large 12-bit frame: every round decodes it.
+        let rounds = if f.rows as usize * f.cols as usize > 100_000 { 150 } else { 600 };
+        let mut errors = 0;
+        for _ in 0..rounds {
+            let mut bytes = f.codestream.to_vec();
+            mutate(&mut rng, &mut bytes);
+            errors += decode_codestream(&f, &bytes).is_err() as usize;
+        }
+        assert!(errors > 0, "{}: no mutation was detected", f.file);
+    }
+}
+
+#[test]
+fn compressed_prefixes_and_noise_are_errors() {
+    let mut rng = Rng(77);
+    for f in codec_fixtures() {
+        let len = f.codestream.len();
+        let step = (len / 150).max(1);
+        for cut in (0..len.saturating_sub(2)).step_by(step) {
+            // A cut stream must not decode (it may only be read up to the cut and refused).
+            let _ = decode_codestream(&f, &f.codestream[..cut]);
+        }
+        for n in [0usize, 2, 20, 100, 400] {
+            // The start of the header, then noise.
+            let mut bytes = f.codestream[..n.min(len)].to_vec();
+            bytes.extend((0..300).map(|_| rng.next() as u8));
+            let _ = decode_codestream(&f, &bytes);
+            let noise: Vec<u8> = (0..n + 10).map(|_| rng.next() as u8).collect();
+            assert!(decode_codestream(&f, &noise).is_err(), "{}: noise decoded", f.file);
+        }
+    }
+}
+
+#[test]
+fn compressed_frames_must_match_the_header() {
+    use dicom_parser_lite::Error;
+    for f in codec_fixtures() {
+        // A codestream whose size differs from Rows/Columns is refused before decoding.
+        let wrong = CodecFixture { rows: f.rows + 1, ..f };
+        let err = decode_codestream(&wrong, wrong.codestream).unwrap_err();
+        assert!(matches!(err, Error::InvalidCompressedData(_)), "{}: {err:?}", wrong.file);
+        // A huge declared image is refused before any allocation.
+        let huge = CodecFixture { rows: 65535, cols: 65535, ..f };
+        let err = decode_codestream(&huge, huge.codestream).unwrap_err();
+        assert!(matches!(err, Error::TooLarge { .. } | Error::InvalidCompressedData(_)), "{}: {err:?}", huge.file);
+    }
+}

@@ -302,3 +302,65 @@ pub fn deflated(dataset: &[E]) -> Vec<u8> {
     out.extend(miniz_oxide::deflate::compress_to_vec(&encode(dataset, Enc::ExplicitLe), 6));
     out
 }
+
+/// A compressed-frame fixture from tests/fixtures (see extract.py there).
+pub struct CodecFixture {
+    pub file: &'static str,
+    pub codestream: &'static [u8],
+    pub uid: &'static str,
+    pub rows: u16,
+    pub cols: u16,
+    pub spp: u16,
+    pub bits: u16,
+    pub stored: u16,
+    pub signed: bool,
+    pub photometric: &'static str,
+}
+
+macro_rules! fixture {
+    ($file:literal, $uid:literal, $rows:expr, $cols:expr, $spp:expr, $bits:expr, $stored:expr, $signed:expr, $pi:literal) => {
+        CodecFixture {
+            file: $file,
+            codestream: include_bytes!(concat!("../fixtures/", $file)),
+            uid: $uid,
+            rows: $rows,
+            cols: $cols,
+            spp: $spp,
+            bits: $bits,
+            stored: $stored,
+            signed: $signed,
+            photometric: $pi,
+        }
+    };
+}
+
+/// One codestream per codec path: JPEG 8-bit (4:4:4 and 4:2:2), lossless and 12-bit; JPEG-LS
+/// lossless and near-lossless in every interleave mode; JPEG 2000 reversible and irreversible.
+pub fn codec_fixtures() -> Vec<CodecFixture> {
+    vec![
+        fixture!("jls_near_08.jls", "1.2.840.10008.1.2.4.81", 45, 10, 1, 8, 8, false, "MONOCHROME2"),
+        fixture!("jls_near_16.jls", "1.2.840.10008.1.2.4.81", 50, 10, 1, 16, 16, false, "MONOCHROME2"),
+        fixture!("jls_lossless_s16.jls", "1.2.840.10008.1.2.4.80", 64, 64, 1, 16, 16, true, "MONOCHROME2"),
+        fixture!("jls_rgb_sample.jls", "1.2.840.10008.1.2.4.81", 100, 100, 3, 8, 8, false, "RGB"),
+        fixture!("jls_rgb_line.jls", "1.2.840.10008.1.2.4.81", 100, 100, 3, 8, 8, false, "RGB"),
+        fixture!("jpeg_ybr_odd.jpg", "1.2.840.10008.1.2.4.50", 3, 3, 3, 8, 8, false, "YBR_FULL"),
+        fixture!("jpeg_ybr_422.jpg", "1.2.840.10008.1.2.4.50", 100, 100, 3, 8, 8, false, "YBR_FULL_422"),
+        fixture!("jpeg_lossless_rgb.jpg", "1.2.840.10008.1.2.4.70", 100, 100, 3, 8, 8, false, "RGB"),
+        fixture!("jpeg_12bit.jpg", "1.2.840.10008.1.2.4.51", 1024, 256, 1, 16, 12, false, "MONOCHROME2"),
+        fixture!("j2k_lossless_s16.j2k", "1.2.840.10008.1.2.4.90", 64, 64, 1, 16, 16, true, "MONOCHROME2"),
+        fixture!("j2k_lossy_rgb.j2k", "1.2.840.10008.1.2.4.91", 100, 100, 3, 8, 8, false, "RGB"),
+    ]
+}
+
+/// A Part 10 file holding `codestream` as its single frame, with the fixture's image header.
+pub fn codec_file(f: &CodecFixture, codestream: &[u8]) -> Vec<u8> {
+    let mut elements = image_elements(f.rows, f.cols, f.bits, f.stored, f.signed, f.photometric, V::Raw(vec![]));
+    elements.retain(|e| e.tag != (0x0028, 0x0002) && e.tag != (0x7FE0, 0x0010));
+    elements.push(us((0x0028, 0x0002), &[f.spp]));
+    if f.spp > 1 {
+        elements.push(us((0x0028, 0x0006), &[0]));
+    }
+    elements.push(e((0x7FE0, 0x0010), "OB", V::Encap { offset_table: vec![], fragments: vec![codestream.to_vec()] }));
+    elements.sort_by_key(|e| e.tag);
+    part10_ts(f.uid, Enc::ExplicitLe, &elements, true, true)
+}

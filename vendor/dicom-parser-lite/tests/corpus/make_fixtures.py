@@ -15,10 +15,25 @@ The stored and rendered bytes follow the tool's definitions (frame 1):
            1 byte per pixel; colour: RGB scaled floor(v*255/(2^BitsStored-1)+0.5), 3 bytes per
            pixel; PALETTE COLOR: LUT value scaled by 255/(2^bits-1).
 The arithmetic is written in the same order as the Rust so float64 results agree exactly.
+
+Lossy transfer syntaxes (JPEG baseline/extended, JPEG-LS near-lossless, JPEG 2000 and HTJ2K
+irreversible): decoders may legitimately differ from pydicom's by rounding (IDCT, chroma
+upsampling, wavelet arithmetic), so for those files `lossy` also holds what a tolerance check
+needs, in a few kilobytes at most:
+  stride, count  every stride-th stored sample (in the interleaved order of `stored`), count of
+                 them; stride is 1 (every sample) for frames of up to LOSSY_SAMPLES samples,
+                 otherwise the smallest value >= n/LOSSY_SAMPLES sharing no factor with 2 or 3,
+                 so the kept samples fall on every column parity and every colour channel;
+  values         those samples, little endian at their own width, zlib-compressed, base64;
+  min, max, mean over the whole frame.
+The Rust test requires every kept sample within +-2 of ours, and min, max and mean within 2.
 """
 
+import base64
 import hashlib
 import json
+import math
+import zlib
 import os
 import struct
 import sys
@@ -38,6 +53,32 @@ ATTRIBUTES = [
     ("NumberOfFrames", True), ("SamplesPerPixel", True), ("BitsAllocated", True),
     ("BitsStored", True), ("PixelRepresentation", True), ("PhotometricInterpretation", False),
 ]
+
+
+LOSSY_SYNTAXES = {
+    "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.81",
+    "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.203",
+}
+LOSSY_SAMPLES = 4096
+
+
+def lossy_check(stored):
+    flat = np.ascontiguousarray(stored).ravel()
+    n = flat.size
+    stride = 1
+    if n > LOSSY_SAMPLES:
+        stride = math.ceil(n / LOSSY_SAMPLES)
+        while stride % 2 == 0 or stride % 3 == 0:
+            stride += 1
+    kept = flat[::stride]
+    return {
+        "stride": stride,
+        "count": int(kept.size),
+        "values": base64.b64encode(zlib.compress(kept.tobytes(), 9)).decode("ascii"),
+        "min": float(flat.min()),
+        "max": float(flat.max()),
+        "mean": float(flat.astype(np.float64).mean()),
+    }
 
 
 def test_files_dir():
@@ -255,6 +296,8 @@ def describe(path):
             arr = np.moveaxis(arr, 0, -1)
         stored = stored_values(ds, arr)
         entry["stored_sha256"] = sha(stored)
+        if ts in LOSSY_SYNTAXES:
+            entry["lossy"] = lossy_check(stored)
     except Exception as e:  # noqa: BLE001
         entry["pixel_error"] = f"{type(e).__name__}: {e}"[:300]
         return entry

@@ -1,0 +1,83 @@
+//! JPEG 2000 (ISO/IEC 15444-1) through the `hayro-jpeg2000` crate: lossless (5/3 wavelet,
+//! 1.2.840.10008.1.2.4.90) and lossy (9/7, .91). The crate reconstructs in `f32` (exact for
+//! the reversible path: every value stays far below 2^24) and adds the unsigned DC level shift
+//! to every component; signed components get that shift taken back here, from the SIZ marker.
+//!
+//! Multi-component transforms (YBR_RCT / YBR_ICT) are part of the codestream and undone by the
+//! decoder, so colour frames come out as R G B, as pydicom returns them.
+//!
+//! High-Throughput JPEG 2000 (HTJ2K, .201–.203) block coding is not decoded by the crate: such
+//! codestreams are refused with a typed error (their SIZ capabilities announce it).
+
+use super::{invalid, Target};
+use crate::Error;
+use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
+
+/// Start of a raw codestream: SOC then SIZ.
+const SOC_SIZ: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
+
+/// The SIZ marker's per-component (precision, signed) and its capabilities (Rsiz).
+struct Siz {
+    rsiz: u16,
+    columns: usize,
+    rows: usize,
+    components: Vec<(u32, bool)>,
+}
+
+fn siz(data: &[u8]) -> Result<Siz, Error> {
+    // Raw codestreams start with SOC SIZ; a JP2 file (which some writers put in DICOM) holds
+    // one in its jp2c box: the first SOC SIZ pair is that codestream.
+    let start = if data.starts_with(&SOC_SIZ) {
+        0
+    } else {
+        data.windows(4).take(4096).position(|w| w == SOC_SIZ).ok_or_else(|| invalid("JPEG 2000", "no codestream (SOC SIZ) found"))?
+    };
+    let s = data.get(start + 4..).unwrap_or_default();
+    let u16_at = |i: usize| s.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let u32_at = |i: usize| s.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+    let short = || invalid("JPEG 2000", "short SIZ marker");
+    let rsiz = u16_at(2).ok_or_else(short)?;
+    let (xsiz, ysiz, x0, y0) = (u32_at(4).ok_or_else(short)?, u32_at(8).ok_or_else(short)?, u32_at(12).ok_or_else(short)?, u32_at(16).ok_or_else(short)?);
+    let csiz = usize::from(u16_at(36).ok_or_else(short)?);
+    let mut components = Vec::with_capacity(csiz.min(16));
+    for c in 0..csiz {
+        let ssiz = *s.get(38 + 3 * c).ok_or_else(short)?;
+        components.push((u32::from(ssiz & 0x7F) + 1, ssiz & 0x80 != 0));
+    }
+    Ok(Siz { rsiz, columns: xsiz.saturating_sub(x0) as usize, rows: ysiz.saturating_sub(y0) as usize, components })
+}
+
+pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
+    let siz = siz(data)?;
+    if siz.rsiz & 0x4000 != 0 {
+        return Err(Error::UnsupportedImage("High-Throughput JPEG 2000 block coding".into()));
+    }
+    let precision = siz.components.iter().map(|c| c.0).max().unwrap_or(0);
+    target.check("JPEG 2000", siz.columns, siz.rows, siz.components.len(), precision)?;
+    if siz.components.iter().any(|c| c.0 > 16) {
+        return Err(Error::UnsupportedImage(format!("{precision}-bit JPEG 2000 components")));
+    }
+    let settings = DecodeSettings { resolve_palette_indices: false, strict: false, target_resolution: None };
+    let image = Image::new(data, &settings).map_err(|e| invalid("JPEG 2000", e))?;
+    if image.width() as usize != target.columns || image.height() as usize != target.rows {
+        return Err(invalid("JPEG 2000", "codestream and image sizes differ"));
+    }
+    let mut context = DecoderContext::default();
+    let decoded = image.decode(&mut context).map_err(|e| invalid("JPEG 2000", e))?;
+    let planes = decoded.components();
+    let pixels = target.rows * target.columns;
+    if planes.len() != target.components || planes.iter().any(|p| p.samples().len() != pixels) {
+        return Err(invalid("JPEG 2000", "decoded components do not match the image"));
+    }
+    let mut out = Vec::with_capacity(target.samples);
+    for p in 0..pixels {
+        for (plane, &(bits, signed)) in planes.iter().zip(&siz.components) {
+            let v = plane.samples().get(p).copied().unwrap_or(0.0);
+            // The decoder adds 2^(bits-1) to every component; signed ones are centred on 0.
+            let (lo, hi, shift) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 1i64 << (bits - 1)) } else { (0, (1i64 << bits) - 1, 0) };
+            let v = ((v.round() as i64) - shift).clamp(lo, hi);
+            out.push(v as u32);
+        }
+    }
+    Ok(out)
+}

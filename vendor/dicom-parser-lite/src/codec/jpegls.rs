@@ -1,0 +1,609 @@
+//! JPEG-LS (ITU-T T.87 / ISO/IEC 14495-1) decoder, our own: lossless (1.2.840.10008.1.2.4.80)
+//! and near-lossless (.81), 2–16 bits, 1 or 3 components, every interleave mode (none, line,
+//! sample), default or LSE-preset coding parameters.
+//!
+//! No maintained pure-Rust JPEG-LS decoder fits: the crates found either bind the C++ CharLS
+//! library or decode single-component streams only. This one follows T.87 Annex A with the
+//! conventions of CharLS (the encoder behind most DICOM JPEG-LS): in line-interleaved mode the
+//! components share one set of contexts and keep their own run index; in sample-interleaved
+//! mode a run covers whole pixels and its interruption codes every component with run
+//! context 0.
+//!
+//! Hostile input: every loop is bounded by the image size or by LIMIT, reading past the end of
+//! the scan yields zero bits that are counted and reported, and the only allocations are the
+//! output (checked by the caller) and two line buffers per component.
+
+use super::{invalid, Target};
+use crate::Error;
+
+const CODEC: &str = "JPEG-LS";
+
+/// Run-length order table J (T.87 A.7.1.2).
+const J: [u32; 32] = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+fn bad(what: impl std::fmt::Display) -> Error {
+    invalid(CODEC, what)
+}
+
+/// Coding parameters (T.87 C.2.4.1.1), after defaults.
+#[derive(Clone, Copy)]
+struct Params {
+    maxval: i32,
+    t1: i32,
+    t2: i32,
+    t3: i32,
+    reset: i32,
+    near: i32,
+    range: i32,
+    qbpp: u32,
+    limit: u32,
+}
+
+impl Params {
+    fn new(bits: u32, preset: [i32; 5], near: i32) -> Result<Params, Error> {
+        let [maxval, t1, t2, t3, reset] = preset;
+        let maxval = if maxval > 0 { maxval } else { (1i32 << bits) - 1 };
+        if !(1..1 << 16).contains(&maxval) || near < 0 || near > (maxval / 2).min(255) {
+            return Err(bad(format!("invalid MAXVAL {maxval} or NEAR {near}")));
+        }
+        let clamp = |i: i32, j: i32| if i > maxval || i < j { j } else { i };
+        let (d1, d2, d3) = if maxval >= 128 {
+            let factor = (maxval.min(4095) + 128) / 256;
+            let d1 = clamp(factor + 2 + 3 * near, near + 1); // FACTOR × (BASIC_T1 − 2) + 2 + 3·NEAR
+            let d2 = clamp(factor * (7 - 3) + 3 + 5 * near, d1);
+            (d1, d2, clamp(factor * (21 - 4) + 4 + 7 * near, d2))
+        } else {
+            let factor = 256 / (maxval + 1);
+            let d1 = clamp((3 / factor + 3 * near).max(2), near + 1);
+            let d2 = clamp((7 / factor + 5 * near).max(3), d1);
+            (d1, d2, clamp((21 / factor + 7 * near).max(4), d2))
+        };
+        let t1 = if t1 > 0 { t1 } else { d1 };
+        let t2 = if t2 > 0 { t2 } else { d2 };
+        let t3 = if t3 > 0 { t3 } else { d3 };
+        let reset = if reset > 0 { reset } else { 64 };
+        if !(near < t1 && t1 <= t2 && t2 <= t3 && t3 <= maxval.max(near + 1)) || reset < 3 {
+            return Err(bad("invalid preset thresholds"));
+        }
+        let range = (maxval + 2 * near) / (2 * near + 1) + 1;
+        let qbpp = ceil_log2(range as u32);
+        let bpp = ceil_log2(maxval as u32 + 1).max(2);
+        Ok(Params { maxval, t1, t2, t3, reset, near, range, qbpp, limit: 2 * (bpp + bpp.max(8)) })
+    }
+
+    fn quantize(&self, d: i32) -> i32 {
+        if d <= -self.t3 {
+            -4
+        } else if d <= -self.t2 {
+            -3
+        } else if d <= -self.t1 {
+            -2
+        } else if d < -self.near {
+            -1
+        } else if d <= self.near {
+            0
+        } else if d < self.t1 {
+            1
+        } else if d < self.t2 {
+            2
+        } else if d < self.t3 {
+            3
+        } else {
+            4
+        }
+    }
+
+    fn context(&self, d: i32, b: i32, c: i32, a: i32) -> i32 {
+        (self.quantize(d - b) * 9 + self.quantize(b - c)) * 9 + self.quantize(c - a)
+    }
+
+    fn clamp(&self, v: i32) -> i32 {
+        v.clamp(0, self.maxval)
+    }
+
+    fn reconstruct(&self, predicted: i32, error: i32) -> i32 {
+        let step = 2 * self.near + 1;
+        let mut v = predicted + error * step;
+        if v < -self.near {
+            v += self.range * step;
+        } else if v > self.maxval + self.near {
+            v -= self.range * step;
+        }
+        self.clamp(v)
+    }
+}
+
+fn ceil_log2(n: u32) -> u32 {
+    32 - n.saturating_sub(1).leading_zeros()
+}
+
+/// Regular-mode context (T.87 A.2).
+#[derive(Clone, Copy)]
+struct Context {
+    a: i32,
+    b: i32,
+    c: i32,
+    n: i32,
+}
+
+/// Run-interruption context (T.87 A.7.2).
+#[derive(Clone, Copy)]
+struct RunContext {
+    a: i32,
+    n: i32,
+    nn: i32,
+    ri_type: i32,
+}
+
+/// The bit stream of one scan: a 0xFF byte is followed by a byte whose top bit is a stuffed 0.
+struct Bits<'a> {
+    data: &'a [u8],
+    pos: usize,
+    acc: u64,
+    count: u32,
+    /// Zero bits supplied past the end of the scan data.
+    overrun: u64,
+}
+
+impl<'a> Bits<'a> {
+    fn new(data: &'a [u8]) -> Bits<'a> {
+        Bits { data, pos: 0, acc: 0, count: 0, overrun: 0 }
+    }
+
+    fn fill(&mut self) {
+        while self.count <= 56 {
+            let byte = match self.data.get(self.pos) {
+                // A marker (0xFF then a byte with its top bit set) ends the scan.
+                Some(&b) if !(b & 0x80 != 0 && self.pos > 0 && self.data.get(self.pos - 1) == Some(&0xFF)) => b,
+                _ => {
+                    self.acc |= 0;
+                    self.count += 8;
+                    self.overrun += 8;
+                    continue;
+                }
+            };
+            let stuffed = self.pos > 0 && self.data.get(self.pos - 1) == Some(&0xFF);
+            self.pos += 1;
+            if stuffed {
+                self.acc |= u64::from(byte & 0x7F) << (57 - self.count);
+                self.count += 7;
+            } else {
+                self.acc |= u64::from(byte) << (56 - self.count);
+                self.count += 8;
+            }
+        }
+    }
+
+    fn bits(&mut self, n: u32) -> i32 {
+        if n == 0 {
+            return 0;
+        }
+        if self.count < n {
+            self.fill();
+        }
+        let v = (self.acc >> (64 - n)) as i32;
+        self.acc <<= n;
+        self.count -= n;
+        v
+    }
+
+    fn bit(&mut self) -> bool {
+        self.bits(1) == 1
+    }
+
+    /// Zero bits before the next one bit, at most `max` (more is an error).
+    fn unary(&mut self, max: u32) -> Result<u32, Error> {
+        let mut n = 0;
+        loop {
+            if self.count == 0 {
+                self.fill();
+            }
+            let zeros = (self.acc.leading_zeros()).min(self.count);
+            if zeros < self.count {
+                n += zeros;
+                self.acc <<= zeros + 1;
+                self.count -= zeros + 1;
+                break;
+            }
+            n += zeros;
+            self.acc = 0;
+            self.count = 0;
+            if n > max {
+                break;
+            }
+        }
+        if n > max || self.overrun > 64 {
+            return Err(bad("the scan data is damaged or cut short"));
+        }
+        Ok(n)
+    }
+
+    /// Bytes consumed, counting the buffered bits as unread.
+    fn position(&self) -> usize {
+        self.pos.saturating_sub(self.count as usize / 8)
+    }
+}
+
+/// Golomb-coded value with the LIMIT escape (T.87 A.5.3).
+fn golomb(bits: &mut Bits, k: u32, limit: u32, qbpp: u32) -> Result<i32, Error> {
+    let escape = limit.saturating_sub(qbpp + 1);
+    let high = bits.unary(escape)?;
+    if high >= escape {
+        return Ok(bits.bits(qbpp) + 1);
+    }
+    if k == 0 {
+        return Ok(high as i32);
+    }
+    if k > 24 || high >= 1 << (31 - k) {
+        return Err(bad("Golomb code out of range"));
+    }
+    Ok(((high as i32) << k) + bits.bits(k))
+}
+
+/// The decoding state of one scan.
+struct Scan<'p> {
+    p: &'p Params,
+    contexts: Vec<Context>,
+    runs: [RunContext; 2],
+    run_index: Vec<usize>,
+}
+
+impl<'p> Scan<'p> {
+    fn new(p: &'p Params, components: usize) -> Scan<'p> {
+        let a = ((p.range + 32) / 64).max(2);
+        Scan {
+            p,
+            contexts: vec![Context { a, b: 0, c: 0, n: 1 }; 365],
+            runs: [RunContext { a, n: 1, nn: 0, ri_type: 0 }, RunContext { a, n: 1, nn: 0, ri_type: 1 }],
+            run_index: vec![0; components],
+        }
+    }
+
+    fn regular(&mut self, bits: &mut Bits, q: i32, a: i32, b: i32, c: i32) -> Result<i32, Error> {
+        let p = self.p;
+        let sign = if q < 0 { -1 } else { 1 };
+        let ctx = self.contexts.get_mut(q.unsigned_abs() as usize).ok_or_else(|| bad("context"))?;
+        let med = if c >= a.max(b) {
+            a.min(b)
+        } else if c <= a.min(b) {
+            a.max(b)
+        } else {
+            a + b - c
+        };
+        let predicted = p.clamp(med + sign * ctx.c);
+        let mut k = 0;
+        while (ctx.n << k) < ctx.a && k < 24 {
+            k += 1;
+        }
+        let mapped = golomb(bits, k, p.limit, p.qbpp)?;
+        let mut error = if mapped & 1 == 0 { mapped >> 1 } else { -(mapped >> 1) - 1 };
+        if error.abs() > 65535 {
+            return Err(bad("error value out of range"));
+        }
+        if k == 0 && p.near == 0 && 2 * ctx.b + ctx.n - 1 < 0 {
+            error = -error - 1;
+        }
+        // Context update (T.87 A.6).
+        ctx.a += error.abs();
+        ctx.b += error * (2 * p.near + 1);
+        if ctx.n == p.reset {
+            ctx.a >>= 1;
+            ctx.b >>= 1;
+            ctx.n >>= 1;
+        }
+        ctx.n += 1;
+        if ctx.b + ctx.n <= 0 {
+            ctx.b += ctx.n;
+            if ctx.b <= -ctx.n {
+                ctx.b = -ctx.n + 1;
+            }
+            if ctx.c > -128 {
+                ctx.c -= 1;
+            }
+        } else if ctx.b > 0 {
+            ctx.b -= ctx.n;
+            if ctx.b > 0 {
+                ctx.b = 0;
+            }
+            if ctx.c < 127 {
+                ctx.c += 1;
+            }
+        }
+        Ok(p.reconstruct(predicted, sign * error))
+    }
+
+    /// Length of a run of `remaining` samples at most (T.87 A.7.1).
+    fn run_length(&mut self, bits: &mut Bits, component: usize, remaining: usize) -> Result<usize, Error> {
+        let index = self.run_index.get_mut(component).ok_or_else(|| bad("component"))?;
+        let mut length = 0usize;
+        while bits.bit() {
+            let step = 1usize << J[*index];
+            let count = step.min(remaining - length);
+            length += count;
+            if count == step {
+                *index = (*index + 1).min(31);
+            }
+            if length == remaining {
+                return Ok(length);
+            }
+            if bits.overrun > 64 {
+                return Err(bad("the scan data is cut short"));
+            }
+        }
+        length += bits.bits(J[*index]) as usize;
+        if length > remaining {
+            return Err(bad("a run overruns its line"));
+        }
+        Ok(length)
+    }
+
+    /// One run-interruption sample error (T.87 A.7.2).
+    fn interruption(&mut self, bits: &mut Bits, component: usize, which: usize) -> Result<i32, Error> {
+        let p = self.p;
+        let j = J[self.run_index.get(component).copied().unwrap_or(0)];
+        let ctx = &mut self.runs[which];
+        let temp = ctx.a + (ctx.n >> 1) * ctx.ri_type;
+        let mut k = 0;
+        while (ctx.n << k) < temp && k < 24 {
+            k += 1;
+        }
+        let mapped = golomb(bits, k, p.limit.saturating_sub(j + 1), p.qbpp)?;
+        let t = mapped + ctx.ri_type;
+        let odd = t & 1 == 1;
+        let magnitude = (t + i32::from(odd)) / 2;
+        let error = if (k != 0 || 2 * ctx.nn >= ctx.n) == odd { -magnitude } else { magnitude };
+        if error < 0 {
+            ctx.nn += 1;
+        }
+        ctx.a += (mapped + 1 - ctx.ri_type) >> 1;
+        if ctx.n == p.reset {
+            ctx.a >>= 1;
+            ctx.n >>= 1;
+            ctx.nn >>= 1;
+        }
+        ctx.n += 1;
+        Ok(error)
+    }
+
+    fn end_run(&mut self, component: usize) {
+        if let Some(i) = self.run_index.get_mut(component) {
+            *i = i.saturating_sub(1);
+        }
+    }
+
+    /// Decodes one line of one component. `prev` and `cur` hold the line with one padding
+    /// sample on each side (index 0 and width + 1).
+    fn line(&mut self, bits: &mut Bits, component: usize, prev: &[i32], cur: &mut [i32]) -> Result<(), Error> {
+        let width = cur.len() - 2;
+        let p = self.p;
+        let mut x = 1;
+        while x <= width {
+            let (a, b, c, d) = (cur[x - 1], prev[x], prev[x - 1], prev[x + 1]);
+            let q = p.context(d, b, c, a);
+            if q != 0 {
+                cur[x] = self.regular(bits, q, a, b, c)?;
+                x += 1;
+                continue;
+            }
+            let remaining = width + 1 - x;
+            let run = self.run_length(bits, component, remaining)?;
+            cur[x..x + run].fill(a);
+            x += run;
+            if x > width {
+                break;
+            }
+            let rb = prev[x];
+            cur[x] = if (a - rb).abs() <= p.near {
+                let e = self.interruption(bits, component, 1)?;
+                p.reconstruct(a, e)
+            } else {
+                let e = self.interruption(bits, component, 0)?;
+                p.reconstruct(rb, if rb < a { -e } else { e })
+            };
+            self.end_run(component);
+            x += 1;
+        }
+        Ok(())
+    }
+
+    /// Decodes one line of all components sample-interleaved. `prev` and `cur` hold pixels
+    /// (`n` samples each) with one padding pixel on each side.
+    fn pixel_line(&mut self, bits: &mut Bits, n: usize, prev: &[i32], cur: &mut [i32]) -> Result<(), Error> {
+        let width = cur.len() / n - 2;
+        let p = self.p;
+        let mut x = 1;
+        let mut qs = [0i32; 4];
+        while x <= width {
+            for (s, q) in qs.iter_mut().enumerate().take(n) {
+                let at = |v: &[i32], i: usize| v[i * n + s];
+                *q = p.context(at(prev, x + 1), at(prev, x), at(prev, x - 1), at(cur, x - 1));
+            }
+            if qs[..n].iter().any(|&q| q != 0) {
+                for (s, &q) in qs.iter().enumerate().take(n) {
+                    let (a, b, c) = (cur[(x - 1) * n + s], prev[x * n + s], prev[(x - 1) * n + s]);
+                    cur[x * n + s] = self.regular(bits, q, a, b, c)?;
+                }
+                x += 1;
+                continue;
+            }
+            let remaining = width + 1 - x;
+            let run = self.run_length(bits, 0, remaining)?;
+            for i in x..x + run {
+                for s in 0..n {
+                    cur[i * n + s] = cur[(x - 1) * n + s];
+                }
+            }
+            x += run;
+            if x > width {
+                break;
+            }
+            for s in 0..n {
+                let (a, b) = (cur[(x - 1) * n + s], prev[x * n + s]);
+                let e = self.interruption(bits, 0, 0)?;
+                cur[x * n + s] = p.reconstruct(b, if b < a { -e } else { e });
+            }
+            self.end_run(0);
+            x += 1;
+        }
+        Ok(())
+    }
+}
+
+fn u16_at(data: &[u8], pos: usize) -> Result<usize, Error> {
+    data.get(pos..pos + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))).ok_or_else(|| bad("the stream ends in a marker segment"))
+}
+
+/// Where the scan data starting at `from` ends: the next marker (0xFF then a byte ≥ 0x80).
+fn scan_end(data: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i + 1 < data.len() {
+        if data[i] == 0xFF && data[i + 1] >= 0x80 {
+            return i;
+        }
+        i += 1;
+    }
+    data.len()
+}
+
+pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return Err(bad("the frame does not start with SOI"));
+    }
+    let mut pos = 2;
+    let mut frame: Option<(u32, usize, usize, Vec<u8>)> = None;
+    let mut preset = [0i32; 5];
+    let mut out: Vec<u32> = Vec::new();
+    let mut done = vec![false; target.components];
+    loop {
+        while data.get(pos) == Some(&0xFF) && data.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        let marker = match (data.get(pos), data.get(pos + 1)) {
+            (Some(0xFF), Some(&m)) => m,
+            _ => break, // end of data: fine once every component is decoded
+        };
+        if marker == 0xD9 {
+            break;
+        }
+        let len = u16_at(data, pos + 2)?;
+        let segment = data.get(pos + 4..pos + 2 + len).filter(|_| len >= 2).ok_or_else(|| bad("a marker segment overruns the frame"))?;
+        pos += 2 + len;
+        match marker {
+            0xF7 => {
+                // SOF55: P, Y, X, Nf, then Ci Hi/Vi Tqi per component.
+                let [precision, y1, y0, x1, x0, nf, ..] = *segment else { return Err(bad("short frame header")) };
+                let ids: Vec<u8> = segment.get(6..).unwrap_or_default().chunks_exact(3).take(usize::from(nf)).map(|c| c[0]).collect();
+                let (rows, columns) = (usize::from(u16::from_be_bytes([y1, y0])), usize::from(u16::from_be_bytes([x1, x0])));
+                if ids.len() != usize::from(nf) || frame.is_some() {
+                    return Err(bad("invalid frame header"));
+                }
+                if !(2..=16).contains(&precision) {
+                    return Err(bad(format!("{precision}-bit samples")));
+                }
+                target.check(CODEC, columns, rows, ids.len(), u32::from(precision))?;
+                out = vec![0; target.samples];
+                frame = Some((u32::from(precision), rows, columns, ids));
+            }
+            0xF8 => match segment.first() {
+                Some(1) if segment.len() >= 11 => {
+                    for (i, v) in preset.iter_mut().enumerate() {
+                        *v = u16_at(segment, 1 + 2 * i)? as i32;
+                    }
+                }
+                _ => return Err(Error::UnsupportedImage("JPEG-LS mapping tables or extended parameters".into())),
+            },
+            0xDD if u16_at(segment, 0)? != 0 => return Err(Error::UnsupportedImage("JPEG-LS restart intervals".into())),
+            0xDA => {
+                let Some((precision, rows, columns, ids)) = &frame else { return Err(bad("scan before the frame header")) };
+                let ns = usize::from(*segment.first().ok_or_else(|| bad("short scan header"))?);
+                let tail = segment.get(1 + 2 * ns..1 + 2 * ns + 3).ok_or_else(|| bad("short scan header"))?;
+                let (near, ilv, pt) = (i32::from(tail[0]), tail[1], tail[2]);
+                let mut members = Vec::with_capacity(ns);
+                for i in 0..ns {
+                    let (id, table) = (segment[1 + 2 * i], segment[2 + 2 * i]);
+                    if table != 0 {
+                        return Err(Error::UnsupportedImage("JPEG-LS mapping tables".into()));
+                    }
+                    let c = ids.iter().position(|&x| x == id).ok_or_else(|| bad("scan names an unknown component"))?;
+                    if done[c] || members.contains(&c) {
+                        return Err(bad("a component is coded twice"));
+                    }
+                    members.push(c);
+                }
+                if pt != 0 {
+                    return Err(Error::UnsupportedImage("JPEG-LS point transform".into()));
+                }
+                if ns == 0 || ilv > 2 || (ns == 1) != (ilv == 0) || (ilv == 2 && ns > 4) {
+                    return Err(bad(format!("interleave mode {ilv} with {ns} component(s)")));
+                }
+                let params = Params::new(*precision, preset, near)?;
+                let end = scan_end(data, pos);
+                let mut bits = Bits::new(data.get(pos..end).unwrap_or_default());
+                decode_scan(&params, &mut bits, ilv, *rows, *columns, &members, target.components, &mut out)?;
+                for &c in &members {
+                    done[c] = true;
+                }
+                pos = scan_end(data, pos + bits.position());
+            }
+            0xC0..=0xCF | 0xD8 | 0xDA..=0xDC | 0xDE | 0xDF | 0xF0..=0xF6 => {
+                return Err(bad(format!("unexpected marker FF{marker:02X}")));
+            }
+            _ => {} // APPn, COM and the like
+        }
+    }
+    if frame.is_none() || done.iter().any(|d| !d) {
+        return Err(bad("the stream ends before every component is decoded"));
+    }
+    Ok(out)
+}
+
+/// Decodes one scan into the interleaved output.
+#[allow(clippy::too_many_arguments)]
+fn decode_scan(p: &Params, bits: &mut Bits, ilv: u8, rows: usize, columns: usize, members: &[usize], components: usize, out: &mut [u32]) -> Result<(), Error> {
+    let n = members.len();
+    let mut scan = Scan::new(p, n);
+    let stride = columns + 2;
+    let store = |out: &mut [u32], y: usize, x: usize, c: usize, v: i32| {
+        if let Some(slot) = out.get_mut((y * columns + x) * components + c) {
+            *slot = v as u32;
+        }
+    };
+    if ilv == 2 {
+        let mut prev = vec![0i32; stride * n];
+        let mut cur = vec![0i32; stride * n];
+        for y in 0..rows {
+            // Edges: the sample left of the line is the one above it; right of the line above,
+            // that line's last sample.
+            for s in 0..n {
+                prev[(columns + 1) * n + s] = prev[columns * n + s];
+                cur[s] = prev[n + s];
+            }
+            scan.pixel_line(bits, n, &prev, &mut cur)?;
+            for x in 0..columns {
+                for (s, &c) in members.iter().enumerate() {
+                    store(out, y, x, c, cur[(x + 1) * n + s]);
+                }
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+    } else {
+        let mut prev = vec![vec![0i32; stride]; n];
+        let mut cur = vec![vec![0i32; stride]; n];
+        for y in 0..rows {
+            for s in 0..n {
+                let (pl, cl) = (&mut prev[s], &mut cur[s]);
+                pl[columns + 1] = pl[columns];
+                cl[0] = pl[1];
+                scan.line(bits, s, pl, cl)?;
+                for x in 0..columns {
+                    store(out, y, x, members[s], cl[x + 1]);
+                }
+                std::mem::swap(pl, cl);
+            }
+        }
+    }
+    if bits.overrun > 64 {
+        return Err(bad("the scan data is cut short"));
+    }
+    Ok(())
+}
