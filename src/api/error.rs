@@ -64,6 +64,7 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::Status { .. } => "server",
             NetError::InvalidUrl(_) => "invalid-url",
             NetError::TooLarge { .. } => "too-large",
+            NetError::Timeout { .. } => "timeout",
         },
         e.to_string(),
     );

@@ -2,18 +2,36 @@
 
 use super::Request;
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
 use url::{Origin, Url};
+
+/// The host's way to get a fresh token (e.g. a SMART refresh), called once after a 401.
+pub type TokenProvider = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>>>>>;
 
 /// Decides, per request, whether the bearer token is attached.
 ///
 /// The allowed origins are the FHIR base origin plus an explicit list from the host. An
 /// Endpoint address taken from FHIR data is server-controlled: if it points anywhere else it
 /// gets no token, so a poisoned Endpoint cannot exfiltrate the user's credentials.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct AuthMapper {
     allowed: Vec<Origin>,
     /// Interior mutability: the host may swap the token while requests are in flight.
     token: RefCell<Option<String>>,
+    provider: RefCell<Option<TokenProvider>>,
+}
+
+impl std::fmt::Debug for AuthMapper {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthMapper")
+            .field("allowed", &self.allowed.iter().map(|o| o.ascii_serialization()).collect::<Vec<_>>())
+            .field("has_token", &self.has_token())
+            .field("has_provider", &self.has_provider())
+            .finish()
+    }
 }
 
 impl AuthMapper {
@@ -29,7 +47,7 @@ impl AuthMapper {
                 }
             }
         }
-        AuthMapper { allowed, token: RefCell::new(None) }
+        AuthMapper { allowed, token: RefCell::new(None), provider: RefCell::new(None) }
     }
 
     /// Replaces the token; `None` or an empty string means no token.
@@ -39,6 +57,26 @@ impl AuthMapper {
 
     pub fn has_token(&self) -> bool {
         self.token.borrow().is_some()
+    }
+
+    /// Sets (or clears) the provider asked for a new token after a 401.
+    pub fn set_provider(&self, provider: Option<TokenProvider>) {
+        *self.provider.borrow_mut() = provider;
+    }
+
+    pub fn has_provider(&self) -> bool {
+        self.provider.borrow().is_some()
+    }
+
+    /// Asks the provider for a new token; true if it gave one different from the current token.
+    pub async fn refresh(&self) -> bool {
+        let Some(provider) = self.provider.borrow().clone() else { return false };
+        let fresh = provider().await.filter(|t| !t.is_empty());
+        let changed = fresh.is_some() && fresh != *self.token.borrow();
+        if changed {
+            self.set_token(fresh);
+        }
+        changed
     }
 
     /// Whether a request to `url` may carry the token.

@@ -32,4 +32,22 @@ impl Transport for FetchTransport {
         let body = response.binary().await.map_err(|e| unreachable(e.to_string()))?;
         Ok(Response { status, headers, body })
     }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        let ms = duration.as_millis().min(i32::MAX as u128) as i32;
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+
+    fn now_unix(&self) -> f64 {
+        js_sys::Date::now() / 1000.0
+    }
+
+    fn jitter(&self) -> f64 {
+        js_sys::Math::random()
+    }
 }

@@ -6,13 +6,17 @@
 //! for origins the host allowed ([`AuthMapper`]), and typed errors for non-success statuses.
 
 mod auth;
+pub mod retry;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
 
-pub use auth::AuthMapper;
+pub use auth::{AuthMapper, TokenProvider};
+pub use retry::RetryPolicy;
 
+use retry::Decision;
+use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
@@ -102,51 +106,101 @@ pub enum NetError {
     /// The body exceeded what we are willing to hold in memory.
     #[error("response from {url} is larger than the {limit}-byte limit")]
     TooLarge { url: String, limit: u64 },
+    /// No complete answer within the time limit (slow server or stalled body).
+    #[error("{url} did not answer within {seconds} s")]
+    Timeout { url: String, seconds: u64 },
 }
 
 fn detail_suffix(detail: &Option<String>) -> String {
     detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
 }
 
-/// Sends requests. Implementations do no retries and add no credentials: [`HttpClient`] does.
+/// Sends requests, and gives the platform services retries need (a timer, a clock, jitter).
+/// Implementations do no retries and add no credentials: [`HttpClient`] does.
 ///
 /// Futures are not `Send`: in the browser they hold JS values on the one thread there is.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn send(&self, request: Request) -> Result<Response, NetError>;
+    /// Waits without blocking other work (a `setTimeout` in the browser).
+    async fn sleep(&self, duration: Duration);
+    /// Seconds since the Unix epoch, for Retry-After dates.
+    fn now_unix(&self) -> f64;
+    /// A number in [0, 1) to spread retries.
+    fn jitter(&self) -> f64;
 }
 
 impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
         (**self).send(request).await
     }
+    async fn sleep(&self, duration: Duration) {
+        (**self).sleep(duration).await
+    }
+    fn now_unix(&self) -> f64 {
+        (**self).now_unix()
+    }
+    fn jitter(&self) -> f64 {
+        (**self).jitter()
+    }
 }
 
-/// A transport plus the credentials policy: the one way the bridge talks HTTP.
+/// A transport plus the credentials and retry policies: the one way the bridge talks HTTP.
 pub struct HttpClient<T> {
     transport: T,
     auth: AuthMapper,
+    retry: RetryPolicy,
 }
 
 impl<T: Transport> HttpClient<T> {
     pub fn new(transport: T, auth: AuthMapper) -> Self {
-        HttpClient { transport, auth }
+        HttpClient { transport, auth, retry: RetryPolicy::default() }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn auth(&self) -> &AuthMapper {
         &self.auth
     }
 
-    /// Sends `request` with the token added when its origin is allowed, and turns a
-    /// non-success status into [`NetError::Status`] carrying the server's explanation.
-    pub async fn send(&self, mut request: Request) -> Result<Response, NetError> {
-        self.auth.authorize(&mut request);
+    /// Sends `request` with the token added when its origin is allowed; retries per the
+    /// [`RetryPolicy`]; on a 401 to a request that carried the token, asks the host's token
+    /// provider once for a new one and resends. A non-success status becomes
+    /// [`NetError::Status`] carrying the server's explanation.
+    pub async fn send(&self, request: Request) -> Result<Response, NetError> {
         let url = request.url.to_string();
-        let response = self.transport.send(request).await?;
-        if response.is_success() {
-            Ok(response)
-        } else {
-            Err(NetError::Status { url, status: response.status, detail: error_detail(&response) })
+        let mut attempt = 1;
+        let mut refreshed = false;
+        loop {
+            let mut this_try = request.clone();
+            self.auth.authorize(&mut this_try);
+            let carried_token = this_try.header_value("authorization").is_some();
+            let outcome = self.transport.send(this_try).await;
+            if let Ok(response) = &outcome {
+                if response.status == 401 && carried_token && !refreshed && self.auth.has_provider() {
+                    refreshed = true;
+                    if self.auth.refresh().await {
+                        continue;
+                    }
+                }
+            }
+            match self.retry.decide(attempt, request.method, &outcome, self.transport.now_unix(), self.transport.jitter()) {
+                Decision::RetryAfter(wait) => {
+                    self.transport.sleep(wait).await;
+                    attempt += 1;
+                }
+                Decision::Done => {
+                    let response = outcome?;
+                    return if response.is_success() {
+                        Ok(response)
+                    } else {
+                        Err(NetError::Status { url, status: response.status, detail: error_detail(&response) })
+                    };
+                }
+            }
         }
     }
 

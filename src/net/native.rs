@@ -8,16 +8,20 @@ use std::time::Duration;
 pub struct UreqTransport {
     agent: ureq::Agent,
     max_body: u64,
+    timeout: Duration,
+    seed: std::cell::Cell<u64>,
 }
 
 impl UreqTransport {
     pub fn new() -> Self {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
-        UreqTransport { agent, max_body: 2 << 30 }
+        Self::with_timeout(Duration::from_secs(120))
+    }
+
+    /// `timeout` bounds a whole request, body included: a stalled body is a timeout, not a hang.
+    pub fn with_timeout(timeout: Duration) -> Self {
+        let agent = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(timeout)).build().into();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
+        UreqTransport { agent, max_body: 2 << 30, timeout, seed: std::cell::Cell::new(nanos | 1) }
     }
 }
 
@@ -30,14 +34,18 @@ impl Default for UreqTransport {
 impl Transport for UreqTransport {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
         let url = request.url.to_string();
-        let unreachable = |e: &dyn std::fmt::Display| NetError::Unreachable { url: url.clone(), message: e.to_string() };
+        let unreachable = |e: &ureq::Error| match e {
+            ureq::Error::Timeout(_) => NetError::Timeout { url: url.clone(), seconds: self.timeout.as_secs() },
+            other => NetError::Unreachable { url: url.clone(), message: other.to_string() },
+        };
+        let invalid = |e: &dyn std::fmt::Display| NetError::InvalidUrl(format!("{url}: {e}"));
         let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(url.as_str());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let result = match request.body {
-            Some(body) => builder.body(body).map_err(|e| unreachable(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
-            None => builder.body(()).map_err(|e| unreachable(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
+            Some(body) => builder.body(body).map_err(|e| invalid(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
+            None => builder.body(()).map_err(|e| invalid(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
         };
         let response = result?;
         let status = response.status().as_u16();
@@ -51,6 +59,24 @@ impl Transport for UreqTransport {
             other => unreachable(&other),
         })?;
         Ok(Response { status, headers, body })
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn now_unix(&self) -> f64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    }
+
+    /// xorshift64: enough to spread retries; nothing here needs unpredictability.
+    fn jitter(&self) -> f64 {
+        let mut x = self.seed.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.seed.set(x);
+        (x >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -1,0 +1,269 @@
+//! Faults a real server cannot be made to show on demand, served by `FaultyServer`, a
+//! deliberately misbehaving HTTP server on loopback that answers from a script and records what
+//! it received: 503 + Retry-After, 401 until a fresh token arrives, truncated multipart bodies,
+//! stalled bodies, and an Endpoint on a foreign origin.
+#![cfg(not(target_arch = "wasm32"))]
+
+use emr_imaging::bridge::{BridgeConfig, BridgeError, ImagingBridge};
+use emr_imaging::dicomweb::DicomWebError;
+use emr_imaging::net::native::{block_on, UreqTransport};
+use emr_imaging::net::{AuthMapper, HttpClient, NetError, TokenProvider};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// What the faulty server saw: method, path with query, Authorization header, arrival time.
+#[derive(Debug, Clone)]
+struct Seen {
+    path: String,
+    authorization: Option<String>,
+    at: Instant,
+}
+
+/// One scripted answer: status, headers, body, and an optional stall before the body.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    stall: Option<Duration>,
+}
+
+fn answer(status: u16, body: &str) -> Answer {
+    Answer { status, headers: vec![("Content-Type", "application/json".into())], body: body.as_bytes().to_vec(), stall: None }
+}
+
+type Script = Arc<dyn Fn(&str, Option<&str>, usize) -> Answer + Send + Sync>;
+
+/// A deliberately faulty server: `script(path, authorization, nth request to this path)`.
+struct FaultyServer {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    server: Arc<tiny_http::Server>,
+}
+
+impl FaultyServer {
+    fn start(script: Script) -> FaultyServer {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind"));
+        let port = server.server_addr().to_ip().expect("ip").port();
+        let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+        for _ in 0..4 {
+            let (server, seen, script) = (server.clone(), seen.clone(), script.clone());
+            std::thread::spawn(move || {
+                while let Ok(request) = server.recv() {
+                    let path = request.url().to_string();
+                    let authorization =
+                        request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string());
+                    let nth = {
+                        let mut seen = seen.lock().unwrap();
+                        let nth = seen.iter().filter(|s| s.path == path).count();
+                        seen.push(Seen { path: path.clone(), authorization: authorization.clone(), at: Instant::now() });
+                        nth
+                    };
+                    let a = script(&path, authorization.as_deref(), nth);
+                    let headers: Vec<tiny_http::Header> =
+                        a.headers.iter().map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap()).collect();
+                    // A stalling body promises twice what it sends, so the client keeps waiting.
+                    let (body, length): (Box<dyn std::io::Read + Send>, usize) = match a.stall {
+                        Some(stall) => (Box::new(StallingBody { head: a.body.clone(), stall, done: false }), a.body.len() * 2),
+                        None => (Box::new(std::io::Cursor::new(a.body.clone())), a.body.len()),
+                    };
+                    let response = tiny_http::Response::new(a.status.into(), headers, body, Some(length), None);
+                    let _ = request.respond(response);
+                }
+            });
+        }
+        FaultyServer { port, seen, server }
+    }
+
+    fn url(&self, path: &str) -> Url {
+        Url::parse(&format!("http://127.0.0.1:{}{path}", self.port)).unwrap()
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FaultyServer {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// Sends its head, then stalls: a body that never completes.
+struct StallingBody {
+    head: Vec<u8>,
+    stall: Duration,
+    done: bool,
+}
+
+impl std::io::Read for StallingBody {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.done {
+            self.done = true;
+            let n = self.head.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.head[..n]);
+            return Ok(n);
+        }
+        std::thread::sleep(self.stall);
+        Err(std::io::Error::other("stalled"))
+    }
+}
+
+fn client(server: &FaultyServer, token: Option<&str>) -> HttpClient<UreqTransport> {
+    let auth = AuthMapper::new(&server.url("/fhir/"), &[]);
+    auth.set_token(token.map(str::to_string));
+    HttpClient::new(UreqTransport::with_timeout(Duration::from_secs(3)), auth)
+}
+
+#[test]
+fn a_503_with_retry_after_is_waited_out_then_succeeds() {
+    let server = FaultyServer::start(Arc::new(|_, _, nth| {
+        if nth == 0 {
+            let mut a = answer(503, "busy fetching from the archive");
+            a.headers.push(("Retry-After", "1".into()));
+            a
+        } else {
+            answer(200, "{}")
+        }
+    }));
+    let response = block_on(client(&server, None).get(server.url("/fhir/Patient/1"), "application/json")).expect("second try succeeds");
+    assert_eq!(response.status, 200);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(seen[1].at - seen[0].at >= Duration::from_millis(950), "waited the Retry-After second");
+}
+
+#[test]
+fn a_retry_after_beyond_the_cap_is_returned_not_waited() {
+    let server = FaultyServer::start(Arc::new(|_, _, _| {
+        let mut a = answer(503, "");
+        a.headers.push(("Retry-After", "3600".into()));
+        a
+    }));
+    let err = block_on(client(&server, None).get(server.url("/fhir/x"), "application/json")).unwrap_err();
+    assert!(matches!(err, NetError::Status { status: 503, .. }), "{err}");
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[test]
+fn client_errors_are_not_retried_and_carry_the_servers_text() {
+    let server = FaultyServer::start(Arc::new(|_, _, _| {
+        answer(404, r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Patient/9 is gone"}]}"#)
+    }));
+    let err = block_on(client(&server, Some("t")).get(server.url("/fhir/Patient/9"), "application/json")).unwrap_err();
+    assert_eq!(server.seen().len(), 1);
+    assert!(err.to_string().contains("Patient/9 is gone"), "{err}");
+}
+
+#[test]
+fn a_401_asks_the_token_provider_once_and_resends_with_the_fresh_token() {
+    let server = FaultyServer::start(Arc::new(|_, authorization, _| match authorization {
+        Some("Bearer fresh") => answer(200, "{}"),
+        _ => answer(401, ""),
+    }));
+    let http = client(&server, Some("expired"));
+    let calls = Arc::new(Mutex::new(0));
+    let counter = calls.clone();
+    let provider: TokenProvider = std::rc::Rc::new(move || {
+        *counter.lock().unwrap() += 1;
+        Box::pin(async { Some("fresh".to_string()) })
+    });
+    http.auth().set_provider(Some(provider));
+    block_on(http.get(server.url("/fhir/Patient/1"), "application/json")).expect("succeeds after refresh");
+    assert_eq!(*calls.lock().unwrap(), 1);
+    let seen: Vec<Option<String>> = server.seen().into_iter().map(|s| s.authorization).collect();
+    assert_eq!(seen, [Some("Bearer expired".into()), Some("Bearer fresh".into())]);
+}
+
+#[test]
+fn a_provider_that_cannot_help_ends_in_the_401() {
+    let server = FaultyServer::start(Arc::new(|_, _, _| answer(401, "")));
+    let http = client(&server, Some("expired"));
+    let provider: TokenProvider = std::rc::Rc::new(|| Box::pin(async { Some("expired".to_string()) }));
+    http.auth().set_provider(Some(provider));
+    let err = block_on(http.get(server.url("/fhir/Patient/1"), "application/json")).unwrap_err();
+    assert!(matches!(err, NetError::Status { status: 401, .. }));
+    assert_eq!(server.seen().len(), 1, "no loop when the provider has nothing new");
+}
+
+#[test]
+fn a_stalled_body_is_a_timeout_not_a_hang() {
+    let server = FaultyServer::start(Arc::new(|_, _, _| {
+        let mut a = answer(200, "[");
+        a.stall = Some(Duration::from_secs(20));
+        a
+    }));
+    let http = client(&server, None).with_retry(emr_imaging::net::RetryPolicy { max_attempts: 1, ..Default::default() });
+    let err = block_on(http.get(server.url("/fhir/slow"), "application/json")).unwrap_err();
+    assert!(matches!(err, NetError::Timeout { .. }), "{err}");
+}
+
+/// A FHIR server whose study names an Endpoint on another origin (the "PACS" server).
+fn fhir_script(pacs_port: u16) -> Script {
+    Arc::new(move |path, _, _| {
+        let path = path.split('?').next().unwrap_or_default().to_string();
+        match path.as_str() {
+            "/fhir/ImagingStudy" => answer(
+                200,
+                &serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+                    "resourceType": "ImagingStudy", "id": "s1",
+                    "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.3"}],
+                    "subject": {"reference": "Patient/p1"},
+                    "contained": [{"resourceType": "Endpoint", "id": "pacs", "status": "active",
+                        "connectionType": {"code": "dicom-wado-rs"},
+                        "address": format!("http://127.0.0.1:{pacs_port}/dicom-web")}],
+                    "endpoint": [{"reference": "#pacs"}],
+                    "series": [{"uid": "1.2.3.4", "instance": [{"uid": "1.2.3.4.5", "number": 1}]}]}}]})
+                .to_string(),
+            ),
+            _ => answer(404, ""),
+        }
+    })
+}
+
+fn bridge(fhir: &FaultyServer) -> ImagingBridge<UreqTransport> {
+    let config = BridgeConfig { fhir_base: fhir.url("/fhir/"), allowed_origins: vec![], memory_budget: 1 << 20 };
+    let bridge = ImagingBridge::new(UreqTransport::with_timeout(Duration::from_secs(5)), &config);
+    bridge.set_token(Some("secret-token".into()));
+    bridge
+}
+
+#[test]
+fn an_endpoint_on_a_foreign_origin_gets_no_token() {
+    let pacs = FaultyServer::start(Arc::new(|_, _, _| answer(200, "[]")));
+    let fhir = FaultyServer::start(fhir_script(pacs.port));
+    let studies = block_on(bridge(&fhir).get_patient_studies("p1")).expect("studies");
+    assert_eq!(studies.len(), 1);
+    assert!(fhir.seen().iter().all(|s| s.authorization.as_deref() == Some("Bearer secret-token")), "FHIR got the token");
+    let pacs_seen = pacs.seen();
+    assert!(!pacs_seen.is_empty(), "the PACS was asked (QIDO enrichment)");
+    assert!(pacs_seen.iter().all(|s| s.authorization.is_none()), "the foreign PACS never saw the token: {pacs_seen:?}");
+}
+
+#[test]
+fn a_truncated_multipart_instance_is_a_typed_error_and_nothing_is_cached() {
+    let pacs = FaultyServer::start(Arc::new(|path, _, nth| {
+        if path.contains("/instances/") && nth == 0 {
+            let mut a = answer(200, "--b\r\nContent-Type: application/dicom\r\n\r\nDICM partial bytes");
+            a.headers = vec![("Content-Type", "multipart/related; type=\"application/dicom\"; boundary=b".into())];
+            a
+        } else if path.contains("/instances/") {
+            let mut a = answer(200, "--b\r\nContent-Type: application/dicom\r\n\r\nWHOLE\r\n--b--\r\n");
+            a.headers = vec![("Content-Type", "multipart/related; type=\"application/dicom\"; boundary=b".into())];
+            a
+        } else {
+            answer(200, "[]")
+        }
+    }));
+    let fhir = FaultyServer::start(fhir_script(pacs.port));
+    let bridge = bridge(&fhir);
+    let studies = block_on(bridge.get_patient_studies("p1")).unwrap();
+    let err = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5")).unwrap_err();
+    assert!(matches!(err, BridgeError::DicomWeb(DicomWebError::Multipart(_))), "{err}");
+    let whole = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5")).expect("second answer is whole");
+    assert_eq!(whole.as_slice(), b"WHOLE");
+    let fetches = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
+    assert_eq!(fetches, 2, "the truncated answer was not cached");
+}
