@@ -29,6 +29,9 @@ pub struct EmrImagingComponent {
 
 struct Inner {
     bridge: ImagingBridge<FetchTransport>,
+    options: Options,
+    /// The cache partition currently open (FHIR base + user), if any.
+    partition: RefCell<Option<String>>,
     store: Store,
     /// The current patient's FHIR id, once a load started.
     patient_id: RefCell<Option<String>>,
@@ -72,6 +75,8 @@ impl EmrImagingComponent {
             );
             Inner {
                 bridge,
+                options,
+                partition: RefCell::new(None),
                 store,
                 patient_id: RefCell::new(None),
                 generation: Cell::new(0),
@@ -102,11 +107,12 @@ impl EmrImagingComponent {
     #[wasm_bindgen(js_name = loadPatientImages)]
     pub fn load_patient_images(&self, patient_id: String, auth_token: Option<String>) -> js_sys::Promise {
         let inner = self.inner.clone();
-        if let Some(token) = auth_token {
-            inner.bridge.set_token(Some(token));
+        if let Some(token) = &auth_token {
+            inner.bridge.set_token(Some(token.clone()));
         }
         let generation = inner.switch_patient(&patient_id);
         future_to_promise(async move {
+            inner.ensure_cache_partition(auth_token.as_deref()).await;
             inner.load_patient(patient_id, generation).await.map(|_| JsValue::UNDEFINED).map_err(ApiError::into_js)
         })
     }
@@ -134,10 +140,14 @@ impl EmrImagingComponent {
         })
     }
 
-    /// Drops cached images.
+    /// Drops cached images from memory and IndexedDB; resolves when both are empty.
     #[wasm_bindgen(js_name = clearCache)]
-    pub fn clear_cache(&self) {
-        self.inner.bridge.clear_cache();
+    pub fn clear_cache(&self) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.bridge.clear_cache().await;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Unmounts, forgets the patient and the token, and drops cached images.
@@ -156,6 +166,28 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
 }
 
 impl Inner {
+    /// Opens the IndexedDB tier for this FHIR server and user (memory-only when IndexedDB is
+    /// unavailable or disabled). A different user gets a different partition, never the
+    /// previous user's images.
+    async fn ensure_cache_partition(&self, token: Option<&str>) {
+        if !self.options.persistent_cache {
+            return;
+        }
+        let user = self
+            .options
+            .user_id
+            .clone()
+            .or_else(|| token.or(self.options.token.as_deref()).and_then(crate::cache::policy::token_subject))
+            .unwrap_or_else(|| "anonymous".into());
+        let partition = crate::cache::policy::partition(self.bridge.fhir_base().as_str(), &user);
+        if self.partition.borrow().as_deref() == Some(partition.as_str()) {
+            return;
+        }
+        *self.partition.borrow_mut() = Some(partition.clone());
+        let tier = crate::cache::idb::IdbTier::open(partition, self.options.cache_policy.clone()).await;
+        self.bridge.set_persistent(tier.map(|t| Rc::new(t) as Rc<dyn crate::cache::PersistentTier>));
+    }
+
     fn unmount(&self) {
         // Dropping the leptos handle removes the DOM it created.
         self.mounted.borrow_mut().take();
@@ -169,7 +201,7 @@ impl Inner {
         self.store.clear_patient();
         let previous = self.patient_id.borrow_mut().replace(patient_id.to_string());
         if previous.as_deref() != Some(patient_id) {
-            self.bridge.clear_cache();
+            self.bridge.clear_memory();
         }
         generation
     }

@@ -16,6 +16,12 @@ struct RawOptions {
     allowed_origins: Vec<String>,
     token: Option<String>,
     memory_cache_bytes: Option<f64>,
+    /// Whether images persist in IndexedDB across reloads (default true).
+    persistent_cache: Option<bool>,
+    cache_budget_bytes: Option<f64>,
+    cache_ttl_seconds: Option<f64>,
+    /// The signed-in user, naming the cache partition; else the token's `sub`.
+    user_id: Option<String>,
 }
 
 pub struct Options {
@@ -23,6 +29,9 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
     pub token: Option<String>,
     pub memory_cache_bytes: usize,
+    pub persistent_cache: bool,
+    pub cache_policy: crate::cache::CachePolicy,
+    pub user_id: Option<String>,
 }
 
 impl Options {
@@ -51,6 +60,19 @@ impl Options {
             .filter(|b| b.is_finite() && *b >= 0.0)
             .map(|b| b.min(usize::MAX as f64) as usize)
             .unwrap_or(DEFAULT_MEMORY_CACHE_BYTES);
-        Ok(Options { fhir_base, allowed_origins: raw.allowed_origins, token: raw.token, memory_cache_bytes })
+        let defaults = crate::cache::CachePolicy::default();
+        let cache_policy = crate::cache::CachePolicy {
+            ttl_seconds: raw.cache_ttl_seconds.filter(|t| t.is_finite() && *t >= 0.0).unwrap_or(defaults.ttl_seconds),
+            budget_bytes: raw.cache_budget_bytes.filter(|b| b.is_finite() && *b >= 0.0).map(|b| b as u64).unwrap_or(defaults.budget_bytes),
+        };
+        Ok(Options {
+            fhir_base,
+            allowed_origins: raw.allowed_origins,
+            token: raw.token,
+            memory_cache_bytes,
+            persistent_cache: raw.persistent_cache.unwrap_or(true),
+            cache_policy,
+            user_id: raw.user_id.filter(|u| !u.is_empty()),
+        })
     }
 }

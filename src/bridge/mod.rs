@@ -8,7 +8,7 @@ mod study;
 
 pub use study::{InstanceRef, SeriesRef, Source, Study};
 
-use crate::cache::{image_key, MemoryCache};
+use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudySearch};
 use crate::net::{AuthMapper, HttpClient, Transport};
@@ -43,6 +43,7 @@ pub struct ImagingBridge<T> {
     http: HttpClient<T>,
     fhir: FhirClient,
     memory: RefCell<MemoryCache>,
+    persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
 }
 
 impl<T: Transport> ImagingBridge<T> {
@@ -52,7 +53,17 @@ impl<T: Transport> ImagingBridge<T> {
             http: HttpClient::new(transport, auth),
             fhir: FhirClient::new(&config.fhir_base),
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
+            persistent: RefCell::new(None),
         }
+    }
+
+    /// Adds (or removes) the persistent tier below the memory cache.
+    pub fn set_persistent(&self, tier: Option<Rc<dyn PersistentTier>>) {
+        *self.persistent.borrow_mut() = tier;
+    }
+
+    pub fn http(&self) -> &HttpClient<T> {
+        &self.http
     }
 
     pub fn set_token(&self, token: Option<String>) {
@@ -63,9 +74,19 @@ impl<T: Transport> ImagingBridge<T> {
         self.fhir.base()
     }
 
-    /// Drops every cached image (patient switch, logout, `clearCache()`).
-    pub fn clear_cache(&self) {
+    /// Drops every image held in memory (patient switch): synchronous, so nothing of the
+    /// previous patient can be served after it returns.
+    pub fn clear_memory(&self) {
         self.memory.borrow_mut().clear();
+    }
+
+    /// Drops every cached image in both tiers (`clearCache()`, logout).
+    pub async fn clear_cache(&self) {
+        self.clear_memory();
+        let tier = self.persistent.borrow().clone();
+        if let Some(tier) = tier {
+            tier.clear().await;
+        }
     }
 
     pub async fn get_patient(&self, patient_id: &str) -> Result<Patient, BridgeError> {
@@ -176,14 +197,27 @@ impl<T: Transport> ImagingBridge<T> {
         Err(BridgeError::NoImages(study.study_uid.clone()))
     }
 
-    /// A whole instance (Part 10 bytes): memory cache, else WADO-RS.
+    /// A whole instance (Part 10 bytes): memory, else the persistent tier, else WADO-RS. What
+    /// the server marked `no-store` is kept in memory only for this session's display.
     pub async fn get_instance(&self, study: &Study, series_uid: &str, instance_uid: &str) -> Result<Rc<Vec<u8>>, BridgeError> {
         let key = image_key(&study.study_uid, series_uid, instance_uid, 0, "application/dicom");
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
             return Ok(hit);
         }
+        let tier = self.persistent.borrow().clone();
+        if let Some(tier) = &tier {
+            if let Some(bytes) = tier.get(&key).await {
+                let bytes = Rc::new(bytes);
+                self.memory.borrow_mut().put(key, bytes.clone());
+                return Ok(bytes);
+            }
+        }
         let client = self.client_for(study)?;
-        let bytes = Rc::new(client.retrieve_instance(&self.http, &study.study_uid, series_uid, instance_uid).await?);
+        let retrieved = client.retrieve_instance(&self.http, &study.study_uid, series_uid, instance_uid).await?;
+        if let (Some(tier), true) = (&tier, retrieved.may_store) {
+            tier.put(&key, &retrieved.bytes).await;
+        }
+        let bytes = Rc::new(retrieved.bytes);
         self.memory.borrow_mut().put(key, bytes.clone());
         Ok(bytes)
     }

@@ -26,6 +26,13 @@ pub enum DicomWebError {
 pub const ACCEPT_DICOM: &str = "multipart/related; type=\"application/dicom\"; transfer-syntax=*";
 const ACCEPT_JSON: &str = "application/dicom+json, application/json;q=0.9";
 
+/// Retrieved bytes and whether the server allows keeping them (`Cache-Control: no-store`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrieved {
+    pub bytes: Vec<u8>,
+    pub may_store: bool,
+}
+
 /// A DICOMweb service rooted at `base` (QIDO and WADO share it in every server we target).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DicomWebClient {
@@ -80,15 +87,16 @@ impl DicomWebClient {
         study: &str,
         series: &str,
         instance: &str,
-    ) -> Result<Vec<u8>, DicomWebError> {
+    ) -> Result<Retrieved, DicomWebError> {
         let url = self.url(&["studies", study, "series", series, "instances", instance])?;
         let response = http.get(url.clone(), ACCEPT_DICOM).await?;
         let content_type = response.header("content-type").unwrap_or_default().to_string();
+        let may_store = crate::cache::policy::may_store(response.header("cache-control"));
         let mut parts = multipart::decode(&content_type, response.body)?;
         if parts.is_empty() {
             return Err(DicomWebError::EmptyResponse(url.to_string()));
         }
-        Ok(parts.swap_remove(0).body)
+        Ok(Retrieved { bytes: parts.swap_remove(0).body, may_store })
     }
 }
 

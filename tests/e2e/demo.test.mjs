@@ -59,6 +59,19 @@ test('real servers: the CT slice on the canvas equals the expected rendering', a
   const api = seen.filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'));
   assert.ok(api.some((r) => r.path.startsWith('/dicom-web/')), 'DICOMweb was asked through the proxy');
   for (const r of api) assert.ok(r.authorization?.startsWith('Bearer e2e-'), `${r.method} ${r.path} carried the token`);
+
+  // Reload: the same image comes from IndexedDB, without a WADO-RS request for it.
+  await fetch(`${proxy}/__devserver/requests`, { method: 'DELETE' });
+  await openDemo(page, proxy, '?manual');
+  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
+  await row.waitFor();
+  await anyImageShown(page);
+  await displayedAfter(page, () => row.click(), study.uid);
+  const again = await compareCanvas(page, expectedGray8(dataDir, first.expected), first.columns, first.rows);
+  assert.equal(again.mismatches, 0);
+  const after = await (await fetch(`${proxy}/__devserver/requests`)).json();
+  const wado = after.filter((r) => r.path.includes(`/instances/${first.sop_instance_uid}`));
+  assert.deepEqual(wado, [], 'after a reload the slice came from the IndexedDB cache');
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -115,7 +115,7 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         "browser",
         Command::new(env!("CARGO"))
             .current_dir(&root)
-            .args(["test", "-p", "emr-imaging", "--target", "wasm32-unknown-unknown", "--test", "browser"])
+            .args(["test", "-p", "emr-imaging", "--target", "wasm32-unknown-unknown", "--test", "browser", "--test", "browser_cache"])
             .env("CHROMEDRIVER", install::CHROMEDRIVER)
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
             .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", root.join("tests/webdriver.json"))

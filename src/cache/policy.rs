@@ -1,0 +1,165 @@
+//! The persistent tier's rules, as pure functions: freshness, eviction, partitions, no-store.
+
+/// TTL and byte budget of the persistent tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachePolicy {
+    /// Seconds an entry stays valid after it was stored.
+    pub ttl_seconds: f64,
+    /// Bytes the tier may hold in all (per partition store).
+    pub budget_bytes: u64,
+}
+
+impl Default for CachePolicy {
+    /// A day and 1 GiB: a clinic day's worth of reopened studies without filling the disk.
+    fn default() -> Self {
+        CachePolicy { ttl_seconds: 86_400.0, budget_bytes: 1 << 30 }
+    }
+}
+
+/// What the tier knows about one entry without reading its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryMeta {
+    pub key: String,
+    pub size: u64,
+    /// Unix seconds.
+    pub stored_at: f64,
+    pub last_used: f64,
+}
+
+impl CachePolicy {
+    pub fn is_fresh(&self, entry: &EntryMeta, now: f64) -> bool {
+        now - entry.stored_at < self.ttl_seconds
+    }
+
+    /// Keys to delete so that `incoming` more bytes fit: every expired entry, then the least
+    /// recently used until the total fits. `None` when `incoming` alone exceeds the budget (do
+    /// not store it; evicting everything would not help).
+    pub fn evictions(&self, entries: &[EntryMeta], incoming: u64, now: f64) -> Option<Vec<String>> {
+        if incoming > self.budget_bytes {
+            return None;
+        }
+        let (expired, mut live): (Vec<&EntryMeta>, Vec<&EntryMeta>) = entries.iter().partition(|e| !self.is_fresh(e, now));
+        let mut out: Vec<String> = expired.iter().map(|e| e.key.clone()).collect();
+        let mut used: u64 = live.iter().map(|e| e.size).sum();
+        live.sort_by(|a, b| a.last_used.total_cmp(&b.last_used).then_with(|| a.key.cmp(&b.key)));
+        for entry in live {
+            if used + incoming <= self.budget_bytes {
+                break;
+            }
+            used -= entry.size;
+            out.push(entry.key.clone());
+        }
+        Some(out)
+    }
+}
+
+/// False when `Cache-Control` forbids storing (`no-store`, any case, any position).
+pub fn may_store(cache_control: Option<&str>) -> bool {
+    !cache_control.is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")))
+}
+
+/// The partition of a FHIR server and user: an opaque hex name, so neither the server address
+/// nor the user's identity appears in the browser's storage list.
+pub fn partition(fhir_base: &str, user: &str) -> String {
+    // FNV-1a 64 twice with different offsets: not a security boundary (the origin is), only a
+    // stable, non-readable name.
+    let hash = |seed: u64| {
+        let mut h = seed;
+        for b in fhir_base.bytes().chain([0u8]).chain(user.bytes()) {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    };
+    format!("{:016x}{:016x}", hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4))
+}
+
+/// The `sub` claim of a JWT access token (without verifying it: it only names a partition);
+/// `None` for opaque tokens.
+pub fn token_subject(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64url_decode(payload)?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    json.get("sub")?.as_str().map(str::to_string)
+}
+
+fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, size: u64, stored_at: f64, last_used: f64) -> EntryMeta {
+        EntryMeta { key: key.into(), size, stored_at, last_used }
+    }
+
+    #[test]
+    fn ttl() {
+        let p = CachePolicy { ttl_seconds: 10.0, budget_bytes: 100 };
+        assert!(p.is_fresh(&entry("a", 1, 100.0, 100.0), 109.9));
+        assert!(!p.is_fresh(&entry("a", 1, 100.0, 100.0), 110.0));
+    }
+
+    #[test]
+    fn evicts_expired_then_least_recently_used() {
+        let p = CachePolicy { ttl_seconds: 100.0, budget_bytes: 10 };
+        let entries = [entry("old", 2, 0.0, 50.0), entry("a", 4, 90.0, 95.0), entry("b", 4, 90.0, 91.0)];
+        // now = 120: "old" expired; a + b = 8 live; +3 incoming needs 1 more → b (least recent).
+        assert_eq!(p.evictions(&entries, 3, 120.0), Some(vec!["old".into(), "b".into()]));
+        assert_eq!(p.evictions(&entries, 2, 120.0), Some(vec!["old".into()]));
+        assert_eq!(p.evictions(&entries, 11, 120.0), None, "larger than the budget: not stored");
+    }
+
+    #[test]
+    fn no_store_is_honoured() {
+        assert!(may_store(None));
+        assert!(may_store(Some("max-age=60, private")));
+        assert!(!may_store(Some("private, No-Store")));
+    }
+
+    #[test]
+    fn partitions_differ_by_server_and_user_and_hide_both() {
+        let a = partition("https://a/fhir", "u1");
+        assert_eq!(a, partition("https://a/fhir", "u1"));
+        assert_ne!(a, partition("https://a/fhir", "u2"));
+        assert_ne!(a, partition("https://b/fhir", "u1"));
+        assert_ne!(partition("ab", "c"), partition("a", "bc"), "the separator matters");
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit()) && a.len() == 32);
+    }
+
+    #[test]
+    fn jwt_subject() {
+        // {"alg":"none"} . {"sub":"dr-who","patient":"p1"} . (no signature)
+        let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkci13aG8iLCJwYXRpZW50IjoicDEifQ.";
+        assert_eq!(token_subject(token).as_deref(), Some("dr-who"));
+        assert_eq!(token_subject("opaque-token"), None);
+        assert_eq!(token_subject("a.!!!.c"), None);
+    }
+}
