@@ -408,3 +408,49 @@ fn codec_fixtures_decode_to_pydicoms_values() {
         }
     }
 }
+
+/// The HTJ2K fixtures (tests/fixtures/htj2k.js, made with OpenJPH; their reference decodings are
+/// in htj2k.json and *.ref, see check_htj2k.py). No HTJ2K decoder is compiled in yet, so every
+/// one must be refused with a typed error, under its own transfer syntax and mislabelled as
+/// plain JPEG 2000 (whose decoder cannot read HT code-blocks), never decoded into garbage.
+#[test]
+fn htj2k_streams_are_refused_with_typed_errors() {
+    macro_rules! ht {
+        ($file:literal, $uid:literal, $rows:expr, $cols:expr, $spp:expr, $bits:expr, $stored:expr, $signed:expr, $pi:literal) => {
+            CodecFixture {
+                file: $file,
+                codestream: include_bytes!(concat!("fixtures/", $file)),
+                uid: $uid,
+                rows: $rows,
+                cols: $cols,
+                spp: $spp,
+                bits: $bits,
+                stored: $stored,
+                signed: $signed,
+                photometric: $pi,
+            }
+        };
+    }
+    let fixtures = [
+        ht!("htj2k_lossless_u8.j2c", "1.2.840.10008.1.2.4.202", 27, 33, 1, 8, 8, false, "MONOCHROME2"),
+        ht!("htj2k_lossless_u12.j2c", "1.2.840.10008.1.2.4.201", 30, 40, 1, 16, 12, false, "MONOCHROME2"),
+        ht!("htj2k_lossless_s16.j2c", "1.2.840.10008.1.2.4.202", 24, 32, 1, 16, 16, true, "MONOCHROME2"),
+        ht!("htj2k_lossless_rgb.j2c", "1.2.840.10008.1.2.4.202", 18, 24, 3, 8, 8, false, "RGB"),
+        ht!("htj2k_lossy_u8.j2c", "1.2.840.10008.1.2.4.203", 27, 33, 1, 8, 8, false, "MONOCHROME2"),
+        ht!("htj2k_lossy_u12.j2c", "1.2.840.10008.1.2.4.203", 20, 24, 1, 16, 12, false, "MONOCHROME2"),
+        ht!("htj2k_lossy_rgb.j2c", "1.2.840.10008.1.2.4.203", 18, 24, 3, 8, 8, false, "RGB"),
+    ];
+    for f in fixtures {
+        // Every stream announces HT block coding in its SIZ capabilities (Rsiz bit 14).
+        assert_eq!(&f.codestream[..4], &[0xFF, 0x4F, 0xFF, 0x51], "{}", f.file);
+        assert_ne!(u16::from_be_bytes([f.codestream[6], f.codestream[7]]) & 0x4000, 0, "{}", f.file);
+        let err = decode_frame(&parse(&codec_file(&f, f.codestream)).unwrap(), 0).unwrap_err();
+        assert_eq!(err, Error::UnsupportedTransferSyntax(f.uid.to_string()), "{}", f.file);
+        #[cfg(feature = "j2k")]
+        {
+            let as_j2k = CodecFixture { uid: "1.2.840.10008.1.2.4.90", ..f };
+            let err = decode_frame(&parse(&codec_file(&as_j2k, as_j2k.codestream)).unwrap(), 0).unwrap_err();
+            assert!(matches!(err, Error::UnsupportedImage(_)), "{}: {err:?}", f.file);
+        }
+    }
+}
