@@ -115,3 +115,93 @@ fn unknown_patient_has_no_studies_and_unknown_study_is_a_404() {
     let err = block_on(bridge.get_patient("no-such-patient")).unwrap_err();
     assert!(err.to_string().contains("404"), "{err}");
 }
+
+fn http() -> emr_imaging::net::HttpClient<UreqTransport> {
+    let fhir = Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap();
+    emr_imaging::net::HttpClient::new(UreqTransport::new(), emr_imaging::net::AuthMapper::new(&fhir, &[]))
+}
+
+/// Copies a Part 10 file under a new SOP Instance UID of the same length (meta and data set),
+/// so STOW stores a genuinely new instance.
+fn with_new_sop_uid(bytes: &[u8], old: &str) -> (Vec<u8>, String) {
+    let last = old.as_bytes()[old.len() - 1];
+    let new_last = if last == b'9' { b'8' } else { last + 1 };
+    let new = format!("{}{}", &old[..old.len() - 1], new_last as char);
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    let mut replaced = 0;
+    while i + old.len() <= out.len() {
+        if &out[i..i + old.len()] == old.as_bytes() {
+            out[i..i + old.len()].copy_from_slice(new.as_bytes());
+            replaced += 1;
+            i += old.len();
+        } else {
+            i += 1;
+        }
+    }
+    assert_eq!(replaced, 2, "MediaStorageSOPInstanceUID and SOPInstanceUID");
+    (out, new)
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn stow_rs_round_trip_through_our_client() {
+    let manifest = manifest();
+    let (_, ct) = ct_patient(&manifest);
+    let series = &ct["series"][0];
+    let first = &series["instances"][0];
+    let original = std::fs::read(data_dir().join(first["file"].as_str().unwrap())).unwrap();
+    let (copy, new_uid) = with_new_sop_uid(&original, first["sop_instance_uid"].as_str().unwrap());
+    let client = emr_imaging::dicomweb::DicomWebClient::new(&Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap());
+    let http = http();
+    let result = block_on(client.store_instances(&http, vec![copy.clone()])).expect("STOW-RS");
+    assert_eq!(result.status, 200);
+    assert_eq!(result.stored, [new_uid.clone()]);
+    assert!(result.failed.is_empty());
+    let (study, series_uid) = (ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap());
+    let listed = block_on(client.search_instances(&http, study, series_uid)).unwrap();
+    assert!(listed.iter().any(|i| i.string("00080018").as_deref() == Some(new_uid.as_str())), "QIDO finds it");
+    let back = block_on(client.retrieve_instance(&http, study, series_uid, &new_uid)).expect("WADO-RS");
+    let image = DecodedImage::decode(&back.bytes).unwrap();
+    assert_eq!(image.header.sop_instance_uid.as_deref(), Some(new_uid.as_str()));
+    let original_image = DecodedImage::decode(&original).unwrap();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    image.render_rgba(&image.default_window, &mut a).unwrap();
+    original_image.render_rgba(&original_image.default_window, &mut b).unwrap();
+    assert!(a == b, "the stored copy renders exactly like the original");
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn fhir_search_follows_next_links_across_pages() {
+    // 130 studies for one patient: more than our page size of 100.
+    let fhir = env("EMR_TEST_FHIR_BASE");
+    let patient = "native-paging";
+    let mut entries = vec![serde_json::json!({
+        "resource": {"resourceType": "Patient", "id": patient, "identifier": [{"value": "PAGING-1"}], "name": [{"family": "Paging"}]},
+        "request": {"method": "PUT", "url": format!("Patient/{patient}")}})];
+    for n in 0..130 {
+        let id = format!("native-paging-{n}");
+        entries.push(serde_json::json!({
+            "resource": {"resourceType": "ImagingStudy", "id": id, "status": "available",
+                "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:2.25.{}", 1000 + n)}],
+                "subject": {"reference": format!("Patient/{patient}")}, "started": format!("2020-01-01T00:{:02}:00Z", n % 60)},
+            "request": {"method": "PUT", "url": format!("ImagingStudy/{id}")}}));
+    }
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let status = agent
+        .post(&fhir)
+        .header("Content-Type", "application/fhir+json")
+        .send(&serde_json::to_vec(&bundle).unwrap()[..])
+        .unwrap()
+        .status();
+    assert!(status.is_success(), "loading 130 studies: {status}");
+    let studies = block_on(bridge().get_patient_studies(patient)).expect("all pages");
+    assert_eq!(studies.len(), 130);
+    let mut uids: Vec<&str> = studies.iter().map(|s| s.study_uid.as_str()).collect();
+    uids.sort();
+    uids.dedup();
+    assert_eq!(uids.len(), 130, "no study twice, none lost between pages");
+    assert!(studies.iter().all(|s| s.source == Source::NoEndpoint));
+}

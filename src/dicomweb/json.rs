@@ -82,6 +82,10 @@ pub mod tags {
     pub const NUMBER_OF_SERIES_RELATED_INSTANCES: &str = "00201209";
     pub const ROWS: &str = "00280010";
     pub const COLUMNS: &str = "00280011";
+    pub const REFERENCED_SOP_SEQUENCE: &str = "00081199";
+    pub const FAILED_SOP_SEQUENCE: &str = "00081198";
+    pub const REFERENCED_SOP_INSTANCE_UID: &str = "00081155";
+    pub const FAILURE_REASON: &str = "00081197";
 }
 
 #[cfg(test)]

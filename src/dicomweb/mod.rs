@@ -100,6 +100,58 @@ impl DicomWebClient {
     }
 }
 
+/// The outcome of a STOW-RS request (PS3.18 10.5): what the server stored and what it refused.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StowResult {
+    /// 200 all stored, 202 some stored with warnings or failures.
+    pub status: u16,
+    /// ReferencedSOPSequence: SOP Instance UIDs stored.
+    pub stored: Vec<String>,
+    /// FailedSOPSequence: (SOP Instance UID, FailureReason code).
+    pub failed: Vec<(String, Option<u32>)>,
+}
+
+impl DicomWebClient {
+    /// STOW-RS: stores Part 10 instances (`POST {base}/studies`). A 409 (nothing stored)
+    /// still yields its FailedSOPSequence in the error's detail.
+    pub async fn store_instances<T: Transport>(&self, http: &HttpClient<T>, instances: Vec<Vec<u8>>) -> Result<StowResult, DicomWebError> {
+        let parts: Vec<multipart::Part> = instances
+            .into_iter()
+            .map(|body| multipart::Part { headers: vec![("Content-Type".into(), "application/dicom".into())], body })
+            .collect();
+        let (body, content_type) = multipart::encode("application/dicom", &parts);
+        let request = crate::net::Request::post(self.url(&["studies"])?, &content_type, body).header("Accept", ACCEPT_JSON);
+        let response = http.send(request).await?;
+        let mut result = StowResult { status: response.status, ..Default::default() };
+        if response.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(result);
+        }
+        let value: serde_json::Value = serde_json::from_slice(&response.body).map_err(|e| DicomWebError::InvalidJson(e.to_string()))?;
+        // Servers answer one object, or (some) an array holding one.
+        let object = match &value {
+            serde_json::Value::Array(items) => items.first().cloned().unwrap_or_default(),
+            other => other.clone(),
+        };
+        let items = |tag: &str| -> Vec<DicomJson> {
+            object
+                .get(tag)
+                .and_then(|e| e.get("Value"))
+                .and_then(|v| v.as_array())
+                .map(|all| all.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect())
+                .unwrap_or_default()
+        };
+        result.stored = items(json::tags::REFERENCED_SOP_SEQUENCE)
+            .iter()
+            .filter_map(|i| i.string(json::tags::REFERENCED_SOP_INSTANCE_UID))
+            .collect();
+        result.failed = items(json::tags::FAILED_SOP_SEQUENCE)
+            .iter()
+            .map(|i| (i.string(json::tags::REFERENCED_SOP_INSTANCE_UID).unwrap_or_default(), i.u32(json::tags::FAILURE_REASON)))
+            .collect();
+        Ok(result)
+    }
+}
+
 /// Cuts a trailing `/studies/{uid}[/series/{uid}…]` (or IHE's `/study/…`) from an Endpoint address.
 pub fn service_base(address: &Url) -> Url {
     let mut url = address.clone();
