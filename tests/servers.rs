@@ -121,26 +121,25 @@ fn http() -> emr_imaging::net::HttpClient<UreqTransport> {
     emr_imaging::net::HttpClient::new(UreqTransport::new(), emr_imaging::net::AuthMapper::new(&fhir, &[]))
 }
 
-/// Copies a Part 10 file under a new SOP Instance UID of the same length (meta and data set),
-/// so STOW stores a genuinely new instance.
-fn with_new_sop_uid(bytes: &[u8], old: &str) -> (Vec<u8>, String) {
+/// Replaces every occurrence of the UID `old` by one of the same length (last digit changed),
+/// expecting `count` occurrences; returns the new UID. Same length keeps every element length valid.
+fn replace_uid(bytes: &mut [u8], old: &str, count: usize) -> String {
     let last = old.as_bytes()[old.len() - 1];
     let new_last = if last == b'9' { b'8' } else { last + 1 };
     let new = format!("{}{}", &old[..old.len() - 1], new_last as char);
-    let mut out = bytes.to_vec();
     let mut i = 0;
     let mut replaced = 0;
-    while i + old.len() <= out.len() {
-        if &out[i..i + old.len()] == old.as_bytes() {
-            out[i..i + old.len()].copy_from_slice(new.as_bytes());
+    while i + old.len() <= bytes.len() {
+        if &bytes[i..i + old.len()] == old.as_bytes() {
+            bytes[i..i + old.len()].copy_from_slice(new.as_bytes());
             replaced += 1;
             i += old.len();
         } else {
             i += 1;
         }
     }
-    assert_eq!(replaced, 2, "MediaStorageSOPInstanceUID and SOPInstanceUID");
-    (out, new)
+    assert_eq!(replaced, count, "occurrences of {old}");
+    new
 }
 
 #[test]
@@ -151,17 +150,20 @@ fn stow_rs_round_trip_through_our_client() {
     let series = &ct["series"][0];
     let first = &series["instances"][0];
     let original = std::fs::read(data_dir().join(first["file"].as_str().unwrap())).unwrap();
-    let (copy, new_uid) = with_new_sop_uid(&original, first["sop_instance_uid"].as_str().unwrap());
+    // A new study, series and instance, so the other tests' counts stay as loaded.
+    let mut copy = original.clone();
+    let study = replace_uid(&mut copy, ct["uid"].as_str().unwrap(), 1);
+    let series_uid = replace_uid(&mut copy, series["uid"].as_str().unwrap(), 1);
+    let new_uid = replace_uid(&mut copy, first["sop_instance_uid"].as_str().unwrap(), 2);
     let client = emr_imaging::dicomweb::DicomWebClient::new(&Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap());
     let http = http();
     let result = block_on(client.store_instances(&http, vec![copy.clone()])).expect("STOW-RS");
     assert_eq!(result.status, 200);
     assert_eq!(result.stored, [new_uid.clone()]);
     assert!(result.failed.is_empty());
-    let (study, series_uid) = (ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap());
-    let listed = block_on(client.search_instances(&http, study, series_uid)).unwrap();
+    let listed = block_on(client.search_instances(&http, &study, &series_uid)).unwrap();
     assert!(listed.iter().any(|i| i.string("00080018").as_deref() == Some(new_uid.as_str())), "QIDO finds it");
-    let back = block_on(client.retrieve_instance(&http, study, series_uid, &new_uid)).expect("WADO-RS");
+    let back = block_on(client.retrieve_instance(&http, &study, &series_uid, &new_uid)).expect("WADO-RS");
     let image = DecodedImage::decode(&back.bytes).unwrap();
     assert_eq!(image.header.sop_instance_uid.as_deref(), Some(new_uid.as_str()));
     let original_image = DecodedImage::decode(&original).unwrap();
