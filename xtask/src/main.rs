@@ -1,8 +1,10 @@
 //! `cargo xtask …`: build the npm package, run the demo, and run every test tier against real
 //! servers that this tool installs, starts and stops.
 
+mod bench;
 mod build;
 mod devserver;
+mod fuzz;
 mod install;
 mod servers;
 mod test;
@@ -21,7 +23,12 @@ usage: cargo xtask <command>
                                      install what is missing, then run native, browser and
                                      end-to-end tests against real Orthanc and FHIR servers
   install                            install what the tests need (apt as root, rustup, cargo, npm)
-  gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR";
+  gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR
+  bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]
+                                     wasm parse and window/level vs dicom-parser and a JS LUT,
+                                     in Node and headless Chromium (ratios, no pass/fail)
+  fuzz [--seconds N] [--engine libfuzzer|plain] [--only TARGET]
+                                     run each fuzz target of dicom-parser-lite N s (default 30)";
 
 fn main() {
     if let Err(e) = run() {
@@ -42,6 +49,8 @@ fn run() -> Result<()> {
         "demo" => demo(&flags),
         "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),
+        "bench" => bench::run(&flags),
+        "fuzz" => fuzz::run(&flags),
         "gen-data" => {
             let out = PathBuf::from(flags.value("--out")?.context("--out DIR is required")?);
             let dicomweb = flags.value("--dicomweb")?.unwrap_or_else(|| "http://127.0.0.1:8080/dicom-web".into());

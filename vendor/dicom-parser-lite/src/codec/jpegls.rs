@@ -201,7 +201,9 @@ impl<'a> Bits<'a> {
             let zeros = (self.acc.leading_zeros()).min(self.count);
             if zeros < self.count {
                 n += zeros;
-                self.acc <<= zeros + 1;
+                // zeros + 1 reaches 64 when the one bit is the accumulator's last: shifting a
+                // u64 by 64 overflows, and the result must be an empty accumulator.
+                self.acc = self.acc.checked_shl(zeros + 1).unwrap_or(0);
                 self.count -= zeros + 1;
                 break;
             }
@@ -606,4 +608,19 @@ fn decode_scan(p: &Params, bits: &mut Bits, ilv: u8, rows: usize, columns: usize
         return Err(bad("the scan data is cut short"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod unary_tests {
+    use super::Bits;
+
+    /// Found by libFuzzer: a one bit in the accumulator's last place (63 zeros before it).
+    #[test]
+    fn a_one_bit_at_the_very_end_of_the_accumulator() {
+        let mut bits = Bits::new(&[]);
+        bits.acc = 1;
+        bits.count = 64;
+        assert_eq!(bits.unary(100).ok(), Some(63));
+        assert_eq!((bits.acc, bits.count), (0, 0));
+    }
 }

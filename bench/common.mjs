@@ -1,0 +1,205 @@
+// The benchmark bodies, shared by Node (node.mjs) and Chromium (page.mjs): no imports, no I/O.
+// Every timing is a median of samples; each sample times enough back-to-back calls to last
+// a few milliseconds, so coarse browser timers do not matter.
+
+const now = () => performance.now();
+
+/** Median of a numeric array. */
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Calls per sample so that one sample lasts at least `minMs`. */
+function calibrate(fn, minMs) {
+  let reps = 1;
+  for (;;) {
+    const t0 = now();
+    for (let i = 0; i < reps; i++) fn(i);
+    const dt = now() - t0;
+    if (dt >= minMs || reps >= 1 << 20) return reps;
+    reps = dt <= 0 ? reps * 8 : Math.min(reps * 8, Math.ceil((reps * minMs * 1.2) / dt));
+  }
+}
+
+/**
+ * Median time of one call of each function, in ms. Functions are sampled in turn (a round
+ * samples each once), so drift hits them alike. `fn(i)` receives the call index.
+ */
+export function timeAll(fns, { samples = 20, minMs = 2, warmup = 5 } = {}) {
+  const reps = fns.map((fn) => {
+    for (let i = 0; i < warmup; i++) fn(i);
+    return calibrate(fn, minMs);
+  });
+  const times = fns.map(() => []);
+  let calls = fns.map(() => 0);
+  for (let s = 0; s < samples; s++) {
+    fns.forEach((fn, k) => {
+      const t0 = now();
+      for (let i = 0; i < reps[k]; i++) fn(i);
+      times[k].push((now() - t0) / reps[k]);
+      calls[k] += reps[k];
+    });
+  }
+  return times.map((t, k) => ({ ms: median(t), calls: calls[k] }));
+}
+
+// ---- Window/level -------------------------------------------------------------------------
+
+/** A 512 × 512 CT-like int16 slice (HU, slope 1, intercept 0): air, a body, bone, noise. */
+export function ctSlice(rows = 512, cols = 512) {
+  const px = new Int16Array(rows * cols);
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0; x < cols; x++) {
+      const dx = x - cols / 2, dy = y - rows / 2;
+      const r = Math.sqrt(dx * dx + dy * dy);
+      let v = -1024;
+      if (r < cols * 0.45) v = 40;
+      if (r > cols * 0.38 && r < cols * 0.42) v = 1200;
+      if (Math.abs(dx) < 40 && Math.abs(dy + 30) < 30) v = 1800; // a vertebra
+      if (r < cols * 0.45) v += Math.round((rand() - 0.5) * 60);
+      px[y * cols + x] = v;
+    }
+  }
+  return px;
+}
+
+/**
+ * The JavaScript reference path, written as cornerstone-core 2.6 renders grayscale: build a
+ * LUT over the stored min..max range (cornerstone's `generateLut`: the linear modality LUT
+ * `sv * slope + intercept`, then the linear VOI `((m - wc) / ww + 0.5) * 255` into a
+ * Uint8ClampedArray, with its `offset = min(minPixelValue, 0)` indexing), then one loop over
+ * the pixels (cornerstone's `storedPixelDataToCanvasImageData`). Cornerstone's grayscale path
+ * writes only the alpha byte over a black canvas; here r, g, b and a are all written, as our
+ * renderer does (the alpha-only variant is reported separately).
+ */
+export function makeCornerstone(pixels, slope, intercept) {
+  let min = Infinity, max = -Infinity;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = pixels[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const offset = Math.min(min, 0);
+  const lut = new Uint8ClampedArray(max - offset + 1);
+  function generateLut(ww, wc) {
+    const mlutfn = (sv) => sv * slope + intercept;
+    const vlutfn = (m) => ((m - wc) / ww + 0.5) * 255.0;
+    for (let sv = min; sv <= max; sv++) lut[sv + -offset] = vlutfn(mlutfn(sv));
+    return lut;
+  }
+  return {
+    rgba(out, ww, wc) {
+      const lut = generateLut(ww, wc);
+      const n = pixels.length, shift = -min;
+      let o = 0;
+      for (let i = 0; i < n; i++) {
+        const g = lut[pixels[i] + shift];
+        out[o] = g;
+        out[o + 1] = g;
+        out[o + 2] = g;
+        out[o + 3] = 255;
+        o += 4;
+      }
+    },
+    alphaOnly(out, ww, wc) {
+      const lut = generateLut(ww, wc);
+      const n = pixels.length, shift = -min;
+      let o = 3;
+      for (let i = 0; i < n; i++) {
+        out[o] = lut[pixels[i] + shift];
+        o += 4;
+      }
+    },
+  };
+}
+
+/** W/L 512² int16 → RGBA: ours (wasm) vs the cornerstone-style LUT vs a plain copy. */
+export function benchWindowLevel(wasm, { samples = 60 } = {}) {
+  const rows = 512, cols = 512;
+  const pixels = ctSlice(rows, cols);
+  const wl = new wasm.WindowLevel(rows, cols, pixels, 1, 0);
+  const cs = makeCornerstone(pixels, 1, 0);
+  const out = new Uint8ClampedArray(rows * cols * 4);
+  const src = new Uint8Array(rows * cols * 4).map((_, i) => i * 7);
+  const dst = new Uint8ClampedArray(rows * cols * 4);
+  // Same windows for both: a soft-tissue window nudged each call so nothing is cached.
+  const centre = (i) => 40 + (i % 7);
+  let sink = 0;
+  const [ours, sketch, js, alpha, memcpy] = timeAll(
+    [
+      (i) => { sink += wl.render(centre(i), 400); },
+      (i) => { sink += wl.render_sketch(centre(i), 400); },
+      (i) => { cs.rgba(out, 400, centre(i)); sink += out[0]; },
+      (i) => { cs.alphaOnly(out, 400, centre(i)); sink += out[3]; },
+      () => { dst.set(src); sink += dst[0]; },
+    ],
+    { samples, minMs: 3 },
+  );
+  // Sanity: both paths draw the same picture (cornerstone's VOI formula differs from
+  // PS3.3's by at most a level or two).
+  wl.render(40, 400);
+  cs.rgba(out, 400, 40);
+  const ourRgba = wl.rgba();
+  wl.render_sketch(40, 400);
+  const sketchRgba = wl.rgba();
+  let sketchSame = sketchRgba.length === ourRgba.length && sketchRgba.every((v, i) => v === ourRgba[i]);
+  let maxDiff = 0;
+  for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ourRgba[i]));
+  wl.free();
+  return { ours, sketch, sketchSame, js, alpha, memcpy, maxDiff, sink };
+}
+
+// ---- Parse --------------------------------------------------------------------------------
+
+function countPeer(ds) {
+  let n = 0;
+  for (const tag in ds.elements) {
+    n++;
+    const items = ds.elements[tag].items;
+    if (items) for (const item of items) if (item.dataSet) n += countPeer(item.dataSet);
+  }
+  return n;
+}
+
+/**
+ * Parse every file with ours (`parse_all`, which copies the bytes into wasm memory, parses and
+ * visits every element) and dicom-parser (`parseDicom`, then the same visit). Files either side
+ * cannot parse are skipped and counted.
+ */
+export function benchParse(wasm, dicomParser, files, { samples = 20 } = {}) {
+  const perFile = [];
+  const oursFailed = [], peerFailed = [];
+  for (const { name, bytes } of files) {
+    const okOurs = wasm.parse_all(bytes) !== 0xffffffff;
+    let okPeer = true;
+    try {
+      countPeer(dicomParser.parseDicom(bytes));
+    } catch (e) {
+      okPeer = false;
+    }
+    if (!okOurs) oursFailed.push(name);
+    if (!okPeer) peerFailed.push(name);
+    if (!okOurs || !okPeer) continue;
+    let sink = 0;
+    const [ours, peer] = timeAll(
+      [() => { sink += wasm.parse_all(bytes); }, () => { sink += countPeer(dicomParser.parseDicom(bytes)); }],
+      { samples, minMs: 2, warmup: 3 },
+    );
+    perFile.push({ name, size: bytes.length, ours: ours.ms, peer: peer.ms, calls: Math.min(ours.calls, peer.calls), sink });
+  }
+  return {
+    files: files.length,
+    timed: perFile.length,
+    oursFailed,
+    peerFailed,
+    oursMedianMs: perFile.length ? median(perFile.map((f) => f.ours)) : NaN,
+    peerMedianMs: perFile.length ? median(perFile.map((f) => f.peer)) : NaN,
+    speedupMedian: perFile.length ? median(perFile.map((f) => f.peer / f.ours)) : NaN,
+    minCalls: perFile.length ? Math.min(...perFile.map((f) => f.calls)) : 0,
+    perFile,
+  };
+}

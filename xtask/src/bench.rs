@@ -1,0 +1,192 @@
+//! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]`: our wasm
+//! parser and window/level renderer against dicom-parser (npm) and a cornerstone-style
+//! JavaScript LUT path, in Node and in headless Chromium, printed side by side as ratios.
+//! Never pass/fail: the target column says what we aim for.
+//!
+//! Pieces: `bench/wasm` (a standalone crate exposing `parse_all` and `WindowLevel` with
+//! wasm-bindgen), `bench/common.mjs` (the timed bodies, shared by both environments),
+//! `bench/node.mjs` and `bench/browser.mjs` (+ `page.html`, `page.mjs`), with dicom-parser and
+//! playwright-core pinned by `bench/package-lock.json`. The corpus is the synthetic data set
+//! (`cargo xtask gen-data`) plus pydicom's test files when pydicom is installed.
+
+use crate::{display_cmd, install, run_cmd, testdata, workspace_root, Flags};
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn run(flags: &Flags) -> Result<()> {
+    let root = workspace_root();
+    let bench = root.join("bench");
+    let out = crate::fuzz::target_root(&root).join("bench-out");
+    let only = flags.value("--only")?;
+    let envs: Vec<&str> = match only.as_deref() {
+        None => vec!["node", "chromium"],
+        Some(e @ ("node" | "chromium")) => vec![e],
+        Some(other) => bail!("--only must be node or chromium, not {other:?}"),
+    };
+    let mut what = vec!["wl", "parse"];
+    if let Some(skip) = flags.value("--skip")? {
+        what.retain(|w| *w != skip);
+    }
+    let opt = flags.value("--opt-level")?.unwrap_or_else(|| "z".into());
+
+    // 1. The wasm entry points, built as the component ships (or at --opt-level).
+    install::wasm_toolchain()?;
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.current_dir(bench.join("wasm")).args(["build", "--release", "--target", "wasm32-unknown-unknown"]);
+    cargo.env("CARGO_TARGET_DIR", out.join("target")).env("CARGO_PROFILE_RELEASE_OPT_LEVEL", &opt);
+    run_cmd(&mut cargo)?;
+    let wasm = out.join("target/wasm32-unknown-unknown/release/emr_imaging_bench_wasm.wasm");
+    let pkg = out.join("pkg");
+    run_cmd(Command::new(install::wasm_bindgen_bin()).args(["--target", "web", "--out-dir"]).arg(&pkg).arg(&wasm))?;
+    // The generated glue is an ES module: tell Node so.
+    std::fs::write(pkg.join("package.json"), "{\"type\":\"module\"}\n")?;
+
+    // 2. The JavaScript side's packages, from the lock file.
+    if !bench.join("node_modules/dicom-parser").is_dir() || !bench.join("node_modules/playwright-core").is_dir() {
+        run_cmd(Command::new("npm").current_dir(&bench).args(["ci", "--no-audit", "--no-fund"]))?;
+    }
+
+    // 3. The corpus.
+    let files = corpus(&out.join("corpus"))?;
+    let manifest = json!({
+        "wasmJs": pkg.join("emr_imaging_bench_wasm.js"),
+        "wasmBinary": pkg.join("emr_imaging_bench_wasm_bg.wasm"),
+        "do": what,
+        "wl": { "samples": 60 },
+        "parse": { "samples": 20 },
+        "files": files.iter().map(|(name, path)| json!({ "name": name, "path": path })).collect::<Vec<_>>(),
+    });
+    let manifest_path = out.join("manifest.json");
+    std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
+
+    // 4. Run each environment.
+    let mut results = Vec::new();
+    for env in &envs {
+        let script = if *env == "node" { "node.mjs" } else { "browser.mjs" };
+        let mut cmd = Command::new("node");
+        cmd.current_dir(&bench).arg(script).arg(&manifest_path);
+        eprintln!("+ {}", display_cmd(&cmd));
+        let output = cmd.output().with_context(|| format!("running {script}"))?;
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() {
+            bail!("{script} failed with {}", output.status);
+        }
+        let line = String::from_utf8_lossy(&output.stdout);
+        let result: Value = serde_json::from_str(line.trim()).with_context(|| format!("{script} printed {line:?}"))?;
+        results.push((env.to_string(), result));
+    }
+    std::fs::write(out.join("results.json"), serde_json::to_vec_pretty(&results.iter().map(|(e, r)| json!({ "env": e, "result": r })).collect::<Vec<_>>())?)?;
+    print_table(&results, &opt, files.len());
+    Ok(())
+}
+
+/// The synthetic data set's files, then pydicom's test files; (name, path).
+fn corpus(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let data = testdata::generate(&testdata::Options { id_prefix: "bench".into(), ..Default::default() });
+    testdata::write_to_dir(&data, "http://127.0.0.1:8080/dicom-web", dir)?;
+    let mut files = Vec::new();
+    let mut synthetic: Vec<PathBuf> = std::fs::read_dir(dir.join("dicom"))?.flatten().map(|e| e.path()).collect();
+    synthetic.sort();
+    for (i, path) in synthetic.into_iter().enumerate() {
+        files.push((format!("synthetic/{i}.dcm"), path));
+    }
+    if let Some(pydicom) = crate::fuzz::pydicom_test_files() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(pydicom)?.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+        entries.sort();
+        for path in entries {
+            // Not DICOM: pydicom's notes, JSON, ICC profiles, archives, text dumps.
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+            if matches!(ext.as_str(), "txt" | "json" | "icc" | "gz" | "bz2" | "zip" | "dump" | "py" | "md") {
+                continue;
+            }
+            // Skip the few very large files (multi-frame, tens of MB) to keep the run short.
+            let big = std::fs::metadata(&path).map(|m| m.len() > 8 << 20).unwrap_or(true);
+            if !big {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                files.push((format!("pydicom/{name}"), path));
+            }
+        }
+    } else {
+        eprintln!("xtask bench: pydicom not installed; parse corpus is the synthetic data only");
+    }
+    Ok(files)
+}
+
+fn ms(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn fmt_time(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{:.1} µs", ms * 1000.0)
+    } else {
+        format!("{ms:.3} ms")
+    }
+}
+
+fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for (env, r) in results {
+        let env_name = if env == "node" { "Node" } else { "Chromium" };
+        if let Some(p) = r.get("parse") {
+            let timed = p["timed"].as_u64().unwrap_or(0);
+            rows.push([
+                format!("{env_name}: parse, median of {timed} files (dicom-parser)"),
+                fmt_time(ms(&p["oursMedianMs"])),
+                fmt_time(ms(&p["peerMedianMs"])),
+                format!("{:.2}× faster", ms(&p["speedupMedian"])),
+                "≥ 2× faster".into(),
+            ]);
+        }
+        if let Some(w) = r.get("wl") {
+            let ours = ms(&w["ours"]["ms"]);
+            let js = ms(&w["js"]["ms"]);
+            let alpha = ms(&w["alpha"]["ms"]);
+            let memcpy = ms(&w["memcpy"]["ms"]);
+            rows.push([format!("{env_name}: W/L 512² int16→RGBA (JS LUT)"), fmt_time(ours), fmt_time(js), format!("{:.2}× faster", js / ours), "≥ 6× faster".into()]);
+            rows.push([format!("{env_name}: W/L 512² (JS LUT, alpha only)"), fmt_time(ours), fmt_time(alpha), format!("{:.2}× faster", alpha / ours), "(info)".into()]);
+            let sketch = ms(&w["sketch"]["ms"]);
+            rows.push([format!("{env_name}: W/L 512², tight-loop sketch (info)"), fmt_time(sketch), fmt_time(js), format!("{:.2}× faster", js / sketch), "(info)".into()]);
+            rows.push([format!("{env_name}: W/L 512² (memcpy 1 MiB)"), fmt_time(ours), fmt_time(memcpy), format!("{:.0}% of memcpy", 100.0 * memcpy / ours), "≥ 30% of memcpy".into()]);
+        }
+    }
+    let header = ["what", "ours", "peer", "ratio", "target"].map(String::from);
+    let widths: Vec<usize> = (0..5).map(|c| rows.iter().chain([&header]).map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let line = |r: &[String; 5]| {
+        let cells: Vec<String> = r.iter().zip(&widths).map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count()))).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    println!("\nbench (wasm opt-level {opt}; medians; ratio = peer time / our time)");
+    println!("{}", line(&header));
+    println!("|{}|", widths.iter().map(|w| "-".repeat(w + 2)).collect::<Vec<_>>().join("|"));
+    for r in &rows {
+        println!("{}", line(r));
+    }
+    for (env, r) in results {
+        println!("{env}: {}", r["env"].as_str().unwrap_or("?"));
+        if let Some(p) = r.get("parse") {
+            let list = |k: &str| p[k].as_array().map(|a| a.len()).unwrap_or(0);
+            println!(
+                "  parse: {corpus} files, {} timed, {} ours could not parse, {} dicom-parser could not parse; ≥ {} calls per file and side",
+                p["timed"],
+                list("oursFailed"),
+                list("peerFailed"),
+                p["minCalls"]
+            );
+            for k in ["oursFailed", "peerFailed"] {
+                if let Some(a) = p[k].as_array().filter(|a| !a.is_empty()) {
+                    let names: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+                    println!("    {}: {}", if k == "oursFailed" { "ours failed" } else { "dicom-parser failed" }, names.join(", "));
+                }
+            }
+        }
+        if let Some(w) = r.get("wl") {
+            println!(
+                "  W/L: {} / {} / {} calls (ours / JS / memcpy); max |ours − JS| per channel = {}; sketch output identical to ours: {}",
+                w["ours"]["calls"], w["js"]["calls"], w["memcpy"]["calls"], w["maxDiff"], w["sketchSame"]
+            );
+        }
+    }
+}
