@@ -63,6 +63,8 @@ pub struct DecodedImage {
     pub header: ImageHeader,
     pub info: ImageInfo,
     frame: Frame,
+    /// The stored-value range, found once: every window change reuses it.
+    range: Option<(i32, i32)>,
     modality: ModalityLut,
     /// The header's first window, or one spanning the modality values when there is none.
     pub default_window: Window,
@@ -102,7 +104,8 @@ impl DecodedImage {
             let (min, max) = modality_range(&frame, &modality);
             Window::from_min_max(min, max)
         });
-        Ok(DecodedImage { header, info, frame, modality, default_window, monochrome1 })
+        let range = transform::value_range(&frame);
+        Ok(DecodedImage { header, info, frame, range, modality, default_window, monochrome1 })
     }
 
     pub fn rows(&self) -> u32 {
@@ -117,7 +120,7 @@ impl DecodedImage {
     pub fn render_rgba(&self, window: &Window, out: &mut Vec<u8>) -> Result<(), ImagingError> {
         let len = self.info.rows as usize * self.info.columns as usize * 4;
         out.resize(len, 0);
-        transform::render_rgba_into(&self.frame, &self.modality, window, self.monochrome1, out)?;
+        transform::render_rgba_in_range(&self.frame, &self.modality, window, self.monochrome1, self.range, out)?;
         Ok(())
     }
 }

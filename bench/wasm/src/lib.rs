@@ -2,7 +2,7 @@
 //! exposed to JavaScript exactly as thin as possible so the timings are the library's.
 
 use dicom_parser_lite::pixel::{Frame, ImageInfo, Photometric, Samples};
-use dicom_parser_lite::transform::{render_rgba_into, ModalityLut, VoiFunction, Window};
+use dicom_parser_lite::transform::{render_rgba_in_range, value_range, ModalityLut, VoiFunction, Window};
 use dicom_parser_lite::{DataSet, DicomBuffer};
 use wasm_bindgen::prelude::*;
 
@@ -28,6 +28,8 @@ pub struct WindowLevel {
     frame: Frame,
     modality: ModalityLut,
     out: Vec<u8>,
+    /// Found once per frame, as the viewer does (`imaging::DecodedImage`).
+    range: Option<(i32, i32)>,
 }
 
 #[wasm_bindgen]
@@ -47,14 +49,17 @@ impl WindowLevel {
             number_of_frames: 1,
         };
         let out = vec![0u8; samples.len() * 4];
-        WindowLevel { frame: Frame { info, samples: Samples::I16(samples.to_vec()) }, modality: ModalityLut { slope, intercept }, out }
+        let frame = Frame { info, samples: Samples::I16(samples.to_vec()) };
+        let range = value_range(&frame);
+        WindowLevel { frame, modality: ModalityLut { slope, intercept }, out, range }
     }
 
-    /// Renders with a LINEAR window into the RGBA buffer; returns the first pixel's gray level
-    /// (so the work cannot be optimised away), or 256 on error.
+    /// Renders with a LINEAR window into the RGBA buffer, the viewer's redraw path (value range
+    /// known); returns the first pixel's gray level (so the work cannot be optimised away), or
+    /// 256 on error.
     pub fn render(&mut self, center: f64, width: f64) -> u32 {
         let window = Window { center, width, function: VoiFunction::Linear };
-        match render_rgba_into(&self.frame, &self.modality, &window, false, &mut self.out) {
+        match render_rgba_in_range(&self.frame, &self.modality, &window, false, self.range, &mut self.out) {
             Ok(()) => self.out.first().copied().map_or(256, u32::from),
             Err(_) => 256,
         }

@@ -174,17 +174,92 @@ pub fn render_gray8(frame: &Frame, modality: &ModalityLut, window: &Window, mono
 /// Renders a grayscale frame as RGBA (r = g = b = gray, a = 255) into `out`, which must hold
 /// exactly rows × columns × 4 bytes: the layout of a canvas `ImageData`, reused across frames.
 pub fn render_rgba_into(frame: &Frame, modality: &ModalityLut, window: &Window, monochrome1: bool, out: &mut [u8]) -> Result<(), Error> {
+    render_rgba_in_range(frame, modality, window, monochrome1, value_range(frame), out)
+}
+
+/// The smallest and largest stored value of a frame of at most 16 bits per sample (`None` for
+/// 32-bit or empty data). Interactive window/level computes it once per frame and passes it to
+/// [`render_rgba_in_range`] on every redraw, instead of scanning the pixels each time.
+pub fn value_range(frame: &Frame) -> Option<(i32, i32)> {
+    fn range<T: Copy + Into<i32>>(s: &[T]) -> Option<(i32, i32)> {
+        let (lo, hi) = s.iter().fold((i32::MAX, i32::MIN), |(lo, hi), &v| {
+            let v: i32 = v.into();
+            (lo.min(v), hi.max(v))
+        });
+        (lo <= hi).then_some((lo, hi))
+    }
+    match &frame.samples {
+        Samples::U8(s) => range(s),
+        Samples::I8(s) => range(s),
+        Samples::U16(s) => range(s),
+        Samples::I16(s) => range(s),
+        Samples::U32(_) | Samples::I32(_) => None,
+    }
+}
+
+/// [`render_rgba_into`] with the frame's [`value_range`] known. Values of at most 16 bits go
+/// through a table of packed RGBA pixels over the range (one table entry per possible value, each
+/// computed by the standard's formula), then one 4-byte store per pixel. A value outside `range`
+/// (a stale range) is computed by the formula, so the output is exact whatever the range.
+pub fn render_rgba_in_range(
+    frame: &Frame,
+    modality: &ModalityLut,
+    window: &Window,
+    monochrome1: bool,
+    range: Option<(i32, i32)>,
+    out: &mut [u8],
+) -> Result<(), Error> {
     let pixels = gray_pixels(frame)?;
     let expected = pixels.checked_mul(4).ok_or(Error::OutputSize { expected: usize::MAX, actual: out.len() })?;
     if out.len() != expected {
         return Err(Error::OutputSize { expected, actual: out.len() });
     }
-    let mut chunks = out.chunks_exact_mut(4);
-    for_each_gray(frame, modality, window, monochrome1, |_, v| {
-        if let Some(px) = chunks.next() {
-            px.copy_from_slice(&[v, v, v, 255]);
+    check_window(window)?;
+    let gray = |stored: i32| {
+        let v = window.apply(modality.apply(f64::from(stored)));
+        if monochrome1 {
+            255 - v
+        } else {
+            v
         }
-    })
+    };
+    let pack = |g: u8| u32::from_le_bytes([g, g, g, 255]);
+    let Some((min, max)) = range.filter(|(lo, hi)| lo <= hi && i64::from(*hi) - i64::from(*lo) < 1 << 17) else {
+        let mut chunks = out.chunks_exact_mut(4);
+        for_each_gray(frame, modality, window, monochrome1, |_, v| {
+            if let Some(px) = chunks.next() {
+                px.copy_from_slice(&[v, v, v, 255]);
+            }
+        })?;
+        return Ok(());
+    };
+    let table: Vec<u32> = (min..=max).map(|v| pack(gray(v))).collect();
+    fn fill<T: Copy + Into<i32>>(samples: &[T], min: i32, table: &[u32], out: &mut [u8], slow: impl Fn(i32) -> u32) {
+        for (px, &v) in out.chunks_exact_mut(4).zip(samples) {
+            let v: i32 = v.into();
+            let rgba = match usize::try_from(v.wrapping_sub(min)).ok().and_then(|k| table.get(k)) {
+                Some(&packed) => packed,
+                None => slow(v),
+            };
+            px.copy_from_slice(&rgba.to_le_bytes());
+        }
+    }
+    let slow = |v: i32| pack(gray(v));
+    match &frame.samples {
+        Samples::U8(s) => fill(s, min, &table, out, slow),
+        Samples::I8(s) => fill(s, min, &table, out, slow),
+        Samples::U16(s) => fill(s, min, &table, out, slow),
+        Samples::I16(s) => fill(s, min, &table, out, slow),
+        Samples::U32(_) | Samples::I32(_) => {
+            let mut chunks = out.chunks_exact_mut(4);
+            for_each_gray(frame, modality, window, monochrome1, |_, v| {
+                if let Some(px) = chunks.next() {
+                    px.copy_from_slice(&[v, v, v, 255]);
+                }
+            })?;
+        }
+    }
+    Ok(())
 }
 
 fn gray_pixels(frame: &Frame) -> Result<usize, Error> {
