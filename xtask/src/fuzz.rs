@@ -26,17 +26,33 @@ enum Engine {
     Plain,
 }
 
-struct Outcome {
-    target: String,
-    execs: u64,
+pub struct Outcome {
+    pub target: String,
+    pub execs: u64,
     secs: f64,
-    crashes: u64,
+    pub crashes: u64,
     note: String,
 }
 
 pub fn run(flags: &Flags) -> Result<()> {
     let seconds: u64 = flags.value("--seconds")?.map(|s| s.parse()).transpose().context("--seconds")?.unwrap_or(30);
-    let only = flags.value("--only")?;
+    let runs: Option<u64> = flags.value("--runs")?.map(|s| s.parse()).transpose().context("--runs")?;
+    let outcomes = run_with(seconds, runs, flags.value("--only")?, flags.value("--engine")?.as_deref())?;
+    let crashed: Vec<&str> = outcomes.iter().filter(|o| o.crashes > 0).map(|o| o.target.as_str()).collect();
+    if !crashed.is_empty() {
+        bail!("crashes in {} (inputs under vendor/dicom-parser-lite/fuzz/artifacts)", crashed.join(", "));
+    }
+    Ok(())
+}
+
+/// The bounded run of `cargo xtask test`: every target, `runs` executions each from the
+/// committed seeds with a fixed seed, so CI gets the same result as the machine that submitted
+/// (time-bounded runs explore more, and belong to `cargo xtask fuzz --seconds N`).
+pub fn deterministic(runs: u64) -> Result<Vec<Outcome>> {
+    run_with(0, Some(runs), None, Some("libfuzzer"))
+}
+
+fn run_with(seconds: u64, runs: Option<u64>, only: Option<String>, engine: Option<&str>) -> Result<Vec<Outcome>> {
     let targets: Vec<&str> = match &only {
         Some(t) if TARGETS.contains(&t.as_str()) => vec![t.as_str()],
         Some(t) => bail!("unknown fuzz target {t:?}; targets: {}", TARGETS.join(", ")),
@@ -45,9 +61,10 @@ pub fn run(flags: &Flags) -> Result<()> {
     let root = workspace_root();
     let fuzz_dir = root.join("vendor/dicom-parser-lite/fuzz");
     let target_dir = target_root(&root).join("fuzz");
-    let extra = pydicom_seeds(&target_dir.join("pydicom-seeds"));
+    // The deterministic mode reads only committed seeds.
+    let extra = if runs.is_some() { None } else { pydicom_seeds(&target_dir.join("pydicom-seeds")) };
 
-    let engine = match flags.value("--engine")?.as_deref() {
+    let engine = match engine {
         Some("plain") => Engine::Plain,
         Some("libfuzzer") => {
             build_libfuzzer(&fuzz_dir, &target_dir)?;
@@ -78,7 +95,7 @@ pub fn run(flags: &Flags) -> Result<()> {
             _ => vec![],
         };
         let outcome = match engine {
-            Engine::LibFuzzer => run_libfuzzer(&target_dir, target, seconds, &seeds, &extra_dirs, &artifacts)?,
+            Engine::LibFuzzer => run_libfuzzer(&target_dir, target, seconds, runs, &seeds, &extra_dirs, &artifacts)?,
             Engine::Plain => run_plain(&target_dir, target, seconds, &seeds, &extra_dirs, &artifacts)?,
         };
         eprintln!(
@@ -92,16 +109,16 @@ pub fn run(flags: &Flags) -> Result<()> {
         outcomes.push(outcome);
     }
 
-    println!("\nfuzzing with {} ({seconds} s per target)", if engine == Engine::LibFuzzer { "libFuzzer (cargo fuzz)" } else { "fuzz-plain (coverage-less)" });
+    let bound = match runs {
+        Some(n) => format!("{n} runs per target, seed 1"),
+        None => format!("{seconds} s per target"),
+    };
+    println!("\nfuzzing with {} ({bound})", if engine == Engine::LibFuzzer { "libFuzzer (cargo fuzz)" } else { "fuzz-plain (coverage-less)" });
     println!("{:<8} {:>14} {:>12} {:>8}", "target", "executions", "exec/s", "crashes");
     for o in &outcomes {
         println!("{:<8} {:>14} {:>12.0} {:>8}{}", o.target, o.execs, o.execs as f64 / o.secs.max(1e-9), o.crashes, o.note);
     }
-    let crashed: Vec<&str> = outcomes.iter().filter(|o| o.crashes > 0).map(|o| o.target.as_str()).collect();
-    if !crashed.is_empty() {
-        bail!("crashes in {} (inputs under {})", crashed.join(", "), fuzz_dir.join("artifacts").display());
-    }
-    Ok(())
+    Ok(outcomes)
 }
 
 /// `cargo fuzz build` of every target, installing cargo-fuzz first if needed.
@@ -127,14 +144,31 @@ fn libfuzzer_binary(target_dir: &Path, target: &str) -> Result<PathBuf> {
     release.with_context(|| format!("no libFuzzer binary for {target} under {}", target_dir.display()))
 }
 
-fn run_libfuzzer(target_dir: &Path, target: &str, seconds: u64, seeds: &Path, extra: &[&Path], artifacts: &Path) -> Result<Outcome> {
+#[allow(clippy::too_many_arguments)]
+fn run_libfuzzer(
+    target_dir: &Path,
+    target: &str,
+    seconds: u64,
+    runs: Option<u64>,
+    seeds: &Path,
+    extra: &[&Path],
+    artifacts: &Path,
+) -> Result<Outcome> {
     let bin = libfuzzer_binary(target_dir, target)?;
-    let corpus = target_dir.join("corpus").join(target);
+    // A deterministic run starts from an empty corpus folder each time; a timed run keeps
+    // growing its corpus across runs.
+    let corpus = target_dir.join(if runs.is_some() { "ci-corpus" } else { "corpus" }).join(target);
+    if runs.is_some() && corpus.exists() {
+        std::fs::remove_dir_all(&corpus)?;
+    }
     std::fs::create_dir_all(&corpus)?;
     std::fs::create_dir_all(artifacts)?;
     let mut cmd = Command::new(bin);
     cmd.arg(&corpus).arg(seeds).args(extra);
-    cmd.arg(format!("-max_total_time={seconds}"));
+    match runs {
+        Some(n) => cmd.args([format!("-runs={n}"), "-seed=1".into()]),
+        None => cmd.arg(format!("-max_total_time={seconds}")),
+    };
     cmd.arg(format!("-artifact_prefix={}/", artifacts.display()));
     cmd.args(["-print_final_stats=1", "-max_len=262144", "-timeout=20", "-rss_limit_mb=2048"]);
     eprintln!("+ {}", display_cmd(&cmd));

@@ -27,8 +27,9 @@ usage: cargo xtask <command>
   bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]
                                      wasm parse and window/level vs dicom-parser and a JS LUT,
                                      in Node and headless Chromium (ratios, no pass/fail)
-  fuzz [--seconds N] [--engine libfuzzer|plain] [--only TARGET]
-                                     run each fuzz target of dicom-parser-lite N s (default 30)";
+  fuzz [--seconds N | --runs N] [--engine libfuzzer|plain] [--only TARGET]
+                                     run each fuzz target of dicom-parser-lite N s (default 30),
+                                     or N executions from the committed seeds with a fixed seed";
 
 fn main() {
     if let Err(e) = run() {

@@ -6,14 +6,17 @@
 //! wasm-bindgen browser tests and node/playwright end-to-end tests; 6. stop everything and
 //! print the runners' totals. A failing tier does not stop the others.
 
-use crate::{build, devserver, install, servers, testdata, workspace_root};
+use crate::{build, devserver, fuzz, install, servers, testdata, workspace_root};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const TIERS: [&str; 3] = ["native", "browser", "end-to-end"];
+const TIERS: [&str; 4] = ["native", "browser", "end-to-end", "fuzz"];
+/// Executions per fuzz target in the test run: deterministic (fixed seed, committed seeds), about
+/// a minute in all on this machine kind.
+const FUZZ_RUNS: u64 = 10_000;
 
 /// Totals read from the runners' own summary lines.
 #[derive(Default, Debug, Clone, Copy)]
@@ -136,6 +139,24 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     );
 
     drop((sample, proxy, hfs, orthanc));
+
+    // Bounded, deterministic fuzzing of the parser and every decoder: a target passes when it
+    // does not crash on its runs.
+    if only.is_none_or(|o| o == "fuzz") {
+        eprintln!("\n=== fuzz: {FUZZ_RUNS} runs per target, seed 1");
+        match fuzz::deterministic(FUZZ_RUNS) {
+            Ok(outcomes) => {
+                let failed = outcomes.iter().filter(|o| o.crashes > 0).count() as u64;
+                let passed = outcomes.len() as u64 - failed;
+                println!("fuzz: {passed} passed, {failed} failed");
+                total += Counts { passed, failed, skipped: 0 };
+                if failed > 0 {
+                    failures.push("fuzz".into());
+                }
+            }
+            Err(e) => failures.push(format!("fuzz: {e:#}")),
+        }
+    }
     eprintln!("\nxtask test finished in {:.0}s", started.elapsed().as_secs_f64());
     println!("total: {} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);
     if !failures.is_empty() {
