@@ -14,7 +14,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-study:focus{outline:2px solid var(--emr-accent);outline-offset:-2px}
 .emr-imaging .emr-study-desc,.emr-imaging .emr-study-counts,.emr-imaging .emr-study-source{grid-column:1/-1;color:var(--emr-muted)}
 .emr-imaging .emr-viewport{position:relative;flex:1;display:flex;align-items:center;justify-content:center;background:#000;min-width:0}
-.emr-imaging .emr-canvas{max-width:100%;max-height:100%;image-rendering:pixelated}
+.emr-imaging .emr-canvas{width:100%;height:100%;object-fit:contain}
 .emr-imaging .emr-overlay{position:absolute;left:6px;top:4px;display:flex;flex-direction:column;font-size:12px;text-shadow:0 0 2px #000}
 .emr-imaging .emr-lossy{color:#ffb300;font-weight:700}
 .emr-imaging .emr-blocked{position:absolute;inset:auto 8px 8px 8px;padding:8px;background:var(--emr-alert);color:#fff;font-weight:600}
