@@ -224,14 +224,17 @@ pub fn render_rgba_in_range(
         }
     };
     let pack = |g: u8| u32::from_le_bytes([g, g, g, 255]);
-    let Some((min, max)) = range.filter(|(lo, hi)| lo <= hi && i64::from(*hi) - i64::from(*lo) < 1 << 17) else {
+    // Per-value formula: 32-bit data, or no usable range.
+    let per_value = |out: &mut [u8]| {
         let mut chunks = out.chunks_exact_mut(4);
         for_each_gray(frame, modality, window, monochrome1, |_, v| {
             if let Some(px) = chunks.next() {
                 px.copy_from_slice(&[v, v, v, 255]);
             }
-        })?;
-        return Ok(());
+        })
+    };
+    let Some((min, max)) = range.filter(|(lo, hi)| lo <= hi && i64::from(*hi) - i64::from(*lo) < 1 << 17) else {
+        return per_value(out);
     };
     let table: Vec<u32> = (min..=max).map(|v| pack(gray(v))).collect();
     fn fill<T: Copy + Into<i32>>(samples: &[T], min: i32, table: &[u32], out: &mut [u8], slow: impl Fn(i32) -> u32) {
@@ -250,14 +253,7 @@ pub fn render_rgba_in_range(
         Samples::I8(s) => fill(s, min, &table, out, slow),
         Samples::U16(s) => fill(s, min, &table, out, slow),
         Samples::I16(s) => fill(s, min, &table, out, slow),
-        Samples::U32(_) | Samples::I32(_) => {
-            let mut chunks = out.chunks_exact_mut(4);
-            for_each_gray(frame, modality, window, monochrome1, |_, v| {
-                if let Some(px) = chunks.next() {
-                    px.copy_from_slice(&[v, v, v, 255]);
-                }
-            })?;
-        }
+        Samples::U32(_) | Samples::I32(_) => return per_value(out),
     }
     Ok(())
 }
