@@ -182,7 +182,7 @@ impl<T: Transport> ImagingBridge<T> {
         } else {
             series.instances.clone()
         };
-        instances.sort_by(|a, b| a.number.unwrap_or(u32::MAX).cmp(&b.number.unwrap_or(u32::MAX)).then_with(|| a.uid.cmp(&b.uid)));
+        instances.sort_by(|a, b| study::display_order((a.number, &a.uid), (b.number, &b.uid)));
         Ok(instances)
     }
 

@@ -56,6 +56,12 @@ pub struct InstanceRef {
     pub sop_class: Option<String>,
 }
 
+/// Display order of series and of instances: by number (unnumbered last), then UID, so every
+/// server's answer is shown the same way.
+pub(crate) fn display_order(a: (Option<u32>, &str), b: (Option<u32>, &str)) -> std::cmp::Ordering {
+    a.0.unwrap_or(u32::MAX).cmp(&b.0.unwrap_or(u32::MAX)).then_with(|| a.1.cmp(b.1))
+}
+
 impl InstanceRef {
     pub(crate) fn from_qido(item: &DicomJson) -> Option<InstanceRef> {
         Some(InstanceRef {
@@ -141,7 +147,7 @@ impl Study {
     /// Series by SeriesNumber (unnumbered last), then UID.
     pub fn series_in_order(&self) -> Vec<&SeriesRef> {
         let mut all: Vec<&SeriesRef> = self.series.iter().collect();
-        all.sort_by(|a, b| a.number.unwrap_or(u32::MAX).cmp(&b.number.unwrap_or(u32::MAX)).then_with(|| a.uid.cmp(&b.uid)));
+        all.sort_by(|a, b| display_order((a.number, &a.uid), (b.number, &b.uid)));
         all
     }
 }
