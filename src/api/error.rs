@@ -37,21 +37,23 @@ impl ApiError {
 
     /// `code`, `message`, `status` on a plain object (event detail).
     pub fn to_js_object(&self) -> JsValue {
-        let o = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&o, &"code".into(), &self.code.into());
+        let o: JsValue = js_sys::Object::new().into();
         let _ = js_sys::Reflect::set(&o, &"message".into(), &self.message.as_str().into());
-        let status = self.status.map(JsValue::from).unwrap_or(JsValue::NULL);
-        let _ = js_sys::Reflect::set(&o, &"status".into(), &status);
-        o.into()
+        self.set_code_and_status(&o);
+        o
     }
 
     /// A JS `Error` (so stack traces and `instanceof Error` work) carrying `code` and `status`.
     pub fn into_js(self) -> JsValue {
-        let e = js_sys::Error::new(&self.message);
-        let _ = js_sys::Reflect::set(&e, &"code".into(), &self.code.into());
+        let e: JsValue = js_sys::Error::new(&self.message).into();
+        self.set_code_and_status(&e);
+        e
+    }
+
+    fn set_code_and_status(&self, target: &JsValue) {
+        let _ = js_sys::Reflect::set(target, &"code".into(), &self.code.into());
         let status = self.status.map(JsValue::from).unwrap_or(JsValue::NULL);
-        let _ = js_sys::Reflect::set(&e, &"status".into(), &status);
-        e.into()
+        let _ = js_sys::Reflect::set(target, &"status".into(), &status);
     }
 }
 
