@@ -100,11 +100,11 @@ impl DecodedImage {
             other => return Err(ImagingError::Unsupported(format!("photometric interpretation {other:?}"))),
         };
         let modality = ModalityLut::for_frame(ds, 0);
+        let range = transform::value_range(&frame);
         let default_window = Window::for_frame(ds, 0).unwrap_or_else(|| {
-            let (min, max) = modality_range(&frame, &modality);
+            let (min, max) = modality_range(&frame, &modality, range);
             Window::from_min_max(min, max)
         });
-        let range = transform::value_range(&frame);
         Ok(DecodedImage { header, info, frame, range, modality, default_window, monochrome1 })
     }
 
@@ -125,9 +125,15 @@ impl DecodedImage {
     }
 }
 
-/// Minimum and maximum modality values of a frame (for images without a window).
-fn modality_range(frame: &Frame, modality: &ModalityLut) -> (f64, f64) {
+/// Minimum and maximum modality values of a frame (for images without a window). The rescale is
+/// monotonic, so a known stored-value range gives them from its two ends; only data without
+/// one (32-bit) is scanned.
+fn modality_range(frame: &Frame, modality: &ModalityLut, range: Option<(i32, i32)>) -> (f64, f64) {
     use pixel::Samples::*;
+    if let Some((lo, hi)) = range {
+        let (a, b) = (modality.apply(f64::from(lo)), modality.apply(f64::from(hi)));
+        return (a.min(b), a.max(b));
+    }
     let mut min = f64::INFINITY;
     let mut max = f64::NEG_INFINITY;
     let mut see = |v: f64| {
