@@ -1,4 +1,5 @@
-//! multipart/related (RFC 2046, RFC 2387) as DICOMweb uses it for instances and frames.
+//! multipart/related (RFC 2046, RFC 2387) as DICOMweb uses it for instances and frames:
+//! a streaming decoder and an encoder (STOW-RS).
 //!
 //! Tolerates what real servers send: quoted boundaries, a preamble and epilogue, parts without
 //! `Content-Length`, bare LF line ends. A body that ends before the closing delimiter is an error,
@@ -87,42 +88,151 @@ fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Splits a multipart/related body into its parts.
+/// Splits a whole multipart/related body into its parts (the [`MultipartStream`] fed at once).
 pub fn decode(content_type: &str, body: Vec<u8>) -> Result<Vec<Part>, MultipartError> {
-    let media = content_type.split(';').next().unwrap_or_default().trim();
-    if !media.to_ascii_lowercase().starts_with("multipart/") {
-        return Err(MultipartError::NotMultipart(content_type.to_string()));
-    }
-    let boundary = header_parameter(content_type, "boundary").filter(|b| !b.is_empty()).ok_or(MultipartError::NoBoundary)?;
-    let delimiter = format!("--{boundary}").into_bytes();
-    let mut line_delimiter = b"\n".to_vec();
-    line_delimiter.extend_from_slice(&delimiter);
+    let mut stream = MultipartStream::new(content_type)?;
+    let parts = stream.push(&body)?;
+    stream.finish()?;
+    Ok(parts)
+}
 
-    // The first delimiter is at the start or after a line break (anything before is preamble).
-    let mut pos = if body.starts_with(&delimiter) {
-        0
-    } else {
-        find(&body, &line_delimiter, 0).ok_or(MultipartError::Truncated)? + 1
-    };
-    let mut parts = Vec::new();
-    loop {
-        pos += delimiter.len();
-        if body.get(pos..pos + 2) == Some(b"--") {
-            return Ok(parts); // Closing delimiter; the rest is epilogue.
+enum Stage {
+    /// Before the first delimiter.
+    Preamble,
+    /// Just after a `--boundary`: a closing `--` or the end of the delimiter line follows.
+    Delimiter,
+    Headers,
+    Body(Vec<(String, String)>),
+    /// After the closing delimiter: the rest is epilogue and ignored.
+    Closed,
+}
+
+/// A streaming multipart/related decoder: bytes go in as the network delivers them, each part
+/// comes out as soon as its closing delimiter has arrived, so the first instance of a series
+/// can be decoded while the rest is still downloading. A part is only ever yielded whole.
+pub struct MultipartStream {
+    delimiter: Vec<u8>,
+    line_delimiter: Vec<u8>,
+    buffer: Vec<u8>,
+    /// Where the next delimiter search starts (what was searched before cannot match again).
+    scan: usize,
+    stage: Stage,
+}
+
+impl MultipartStream {
+    pub fn new(content_type: &str) -> Result<Self, MultipartError> {
+        let media = content_type.split(';').next().unwrap_or_default().trim();
+        if !media.to_ascii_lowercase().starts_with("multipart/") {
+            return Err(MultipartError::NotMultipart(content_type.to_string()));
         }
-        // Transport padding, then the line break ending the delimiter line.
-        while matches!(body.get(pos), Some(b' ' | b'\t')) {
-            pos += 1;
+        let boundary = header_parameter(content_type, "boundary").filter(|b| !b.is_empty()).ok_or(MultipartError::NoBoundary)?;
+        let delimiter = format!("--{boundary}").into_bytes();
+        let mut line_delimiter = b"\n".to_vec();
+        line_delimiter.extend_from_slice(&delimiter);
+        Ok(MultipartStream { delimiter, line_delimiter, buffer: Vec::new(), scan: 0, stage: Stage::Preamble })
+    }
+
+    /// True once the closing delimiter has been seen.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.stage, Stage::Closed)
+    }
+
+    /// Bytes received but not yet part of a yielded part.
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Adds `bytes`; returns the parts completed by them (possibly none).
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<Part>, MultipartError> {
+        let mut parts = Vec::new();
+        if self.is_complete() {
+            return Ok(parts);
         }
-        pos = skip_line_break(&body, pos).ok_or(MultipartError::Truncated)?;
-        let (headers, body_start) = read_headers(&body, pos)?;
-        let next = find(&body, &line_delimiter, body_start).ok_or(MultipartError::Truncated)?;
-        let mut end = next;
-        if end > body_start && body[end - 1] == b'\r' {
-            end -= 1;
+        self.buffer.extend_from_slice(bytes);
+        loop {
+            match &mut self.stage {
+                Stage::Closed => {
+                    self.buffer = Vec::new();
+                    return Ok(parts);
+                }
+                Stage::Preamble => {
+                    let start = if self.buffer.starts_with(&self.delimiter) {
+                        Some(0)
+                    } else if self.delimiter.starts_with(&self.buffer) {
+                        return Ok(parts); // Could still become the first delimiter.
+                    } else {
+                        find(&self.buffer, &self.line_delimiter, self.scan).map(|i| i + 1)
+                    };
+                    let Some(start) = start else {
+                        self.scan = self.buffer.len().saturating_sub(self.line_delimiter.len() - 1);
+                        return Ok(parts);
+                    };
+                    self.consume(start + self.delimiter.len());
+                    self.stage = Stage::Delimiter;
+                }
+                Stage::Delimiter => {
+                    let Some(&first) = self.buffer.first() else { return Ok(parts) };
+                    if first == b'-' {
+                        match self.buffer.get(1) {
+                            None => return Ok(parts),
+                            Some(b'-') => {
+                                self.stage = Stage::Closed;
+                                continue;
+                            }
+                            Some(_) => return Err(MultipartError::BadPartHeaders),
+                        }
+                    }
+                    // Transport padding, then the line break ending the delimiter line.
+                    let mut pos = 0;
+                    while matches!(self.buffer.get(pos), Some(b' ' | b'\t')) {
+                        pos += 1;
+                    }
+                    match self.buffer.get(pos..) {
+                        Some([b'\r', b'\n', ..]) => pos += 2,
+                        Some([b'\n', ..]) => pos += 1,
+                        Some([] | [b'\r']) | None => return Ok(parts),
+                        Some(_) => return Err(MultipartError::BadPartHeaders),
+                    }
+                    self.consume(pos);
+                    self.stage = Stage::Headers;
+                }
+                Stage::Headers => match read_headers(&self.buffer, 0) {
+                    Ok((headers, body_start)) => {
+                        self.consume(body_start);
+                        self.stage = Stage::Body(headers);
+                    }
+                    Err(MultipartError::Truncated) => return Ok(parts), // The blank line has not arrived.
+                    Err(e) => return Err(e),
+                },
+                Stage::Body(headers) => {
+                    let Some(next) = find(&self.buffer, &self.line_delimiter, self.scan) else {
+                        self.scan = self.buffer.len().saturating_sub(self.line_delimiter.len() - 1);
+                        return Ok(parts);
+                    };
+                    let end = if next > 0 && self.buffer[next - 1] == b'\r' { next - 1 } else { next };
+                    let headers = std::mem::take(headers);
+                    let body = self.buffer[..end].to_vec();
+                    parts.push(Part { headers, body });
+                    self.consume(next + self.line_delimiter.len());
+                    self.stage = Stage::Delimiter;
+                }
+            }
         }
-        parts.push(Part { headers, body: body[body_start..end.max(body_start)].to_vec() });
-        pos = next + 1;
+    }
+
+    /// Ends the stream: an error unless the closing delimiter arrived (a truncated response
+    /// must never pass for a shorter series).
+    pub fn finish(self) -> Result<(), MultipartError> {
+        if self.is_complete() {
+            Ok(())
+        } else {
+            Err(MultipartError::Truncated)
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buffer.drain(..n.min(self.buffer.len()));
+        self.scan = 0;
     }
 }
 
@@ -222,6 +332,41 @@ mod tests {
             let r = decode("multipart/related; boundary=x", full[..cut].to_vec());
             assert!(r.is_err(), "cut at {cut} gave {r:?}");
         }
+    }
+
+    #[test]
+    fn streaming_yields_each_part_when_its_delimiter_arrives() {
+        let body = b"pre\r\n--b;1\r\nContent-Type: application/dicom\r\n\r\nFIRST\r\n--b;1  \r\nContent-Type: application/dicom\r\n\r\nSECOND\r\n--b;1--\r\nepi";
+        let whole = decode(CT, body.to_vec()).unwrap();
+        // Every split into two pushes, and byte by byte, gives the same parts.
+        for cut in 0..body.len() {
+            let mut s = MultipartStream::new(CT).unwrap();
+            let mut parts = s.push(&body[..cut]).unwrap();
+            parts.extend(s.push(&body[cut..]).unwrap());
+            s.finish().unwrap();
+            assert_eq!(parts, whole, "cut at {cut}");
+        }
+        let mut s = MultipartStream::new(CT).unwrap();
+        let mut seen = Vec::new();
+        for (i, byte) in body.iter().enumerate() {
+            for part in s.push(&[*byte]).unwrap() {
+                seen.push((i, part.body));
+            }
+        }
+        assert!(s.is_complete());
+        let first_delimiter_end = find(body, b"FIRST\r\n--b;1", 0).unwrap() + b"FIRST\r\n--b;1".len() - 1;
+        assert_eq!(seen[0], (first_delimiter_end, b"FIRST".to_vec()), "the first part is out before the second arrives");
+        assert_eq!(seen[1].1, b"SECOND");
+    }
+
+    #[test]
+    fn a_stream_cut_short_is_truncated_but_its_complete_parts_are_whole() {
+        let body = b"--x\r\n\r\nONE\r\n--x\r\n\r\nTWO-AND-MORE";
+        let mut s = MultipartStream::new("multipart/related; boundary=x").unwrap();
+        let parts = s.push(body).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].body, b"ONE");
+        assert_eq!(s.finish(), Err(MultipartError::Truncated));
     }
 
     #[test]

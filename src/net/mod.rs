@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod retry;
+pub mod scheduler;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(not(target_arch = "wasm32"))]
@@ -14,6 +15,7 @@ pub mod native;
 
 pub use auth::{AuthMapper, TokenProvider};
 pub use retry::RetryPolicy;
+pub use scheduler::{CancelToken, Permit, Priority, Scheduler};
 
 use retry::Decision;
 use std::time::Duration;
@@ -45,11 +47,13 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<Vec<u8>>,
+    /// Aborts the request when cancelled (the user moved on); no retry follows.
+    pub cancel: Option<CancelToken>,
 }
 
 impl Request {
     pub fn get(url: Url) -> Self {
-        Request { method: Method::Get, url, headers: Vec::new(), body: None }
+        Request { method: Method::Get, url, headers: Vec::new(), body: None, cancel: None }
     }
 
     pub fn post(url: Url, content_type: &str, body: Vec<u8>) -> Self {
@@ -58,7 +62,18 @@ impl Request {
             url,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: Some(body),
+            cancel: None,
         }
+    }
+
+    /// Ties the request to `token`: cancelling it aborts the request.
+    pub fn cancellable(mut self, token: &CancelToken) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -128,6 +143,18 @@ pub trait Transport {
     fn now_unix(&self) -> f64;
     /// A number in [0, 1) to spread retries.
     fn jitter(&self) -> f64;
+
+    /// Like [`Transport::send`], but a success body goes to `sink` piece by piece as it
+    /// arrives (the returned body is then empty); a non-success body is returned whole. The
+    /// default delivers the whole body in one piece; transports that can stream override it.
+    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+        let mut response = self.send(request).await?;
+        if response.is_success() {
+            sink(&response.body);
+            response.body = Vec::new();
+        }
+        Ok(response)
+    }
 }
 
 impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
@@ -142,6 +169,9 @@ impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
     }
     fn jitter(&self) -> f64 {
         (**self).jitter()
+    }
+    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+        (**self).send_streaming(request, sink).await
     }
 }
 
@@ -169,16 +199,37 @@ impl<T: Transport> HttpClient<T> {
     /// Sends `request` with the token added when its origin is allowed; retries per the
     /// [`RetryPolicy`]; on a 401 to a request that carried the token, asks the host's token
     /// provider once for a new one and resends. A non-success status becomes
-    /// [`NetError::Status`] carrying the server's explanation.
+    /// [`NetError::Status`] carrying the server's explanation. A cancelled request is not
+    /// retried.
     pub async fn send(&self, request: Request) -> Result<Response, NetError> {
+        self.send_inner(request, None).await
+    }
+
+    /// As [`HttpClient::send`], but a success body is handed to `sink` as it arrives, so a
+    /// multipart response can be used part by part. Retries happen only before any body byte
+    /// reached `sink` (statuses are known before the body).
+    pub async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+        self.send_inner(request, Some(sink)).await
+    }
+
+    async fn send_inner(&self, request: Request, mut sink: Option<&mut dyn FnMut(&[u8])>) -> Result<Response, NetError> {
         let url = request.url.to_string();
         let mut attempt = 1;
         let mut refreshed = false;
         loop {
+            if request.is_cancelled() {
+                return Err(cancelled(&url));
+            }
             let mut this_try = request.clone();
             self.auth.authorize(&mut this_try);
             let carried_token = this_try.header_value("authorization").is_some();
-            let outcome = self.transport.send(this_try).await;
+            let outcome = match sink.as_mut() {
+                Some(sink) => self.transport.send_streaming(this_try, &mut **sink).await,
+                None => self.transport.send(this_try).await,
+            };
+            if request.is_cancelled() {
+                return Err(cancelled(&url));
+            }
             if let Ok(response) = &outcome {
                 if response.status == 401 && carried_token && !refreshed && self.auth.has_provider() {
                     refreshed = true;
@@ -187,7 +238,14 @@ impl<T: Transport> HttpClient<T> {
                     }
                 }
             }
-            match self.retry.decide(attempt, request.method, &outcome, self.transport.now_unix(), self.transport.jitter()) {
+            // A streamed success may have delivered bytes: never retried.
+            let streamed = sink.is_some() && outcome.as_ref().is_ok_and(Response::is_success);
+            let decision = if streamed {
+                Decision::Done
+            } else {
+                self.retry.decide(attempt, request.method, &outcome, self.transport.now_unix(), self.transport.jitter())
+            };
+            match decision {
                 Decision::RetryAfter(wait) => {
                     self.transport.sleep(wait).await;
                     attempt += 1;
@@ -209,6 +267,15 @@ impl<T: Transport> HttpClient<T> {
         self.send(Request::get(url).header("Accept", accept)).await
     }
 }
+
+/// What a cancelled request ends with. Callers that cancelled know why and drop it; the
+/// variant is `Unreachable` so existing error mappings stay exhaustive.
+pub fn cancelled(url: &str) -> NetError {
+    NetError::Unreachable { url: url.to_string(), message: CANCELLED.to_string() }
+}
+
+/// The message of a cancelled request's error.
+pub const CANCELLED: &str = "cancelled";
 
 /// A short, safe explanation from an error body: FHIR OperationOutcome diagnostics or the
 /// first line of a text body. Never more than 300 characters.

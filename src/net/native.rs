@@ -31,34 +31,88 @@ impl Default for UreqTransport {
     }
 }
 
-impl Transport for UreqTransport {
-    async fn send(&self, request: Request) -> Result<Response, NetError> {
+impl UreqTransport {
+    fn map_error(&self, url: &str, e: ureq::Error) -> NetError {
+        match e {
+            ureq::Error::Timeout(_) => NetError::Timeout { url: url.to_string(), seconds: self.timeout.as_secs() },
+            ureq::Error::BodyExceedsLimit(limit) => NetError::TooLarge { url: url.to_string(), limit },
+            other => NetError::Unreachable { url: url.to_string(), message: other.to_string() },
+        }
+    }
+
+    /// A read error of a body: ureq wraps its own errors (timeouts, limits) in io::Error.
+    fn io_error(&self, url: &str, e: std::io::Error) -> NetError {
+        match e.into_inner().and_then(|inner| inner.downcast::<ureq::Error>().ok()) {
+            Some(ureq_error) => self.map_error(url, *ureq_error),
+            None => NetError::Unreachable { url: url.to_string(), message: "the connection broke while reading the body".into() },
+        }
+    }
+
+    /// Sends the request; returns status, headers and the unread body.
+    fn start(&self, request: Request) -> Result<(u16, Vec<(String, String)>, ureq::Body), NetError> {
         let url = request.url.to_string();
-        let unreachable = |e: &ureq::Error| match e {
-            ureq::Error::Timeout(_) => NetError::Timeout { url: url.clone(), seconds: self.timeout.as_secs() },
-            other => NetError::Unreachable { url: url.clone(), message: other.to_string() },
-        };
+        if request.is_cancelled() {
+            return Err(super::cancelled(&url));
+        }
         let invalid = |e: &dyn std::fmt::Display| NetError::InvalidUrl(format!("{url}: {e}"));
         let mut builder = ureq::http::Request::builder().method(request.method.as_str()).uri(url.as_str());
         for (name, value) in &request.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let result = match request.body {
-            Some(body) => builder.body(body).map_err(|e| invalid(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
-            None => builder.body(()).map_err(|e| invalid(&e)).and_then(|r| self.agent.run(r).map_err(|e| unreachable(&e))),
+            Some(body) => builder.body(body).map_err(|e| invalid(&e))?.pipe(|r| self.agent.run(r)),
+            None => builder.body(()).map_err(|e| invalid(&e))?.pipe(|r| self.agent.run(r)),
         };
-        let response = result?;
+        let response = result.map_err(|e| self.map_error(&url, e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        let body = response.into_body().with_config().limit(self.max_body).read_to_vec().map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(limit) => NetError::TooLarge { url: url.clone(), limit },
-            other => unreachable(&other),
-        })?;
+        Ok((status, headers, response.into_body()))
+    }
+}
+
+/// `value.pipe(f)`: keeps the two body types of `start` on one line each.
+trait Pipe: Sized {
+    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+}
+impl<T> Pipe for T {}
+
+impl Transport for UreqTransport {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        let url = request.url.to_string();
+        let (status, headers, body) = self.start(request)?;
+        let body = body.into_with_config().limit(self.max_body).read_to_vec().map_err(|e| self.map_error(&url, e))?;
         Ok(Response { status, headers, body })
+    }
+
+    /// Reads the body in pieces as the socket delivers them; a cancelled request stops reading.
+    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+        use std::io::Read;
+        let url = request.url.to_string();
+        let cancel = request.cancel.clone();
+        let (status, headers, body) = self.start(request)?;
+        let mut reader = body.into_with_config().limit(self.max_body).reader();
+        if !(200..300).contains(&status) {
+            let mut whole = Vec::new();
+            reader.read_to_end(&mut whole).map_err(|e| self.io_error(&url, e))?;
+            return Ok(Response { status, headers, body: whole });
+        }
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            if cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                return Err(super::cancelled(&url));
+            }
+            let n = reader.read(&mut buffer).map_err(|e| self.io_error(&url, e))?;
+            if n == 0 {
+                return Ok(Response { status, headers, body: Vec::new() });
+            }
+            sink(&buffer[..n]);
+        }
     }
 
     async fn sleep(&self, duration: Duration) {
