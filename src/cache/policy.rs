@@ -78,12 +78,13 @@ pub fn partition(fhir_base: &str, user: &str) -> String {
 /// `None` for opaque tokens.
 pub fn token_subject(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64url_decode(payload)?;
+    let bytes = base64_decode(payload)?;
     let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     json.get("sub")?.as_str().map(str::to_string)
 }
 
-fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+/// Base64, standard or URL-safe alphabet, padding optional (JWT payloads, DICOM InlineBinary).
+pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let value = |c: u8| -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',

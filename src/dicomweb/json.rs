@@ -64,6 +64,29 @@ impl DicomJson {
         }
     }
 
+    /// Items of a sequence (SQ): each a DICOM JSON object.
+    pub fn sequence(&self, tag: &str) -> Vec<DicomJson> {
+        self.values(tag)
+            .map(|items| items.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Bytes sent inline (`InlineBinary`, base64). `None` if absent or not valid base64.
+    pub fn inline_binary(&self, tag: &str) -> Option<Vec<u8>> {
+        let text = self.0.get(tag)?.get("InlineBinary")?.as_str()?;
+        crate::cache::policy::base64_decode(text.trim())
+    }
+
+    /// Where bulk data is to be fetched (`BulkDataURI`), as sent (may be relative).
+    pub fn bulk_data_uri(&self, tag: &str) -> Option<&str> {
+        self.0.get(tag)?.get("BulkDataURI")?.as_str()
+    }
+
+    /// The value representation, when the server gave it.
+    pub fn vr(&self, tag: &str) -> Option<&str> {
+        self.0.get(tag)?.get("vr")?.as_str()
+    }
+
     pub fn u32(&self, tag: &str) -> Option<u32> {
         self.number(tag).filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u32::MAX as f64).map(|n| n as u32)
     }
@@ -106,6 +129,25 @@ mod tests {
         assert_eq!(s.string("00100010").as_deref(), Some("Doe^Jane"));
         assert_eq!(s.string("0008103E"), None);
         assert_eq!(s.strings("00080060"), ["CT"]);
+    }
+
+    #[test]
+    fn sequences_inline_binary_and_bulk_data() {
+        let items = DicomJson::parse_array(
+            br#"[{"00081199":{"vr":"SQ","Value":[{"00081155":{"vr":"UI","Value":["1.2.3"]}},{"00081155":{"vr":"UI","Value":["1.2.4"]}}]},
+                 "00091010":{"vr":"OB","InlineBinary":"AAEC/w=="},
+                 "7FE00010":{"vr":"OW","BulkDataURI":"http://p/dw/studies/1/series/2/instances/3/bulk/7FE00010"},
+                 "00281050":{"vr":"DS","Value":[40.5]},"00281051":{"vr":"DS","Value":["400"]}}]"#,
+        )
+        .unwrap();
+        let o = &items[0];
+        let refs: Vec<String> = o.sequence("00081199").iter().filter_map(|i| i.string("00081155")).collect();
+        assert_eq!(refs, ["1.2.3", "1.2.4"]);
+        assert_eq!(o.inline_binary("00091010"), Some(vec![0, 1, 2, 255]));
+        assert_eq!(o.bulk_data_uri("7FE00010"), Some("http://p/dw/studies/1/series/2/instances/3/bulk/7FE00010"));
+        assert_eq!(o.vr("7FE00010"), Some("OW"));
+        assert_eq!((o.number("00281050"), o.number("00281051")), (Some(40.5), Some(400.0)));
+        assert!(o.sequence("00281050").is_empty());
     }
 
     #[test]

@@ -24,7 +24,77 @@ pub enum DicomWebError {
 
 /// `Accept` for whole instances: any transfer syntax, so the server never has to transcode.
 pub const ACCEPT_DICOM: &str = "multipart/related; type=\"application/dicom\"; transfer-syntax=*";
+/// `Accept` for frames: uncompressed or as stored, whatever the server has.
+pub const ACCEPT_FRAMES: &str = "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*";
 const ACCEPT_JSON: &str = "application/dicom+json, application/json;q=0.9";
+
+/// An `Accept` asking for instances in the `preferred` transfer syntaxes, in that order of
+/// preference, and any other as a last resort (PS3.18 8.7.3.5: transfer-syntax is a media type
+/// parameter, preference is expressed by q). With no preference, [`ACCEPT_DICOM`].
+pub fn accept_dicom(preferred: &[&str]) -> String {
+    if preferred.is_empty() {
+        return ACCEPT_DICOM.to_string();
+    }
+    let n = preferred.len() as f32;
+    let mut ranges: Vec<String> = preferred
+        .iter()
+        .enumerate()
+        .map(|(i, ts)| {
+            let q = 1.0 - 0.9 * i as f32 / n;
+            let q = if i == 0 { String::new() } else { format!(";q={q:.2}") };
+            format!("multipart/related; type=\"application/dicom\"; transfer-syntax={ts}{q}")
+        })
+        .collect();
+    ranges.push(format!("{ACCEPT_DICOM};q=0.05"));
+    ranges.join(", ")
+}
+
+/// QIDO-RS matching and paging (PS3.18 8.3.4): attribute matches (`PatientID=…`,
+/// `StudyDate=20240101-`, `ModalitiesInStudy=CT`), `includefield`, `limit` and `offset`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QidoQuery {
+    pub matches: Vec<(String, String)>,
+    pub include_fields: Vec<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+impl QidoQuery {
+    pub fn matching(mut self, attribute: &str, value: &str) -> Self {
+        self.matches.push((attribute.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn include(mut self, field: &str) -> Self {
+        self.include_fields.push(field.to_string());
+        self
+    }
+
+    pub fn page(mut self, limit: u32, offset: u32) -> Self {
+        self.limit = Some(limit);
+        self.offset = Some(offset);
+        self
+    }
+
+    fn apply(&self, url: &mut Url) {
+        if self.matches.is_empty() && self.include_fields.is_empty() && self.limit.is_none() && self.offset.is_none() {
+            return;
+        }
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &self.matches {
+            pairs.append_pair(k, v);
+        }
+        for field in &self.include_fields {
+            pairs.append_pair("includefield", field);
+        }
+        if let Some(limit) = self.limit {
+            pairs.append_pair("limit", &limit.to_string());
+        }
+        if let Some(offset) = self.offset {
+            pairs.append_pair("offset", &offset.to_string());
+        }
+    }
+}
 
 /// Retrieved bytes and whether the server allows keeping them (`Cache-Control: no-store`).
 #[derive(Debug, Clone, PartialEq)]
@@ -37,17 +107,32 @@ pub struct Retrieved {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DicomWebClient {
     base: Url,
+    /// Extra headers for every request to this service (from `Endpoint.header`).
+    headers: Vec<(String, String)>,
 }
 
 impl DicomWebClient {
     /// `address` may be a service base or, as IHE examples do, already a study or series URL:
     /// the `/studies/…` tail is cut so paths are never doubled.
     pub fn new(address: &Url) -> Self {
-        DicomWebClient { base: service_base(address) }
+        DicomWebClient { base: service_base(address), headers: Vec::new() }
+    }
+
+    /// Adds headers sent with every request (an Endpoint's `header` values, already resolved).
+    /// `Authorization` is still subject to the origin allow-list.
+    pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
+        self.headers = headers;
+        self
     }
 
     pub fn base(&self) -> &Url {
         &self.base
+    }
+
+    fn request(&self, url: Url, accept: &str) -> crate::net::Request {
+        let mut request = crate::net::Request::get(url).header("Accept", accept);
+        request.headers.extend(self.headers.iter().cloned());
+        request
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, NetError> {
@@ -57,12 +142,39 @@ impl DicomWebClient {
     }
 
     async fn search<T: Transport>(&self, http: &HttpClient<T>, url: Url) -> Result<Vec<DicomJson>, DicomWebError> {
-        let response = http.get(url, ACCEPT_JSON).await?;
+        let response = http.send(self.request(url, ACCEPT_JSON)).await?;
         // 204 No Content is a valid "no matches".
         if response.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Vec::new());
         }
         DicomJson::parse_array(&response.body)
+    }
+
+    /// QIDO-RS at study level (`/studies?…`).
+    pub async fn query_studies<T: Transport>(&self, http: &HttpClient<T>, query: &QidoQuery) -> Result<Vec<DicomJson>, DicomWebError> {
+        let mut url = self.url(&["studies"])?;
+        query.apply(&mut url);
+        self.search(http, url).await
+    }
+
+    /// QIDO-RS at series level within a study, with matching and paging.
+    pub async fn query_series<T: Transport>(&self, http: &HttpClient<T>, study: &str, query: &QidoQuery) -> Result<Vec<DicomJson>, DicomWebError> {
+        let mut url = self.url(&["studies", study, "series"])?;
+        query.apply(&mut url);
+        self.search(http, url).await
+    }
+
+    /// QIDO-RS at instance level within a series, with matching and paging.
+    pub async fn query_instances<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        series: &str,
+        query: &QidoQuery,
+    ) -> Result<Vec<DicomJson>, DicomWebError> {
+        let mut url = self.url(&["studies", study, "series", series, "instances"])?;
+        query.apply(&mut url);
+        self.search(http, url).await
     }
 
     /// QIDO-RS: the series of a study.
@@ -88,8 +200,24 @@ impl DicomWebClient {
         series: &str,
         instance: &str,
     ) -> Result<Retrieved, DicomWebError> {
+        self.retrieve_instance_with(http, study, series, instance, ACCEPT_DICOM, None).await
+    }
+
+    /// WADO-RS instance retrieve with an explicit `Accept` (see [`accept_dicom`]) and an
+    /// optional cancel token (the request is aborted when it fires).
+    pub async fn retrieve_instance_with<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        series: &str,
+        instance: &str,
+        accept: &str,
+        cancel: Option<&crate::net::CancelToken>,
+    ) -> Result<Retrieved, DicomWebError> {
         let url = self.url(&["studies", study, "series", series, "instances", instance])?;
-        let response = http.get(url.clone(), ACCEPT_DICOM).await?;
+        let mut request = self.request(url.clone(), accept);
+        request.cancel = cancel.cloned();
+        let response = http.send(request).await?;
         let content_type = response.header("content-type").unwrap_or_default().to_string();
         let may_store = crate::cache::policy::may_store(response.header("cache-control"));
         let mut parts = multipart::decode(&content_type, response.body)?;
@@ -97,6 +225,115 @@ impl DicomWebClient {
             return Err(DicomWebError::EmptyResponse(url.to_string()));
         }
         Ok(Retrieved { bytes: parts.swap_remove(0).body, may_store })
+    }
+}
+
+impl DicomWebClient {
+    /// WADO-RS metadata of a study or, with `series`, of one series: one DICOM JSON object per
+    /// instance, bulk data as BulkDataURI.
+    pub async fn retrieve_metadata<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        series: Option<&str>,
+    ) -> Result<Vec<DicomJson>, DicomWebError> {
+        let url = match series {
+            Some(series) => self.url(&["studies", study, "series", series, "metadata"])?,
+            None => self.url(&["studies", study, "metadata"])?,
+        };
+        self.search(http, url).await
+    }
+
+    /// WADO-RS series retrieve, streamed: `on_instance` receives each instance's Part 10 bytes
+    /// as soon as its part is complete, while later ones are still downloading. Returns how
+    /// many arrived. A response cut short is [`MultipartError::Truncated`] after the complete
+    /// instances were delivered (each of them whole: a part ends only at its delimiter).
+    ///
+    /// [`MultipartError::Truncated`]: multipart::MultipartError::Truncated
+    pub async fn retrieve_series<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        series: &str,
+        cancel: Option<&crate::net::CancelToken>,
+        on_instance: &mut dyn FnMut(Retrieved),
+    ) -> Result<usize, DicomWebError> {
+        let url = self.url(&["studies", study, "series", series])?;
+        let mut request = self.request(url, ACCEPT_DICOM);
+        request.cancel = cancel.cloned();
+        self.retrieve_streamed(http, request, on_instance).await
+    }
+
+    /// The streaming core of series retrieve: the decoder is created from the response's
+    /// Content-Type when the first body bytes arrive.
+    async fn retrieve_streamed<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        request: crate::net::Request,
+        on_instance: &mut dyn FnMut(Retrieved),
+    ) -> Result<usize, DicomWebError> {
+        let mut decoder: Option<multipart::MultipartStream> = None;
+        let mut may_store = true;
+        let mut delivered = 0usize;
+        let mut failure: Option<multipart::MultipartError> = None;
+        let mut sink = |headers: &[(String, String)], bytes: &[u8]| {
+            if failure.is_some() {
+                return;
+            }
+            if decoder.is_none() {
+                let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+                may_store = crate::cache::policy::may_store(header("cache-control"));
+                match multipart::MultipartStream::new(header("content-type").unwrap_or_default()) {
+                    Ok(stream) => decoder = Some(stream),
+                    Err(e) => {
+                        failure = Some(e);
+                        return;
+                    }
+                }
+            }
+            let Some(stream) = decoder.as_mut() else { return };
+            match stream.push(bytes) {
+                Ok(parts) => {
+                    for part in parts {
+                        delivered += 1;
+                        on_instance(Retrieved { bytes: part.body, may_store });
+                    }
+                }
+                Err(e) => failure = Some(e),
+            }
+        };
+        http.send_streaming(request, &mut sink).await?;
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        match decoder {
+            Some(stream) => stream.finish()?,
+            None => return Err(multipart::MultipartError::Truncated.into()),
+        }
+        Ok(delivered)
+    }
+
+    /// WADO-RS frames: the listed frames (1-based) of one instance, as parts in request order.
+    pub async fn retrieve_frames<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        series: &str,
+        instance: &str,
+        frames: &[u32],
+    ) -> Result<Vec<multipart::Part>, DicomWebError> {
+        let list = frames.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        if list.is_empty() || frames.contains(&0) {
+            return Err(NetError::InvalidUrl(format!("frame list {list:?}: frames are numbered from 1")).into());
+        }
+        let url = self.url(&["studies", study, "series", series, "instances", instance, "frames", &list])?;
+        let response = http.send(self.request(url.clone(), ACCEPT_FRAMES)).await?;
+        let content_type = response.header("content-type").unwrap_or_default().to_string();
+        let parts = multipart::decode(&content_type, response.body)?;
+        if parts.len() != frames.len() {
+            return Err(DicomWebError::EmptyResponse(format!("{url} ({} of {} frames)", parts.len(), frames.len())));
+        }
+        Ok(parts)
     }
 }
 

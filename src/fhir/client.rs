@@ -16,6 +16,75 @@ pub struct FhirClient {
     base: Url,
 }
 
+/// Filters of an ImagingStudy search beyond the patient (FHIR search parameters `status`,
+/// `started` with prefixes, `modality` as `system|code` or `code`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StudyFilter {
+    /// e.g. `available`; several are OR-ed.
+    pub status: Vec<String>,
+    /// `started` lower bound, inclusive (a FHIR date or dateTime).
+    pub started_from: Option<String>,
+    /// `started` upper bound, inclusive.
+    pub started_to: Option<String>,
+    /// Modality codes (DICOM CID 29, e.g. `CT`); several are OR-ed.
+    pub modality: Vec<String>,
+    /// `_lastUpdated=gt…` for incremental refreshes (SMART imaging).
+    pub updated_after: Option<String>,
+}
+
+impl StudyFilter {
+    fn apply(&self, pairs: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>) {
+        if !self.status.is_empty() {
+            pairs.append_pair("status", &self.status.join(","));
+        }
+        if let Some(from) = &self.started_from {
+            pairs.append_pair("started", &format!("ge{from}"));
+        }
+        if let Some(to) = &self.started_to {
+            pairs.append_pair("started", &format!("le{to}"));
+        }
+        if !self.modality.is_empty() {
+            let codes: Vec<String> = self
+                .modality
+                .iter()
+                .map(|m| if m.contains('|') { m.clone() } else { format!("{DICOM_CODES}|{m}") })
+                .collect();
+            pairs.append_pair("modality", &codes.join(","));
+        }
+        if let Some(after) = &self.updated_after {
+            pairs.append_pair("_lastUpdated", &format!("gt{after}"));
+        }
+    }
+
+    /// Whether a study passes the filter on our side too: servers that ignore a parameter
+    /// (FHIR allows it, and says so only in `Bundle.link[self]`) must not widen the list.
+    pub fn admits(&self, study: &ImagingStudy) -> bool {
+        let status_ok = self.status.is_empty() || study.status.as_ref().is_some_and(|s| self.status.iter().any(|w| w.eq_ignore_ascii_case(s)));
+        let modality_ok = self.modality.is_empty()
+            || self.modality.iter().any(|m| {
+                let code = m.rsplit('|').next().unwrap_or(m);
+                study.modalities.iter().any(|x| x == code) || study.series.iter().any(|s| s.modality.as_deref() == Some(code))
+            });
+        // Dates compare as text on their common prefix (FHIR dates are ISO 8601, most significant first).
+        let day = |d: &str| d.get(..10).unwrap_or(d).to_string();
+        let started = study.started.as_deref().map(day);
+        let from_ok = match (&self.started_from, &started) {
+            (Some(from), Some(s)) => *s >= day(from),
+            (Some(_), None) => false,
+            _ => true,
+        };
+        let to_ok = match (&self.started_to, &started) {
+            (Some(to), Some(s)) => *s <= day(to),
+            (Some(_), None) => false,
+            _ => true,
+        };
+        status_ok && modality_ok && from_ok && to_ok
+    }
+}
+
+/// The DICOM code system FHIR uses for modalities.
+const DICOM_CODES: &str = "http://dicom.nema.org/resources/ontology/DCM";
+
 /// The studies of one patient and the Endpoints the search brought along (`_include`).
 #[derive(Debug, Default, Clone)]
 pub struct StudySearch {
@@ -24,6 +93,8 @@ pub struct StudySearch {
     pub endpoints: HashMap<String, Endpoint>,
     /// Entries that could not be used, with the reason (shown to the user, not dropped silently).
     pub rejected: Vec<FhirError>,
+    /// Bundle pages read.
+    pub pages: usize,
 }
 
 impl FhirClient {
@@ -63,11 +134,32 @@ impl FhirClient {
     /// All ImagingStudy resources of a patient, following `next` links, with their Endpoints
     /// included in the same round trips where the server supports `_include`.
     pub async fn search_studies<T: Transport>(&self, http: &HttpClient<T>, patient_id: &str) -> Result<StudySearch, FhirError> {
+        self.search_studies_filtered(http, patient_id, &StudyFilter::default(), 100).await
+    }
+
+    /// As [`FhirClient::search_studies`], with filters and a page size (`_count`). Studies a
+    /// server returned despite the filter are dropped here.
+    pub async fn search_studies_filtered<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        patient_id: &str,
+        filter: &StudyFilter,
+        page_size: u32,
+    ) -> Result<StudySearch, FhirError> {
         let mut url = self.url("ImagingStudy")?;
-        url.query_pairs_mut()
-            .append_pair("patient", patient_id)
-            .append_pair("_include", "ImagingStudy:endpoint")
-            .append_pair("_count", "100");
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("patient", patient_id).append_pair("_include", "ImagingStudy:endpoint");
+            filter.apply(&mut pairs);
+            pairs.append_pair("_count", &page_size.max(1).to_string());
+        }
+        let mut search = self.search_pages(http, url).await?;
+        search.studies.retain(|s| filter.admits(s));
+        Ok(search)
+    }
+
+    /// Pages through a searchset Bundle from `url`, following `next` links.
+    async fn search_pages<T: Transport>(&self, http: &HttpClient<T>, mut url: Url) -> Result<StudySearch, FhirError> {
         let mut search = StudySearch::default();
         for page in 1..=MAX_PAGES {
             let bundle = self.get_json(http, url.clone()).await?;
@@ -78,6 +170,7 @@ impl FhirClient {
                 });
             }
             collect_entries(&bundle, &mut search);
+            search.pages += 1;
             match next_link(&bundle) {
                 Some(next) => url = self.url(&next)?,
                 None => return Ok(search),
@@ -135,6 +228,34 @@ mod tests {
         let c = FhirClient::new(&Url::parse("http://h/fhir").unwrap());
         assert_eq!(c.url("Endpoint/1").unwrap().as_str(), "http://h/fhir/Endpoint/1");
         assert_eq!(c.url("http://other/x").unwrap().as_str(), "http://other/x");
+    }
+
+    #[test]
+    fn filters_become_search_parameters_and_are_enforced_locally() {
+        let filter = StudyFilter {
+            status: vec!["available".into()],
+            started_from: Some("2020-01-01".into()),
+            started_to: Some("2020-12-31".into()),
+            modality: vec!["CT".into(), "http://x|MR".into()],
+            updated_after: None,
+        };
+        let mut url = Url::parse("http://h/fhir/ImagingStudy").unwrap();
+        filter.apply(&mut url.query_pairs_mut());
+        assert_eq!(
+            url.query(),
+            Some("status=available&started=ge2020-01-01&started=le2020-12-31&modality=http%3A%2F%2Fdicom.nema.org%2Fresources%2Fontology%2FDCM%7CCT%2Chttp%3A%2F%2Fx%7CMR")
+        );
+        let study = |status: &str, started: &str, modality: &str| {
+            ImagingStudy::from_json(json!({"resourceType": "ImagingStudy", "id": "s", "status": status, "started": started,
+                "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}], "modality": [{"code": modality}]}))
+            .unwrap()
+        };
+        assert!(filter.admits(&study("available", "2020-06-01T10:00:00Z", "CT")));
+        assert!(filter.admits(&study("available", "2020-12-31T23:00:00Z", "MR")), "the end day is inclusive");
+        assert!(!filter.admits(&study("cancelled", "2020-06-01", "CT")));
+        assert!(!filter.admits(&study("available", "2019-12-31", "CT")));
+        assert!(!filter.admits(&study("available", "2020-06-01", "US")));
+        assert!(StudyFilter::default().admits(&study("unknown", "", "XA")));
     }
 
     #[test]

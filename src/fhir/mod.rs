@@ -8,7 +8,7 @@
 mod client;
 mod model;
 
-pub use client::{FhirClient, StudySearch};
+pub use client::{FhirClient, StudyFilter, StudySearch};
 pub use model::{Endpoint, ImagingStudy, Patient, Reference, Series, SeriesInstance};
 
 use thiserror::Error;

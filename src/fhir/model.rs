@@ -55,7 +55,19 @@ pub struct Endpoint {
     pub address: String,
     pub connection_types: Vec<String>,
     pub status: Option<String>,
+    /// `Endpoint.header` as written ("Name: value"), possibly with a `{token}` placeholder.
+    /// Not serialised to the host: they may hold credentials.
+    #[serde(skip)]
+    pub headers: Vec<String>,
+    /// The SMART imaging `requires-access-token` extension, when present.
+    pub requires_access_token: Option<bool>,
 }
+
+/// The `requires-access-token` extension URLs (SMART-on-FHIR demo and Argonaut IG).
+const REQUIRES_ACCESS_TOKEN: [&str; 2] = [
+    "http://hl7.org/fhir/smart-app-launch/StructureDefinition/requires-access-token",
+    "http://fhir.org/argonaut/smart-imaging/StructureDefinition/requires-access-token",
+];
 
 /// The patient facts used to prove that an image belongs to this patient.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -215,16 +227,56 @@ impl Endpoint {
             Some(one) => code_of(one).into_iter().collect(),
             None => Vec::new(),
         };
+        let headers = r
+            .get("header")
+            .and_then(Value::as_array)
+            .map(|hs| hs.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        let requires_access_token = r.get("extension").and_then(Value::as_array).and_then(|exts| {
+            exts.iter()
+                .find(|e| str_at(e, "url").is_some_and(|u| REQUIRES_ACCESS_TOKEN.contains(&u)))
+                .and_then(|e| e.get("valueBoolean")?.as_bool())
+        });
         Ok(Endpoint {
             id: str_at(r, "id").map(str::to_string),
             address: str_at(r, "address").unwrap_or_default().to_string(),
             connection_types,
             status: str_at(r, "status").map(str::to_string),
+            headers,
+            requires_access_token,
         })
     }
 
     pub fn is_wado_rs(&self) -> bool {
-        self.connection_types.iter().any(|c| c == "dicom-wado-rs")
+        self.has_connection_type("dicom-wado-rs")
+    }
+
+    /// `dicom-wado-rs`, `dicom-qido-rs`, `dicom-stow-rs`, `ihe-iid`, …
+    pub fn has_connection_type(&self, code: &str) -> bool {
+        self.connection_types.iter().any(|c| c == code)
+    }
+
+    /// An Endpoint that is switched off (`off`, `error`, `entered-in-error`) is not used.
+    pub fn is_usable(&self) -> bool {
+        !matches!(self.status.as_deref(), Some("off" | "error" | "entered-in-error")) && !self.address.is_empty()
+    }
+
+    /// The `header` values as (name, value), `{token}` replaced by `token`. A header whose
+    /// template needs a token we do not have (or may not send there) is left out, as is a
+    /// header that is not "Name: value".
+    pub fn resolved_headers(&self, token: Option<&str>) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter_map(|h| {
+                let (name, value) = h.split_once(':')?;
+                let (name, value) = (name.trim(), value.trim());
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+                    return None;
+                }
+                let value = if value.contains("{token}") { value.replace("{token}", token?) } else { value.to_string() };
+                Some((name.to_string(), value))
+            })
+            .collect()
     }
 }
 
@@ -353,6 +405,27 @@ mod tests {
         let r5 = Endpoint::from_json(&json!({"resourceType": "Endpoint", "address": "https://pacs/wado",
             "connectionType": [{"coding": [{"code": "dicom-wado-rs"}]}]})).unwrap();
         assert!(r5.is_wado_rs());
+    }
+
+    #[test]
+    fn endpoint_headers_and_requires_access_token() {
+        let e = Endpoint::from_json(&json!({"resourceType": "Endpoint", "address": "https://pacs/wado", "status": "active",
+            "connectionType": {"code": "dicom-wado-rs"},
+            "header": ["Authorization: Bearer {token}", "X-Site: north", "not a header", "Bad Name: x"],
+            "extension": [{"url": "http://fhir.org/argonaut/smart-imaging/StructureDefinition/requires-access-token", "valueBoolean": true}]}))
+        .unwrap();
+        assert_eq!(e.requires_access_token, Some(true));
+        assert_eq!(
+            e.resolved_headers(Some("t0k")),
+            [("Authorization".to_string(), "Bearer t0k".to_string()), ("X-Site".to_string(), "north".to_string())]
+        );
+        assert_eq!(e.resolved_headers(None), [("X-Site".to_string(), "north".to_string())], "no token: templated header left out");
+        assert!(e.is_usable());
+        let off = Endpoint::from_json(&json!({"resourceType": "Endpoint", "address": "x", "status": "off",
+            "extension": [{"url": "http://hl7.org/fhir/smart-app-launch/StructureDefinition/requires-access-token", "valueBoolean": false}]})).unwrap();
+        assert!(!off.is_usable());
+        assert_eq!(off.requires_access_token, Some(false));
+        assert!(!serde_json::to_string(&e).unwrap().contains("Bearer"), "headers never reach the host");
     }
 
     #[test]

@@ -130,6 +130,10 @@ fn detail_suffix(detail: &Option<String>) -> String {
     detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
 }
 
+/// Receives a success body piece by piece, with the response headers (the Content-Type
+/// boundary is needed before the first piece can be understood).
+pub type BodySink<'a> = dyn FnMut(&[(String, String)], &[u8]) + 'a;
+
 /// Sends requests, and gives the platform services retries need (a timer, a clock, jitter).
 /// Implementations do no retries and add no credentials: [`HttpClient`] does.
 ///
@@ -147,10 +151,10 @@ pub trait Transport {
     /// Like [`Transport::send`], but a success body goes to `sink` piece by piece as it
     /// arrives (the returned body is then empty); a non-success body is returned whole. The
     /// default delivers the whole body in one piece; transports that can stream override it.
-    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+    async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
         let mut response = self.send(request).await?;
         if response.is_success() {
-            sink(&response.body);
+            sink(&response.headers, &response.body);
             response.body = Vec::new();
         }
         Ok(response)
@@ -170,7 +174,7 @@ impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
     fn jitter(&self) -> f64 {
         (**self).jitter()
     }
-    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+    async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
         (**self).send_streaming(request, sink).await
     }
 }
@@ -208,11 +212,11 @@ impl<T: Transport> HttpClient<T> {
     /// As [`HttpClient::send`], but a success body is handed to `sink` as it arrives, so a
     /// multipart response can be used part by part. Retries happen only before any body byte
     /// reached `sink` (statuses are known before the body).
-    pub async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+    pub async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
         self.send_inner(request, Some(sink)).await
     }
 
-    async fn send_inner(&self, request: Request, mut sink: Option<&mut dyn FnMut(&[u8])>) -> Result<Response, NetError> {
+    async fn send_inner(&self, request: Request, mut sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
         let url = request.url.to_string();
         let mut attempt = 1;
         let mut refreshed = false;

@@ -91,7 +91,7 @@ impl Transport for UreqTransport {
     }
 
     /// Reads the body in pieces as the socket delivers them; a cancelled request stops reading.
-    async fn send_streaming(&self, request: Request, sink: &mut dyn FnMut(&[u8])) -> Result<Response, NetError> {
+    async fn send_streaming(&self, request: Request, sink: &mut super::BodySink<'_>) -> Result<Response, NetError> {
         use std::io::Read;
         let url = request.url.to_string();
         let cancel = request.cancel.clone();
@@ -111,7 +111,7 @@ impl Transport for UreqTransport {
             if n == 0 {
                 return Ok(Response { status, headers, body: Vec::new() });
             }
-            sink(&buffer[..n]);
+            sink(&headers, &buffer[..n]);
         }
     }
 
