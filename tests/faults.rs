@@ -7,7 +7,9 @@
 use emr_imaging::bridge::{BridgeConfig, BridgeError, ImagingBridge};
 use emr_imaging::dicomweb::DicomWebError;
 use emr_imaging::net::native::{block_on, UreqTransport};
-use emr_imaging::net::{AuthMapper, HttpClient, NetError, TokenProvider};
+use emr_imaging::net::{AuthMapper, CancelToken, HttpClient, NetError, Request, Response, TokenProvider, Transport};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use url::Url;
@@ -18,6 +20,13 @@ struct Seen {
     path: String,
     authorization: Option<String>,
     at: Instant,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// One scripted answer: status, headers, body, and an optional stall before the body.
@@ -54,10 +63,12 @@ impl FaultyServer {
                     let path = request.url().to_string();
                     let authorization =
                         request.headers().iter().find(|h| h.field.equiv("Authorization")).map(|h| h.value.as_str().to_string());
+                    let all_headers: Vec<(String, String)> =
+                        request.headers().iter().map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string())).collect();
                     let nth = {
                         let mut seen = seen.lock().unwrap();
                         let nth = seen.iter().filter(|s| s.path == path).count();
-                        seen.push(Seen { path: path.clone(), authorization: authorization.clone(), at: Instant::now() });
+                        seen.push(Seen { path: path.clone(), authorization: authorization.clone(), at: Instant::now(), headers: all_headers });
                         nth
                     };
                     let a = script(&path, authorization.as_deref(), nth);
@@ -266,4 +277,185 @@ fn a_truncated_multipart_instance_is_a_typed_error_and_nothing_is_cached() {
     assert_eq!(whole.as_slice(), b"WHOLE");
     let fetches = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
     assert_eq!(fetches, 2, "the truncated answer was not cached");
+}
+
+fn multipart(body: &str) -> Answer {
+    let mut a = answer(200, body);
+    a.headers = vec![("Content-Type", "multipart/related; type=\"application/dicom\"; boundary=b".into())];
+    a
+}
+
+/// A FHIR server whose study has a study-level Endpoint on `study_pacs` (with header templates
+/// and `requires-access-token: false`) and whose series 1.2.3.9 has its own Endpoint on
+/// `series_pacs` (with a token template but no extension).
+fn fhir_with_endpoint_headers(study_pacs: u16, series_pacs: u16) -> Script {
+    Arc::new(move |path, _, _| {
+        let path = path.split('?').next().unwrap_or_default().to_string();
+        let endpoint = |id: &str, port: u16, extension: serde_json::Value| {
+            serde_json::json!({"resourceType": "Endpoint", "id": id, "status": "active",
+                "connectionType": [{"coding": [{"code": "dicom-wado-rs"}]}],
+                "address": format!("http://127.0.0.1:{port}/dicom-web/studies/1.2.3"),
+                "header": ["X-Api-Key: k1", "X-Token: {token}", "Authorization: Bearer {token}"],
+                "extension": extension})
+        };
+        match path.as_str() {
+            "/fhir/ImagingStudy" => answer(
+                200,
+                &serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+                    {"resource": {
+                        "resourceType": "ImagingStudy", "id": "s1",
+                        "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2.3"}],
+                        "subject": {"reference": "Patient/p1"},
+                        "endpoint": [{"reference": "Endpoint/study-pacs"}],
+                        "series": [
+                            {"uid": "1.2.3.4", "instance": [{"uid": "1.2.3.4.5", "number": 1}]},
+                            {"uid": "1.2.3.9", "endpoint": [{"reference": "Endpoint/series-pacs"}],
+                             "instance": [{"uid": "1.2.3.9.1", "number": 1}]}]}},
+                    {"fullUrl": format!("http://127.0.0.1:{study_pacs}/unused"), "search": {"mode": "include"},
+                     "resource": endpoint("study-pacs", study_pacs, serde_json::json!([{"url":
+                        "http://hl7.org/fhir/smart-app-launch/StructureDefinition/requires-access-token", "valueBoolean": false}]))}]})
+                .to_string(),
+            ),
+            // Not included by the search: read on demand.
+            "/fhir/Endpoint/series-pacs" => answer(200, &endpoint("series-pacs", series_pacs, serde_json::json!([])).to_string()),
+            _ => answer(404, ""),
+        }
+    })
+}
+
+#[test]
+fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
+    let whole = |path: &str, _: Option<&str>, _| if path.contains("/instances/") { multipart("--b\r\n\r\nWHOLE\r\n--b--") } else { answer(200, "[]") };
+    let study_pacs = FaultyServer::start(Arc::new(whole));
+    let series_pacs = FaultyServer::start(Arc::new(whole));
+    let fhir = FaultyServer::start(fhir_with_endpoint_headers(study_pacs.port, series_pacs.port));
+    // Both PACS origins are allowed by the host; the study's Endpoint still declines the token.
+    let config = BridgeConfig {
+        fhir_base: fhir.url("/fhir/"),
+        allowed_origins: vec![study_pacs.url("/").to_string(), series_pacs.url("/").to_string()],
+        memory_budget: 1 << 20,
+    };
+    let bridge = ImagingBridge::new(UreqTransport::with_timeout(Duration::from_secs(5)), &config);
+    bridge.set_token(Some("secret-token".into()));
+    let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
+    let study = &studies[0];
+    assert_eq!(study.dicomweb_base.as_deref(), Some(study_pacs.url("/dicom-web").as_str()), "the /studies/{{uid}} tail is not doubled");
+    block_on(bridge.get_instance(study, "1.2.3.4", "1.2.3.4.5")).expect("study-level instance");
+    block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1")).expect("series-level instance");
+
+    let at_study: Vec<Seen> = study_pacs.seen();
+    assert!(at_study.iter().any(|s| s.path.ends_with("/dicom-web/studies/1.2.3/series")), "QIDO at the study's PACS: {at_study:?}");
+    assert!(at_study.iter().any(|s| s.path.contains("/series/1.2.3.4/instances/1.2.3.4.5")));
+    assert!(!at_study.iter().any(|s| s.path.contains("1.2.3.9.1")), "the series-level Endpoint overrides the study's");
+    for seen in &at_study {
+        assert_eq!(seen.header("X-Api-Key"), Some("k1"), "static Endpoint.header is sent");
+        assert_eq!(seen.authorization, None, "requires-access-token=false: no token");
+        assert_eq!(seen.header("X-Token"), None, "nor in a template");
+    }
+    let at_series = series_pacs.seen();
+    let fetch = at_series.iter().find(|s| s.path.contains("/series/1.2.3.9/instances/1.2.3.9.1")).expect("series PACS asked");
+    assert_eq!(fetch.header("X-Token"), Some("secret-token"), "template filled for an allowed origin");
+    assert_eq!(fetch.authorization.as_deref(), Some("Bearer secret-token"));
+}
+
+#[test]
+fn header_templates_never_carry_the_token_to_a_foreign_origin() {
+    let pacs = FaultyServer::start(Arc::new(|path: &str, _: Option<&str>, _| {
+        if path.contains("/instances/") { multipart("--b\r\n\r\nWHOLE\r\n--b--") } else { answer(200, "[]") }
+    }));
+    let fhir = FaultyServer::start(fhir_with_endpoint_headers(pacs.port, pacs.port));
+    let studies = block_on(bridge(&fhir).get_patient_studies("p1")).expect("studies");
+    block_on(bridge(&fhir).get_instance(&studies[0], "1.2.3.9", "1.2.3.9.1")).expect("instance");
+    let seen = pacs.seen();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        assert_eq!(s.authorization, None, "{s:?}");
+        assert!(s.headers.iter().all(|(_, v)| !v.contains("secret-token")), "no header carries the token: {s:?}");
+    }
+}
+
+/// Counts instance requests and cancels the bridge's work after the `after`-th: the user
+/// moving on while a prefetch runs.
+struct CancellingTransport {
+    inner: UreqTransport,
+    work: Rc<RefCell<Option<CancelToken>>>,
+    after: usize,
+    sent: std::cell::Cell<usize>,
+}
+
+impl Transport for CancellingTransport {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        let is_instance = request.url.path().contains("/instances/");
+        let response = self.inner.send(request).await;
+        if is_instance {
+            self.sent.set(self.sent.get() + 1);
+            if self.sent.get() == self.after {
+                if let Some(work) = self.work.borrow().as_ref() {
+                    work.cancel();
+                }
+            }
+        }
+        response
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.inner.sleep(duration).await
+    }
+    fn now_unix(&self) -> f64 {
+        self.inner.now_unix()
+    }
+    fn jitter(&self) -> f64 {
+        self.inner.jitter()
+    }
+}
+
+#[test]
+fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
+    // QIDO lists the instances out of order; display order is by InstanceNumber.
+    let pacs = FaultyServer::start(Arc::new(|path: &str, _: Option<&str>, _| {
+        if path.ends_with("/instances") {
+            let items: Vec<serde_json::Value> = [5, 2, 4, 1, 3]
+                .iter()
+                .map(|n| serde_json::json!({"00080018": {"vr": "UI", "Value": [format!("1.2.3.7.{n}")]},
+                    "00200013": {"vr": "IS", "Value": [n]}}))
+                .collect();
+            answer(200, &serde_json::Value::Array(items).to_string())
+        } else if path.contains("/instances/") {
+            multipart("--b\r\n\r\nSLICE\r\n--b--")
+        } else {
+            answer(200, r#"[{"0020000E":{"vr":"UI","Value":["1.2.3.7"]},"00200011":{"vr":"IS","Value":[1]}}]"#)
+        }
+    }));
+    let fhir = FaultyServer::start(fhir_script(pacs.port));
+    let work = Rc::new(RefCell::new(None));
+    let transport = CancellingTransport { inner: UreqTransport::with_timeout(Duration::from_secs(5)), work: work.clone(), after: 3, sent: Default::default() };
+    let config = BridgeConfig { fhir_base: fhir.url("/fhir/"), allowed_origins: vec![], memory_budget: 1 << 20 };
+    let bridge = ImagingBridge::new(transport, &config);
+    let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
+    let series = studies[0].series.iter().find(|s| s.uid == "1.2.3.7").expect("QIDO series").clone();
+    *work.borrow_mut() = Some(bridge.current_work());
+    let report = block_on(bridge.prefetch_series(&studies[0], &series)).expect("prefetch");
+    assert_eq!(report.instances, 5);
+    assert!(report.cancelled);
+    assert_eq!(report.cached, 2, "the request in flight when the user moved on is not cached: {report:?}");
+    assert!(report.failed.is_empty(), "{report:?}");
+    let fetched: Vec<String> = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).map(|s| s.path.rsplit('/').next().unwrap().to_string()).collect();
+    assert_eq!(fetched, ["1.2.3.7.1", "1.2.3.7.2", "1.2.3.7.3"], "display order, and nothing after the cancel");
+    // New work after the cancel runs normally; the cached two are served from memory.
+    let again = block_on(bridge.prefetch_series(&studies[0], &series)).expect("prefetch again");
+    assert_eq!((again.cached, again.cancelled), (5, false));
+    let total = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
+    assert_eq!(total, 3 + 3, "only the three not cached are fetched again");
+}
+
+#[test]
+fn a_streamed_series_retrieve_delivers_whole_instances_then_reports_the_truncation() {
+    let pacs = FaultyServer::start(Arc::new(|_: &str, _: Option<&str>, _| {
+        multipart("--b\r\nContent-Type: application/dicom\r\n\r\nONE\r\n--b\r\nContent-Type: application/dicom\r\n\r\nTWO\r\n--b\r\nContent-Type: application/dicom\r\n\r\nTHR")
+    }));
+    let http = client(&pacs, None);
+    let dicomweb = emr_imaging::dicomweb::DicomWebClient::new(&pacs.url("/dicom-web"));
+    let mut got = Vec::new();
+    let err = block_on(dicomweb.retrieve_series(&http, "1.2", "1.2.3", None, &mut |r| got.push(r.bytes))).unwrap_err();
+    assert!(matches!(err, DicomWebError::Multipart(emr_imaging::dicomweb::multipart::MultipartError::Truncated)), "{err}");
+    assert_eq!(got, [b"ONE".to_vec(), b"TWO".to_vec()], "complete parts only, never the cut one");
 }

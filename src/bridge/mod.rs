@@ -6,12 +6,12 @@
 
 mod study;
 
-pub use study::{InstanceRef, SeriesRef, Source, Study};
+pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
 
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
-use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudySearch};
-use crate::net::{AuthMapper, HttpClient, Transport};
+use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
+use crate::net::{AuthMapper, CancelToken, HttpClient, Priority, Scheduler, Transport};
 use std::cell::RefCell;
 use std::rc::Rc;
 use thiserror::Error;
@@ -44,6 +44,22 @@ pub struct ImagingBridge<T> {
     fhir: FhirClient,
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
+    scheduler: Scheduler,
+    /// The current patient's work; replaced (and the old one cancelled) on patient switch.
+    work: RefCell<CancelToken>,
+}
+
+/// What a series prefetch achieved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Prefetched {
+    /// Instances of the series, in display order.
+    pub instances: usize,
+    /// Of those, now in the cache (fetched or already there).
+    pub cached: usize,
+    /// Instances that failed, with the reason.
+    pub failed: Vec<(String, BridgeError)>,
+    /// True if the work was cancelled before it finished (the user moved on).
+    pub cancelled: bool,
 }
 
 impl<T: Transport> ImagingBridge<T> {
@@ -54,7 +70,31 @@ impl<T: Transport> ImagingBridge<T> {
             fhir: FhirClient::new(&config.fhir_base),
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
+            scheduler: Scheduler::default(),
+            work: RefCell::new(CancelToken::new()),
         }
+    }
+
+    /// The request scheduler (priorities and per-origin limits of image requests).
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// The cancel token of the current work: cancelled by [`ImagingBridge::cancel_pending`]
+    /// (or by whoever holds a clone). Once cancelled, the next work gets a fresh token.
+    pub fn current_work(&self) -> CancelToken {
+        if self.work.borrow().is_cancelled() {
+            self.work.replace(CancelToken::new());
+        }
+        self.work.borrow().clone()
+    }
+
+    /// Cancels every queued and running image request (the user moved on): waiting requests
+    /// are dropped, running ones aborted, and nothing they would have returned is cached in
+    /// memory. Later requests run under a fresh token.
+    pub fn cancel_pending(&self) {
+        let old = self.work.replace(CancelToken::new());
+        old.cancel();
     }
 
     /// Adds (or removes) the persistent tier below the memory cache.
@@ -74,9 +114,10 @@ impl<T: Transport> ImagingBridge<T> {
         self.fhir.base()
     }
 
-    /// Drops every image held in memory (patient switch): synchronous, so nothing of the
-    /// previous patient can be served after it returns.
+    /// Drops every image held in memory and cancels pending image work (patient switch):
+    /// synchronous, so nothing of the previous patient can be served after it returns.
     pub fn clear_memory(&self) {
+        self.cancel_pending();
         self.memory.borrow_mut().clear();
     }
 
@@ -96,10 +137,20 @@ impl<T: Transport> ImagingBridge<T> {
     /// The patient's studies: FHIR discovery, Endpoint resolution, then QIDO enrichment of all
     /// studies in parallel. Newest first.
     pub async fn get_patient_studies(&self, patient_id: &str) -> Result<Vec<Study>, BridgeError> {
-        let search = self.fhir.search_studies(&self.http, patient_id).await?;
+        self.studies_from_search(self.fhir.search_studies(&self.http, patient_id).await?).await
+    }
+
+    /// As [`ImagingBridge::get_patient_studies`], with status, date and modality filters.
+    pub async fn get_patient_studies_filtered(&self, patient_id: &str, filter: &StudyFilter) -> Result<Vec<Study>, BridgeError> {
+        let search = self.fhir.search_studies_filtered(&self.http, patient_id, filter, 100).await?;
+        self.studies_from_search(search).await
+    }
+
+    async fn studies_from_search(&self, mut search: StudySearch) -> Result<Vec<Study>, BridgeError> {
         let resolved = futures_util::future::join_all(search.studies.iter().map(|s| self.resolve_endpoint(s, &search))).await;
+        let studies_found = std::mem::take(&mut search.studies);
         let enriched = futures_util::future::join_all(
-            search.studies.into_iter().zip(resolved).map(|(fhir, endpoint)| self.enrich(fhir, endpoint)),
+            studies_found.into_iter().zip(resolved).map(|(fhir, endpoint)| self.enrich(fhir, endpoint, &search)),
         )
         .await;
         let mut studies = enriched;
@@ -110,11 +161,24 @@ impl<T: Transport> ImagingBridge<T> {
     /// The study's WADO-RS endpoint: first a study-level `dicom-wado-rs` reference that is
     /// contained, included or readable. Failures to read an Endpoint are the study's problem.
     async fn resolve_endpoint(&self, study: &ImagingStudy, search: &StudySearch) -> Result<Option<Endpoint>, BridgeError> {
+        self.resolve_references(&study.resource, &study.endpoints, search).await
+    }
+
+    /// The first usable WADO-RS Endpoint among `references`: contained (`#id`), included by the
+    /// search (by `Endpoint/id` or full URL, relative references resolved against the FHIR
+    /// base), else read from the server.
+    async fn resolve_references(
+        &self,
+        resource: &serde_json::Value,
+        references: &[crate::fhir::Reference],
+        search: &StudySearch,
+    ) -> Result<Option<Endpoint>, BridgeError> {
         let mut last_error = None;
-        for reference in &study.endpoints {
+        for reference in references {
+            let absolute = self.fhir.url(&reference.0).ok().map(|u| u.to_string());
             let candidate = if let Some(local) = reference.0.strip_prefix('#') {
-                contained_endpoint(&study.resource, local)
-            } else if let Some(found) = search.endpoints.get(&reference.0) {
+                contained_endpoint(resource, local)
+            } else if let Some(found) = search.endpoints.get(&reference.0).or_else(|| absolute.and_then(|a| search.endpoints.get(&a))) {
                 Some(found.clone())
             } else {
                 match self.fhir.read_endpoint(&self.http, &reference.0).await {
@@ -125,7 +189,7 @@ impl<T: Transport> ImagingBridge<T> {
                     }
                 }
             };
-            if let Some(endpoint) = candidate.filter(|e| e.is_wado_rs() && !e.address.is_empty()) {
+            if let Some(endpoint) = candidate.filter(|e| e.is_wado_rs() && e.is_usable()) {
                 return Ok(Some(endpoint));
             }
         }
@@ -135,27 +199,65 @@ impl<T: Transport> ImagingBridge<T> {
         }
     }
 
-    async fn enrich(&self, fhir: ImagingStudy, endpoint: Result<Option<Endpoint>, BridgeError>) -> Study {
+    /// How to call an Endpoint: its service base, its headers with `{token}` filled only for an
+    /// allowed origin, and whether the token goes at all. `Authorization: Bearer {token}` is
+    /// left to the AuthMapper, which also refreshes it after a 401.
+    fn service_for(&self, endpoint: &Endpoint) -> Result<Service, BridgeError> {
+        let address = self.fhir.url(&endpoint.address)?;
+        let withhold_token = endpoint.requires_access_token == Some(false);
+        let token = if withhold_token { None } else { self.http.auth().token_for(&address) };
+        let mut plain = endpoint.clone();
+        plain.headers.retain(|h| {
+            let compact: String = h.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+            compact != "authorization:bearer{token}"
+        });
+        let client = DicomWebClient::new(&address);
+        Ok(Service { base: client.base().to_string(), headers: plain.resolved_headers(token.as_deref()), withhold_token })
+    }
+
+    async fn enrich(&self, fhir: ImagingStudy, endpoint: Result<Option<Endpoint>, BridgeError>, search: &StudySearch) -> Study {
+        let resource = fhir.resource.clone();
         let mut study = Study::from_fhir(fhir);
-        let endpoint = match endpoint {
-            Ok(Some(e)) => e,
-            Ok(None) => {
+        // Series-level Endpoints override the study's for their series (STU3+ rule).
+        for series in &mut study.series {
+            if series.endpoints.is_empty() {
+                continue;
+            }
+            if let Ok(Some(endpoint)) = self.resolve_references(&resource, &series.endpoints, search).await {
+                if let Ok(service) = self.service_for(&endpoint) {
+                    series.dicomweb_base = Some(service.base.clone());
+                    series.service = Some(service);
+                }
+            }
+        }
+        let service = match endpoint {
+            Ok(Some(endpoint)) => self.service_for(&endpoint),
+            // No study-level Endpoint: a series-level one still lets QIDO enrich the study.
+            Ok(None) => match study.series.iter().find_map(|s| s.service.clone()) {
+                Some(service) => Ok(service),
+                None => {
+                    study.source = Source::NoEndpoint;
+                    return study;
+                }
+            },
+            Err(e) => Err(e),
+        };
+        let service = match service {
+            Ok(service) => service,
+            Err(e) => {
+                study.source = Source::PacsUnreachable { message: e.to_string() };
+                return study;
+            }
+        };
+        let client = match client_of(&service) {
+            Some(client) => client,
+            None => {
                 study.source = Source::NoEndpoint;
                 return study;
             }
-            Err(e) => {
-                study.source = Source::PacsUnreachable { message: e.to_string() };
-                return study;
-            }
         };
-        let client = match self.fhir.url(&endpoint.address) {
-            Ok(address) => DicomWebClient::new(&address),
-            Err(e) => {
-                study.source = Source::PacsUnreachable { message: e.to_string() };
-                return study;
-            }
-        };
-        study.dicomweb_base = Some(client.base().to_string());
+        study.dicomweb_base = Some(service.base.clone());
+        study.service = Some(service);
         match client.search_series(&self.http, &study.study_uid).await {
             Ok(series) => {
                 study.merge_qido_series(&series);
@@ -166,9 +268,22 @@ impl<T: Transport> ImagingBridge<T> {
         study
     }
 
-    fn client_for(&self, study: &Study) -> Result<DicomWebClient, BridgeError> {
-        let base = study.dicomweb_base.as_deref().ok_or_else(|| BridgeError::NoEndpoint(study.study_uid.clone()))?;
-        let url = Url::parse(base).map_err(|_| BridgeError::NoEndpoint(study.study_uid.clone()))?;
+    /// The DICOMweb client of a study, or of one of its series (series-level Endpoint first):
+    /// for metadata, series retrieve and frames, with the Endpoint's headers and token rule.
+    pub fn dicomweb(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
+        self.client_for_series(study, series_uid)
+    }
+
+    /// The DICOMweb client for a series: its own Endpoint if it has one, else the study's.
+    fn client_for_series(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
+        let no_endpoint = || BridgeError::NoEndpoint(study.study_uid.clone());
+        let series_service = series_uid.and_then(|uid| study.series.iter().find(|s| s.uid == uid)).and_then(|s| s.service.as_ref());
+        if let Some(service) = series_service.or(study.service.as_ref()) {
+            return client_of(service).ok_or_else(no_endpoint);
+        }
+        // A Study built elsewhere (deserialised by a host) carries only the base.
+        let base = study.dicomweb_base.as_deref().ok_or_else(no_endpoint)?;
+        let url = Url::parse(base).map_err(|_| no_endpoint())?;
         Ok(DicomWebClient::new(&url))
     }
 
@@ -176,7 +291,7 @@ impl<T: Transport> ImagingBridge<T> {
     /// lists them, else from QIDO.
     pub async fn series_instances(&self, study: &Study, series: &SeriesRef) -> Result<Vec<InstanceRef>, BridgeError> {
         let mut instances = if series.instances.is_empty() {
-            let client = self.client_for(study)?;
+            let client = self.client_for_series(study, Some(&series.uid))?;
             let found = client.search_instances(&self.http, &study.study_uid, &series.uid).await?;
             found.iter().filter_map(InstanceRef::from_qido).collect()
         } else {
@@ -197,30 +312,107 @@ impl<T: Transport> ImagingBridge<T> {
         Err(BridgeError::NoImages(study.study_uid.clone()))
     }
 
-    /// A whole instance (Part 10 bytes): memory, else the persistent tier, else WADO-RS. What
-    /// the server marked `no-store` is kept in memory only for this session's display.
+    /// A whole instance (Part 10 bytes) for display: [`ImagingBridge::get_image`] at the
+    /// highest priority. Work cancelled by a patient switch ends in a network error whose
+    /// message is [`crate::net::CANCELLED`].
     pub async fn get_instance(&self, study: &Study, series_uid: &str, instance_uid: &str) -> Result<Rc<Vec<u8>>, BridgeError> {
+        match self.get_image(study, series_uid, instance_uid, Priority::Visible).await? {
+            Some(bytes) => Ok(bytes),
+            None => Err(DicomWebError::Net(crate::net::cancelled(instance_uid)).into()),
+        }
+    }
+
+    /// A whole instance (Part 10 bytes): memory, else (through the scheduler, at `priority`)
+    /// the persistent tier, else WADO-RS. `None` when the work was cancelled before it
+    /// finished: then nothing is cached, so a patient switch leaves nothing behind. What the
+    /// server marked `no-store` is kept in memory only.
+    pub async fn get_image(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        priority: Priority,
+    ) -> Result<Option<Rc<Vec<u8>>>, BridgeError> {
+        self.image_for_work(study, series_uid, instance_uid, priority, &self.current_work()).await
+    }
+
+    async fn image_for_work(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        priority: Priority,
+        work: &CancelToken,
+    ) -> Result<Option<Rc<Vec<u8>>>, BridgeError> {
         let key = image_key(&study.study_uid, series_uid, instance_uid, 0, "application/dicom");
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
-            return Ok(hit);
+            return Ok(Some(hit));
+        }
+        if work.is_cancelled() {
+            return Ok(None);
+        }
+        let client = self.client_for_series(study, Some(series_uid))?;
+        let origin = client.base().origin().ascii_serialization();
+        let Some(_permit) = self.scheduler.acquire(&origin, priority, work).await else { return Ok(None) };
+        // Another request may have brought it while this one waited.
+        if let Some(hit) = self.memory.borrow_mut().get(&key) {
+            return Ok(Some(hit));
         }
         let tier = self.persistent.borrow().clone();
         if let Some(tier) = &tier {
             if let Some(bytes) = tier.get(&key).await {
+                if work.is_cancelled() {
+                    return Ok(None);
+                }
                 let bytes = Rc::new(bytes);
                 self.memory.borrow_mut().put(key, bytes.clone());
-                return Ok(bytes);
+                return Ok(Some(bytes));
             }
         }
-        let client = self.client_for(study)?;
-        let retrieved = client.retrieve_instance(&self.http, &study.study_uid, series_uid, instance_uid).await?;
+        let fetched = client
+            .retrieve_instance_with(&self.http, &study.study_uid, series_uid, instance_uid, crate::dicomweb::ACCEPT_DICOM, Some(work))
+            .await;
+        if work.is_cancelled() {
+            return Ok(None);
+        }
+        let retrieved = fetched?;
         if let (Some(tier), true) = (&tier, retrieved.may_store) {
             tier.put(&key, &retrieved.bytes).await;
         }
         let bytes = Rc::new(retrieved.bytes);
-        self.memory.borrow_mut().put(key, bytes.clone());
-        Ok(bytes)
+        if !work.is_cancelled() {
+            self.memory.borrow_mut().put(key, bytes.clone());
+        }
+        Ok(Some(bytes))
     }
+
+    /// Loads a series into the cache in display order at prefetch priority: the scheduler
+    /// serves it after visible images and thumbnails, at most its per-origin limit at a time,
+    /// and drops what is left when the user moves on ([`ImagingBridge::cancel_pending`]).
+    pub async fn prefetch_series(&self, study: &Study, series: &SeriesRef) -> Result<Prefetched, BridgeError> {
+        let work = self.current_work();
+        let instances = self.series_instances(study, series).await?;
+        // Created in display order: the scheduler serves equal priorities first come, first served.
+        let results = futures_util::future::join_all(
+            instances.iter().map(|i| self.image_for_work(study, &series.uid, &i.uid, Priority::Prefetch, &work)),
+        )
+        .await;
+        let mut report = Prefetched { instances: instances.len(), ..Default::default() };
+        for (instance, result) in instances.iter().zip(results) {
+            match result {
+                Ok(Some(_)) => report.cached += 1,
+                Ok(None) => report.cancelled = true,
+                Err(e) => report.failed.push((instance.uid.clone(), e)),
+            }
+        }
+        report.cancelled |= work.is_cancelled();
+        Ok(report)
+    }
+}
+
+fn client_of(service: &Service) -> Option<DicomWebClient> {
+    let url = Url::parse(&service.base).ok()?;
+    Some(DicomWebClient::new(&url).with_headers(service.headers.clone()).without_token(service.withhold_token))
 }
 
 fn contained_endpoint(resource: &serde_json::Value, local_id: &str) -> Option<Endpoint> {

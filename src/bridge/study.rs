@@ -18,6 +18,16 @@ pub enum Source {
     PacsUnreachable { message: String },
 }
 
+/// How to reach the DICOMweb service of a study or series: its base, the Endpoint's extra
+/// headers (resolved) and whether the token may go there. Kept from the host: headers may
+/// hold credentials.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Service {
+    pub base: String,
+    pub headers: Vec<(String, String)>,
+    pub withhold_token: bool,
+}
+
 /// A study as the host and the view see it. `resource` is the FHIR ImagingStudy as received.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,6 +45,9 @@ pub struct Study {
     pub dicomweb_base: Option<String>,
     pub source: Source,
     pub resource: serde_json::Value,
+    /// The study-level DICOMweb service (its base is `dicomweb_base`).
+    #[serde(skip)]
+    pub service: Option<Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +59,14 @@ pub struct SeriesRef {
     pub description: Option<String>,
     pub number_of_instances: Option<u32>,
     pub instances: Vec<InstanceRef>,
+    /// A series-level Endpoint's base, when it overrides the study's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dicomweb_base: Option<String>,
+    #[serde(skip)]
+    pub service: Option<Service>,
+    /// The series' own Endpoint references (resolved into `service`).
+    #[serde(skip)]
+    pub(crate) endpoints: Vec<crate::fhir::Reference>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,6 +109,9 @@ impl Study {
                     .into_iter()
                     .map(|i| InstanceRef { uid: i.uid, number: i.number, sop_class: i.sop_class })
                     .collect(),
+                dicomweb_base: None,
+                service: None,
+                endpoints: se.endpoints,
             })
             .collect();
         Study {
@@ -104,6 +128,7 @@ impl Study {
             dicomweb_base: None,
             source: Source::FhirOnly,
             resource: s.resource,
+            service: None,
         }
     }
 
@@ -127,6 +152,9 @@ impl Study {
                     description: item.string(tags::SERIES_DESCRIPTION),
                     number_of_instances: count,
                     instances: Vec::new(),
+                    dicomweb_base: None,
+                    service: None,
+                    endpoints: Vec::new(),
                 }),
             }
         }

@@ -109,19 +109,26 @@ pub struct DicomWebClient {
     base: Url,
     /// Extra headers for every request to this service (from `Endpoint.header`).
     headers: Vec<(String, String)>,
+    withhold_token: bool,
 }
 
 impl DicomWebClient {
     /// `address` may be a service base or, as IHE examples do, already a study or series URL:
     /// the `/studies/…` tail is cut so paths are never doubled.
     pub fn new(address: &Url) -> Self {
-        DicomWebClient { base: service_base(address), headers: Vec::new() }
+        DicomWebClient { base: service_base(address), headers: Vec::new(), withhold_token: false }
     }
 
     /// Adds headers sent with every request (an Endpoint's `header` values, already resolved).
     /// `Authorization` is still subject to the origin allow-list.
     pub fn with_headers(mut self, headers: Vec<(String, String)>) -> Self {
         self.headers = headers;
+        self
+    }
+
+    /// Never attach the access token (the Endpoint said `requires-access-token: false`).
+    pub fn without_token(mut self, withhold: bool) -> Self {
+        self.withhold_token = withhold;
         self
     }
 
@@ -132,6 +139,7 @@ impl DicomWebClient {
     fn request(&self, url: Url, accept: &str) -> crate::net::Request {
         let mut request = crate::net::Request::get(url).header("Accept", accept);
         request.headers.extend(self.headers.iter().cloned());
+        request.withhold_token = self.withhold_token;
         request
     }
 

@@ -79,6 +79,16 @@ impl AuthMapper {
         changed
     }
 
+    /// The token, but only for a URL whose origin is allowed (to fill an Endpoint's header
+    /// template); never for any other.
+    pub fn token_for(&self, url: &Url) -> Option<String> {
+        if self.is_allowed(url) {
+            self.token.borrow().clone()
+        } else {
+            None
+        }
+    }
+
     /// Whether a request to `url` may carry the token.
     pub fn is_allowed(&self, url: &Url) -> bool {
         let origin = url.origin();
@@ -90,6 +100,9 @@ impl AuthMapper {
     pub fn authorize(&self, request: &mut Request) {
         if !self.is_allowed(&request.url) {
             request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("authorization"));
+            return;
+        }
+        if request.withhold_token {
             return;
         }
         if let Some(token) = self.token.borrow().as_ref() {
@@ -145,6 +158,17 @@ mod tests {
         let mut r = Request::get(Url::parse("https://evil.test/").unwrap()).header("authorization", "Bearer x");
         m.authorize(&mut r);
         assert_eq!(r.header_value("Authorization"), None);
+    }
+
+    #[test]
+    fn withheld_and_template_tokens_follow_the_allow_list() {
+        let m = mapper();
+        let mut r = Request::get(Url::parse("https://ehr.example.org/fhir/x").unwrap());
+        r.withhold_token = true;
+        m.authorize(&mut r);
+        assert_eq!(r.header_value("Authorization"), None, "the endpoint asked for no token");
+        assert_eq!(m.token_for(&Url::parse("https://pacs.example.org:8443/x").unwrap()).as_deref(), Some("secret"));
+        assert_eq!(m.token_for(&Url::parse("https://evil.test/x").unwrap()), None);
     }
 
     #[test]

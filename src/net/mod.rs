@@ -49,11 +49,13 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// Aborts the request when cancelled (the user moved on); no retry follows.
     pub cancel: Option<CancelToken>,
+    /// The Endpoint asked not to receive the access token (`requires-access-token: false`).
+    pub withhold_token: bool,
 }
 
 impl Request {
     pub fn get(url: Url) -> Self {
-        Request { method: Method::Get, url, headers: Vec::new(), body: None, cancel: None }
+        Request { method: Method::Get, url, headers: Vec::new(), body: None, cancel: None, withhold_token: false }
     }
 
     pub fn post(url: Url, content_type: &str, body: Vec<u8>) -> Self {
@@ -63,6 +65,7 @@ impl Request {
             headers: vec![("Content-Type".into(), content_type.into())],
             body: Some(body),
             cancel: None,
+            withhold_token: false,
         }
     }
 
