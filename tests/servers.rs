@@ -207,3 +207,137 @@ fn fhir_search_follows_next_links_across_pages() {
     assert_eq!(uids.len(), 130, "no study twice, none lost between pages");
     assert!(studies.iter().all(|s| s.source == Source::NoEndpoint));
 }
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn include_brings_the_endpoint_and_filters_narrow_the_list() {
+    let manifest = manifest();
+    let patient = &manifest["patients"][0];
+    let id = patient["fhir_id"].as_str().unwrap();
+    let fhir = emr_imaging::fhir::FhirClient::new(&Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap());
+    let http = http();
+    let all = block_on(fhir.search_studies(&http, id)).expect("search");
+    let endpoint_key = format!("Endpoint/{}", manifest["endpoint_id"].as_str().unwrap());
+    let endpoint = all.endpoints.get(&endpoint_key).unwrap_or_else(|| panic!("_include brought {endpoint_key}: {:?}", all.endpoints.keys()));
+    assert!(endpoint.is_wado_rs());
+    assert_eq!(all.studies.len(), patient["studies"].as_array().unwrap().len());
+    // Page size 1: one study per page, the Endpoint included on each.
+    let paged = block_on(fhir.search_studies_filtered(&http, id, &emr_imaging::fhir::StudyFilter::default(), 1)).expect("paged");
+    assert_eq!(paged.studies.len(), all.studies.len());
+    assert_eq!(paged.pages, all.studies.len(), "one page per study, by next links");
+    let modality = |m: &str| emr_imaging::fhir::StudyFilter { modality: vec![m.into()], ..Default::default() };
+    for study in patient["studies"].as_array().unwrap() {
+        let m = study["series"][0]["modality"].as_str().unwrap();
+        let found = block_on(fhir.search_studies_filtered(&http, id, &modality(m), 100)).expect("by modality");
+        assert!(found.studies.iter().any(|s| s.study_uid == study["uid"].as_str().unwrap()), "{m}");
+        assert!(found.studies.iter().all(|s| s.modalities.iter().any(|x| x == m)), "only {m}");
+    }
+    let future = emr_imaging::fhir::StudyFilter { started_from: Some("2999-01-01".into()), ..Default::default() };
+    assert!(block_on(fhir.search_studies_filtered(&http, id, &future, 100)).unwrap().studies.is_empty());
+    let cancelled = emr_imaging::fhir::StudyFilter { status: vec!["cancelled".into()], ..Default::default() };
+    assert!(block_on(fhir.search_studies_filtered(&http, id, &cancelled, 100)).unwrap().studies.is_empty());
+    let bridge = bridge();
+    let available = emr_imaging::fhir::StudyFilter { status: vec!["available".into()], ..Default::default() };
+    let studies = block_on(bridge.get_patient_studies_filtered(id, &available)).expect("bridge with filter");
+    assert_eq!(studies.len(), all.studies.len());
+    assert!(studies.iter().all(|s| s.source == Source::Enriched));
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn qido_matching_paging_and_includefield() {
+    let manifest = manifest();
+    let patient = &manifest["patients"][0];
+    let client = emr_imaging::dicomweb::DicomWebClient::new(&Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap());
+    let http = http();
+    use emr_imaging::dicomweb::QidoQuery;
+    let by_patient = QidoQuery::default().matching("PatientID", patient["mrn"].as_str().unwrap()).include("00081030");
+    let studies = block_on(client.query_studies(&http, &by_patient)).expect("QIDO studies");
+    let expected = patient["studies"].as_array().unwrap();
+    assert_eq!(studies.len(), expected.len());
+    for s in &studies {
+        let uid = s.string("0020000D").unwrap();
+        let want = expected.iter().find(|e| e["uid"] == uid.as_str()).expect("one of the patient's studies");
+        assert_eq!(s.string("00081030").as_deref(), want["description"].as_str(), "includefield StudyDescription");
+    }
+    let (ct_patient_value, ct) = ct_patient(&manifest);
+    let _ = ct_patient_value;
+    let series = &ct["series"][0];
+    let slices = series["instances"].as_array().unwrap().len() as u32;
+    let page1 = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &QidoQuery::default().page(2, 0))).unwrap();
+    let page2 = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &QidoQuery::default().page(2, 2))).unwrap();
+    assert_eq!((page1.len(), page2.len()), (2, (slices - 2).min(2) as usize));
+    let uids: std::collections::HashSet<String> = page1.iter().chain(&page2).filter_map(|i| i.string("00080018")).collect();
+    assert_eq!(uids.len(), page1.len() + page2.len(), "offset pages do not overlap");
+    let by_number = QidoQuery::default().matching("InstanceNumber", "1");
+    let first = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &by_number)).unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].string("00080018").as_deref(), series["instances"][0]["sop_instance_uid"].as_str());
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn wado_metadata_streamed_series_and_frames() {
+    let manifest = manifest();
+    let (patient, ct) = ct_patient(&manifest);
+    let bridge = bridge();
+    let studies = block_on(bridge.get_patient_studies(patient["fhir_id"].as_str().unwrap())).unwrap();
+    let study = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
+    let series = &ct["series"][0];
+    let series_uid = series["uid"].as_str().unwrap();
+    let instances = series["instances"].as_array().unwrap();
+    let client = bridge.dicomweb(study, Some(series_uid)).unwrap();
+
+    let metadata = block_on(client.retrieve_metadata(bridge.http(), &study.study_uid, Some(series_uid))).expect("metadata");
+    assert_eq!(metadata.len(), instances.len());
+    for m in &metadata {
+        assert_eq!(m.string("0020000E").as_deref(), Some(series_uid));
+        assert_eq!(m.u32("00280010"), instances[0]["rows"].as_u64().map(|r| r as u32));
+    }
+    let study_metadata = block_on(client.retrieve_metadata(bridge.http(), &study.study_uid, None)).expect("study metadata");
+    assert_eq!(study_metadata.len(), instances.len());
+
+    // Series retrieve, streamed: every instance arrives whole, byte-identical to what was stored.
+    let mut arrived: Vec<Vec<u8>> = Vec::new();
+    let count = block_on(client.retrieve_series(bridge.http(), &study.study_uid, series_uid, None, &mut |r| arrived.push(r.bytes))).expect("series");
+    assert_eq!(count, instances.len());
+    for instance in instances {
+        let stored = std::fs::read(data_dir().join(instance["file"].as_str().unwrap())).unwrap();
+        let uid = instance["sop_instance_uid"].as_str().unwrap();
+        let got = arrived.iter().find(|b| DecodedImage::decode(b).ok().and_then(|i| i.header.sop_instance_uid).as_deref() == Some(uid));
+        assert!(got.is_some(), "instance {uid} in the series response");
+        assert_eq!(DecodedImage::decode(got.unwrap()).unwrap().rows(), DecodedImage::decode(&stored).unwrap().rows());
+    }
+
+    // Frames: frame 1 of a single-frame instance is its native pixel data.
+    let first = &instances[0];
+    let frames = block_on(client.retrieve_frames(bridge.http(), &study.study_uid, series_uid, first["sop_instance_uid"].as_str().unwrap(), &[1])).expect("frames");
+    let (rows, columns) = (first["rows"].as_u64().unwrap(), first["columns"].as_u64().unwrap());
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].body.len() as u64, rows * columns * 2, "16-bit native frame");
+    assert!(block_on(client.retrieve_frames(bridge.http(), &study.study_uid, series_uid, "1.2", &[0])).is_err(), "frames count from 1");
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn prefetch_loads_a_series_that_is_then_served_from_memory() {
+    let manifest = manifest();
+    let (patient, ct) = ct_patient(&manifest);
+    let bridge = bridge();
+    let studies = block_on(bridge.get_patient_studies(patient["fhir_id"].as_str().unwrap())).unwrap();
+    let study = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
+    let series = &study.series[0];
+    let report = block_on(bridge.prefetch_series(study, series)).expect("prefetch");
+    let slices = ct["series"][0]["instances"].as_array().unwrap().len();
+    assert_eq!((report.instances, report.cached, report.cancelled), (slices, slices, false), "{report:?}");
+    assert!(report.failed.is_empty());
+    let first = &ct["series"][0]["instances"][0];
+    let a = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
+    let b = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
+    assert!(std::rc::Rc::ptr_eq(&a, &b), "served from memory after the prefetch");
+    // A patient switch cancels and clears: the next request goes to the network again and works.
+    bridge.clear_memory();
+    let c = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
+    assert!(!std::rc::Rc::ptr_eq(&a, &c));
+    assert_eq!(a, c);
+}

@@ -357,6 +357,103 @@ mod tests {
         assert_eq!(s.resource["id"], "example");
     }
 
+    /// The specification examples of each version (tests/fixtures/fhir), normalised to the same
+    /// facts: the `example` CT (DSTU2, R4, R5) and the `example-xr` wrist study (STU3, R4, R5).
+    mod spec_examples {
+        use super::*;
+
+        fn load(text: &str) -> ImagingStudy {
+            ImagingStudy::from_json(serde_json::from_str(text).expect("fixture is JSON")).expect("normalises")
+        }
+
+        const CT_STUDY: &str = "2.16.124.113543.6003.1154777499.30246.19789.3503430045";
+        const CT_SERIES: &str = "2.16.124.113543.6003.2588828330.45298.17418.2723805630";
+        const CT_INSTANCE: &str = "2.16.124.113543.6003.189642796.63084.16748.2599092903";
+        const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+
+        fn assert_ct_example(s: &ImagingStudy, patient: &str) {
+            assert_eq!(s.id, "example");
+            assert_eq!(s.study_uid, CT_STUDY, "urn:oid: stripped");
+            assert_eq!(s.patient, Some(Reference(patient.into())));
+            assert_eq!(s.started.as_deref(), Some("2011-01-01T11:01:20+03:00"));
+            assert_eq!((s.number_of_series, s.number_of_instances), (Some(1), Some(1)));
+            let series = &s.series[0];
+            assert_eq!(series.uid, CT_SERIES);
+            assert_eq!(series.number, Some(3));
+            assert_eq!(series.modality.as_deref(), Some("CT"));
+            assert_eq!(series.description.as_deref(), Some("CT Surview 180"));
+            assert_eq!(series.instances.len(), 1);
+            assert_eq!(series.instances[0].uid, CT_INSTANCE);
+            assert_eq!(series.instances[0].sop_class.as_deref(), Some(CT_IMAGE_STORAGE));
+            assert_eq!(series.instances[0].number, Some(1));
+        }
+
+        fn assert_xr_example(s: &ImagingStudy) {
+            assert_eq!(s.id, "example-xr");
+            assert_eq!(s.study_uid, "2.16.124.113543.6003.1154777499.30246.19789.3503430046");
+            assert_eq!(s.accession.as_deref(), Some("W12342398"), "accession, not the secondary identifier");
+            assert_eq!(s.modalities, ["DX"]);
+            assert_eq!(s.patient, Some(Reference("Patient/dicom".into())));
+            assert_eq!(s.started.as_deref(), Some("2017-01-01T11:01:20+03:00"));
+            assert_eq!(s.endpoints, [Reference("Endpoint/example-wadors".into())]);
+            assert_eq!(s.description.as_deref(), Some("XR Wrist 3+ Views"));
+            let series = &s.series[0];
+            assert_eq!(series.uid, "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1");
+            assert_eq!(series.modality.as_deref(), Some("DX"));
+            assert_eq!(series.endpoints, [Reference("Endpoint/example-wadors".into())], "series-level endpoint");
+            assert_eq!(series.number_of_instances, Some(2));
+            let uids: Vec<&str> = series.instances.iter().map(|i| i.uid.as_str()).collect();
+            assert_eq!(
+                uids,
+                ["2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.1", "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.2"]
+            );
+            assert!(series.instances.iter().all(|i| i.sop_class.as_deref() == Some(CT_IMAGE_STORAGE)));
+            assert_eq!(series.instances[1].number, Some(2));
+        }
+
+        #[test]
+        fn dstu2_example() {
+            let s = load(include_str!("../../tests/fixtures/fhir/dstu2-imagingstudy-example.json"));
+            assert_ct_example(&s, "Patient/example");
+            assert_eq!(s.status, None, "DSTU2's example has no availability");
+        }
+
+        #[test]
+        fn stu3_example_xr() {
+            let s = load(include_str!("../../tests/fixtures/fhir/stu3-imagingstudy-example-xr.json"));
+            assert_xr_example(&s);
+            assert_eq!(s.status.as_deref(), Some("ONLINE"), "availability stands in for status");
+        }
+
+        #[test]
+        fn r4_examples() {
+            let ct = load(include_str!("../../tests/fixtures/fhir/r4-imagingstudy-example.json"));
+            assert_ct_example(&ct, "Patient/dicom");
+            assert_eq!(ct.status.as_deref(), Some("available"));
+            assert_xr_example(&load(include_str!("../../tests/fixtures/fhir/r4-imagingstudy-example-xr.json")));
+        }
+
+        #[test]
+        fn r5_examples() {
+            assert_ct_example(&load(include_str!("../../tests/fixtures/fhir/r5-imagingstudy-example.json")), "Patient/dicom");
+            assert_xr_example(&load(include_str!("../../tests/fixtures/fhir/r5-imagingstudy-example-xr.json")));
+        }
+
+        #[test]
+        fn endpoint_examples_r4_and_r5() {
+            for text in [
+                include_str!("../../tests/fixtures/fhir/r4-endpoint-example-wadors.json"),
+                include_str!("../../tests/fixtures/fhir/r5-endpoint-example-wadors.json"),
+            ] {
+                let e = Endpoint::from_json(&serde_json::from_str(text).unwrap()).unwrap();
+                assert!(e.is_wado_rs() && e.is_usable());
+                assert_eq!(e.address, "https://pacs.hospital.org/wado-rs");
+                assert_eq!(e.id.as_deref(), Some("example-wadors"));
+                assert_eq!(e.requires_access_token, None);
+            }
+        }
+    }
+
     #[test]
     fn dstu2_shape_normalises() {
         let s = ImagingStudy::from_json(json!({
