@@ -341,3 +341,44 @@ fn prefetch_loads_a_series_that_is_then_served_from_memory() {
     assert!(!std::rc::Rc::ptr_eq(&a, &c));
     assert_eq!(a, c);
 }
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn paging_through_the_dev_proxy_stays_on_the_proxy_and_keeps_the_token() {
+    // HFS writes absolute next links with its own base; behind the dev proxy they must lead
+    // back through the proxy (which rewrites them), or the browser would leave the proxy's
+    // origin (and, rightly, send no token there).
+    let fhir = env("EMR_TEST_FHIR_BASE");
+    let proxy = env("EMR_TEST_PROXY_URL");
+    let patient = "native-proxy-paging";
+    let mut entries = vec![serde_json::json!({
+        "resource": {"resourceType": "Patient", "id": patient, "name": [{"family": "Proxy"}]},
+        "request": {"method": "PUT", "url": format!("Patient/{patient}")}})];
+    for n in 0..5 {
+        let id = format!("{patient}-{n}");
+        entries.push(serde_json::json!({
+            "resource": {"resourceType": "ImagingStudy", "id": id, "status": "available",
+                "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:2.25.77{n}")}],
+                "subject": {"reference": format!("Patient/{patient}")}},
+            "request": {"method": "PUT", "url": format!("ImagingStudy/{id}")}}));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let bundle = serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
+    let status = agent.post(&fhir).header("Content-Type", "application/fhir+json").send(&serde_json::to_vec(&bundle).unwrap()[..]).unwrap().status();
+    assert!(status.is_success(), "{status}");
+
+    let journal = format!("{proxy}/__devserver/requests");
+    assert!(agent.delete(&journal).call().unwrap().status().is_success());
+    let base = Url::parse(&format!("{proxy}/fhir/")).unwrap();
+    let auth = emr_imaging::net::AuthMapper::new(&base, &[]);
+    auth.set_token(Some("proxy-paging-token".into()));
+    let http = emr_imaging::net::HttpClient::new(UreqTransport::new(), auth);
+    let client = emr_imaging::fhir::FhirClient::new(&base);
+    let found = block_on(client.search_studies_filtered(&http, patient, &emr_imaging::fhir::StudyFilter::default(), 2)).expect("search via proxy");
+    assert_eq!(found.studies.len(), 5);
+    assert_eq!(found.pages, 3, "2 + 2 + 1");
+    let seen: Value = serde_json::from_reader(agent.get(&journal).call().unwrap().into_body().into_reader()).unwrap();
+    let searches: Vec<&Value> = seen.as_array().unwrap().iter().filter(|r| r["path"] == "/fhir/ImagingStudy").collect();
+    assert_eq!(searches.len(), 3, "every page went through the proxy: {seen}");
+    assert!(searches.iter().all(|r| r["has_authorization"] == true), "with the token: {seen}");
+}

@@ -112,7 +112,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .args(["test", "--workspace", "--", "--include-ignored"])
             .env("EMR_TEST_FHIR_BASE", &fhir_base)
             .env("EMR_TEST_DICOMWEB", &orthanc_dicomweb)
-            .env("EMR_TEST_DATA", &native_dir),
+            .env("EMR_TEST_DATA", &native_dir)
+            .env("EMR_TEST_PROXY_URL", &proxy_url),
     );
     tier(
         "browser",

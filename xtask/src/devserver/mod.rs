@@ -350,7 +350,9 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
                 Api::Fhir => fhir,
                 Api::DicomWeb => dicomweb,
             };
-            proxy::forward(agent, base, rest, query, &host, method, rq)
+            // FHIR answers name the server by its own base: point those URLs back here.
+            let rewrite = matches!(api, Api::Fhir).then(|| proxy::Rewrite { upstream: fhir, public: format!("http://{host}/fhir") });
+            proxy::forward(agent, base, rest, query, &host, method, rq, rewrite.as_ref())
         }
     }
 }

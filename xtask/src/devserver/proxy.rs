@@ -31,6 +31,52 @@ pub fn upstream_url(base: &str, rest: &str, query: Option<&str>) -> String {
     url
 }
 
+/// The largest FHIR JSON body rewritten in memory; anything larger passes through unchanged.
+const MAX_REWRITE: u64 = 64 << 20;
+
+/// How the upstream's own base URL maps to ours, as a reverse proxy rewrites (ProxyPassReverse):
+/// a FHIR server writes absolute `next` links and `fullUrl`s with its configured base, which the
+/// browser cannot reach through this origin (and must not get the token).
+pub struct Rewrite<'a> {
+    /// The upstream base as configured, e.g. `http://127.0.0.1:8081/fhir`.
+    pub upstream: &'a str,
+    /// Our base for the same API, e.g. `http://127.0.0.1:8080/fhir`.
+    pub public: String,
+}
+
+impl Rewrite<'_> {
+    /// `text` with a leading upstream base replaced by ours; only at a URL boundary, so
+    /// `http://h:80` does not match `http://h:8081/…`.
+    pub fn url(&self, text: &str) -> Option<String> {
+        let upstream = self.upstream.trim_end_matches('/');
+        let rest = text.strip_prefix(upstream)?;
+        if !(rest.is_empty() || rest.starts_with(['/', '?', '#'])) {
+            return None;
+        }
+        Some(format!("{}{rest}", self.public.trim_end_matches('/')))
+    }
+
+    /// Rewrites every string in a JSON document that starts with the upstream base.
+    pub fn json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => {
+                if let Some(new) = self.url(s) {
+                    *s = new;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.json(v)),
+            _ => {}
+        }
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    media == "application/json" || media == "application/fhir+json"
+}
+
+#[allow(clippy::too_many_arguments)]
 pub fn forward(
     agent: &ureq::Agent,
     base: &str,
@@ -39,6 +85,7 @@ pub fn forward(
     host: &str,
     method: &str,
     rq: &mut tiny_http::Request,
+    rewrite: Option<&Rewrite<'_>>,
 ) -> Reply {
     if !matches!(method, "GET" | "HEAD" | "POST" | "PUT" | "DELETE") {
         return Reply::text(405, "the proxy forwards GET, HEAD, POST, PUT and DELETE").header("Allow", "GET, HEAD, POST, PUT, DELETE");
@@ -71,11 +118,37 @@ pub fn forward(
     for name in RESPONSE_HEADERS {
         for value in response.headers().get_all(*name) {
             if let Ok(v) = value.to_str() {
-                headers.push((name.to_string(), v.to_string()));
+                let v = match (rewrite, *name) {
+                    (Some(r), "Location" | "Content-Location") => r.url(v).unwrap_or_else(|| v.to_string()),
+                    _ => v.to_string(),
+                };
+                headers.push((name.to_string(), v));
             }
         }
     }
-    let length = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let length: Option<usize> = response.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    if let Some(rewrite) = rewrite.filter(|_| is_json(&content_type) && method != "HEAD") {
+        let body = response.into_body().with_config().limit(MAX_REWRITE).read_to_vec();
+        return match body {
+            Ok(bytes) => {
+                // Untouched (byte for byte) unless the upstream base occurs at all.
+                let upstream = rewrite.upstream.trim_end_matches('/').as_bytes();
+                if upstream.is_empty() || !bytes.windows(upstream.len()).any(|w| w == upstream) {
+                    return Reply { status, headers, body: Body::Bytes(bytes) };
+                }
+                let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    Ok(mut json) => {
+                        rewrite.json(&mut json);
+                        serde_json::to_vec(&json).unwrap_or(bytes)
+                    }
+                    Err(_) => bytes, // Not JSON after all: as received.
+                };
+                Reply { status, headers, body: Body::Bytes(bytes) }
+            }
+            Err(e) => Reply::text(502, &format!("upstream {base} body could not be read: {e}")),
+        };
+    }
     let reader = response.into_body().into_reader();
     Reply { status, headers, body: Body::Stream(Box::new(reader), length) }
 }

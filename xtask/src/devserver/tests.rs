@@ -407,3 +407,50 @@ fn proxy_mode_passes_requests_through() {
     assert_eq!(down.status, 502);
     assert!(down.content_type.starts_with("text/plain"));
 }
+
+/// A stand-in for a FHIR server that, like HFS, writes absolute URLs with its own configured
+/// base: `next` links, `fullUrl`s and `Location`. Behind the proxy they must point at the proxy.
+#[test]
+fn proxy_rewrites_the_upstream_fhir_base_in_json_and_location() {
+    let upstream = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let port = upstream.server_addr().to_ip().unwrap().port();
+    let own = format!("http://127.0.0.1:{port}");
+    let upstream = std::sync::Arc::new(upstream);
+    let serving = upstream.clone();
+    let base = own.clone();
+    let worker = std::thread::spawn(move || {
+        while let Ok(rq) = serving.recv() {
+            let body = serde_json::json!({
+                "resourceType": "Bundle", "type": "searchset",
+                "link": [{"relation": "self", "url": format!("{base}/ImagingStudy?patient=p")},
+                         {"relation": "next", "url": format!("{base}/ImagingStudy?patient=p&_page=2")}],
+                "entry": [{"fullUrl": format!("{base}/ImagingStudy/1"), "resource": {"resourceType": "ImagingStudy", "id": "1",
+                    "description": format!("{base}0 is another port"), "note": [{"text": "http://elsewhere.test/x"}]}}]
+            });
+            let response = tiny_http::Response::from_data(serde_json::to_vec(&body).unwrap())
+                .with_header(tiny_http::Header::from_bytes("Content-Type", "application/fhir+json").unwrap())
+                .with_header(tiny_http::Header::from_bytes("Location", format!("{base}/ImagingStudy/1/_history/1")).unwrap());
+            let _ = rq.respond(response);
+        }
+    });
+    let dirs = static_dirs("rewrite");
+    let proxy = start(Options {
+        port: 0,
+        www: dirs.www.clone(),
+        pkg: dirs.pkg.clone(),
+        upstream: Upstream::Proxy { fhir: own.clone(), dicomweb: format!("{own}/dicom-web") },
+        log_requests: false,
+    })
+    .expect("proxy starts");
+    let got = get(&format!("{}/fhir/ImagingStudy?patient=p", proxy.url()), &[("Accept", "application/fhir+json")]);
+    assert_eq!(got.status, 200);
+    let json = got.json();
+    let ours = format!("{}/fhir", proxy.url());
+    assert_eq!(json["link"][1]["url"], format!("{ours}/ImagingStudy?patient=p&_page=2"), "next link points at the proxy");
+    assert_eq!(json["entry"][0]["fullUrl"], format!("{ours}/ImagingStudy/1"));
+    assert_eq!(json["entry"][0]["resource"]["description"], format!("{own}0 is another port"), "only at a URL boundary");
+    assert_eq!(json["entry"][0]["resource"]["note"][0]["text"], "http://elsewhere.test/x", "other origins untouched");
+    assert_eq!(got.header("Location"), Some(format!("{ours}/ImagingStudy/1/_history/1").as_str()));
+    upstream.unblock();
+    let _ = worker.join();
+}
