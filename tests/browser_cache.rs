@@ -76,3 +76,53 @@ async fn partitions_do_not_see_each_other_and_clear_wipes_all() {
     assert_eq!(alice.get("k").await, None);
     assert_eq!(bob.get("k").await, None, "clear wipes every partition");
 }
+
+/// "Reload" above is a new `IdbTier` on the same database in the same page (what a reload
+/// does: open the database anew); a true page reload is exercised by the end-to-end tier.
+#[wasm_bindgen_test]
+async fn an_unopenable_database_means_memory_only_not_failure() {
+    // A database already at a newer version cannot be opened at ours: the open fails, as it
+    // does where IndexedDB is unavailable, and the tier is None rather than an error.
+    let name = "emr-imaging-cache-fallback-test";
+    let newer = rexie::Rexie::builder(name).version(7).add_object_store(rexie::ObjectStore::new("other")).build().await.expect("newer db");
+    newer.close();
+    let clock = Rc::new(Cell::new(1.0));
+    let c = clock.clone();
+    let tier = IdbTier::open_database(name, "p".into(), policy(60.0, 1 << 20), Rc::new(move || c.get())).await;
+    assert!(tier.is_none(), "the open failed and was reported as no tier");
+
+    // The bridge without a persistent tier still shows images (memory only).
+    let Some(server) = option_env!("EMR_TEST_SAMPLE_SERVER") else { panic!("EMR_TEST_SAMPLE_SERVER: run with `cargo xtask test`") };
+    use emr_imaging::bridge::{BridgeConfig, ImagingBridge};
+    let config = BridgeConfig { fhir_base: url::Url::parse(&format!("{server}/fhir/")).unwrap(), allowed_origins: vec![], memory_budget: 64 << 20 };
+    let bridge = ImagingBridge::new(emr_imaging::net::browser::FetchTransport, &config);
+    bridge.set_persistent(None);
+    let resp = gloo_net::http::Request::get(&format!("{server}/fhir/Patient")).send().await.unwrap();
+    let bundle: serde_json::Value = resp.json().await.unwrap();
+    let patient = bundle["entry"][0]["resource"]["id"].as_str().unwrap().to_string();
+    let studies = bridge.get_patient_studies(&patient).await.expect("studies");
+    let study = studies.first().expect("a study");
+    let (series, instance) = bridge.first_image(study).await.expect("first image");
+    let bytes = bridge.get_instance(study, &series.uid, &instance.uid).await.expect("instance over the network");
+    let again = bridge.get_instance(study, &series.uid, &instance.uid).await.unwrap();
+    assert!(Rc::ptr_eq(&bytes, &again), "served from memory");
+}
+
+#[wasm_bindgen_test]
+async fn a_cancelled_fetch_is_aborted_and_reported_as_cancelled() {
+    use emr_imaging::net::{CancelToken, Request, Transport, CANCELLED};
+    use std::future::Future;
+    let Some(server) = option_env!("EMR_TEST_SAMPLE_SERVER") else { panic!("EMR_TEST_SAMPLE_SERVER: run with `cargo xtask test`") };
+    let token = CancelToken::new();
+    let request = Request::get(url::Url::parse(&format!("{server}/fhir/Patient")).unwrap()).cancellable(&token);
+    let transport = emr_imaging::net::browser::FetchTransport;
+    let mut fetch = Box::pin(transport.send(request));
+    // Start the fetch (one poll), then cancel while it is in flight.
+    let first = futures_util::future::poll_fn(|cx| std::task::Poll::Ready(fetch.as_mut().poll(cx).is_pending())).await;
+    assert!(first, "the fetch is in flight after one poll");
+    token.cancel();
+    match fetch.await {
+        Err(emr_imaging::net::NetError::Unreachable { message, .. }) => assert_eq!(message, CANCELLED),
+        other => panic!("expected a cancelled fetch, got {other:?}"),
+    }
+}

@@ -43,7 +43,12 @@ impl IdbTier {
 
     /// As [`IdbTier::open`], with an injected clock (Unix seconds) for tests of expiry.
     pub async fn open_with_clock(partition: String, policy: CachePolicy, clock: Rc<dyn Fn() -> f64>) -> Option<IdbTier> {
-        let db = Rexie::builder(DB_NAME)
+        Self::open_database(DB_NAME, partition, policy, clock).await
+    }
+
+    /// As [`IdbTier::open_with_clock`], on the database `name` (tests use their own).
+    pub async fn open_database(name: &str, partition: String, policy: CachePolicy, clock: Rc<dyn Fn() -> f64>) -> Option<IdbTier> {
+        let db = Rexie::builder(name)
             .version(1)
             .add_object_store(ObjectStore::new(BLOBS).key_path("id"))
             .add_object_store(ObjectStore::new(META).key_path("id").add_index(Index::new("partition", "partition")))

@@ -1,53 +1,177 @@
-//! The browser transport: `fetch` through gloo-net.
+//! The browser transport: `fetch` through gloo-net, with a time limit and cancellation, both
+//! through one AbortController per request.
 
-use super::{Method, NetError, Request, Response, Transport};
+use super::{cancelled, BodySink, Method, NetError, Request, Response, Transport};
 use gloo_net::http::RequestBuilder;
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// The limit for a whole request, body included, when none is given: long enough for a large
+/// multi-frame instance on a slow link, short enough that a stalled server ends in an error.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `fetch` with no credentials mode tricks: the token travels only in the header that
-/// [`super::AuthMapper`] decided on, never as a cookie.
+/// [`super::AuthMapper`] decided on, never as a cookie. Requests end after
+/// [`DEFAULT_TIMEOUT`]; [`TimedFetchTransport`] sets another limit.
 #[derive(Default, Clone)]
 pub struct FetchTransport;
 
+/// [`FetchTransport`] with its own time limit.
+#[derive(Clone, Debug)]
+pub struct TimedFetchTransport {
+    pub timeout: Duration,
+}
+
 impl Transport for FetchTransport {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
-        let url = request.url.to_string();
-        let unreachable = |message: String| NetError::Unreachable { url: url.clone(), message };
-        let method = match request.method {
-            Method::Get => gloo_net::http::Method::GET,
-            Method::Post => gloo_net::http::Method::POST,
-            Method::Put => gloo_net::http::Method::PUT,
-        };
-        let mut builder = RequestBuilder::new(&url).method(method);
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let built = match request.body {
-            Some(body) => builder.body(js_sys::Uint8Array::from(body.as_slice())),
-            None => builder.build(),
-        }
-        .map_err(|e| unreachable(e.to_string()))?;
-        let response = built.send().await.map_err(|e| unreachable(e.to_string()))?;
-        let status = response.status();
-        let headers = response.headers().entries().collect();
-        let body = response.binary().await.map_err(|e| unreachable(e.to_string()))?;
-        Ok(Response { status, headers, body })
+        fetch(request, DEFAULT_TIMEOUT, None).await
     }
-
-    async fn sleep(&self, duration: std::time::Duration) {
-        let ms = duration.as_millis().min(i32::MAX as u128) as i32;
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-            }
-        });
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    async fn sleep(&self, duration: Duration) {
+        sleep(duration).await
     }
-
     fn now_unix(&self) -> f64 {
         js_sys::Date::now() / 1000.0
     }
-
     fn jitter(&self) -> f64 {
         js_sys::Math::random()
+    }
+    async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
+        fetch(request, DEFAULT_TIMEOUT, Some(sink)).await
+    }
+}
+
+impl Transport for TimedFetchTransport {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        fetch(request, self.timeout, None).await
+    }
+    async fn sleep(&self, duration: Duration) {
+        sleep(duration).await
+    }
+    fn now_unix(&self) -> f64 {
+        js_sys::Date::now() / 1000.0
+    }
+    fn jitter(&self) -> f64 {
+        js_sys::Math::random()
+    }
+    async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
+        fetch(request, self.timeout, Some(sink)).await
+    }
+}
+
+async fn sleep(duration: Duration) {
+    let ms = duration.as_millis().min(i32::MAX as u128) as i32;
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Why a fetch was aborted, if it was.
+#[derive(Clone, Copy, PartialEq)]
+enum Abort {
+    None,
+    Timeout,
+    Cancel,
+}
+
+/// One fetch under an AbortController that fires on the time limit or on the request's cancel
+/// token; the abort also ends a body that is still streaming.
+async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
+    let url = request.url.to_string();
+    if request.is_cancelled() {
+        return Err(cancelled(&url));
+    }
+    let unreachable = |message: String| NetError::Unreachable { url: url.clone(), message };
+    let controller = web_sys::AbortController::new().map_err(|_| unreachable("AbortController is unavailable".into()))?;
+    let why = Rc::new(Cell::new(Abort::None));
+    let on_timeout: Closure<dyn FnMut()> = {
+        let (controller, why) = (controller.clone(), why.clone());
+        Closure::once(move || {
+            why.set(Abort::Timeout);
+            controller.abort();
+        })
+    };
+    let window = web_sys::window();
+    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+    let timer = window
+        .as_ref()
+        .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(on_timeout.as_ref().unchecked_ref(), ms).ok());
+    let _cancel_hook = request.cancel.as_ref().map(|token| {
+        let (controller, why) = (controller.clone(), why.clone());
+        token.on_cancel(move || {
+            if why.get() == Abort::None {
+                why.set(Abort::Cancel);
+            }
+            controller.abort();
+        })
+    });
+    let outcome = run(request, &controller.signal(), sink).await;
+    if let (Some(window), Some(timer)) = (&window, timer) {
+        window.clear_timeout_with_handle(timer);
+    }
+    drop(on_timeout);
+    match (outcome, why.get()) {
+        (Ok(response), _) => Ok(response),
+        (Err(_), Abort::Timeout) => Err(NetError::Timeout { url: url.clone(), seconds: timeout.as_secs() }),
+        (Err(_), Abort::Cancel) => Err(cancelled(&url)),
+        (Err(message), Abort::None) => Err(unreachable(message)),
+    }
+}
+
+async fn run(request: Request, signal: &web_sys::AbortSignal, sink: Option<&mut BodySink<'_>>) -> Result<Response, String> {
+    let method = match request.method {
+        Method::Get => gloo_net::http::Method::GET,
+        Method::Post => gloo_net::http::Method::POST,
+        Method::Put => gloo_net::http::Method::PUT,
+    };
+    let mut builder = RequestBuilder::new(request.url.as_str()).method(method).abort_signal(Some(signal));
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
+    }
+    let built = match request.body {
+        Some(body) => builder.body(Uint8Array::from(body.as_slice())),
+        None => builder.build(),
+    }
+    .map_err(|e| e.to_string())?;
+    let response = built.send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let headers: Vec<(String, String)> = response.headers().entries().collect();
+    let success = (200..300).contains(&status);
+    match (sink, response.body()) {
+        (Some(sink), Some(stream)) if success => {
+            read_stream(&stream.into(), &headers, sink).await?;
+            Ok(Response { status, headers, body: Vec::new() })
+        }
+        _ => {
+            let body = response.binary().await.map_err(|e| e.to_string())?;
+            Ok(Response { status, headers, body })
+        }
+    }
+}
+
+/// Reads a ReadableStream chunk by chunk (`getReader().read()` until `done`).
+async fn read_stream(stream: &JsValue, headers: &[(String, String)], sink: &mut BodySink<'_>) -> Result<(), String> {
+    let js_err = |e: JsValue| e.as_string().unwrap_or_else(|| "the response body could not be read".into());
+    let method = |target: &JsValue, name: &str| -> Result<Function, String> {
+        Reflect::get(target, &JsValue::from_str(name)).map_err(js_err)?.dyn_into::<Function>().map_err(|_| format!("no {name}()"))
+    };
+    let reader = method(stream, "getReader")?.call0(stream).map_err(js_err)?;
+    let read = method(&reader, "read")?;
+    loop {
+        let promise: Promise = read.call0(&reader).map_err(js_err)?.dyn_into().map_err(|_| "read() is not a promise".to_string())?;
+        let chunk = JsFuture::from(promise).await.map_err(js_err)?;
+        if Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            return Ok(());
+        }
+        let value = Reflect::get(&chunk, &JsValue::from_str("value")).map_err(js_err)?;
+        let bytes = value.dyn_into::<Uint8Array>().map_err(|_| "a body chunk is not bytes".to_string())?;
+        sink(headers, &bytes.to_vec());
     }
 }
