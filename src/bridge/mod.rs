@@ -5,6 +5,8 @@
 //! enrichment failures are recorded per study, never raised for the whole list.
 
 mod study;
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
+mod bench;
 
 pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
 

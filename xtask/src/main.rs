@@ -2,6 +2,7 @@
 //! servers that this tool installs, starts and stops.
 
 mod bench;
+mod bench_fetch;
 mod build;
 mod devserver;
 mod fuzz;
@@ -27,6 +28,8 @@ usage: cargo xtask <command>
   bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]
                                      wasm parse and window/level vs dicom-parser and a JS LUT,
                                      in Node and headless Chromium (ratios, no pass/fail)
+  bench-fetch [--samples N]          a 64-slice CT loaded by the component: cold, from
+                                     IndexedDB after a reload, and curl (ratios, no pass/fail)
   fuzz [--seconds N | --runs N] [--engine libfuzzer|plain] [--only TARGET]
                                      run each fuzz target of dicom-parser-lite N s (default 30),
                                      or N executions from the committed seeds with a fixed seed";
@@ -51,6 +54,7 @@ fn run() -> Result<()> {
         "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),
         "bench" => bench::run(&flags),
+        "bench-fetch" => bench_fetch::run(&flags),
         "fuzz" => fuzz::run(&flags),
         "gen-data" => {
             let out = PathBuf::from(flags.value("--out")?.context("--out DIR is required")?);

@@ -1,0 +1,46 @@
+// cargo xtask bench-fetch, browser side:
+//   node fetch.mjs PAGE_URL FHIR_BASE PATIENT STUDY SAMPLES PROFILE_DIR → one JSON line on stdout.
+// A persistent Chromium profile keeps IndexedDB on disk as for a user; the page is reloaded
+// between the cold load and the IndexedDB loads, so nothing is left in wasm memory.
+import { createRequire } from 'node:module';
+import { rmSync } from 'node:fs';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require('playwright-core');
+const [url, fhir, patient, study, samplesArg, profile] = process.argv.slice(2);
+const samples = Math.max(1, Number(samplesArg) || 3);
+
+rmSync(profile, { recursive: true, force: true });
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+const median = (runs) => {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
+  const fresh = async () => {
+    await page.goto(url);
+    await page.waitForFunction(() => window.benchReady === true);
+  };
+  const run = (partition) => page.evaluate(([f, p, s, part]) => window.runFetch(f, p, s, part), [fhir, patient, study, partition]);
+  await fresh();
+  const cold = await run('bench');
+  const warm = [];
+  for (let i = 0; i < samples; i++) {
+    await fresh();
+    warm.push(await run('bench'));
+  }
+  const network = [];
+  for (let i = 0; i < samples; i++) {
+    await fresh();
+    network.push(await run(''));
+  }
+  process.stdout.write(JSON.stringify({ cold, warm: median(warm), network: median(network) }) + '\n');
+} finally {
+  await context.close();
+}
