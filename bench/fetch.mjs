@@ -23,22 +23,23 @@ const median = (runs) => {
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
+  page.on('console', (m) => process.stderr.write(`console: ${m.text()}\n`));
   const fresh = async () => {
     await page.goto(url);
     await page.waitForFunction(() => window.benchReady === true);
   };
   const run = (partition) => page.evaluate(([f, p, s, part]) => window.runFetch(f, p, s, part), [fhir, patient, study, partition]);
+  const network = [];
+  for (let i = 0; i < samples; i++) {
+    await fresh();
+    network.push(await run(''));
+  }
   await fresh();
   const cold = await run('bench');
   const warm = [];
   for (let i = 0; i < samples; i++) {
     await fresh();
     warm.push(await run('bench'));
-  }
-  const network = [];
-  for (let i = 0; i < samples; i++) {
-    await fresh();
-    network.push(await run(''));
   }
   process.stdout.write(JSON.stringify({ cold, warm: median(warm), network: median(network) }) + '\n');
 } finally {
