@@ -159,7 +159,7 @@ fn stow_rs_round_trip_through_our_client() {
     let http = http();
     let result = block_on(client.store_instances(&http, vec![copy.clone()])).expect("STOW-RS");
     assert_eq!(result.status, 200);
-    assert_eq!(result.stored, [new_uid.clone()]);
+    assert_eq!(result.stored, std::slice::from_ref(&new_uid));
     assert!(result.failed.is_empty());
     let listed = block_on(client.search_instances(&http, &study, &series_uid)).unwrap();
     assert!(listed.iter().any(|i| i.string("00080018").as_deref() == Some(new_uid.as_str())), "QIDO finds it");

@@ -49,7 +49,7 @@ impl UreqTransport {
     }
 
     /// Sends the request; returns status, headers and the unread body.
-    fn start(&self, request: Request) -> Result<(u16, Vec<(String, String)>, ureq::Body), NetError> {
+    fn start(&self, request: Request) -> Result<Started, NetError> {
         let url = request.url.to_string();
         if request.is_cancelled() {
             return Err(super::cancelled(&url));
@@ -60,8 +60,8 @@ impl UreqTransport {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let result = match request.body {
-            Some(body) => builder.body(body).map_err(|e| invalid(&e))?.pipe(|r| self.agent.run(r)),
-            None => builder.body(()).map_err(|e| invalid(&e))?.pipe(|r| self.agent.run(r)),
+            Some(body) => self.agent.run(builder.body(body).map_err(|e| invalid(&e))?),
+            None => self.agent.run(builder.body(()).map_err(|e| invalid(&e))?),
         };
         let response = result.map_err(|e| self.map_error(&url, e))?;
         let status = response.status().as_u16();
@@ -70,22 +70,21 @@ impl UreqTransport {
             .iter()
             .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        Ok((status, headers, response.into_body()))
+        Ok(Started { status, headers, body: response.into_body() })
     }
 }
 
-/// `value.pipe(f)`: keeps the two body types of `start` on one line each.
-trait Pipe: Sized {
-    fn pipe<R>(self, f: impl FnOnce(Self) -> R) -> R {
-        f(self)
-    }
+/// A response whose body is still to be read.
+struct Started {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: ureq::Body,
 }
-impl<T> Pipe for T {}
 
 impl Transport for UreqTransport {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
         let url = request.url.to_string();
-        let (status, headers, body) = self.start(request)?;
+        let Started { status, headers, body } = self.start(request)?;
         let body = body.into_with_config().limit(self.max_body).read_to_vec().map_err(|e| self.map_error(&url, e))?;
         Ok(Response { status, headers, body })
     }
@@ -95,7 +94,7 @@ impl Transport for UreqTransport {
         use std::io::Read;
         let url = request.url.to_string();
         let cancel = request.cancel.clone();
-        let (status, headers, body) = self.start(request)?;
+        let Started { status, headers, body } = self.start(request)?;
         let mut reader = body.into_with_config().limit(self.max_body).reader();
         if !(200..300).contains(&status) {
             let mut whole = Vec::new();
