@@ -454,3 +454,29 @@ fn proxy_rewrites_the_upstream_fhir_base_in_json_and_location() {
     upstream.unblock();
     let _ = worker.join();
 }
+
+/// A browser opens several keep-alive connections at once and keeps them open. Each must be
+/// served while the others stay open and idle: the HTTP library once queued a burst of new
+/// connections behind idle ones (its patched thread pool is in `vendor/tiny_http`).
+#[test]
+fn a_burst_of_keep_alive_connections_is_served_while_all_stay_open() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    let dirs = static_dirs("burst");
+    let server = sample_server(dataset(), &dirs);
+    for round in 0..5 {
+        // Twelve connections opened together, none closed until every one has its answer.
+        let mut streams: Vec<TcpStream> = (0..12)
+            .map(|_| TcpStream::connect(("127.0.0.1", server.port)).expect("connect"))
+            .collect();
+        for s in &mut streams {
+            s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+            s.write_all(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        }
+        for (n, s) in streams.iter_mut().enumerate() {
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head).unwrap_or_else(|e| panic!("round {round}, connection {n} got no answer: {e}"));
+            assert_eq!(&head, b"HTTP/1.1 200", "round {round}, connection {n}");
+        }
+    }
+}
