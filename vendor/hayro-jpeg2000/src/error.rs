@@ -107,8 +107,8 @@ pub enum DecodingError {
     /// Unexpected end of data.
     UnexpectedEof,
     /// A High-Throughput (HT, ITU-T T.814) code-block or codestream feature this decoder does
-    /// not handle: mixed HT and Part 1 code-blocks, HT refinement (SigProp/MagRef) passes, HT
-    /// code-blocks spread over several layers, or HT with region of interest.
+    /// not handle: mixed HT and Part 1 code-blocks, HT code-blocks spread over several quality
+    /// layers, or HT with a region of interest.
     UnsupportedHtFeature,
     /// An HT code-block's cleanup segment is malformed.
     InvalidHtCodeBlock,

@@ -7,8 +7,8 @@
 //! decoder, so colour frames come out as R G B, as pydicom returns them.
 //!
 //! High-Throughput JPEG 2000 (HTJ2K, .201–.203; ITU-T T.814) goes through the same path: our
-//! fork of the crate (`vendor/hayro-jpeg2000`) decodes HT code-blocks (cleanup pass). HT
-//! features it does not decode (refinement passes, mixed HT/Part 1 code-blocks, HT code-blocks
+//! fork of the crate (`vendor/hayro-jpeg2000`) decodes HT code-blocks (cleanup, SigProp and
+//! MagRef passes). HT features it does not decode (mixed HT/Part 1 code-blocks, HT code-blocks
 //! spread over several quality layers, regions of interest) are refused with a typed error,
 //! never approximated.
 
@@ -63,7 +63,7 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     let mut context = DecoderContext::default();
     let decoded = image.decode(&mut context).map_err(|e| match e {
         hayro_jpeg2000::DecodeError::Decoding(hayro_jpeg2000::DecodingError::UnsupportedHtFeature) => {
-            Error::UnsupportedImage("a High-Throughput JPEG 2000 feature (refinement passes, mixed or multi-layer HT code-blocks, or region of interest)".into())
+            Error::UnsupportedImage("a High-Throughput JPEG 2000 feature (mixed or multi-layer HT code-blocks, or region of interest)".into())
         }
         e => invalid("JPEG 2000", e),
     })?;

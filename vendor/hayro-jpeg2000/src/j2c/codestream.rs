@@ -98,9 +98,10 @@ pub(crate) fn read_header<'a>(
                 reader.read_marker()?;
                 com_marker(reader).ok_or(MarkerError::ParseFailure("COM"))?;
             }
-            markers::CAP => {
-                // Extended capabilities (T.800 A.5.2, T.814 A.3): whether HT code-blocks are
-                // used is read from the COD/COC code-block style, so the segment is skipped.
+            markers::CAP | markers::CPF => {
+                // Extended capabilities (T.800 A.5.2, T.814 A.3) and the corresponding profile
+                // (T.800 A.5.3): whether HT code-blocks are used is read from the COD/COC
+                // code-block style, so both segments are skipped.
                 reader.read_marker()?;
                 skip_marker_segment(reader).ok_or(MarkerError::ParseFailure("CAP"))?;
             }
@@ -1076,6 +1077,8 @@ pub(crate) mod markers {
 
     /// Extended capabilities (T.800 A.5.2), used by HTJ2K codestreams.
     pub(crate) const CAP: u8 = 0x50;
+    /// Corresponding profile (T.800 A.5.3), used by HTJ2K codestreams.
+    pub(crate) const CPF: u8 = 0x59;
 
     pub(crate) fn to_string(marker: u8) -> &'static str {
         match marker {

@@ -9,7 +9,9 @@ use alloc::vec::Vec;
 
 use super::bitplane::{BitPlaneDecodeBuffers, BitPlaneDecodeContext};
 use super::build::{CodeBlock, Decomposition, Layer, Precinct, Segment, SubBand, SubBandType};
-use super::codestream::{ComponentInfo, Header, QuantizationStyle, WaveletTransform};
+use super::codestream::{
+    CodeBlockStyle, ComponentInfo, Header, QuantizationStyle, WaveletTransform,
+};
 use super::idwt::IDWTOutput;
 use super::progression::{ProgressionData, progression_iterator};
 use super::tag_tree::TagNode;
@@ -372,7 +374,7 @@ fn decode_sub_band_bitplanes(
                     irreversible,
                     dequantization_step,
                     component_info.roi_shift,
-                    style.mixed_high_throughput,
+                    style,
                     &mut tile_ctx.ht_context,
                     &storage.layers,
                     &storage.segments,
@@ -433,15 +435,15 @@ fn decode_ht_code_block(
     irreversible: bool,
     dequantization_step: f32,
     roi_shift: u8,
-    mixed: bool,
+    style: &CodeBlockStyle,
     ctx: &mut HtContext,
     layers: &[Layer],
     segments: &[Segment<'_>],
     coefficients: &mut [f32],
 ) -> Result<()> {
-    if mixed || roi_shift != 0 || code_block.number_of_coding_passes > 1 {
-        // Mixed HT/Part 1 code-blocks, regions of interest and HT refinement passes are
-        // refused rather than approximated.
+    if style.mixed_high_throughput || roi_shift != 0 {
+        // Mixed HT/Part 1 code-blocks and regions of interest are refused rather than
+        // approximated.
         bail!(DecodingError::UnsupportedHtFeature);
     }
     let width = code_block.rect.width() as usize;
@@ -453,7 +455,8 @@ fn decode_ht_code_block(
         .get_mut(sub_band.coefficients.clone())
         .ok_or(DecodingError::InvalidHtCodeBlock)?;
 
-    if code_block.number_of_coding_passes == 0 {
+    let passes = code_block.number_of_coding_passes;
+    if passes == 0 {
         for y in 0..height {
             let start = (y_offset + y) * sub_band_width + x_offset;
             if let Some(row) = store.get_mut(start..start + width) {
@@ -463,37 +466,49 @@ fn decode_ht_code_block(
         return Ok(());
     }
 
-    // Exactly one layer holds the code-block's segments (see `segment.rs`); the first is the
-    // cleanup segment.
-    let cleanup = layers[code_block.layers.clone()]
+    // Exactly one layer holds the code-block's segments (see `segment.rs`): the cleanup
+    // segment, then the refinement segment when there are SigProp/MagRef passes.
+    let mut cleanup = None;
+    let mut refinement: &[u8] = &[];
+    for segment in layers[code_block.layers.clone()]
         .iter()
         .filter_map(|layer| layer.segments.clone())
         .flat_map(|range| segments.get(range).unwrap_or_default())
-        .find(|segment| segment.idx == 0)
-        .ok_or(DecodingError::InvalidHtCodeBlock)?;
-    if cleanup.data.len() != cleanup.data_length as usize {
-        // The packet body ended early.
-        bail!(DecodingError::UnexpectedEof);
+    {
+        if segment.data.len() != segment.data_length as usize {
+            // The packet body ended early.
+            bail!(DecodingError::UnexpectedEof);
+        }
+        match segment.idx {
+            0 => cleanup = Some(segment.data),
+            _ => refinement = segment.data,
+        }
     }
+    let cleanup = cleanup.ok_or(DecodingError::InvalidHtCodeBlock)?;
 
     // T.814: with P missing MSBs the cleanup pass sits where Part 1's first cleanup pass would,
-    // at bit-plane K - 1 - P, and codes all magnitude bits from there up.
+    // at bit-plane K - 1 - P, and codes all magnitude bits from there up; the refinement passes
+    // add the bit-plane below, which must exist.
     let missing = code_block.missing_bit_planes;
-    if missing >= num_bitplanes {
+    if missing >= num_bitplanes || (passes > 1 && missing + 1 >= num_bitplanes) {
         bail!(DecodingError::InvalidHtCodeBlock);
     }
-    let p = u32::from(num_bitplanes - 1 - missing);
-    ht::decode_cleanup(cleanup.data, width, height, u32::from(missing) + 2, ctx).map_err(|e| {
-        match e {
+    let p = i32::from(num_bitplanes - 1 - missing);
+    let causal = style.vertically_causal_context;
+    ht::decode(cleanup, refinement, passes, width, height, u32::from(missing) + 2, causal, ctx)
+        .map_err(|e| match e {
             HtError::BadSegmentLength | HtError::BadCodeword | HtError::MagnitudeTooLarge => {
                 DecodingError::InvalidHtCodeBlock
             }
-        }
-    })?;
+        })?;
 
-    let scale = (1u64 << p) as f32;
-    // Midpoint reconstruction (E-6 to E-8) unless a reversible coefficient is exact.
-    let half = if irreversible || p != 0 { 0.5 * scale } else { 0.0 };
+    // Magnitudes are in units of half the cleanup bit-plane. Midpoint reconstruction (E-6 to
+    // E-8) at each sample's last decoded bit-plane, unless a reversible coefficient is exact.
+    let unit = crate::math::pow2i(p - 1);
+    let half = |plane: i32| {
+        if irreversible || plane != 0 { 0.5 * crate::math::pow2i(plane) } else { 0.0 }
+    };
+    let (half_cleanup, half_refined) = (half(p), half(p - 1));
     for y in 0..height {
         let start = (y_offset + y) * sub_band_width + x_offset;
         let row = store
@@ -504,9 +519,14 @@ fn decode_ht_code_block(
             .get(y * width..(y + 1) * width)
             .ok_or(DecodingError::InvalidHtCodeBlock)?;
         for (out, &sample) in row.iter_mut().zip(samples) {
-            let mu = sample & 0x7FFF_FFFF;
-            let value = if mu == 0 { 0.0 } else { mu as f32 * scale + half };
-            let value = if sample >> 31 == 1 { -value } else { value };
+            let magnitude = sample & ht::MAGNITUDE;
+            let value = if magnitude == 0 {
+                0.0
+            } else {
+                let half = if sample & ht::REFINED != 0 { half_refined } else { half_cleanup };
+                magnitude as f32 * unit + half
+            };
+            let value = if sample & ht::NEGATIVE != 0 { -value } else { value };
             *out = value * dequantization_step;
         }
     }

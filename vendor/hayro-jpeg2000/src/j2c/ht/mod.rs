@@ -6,8 +6,8 @@
 //! streams give each quad's significance pattern (`rho`), exponent hints (`e_k`, `e_1`) and the
 //! unsigned residual `u` (U-VLC); MagSgn then gives the magnitude and sign bits.
 //!
-//! Only the cleanup pass is decoded: code-blocks that also carry SigProp/MagRef passes are
-//! refused by the packet-header stage (see `segment.rs`) rather than decoded partially.
+//! The optional refinement segment holds the SigProp pass (growing forward) and the MagRef pass
+//! (growing backward), which refine the code-block by one more bit-plane (clause 7.4, 7.5).
 
 mod tables;
 
@@ -116,11 +116,12 @@ impl<'a> Mel<'a> {
     }
 }
 
-/// The VLC stream: backward from the segment's end, least significant bit first; a byte that
-/// follows (in reading order) one above 0x8F and whose low seven bits are all 1 carries 7 bits.
-struct Vlc<'a> {
+/// A backward-growing stream (VLC, MagRef): least significant bit first, bytes read from the
+/// end down; a byte that follows (in reading order) one above 0x8F and whose low seven bits are
+/// all 1 carries 7 bits. Past its start it reads as 0s.
+struct Rev<'a> {
     data: &'a [u8],
-    /// The next byte to read is `data[pos - 1]`; bytes below `floor` are not VLC.
+    /// The next byte to read is `data[pos - 1]`; bytes below `floor` are not part of the stream.
     pos: usize,
     floor: usize,
     acc: u64,
@@ -128,11 +129,12 @@ struct Vlc<'a> {
     after_high: bool,
 }
 
-impl<'a> Vlc<'a> {
-    /// `data` is the whole cleanup segment; `pcup` its MagSgn length.
-    fn new(data: &'a [u8], pcup: usize) -> Self {
+impl<'a> Rev<'a> {
+    /// The VLC stream of a cleanup segment (`data`, whose MagSgn part is `pcup` bytes long).
+    fn vlc(data: &'a [u8], pcup: usize) -> Self {
         let lcup = data.len();
-        // The first VLC bits are the high nibble of the byte before the last.
+        // The first VLC bits are the high nibble of the byte before the last (the rest of
+        // those two bytes is the Scup field), read as if the last byte were 0xFF.
         let d = data[lcup - 2];
         let nibble = u64::from(d >> 4);
         let bits = if nibble & 7 == 7 { 3 } else { 4 };
@@ -146,6 +148,13 @@ impl<'a> Vlc<'a> {
         };
         vlc.refill();
         vlc
+    }
+
+    /// The MagRef stream: the whole refinement segment, read from its last byte.
+    fn magref(data: &'a [u8]) -> Self {
+        let mut magref = Self { data, pos: data.len(), floor: 0, acc: 0, bits: 0, after_high: true };
+        magref.refill();
+        magref
     }
 
     fn refill(&mut self) {
@@ -212,25 +221,26 @@ impl<'a> Vlc<'a> {
     }
 }
 
-/// The MagSgn stream: forward, least significant bit first, 7 bits in each byte after 0xFF;
-/// past its end it reads as 1s.
-struct MagSgn<'a> {
+/// A forward-growing stream (MagSgn, SigProp): least significant bit first, 7 bits in each
+/// byte after 0xFF; past its end it reads as `feed` bytes (1s for MagSgn, 0s for SigProp).
+struct Fwd<'a> {
     data: &'a [u8],
     pos: usize,
     acc: u64,
     bits: u32,
     after_ff: bool,
+    feed: u8,
 }
 
-impl<'a> MagSgn<'a> {
-    fn new(data: &'a [u8]) -> Self {
-        Self { data, pos: 0, acc: 0, bits: 0, after_ff: false }
+impl<'a> Fwd<'a> {
+    fn new(data: &'a [u8], feed: u8) -> Self {
+        Self { data, pos: 0, acc: 0, bits: 0, after_ff: false, feed }
     }
 
     /// Reads `n` ≤ 32 bits.
     fn read(&mut self, n: u32) -> u64 {
         while self.bits < n {
-            let d = self.data.get(self.pos).copied().unwrap_or(0xFF);
+            let d = self.data.get(self.pos).copied().unwrap_or(self.feed);
             self.pos = self.pos.saturating_add(1);
             let k = if self.after_ff { 7 } else { 8 };
             self.acc |= (u64::from(d) & ((1 << k) - 1)) << self.bits;
@@ -247,8 +257,9 @@ impl<'a> MagSgn<'a> {
 /// Reusable buffers for decoding HT code-blocks.
 #[derive(Default)]
 pub(crate) struct HtContext {
-    /// Per sample: the magnitude `mu` (bits 0-30) and the sign (bit 31), row-major, `width`
-    /// wide and the height rounded up to even.
+    /// Per sample, row-major, `width` wide and the height rounded up to even: the magnitude in
+    /// units of half the cleanup pass's bit-plane (bits 0-29), whether its last decoded
+    /// bit-plane is the refinement one ([`REFINED`]) and the sign ([`NEGATIVE`]).
     pub(crate) samples: Vec<u32>,
     rho_prev: Vec<u8>,
     rho_cur: Vec<u8>,
@@ -256,6 +267,9 @@ pub(crate) struct HtContext {
     /// (0 where insignificant), with one column of padding on each side.
     e_prev: Vec<u32>,
     e_cur: Vec<u32>,
+    /// Per sample, for the refinement passes: significant after the cleanup pass (bit 0),
+    /// newly significant in the SigProp pass (bit 1).
+    state: Vec<u8>,
 }
 
 /// One quad's VLC decoding.
@@ -274,12 +288,115 @@ impl Quad {
     }
 }
 
-/// Decodes the HT cleanup pass of a `width` × `height` code-block from its cleanup segment.
+/// `HtContext::samples`: the sample's last decoded bit-plane is the refinement one.
+pub(crate) const REFINED: u32 = 1 << 30;
+/// `HtContext::samples`: the sample is negative.
+pub(crate) const NEGATIVE: u32 = 1 << 31;
+/// `HtContext::samples`: the magnitude bits.
+pub(crate) const MAGNITUDE: u32 = REFINED - 1;
+
+/// Decodes an HT code-block of `width` × `height` samples: the cleanup pass from `cleanup`,
+/// then, with `passes` of 2 or 3, the SigProp and MagRef passes from `refinement`.
 ///
 /// `max_u` bounds each quad's exponent bound `U_q` (the missing MSB count + 2, as in T.814's
-/// requirement that magnitudes fit the sub-band's bit-planes). On success the magnitudes and
-/// signs are in `ctx.samples`.
-pub(crate) fn decode_cleanup(
+/// requirement that magnitudes fit the sub-band's bit-planes); `causal` is the vertically
+/// causal context mode. On success the samples are in `ctx.samples`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode(
+    cleanup: &[u8],
+    refinement: &[u8],
+    passes: u8,
+    width: usize,
+    height: usize,
+    max_u: u32,
+    causal: bool,
+    ctx: &mut HtContext,
+) -> Result<(), HtError> {
+    decode_cleanup(cleanup, width, height, max_u, ctx)?;
+    // As in OpenJPH (the reference decoder): refinement passes without any refinement bytes
+    // are taken as absent.
+    if passes > 1 && !refinement.is_empty() {
+        sig_prop(refinement, width, height, causal, ctx);
+        if passes > 2 {
+            mag_ref(refinement, width, height, ctx);
+        }
+    }
+    Ok(())
+}
+
+/// The SigProp pass (T.814 7.4): in stripes of four rows, groups of four columns, each
+/// insignificant sample with a significant neighbour gets a significance bit (newly significant
+/// samples count for the samples after them); the group's sign bits follow its significance
+/// bits. A new sample has magnitude 1 at the refinement bit-plane.
+fn sig_prop(data: &[u8], width: usize, height: usize, causal: bool, ctx: &mut HtContext) {
+    let mut stream = Fwd::new(data, 0);
+    let samples = &mut ctx.samples;
+    // Significance after the cleanup pass (bit 0) and new in this pass (bit 1).
+    let state = &mut ctx.state;
+    state.clear();
+    state.extend(samples.iter().map(|&s| u8::from(s & MAGNITUDE != 0)));
+    let mut new = Vec::new();
+    for y0 in (0..height).step_by(4) {
+        let y1 = (y0 + 4).min(height);
+        for g0 in (0..width).step_by(4) {
+            new.clear();
+            for x in g0..(g0 + 4).min(width) {
+                for y in y0..y1 {
+                    if state[y * width + x] != 0 {
+                        continue;
+                    }
+                    let mut candidate = false;
+                    for ny in y.saturating_sub(1)..=y + 1 {
+                        for nx in x.saturating_sub(1)..=x + 1 {
+                            if nx >= width || ny >= height || (nx == x && ny == y) {
+                                continue;
+                            }
+                            let s = state[ny * width + nx];
+                            // The row below the stripe: only its cleanup significance, and not
+                            // at all in the vertically causal mode.
+                            if ny >= y1 && causal {
+                                continue;
+                            }
+                            // Samples decided before this one in the scan: the stripe above,
+                            // the columns to the left, the rows above in this column.
+                            let before = ny < y0 || nx < x || (nx == x && ny < y);
+                            if s & 1 != 0 || (s & 2 != 0 && before) {
+                                candidate = true;
+                            }
+                        }
+                    }
+                    if candidate && stream.read(1) == 1 {
+                        state[y * width + x] = 2;
+                        new.push(y * width + x);
+                    }
+                }
+            }
+            for &i in &new {
+                let sign = stream.read(1) as u32;
+                samples[i] = 1 | REFINED | (sign << 31);
+            }
+        }
+    }
+}
+
+/// The MagRef pass (T.814 7.5): one more magnitude bit for each sample significant after the
+/// cleanup pass, in stripe order.
+fn mag_ref(data: &[u8], width: usize, height: usize, ctx: &mut HtContext) {
+    let mut stream = Rev::magref(data);
+    for y0 in (0..height).step_by(4) {
+        for x in 0..width {
+            for y in y0..(y0 + 4).min(height) {
+                let i = y * width + x;
+                if ctx.state[i] & 1 != 0 {
+                    let bit = stream.read(1);
+                    ctx.samples[i] |= bit | REFINED;
+                }
+            }
+        }
+    }
+}
+
+fn decode_cleanup(
     segment: &[u8],
     width: usize,
     height: usize,
@@ -311,8 +428,8 @@ pub(crate) fn decode_cleanup(
     }
 
     let mut mel = Mel::new(&segment[pcup..lcup - 1]);
-    let mut vlc = Vlc::new(segment, pcup);
-    let mut magsgn = MagSgn::new(&segment[..pcup]);
+    let mut vlc = Rev::vlc(segment, pcup);
+    let mut magsgn = Fwd::new(&segment[..pcup], 0xFF);
 
     for qy in 0..padded_height / 2 {
         let initial = qy == 0;
@@ -418,9 +535,9 @@ pub(crate) fn decode_cleanup(
                     let v = bits | (u64::from((quad.e_1 >> n) & 1) << m);
                     let mu = (v >> 1) + 1;
                     let sign = (bits & 1) as u32;
-                    // u_q ≤ 32, so mu ≤ 2^32: keep it below the sign bit.
-                    let mu = u32::try_from(mu).ok().filter(|&mu| mu < 1 << 31).ok_or(HtError::MagnitudeTooLarge)?;
-                    ctx.samples[y * width + x] = mu | (sign << 31);
+                    // u_q ≤ 32, so mu ≤ 2^32; 2 mu must stay below the flag bits.
+                    let mu = u32::try_from(mu).ok().filter(|&mu| mu < 1 << 29).ok_or(HtError::MagnitudeTooLarge)?;
+                    ctx.samples[y * width + x] = (2 * mu) | (sign << 31);
                     if n & 1 == 1 {
                         ctx.e_cur[x + 1] = 2 * mu - 1;
                     }
