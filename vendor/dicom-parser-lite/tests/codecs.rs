@@ -550,4 +550,13 @@ fn damaged_htj2k_streams_are_errors_not_panics() {
     }
     // Truncations inside the headers at least must be refused.
     assert!(errors > 100, "{errors}");
+    // Inputs the fuzz target found slow (a 24 × 28407 tile with 4 × 4 code-blocks built
+    // 4^13-node tag trees): they must still decode or fail, as fast as any other stream.
+    for (file, stream) in [
+        ("tag-tree-tall-sub-band", &include_bytes!("../fuzz/regressions/htj2k/tag-tree-tall-sub-band")[..]),
+        ("tag-tree-tall-sub-band-2", &include_bytes!("../fuzz/regressions/htj2k/tag-tree-tall-sub-band-2")[..]),
+    ] {
+        let f = CodecFixture { file, codestream: stream, rows: u16::from_be_bytes([stream[14], stream[15]]), cols: 24, ..htj2k_fixtures()[6] };
+        let _ = decode_frame(&parse(&codec_file(&f, stream)).unwrap(), 0);
+    }
 }

@@ -69,6 +69,13 @@ impl TagNode {
     fn build(width: u32, height: u32, level: u16, nodes: &mut Vec<Self>) -> Self {
         let mut tag = Self::new(width, height, level);
 
+        // An empty node has only empty descendants, none of which is kept: building them
+        // would only cost time (4^level calls, minutes for a tall, narrow sub-band). (Fork
+        // change; the tree built is the same.)
+        if width == 0 || height == 0 {
+            return tag;
+        }
+
         if level == 0 {
             // We reached the leaf node.
             assert!(width <= 1 && height <= 1);
