@@ -12,11 +12,11 @@ use super::build::{CodeBlock, Decomposition, Layer, Precinct, Segment, SubBand, 
 use super::codestream::{
     CodeBlockStyle, ComponentInfo, Header, QuantizationStyle, WaveletTransform,
 };
+use super::ht::{self, HtContext, HtError};
 use super::idwt::IDWTOutput;
 use super::progression::{ProgressionData, progression_iterator};
 use super::tag_tree::TagNode;
 use super::tile::{ComponentTile, ResolutionTile, Tile};
-use super::ht::{self, HtContext, HtError};
 use super::{ComponentData, bitplane, build, idwt, mct, segment, tile};
 use crate::error::{DecodingError, Result, TileError, ValidationError, bail};
 use crate::j2c::segment::MAX_BITPLANE_COUNT;
@@ -426,7 +426,8 @@ fn decode_sub_band_bitplanes(
     Ok(())
 }
 
-/// Decodes one HT code-block (cleanup pass only) into its sub-band's coefficients.
+/// Decodes one HT code-block (cleanup, SigProp and MagRef passes) into its sub-band's
+/// dequantised coefficients.
 #[allow(clippy::too_many_arguments)]
 fn decode_ht_code_block(
     code_block: &CodeBlock,
@@ -495,18 +496,31 @@ fn decode_ht_code_block(
     }
     let p = i32::from(num_bitplanes - 1 - missing);
     let causal = style.vertically_causal_context;
-    ht::decode(cleanup, refinement, passes, width, height, u32::from(missing) + 2, causal, ctx)
-        .map_err(|e| match e {
-            HtError::BadSegmentLength | HtError::BadCodeword | HtError::MagnitudeTooLarge => {
-                DecodingError::InvalidHtCodeBlock
-            }
-        })?;
+    ht::decode(
+        cleanup,
+        refinement,
+        passes,
+        width,
+        height,
+        u32::from(missing) + 2,
+        causal,
+        ctx,
+    )
+    .map_err(|e| match e {
+        HtError::BadSegmentLength | HtError::BadCodeword | HtError::MagnitudeTooLarge => {
+            DecodingError::InvalidHtCodeBlock
+        }
+    })?;
 
     // Magnitudes are in units of half the cleanup bit-plane. Midpoint reconstruction (E-6 to
     // E-8) at each sample's last decoded bit-plane, unless a reversible coefficient is exact.
     let unit = crate::math::pow2i(p - 1);
     let half = |plane: i32| {
-        if irreversible || plane != 0 { 0.5 * crate::math::pow2i(plane) } else { 0.0 }
+        if irreversible || plane != 0 {
+            0.5 * crate::math::pow2i(plane)
+        } else {
+            0.0
+        }
     };
     let (half_cleanup, half_refined) = (half(p), half(p - 1));
     for y in 0..height {
@@ -523,10 +537,18 @@ fn decode_ht_code_block(
             let value = if magnitude == 0 {
                 0.0
             } else {
-                let half = if sample & ht::REFINED != 0 { half_refined } else { half_cleanup };
+                let half = if sample & ht::REFINED != 0 {
+                    half_refined
+                } else {
+                    half_cleanup
+                };
                 magnitude as f32 * unit + half
             };
-            let value = if sample & ht::NEGATIVE != 0 { -value } else { value };
+            let value = if sample & ht::NEGATIVE != 0 {
+                -value
+            } else {
+                value
+            };
             *out = value * dequantization_step;
         }
     }

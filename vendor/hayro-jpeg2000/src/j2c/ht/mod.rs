@@ -68,7 +68,16 @@ struct Mel<'a> {
 
 impl<'a> Mel<'a> {
     fn new(data: &'a [u8]) -> Self {
-        Self { data, pos: 0, byte: 0, left: 0, after_ff: false, k: 0, run: 0, one: false }
+        Self {
+            data,
+            pos: 0,
+            byte: 0,
+            left: 0,
+            after_ff: false,
+            k: 0,
+            run: 0,
+            one: false,
+        }
     }
 
     fn bit(&mut self) -> u32 {
@@ -152,7 +161,14 @@ impl<'a> Rev<'a> {
 
     /// The MagRef stream: the whole refinement segment, read from its last byte.
     fn magref(data: &'a [u8]) -> Self {
-        let mut magref = Self { data, pos: data.len(), floor: 0, acc: 0, bits: 0, after_high: true };
+        let mut magref = Self {
+            data,
+            pos: data.len(),
+            floor: 0,
+            acc: 0,
+            bits: 0,
+            after_high: true,
+        };
         magref.refill();
         magref
     }
@@ -165,7 +181,11 @@ impl<'a> Rev<'a> {
             } else {
                 0
             };
-            let n = if self.after_high && d & 0x7F == 0x7F { 7 } else { 8 };
+            let n = if self.after_high && d & 0x7F == 0x7F {
+                7
+            } else {
+                8
+            };
             self.acc |= (u64::from(d) & ((1 << n) - 1)) << self.bits;
             self.bits += n;
             self.after_high = d > 0x8F;
@@ -234,7 +254,14 @@ struct Fwd<'a> {
 
 impl<'a> Fwd<'a> {
     fn new(data: &'a [u8], feed: u8) -> Self {
-        Self { data, pos: 0, acc: 0, bits: 0, after_ff: false, feed }
+        Self {
+            data,
+            pos: 0,
+            acc: 0,
+            bits: 0,
+            after_ff: false,
+            feed,
+        }
     }
 
     /// Reads `n` ≤ 32 bits.
@@ -261,6 +288,8 @@ pub(crate) struct HtContext {
     /// units of half the cleanup pass's bit-plane (bits 0-29), whether its last decoded
     /// bit-plane is the refinement one ([`REFINED`]) and the sign ([`NEGATIVE`]).
     pub(crate) samples: Vec<u32>,
+    /// Each quad's significance pattern in the previous / current quad row, quad `q` at index
+    /// `q + 1` (0 around the edges).
     rho_prev: Vec<u8>,
     rho_cur: Vec<u8>,
     /// `2 mu - 1` of the bottom sample of each column in the previous / current quad row
@@ -284,7 +313,12 @@ struct Quad {
 impl Quad {
     fn from_entry(entry: u16) -> Self {
         let e = u32::from(entry);
-        Self { rho: (e >> 4) & 0xF, u_off: (e >> 3) & 1, e_1: (e >> 8) & 0xF, e_k: (e >> 12) & 0xF }
+        Self {
+            rho: (e >> 4) & 0xF,
+            u_off: (e >> 3) & 1,
+            e_1: (e >> 8) & 0xF,
+            e_k: (e >> 12) & 0xF,
+        }
     }
 }
 
@@ -396,6 +430,7 @@ fn mag_ref(data: &[u8], width: usize, height: usize, ctx: &mut HtContext) {
     }
 }
 
+/// The cleanup pass (T.814 7.3): magnitudes `2 mu` and signs into `ctx.samples`.
 fn decode_cleanup(
     segment: &[u8],
     width: usize,
@@ -514,7 +549,8 @@ fn decode_cleanup(
                 } else {
                     // Columns 2qx - 1 ..= 2qx + 2 of the row above (e arrays are offset by 1).
                     let x = 2 * qx;
-                    let e = ctx.e_prev[x] | ctx.e_prev[x + 1] | ctx.e_prev[x + 2] | ctx.e_prev[x + 3];
+                    let e =
+                        ctx.e_prev[x] | ctx.e_prev[x + 1] | ctx.e_prev[x + 2] | ctx.e_prev[x + 3];
                     (e | 2).ilog2()
                 };
                 let u_q = u[i] + kappa;
@@ -536,7 +572,10 @@ fn decode_cleanup(
                     let mu = (v >> 1) + 1;
                     let sign = (bits & 1) as u32;
                     // u_q ≤ 32, so mu ≤ 2^32; 2 mu must stay below the flag bits.
-                    let mu = u32::try_from(mu).ok().filter(|&mu| mu < 1 << 29).ok_or(HtError::MagnitudeTooLarge)?;
+                    let mu = u32::try_from(mu)
+                        .ok()
+                        .filter(|&mu| mu < 1 << 29)
+                        .ok_or(HtError::MagnitudeTooLarge)?;
                     ctx.samples[y * width + x] = (2 * mu) | (sign << 31);
                     if n & 1 == 1 {
                         ctx.e_cur[x + 1] = 2 * mu - 1;
