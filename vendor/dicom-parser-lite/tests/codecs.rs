@@ -503,6 +503,21 @@ fn htj2k_refinement_passes_and_tiles_decode_to_the_reference_samples() {
     }
 }
 
+/// HT features the decoder does not handle are refused with a typed error, not approximated:
+/// here a COD that allows mixing HT and Part 1 code-blocks (code-block style 0xC0).
+#[cfg(feature = "j2k")]
+#[test]
+fn mixed_ht_code_blocks_are_refused() {
+    for f in htj2k_fixtures() {
+        let cod = f.codestream.windows(2).position(|w| w == [0xFF, 0x52]).unwrap();
+        let mut stream = f.codestream.to_vec();
+        assert_eq!(stream[cod + 12], 0x40, "{}: HT code-block style", f.file);
+        stream[cod + 12] = 0xC0;
+        let err = decode_frame(&parse(&codec_file(&f, &stream)).unwrap(), 0).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedImage(_)), "{}: {err:?}", f.file);
+    }
+}
+
 /// Damaged HTJ2K streams (every truncation, and single-byte changes all along the stream) give
 /// a frame or a typed error, never a panic. The fuzz target `htj2k` explores further.
 #[cfg(feature = "j2k")]
