@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-const TARGETS: &[&str] = &["parse", "pixels", "rle", "jpeg", "jpegls", "j2k"];
+const TARGETS: &[&str] = &["parse", "pixels", "rle", "jpeg", "jpegls", "j2k", "htj2k"];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Engine {

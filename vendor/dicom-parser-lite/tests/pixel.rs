@@ -183,7 +183,7 @@ fn header_problems_are_typed_errors() {
 
 #[test]
 fn encapsulated_without_a_codec_is_unsupported() {
-    // HTJ2K has no codec in any build; a codec's syntax with a broken stream is damaged data.
+    // MPEG-2 video has no codec in any build; a codec's syntax with a broken stream is damaged data.
     #[cfg(feature = "j2k")]
     {
         let mut elements = image_elements(2, 2, 16, 16, false, "MONOCHROME2", V::Raw(vec![]));
@@ -192,7 +192,7 @@ fn encapsulated_without_a_codec_is_unsupported() {
         let owned = part10_ts("1.2.840.10008.1.2.4.90", Enc::ExplicitLe, &elements, true, true);
         assert!(matches!(decode_frame(&parse(&owned).unwrap(), 0).unwrap_err(), Error::InvalidCompressedData(_)));
     }
-    let uid = "1.2.840.10008.1.2.4.201";
+    let uid = "1.2.840.10008.1.2.4.100";
     let mut elements = image_elements(2, 2, 16, 16, false, "MONOCHROME2", V::Raw(vec![]));
     elements.pop();
     elements.push(e((0x7FE0, 0x0010), "OB", V::Encap { offset_table: vec![], fragments: vec![vec![1, 2, 3, 4]] }));

@@ -12,7 +12,7 @@ pub type Body = fn(&[u8]);
 
 /// Every target by name, for the runners.
 pub const TARGETS: &[(&str, Body)] =
-    &[("parse", parse), ("pixels", pixels), ("rle", rle), ("jpeg", jpeg), ("jpegls", jpegls), ("j2k", j2k)];
+    &[("parse", parse), ("pixels", pixels), ("rle", rle), ("jpeg", jpeg), ("jpegls", jpegls), ("j2k", j2k), ("htj2k", htj2k)];
 
 pub fn target(name: &str) -> Option<Body> {
     TARGETS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
@@ -91,13 +91,15 @@ pub fn rle(data: &[u8]) {
     }
 }
 
-/// The single-frame file the `rle`, `jpeg`, `jpegls` or `j2k` target builds around `data`.
+/// The single-frame file the `rle`, `jpeg`, `jpegls`, `j2k` or `htj2k` target builds around
+/// `data`.
 pub fn wrap(target: &str, data: &[u8]) -> Option<Vec<u8>> {
     match target {
         "rle" => wrap_rle(data),
         "jpeg" => Some(wrap_jpeg(data)),
         "jpegls" => Some(wrap_jpegls(data)),
         "j2k" => Some(wrap_j2k(data)),
+        "htj2k" => Some(wrap_htj2k(data)),
         _ => None,
     }
 }
@@ -168,6 +170,17 @@ pub fn j2k(data: &[u8]) {
 fn wrap_j2k(data: &[u8]) -> Vec<u8> {
     let image = siz_image(data).unwrap_or_else(fallback_image);
     encapsulated_file(ts::JPEG_2000, &image, data)
+}
+
+/// High-Throughput JPEG 2000: as `j2k`, under the HTJ2K transfer syntax (.203), so the HT
+/// block decoder (cleanup pass, packet headers, CAP) sees the mutations.
+pub fn htj2k(data: &[u8]) {
+    decode_file(&wrap_htj2k(data));
+}
+
+fn wrap_htj2k(data: &[u8]) -> Vec<u8> {
+    let image = siz_image(data).unwrap_or_else(fallback_image);
+    encapsulated_file(ts::HTJ2K, &image, data)
 }
 
 fn fallback_image() -> Image<'static> {

@@ -6,8 +6,11 @@
 //! Multi-component transforms (YBR_RCT / YBR_ICT) are part of the codestream and undone by the
 //! decoder, so colour frames come out as R G B, as pydicom returns them.
 //!
-//! High-Throughput JPEG 2000 (HTJ2K, .201–.203) block coding is not decoded by the crate: such
-//! codestreams are refused with a typed error (their SIZ capabilities announce it).
+//! High-Throughput JPEG 2000 (HTJ2K, .201–.203; ITU-T T.814) goes through the same path: our
+//! fork of the crate (`vendor/hayro-jpeg2000`) decodes HT code-blocks (cleanup, SigProp and
+//! MagRef passes). HT features it does not decode (mixed HT/Part 1 code-blocks, HT code-blocks
+//! spread over several quality layers, regions of interest) are refused with a typed error,
+//! never approximated.
 
 use super::{invalid, Target};
 use crate::Error;
@@ -16,9 +19,8 @@ use hayro_jpeg2000::{DecodeSettings, DecoderContext, Image};
 /// Start of a raw codestream: SOC then SIZ.
 const SOC_SIZ: [u8; 4] = [0xFF, 0x4F, 0xFF, 0x51];
 
-/// The SIZ marker's per-component (precision, signed) and its capabilities (Rsiz).
+/// The SIZ marker's per-component (precision, signed).
 struct Siz {
-    rsiz: u16,
     columns: usize,
     rows: usize,
     components: Vec<(u32, bool)>,
@@ -36,7 +38,6 @@ fn siz(data: &[u8]) -> Result<Siz, Error> {
     let u16_at = |i: usize| s.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let u32_at = |i: usize| s.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
     let short = || invalid("JPEG 2000", "short SIZ marker");
-    let rsiz = u16_at(2).ok_or_else(short)?;
     let (xsiz, ysiz, x0, y0) = (u32_at(4).ok_or_else(short)?, u32_at(8).ok_or_else(short)?, u32_at(12).ok_or_else(short)?, u32_at(16).ok_or_else(short)?);
     let csiz = usize::from(u16_at(36).ok_or_else(short)?);
     let mut components = Vec::with_capacity(csiz.min(16));
@@ -44,14 +45,11 @@ fn siz(data: &[u8]) -> Result<Siz, Error> {
         let ssiz = *s.get(38 + 3 * c).ok_or_else(short)?;
         components.push((u32::from(ssiz & 0x7F) + 1, ssiz & 0x80 != 0));
     }
-    Ok(Siz { rsiz, columns: xsiz.saturating_sub(x0) as usize, rows: ysiz.saturating_sub(y0) as usize, components })
+    Ok(Siz { columns: xsiz.saturating_sub(x0) as usize, rows: ysiz.saturating_sub(y0) as usize, components })
 }
 
 pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     let siz = siz(data)?;
-    if siz.rsiz & 0x4000 != 0 {
-        return Err(Error::UnsupportedImage("High-Throughput JPEG 2000 block coding".into()));
-    }
     let precision = siz.components.iter().map(|c| c.0).max().unwrap_or(0);
     target.check("JPEG 2000", siz.columns, siz.rows, siz.components.len(), precision)?;
     if siz.components.iter().any(|c| c.0 > 16) {
@@ -63,7 +61,12 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
         return Err(invalid("JPEG 2000", "codestream and image sizes differ"));
     }
     let mut context = DecoderContext::default();
-    let decoded = image.decode(&mut context).map_err(|e| invalid("JPEG 2000", e))?;
+    let decoded = image.decode(&mut context).map_err(|e| match e {
+        hayro_jpeg2000::DecodeError::Decoding(hayro_jpeg2000::DecodingError::UnsupportedHtFeature) => {
+            Error::UnsupportedImage("a High-Throughput JPEG 2000 feature (mixed or multi-layer HT code-blocks, or region of interest)".into())
+        }
+        e => invalid("JPEG 2000", e),
+    })?;
     let planes = decoded.components();
     let pixels = target.rows * target.columns;
     if planes.len() != target.components || planes.iter().any(|p| p.samples().len() != pixels) {

@@ -31,7 +31,7 @@ pub const MAX_FRAME_BYTES: usize = 1 << 28;
 pub fn supports(uid: &str) -> bool {
     let jpeg = matches!(uid, ts::JPEG_BASELINE | ts::JPEG_EXTENDED | ts::JPEG_LOSSLESS | ts::JPEG_LOSSLESS_SV1);
     let jpegls = matches!(uid, ts::JPEG_LS_LOSSLESS | ts::JPEG_LS_NEAR_LOSSLESS);
-    let j2k = matches!(uid, ts::JPEG_2000_LOSSLESS | ts::JPEG_2000);
+    let j2k = matches!(uid, ts::JPEG_2000_LOSSLESS | ts::JPEG_2000 | ts::HTJ2K_LOSSLESS | ts::HTJ2K_LOSSLESS_RPCL | ts::HTJ2K);
     (jpeg && cfg!(feature = "jpeg")) || (jpegls && cfg!(feature = "jpegls")) || (j2k && cfg!(feature = "j2k"))
 }
 
@@ -51,7 +51,7 @@ pub(crate) fn decode(uid: &str, info: &ImageInfo, data: &[u8]) -> Option<Result<
         #[cfg(feature = "jpegls")]
         ts::JPEG_LS_LOSSLESS | ts::JPEG_LS_NEAR_LOSSLESS => Some(jpegls::decode(&target, data)),
         #[cfg(feature = "j2k")]
-        ts::JPEG_2000_LOSSLESS | ts::JPEG_2000 => Some(j2k::decode(&target, data)),
+        ts::JPEG_2000_LOSSLESS | ts::JPEG_2000 | ts::HTJ2K_LOSSLESS | ts::HTJ2K_LOSSLESS_RPCL | ts::HTJ2K => Some(j2k::decode(&target, data)),
         _ => None,
     }
 }

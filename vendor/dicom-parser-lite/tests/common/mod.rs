@@ -335,7 +335,8 @@ macro_rules! fixture {
 }
 
 /// One codestream per codec path: JPEG 8-bit (4:4:4 and 4:2:2), lossless and 12-bit; JPEG-LS
-/// lossless and near-lossless in every interleave mode; JPEG 2000 reversible and irreversible.
+/// lossless and near-lossless in every interleave mode; JPEG 2000 reversible and irreversible;
+/// HTJ2K reversible and irreversible, with and without refinement passes.
 pub fn codec_fixtures() -> Vec<CodecFixture> {
     vec![
         fixture!("jls_near_08.jls", "1.2.840.10008.1.2.4.81", 45, 10, 1, 8, 8, false, "MONOCHROME2"),
@@ -349,6 +350,16 @@ pub fn codec_fixtures() -> Vec<CodecFixture> {
         fixture!("jpeg_12bit.jpg", "1.2.840.10008.1.2.4.51", 1024, 256, 1, 16, 12, false, "MONOCHROME2"),
         fixture!("j2k_lossless_s16.j2k", "1.2.840.10008.1.2.4.90", 64, 64, 1, 16, 16, true, "MONOCHROME2"),
         fixture!("j2k_lossy_rgb.j2k", "1.2.840.10008.1.2.4.91", 100, 100, 3, 8, 8, false, "RGB"),
+        // High-Throughput JPEG 2000 (fixtures/htj2k.js, OpenJPH's encoder), under its own syntaxes.
+        fixture!("htj2k_lossless_u8.j2c", "1.2.840.10008.1.2.4.202", 27, 33, 1, 8, 8, false, "MONOCHROME2"),
+        fixture!("htj2k_lossless_u12.j2c", "1.2.840.10008.1.2.4.201", 30, 40, 1, 16, 12, false, "MONOCHROME2"),
+        fixture!("htj2k_lossless_s16.j2c", "1.2.840.10008.1.2.4.202", 24, 32, 1, 16, 16, true, "MONOCHROME2"),
+        fixture!("htj2k_lossless_rgb.j2c", "1.2.840.10008.1.2.4.202", 18, 24, 3, 8, 8, false, "RGB"),
+        fixture!("htj2k_lossy_u8.j2c", "1.2.840.10008.1.2.4.203", 27, 33, 1, 8, 8, false, "MONOCHROME2"),
+        fixture!("htj2k_lossy_u12.j2c", "1.2.840.10008.1.2.4.203", 20, 24, 1, 16, 12, false, "MONOCHROME2"),
+        fixture!("htj2k_lossy_rgb.j2c", "1.2.840.10008.1.2.4.203", 18, 24, 3, 8, 8, false, "RGB"),
+        // HTJ2K with SigProp/MagRef passes (Kakadu, conformance set; see fixtures/htj2k_ext.md).
+        fixture!("htj2k_ext_ds0_ht_09_b11.j2c", "1.2.840.10008.1.2.4.203", 37, 17, 1, 8, 8, false, "MONOCHROME2"),
     ]
 }
 

@@ -104,6 +104,7 @@ fn main() {
             Some("jpg") => "jpeg",
             Some("jls") => "jpegls",
             Some("j2k") => "j2k",
+            Some("j2c") => "htj2k",
             _ => continue,
         };
         let bytes = std::fs::read(&path).unwrap();
