@@ -1,0 +1,114 @@
+//! A server-rendered JPEG of one instance, released only after the instance's own header
+//! (WADO-RS metadata) names the patient in context. A JPEG carries no DICOM header, and a
+//! wrong image is worse than no image.
+
+use super::{BridgeError, ImagingBridge, Study};
+use crate::dicomweb::{json::tags, DicomJson};
+use crate::fhir::Patient;
+use crate::imaging::{check_patient, IdentityMismatch, ImageHeader};
+use crate::net::Transport;
+use thiserror::Error;
+
+const PATIENT_ID: &str = "00100020";
+const PATIENT_NAME: &str = "00100010";
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum RenderedError {
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
+    #[error("{0}")]
+    Identity(#[from] IdentityMismatch),
+    /// The metadata describes another instance than the one asked for.
+    #[error("the server's metadata for {asked} describes instance {got:?}")]
+    WrongInstance { asked: String, got: Option<String> },
+}
+
+impl<T: Transport> ImagingBridge<T> {
+    /// The server's JPEG rendering of an instance of `study` (default window), or `None` when the
+    /// server does not render. The instance metadata is checked against `patient` first, and no
+    /// rendering is fetched when it does not match.
+    pub async fn server_rendered_jpeg(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        patient: &Patient,
+    ) -> Result<Option<Vec<u8>>, RenderedError> {
+        let client = self.client_for(study)?;
+        let metadata = client
+            .instance_metadata(&self.http, &study.study_uid, series_uid, instance_uid)
+            .await
+            .map_err(BridgeError::from)?;
+        check_metadata(&metadata, instance_uid, patient)?;
+        let rendered = client
+            .retrieve_rendered(&self.http, &study.study_uid, series_uid, instance_uid)
+            .await
+            .map_err(BridgeError::from)?;
+        Ok(rendered.map(|r| r.bytes))
+    }
+}
+
+/// The metadata is the asked-for instance's and names `patient`.
+pub fn check_metadata(metadata: &DicomJson, instance_uid: &str, patient: &Patient) -> Result<(), RenderedError> {
+    let sop = metadata.string(tags::SOP_INSTANCE_UID);
+    if sop.as_deref() != Some(instance_uid) {
+        return Err(RenderedError::WrongInstance { asked: instance_uid.to_string(), got: sop });
+    }
+    let header = ImageHeader {
+        patient_id: metadata.string(PATIENT_ID),
+        patient_name: metadata.string(PATIENT_NAME),
+        ..Default::default()
+    };
+    Ok(check_patient(&header, patient)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn patient() -> Patient {
+        Patient {
+            id: "p1".into(),
+            identifiers: vec!["MRN-1".into()],
+            family: Some("Doe".into()),
+            given: vec!["Jane".into()],
+            birth_date: None,
+            gender: None,
+        }
+    }
+
+    fn metadata(sop: &str, id: &str, name: &str) -> DicomJson {
+        let value = json!({
+            "00080018": {"vr": "UI", "Value": [sop]},
+            "00100020": {"vr": "LO", "Value": [id]},
+            "00100010": {"vr": "PN", "Value": [{"Alphabetic": name}]},
+        });
+        DicomJson(value.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn the_patients_own_instance_passes() {
+        assert_eq!(check_metadata(&metadata("1.2.3", "MRN-1", "DOE^JANE"), "1.2.3", &patient()), Ok(()));
+    }
+
+    #[test]
+    fn another_patients_instance_is_refused() {
+        let err = check_metadata(&metadata("1.2.3", "MRN-2", "DOE^JANE"), "1.2.3", &patient()).unwrap_err();
+        assert!(matches!(err, RenderedError::Identity(IdentityMismatch::PatientId { .. })));
+        let err = check_metadata(&metadata("1.2.3", "MRN-1", "ROE^JANE"), "1.2.3", &patient()).unwrap_err();
+        assert!(matches!(err, RenderedError::Identity(IdentityMismatch::PatientName { .. })));
+    }
+
+    #[test]
+    fn metadata_without_patient_id_is_refused() {
+        let bare = DicomJson(json!({"00080018": {"vr": "UI", "Value": ["1.2.3"]}}).as_object().cloned().unwrap_or_default());
+        assert_eq!(check_metadata(&bare, "1.2.3", &patient()), Err(RenderedError::Identity(IdentityMismatch::MissingPatientId)));
+    }
+
+    #[test]
+    fn metadata_of_another_instance_is_refused() {
+        let err = check_metadata(&metadata("9.9.9", "MRN-1", "DOE^JANE"), "1.2.3", &patient()).unwrap_err();
+        assert_eq!(err, RenderedError::WrongInstance { asked: "1.2.3".into(), got: Some("9.9.9".into()) });
+    }
+}
