@@ -499,7 +499,7 @@ impl Inner {
             self.store.blocked.set(Some(message.clone()));
             return Err(self.fail(ApiError::patient_mismatch(message)));
         }
-        let window = image.default_window.clone();
+        let window = image.default_window;
         self.store.status.set(Status::Idle);
         self.store.image.set(Some(ShownImage {
             study_uid: study.study_uid.clone(),

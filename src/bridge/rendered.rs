@@ -3,7 +3,7 @@
 //! wrong image is worse than no image.
 
 use super::{BridgeError, ImagingBridge, Study};
-use crate::dicomweb::{json::tags, DicomJson};
+use crate::dicomweb::{json::tags, rendered::is_refusal, DicomJson};
 use crate::fhir::Patient;
 use crate::imaging::{check_patient, IdentityMismatch, ImageHeader};
 use crate::net::Transport;
@@ -25,7 +25,8 @@ pub enum RenderedError {
 
 impl<T: Transport> ImagingBridge<T> {
     /// The server's JPEG rendering of an instance of `study` (default window), or `None` when the
-    /// server does not render. The instance metadata is checked against `patient` first, and no
+    /// server offers no metadata or no rendering (the caller then decodes the instance, whose
+    /// own header is checked). The metadata is checked against `patient` first, and no
     /// rendering is fetched when it does not match.
     pub async fn server_rendered_jpeg(
         &self,
@@ -35,10 +36,11 @@ impl<T: Transport> ImagingBridge<T> {
         patient: &Patient,
     ) -> Result<Option<Vec<u8>>, RenderedError> {
         let client = self.client_for(study)?;
-        let metadata = client
-            .instance_metadata(&self.http, &study.study_uid, series_uid, instance_uid)
-            .await
-            .map_err(BridgeError::from)?;
+        let metadata = match client.instance_metadata(&self.http, &study.study_uid, series_uid, instance_uid).await {
+            Ok(m) => m,
+            Err(e) if is_refusal(&e) => return Ok(None),
+            Err(e) => return Err(BridgeError::from(e).into()),
+        };
         check_metadata(&metadata, instance_uid, patient)?;
         let rendered = client
             .retrieve_rendered(&self.http, &study.study_uid, series_uid, instance_uid)

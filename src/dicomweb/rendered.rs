@@ -71,6 +71,11 @@ impl DicomWebClient {
     }
 }
 
+/// Whether `error` is a server saying it does not offer a resource (as opposed to failing).
+pub fn is_refusal(error: &DicomWebError) -> bool {
+    matches!(error, DicomWebError::Net(NetError::Status { status, .. }) if NOT_RENDERED.contains(status))
+}
+
 /// Sorts a rendered/thumbnail answer into a JPEG, "not rendered here" or an error.
 pub(crate) fn jpeg_outcome(outcome: Result<Response, NetError>) -> Result<Option<RenderedJpeg>, DicomWebError> {
     let response = match outcome {
@@ -123,6 +128,14 @@ mod tests {
     fn other_media_types_or_bodies_mean_not_rendered() {
         assert_eq!(jpeg_outcome(Ok(response(200, "image/png", b"\x89PNG"))), Ok(None));
         assert_eq!(jpeg_outcome(Ok(response(200, "image/jpeg", b"<html>"))), Ok(None));
+    }
+
+    #[test]
+    fn refusal_is_told_from_failure() {
+        let status = |status| DicomWebError::Net(NetError::Status { url: "u".into(), status, detail: None });
+        assert!(is_refusal(&status(404)) && is_refusal(&status(406)));
+        assert!(!is_refusal(&status(401)) && !is_refusal(&status(503)));
+        assert!(!is_refusal(&DicomWebError::InvalidJson("x".into())));
     }
 
     #[test]

@@ -37,11 +37,55 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
     }
     run_cmd(&mut bindgen)?;
     write_manifest(&root, &pkg)?;
-    for file in ["README.md"] {
-        std::fs::copy(root.join(file), pkg.join(file)).with_context(|| format!("copying {file}"))?;
+    for (from, to) in PACKAGE_FILES {
+        std::fs::copy(root.join(from), pkg.join(to)).with_context(|| format!("copying {from}"))?;
     }
     report_sizes(&pkg)?;
     Ok(pkg)
+}
+
+/// Hand-written package files next to what wasm-bindgen generates: the lazily initialising
+/// browser entry, the Node entry (`initSync`), the custom element, and their types.
+const PACKAGE_FILES: [(&str, &str); 6] = [
+    ("README.md", "README.md"),
+    ("www/emr-imaging-entry.js", "index.js"),
+    ("www/emr-imaging-entry.d.ts", "index.d.ts"),
+    ("www/emr-imaging-node.js", "node.js"),
+    ("www/emr-imaging-element.js", "element.js"),
+    ("www/emr-imaging-element.d.ts", "element.d.ts"),
+];
+
+/// Builds the release wasm once per feature set (`--no-default-features --features …`) and
+/// prints what each would ship, gzip: the size budgets are per variant.
+pub fn measure_variants() -> Result<()> {
+    let root = workspace_root();
+    let out = std::env::temp_dir().join(format!("emr-imaging-sizes-{}", std::process::id()));
+    for (name, features) in [("all codecs", "codecs"), ("jpeg only", "jpeg"), ("no codecs", "")] {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .current_dir(&root)
+            .args(["build", "-p", "emr-imaging", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--no-default-features"]);
+        if !features.is_empty() {
+            cargo.args(["--features", features]);
+        }
+        run_cmd(&mut cargo)?;
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+        let wasm = target_dir.join("wasm32-unknown-unknown/release/emr_imaging.wasm");
+        let dir = out.join(features);
+        let mut bindgen = Command::new(install::wasm_bindgen_bin());
+        bindgen
+            .args(["--target", "web", "--out-name", "emr_imaging", "--remove-name-section", "--remove-producers-section", "--out-dir"])
+            .arg(&dir)
+            .arg(&wasm);
+        run_cmd(&mut bindgen)?;
+        for (from, to) in &PACKAGE_FILES[1..] {
+            std::fs::copy(root.join(from), dir.join(to))?;
+        }
+        println!("variant: {name}");
+        report_sizes(&dir)?;
+    }
+    let _ = std::fs::remove_dir_all(&out);
+    Ok(())
 }
 
 /// `pkg/package.json` from the `pkg.json` template, with the crate's version.
@@ -68,7 +112,7 @@ fn crate_version(root: &std::path::Path) -> Result<String> {
 fn report_sizes(pkg: &std::path::Path) -> Result<()> {
     let mut total_raw = 0;
     let mut total_gz = 0;
-    for name in ["emr_imaging_bg.wasm", "emr_imaging.js"] {
+    for name in ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "element.js"] {
         let path = pkg.join(name);
         let raw = std::fs::metadata(&path)?.len();
         let out = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().context("running gzip")?;
