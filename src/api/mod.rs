@@ -270,6 +270,7 @@ impl EmrImagingComponent {
         let inner = self.inner.clone();
         let generation = inner.generation.get();
         future_to_promise(async move {
+            inner.ensure_token().await;
             inner.open_study(&study_uid, generation).await.map(|_| JsValue::UNDEFINED).map_err(ApiError::into_js)
         })
     }
@@ -524,6 +525,7 @@ impl Inner {
                 let inner = self.clone();
                 let generation = self.generation.get();
                 wasm_bindgen_futures::spawn_local(async move {
+                    inner.ensure_token().await;
                     // Failures are already shown and dispatched by `fail`.
                     let _ = inner.open_study(&uid, generation).await;
                 });

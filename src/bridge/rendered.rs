@@ -11,6 +11,22 @@ use thiserror::Error;
 
 const PATIENT_ID: &str = "00100020";
 const PATIENT_NAME: &str = "00100010";
+const PHOTOMETRIC: &str = "00280004";
+const WINDOW_CENTER: &str = "00281050";
+const WINDOW_WIDTH: &str = "00281051";
+const VOI_LUT_FUNCTION: &str = "00281056";
+const MODALITY_LUT_SEQUENCE: &str = "00283000";
+const VOI_LUT_SEQUENCE: &str = "00283010";
+
+/// How to ask the server to render an instance, decided from its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendering {
+    /// Ask the server, passing this `window` parameter (or none, for colour images).
+    Server { window: Option<String> },
+    /// Render it ourselves: only our pipeline follows PS3.3 exactly for this image (no header
+    /// window, a LUT, LINEAR_EXACT/SIGMOID, MONOCHROME1), and servers differ there.
+    Ourselves,
+}
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum RenderedError {
@@ -42,11 +58,33 @@ impl<T: Transport> ImagingBridge<T> {
             Err(e) => return Err(BridgeError::from(e).into()),
         };
         check_metadata(&metadata, instance_uid, patient)?;
+        let Rendering::Server { window } = rendering(&metadata) else { return Ok(None) };
         let rendered = client
-            .retrieve_rendered(&self.http, &study.study_uid, series_uid, instance_uid)
+            .retrieve_rendered(&self.http, &study.study_uid, series_uid, instance_uid, window.as_deref())
             .await
             .map_err(BridgeError::from)?;
         Ok(rendered.map(|r| r.bytes))
+    }
+}
+
+/// Whether the server may render this instance, and with which window: the header's first
+/// LINEAR window for MONOCHROME2 (what our own pipeline applies by default); colour images as
+/// they are.
+pub fn rendering(metadata: &DicomJson) -> Rendering {
+    let photometric = metadata.string(PHOTOMETRIC).unwrap_or_default();
+    if matches!(photometric.as_str(), "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_ICT" | "YBR_RCT" | "PALETTE COLOR") {
+        return Rendering::Server { window: None };
+    }
+    let has = |tag: &str| metadata.0.contains_key(tag);
+    if photometric != "MONOCHROME2" || has(MODALITY_LUT_SEQUENCE) || has(VOI_LUT_SEQUENCE) {
+        return Rendering::Ourselves;
+    }
+    let linear = metadata.string(VOI_LUT_FUNCTION).is_none_or(|f| f.eq_ignore_ascii_case("LINEAR"));
+    match (metadata.number(WINDOW_CENTER), metadata.number(WINDOW_WIDTH)) {
+        (Some(center), Some(width)) if linear && center.is_finite() && width.is_finite() && width >= 1.0 => {
+            Rendering::Server { window: Some(format!("{center},{width},linear")) }
+        }
+        _ => Rendering::Ourselves,
     }
 }
 
@@ -106,6 +144,37 @@ mod tests {
     fn metadata_without_patient_id_is_refused() {
         let bare = DicomJson(json!({"00080018": {"vr": "UI", "Value": ["1.2.3"]}}).as_object().cloned().unwrap_or_default());
         assert_eq!(check_metadata(&bare, "1.2.3", &patient()), Err(RenderedError::Identity(IdentityMismatch::MissingPatientId)));
+    }
+
+    fn with(mut m: DicomJson, tag: &str, vr: &str, value: serde_json::Value) -> DicomJson {
+        m.0.insert(tag.into(), json!({"vr": vr, "Value": [value]}));
+        m
+    }
+
+    #[test]
+    fn the_header_window_is_passed_to_the_server() {
+        let m = with(metadata("1", "MRN-1", "DOE"), PHOTOMETRIC, "CS", json!("MONOCHROME2"));
+        let m = with(with(m, WINDOW_CENTER, "DS", json!(40)), WINDOW_WIDTH, "DS", json!("400.5"));
+        assert_eq!(rendering(&m), Rendering::Server { window: Some("40,400.5,linear".into()) });
+        let exact = with(m.clone(), VOI_LUT_FUNCTION, "CS", json!("LINEAR_EXACT"));
+        assert_eq!(rendering(&exact), Rendering::Ourselves);
+        let lut = with(m, VOI_LUT_SEQUENCE, "SQ", json!({}));
+        assert_eq!(rendering(&lut), Rendering::Ourselves);
+    }
+
+    #[test]
+    fn without_a_header_window_or_as_monochrome1_we_render() {
+        let m = with(metadata("1", "MRN-1", "DOE"), PHOTOMETRIC, "CS", json!("MONOCHROME2"));
+        assert_eq!(rendering(&m), Rendering::Ourselves);
+        let m1 = with(with(metadata("1", "MRN-1", "DOE"), PHOTOMETRIC, "CS", json!("MONOCHROME1")), WINDOW_CENTER, "DS", json!(1));
+        assert_eq!(rendering(&with(m1, WINDOW_WIDTH, "DS", json!(2))), Rendering::Ourselves);
+        assert_eq!(rendering(&metadata("1", "MRN-1", "DOE")), Rendering::Ourselves);
+    }
+
+    #[test]
+    fn colour_images_are_rendered_by_the_server_as_they_are() {
+        let m = with(metadata("1", "MRN-1", "DOE"), PHOTOMETRIC, "CS", json!("YBR_FULL_422"));
+        assert_eq!(rendering(&m), Rendering::Server { window: None });
     }
 
     #[test]

@@ -27,14 +27,21 @@ pub struct RenderedJpeg {
 
 impl DicomWebClient {
     /// `…/instances/{i}/rendered` as `image/jpeg`, or `None` if the server does not render it.
+    /// `window` is the `window=center,width,function` parameter (PS3.18 8.3.5.1.4): servers'
+    /// automatic windowing differs from the header's, so callers pass the one to apply.
     pub async fn retrieve_rendered<T: Transport>(
         &self,
         http: &HttpClient<T>,
         study: &str,
         series: &str,
         instance: &str,
+        window: Option<&str>,
     ) -> Result<Option<RenderedJpeg>, DicomWebError> {
-        let url = self.url(&["studies", study, "series", series, "instances", instance, "rendered"])?;
+        let mut url = self.url(&["studies", study, "series", series, "instances", instance, "rendered"])?;
+        if let Some(window) = window {
+            // Not form-encoded: servers expect the literal commas of `center,width,function`.
+            url.set_query(Some(&format!("window={window}")));
+        }
         jpeg_outcome(http.get(url, ACCEPT_JPEG).await)
     }
 

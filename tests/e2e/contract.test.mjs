@@ -1,7 +1,7 @@
 // The seed contract used literally (DESIGN.md §3) in Chromium against the real Orthanc + Helios
 // FHIR Server (through the dev server's proxy): construct with a URL string, loadPatientImages,
 // fetchStudies, loadImage → <img src> shows the image. And loadImage's own rendering against the
-// built-in sample server, which renders nothing.
+// built-in sample server, which renders nothing. The page runs under the dev server's strict CSP.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -37,7 +37,7 @@ async function seedContract(page, { patientId, studyUid, seriesUid, instanceUid,
     img.src = url;
     await img.decode();
     window.viewer = viewer;
-    return { url, studies: studies.map((s) => s.studyUid), type: (await (await fetch(url)).blob()).type };
+    return { url, studies: studies.map((s) => s.studyUid) };
   }, { patientId, studyUid, seriesUid, instanceUid, token });
 }
 
@@ -55,7 +55,6 @@ test('seed contract against the real servers: loadImage gives a blob: JPEG of th
     patientId: patient.fhir_id, studyUid: study.uid, seriesUid: series.uid, instanceUid: first.sop_instance_uid, token: 'e2e-contract-1',
   });
   assert.match(result.url, /^blob:/);
-  assert.equal(result.type, 'image/jpeg');
   assert.deepEqual(result.studies.sort(), patient.studies.map((s) => s.uid).sort());
 
   const diff = await compareImg(page, '#first', expectedGray8(dataDir, first.expected), first.columns, first.rows);
@@ -68,7 +67,10 @@ test('seed contract against the real servers: loadImage gives a blob: JPEG of th
   const seen = await journal(proxy);
   const instancePath = `/instances/${first.sop_instance_uid}`;
   assert.ok(seen.some((r) => r.path.endsWith(`${instancePath}/metadata`)), 'metadata was read for the identity check');
-  assert.ok(seen.some((r) => r.path.endsWith(`${instancePath}/rendered`)), 'the server rendered the JPEG');
+  const rendered = seen.find((r) => r.path.endsWith(`${instancePath}/rendered`));
+  assert.ok(rendered, 'the server rendered the JPEG');
+  // With the header's window: servers' automatic windowing is not the one PS3.3 gives.
+  assert.match(rendered.query ?? '', /window=[^&]*linear/);
   for (const r of seen.filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'))) {
     assert.ok(r.authorization?.startsWith('Bearer e2e-'), `${r.method} ${r.path} carried the token`);
   }
@@ -92,7 +94,7 @@ test('loadImage renders the JPEG itself when the server does not, and refuses st
   const result = await seedContract(page, {
     patientId: patient.fhir_id, studyUid: study.uid, seriesUid: series.uid, instanceUid: first.sop_instance_uid,
   });
-  assert.equal(result.type, 'image/jpeg');
+  assert.match(result.url, /^blob:/);
   const diff = await compareImg(page, '#first', expectedGray8(dataDir, first.expected), first.columns, first.rows);
   console.log(`sample server, our own JPEG vs expected: ${JSON.stringify(diff)}`);
   assert.ok(diff.mean >= 0 && diff.mean <= 2, `mean difference ${diff.mean}`);
@@ -106,6 +108,7 @@ test('loadImage renders the JPEG itself when the server does not, and refuses st
     isError: e instanceof Error, code: e.code, status: e.status, message: e.message,
   })));
   assert.deepEqual({ isError: error.isError, code: error.code, status: error.status }, { isError: true, code: 'not-found', status: null });
-  assert.deepEqual(problems, []);
+  // The browser logs the sample server's 404 for /metadata, the refusal that led to our own rendering.
+  assert.deepEqual(problems.filter((p) => !p.includes('status of 404')), []);
   await page.close();
 });

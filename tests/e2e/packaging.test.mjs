@@ -27,7 +27,11 @@ after(async () => {
 });
 
 function run(cmd, args, cwd, env = {}) {
-  return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
+  try {
+    return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600000 });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
 }
 
 const APP_TS = `
@@ -119,6 +123,8 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
     const { page, problems } = await newPage(browser);
     const requests = recordRequests(page);
     await page.goto(site);
+    // The app's module runs once the wasm is in (top-level await), possibly after `load`.
+    await page.waitForFunction(() => window.shown !== undefined && window.jpeg !== undefined, null, { timeout: 60000 });
     const shown = await page.evaluate(() => window.shown);
     const study = patient.studies.find((s) => s.uid === shown.studyUid);
     assert.ok(study, 'the shown study is the patient\'s');

@@ -88,14 +88,30 @@ pub fn measure_variants() -> Result<()> {
     Ok(())
 }
 
-/// `pkg/package.json` from the `pkg.json` template, with the crate's version.
+/// `pkg/package.json` from the `pkg.json` template, with the crate's version. The text is kept
+/// as written, not re-serialised: key order matters in `exports` (conditions are tried in
+/// order, so `node` must come before `default`).
 fn write_manifest(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
     let template = std::fs::read_to_string(root.join("pkg.json")).context("reading pkg.json")?;
-    let mut manifest: serde_json::Value = serde_json::from_str(&template).context("pkg.json is not JSON")?;
-    manifest["version"] = crate_version(root)?.into();
-    std::fs::write(pkg.join("package.json"), serde_json::to_string_pretty(&manifest)? + "\n")?;
+    const PLACEHOLDER: &str = "\"version\": \"0.0.0\"";
+    anyhow::ensure!(template.contains(PLACEHOLDER), "pkg.json must carry {PLACEHOLDER}");
+    let manifest = template.replacen(PLACEHOLDER, &format!("\"version\": {:?}", crate_version(root)?), 1);
+    serde_json::from_str::<serde_json::Value>(&manifest).context("pkg.json is not JSON")?;
+    std::fs::write(pkg.join("package.json"), manifest)?;
     // wasm-bindgen writes its own package.json-less .gitignore; the package ships everything it lists.
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
+    strip_dispose_types(pkg)?;
+    Ok(())
+}
+
+/// wasm-bindgen declares `[Symbol.dispose]()` on every class, which only type-checks with
+/// TypeScript's `esnext.disposable` lib: a strict app on ES2022 (the Vite default) fails on our
+/// `.d.ts`. The method stays in the JS; `free()` is the typed way to release an instance.
+fn strip_dispose_types(pkg: &std::path::Path) -> Result<()> {
+    let path = pkg.join("emr_imaging.d.ts");
+    let types = std::fs::read_to_string(&path).context("reading emr_imaging.d.ts")?;
+    let kept: Vec<&str> = types.lines().filter(|l| l.trim() != "[Symbol.dispose](): void;").collect();
+    std::fs::write(&path, kept.join("\n") + "\n")?;
     Ok(())
 }
 
