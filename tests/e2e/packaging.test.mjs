@@ -10,6 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import {
   artifacts, compareCanvas, compareImg, expectedGray8, launch, loadManifest, newPage, recordRequests, requireEnv,
 } from './helpers.mjs';
@@ -36,7 +37,8 @@ function run(cmd, args, cwd, env = {}) {
 
 const APP_TS = `
 import { EMRImagingComponent, ready, type EMRImagingError, type ImageDisplayedDetail, type Study } from 'emr-imaging';
-import { EMRImagingElement } from 'emr-imaging/element';
+import 'emr-imaging/element';
+import type { EMRImagingElement } from 'emr-imaging/element';
 
 declare global { interface Window { shown: Promise<ImageDisplayedDetail>; jpeg: Promise<string>; } }
 
@@ -45,6 +47,7 @@ const patient: string = import.meta.env.VITE_PATIENT;
 
 const el = document.querySelector('emr-imaging') as EMRImagingElement;
 window.shown = new Promise((resolve, reject) => {
+  setTimeout(() => reject(new Error('no image-displayed event within 60 s')), 60000);
   el.addEventListener('emr-imaging:image-displayed', (e) => resolve(e.detail));
   el.addEventListener('emr-imaging:error', (e) => { if (e.detail.code !== 'superseded') reject(new Error(e.detail.message)); });
 });
@@ -70,6 +73,10 @@ function serve(root) {
   const server = http.createServer((rq, rs) => {
     const rel = decodeURIComponent(new URL(rq.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
     const file = path.resolve(root, rel);
+    if (rel === 'favicon.ico') {
+      rs.writeHead(204).end();
+      return;
+    }
     if (!file.startsWith(path.resolve(root)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
       rs.writeHead(404).end();
       return;
@@ -116,6 +123,12 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
   run('npx', ['--no-install', 'vite', 'build'], app, { VITE_FHIR_BASE: `${proxy}/fhir`, VITE_PATIENT: patient.fhir_id });
   const assets = fs.readdirSync(path.join(app, 'dist/assets'));
   assert.ok(assets.some((a) => a.endsWith('.wasm')), `vite emitted the wasm as an asset: ${assets}`);
+  // What the app ships, as a bundler (minifying the JS glue) leaves it: printed, not asserted.
+  const sizes = assets.map((a) => {
+    const bytes = fs.readFileSync(path.join(app, 'dist/assets', a));
+    return `${a.replace(/-[\w-]{8}\./, '.')}: ${bytes.length} bytes, ${zlib.gzipSync(bytes, { level: 9 }).length} gzip`;
+  });
+  console.log(`vite build of the app: ${sizes.join('; ')}`);
 
   const server = await serve(path.join(app, 'dist'));
   try {
