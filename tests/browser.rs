@@ -180,7 +180,7 @@ fn options_that_could_inject_or_mislead_are_refused() {
     };
     let theme = js_sys::Object::new();
     js_sys::Reflect::set(&theme, &"bg".into(), &"red;}body{display:none".into()).unwrap();
-    for bad in [with("theme", theme.into()), with("theme", "neon".into()), with("token", JsValue::from_f64(1.0)), with("onError", "x".into()), with("dicomwebBaseUrl", "ftp://pacs".into())] {
+    for bad in [with("theme", theme.into()), with("theme", "neon".into()), with("token", JsValue::from_f64(1.0)), with("onError", "x".into()), with("dicomwebBaseUrl", "ftp://pacs".into()), with("allowedOrigins", "https://a".into()), with("persistentCache", "yes".into())] {
         let err = EmrImagingComponent::new(bad).err().expect("rejected");
         assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid-options"));
     }

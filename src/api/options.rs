@@ -1,20 +1,19 @@
 //! Constructor options: a FHIR base URL string or an options object.
 
 use super::error::ApiError;
-use serde::Deserialize;
 use url::Url;
 use wasm_bindgen::JsValue;
 
 /// Defaults to a 256 MiB memory cache: a few CT series.
 const DEFAULT_MEMORY_CACHE_BYTES: usize = 256 << 20;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// The options object's plain fields, read by hand: a serde deserializer for one struct would
+/// cost more wasm than these few lines.
+#[derive(Default)]
 struct RawOptions {
     fhir_base_url: Option<String>,
     /// Overrides every study's DICOMweb base (for EMRs whose Endpoints are wrong or missing).
     dicomweb_base_url: Option<String>,
-    #[serde(default)]
     allowed_origins: Vec<String>,
     memory_cache_bytes: Option<f64>,
     /// Whether images persist in IndexedDB across reloads (default true).
@@ -67,9 +66,10 @@ impl Options {
         let theme = if is_object { theme(&get("theme"))? } else { Vec::new() };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
+        } else if is_object {
+            RawOptions::read(&value).map_err(|e| ApiError::invalid_options(format!("options: {e}")).into_js())?
         } else {
-            serde_wasm_bindgen::from_value::<RawOptions>(value)
-                .map_err(|e| ApiError::invalid_options(format!("options: {e}")).into_js())?
+            return Err(ApiError::invalid_options("options must be a FHIR base URL or an object".into()).into_js());
         };
         let base = raw
             .fhir_base_url
@@ -104,6 +104,32 @@ impl Options {
             persistent_cache: raw.persistent_cache.unwrap_or(true),
             cache_policy,
             user_id: raw.user_id.filter(|u| !u.is_empty()),
+        })
+    }
+}
+
+impl RawOptions {
+    fn read(object: &JsValue) -> Result<RawOptions, String> {
+        let get = |key: &str| Some(js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null());
+        let string = |key: &str| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
+        let number = |key: &str| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
+        let allowed_origins = match get("allowedOrigins") {
+            None => Vec::new(),
+            Some(list) if js_sys::Array::is_array(&list) => js_sys::Array::from(&list)
+                .iter()
+                .map(|v| v.as_string().ok_or_else(|| "allowedOrigins must hold strings".to_string()))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("allowedOrigins must be an array".into()),
+        };
+        Ok(RawOptions {
+            fhir_base_url: string("fhirBaseUrl")?,
+            dicomweb_base_url: string("dicomwebBaseUrl")?,
+            allowed_origins,
+            memory_cache_bytes: number("memoryCacheBytes")?,
+            persistent_cache: get("persistentCache").map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string())).transpose()?,
+            cache_budget_bytes: number("cacheBudgetBytes")?,
+            cache_ttl_seconds: number("cacheTtlSeconds")?,
+            user_id: string("userId")?,
         })
     }
 }
