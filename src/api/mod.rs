@@ -161,10 +161,17 @@ impl EmrImagingComponent {
 
     /// Fetches an image of the current patient as a `blob:` URL of an `image/jpeg` (the
     /// server's rendering when it offers one, else decoded and windowed here), after checking
-    /// the instance's own header names the patient. The URL stays valid until `destroy()` or a
+    /// the instance's own header names the patient. A JPEG is a lossy display rendering (for
+    /// previews and thumbnails, not diagnosis). The URL stays valid until `destroy()` or a
     /// patient switch; callers may `URL.revokeObjectURL` it earlier.
     #[wasm_bindgen(js_name = loadImage, unchecked_return_type = "Promise<string>")]
-    pub fn load_image(&self, study_uid: String, series_uid: String, instance_uid: String, auth_token: Option<String>) -> js_sys::Promise {
+    pub fn load_image(
+        &self,
+        #[wasm_bindgen(js_name = studyUid)] study_uid: String,
+        #[wasm_bindgen(js_name = seriesUid)] series_uid: String,
+        #[wasm_bindgen(js_name = instanceUid)] instance_uid: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
         let inner = self.inner.clone();
         inner.take_token(auth_token);
         let generation = inner.generation.get();
@@ -214,7 +221,11 @@ impl EmrImagingComponent {
     /// Selects `study` (a `Study` from `fetchStudies` or the list) and shows its first image;
     /// also fetches the first image of each of its series so that switching series is instant.
     #[wasm_bindgen(js_name = loadStudyThumbnails, unchecked_return_type = "Promise<void>")]
-    pub fn load_study_thumbnails(&self, #[wasm_bindgen(unchecked_param_type = "Study")] study: JsValue, auth_token: Option<String>) -> js_sys::Promise {
+    pub fn load_study_thumbnails(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Study")] study: JsValue,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
         let inner = self.inner.clone();
         inner.take_token(auth_token);
         let generation = inner.generation.get();
@@ -239,7 +250,11 @@ impl EmrImagingComponent {
     /// Fetches the patient's studies, shows the list and the first image of the newest study.
     /// Switching patient clears the previous patient's images at once.
     #[wasm_bindgen(js_name = loadPatientImages, unchecked_return_type = "Promise<void>")]
-    pub fn load_patient_images(&self, patient_id: String, auth_token: Option<String>) -> js_sys::Promise {
+    pub fn load_patient_images(
+        &self,
+        #[wasm_bindgen(js_name = patientId)] patient_id: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
         let inner = self.inner.clone();
         inner.take_token(auth_token.clone());
         let generation = inner.switch_patient(&patient_id);
@@ -252,7 +267,11 @@ impl EmrImagingComponent {
 
     /// The patient's studies (FHIR + DICOMweb), as plain objects; does not touch the view.
     #[wasm_bindgen(js_name = fetchStudies, unchecked_return_type = "Promise<Study[]>")]
-    pub fn fetch_studies(&self, patient_id: String, auth_token: Option<String>) -> js_sys::Promise {
+    pub fn fetch_studies(
+        &self,
+        #[wasm_bindgen(js_name = patientId)] patient_id: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
         let inner = self.inner.clone();
         inner.take_token(auth_token);
         future_to_promise(async move {
@@ -266,7 +285,7 @@ impl EmrImagingComponent {
 
     /// Opens a study of the current patient in the viewport.
     #[wasm_bindgen(js_name = openStudy, unchecked_return_type = "Promise<void>")]
-    pub fn open_study(&self, study_uid: String) -> js_sys::Promise {
+    pub fn open_study(&self, #[wasm_bindgen(js_name = studyUid)] study_uid: String) -> js_sys::Promise {
         let inner = self.inner.clone();
         let generation = inner.generation.get();
         future_to_promise(async move {
