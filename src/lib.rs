@@ -11,6 +11,7 @@ pub mod fhir;
 pub mod imaging;
 pub mod launch;
 pub mod net;
+pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;

@@ -122,3 +122,67 @@ fn bad_options_are_typed_errors() {
         assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid-options"));
     }
 }
+
+/// A JS function that counts its calls in `window[name]` and keeps its last argument.
+fn counter(name: &str) -> js_sys::Function {
+    js_sys::Function::new_with_args("detail", &format!("window.{name} = (window.{name} || 0) + 1; window.{name}_last = detail;"))
+}
+
+fn global_f64(name: &str) -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &name.into()).unwrap().as_f64().unwrap_or(0.0)
+}
+
+#[wasm_bindgen_test]
+async fn on_listeners_callbacks_and_unsubscribe() {
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"fhirBaseUrl".into(), &format!("{}/fhir", server()).into()).unwrap();
+    js_sys::Reflect::set(&options, &"onStudyOpen".into(), &counter("studyOpens")).unwrap();
+    let component = EmrImagingComponent::new(options.into()).unwrap();
+    component.mount(host());
+    let off = component.on("emr-imaging:error", counter("errors")).unwrap();
+
+    let _ = JsFuture::from(component.load_patient_images("no-such-patient".into(), None)).await;
+    assert_eq!(global_f64("errors"), 1.0);
+    off.call0(&JsValue::NULL).unwrap();
+    let _ = JsFuture::from(component.load_patient_images("no-such-patient".into(), None)).await;
+    assert_eq!(global_f64("errors"), 1.0, "no call after unsubscribing");
+
+    let id = patient_ids().await.remove(0);
+    JsFuture::from(component.load_patient_images(id, None)).await.unwrap();
+    assert_eq!(global_f64("studyOpens"), 1.0);
+    let last = js_sys::Reflect::get(&js_sys::global(), &"studyOpens_last".into()).unwrap();
+    assert!(js_sys::Reflect::get(&last, &"studyUid".into()).unwrap().as_string().is_some_and(|u| !u.is_empty()));
+    assert!(component.on("no-such-event", counter("never")).is_err());
+    component.destroy();
+}
+
+#[wasm_bindgen_test]
+async fn a_token_provider_is_asked_once_for_a_token() {
+    let component = EmrImagingComponent::new(JsValue::from_str(&format!("{}/fhir", server()))).unwrap();
+    let provider = js_sys::Function::new_no_args("window.provided = (window.provided || 0) + 1; return Promise.resolve('t-' + window.provided);");
+    component.set_token(&provider).unwrap();
+    let id = patient_ids().await.remove(0);
+    JsFuture::from(component.fetch_studies(id.clone(), None)).await.unwrap();
+    JsFuture::from(component.fetch_studies(id, None)).await.unwrap();
+    assert_eq!(global_f64("provided"), 1.0, "the token it gave is kept until a 401");
+    assert!(component.set_token(&JsValue::from_f64(5.0)).is_err());
+    component.destroy();
+}
+
+#[wasm_bindgen_test]
+fn options_that_could_inject_or_mislead_are_refused() {
+    let base = format!("{}/fhir", server());
+    let with = |key: &str, value: JsValue| {
+        let o = js_sys::Object::new();
+        js_sys::Reflect::set(&o, &"fhirBaseUrl".into(), &base.as_str().into()).unwrap();
+        js_sys::Reflect::set(&o, &key.into(), &value).unwrap();
+        o.into()
+    };
+    let theme = js_sys::Object::new();
+    js_sys::Reflect::set(&theme, &"bg".into(), &"red;}body{display:none".into()).unwrap();
+    for bad in [with("theme", theme.into()), with("theme", "neon".into()), with("token", JsValue::from_f64(1.0)), with("onError", "x".into()), with("dicomwebBaseUrl", "ftp://pacs".into()), with("allowedOrigins", "https://a".into()), with("persistentCache", "yes".into())] {
+        let err = EmrImagingComponent::new(bad).err().expect("rejected");
+        assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid-options"));
+    }
+    assert!(EmrImagingComponent::new(with("theme", "light".into())).is_ok());
+}

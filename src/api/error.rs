@@ -99,3 +99,14 @@ impl From<ImagingError> for ApiError {
         )
     }
 }
+
+impl From<crate::bridge::rendered::RenderedError> for ApiError {
+    fn from(e: crate::bridge::rendered::RenderedError) -> Self {
+        use crate::bridge::rendered::RenderedError;
+        match e {
+            RenderedError::Bridge(b) => b.into(),
+            RenderedError::Identity(m) => ApiError::patient_mismatch(m.to_string()),
+            RenderedError::WrongInstance { .. } => ApiError::patient_mismatch(e.to_string()),
+        }
+    }
+}

@@ -1,20 +1,20 @@
 //! Constructor options: a FHIR base URL string or an options object.
 
 use super::error::ApiError;
-use serde::Deserialize;
 use url::Url;
 use wasm_bindgen::JsValue;
 
 /// Defaults to a 256 MiB memory cache: a few CT series.
 const DEFAULT_MEMORY_CACHE_BYTES: usize = 256 << 20;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
+/// The options object's plain fields, read by hand: a serde deserializer for one struct would
+/// cost more wasm than these few lines.
+#[derive(Default)]
 struct RawOptions {
     fhir_base_url: Option<String>,
-    #[serde(default)]
+    /// Overrides every study's DICOMweb base (for EMRs whose Endpoints are wrong or missing).
+    dicomweb_base_url: Option<String>,
     allowed_origins: Vec<String>,
-    token: Option<String>,
     memory_cache_bytes: Option<f64>,
     /// Whether images persist in IndexedDB across reloads (default true).
     persistent_cache: Option<bool>,
@@ -26,8 +26,15 @@ struct RawOptions {
 
 pub struct Options {
     pub fhir_base: Url,
+    pub dicomweb_base: Option<Url>,
     pub allowed_origins: Vec<String>,
     pub token: Option<String>,
+    /// `token` given as a function: called for a token and again once after a 401.
+    pub token_provider: Option<js_sys::Function>,
+    /// CSS custom properties (`--emr-bg` …) set on the widget's root.
+    pub theme: Vec<(String, String)>,
+    /// `onError`, `onImageDisplayed`, `onStudyOpen`: (event name, callback).
+    pub callbacks: Vec<(&'static str, js_sys::Function)>,
     pub memory_cache_bytes: usize,
     pub persistent_cache: bool,
     pub cache_policy: crate::cache::CachePolicy,
@@ -36,24 +43,44 @@ pub struct Options {
 
 impl Options {
     pub fn from_js(value: JsValue) -> Result<Options, JsValue> {
+        let get = |key: &str| js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        let is_object = value.is_object();
+        let (token, token_provider) = match is_object.then(|| get("token")) {
+            Some(t) if t.is_function() => (None, Some(t.into())),
+            Some(t) if t.is_string() => (t.as_string(), None),
+            Some(t) if t.is_undefined() || t.is_null() => (None, None),
+            Some(_) => return Err(ApiError::invalid_options("token must be a string or a function".into()).into_js()),
+            None => (None, None),
+        };
+        let mut callbacks = Vec::new();
+        if is_object {
+            for (key, event) in [("onError", "error"), ("onImageDisplayed", "image-displayed"), ("onStudyOpen", "study-open")] {
+                let f = get(key);
+                if f.is_function() {
+                    callbacks.push((event, f.into()));
+                } else if !f.is_undefined() && !f.is_null() {
+                    return Err(ApiError::invalid_options(format!("{key} must be a function")).into_js());
+                }
+            }
+        }
+        let theme = if is_object { theme(&get("theme"))? } else { Vec::new() };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
+        } else if is_object {
+            RawOptions::read(&value).map_err(|e| ApiError::invalid_options(format!("options: {e}")).into_js())?
         } else {
-            serde_wasm_bindgen::from_value::<RawOptions>(value)
-                .map_err(|e| ApiError::invalid_options(format!("options: {e}")).into_js())?
+            return Err(ApiError::invalid_options("options must be a FHIR base URL or an object".into()).into_js());
         };
         let base = raw
             .fhir_base_url
             .filter(|b| !b.trim().is_empty())
             .ok_or_else(|| ApiError::invalid_options("fhirBaseUrl is required".into()).into_js())?;
-        let page = web_sys::window().and_then(|w| w.location().href().ok());
-        let fhir_base = match page.as_deref().map(Url::parse) {
-            Some(Ok(page)) => page.join(&base),
-            _ => Url::parse(&base),
-        }
-        .map_err(|_| ApiError::invalid_options(format!("fhirBaseUrl {base:?} is not a URL")).into_js())?;
-        if !matches!(fhir_base.scheme(), "http" | "https") {
-            return Err(ApiError::invalid_options("fhirBaseUrl must be http or https".into()).into_js());
+        let fhir_base = http_url("fhirBaseUrl", &base)?;
+        let dicomweb_base = raw.dicomweb_base_url.filter(|b| !b.trim().is_empty()).map(|b| http_url("dicomwebBaseUrl", &b)).transpose()?;
+        let mut allowed_origins = raw.allowed_origins;
+        // The host named this server itself: it may receive the token like the FHIR server.
+        if let Some(dicomweb) = &dicomweb_base {
+            allowed_origins.push(dicomweb.to_string());
         }
         let memory_cache_bytes = raw
             .memory_cache_bytes
@@ -67,12 +94,85 @@ impl Options {
         };
         Ok(Options {
             fhir_base,
-            allowed_origins: raw.allowed_origins,
-            token: raw.token,
+            dicomweb_base,
+            allowed_origins,
+            token,
+            token_provider,
+            theme,
+            callbacks,
             memory_cache_bytes,
             persistent_cache: raw.persistent_cache.unwrap_or(true),
             cache_policy,
             user_id: raw.user_id.filter(|u| !u.is_empty()),
         })
     }
+}
+
+impl RawOptions {
+    fn read(object: &JsValue) -> Result<RawOptions, String> {
+        let get = |key: &str| Some(js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null());
+        let string = |key: &str| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
+        let number = |key: &str| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
+        let allowed_origins = match get("allowedOrigins") {
+            None => Vec::new(),
+            Some(list) if js_sys::Array::is_array(&list) => js_sys::Array::from(&list)
+                .iter()
+                .map(|v| v.as_string().ok_or_else(|| "allowedOrigins must hold strings".to_string()))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err("allowedOrigins must be an array".into()),
+        };
+        Ok(RawOptions {
+            fhir_base_url: string("fhirBaseUrl")?,
+            dicomweb_base_url: string("dicomwebBaseUrl")?,
+            allowed_origins,
+            memory_cache_bytes: number("memoryCacheBytes")?,
+            persistent_cache: get("persistentCache").map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string())).transpose()?,
+            cache_budget_bytes: number("cacheBudgetBytes")?,
+            cache_ttl_seconds: number("cacheTtlSeconds")?,
+            user_id: string("userId")?,
+        })
+    }
+}
+
+/// An http(s) URL, resolved against the page when relative.
+fn http_url(name: &str, value: &str) -> Result<Url, JsValue> {
+    let page = web_sys::window().and_then(|w| w.location().href().ok());
+    let url = match page.as_deref().map(Url::parse) {
+        Some(Ok(page)) => page.join(value),
+        _ => Url::parse(value),
+    }
+    .map_err(|_| ApiError::invalid_options(format!("{name} {value:?} is not a URL")).into_js())?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ApiError::invalid_options(format!("{name} must be http or https")).into_js());
+    }
+    Ok(url)
+}
+
+/// The colours the widget's stylesheet reads, as `theme` keys.
+const THEME_KEYS: [&str; 5] = ["bg", "fg", "accent", "muted", "alert"];
+
+/// `theme`: `"dark"` (the default), `"light"`, or `{ bg, fg, accent, muted, alert }` CSS colours.
+fn theme(value: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    let pairs = |p: &[(&str, &str)]| p.iter().map(|(k, v)| (format!("--emr-{k}"), v.to_string())).collect();
+    match value.as_string().as_deref() {
+        Some("dark") => return Ok(Vec::new()),
+        Some("light") => return Ok(pairs(&[("bg", "#fff"), ("fg", "#111"), ("accent", "#0b5cad"), ("muted", "#555"), ("alert", "#c62828")])),
+        Some(other) => return Err(ApiError::invalid_options(format!("theme {other:?} is not \"dark\", \"light\" or an object")).into_js()),
+        None => {}
+    }
+    if value.is_undefined() || value.is_null() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for key in THEME_KEYS {
+        let v = js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if let Some(colour) = v.as_string() {
+            // A value is a colour, never a way to inject further declarations.
+            if colour.contains([';', '{', '}']) {
+                return Err(ApiError::invalid_options(format!("theme.{key} is not a CSS colour")).into_js());
+            }
+            out.push((format!("--emr-{key}"), colour));
+        }
+    }
+    Ok(out)
 }

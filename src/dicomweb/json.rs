@@ -59,7 +59,7 @@ impl DicomJson {
     pub fn number(&self, tag: &str) -> Option<f64> {
         match self.values(tag)?.first()? {
             Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse().ok(),
+            Value::String(s) => dicom_parser_lite::decimal::parse(s.trim()),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod multipart;
+pub mod rendered;
 
 pub use json::DicomJson;
 

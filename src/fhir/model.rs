@@ -313,8 +313,8 @@ impl Patient {
     /// "FAMILY, Given" for banners.
     pub fn display_name(&self) -> String {
         match (&self.family, self.given.is_empty()) {
-            (Some(f), false) => format!("{}, {}", f.to_uppercase(), self.given.join(" ")),
-            (Some(f), true) => f.to_uppercase(),
+            (Some(f), false) => format!("{}, {}", crate::text::to_upper(f), self.given.join(" ")),
+            (Some(f), true) => crate::text::to_upper(f),
             (None, false) => self.given.join(" "),
             (None, true) => String::new(),
         }

@@ -17,7 +17,7 @@ pub enum IdentityMismatch {
 
 /// Letters and digits only, upper-cased: `Doe^Jane^^^` and `DOE` compare on what matters.
 fn normalise(name: &str) -> String {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect()
+    name.chars().filter(|c| c.is_alphanumeric()).map(crate::text::upper).collect()
 }
 
 /// The header's Patient ID must equal one of the FHIR patient's identifier values, and when both

@@ -96,3 +96,53 @@ export async function compareCanvas(page, expected, width, height) {
     return { width, height, mismatches, first };
   }, { b64: expected.toString('base64'), width, height });
 }
+
+/**
+ * How far the image in `<img selector>` (already loaded) is from the expected 8-bit rendering:
+ * {width, height, mean, max, over} with `over` the number of pixels off by more than 16 levels.
+ * For JPEGs, which are close to the rendering but not equal.
+ */
+export async function compareImg(page, selector, expected, width, height) {
+  return page.evaluate(async ({ selector, b64, width, height }) => {
+    const img = document.querySelector(selector);
+    await img.decode();
+    if (img.naturalWidth !== width || img.naturalHeight !== height) {
+      return { width: img.naturalWidth, height: img.naturalHeight, mean: -1, max: -1, over: -1 };
+    }
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const rgba = ctx.getImageData(0, 0, width, height).data;
+    const bin = atob(b64);
+    let sum = 0, max = 0, over = 0;
+    for (let i = 0; i < width * height; i++) {
+      const want = bin.charCodeAt(i);
+      const got = (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 3;
+      const d = Math.abs(got - want);
+      sum += d;
+      if (d > max) max = d;
+      if (d > 16) over++;
+    }
+    return { width, height, mean: sum / (width * height), max, over };
+  }, { selector, b64: expected.toString('base64'), width, height });
+}
+
+/** Every request the page makes, with whether it carried an Authorization header. */
+export function recordRequests(page) {
+  const seen = [];
+  page.on('request', async (r) => {
+    const entry = { url: r.url(), method: r.method(), authorization: null };
+    seen.push(entry);
+    entry.authorization = (await r.allHeaders().catch(() => ({}))).authorization ?? null;
+  });
+  return seen;
+}
+
+/** The dev server's journal of requests to it (`/__devserver/requests`). */
+export async function journal(baseUrl) {
+  return (await fetch(`${baseUrl}/__devserver/requests`)).json();
+}
+
+export async function clearJournal(baseUrl) {
+  await fetch(`${baseUrl}/__devserver/requests`, { method: 'DELETE' });
+}

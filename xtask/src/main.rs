@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
-  build [--dev]                      build the npm package into pkg/
+  build [--dev] [--sizes]            build the npm package into pkg/ (--sizes: also measure each codec variant)
   demo [--port N] [--fhir URL --dicomweb URL] [--no-build]
                                      serve the demo EMR page (built-in sample data unless
                                      --fhir/--dicomweb name real servers to proxy)
@@ -49,7 +49,13 @@ fn run() -> Result<()> {
     };
     let flags = Flags(&args[1..]);
     match command.as_str() {
-        "build" => build::build(if flags.has("--dev") { build::Profile::Dev } else { build::Profile::Release }).map(|_| ()),
+        "build" => build::build(if flags.has("--dev") { build::Profile::Dev } else { build::Profile::Release }).and_then(|_| {
+            if flags.has("--sizes") {
+                build::measure_variants()
+            } else {
+                Ok(())
+            }
+        }),
         "demo" => demo(&flags),
         "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),

@@ -265,5 +265,6 @@ fn parse_number(s: &str) -> Option<f64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')) {
         return None;
     }
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
+    // Not `str::parse`: see `decimal` (its tables would dominate a small wasm).
+    crate::decimal::parse(s)
 }

@@ -30,6 +30,7 @@ mod buffer;
 pub mod codec;
 pub mod color;
 mod dataset;
+pub mod decimal;
 mod deflate;
 mod encapsulated;
 mod error;

@@ -1,0 +1,106 @@
+//! TypeScript types of the options, results, errors and events, shipped in the package's
+//! `.d.ts`. They mirror `options.rs`, `error.rs` and the serialised `bridge::Study`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Options of `new EMRImagingComponent(options)`; a plain string is the same as `{ fhirBaseUrl }`. */
+export interface EMRImagingOptions {
+  /** FHIR base URL (R4), absolute or relative to the page. Its origin receives the token. */
+  fhirBaseUrl: string;
+  /** Use this DICOMweb base for every study instead of the FHIR Endpoints. Its origin receives the token. */
+  dicomwebBaseUrl?: string;
+  /** Further origins (absolute URLs) that may receive the token; any other origin gets none. */
+  allowedOrigins?: string[];
+  /** A bearer token, or an async provider called for a token and again once after a 401. */
+  token?: string | TokenProvider;
+  /** Memory cache budget in bytes (default 256 MiB). */
+  memoryCacheBytes?: number;
+  /** Keep images in IndexedDB across reloads, partitioned by FHIR server and user (default true). */
+  persistentCache?: boolean;
+  /** IndexedDB byte budget. */
+  cacheBudgetBytes?: number;
+  /** IndexedDB time to live, in seconds. */
+  cacheTtlSeconds?: number;
+  /** The signed-in user (names the cache partition); else the token's `sub`. */
+  userId?: string;
+  /** Colours: "dark" (default), "light", or CSS colours per role. */
+  theme?: "dark" | "light" | EMRImagingTheme;
+  /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */
+  onError?: (detail: EMRImagingError) => void;
+  /** Called after an image was drawn (also `emr-imaging:image-displayed`). */
+  onImageDisplayed?: (detail: ImageDisplayedDetail) => void;
+  /** Called when a study is opened (also `emr-imaging:study-open`). */
+  onStudyOpen?: (detail: Study) => void;
+}
+
+/** Returns a fresh bearer token (e.g. after a SMART refresh). */
+export type TokenProvider = () => Promise<string>;
+
+/** CSS colours of the widget's roles. */
+export interface EMRImagingTheme { bg?: string; fg?: string; accent?: string; muted?: string; alert?: string; }
+
+/** A study as FHIR and DICOMweb describe it; `resource` is the FHIR ImagingStudy as received. */
+export interface Study {
+  studyUid: string;
+  fhirId: string;
+  accession: string | null;
+  /** FHIR `started` (ISO 8601). */
+  started: string | null;
+  description: string | null;
+  modalities: string[];
+  status: string | null;
+  numberOfSeries: number | null;
+  numberOfInstances: number | null;
+  /** Series in the FHIR resource order, enriched from QIDO-RS. */
+  series: Series[];
+  /** The DICOMweb service the images come from, or null without an Endpoint. */
+  dicomwebBase: string | null;
+  source: StudySource;
+  /** The FHIR ImagingStudy resource as the server sent it. */
+  resource: Record<string, unknown>;
+}
+
+/** A series of a study. */
+export interface Series {
+  uid: string;
+  number: number | null;
+  modality: string | null;
+  description: string | null;
+  numberOfInstances: number | null;
+  /** Known instances (may be empty until the series is opened). */
+  instances: Instance[];
+}
+
+/** An instance (image) of a series. */
+export interface Instance { uid: string; number: number | null; sopClass: string | null; }
+
+/** Where a study's details come from. */
+export type StudySource =
+  | { kind: "fhirOnly" }
+  | { kind: "enriched" }
+  | { kind: "noEndpoint" }
+  | { kind: "pacsUnreachable"; message: string };
+
+/** What a rejected Promise and the `error` event carry. */
+export interface EMRImagingError extends Error {
+  /** Stable code: "network", "unauthorized", "not-found", "server", "timeout", "too-large", "invalid-url",
+   * "invalid-options", "fhir", "dicomweb", "no-endpoint", "no-images", "invalid-dicom", "unsupported-image",
+   * "patient-mismatch", "superseded", "internal". */
+  code: string;
+  message: string;
+  /** HTTP status when a server answered with an error, else null. */
+  status: number | null;
+}
+
+/** Detail of `emr-imaging:image-displayed`. */
+export interface ImageDisplayedDetail { studyUid: string; seriesUid: string; instanceUid: string; lossy: boolean; }
+
+/** Event names accepted by `on()` and their details. */
+export interface EMRImagingEventMap {
+  "image-displayed": ImageDisplayedDetail;
+  "error": EMRImagingError;
+  "study-open": Study;
+}
+"#;

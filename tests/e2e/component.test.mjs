@@ -1,0 +1,192 @@
+// EMRImagingComponent's life cycle in Chromium against the real servers: destroy() frees what
+// mount and loads took, the <emr-imaging> custom element, one wasm instance for many
+// components, and (printed, not asserted) the time from import() to a usable component.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  clearJournal, displayedAfter, journal, launch, loadManifest, newPage, recordRequests, requireEnv,
+} from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+function ctOf(manifest) {
+  for (const patient of manifest.patients) {
+    for (const study of patient.studies) {
+      if (study.series[0]?.modality === 'CT') return { patient, study, series: study.series[0] };
+    }
+  }
+  throw new Error('no CT study in the manifest');
+}
+
+const apiRequests = (seen) => seen.filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'));
+
+test('destroy() empties the DOM, revokes object URLs, drops listeners, and nothing is fetched after it', async () => {
+  const proxy = requireEnv('E2E_PROXY_URL');
+  const { patient, study, series } = ctOf(loadManifest(requireEnv('E2E_DATA')));
+  const { page, problems } = await newPage(browser);
+  // A same-origin page without a CSP, so the test can fetch() the blob: URL.
+  await page.goto(`${proxy}/examples/README.md`);
+  const before = await page.evaluate(async ({ patientId, studyUid, seriesUid, instanceUid }) => {
+    const { EMRImagingComponent } = await import('/pkg/index.js');
+    const host = document.body.appendChild(document.createElement('div'));
+    host.id = 'imaging';
+    window.calls = { on: 0, onError: 0 };
+    const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', token: 'e2e-destroy', onError: () => window.calls.onError++ });
+    viewer.mount(host);
+    viewer.on('image-displayed', () => window.calls.on++);
+    await viewer.loadPatientImages(patientId);
+    window.url = await viewer.loadImage(studyUid, seriesUid, instanceUid);
+    window.viewer = viewer;
+    window.row = host.querySelector(`[data-study-uid="${studyUid}"]`);
+    const blob = await (await fetch(window.url)).blob();
+    return { resources: viewer.__resources(), children: host.childElementCount, type: blob.type, on: window.calls.on };
+  }, { patientId: patient.fhir_id, studyUid: study.uid, seriesUid: series.uid, instanceUid: series.instances[0].sop_instance_uid });
+  assert.deepEqual(before.resources, { objectUrls: 1, listeners: 2, mounted: true });
+  assert.equal(before.type, 'image/jpeg');
+  assert.ok(before.children > 0 && before.on >= 1, JSON.stringify(before));
+
+  // A load in flight when destroy() comes must settle without touching anything.
+  const after = await page.evaluate(async (patientId) => {
+    const pending = window.viewer.loadPatientImages(patientId).then(() => 'resolved', (e) => e.code);
+    window.viewer.destroy();
+    const outcome = await pending;
+    const host = document.getElementById('imaging');
+    const revoked = await fetch(window.url).then(() => false, () => true);
+    return { outcome, resources: window.viewer.__resources(), children: host.childElementCount, revoked, rowAttached: window.row.isConnected };
+  }, patient.fhir_id);
+  assert.equal(after.outcome, 'superseded');
+  assert.deepEqual(after.resources, { objectUrls: 0, listeners: 0, mounted: false });
+  assert.equal(after.children, 0, 'the widget DOM is gone');
+  assert.equal(after.revoked, true, 'the blob: URL was revoked');
+  assert.equal(after.rowAttached, false);
+
+  // The detached study row's click handler is gone with it: clicking asks nothing of the servers.
+  await clearJournal(proxy);
+  const calls = await page.evaluate(async () => {
+    window.row.click();
+    window.row.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    // Whatever a handler would start has its first await behind these two turns of the loop.
+    await new Promise((r) => setTimeout(r, 0));
+    await new Promise((r) => requestAnimationFrame(r));
+    return window.calls;
+  });
+  assert.deepEqual(apiRequests(await journal(proxy)), [], 'no request after destroy');
+  assert.equal(calls.onError, 0);
+  // The one failed load is the test's own fetch of the revoked URL.
+  assert.deepEqual(problems.filter((p) => !p.includes('ERR_FILE_NOT_FOUND')), []);
+  await page.close();
+});
+
+test('<emr-imaging>: reactive attributes, token by property or event (never an attribute), events bubble, removal destroys', async () => {
+  const proxy = requireEnv('E2E_PROXY_URL');
+  const manifest = loadManifest(requireEnv('E2E_DATA'));
+  const { patient, study } = ctOf(manifest);
+  const other = patient.studies.find((s) => s.uid !== study.uid);
+  const { page, problems } = await newPage(browser);
+  await page.goto(`${proxy}/examples/plain/`);
+  await page.evaluate(async () => {
+    await import('/pkg/element.js');
+    await import('/pkg/element.js'); // a second import defines nothing twice
+    const el = document.createElement('emr-imaging');
+    el.id = 'el';
+    el.style.cssText = 'display:block;height:400px';
+    el.setAttribute('fhir-base', '/fhir');
+    el.token = 'e2e-Aelement';
+    document.body.append(el);
+  });
+  await clearJournal(proxy);
+  // Events bubble to the document; the helper listens there.
+  const shown = await displayedAfter(page, () => page.evaluate((id) => document.getElementById('el').setAttribute('patient', id), patient.fhir_id));
+  assert.ok(patient.studies.some((s) => s.uid === shown.studyUid));
+  const state = await page.evaluate(() => {
+    const el = document.getElementById('el');
+    return { tokenAttr: el.getAttribute('token'), token: el.token, hasComponent: el.component !== null, attrs: el.getAttributeNames() };
+  });
+  assert.deepEqual({ tokenAttr: state.tokenAttr, token: state.token, hasComponent: state.hasComponent }, { tokenAttr: null, token: undefined, hasComponent: true });
+  assert.ok(!JSON.stringify(state.attrs).includes('token'));
+  const first = apiRequests(await journal(proxy));
+  assert.ok(first.length > 0 && first.every((r) => r.authorization === 'Bearer e2e-A'), 'the property token was used');
+
+  // A new token by event, then the study attribute opens another study. (The journal keeps the
+  // first 12 characters of the Authorization header: `Bearer e2e-A` / `Bearer e2e-B`.)
+  if (other) {
+    await page.evaluate(() => document.getElementById('el').dispatchEvent(new CustomEvent('emr-imaging:token', { detail: async () => 'e2e-Bevent' })));
+    await clearJournal(proxy);
+    const opened = await displayedAfter(page, () => page.evaluate(({ uid, id }) => {
+      const el = document.getElementById('el');
+      el.setAttribute('study', uid);
+      el.removeAttribute('patient');
+      el.setAttribute('patient', id); // reloads the patient, then opens `study`
+    }, { uid: other.uid, id: patient.fhir_id }), other.uid);
+    assert.equal(opened.studyUid, other.uid);
+    const second = apiRequests(await journal(proxy));
+    assert.ok(second.some((r) => r.path.startsWith('/fhir/')), 'the patient was reloaded');
+    assert.ok(second.every((r) => r.authorization === 'Bearer e2e-B'), JSON.stringify(second.map((r) => r.authorization)));
+  }
+
+  const removed = await page.evaluate(() => {
+    const el = document.getElementById('el');
+    el.remove();
+    return { children: el.childElementCount, component: el.component, defined: customElements.get('emr-imaging') !== undefined };
+  });
+  assert.deepEqual(removed, { children: 0, component: null, defined: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('several components and elements on one page share one wasm instance', async () => {
+  const proxy = requireEnv('E2E_PROXY_URL');
+  const { page, problems } = await newPage(browser);
+  const requests = recordRequests(page);
+  await page.addInitScript(() => {
+    window.instantiations = 0;
+    for (const name of ['instantiate', 'instantiateStreaming']) {
+      const original = WebAssembly[name];
+      WebAssembly[name] = function (...args) { window.instantiations++; return original.apply(this, args); };
+    }
+  });
+  await page.goto(`${proxy}/examples/plain/`);
+  const count = await page.evaluate(async () => {
+    const [a, b] = await Promise.all([import('/pkg/index.js'), import('/pkg/index.js')]);
+    await import('/pkg/element.js');
+    const components = [new a.EMRImagingComponent('/fhir'), new b.EMRImagingComponent('/fhir'), new a.EMRImagingComponent({ fhirBaseUrl: '/fhir' })];
+    for (const c of components) c.mount(document.body.appendChild(document.createElement('div')));
+    for (let i = 0; i < 2; i++) {
+      const el = document.createElement('emr-imaging');
+      el.setAttribute('fhir-base', '/fhir');
+      document.body.append(el);
+    }
+    await a.ready();
+    return { instantiations: window.instantiations, mounted: document.querySelectorAll('.emr-imaging').length };
+  });
+  assert.deepEqual(count, { instantiations: 1, mounted: 5 });
+  assert.equal(requests.filter((r) => r.url.endsWith('.wasm')).length, 1, 'the wasm was fetched once');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('time from import() of the package entry to a callable loadPatientImages (printed)', async () => {
+  const proxy = requireEnv('E2E_PROXY_URL');
+  const times = [];
+  for (let i = 0; i < 7; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // A page of the same origin that has not imported the package yet.
+    await page.goto(`${proxy}/examples/README.md`);
+    times.push(await page.evaluate(async () => {
+      const t0 = performance.now();
+      const { EMRImagingComponent } = await import('/pkg/index.js');
+      const viewer = new EMRImagingComponent('/fhir');
+      const callable = typeof viewer.loadPatientImages === 'function';
+      const t1 = performance.now();
+      return callable ? t1 - t0 : NaN;
+    }));
+    await context.close();
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  console.log(`import() → loadPatientImages callable: median ${median.toFixed(1)} ms over ${times.length} fresh contexts (${sorted.map((t) => t.toFixed(0)).join(', ')})`);
+  assert.ok(times.every((t) => Number.isFinite(t)), 'the component was usable after the import');
+});
