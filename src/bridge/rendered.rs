@@ -51,7 +51,7 @@ impl<T: Transport> ImagingBridge<T> {
         instance_uid: &str,
         patient: &Patient,
     ) -> Result<Option<Vec<u8>>, RenderedError> {
-        let client = self.client_for(study)?;
+        let client = self.client_for_series(study, Some(series_uid))?;
         let metadata = match client.instance_metadata(&self.http, &study.study_uid, series_uid, instance_uid).await {
             Ok(m) => m,
             Err(e) if is_refusal(&e) => return Ok(None),
