@@ -1,14 +1,19 @@
 //! Frames to pixels: decode a DICOM instance, prove it belongs to the patient in context, and
 //! render it to RGBA with the standard's Modality and VOI LUTs (via dicom-parser-lite).
 
+pub mod geometry;
 mod identity;
+pub mod presets;
 
 pub use identity::{check_patient, IdentityMismatch};
 
 use dicom_parser_lite::{
+    color,
+    lut::Palette,
     pixel::{self, Frame, ImageInfo, Photometric},
     tags,
     transform::{self, ModalityLut, Window},
+    DataSet, Tag,
 };
 use thiserror::Error;
 
@@ -55,6 +60,43 @@ pub struct ImageHeader {
     pub instance_number: Option<u32>,
     pub transfer_syntax_uid: String,
     pub lossy: bool,
+    pub study_date: Option<String>,
+    pub study_description: Option<String>,
+    pub series_number: Option<u32>,
+    pub series_description: Option<String>,
+    /// Image Position (Patient), mm.
+    pub image_position: Option<[f64; 3]>,
+    /// Image Orientation (Patient): row then column direction cosines.
+    pub image_orientation: Option<[f64; 6]>,
+    /// Pixel Spacing: row spacing (between rows), column spacing (between columns), mm.
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub number_of_frames: u32,
+    /// Frame Time (ms) of a multi-frame instance, for cine.
+    pub frame_time_ms: Option<f64>,
+    /// Every window the header carries (center, width), for the presets.
+    pub windows: Vec<(f64, f64)>,
+}
+
+const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
+const WINDOW_CENTER: Tag = Tag(0x0028, 0x1050);
+const WINDOW_WIDTH: Tag = Tag(0x0028, 0x1051);
+
+fn fixed<const N: usize>(values: Vec<f64>) -> Option<[f64; N]> {
+    values.try_into().ok().filter(|v: &[f64; N]| v.iter().all(|x| x.is_finite()))
+}
+
+/// How a frame's pixels become RGBA: grayscale is windowed on every draw from the stored
+/// values; colour is converted once at decode (a window does not apply to it).
+#[derive(Debug, Clone)]
+enum Pixels {
+    Gray {
+        frame: Frame,
+        /// The stored-value range, found once: every window change reuses it.
+        range: Option<(i32, i32)>,
+        modality: ModalityLut,
+        monochrome1: bool,
+    },
+    Colour { rgba: Vec<u8> },
 }
 
 /// A decoded frame ready to be windowed again and again without re-decoding.
@@ -62,13 +104,42 @@ pub struct ImageHeader {
 pub struct DecodedImage {
     pub header: ImageHeader,
     pub info: ImageInfo,
-    frame: Frame,
-    /// The stored-value range, found once: every window change reuses it.
-    range: Option<(i32, i32)>,
-    modality: ModalityLut,
+    /// Which frame of its instance this is (0 for single-frame images).
+    pub frame_index: u32,
+    pixels: Pixels,
     /// The header's first window, or one spanning the modality values when there is none.
     pub default_window: Window,
-    monochrome1: bool,
+}
+
+fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
+    let ds = file.dataset();
+    let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
+    let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
+        || LOSSY_TRANSFER_SYNTAXES.contains(&transfer_syntax_uid.as_str());
+    let centers = ds.f64s(WINDOW_CENTER);
+    let widths = ds.f64s(WINDOW_WIDTH);
+    ImageHeader {
+        patient_id: ds.string(tags::PATIENT_ID),
+        patient_name: ds.string(tags::PATIENT_NAME),
+        patient_birth_date: ds.string(tags::PATIENT_BIRTH_DATE),
+        study_uid: ds.string(tags::STUDY_INSTANCE_UID),
+        series_uid: ds.string(tags::SERIES_INSTANCE_UID),
+        sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID),
+        modality: ds.string(tags::MODALITY),
+        instance_number: ds.u32(tags::INSTANCE_NUMBER),
+        transfer_syntax_uid,
+        lossy,
+        study_date: ds.string(tags::STUDY_DATE),
+        study_description: ds.string(tags::STUDY_DESCRIPTION),
+        series_number: ds.u32(tags::SERIES_NUMBER),
+        series_description: ds.string(tags::SERIES_DESCRIPTION),
+        image_position: fixed(ds.f64s(tags::IMAGE_POSITION_PATIENT)),
+        image_orientation: fixed(ds.f64s(tags::IMAGE_ORIENTATION_PATIENT)),
+        pixel_spacing: fixed(ds.f64s(tags::PIXEL_SPACING)),
+        number_of_frames: ds.u32(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
+        frame_time_ms: ds.f64(FRAME_TIME).filter(|t| t.is_finite() && *t > 0.0),
+        windows: centers.iter().zip(&widths).map(|(&c, &w)| (c, w)).collect(),
+    }
 }
 
 impl DecodedImage {
@@ -76,36 +147,41 @@ impl DecodedImage {
     pub fn decode(bytes: &[u8]) -> Result<Self, ImagingError> {
         let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
         let file = buffer.parse()?;
+        let header = read_header(&file);
+        Self::decode_one(&file, header, 0)
+    }
+
+    /// Every frame of an instance, in order (a multi-frame instance is shown as a stack).
+    pub fn decode_frames(bytes: &[u8]) -> Result<Vec<Self>, ImagingError> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
+        let header = read_header(&file);
+        (0..header.number_of_frames).map(|i| Self::decode_one(&file, header.clone(), i)).collect()
+    }
+
+    fn decode_one(file: &dicom_parser_lite::DicomFile, header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
         let ds = file.dataset();
-        let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
-        let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
-            || LOSSY_TRANSFER_SYNTAXES.contains(&transfer_syntax_uid.as_str());
-        let header = ImageHeader {
-            patient_id: ds.string(tags::PATIENT_ID),
-            patient_name: ds.string(tags::PATIENT_NAME),
-            patient_birth_date: ds.string(tags::PATIENT_BIRTH_DATE),
-            study_uid: ds.string(tags::STUDY_INSTANCE_UID),
-            series_uid: ds.string(tags::SERIES_INSTANCE_UID),
-            sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID),
-            modality: ds.string(tags::MODALITY),
-            instance_number: ds.u32(tags::INSTANCE_NUMBER),
-            transfer_syntax_uid,
-            lossy,
-        };
-        let frame = pixel::decode_frame(&file, 0)?;
+        let frame = pixel::decode_frame(file, index as usize)?;
         let info = frame.info.clone();
-        let monochrome1 = match &info.photometric {
-            Photometric::Monochrome1 => true,
-            Photometric::Monochrome2 => false,
+        let at = index as usize;
+        let (pixels, default_window) = match &info.photometric {
+            Photometric::Monochrome1 | Photometric::Monochrome2 => {
+                let monochrome1 = info.photometric == Photometric::Monochrome1;
+                let modality = ModalityLut::for_frame(ds, at);
+                let range = transform::value_range(&frame);
+                let window = Window::for_frame(ds, at).unwrap_or_else(|| {
+                    let (min, max) = modality_range(&frame, &modality, range);
+                    Window::from_min_max(min, max)
+                });
+                (Pixels::Gray { frame, range, modality, monochrome1 }, window)
+            }
+            Photometric::PaletteColor => (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0)),
+            Photometric::Rgb | Photometric::YbrFull | Photometric::YbrFull422 | Photometric::YbrRct | Photometric::YbrIct => {
+                (Pixels::Colour { rgba: rgb_to_rgba(&color::render_rgb8(&frame)?) }, Window::from_min_max(0.0, 255.0))
+            }
             other => return Err(ImagingError::Unsupported(format!("photometric interpretation {other:?}"))),
         };
-        let modality = ModalityLut::for_frame(ds, 0);
-        let range = transform::value_range(&frame);
-        let default_window = Window::for_frame(ds, 0).unwrap_or_else(|| {
-            let (min, max) = modality_range(&frame, &modality, range);
-            Window::from_min_max(min, max)
-        });
-        Ok(DecodedImage { header, info, frame, range, modality, default_window, monochrome1 })
+        Ok(DecodedImage { header, info, frame_index: index, pixels, default_window })
     }
 
     pub fn rows(&self) -> u32 {
@@ -116,12 +192,55 @@ impl DecodedImage {
         self.info.columns
     }
 
+    /// Colour images ignore the window.
+    pub fn is_colour(&self) -> bool {
+        matches!(self.pixels, Pixels::Colour { .. })
+    }
+
     /// Renders into `out` (resized to rows × columns × 4) as RGBA.
     pub fn render_rgba(&self, window: &Window, out: &mut Vec<u8>) -> Result<(), ImagingError> {
         let len = self.info.rows as usize * self.info.columns as usize * 4;
-        out.resize(len, 0);
-        transform::render_rgba_in_range(&self.frame, &self.modality, window, self.monochrome1, self.range, out)?;
+        match &self.pixels {
+            Pixels::Gray { frame, range, modality, monochrome1 } => {
+                out.resize(len, 0);
+                transform::render_rgba_in_range(frame, modality, window, *monochrome1, *range, out)?;
+            }
+            Pixels::Colour { rgba } => {
+                if rgba.len() != len {
+                    return Err(ImagingError::Parse(format!("colour frame has {} bytes, expected {len}", rgba.len())));
+                }
+                out.clear();
+                out.extend_from_slice(rgba);
+            }
+        }
         Ok(())
+    }
+
+    /// Slice position along the normal (mm), when the header has the geometry.
+    pub fn slice_position(&self) -> Option<f64> {
+        geometry::slice_position(self.header.image_position.as_ref()?, self.header.image_orientation.as_ref()?)
+    }
+}
+
+fn render_palette(ds: &DataSet, frame: &Frame) -> Result<Vec<u8>, ImagingError> {
+    Ok(color::render_palette8(frame, &Palette::from_dataset(ds)?)?)
+}
+
+fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rgb.len() / 3 * 4);
+    for px in rgb.chunks_exact(3) {
+        out.extend_from_slice(px);
+        out.push(255);
+    }
+    out
+}
+
+/// Inverts RGB in place (alpha kept): the viewer's "invert" tool, applied after rendering.
+pub fn invert_rgba(rgba: &mut [u8]) {
+    for px in rgba.chunks_exact_mut(4) {
+        px[0] = 255 - px[0];
+        px[1] = 255 - px[1];
+        px[2] = 255 - px[2];
     }
 }
 
