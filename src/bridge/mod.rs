@@ -4,6 +4,7 @@
 //! (QIDO) and delivers the pixels (WADO). A PACS that is down must not hide the FHIR list, so
 //! enrichment failures are recorded per study, never raised for the whole list.
 
+mod report;
 mod study;
 
 pub use study::{InstanceRef, SeriesRef, Source, Study};
