@@ -14,5 +14,4 @@ pub mod net;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;
-#[cfg(target_arch = "wasm32")]
 pub mod view;
