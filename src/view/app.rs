@@ -19,7 +19,7 @@ pub fn App(store: Store) -> impl IntoView {
             <PatientBanner store=store.clone() />
             <div class="emr-body">
                 <StudyList store=store.clone() />
-                <div class="emr-main">
+                <div class="emr-center">
                     <SeriesStrip store=store.clone() />
                     <Viewport store=store.clone() />
                 </div>

@@ -16,6 +16,8 @@ thread_local! {
 pub enum DrawError {
     /// Not this patient's image: the canvas was cleared.
     Mismatch(IdentityMismatch),
+    /// No patient in context (between a switch and its load): nothing may be drawn.
+    NoPatient,
     Browser(String),
 }
 
@@ -41,7 +43,7 @@ pub fn draw(
 ) -> Result<(), DrawError> {
     let Some(patient) = patient else {
         clear(el);
-        return Err(DrawError::Mismatch(IdentityMismatch::MissingPatientId));
+        return Err(DrawError::NoPatient);
     };
     if let Err(mismatch) = check_patient(&image.header, patient) {
         clear(el);

@@ -19,8 +19,8 @@ pub const CSS: &str = r#"
 .emr-imaging button[aria-pressed=true]{background:var(--emr-selected);border-color:var(--emr-accent)}
 .emr-imaging :focus-visible{outline:2px solid var(--emr-accent);outline-offset:-2px}
 .emr-imaging .emr-banner{display:flex;gap:1em;flex-wrap:wrap;padding:4px 8px;background:var(--emr-banner);font-weight:600;flex:none}
-.emr-imaging .emr-body{display:flex;flex:1;min-height:0}
-.emr-imaging .emr-studies{width:17em;display:flex;flex-direction:column;border-right:1px solid var(--emr-border);min-height:0}
+.emr-imaging .emr-body{display:grid;grid-template-columns:17em minmax(0,1fr) 18em;grid-template-rows:minmax(0,1fr);flex:1;min-height:0}
+.emr-imaging .emr-studies{display:flex;flex-direction:column;border-right:1px solid var(--emr-border);min-height:0}
 .emr-imaging .emr-filters{display:flex;flex-wrap:wrap;gap:4px;padding:4px;border-bottom:1px solid var(--emr-border)}
 .emr-imaging .emr-filters label{display:flex;flex-direction:column;font-size:11px;color:var(--emr-muted)}
 .emr-imaging .emr-filters input{width:9.5em}
@@ -31,7 +31,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-study-desc,.emr-imaging .emr-study-acc,.emr-imaging .emr-study-counts,.emr-imaging .emr-study-source{grid-column:1/-1;color:var(--emr-muted)}
 .emr-imaging .emr-study-source.emr-ok{color:var(--emr-ok)}
 .emr-imaging .emr-study-source.emr-warn{color:var(--emr-warn)}
-.emr-imaging .emr-main{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}
+.emr-imaging .emr-center{display:flex;flex-direction:column;min-width:0;min-height:0}
 .emr-imaging .emr-series-strip{display:flex;gap:4px;overflow-x:auto;padding:4px;border-bottom:1px solid var(--emr-border);flex:none}
 .emr-imaging .emr-series{display:grid;grid-template-columns:48px auto;grid-template-rows:auto auto auto;gap:0 6px;text-align:left;max-width:16em;position:relative}
 .emr-imaging .emr-thumb-box{grid-row:1/4;width:48px;height:48px;background:#000;display:flex;align-items:center;justify-content:center}
@@ -64,17 +64,17 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-scroll-thumb{position:absolute;left:0;right:0;background:rgba(255,255,255,.6);border-radius:5px;min-height:6px}
 .emr-imaging .emr-progress{position:absolute;left:0;right:0;top:0;height:3px;background:rgba(255,255,255,.15)}
 .emr-imaging .emr-blocked{position:absolute;inset:20% 8px auto 8px;padding:12px;background:var(--emr-alert);color:#fff;font-weight:600;display:flex;flex-direction:column;gap:4px;border-radius:4px}
-.emr-imaging .emr-reports{width:18em;overflow:auto;border-left:1px solid var(--emr-border);padding:6px 8px}
+.emr-imaging .emr-reports{overflow:auto;min-height:0;border-left:1px solid var(--emr-border);padding:6px 8px}
 .emr-imaging .emr-reports:empty{display:none}
 .emr-imaging .emr-report h3{font-size:13px;margin:4px 0}
 .emr-imaging .emr-report-text{white-space:pre-wrap;font:inherit;margin:4px 0;background:var(--emr-panel);padding:4px;border:1px solid var(--emr-border)}
 .emr-imaging .emr-report-link{color:var(--emr-accent)}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
-@container emr (max-width:900px){.emr-imaging .emr-body{flex-wrap:wrap}.emr-imaging .emr-main{flex:1 1 60%}
-  .emr-imaging .emr-reports{width:100%;border-left:none;border-top:1px solid var(--emr-border);max-height:25%}}
-@container emr (max-width:560px){.emr-imaging .emr-body{flex-direction:column;flex-wrap:nowrap}
-  .emr-imaging .emr-studies{width:auto;max-height:30%;border-right:none;border-bottom:1px solid var(--emr-border)}
-  .emr-imaging .emr-filters input{width:8.5em}.emr-imaging .emr-main{flex:1 1 auto}
-  .emr-imaging .emr-reports{max-height:20%}.emr-imaging .emr-fps span{display:none}}
+@container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}
+  .emr-imaging .emr-reports{grid-column:1/-1;max-height:8em;border-left:none;border-top:1px solid var(--emr-border)}}
+@container emr (max-width:560px){.emr-imaging .emr-body{grid-template-columns:minmax(0,1fr);grid-template-rows:auto minmax(0,1fr) auto}
+  .emr-imaging .emr-studies{max-height:11em;border-right:none;border-bottom:1px solid var(--emr-border)}
+  .emr-imaging .emr-filters input{width:8.5em}.emr-imaging .emr-reports{max-height:6em}.emr-imaging .emr-fps span{display:none}
+  .emr-imaging .emr-series-strip{padding:2px}.emr-imaging .emr-ov{font-size:11px}.emr-imaging .emr-ov-optional{display:none}}
 "#;

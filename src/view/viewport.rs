@@ -54,7 +54,10 @@ pub fn Viewport(store: Store) -> impl IntoView {
     {
         let (image, view, patient, blocked, displayed) =
             (store.image.clone(), store.view.clone(), store.patient.clone(), store.blocked.clone(), store.displayed.clone());
-        let last: Rc<RefCell<Option<(String, u32)>>> = Rc::new(RefCell::new(None));
+        // The last image announced: a new decoded image (not a new window on the same one)
+        // gets an `image-displayed` event.
+        // Holding it (not its address) means a new image can never be mistaken for it.
+        let last: Rc<RefCell<Option<std::sync::Arc<crate::imaging::DecodedImage>>>> = Rc::new(RefCell::new(None));
         let image_w = store.image.clone();
         Effect::new(move |_| {
             let shown = image.get();
@@ -69,9 +72,9 @@ pub fn Viewport(store: Store) -> impl IntoView {
             };
             match draw::draw(&el, &shown.image, &shown.window, invert, p.as_ref()) {
                 Ok(()) => {
-                    let key = (shown.instance_uid.clone(), shown.image.frame_index);
-                    if last.borrow().as_ref() != Some(&key) {
-                        *last.borrow_mut() = Some(key);
+                    let is_new = !last.borrow().as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, &shown.image));
+                    if is_new {
+                        *last.borrow_mut() = Some(shown.image.clone());
                         (displayed)(&shown);
                     }
                 }
@@ -79,6 +82,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                     blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
                     image_w.set(None);
                 }
+                Err(draw::DrawError::NoPatient) => *last.borrow_mut() = None,
                 Err(draw::DrawError::Browser(e)) => leptos::logging::warn!("emr-imaging: draw failed: {e}"),
             }
         });
@@ -360,11 +364,11 @@ fn Overlays(store: Store) -> impl IntoView {
                 <div class="emr-ov emr-ov-tl">
                     <span data-testid="overlay-patient">{person_name(h.patient_name.as_deref().unwrap_or_default())}</span>
                     <span data-testid="overlay-patient-id">{format!("{} {}", STRINGS.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
-                    <span>{format!("{} {}", STRINGS.born, dicom_date(h.patient_birth_date.as_deref().unwrap_or_default()))}</span>
+                    <span class="emr-ov-optional">{format!("{} {}", STRINGS.born, dicom_date(h.patient_birth_date.as_deref().unwrap_or_default()))}</span>
                 </div>
                 <div class="emr-ov emr-ov-tr">
                     <span data-testid="overlay-study-date">{dicom_date(h.study_date.as_deref().unwrap_or_default())}</span>
-                    <span>{h.study_description.clone().unwrap_or_default()}</span>
+                    <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
                     {lossy}
                 </div>
                 <div class="emr-ov emr-ov-bl">
