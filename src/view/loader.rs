@@ -12,12 +12,16 @@ use super::store::{Reports, SeriesItem, Stack, StackFrame, Store};
 use crate::bridge::{BridgeError, ImagingBridge, Study};
 use crate::imaging::{check_patient, geometry, DecodedImage, ImagingError};
 use crate::net::Transport;
+use futures_util::StreamExt;
 use leptos::prelude::*;
 use std::sync::Arc;
 use thiserror::Error;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
+
+/// Instances requested ahead of the one being decoded.
+const FETCH_AHEAD: usize = 4;
 
 #[derive(Debug, Error)]
 pub enum LoadError {
@@ -148,8 +152,11 @@ pub async fn load_series<T: Transport>(
         i.loaded = 0;
     });
     let mut bytes_held = 0usize;
-    for instance in &instances {
-        let bytes = bridge.get_instance(study, series_uid, &instance.uid).await;
+    // A few requests in flight, results taken in display order (`buffered` keeps order).
+    let mut fetched = futures_util::stream::iter(instances.iter())
+        .map(|instance| async move { (instance, bridge.get_instance(study, series_uid, &instance.uid).await) })
+        .buffered(FETCH_AHEAD);
+    while let Some((instance, bytes)) = fetched.next().await {
         if !still() {
             return Err(LoadError::Superseded);
         }

@@ -2,6 +2,7 @@
 //! servers that this tool installs, starts and stops.
 
 mod bench;
+mod bench_view;
 mod build;
 mod devserver;
 mod fuzz;
@@ -27,6 +28,8 @@ usage: cargo xtask <command>
   bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]
                                      wasm parse and window/level vs dicom-parser and a JS LUT,
                                      in Node and headless Chromium (ratios, no pass/fail)
+  bench --view [--slices N]          the viewer on an N-slice CT (default 300) in Chromium:
+                                     longest task while loading, per-frame scroll times
   fuzz [--seconds N | --runs N] [--engine libfuzzer|plain] [--only TARGET]
                                      run each fuzz target of dicom-parser-lite N s (default 30),
                                      or N executions from the committed seeds with a fixed seed";
@@ -50,6 +53,7 @@ fn run() -> Result<()> {
         "demo" => demo(&flags),
         "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),
+        "bench" if flags.has("--view") => bench_view::run(&flags),
         "bench" => bench::run(&flags),
         "fuzz" => fuzz::run(&flags),
         "gen-data" => {
