@@ -73,7 +73,7 @@ pub struct ScaleBar {
 /// The longest "nice" length (1, 2 or 5 × 10ⁿ mm) whose bar fits in `max_screen_px`, for a
 /// column spacing of `spacing_mm` per image pixel shown at `screen_px_per_image_px`.
 pub fn scale_bar(spacing_mm: f64, screen_px_per_image_px: f64, max_screen_px: f64) -> Option<ScaleBar> {
-    if !(spacing_mm > 0.0 && screen_px_per_image_px > 0.0 && max_screen_px > 0.0) || !spacing_mm.is_finite() {
+    if !(spacing_mm > 0.0 && screen_px_per_image_px > 0.0 && max_screen_px > 0.0 && spacing_mm.is_finite()) {
         return None;
     }
     let px_per_mm = screen_px_per_image_px / spacing_mm;

@@ -274,3 +274,113 @@ fn modality_range(frame: &Frame, modality: &ModalityLut, range: Option<(i32, i32
         (min, max)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal Explicit VR Little Endian Part 10 file from (tag, VR, value) triples.
+    fn part10(elements: &[(u32, &[u8; 2], Vec<u8>)]) -> Vec<u8> {
+        fn encode(out: &mut Vec<u8>, tag: u32, vr: &[u8; 2], value: &[u8]) {
+            let mut value = value.to_vec();
+            if value.len() % 2 == 1 {
+                value.push(if vr == b"UI" { 0 } else if vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
+            }
+            out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+            out.extend_from_slice(&(tag as u16).to_le_bytes());
+            out.extend_from_slice(vr);
+            if matches!(vr, b"OB" | b"OW") {
+                out.extend_from_slice(&[0, 0]);
+                out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            } else {
+                out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            }
+            out.extend_from_slice(&value);
+        }
+        let mut meta = Vec::new();
+        encode(&mut meta, 0x0002_0010, b"UI", b"1.2.840.10008.1.2.1");
+        let mut out = vec![0u8; 128];
+        out.extend_from_slice(b"DICM");
+        encode(&mut out, 0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta);
+        let mut sorted = elements.to_vec();
+        sorted.sort_by_key(|e| e.0);
+        for (tag, vr, value) in &sorted {
+            encode(&mut out, *tag, vr, value);
+        }
+        out
+    }
+
+    fn us(v: u16) -> Vec<u8> {
+        v.to_le_bytes().to_vec()
+    }
+
+    fn text(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn multi_frame_instance_becomes_a_stack_with_geometry() {
+        let file = part10(&[
+            (0x0010_0020, b"LO", text("MRN-1")),
+            (0x0008_0060, b"CS", text("XA")),
+            (0x0018_1063, b"DS", text("40")),
+            (0x0020_0032, b"DS", text("-10\\-10\\-12.5")),
+            (0x0020_0037, b"DS", text("1\\0\\0\\0\\1\\0")),
+            (0x0028_0002, b"US", us(1)),
+            (0x0028_0004, b"CS", text("MONOCHROME2")),
+            (0x0028_0008, b"IS", text("3")),
+            (0x0028_0010, b"US", us(1)),
+            (0x0028_0011, b"US", us(2)),
+            (0x0028_0030, b"DS", text("0.5\\0.25")),
+            (0x0028_0100, b"US", us(8)),
+            (0x0028_0101, b"US", us(8)),
+            (0x0028_0102, b"US", us(7)),
+            (0x0028_0103, b"US", us(0)),
+            (0x0028_1050, b"DS", text("128\\100")),
+            (0x0028_1051, b"DS", text("256\\50")),
+            (0x7FE0_0010, b"OB", vec![0, 255, 10, 20, 200, 100]),
+        ]);
+        let frames = DecodedImage::decode_frames(&file).unwrap();
+        assert_eq!(frames.len(), 3);
+        let h = &frames[2].header;
+        assert_eq!((h.number_of_frames, h.frame_time_ms, frames[2].frame_index), (3, Some(40.0), 2));
+        assert_eq!(h.pixel_spacing, Some([0.5, 0.25]));
+        assert_eq!(h.windows, vec![(128.0, 256.0), (100.0, 50.0)]);
+        assert_eq!(frames[0].slice_position(), Some(-12.5));
+        let mut rgba = Vec::new();
+        // Window 128/256 over 8-bit data is the identity (PS3.3 C.11.2.1.2.1).
+        frames[2].render_rgba(&frames[2].default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [200, 200, 200, 255, 100, 100, 100, 255]);
+        frames[1].render_rgba(&frames[1].default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
+        assert!(!frames[0].is_colour());
+        // The first-frame entry point still gives frame 0.
+        assert_eq!(DecodedImage::decode(&file).unwrap().frame_index, 0);
+    }
+
+    #[test]
+    fn rgb_is_shown_as_is_and_invert_keeps_alpha() {
+        let file = part10(&[
+            (0x0010_0020, b"LO", text("MRN-1")),
+            (0x0028_0002, b"US", us(3)),
+            (0x0028_0004, b"CS", text("RGB")),
+            (0x0028_0006, b"US", us(0)),
+            (0x0028_0010, b"US", us(1)),
+            (0x0028_0011, b"US", us(2)),
+            (0x0028_0100, b"US", us(8)),
+            (0x0028_0101, b"US", us(8)),
+            (0x0028_0102, b"US", us(7)),
+            (0x0028_0103, b"US", us(0)),
+            (0x7FE0_0010, b"OB", vec![255, 0, 0, 1, 2, 3]),
+        ]);
+        let image = DecodedImage::decode(&file).unwrap();
+        assert!(image.is_colour());
+        let mut rgba = Vec::new();
+        // Any window: colour is not windowed.
+        image.render_rgba(&Window::from_min_max(100.0, 110.0), &mut rgba).unwrap();
+        assert_eq!(rgba, [255, 0, 0, 255, 1, 2, 3, 255]);
+        invert_rgba(&mut rgba);
+        assert_eq!(rgba, [0, 255, 255, 255, 254, 253, 252, 255]);
+    }
+}

@@ -22,7 +22,7 @@ pub struct StudyFilter {
 impl StudyFilter {
     fn keeps(&self, study: &Study) -> bool {
         let date = date_of(&study.started);
-        (self.modality.is_empty() || study.modalities.iter().any(|m| *m == self.modality))
+        (self.modality.is_empty() || study.modalities.contains(&self.modality))
             && (self.from.is_empty() || (!date.is_empty() && date.as_str() >= self.from.as_str()))
             && (self.to.is_empty() || (!date.is_empty() && date.as_str() <= self.to.as_str()))
     }

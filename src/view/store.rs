@@ -207,7 +207,7 @@ impl Store {
         });
         let Some((frame, study_uid, series_uid, len)) = frame else { return };
         let index = geometry::step_index(index, 0, len);
-        let window = self.view.with_untracked(|v| v.window.clone()).unwrap_or_else(|| frame.image.default_window.clone());
+        let window = self.view.with_untracked(|v| v.window).unwrap_or(frame.image.default_window);
         self.index.set(index);
         let same = self.image.with_untracked(|i| {
             i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && Arc::ptr_eq(&i.image, &frame.image) && i.window == window)
@@ -231,7 +231,7 @@ impl Store {
             return;
         }
         let window = Window { center, width: width.max(1.0), function: shown.window.function };
-        self.view.update(|v| v.window = Some(window.clone()));
+        self.view.update(|v| v.window = Some(window));
         shown.window = window;
         self.image.set(Some(shown));
     }
@@ -247,7 +247,7 @@ impl Store {
         let index = self.index.get_untracked();
         self.image.update(|i| {
             if let Some(i) = i {
-                i.window = i.image.default_window.clone();
+                i.window = i.image.default_window;
             }
         });
         self.show_index(index);

@@ -32,6 +32,9 @@ struct Drag {
     index: usize,
 }
 
+/// A live ResizeObserver and the callback it calls (dropped together).
+type Observed = (web_sys::ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
+
 /// Screen px of drag per slice with the scroll tool.
 const PX_PER_SLICE: f64 = 8.0;
 
@@ -91,7 +94,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
     // Follow the container's size (320 px side panel to full screen).
     {
         let size = store.viewport_size.clone();
-        let observer: Rc<RefCell<Option<(web_sys::ResizeObserver, Closure<dyn FnMut(js_sys::Array)>)>>> = Rc::new(RefCell::new(None));
+        let observer: Rc<RefCell<Option<Observed>>> = Rc::new(RefCell::new(None));
         let holder = observer.clone();
         Effect::new(move |_| {
             let Some(el) = area.get() else { return };
