@@ -151,6 +151,15 @@ impl DecodedImage {
         Self::decode_one(&file, header, 0)
     }
 
+    /// Frame `index` of an instance (the caller decodes frames one by one, yielding between
+    /// them, so a long compressed multi-frame instance does not block input).
+    pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Self, ImagingError> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
+        let header = read_header(&file);
+        Self::decode_one(&file, header, index)
+    }
+
     /// Every frame of an instance, in order (a multi-frame instance is shown as a stack).
     pub fn decode_frames(bytes: &[u8]) -> Result<Vec<Self>, ImagingError> {
         let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
@@ -355,8 +364,12 @@ mod tests {
         frames[1].render_rgba(&frames[1].default_window, &mut rgba).unwrap();
         assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
         assert!(!frames[0].is_colour());
-        // The first-frame entry point still gives frame 0.
+        // The first-frame entry point still gives frame 0; frames one by one equal the batch.
         assert_eq!(DecodedImage::decode(&file).unwrap().frame_index, 0);
+        let one = DecodedImage::decode_frame(&file, 1).unwrap();
+        one.render_rgba(&one.default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
+        assert!(DecodedImage::decode_frame(&file, 3).is_err());
     }
 
     #[test]

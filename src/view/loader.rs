@@ -160,24 +160,32 @@ pub async fn load_series<T: Transport>(
         if !still() {
             return Err(LoadError::Superseded);
         }
-        let frames = DecodedImage::decode_frames(&bytes?)?;
+        let bytes = bytes?;
+        let first = DecodedImage::decode(&bytes)?;
         let patient = store.patient.get_untracked().ok_or(LoadError::Superseded)?;
-        if let Some(first) = frames.first() {
-            if let Err(mismatch) = check_patient(&first.header, &patient) {
-                let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
-                block(store, message.clone());
-                return Err(LoadError::Mismatch(message));
-            }
+        if let Err(mismatch) = check_patient(&first.header, &patient) {
+            let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
+            block(store, message.clone());
+            return Err(LoadError::Mismatch(message));
         }
-        bytes_held += frames.iter().map(|f| f.rows() as usize * f.columns() as usize * usize::from(f.info.bits_allocated.div_ceil(8)).max(1)).sum::<usize>();
-        if let Some(ms) = frames.first().and_then(|f| f.header.frame_time_ms).filter(|_| frames.len() > 1) {
+        let frame_count = first.header.number_of_frames;
+        let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
+        bytes_held += frame_bytes.saturating_mul(frame_count as usize);
+        if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
             store.view.update(|v| v.fps = (1000.0 / ms).round().clamp(1.0, 60.0) as u32);
         }
         let was_empty = store.stack.with_untracked(|s| s.frames.is_empty());
-        store.stack.update(|s| {
-            s.frames.extend(frames.into_iter().map(|image| StackFrame { instance_uid: instance.uid.clone(), image: Arc::new(image) }));
-            s.loaded_instances += 1;
-        });
+        store.stack.update(|s| s.frames.push(StackFrame { instance_uid: instance.uid.clone(), image: Arc::new(first) }));
+        // Further frames of a multi-frame instance: one per turn of the event loop.
+        for index in 1..frame_count {
+            yield_now().await;
+            if !still() {
+                return Err(LoadError::Superseded);
+            }
+            let image = DecodedImage::decode_frame(&bytes, index)?;
+            store.stack.update(|s| s.frames.push(StackFrame { instance_uid: instance.uid.clone(), image: Arc::new(image) }));
+        }
+        store.stack.update(|s| s.loaded_instances += 1);
         update_item(store, series_uid, |i| i.loaded += 1);
         if was_empty {
             let showing = store.image.with_untracked(|i| i.as_ref().map(|i| (i.series_uid.clone(), i.instance_uid.clone())));
