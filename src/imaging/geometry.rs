@@ -100,6 +100,23 @@ pub fn fit_zoom(container: (f64, f64), image: (u32, u32)) -> f64 {
     if z.is_finite() && z > 0.0 { z } else { 1.0 }
 }
 
+/// Height of an image pixel relative to its width, from Pixel Spacing (row spacing, column
+/// spacing): non-square pixels are shown with their true proportions. 1 when unknown.
+pub fn pixel_aspect(spacing: Option<[f64; 2]>) -> f64 {
+    match spacing {
+        Some([row, col]) if row > 0.0 && col > 0.0 && row.is_finite() && col.is_finite() => (row / col).clamp(0.1, 10.0),
+        _ => 1.0,
+    }
+}
+
+/// [`fit_zoom`] for an image whose pixels are `aspect` times as tall as wide.
+pub fn fit_zoom_aspect(container: (f64, f64), image: (u32, u32), aspect: f64) -> f64 {
+    let (cw, ch) = container;
+    let (iw, ih) = (f64::from(image.0.max(1)), f64::from(image.1.max(1)) * aspect);
+    let z = (cw / iw).min(ch / ih);
+    if z.is_finite() && z > 0.0 { z } else { 1.0 }
+}
+
 /// Zoom after a vertical drag of `dy` screen px (up zooms in), kept within sane limits.
 pub fn zoom_after_drag(zoom: f64, dy: f64) -> f64 {
     (zoom * (-dy / 200.0).exp()).clamp(0.05, 40.0)
@@ -186,6 +203,11 @@ mod tests {
     fn viewport_arithmetic() {
         assert_eq!(fit_zoom((256.0, 512.0), (512, 512)), 0.5);
         assert_eq!(fit_zoom((0.0, 0.0), (512, 512)), 1.0);
+        assert_eq!(pixel_aspect(Some([0.5, 0.25])), 2.0);
+        assert_eq!(pixel_aspect(Some([0.0, 0.25])), 1.0);
+        assert_eq!(pixel_aspect(None), 1.0);
+        // 100×100 pixels twice as tall as wide fit a 400×400 box at zoom 2 (200 px wide, 400 tall).
+        assert_eq!(fit_zoom_aspect((400.0, 400.0), (100, 100), 2.0), 2.0);
         assert!(zoom_after_drag(1.0, -100.0) > 1.0);
         assert_eq!(zoom_after_drag(1.0, 1e9), 0.05);
         assert_eq!(window_after_drag(40.0, 400.0, 10.0, -5.0, 512.0), (35.0, 410.0));

@@ -167,7 +167,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 let _ = el.set_pointer_capture(ev.pointer_id());
             }
             let size = store.viewport_size.get_untracked();
-            let zoom = view.zoom.unwrap_or_else(|| geometry::fit_zoom(size, (shown.image.columns(), shown.image.rows())));
+            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
             *drag.borrow_mut() = Some(Drag {
                 pointer: ev.pointer_id(),
                 tool,
@@ -252,19 +252,30 @@ pub fn Viewport(store: Store) -> impl IntoView {
     }
 }
 
-/// The canvas's CSS box: native pixels scaled by the zoom (fit by default), moved by the pan.
+/// The zoom that fits an image in the viewport, with its pixels' true proportions.
+fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
+    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.pixel_spacing))
+}
+
+/// The canvas's CSS box: native pixels scaled by the zoom (fit by default; rows stretched by
+/// the pixel aspect ratio), moved by the pan.
 fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
     let (image, view, size) = (store.image.clone(), store.view.clone(), store.viewport_size.clone());
     move || {
-        let Some(dims) = image.with(|i| i.as_ref().map(|i| (i.image.columns(), i.image.rows()))) else {
+        let Some((dims, aspect, fit)) = image.with(|i| {
+            i.as_ref().map(|i| {
+                let img = &i.image;
+                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.pixel_spacing), shown_fit(img, size.get()))
+            })
+        }) else {
             return "display:none".into();
         };
         let (zoom, pan) = view.with(|v| (v.zoom, v.pan));
-        let z = zoom.unwrap_or_else(|| geometry::fit_zoom(size.get(), dims));
+        let z = zoom.unwrap_or(fit);
         format!(
             "width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
             f64::from(dims.0) * z,
-            f64::from(dims.1) * z,
+            f64::from(dims.1) * z * aspect,
             pan.0,
             pan.1
         )
@@ -344,10 +355,9 @@ fn Overlays(store: Store) -> impl IntoView {
     move || {
         let shown = image.get()?;
         let h = &shown.image.header;
-        let dims = (shown.image.columns(), shown.image.rows());
         let (zoom, _) = view.with(|v| (v.zoom, v.pan));
         let vsize = size.get();
-        let z = zoom.unwrap_or_else(|| geometry::fit_zoom(vsize, dims));
+        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize));
         let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
         let position = shown.image.slice_position().map(|p| format!("{} {} {}", STRINGS.position, overlay_number(p), STRINGS.mm));
         let image_line = format!(
