@@ -307,6 +307,17 @@ fn Toolbar(store: Store) -> impl IntoView {
         }
     };
     let presets_list = presets_for_image.clone();
+    // The select shows the preset the current window equals, if any (not the last one picked).
+    let current_preset = {
+        let (presets, image) = (presets_for_image.clone(), store.image.clone());
+        move || {
+            let window = image.with(|i| i.as_ref().map(|i| (i.window.center, i.window.width)));
+            window
+                .and_then(|(c, w)| presets().iter().position(|p| p.center == c && p.width == w))
+                .map(|i| i.to_string())
+                .unwrap_or_default()
+        }
+    };
     let on_preset = {
         let store = store.clone();
         move |ev: leptos::ev::Event| {
@@ -324,7 +335,7 @@ fn Toolbar(store: Store) -> impl IntoView {
             {tool_button(Tool::Zoom, STRINGS.tool_zoom, "tool-zoom")}
             {tool_button(Tool::Pan, STRINGS.tool_pan, "tool-pan")}
             {tool_button(Tool::Scroll, STRINGS.tool_scroll, "tool-scroll")}
-            <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value="">
+            <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
                 <option value="">{STRINGS.presets_label}</option>
                 {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {
                     <option value=i.to_string()>{format!("{} {}/{}", preset_label(p.key), overlay_number(p.center), overlay_number(p.width))}</option>

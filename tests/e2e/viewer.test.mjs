@@ -138,6 +138,8 @@ test('viewer: list, wheel and keyboard scroll, W/L drag and presets, cine, overl
   await page.click('[data-testid=reset]');
   assert.equal(await overlay(page, 'overlay-zoom'), zoomBefore);
   assert.equal(await overlay(page, 'overlay-wl'), 'W 400 L 40');
+  assert.match(await page.locator('[data-testid=preset] option:checked').innerText(), /Soft tissue 40\/400/,
+    'the preset menu follows the window');
 
   // Cine: the slice changes by itself while playing, and stops on pause.
   await page.click('[data-testid=cine]');
