@@ -15,5 +15,4 @@ pub mod text;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;
-#[cfg(target_arch = "wasm32")]
 pub mod view;

@@ -6,7 +6,9 @@ const picker = document.getElementById('patient-picker');
 const status = document.getElementById('demo-status');
 
 await init();
-const viewer = new EMRImagingComponent('/fhir');
+// `?nocache` keeps images in memory only (the viewer benchmark compares both).
+const params = new URLSearchParams(location.search);
+const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', persistentCache: !params.has('nocache') });
 viewer.mount(document.getElementById('imaging'));
 
 async function listPatients() {
@@ -44,7 +46,7 @@ try {
   // For tests and the console: the page's handles, never any credential.
   window.emrDemo = { viewer, selectPatient, ready: true };
   // `?manual` leaves the choice to the user (tests use it); otherwise open the first patient.
-  const manual = new URLSearchParams(location.search).has('manual');
+  const manual = params.has('manual');
   if (patients.length && !manual) await selectPatient(patients[0].id);
 } catch (error) {
   status.textContent = String(error.message ?? error);

@@ -523,11 +523,13 @@ impl Inner {
         self.store.status.set(Status::Idle);
         self.store.image.set(Some(ShownImage {
             study_uid: study.study_uid.clone(),
-            series_uid: series.uid,
+            series_uid: series.uid.clone(),
             instance_uid: instance.uid,
             image: Arc::new(image),
             window,
         }));
+        // The rest of the series, the reports and the thumbnails (the view's loader).
+        let _ = crate::view::loader::after_first_image(&self.bridge, &self.store, &study, &series.uid, &|| self.is_current(generation)).await;
         Ok(())
     }
 
@@ -547,6 +549,14 @@ impl Inner {
                     inner.ensure_token().await;
                     // Failures are already shown and dispatched by `fail`.
                     let _ = inner.open_study(&uid, generation).await;
+                });
+            }
+            Action::OpenSeries(series_uid) => {
+                let inner = self.clone();
+                let generation = self.generation.get();
+                let Some(study) = self.store.selected_study.get_untracked().and_then(|uid| self.study(&uid)) else { return };
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = crate::view::loader::open_series(&inner.bridge, &inner.store, &study, &series_uid, &|| inner.is_current(generation)).await;
                 });
             }
         }

@@ -5,6 +5,7 @@
 //! enrichment failures are recorded per study, never raised for the whole list.
 
 pub mod rendered;
+mod report;
 mod study;
 #[cfg(all(target_arch = "wasm32", feature = "bench"))]
 mod bench;

@@ -7,6 +7,7 @@
 
 mod client;
 mod model;
+pub mod report;
 
 pub use client::{FhirClient, StudyFilter, StudySearch};
 pub use model::{Endpoint, ImagingStudy, Patient, Reference, Series, SeriesInstance};

@@ -1,14 +1,19 @@
 //! Frames to pixels: decode a DICOM instance, prove it belongs to the patient in context, and
 //! render it to RGBA with the standard's Modality and VOI LUTs (via dicom-parser-lite).
 
+pub mod geometry;
 mod identity;
+pub mod presets;
 
 pub use identity::{check_patient, IdentityMismatch};
 
 use dicom_parser_lite::{
+    color,
+    lut::Palette,
     pixel::{self, Frame, ImageInfo, Photometric},
     tags,
     transform::{self, ModalityLut, Window},
+    DataSet, Tag,
 };
 use thiserror::Error;
 
@@ -55,6 +60,43 @@ pub struct ImageHeader {
     pub instance_number: Option<u32>,
     pub transfer_syntax_uid: String,
     pub lossy: bool,
+    pub study_date: Option<String>,
+    pub study_description: Option<String>,
+    pub series_number: Option<u32>,
+    pub series_description: Option<String>,
+    /// Image Position (Patient), mm.
+    pub image_position: Option<[f64; 3]>,
+    /// Image Orientation (Patient): row then column direction cosines.
+    pub image_orientation: Option<[f64; 6]>,
+    /// Pixel Spacing: row spacing (between rows), column spacing (between columns), mm.
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub number_of_frames: u32,
+    /// Frame Time (ms) of a multi-frame instance, for cine.
+    pub frame_time_ms: Option<f64>,
+    /// Every window the header carries (center, width), for the presets.
+    pub windows: Vec<(f64, f64)>,
+}
+
+const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
+const WINDOW_CENTER: Tag = Tag(0x0028, 0x1050);
+const WINDOW_WIDTH: Tag = Tag(0x0028, 0x1051);
+
+fn fixed<const N: usize>(values: Vec<f64>) -> Option<[f64; N]> {
+    values.try_into().ok().filter(|v: &[f64; N]| v.iter().all(|x| x.is_finite()))
+}
+
+/// How a frame's pixels become RGBA: grayscale is windowed on every draw from the stored
+/// values; colour is converted once at decode (a window does not apply to it).
+#[derive(Debug, Clone)]
+enum Pixels {
+    Gray {
+        frame: Frame,
+        /// The stored-value range, found once: every window change reuses it.
+        range: Option<(i32, i32)>,
+        modality: ModalityLut,
+        monochrome1: bool,
+    },
+    Colour { rgba: Vec<u8> },
 }
 
 /// A decoded frame ready to be windowed again and again without re-decoding.
@@ -62,13 +104,42 @@ pub struct ImageHeader {
 pub struct DecodedImage {
     pub header: ImageHeader,
     pub info: ImageInfo,
-    frame: Frame,
-    /// The stored-value range, found once: every window change reuses it.
-    range: Option<(i32, i32)>,
-    modality: ModalityLut,
+    /// Which frame of its instance this is (0 for single-frame images).
+    pub frame_index: u32,
+    pixels: Pixels,
     /// The header's first window, or one spanning the modality values when there is none.
     pub default_window: Window,
-    monochrome1: bool,
+}
+
+fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
+    let ds = file.dataset();
+    let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
+    let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
+        || LOSSY_TRANSFER_SYNTAXES.contains(&transfer_syntax_uid.as_str());
+    let centers = ds.f64s(WINDOW_CENTER);
+    let widths = ds.f64s(WINDOW_WIDTH);
+    ImageHeader {
+        patient_id: ds.string(tags::PATIENT_ID),
+        patient_name: ds.string(tags::PATIENT_NAME),
+        patient_birth_date: ds.string(tags::PATIENT_BIRTH_DATE),
+        study_uid: ds.string(tags::STUDY_INSTANCE_UID),
+        series_uid: ds.string(tags::SERIES_INSTANCE_UID),
+        sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID),
+        modality: ds.string(tags::MODALITY),
+        instance_number: ds.u32(tags::INSTANCE_NUMBER),
+        transfer_syntax_uid,
+        lossy,
+        study_date: ds.string(tags::STUDY_DATE),
+        study_description: ds.string(tags::STUDY_DESCRIPTION),
+        series_number: ds.u32(tags::SERIES_NUMBER),
+        series_description: ds.string(tags::SERIES_DESCRIPTION),
+        image_position: fixed(ds.f64s(tags::IMAGE_POSITION_PATIENT)),
+        image_orientation: fixed(ds.f64s(tags::IMAGE_ORIENTATION_PATIENT)),
+        pixel_spacing: fixed(ds.f64s(tags::PIXEL_SPACING)),
+        number_of_frames: ds.u32(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
+        frame_time_ms: ds.f64(FRAME_TIME).filter(|t| t.is_finite() && *t > 0.0),
+        windows: centers.iter().zip(&widths).map(|(&c, &w)| (c, w)).collect(),
+    }
 }
 
 impl DecodedImage {
@@ -76,36 +147,50 @@ impl DecodedImage {
     pub fn decode(bytes: &[u8]) -> Result<Self, ImagingError> {
         let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
         let file = buffer.parse()?;
+        let header = read_header(&file);
+        Self::decode_one(&file, header, 0)
+    }
+
+    /// Frame `index` of an instance (the caller decodes frames one by one, yielding between
+    /// them, so a long compressed multi-frame instance does not block input).
+    pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Self, ImagingError> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
+        let header = read_header(&file);
+        Self::decode_one(&file, header, index)
+    }
+
+    /// Every frame of an instance, in order (a multi-frame instance is shown as a stack).
+    pub fn decode_frames(bytes: &[u8]) -> Result<Vec<Self>, ImagingError> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
+        let header = read_header(&file);
+        (0..header.number_of_frames).map(|i| Self::decode_one(&file, header.clone(), i)).collect()
+    }
+
+    fn decode_one(file: &dicom_parser_lite::DicomFile, header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
         let ds = file.dataset();
-        let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
-        let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
-            || LOSSY_TRANSFER_SYNTAXES.contains(&transfer_syntax_uid.as_str());
-        let header = ImageHeader {
-            patient_id: ds.string(tags::PATIENT_ID),
-            patient_name: ds.string(tags::PATIENT_NAME),
-            patient_birth_date: ds.string(tags::PATIENT_BIRTH_DATE),
-            study_uid: ds.string(tags::STUDY_INSTANCE_UID),
-            series_uid: ds.string(tags::SERIES_INSTANCE_UID),
-            sop_instance_uid: ds.string(tags::SOP_INSTANCE_UID),
-            modality: ds.string(tags::MODALITY),
-            instance_number: ds.u32(tags::INSTANCE_NUMBER),
-            transfer_syntax_uid,
-            lossy,
-        };
-        let frame = pixel::decode_frame(&file, 0)?;
+        let frame = pixel::decode_frame(file, index as usize)?;
         let info = frame.info.clone();
-        let monochrome1 = match &info.photometric {
-            Photometric::Monochrome1 => true,
-            Photometric::Monochrome2 => false,
+        let at = index as usize;
+        let (pixels, default_window) = match &info.photometric {
+            Photometric::Monochrome1 | Photometric::Monochrome2 => {
+                let monochrome1 = info.photometric == Photometric::Monochrome1;
+                let modality = ModalityLut::for_frame(ds, at);
+                let range = transform::value_range(&frame);
+                let window = Window::for_frame(ds, at).unwrap_or_else(|| {
+                    let (min, max) = modality_range(&frame, &modality, range);
+                    Window::from_min_max(min, max)
+                });
+                (Pixels::Gray { frame, range, modality, monochrome1 }, window)
+            }
+            Photometric::PaletteColor => (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0)),
+            Photometric::Rgb | Photometric::YbrFull | Photometric::YbrFull422 | Photometric::YbrRct | Photometric::YbrIct => {
+                (Pixels::Colour { rgba: rgb_to_rgba(&color::render_rgb8(&frame)?) }, Window::from_min_max(0.0, 255.0))
+            }
             other => return Err(ImagingError::Unsupported(format!("photometric interpretation {other:?}"))),
         };
-        let modality = ModalityLut::for_frame(ds, 0);
-        let range = transform::value_range(&frame);
-        let default_window = Window::for_frame(ds, 0).unwrap_or_else(|| {
-            let (min, max) = modality_range(&frame, &modality, range);
-            Window::from_min_max(min, max)
-        });
-        Ok(DecodedImage { header, info, frame, range, modality, default_window, monochrome1 })
+        Ok(DecodedImage { header, info, frame_index: index, pixels, default_window })
     }
 
     pub fn rows(&self) -> u32 {
@@ -116,12 +201,55 @@ impl DecodedImage {
         self.info.columns
     }
 
+    /// Colour images ignore the window.
+    pub fn is_colour(&self) -> bool {
+        matches!(self.pixels, Pixels::Colour { .. })
+    }
+
     /// Renders into `out` (resized to rows × columns × 4) as RGBA.
     pub fn render_rgba(&self, window: &Window, out: &mut Vec<u8>) -> Result<(), ImagingError> {
         let len = self.info.rows as usize * self.info.columns as usize * 4;
-        out.resize(len, 0);
-        transform::render_rgba_in_range(&self.frame, &self.modality, window, self.monochrome1, self.range, out)?;
+        match &self.pixels {
+            Pixels::Gray { frame, range, modality, monochrome1 } => {
+                out.resize(len, 0);
+                transform::render_rgba_in_range(frame, modality, window, *monochrome1, *range, out)?;
+            }
+            Pixels::Colour { rgba } => {
+                if rgba.len() != len {
+                    return Err(ImagingError::Parse(format!("colour frame has {} bytes, expected {len}", rgba.len())));
+                }
+                out.clear();
+                out.extend_from_slice(rgba);
+            }
+        }
         Ok(())
+    }
+
+    /// Slice position along the normal (mm), when the header has the geometry.
+    pub fn slice_position(&self) -> Option<f64> {
+        geometry::slice_position(self.header.image_position.as_ref()?, self.header.image_orientation.as_ref()?)
+    }
+}
+
+fn render_palette(ds: &DataSet, frame: &Frame) -> Result<Vec<u8>, ImagingError> {
+    Ok(color::render_palette8(frame, &Palette::from_dataset(ds)?)?)
+}
+
+fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(rgb.len() / 3 * 4);
+    for px in rgb.chunks_exact(3) {
+        out.extend_from_slice(px);
+        out.push(255);
+    }
+    out
+}
+
+/// Inverts RGB in place (alpha kept): the viewer's "invert" tool, applied after rendering.
+pub fn invert_rgba(rgba: &mut [u8]) {
+    for px in rgba.chunks_exact_mut(4) {
+        px[0] = 255 - px[0];
+        px[1] = 255 - px[1];
+        px[2] = 255 - px[2];
     }
 }
 
@@ -153,5 +281,119 @@ fn modality_range(frame: &Frame, modality: &ModalityLut, range: Option<(i32, i32
         (0.0, 0.0)
     } else {
         (min, max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal Explicit VR Little Endian Part 10 file from (tag, VR, value) triples.
+    fn part10(elements: &[(u32, &[u8; 2], Vec<u8>)]) -> Vec<u8> {
+        fn encode(out: &mut Vec<u8>, tag: u32, vr: &[u8; 2], value: &[u8]) {
+            let mut value = value.to_vec();
+            if value.len() % 2 == 1 {
+                value.push(if vr == b"UI" { 0 } else if vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
+            }
+            out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+            out.extend_from_slice(&(tag as u16).to_le_bytes());
+            out.extend_from_slice(vr);
+            if matches!(vr, b"OB" | b"OW") {
+                out.extend_from_slice(&[0, 0]);
+                out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+            } else {
+                out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            }
+            out.extend_from_slice(&value);
+        }
+        let mut meta = Vec::new();
+        encode(&mut meta, 0x0002_0010, b"UI", b"1.2.840.10008.1.2.1");
+        let mut out = vec![0u8; 128];
+        out.extend_from_slice(b"DICM");
+        encode(&mut out, 0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta);
+        let mut sorted = elements.to_vec();
+        sorted.sort_by_key(|e| e.0);
+        for (tag, vr, value) in &sorted {
+            encode(&mut out, *tag, vr, value);
+        }
+        out
+    }
+
+    fn us(v: u16) -> Vec<u8> {
+        v.to_le_bytes().to_vec()
+    }
+
+    fn text(s: &str) -> Vec<u8> {
+        s.as_bytes().to_vec()
+    }
+
+    #[test]
+    fn multi_frame_instance_becomes_a_stack_with_geometry() {
+        let file = part10(&[
+            (0x0010_0020, b"LO", text("MRN-1")),
+            (0x0008_0060, b"CS", text("XA")),
+            (0x0018_1063, b"DS", text("40")),
+            (0x0020_0032, b"DS", text("-10\\-10\\-12.5")),
+            (0x0020_0037, b"DS", text("1\\0\\0\\0\\1\\0")),
+            (0x0028_0002, b"US", us(1)),
+            (0x0028_0004, b"CS", text("MONOCHROME2")),
+            (0x0028_0008, b"IS", text("3")),
+            (0x0028_0010, b"US", us(1)),
+            (0x0028_0011, b"US", us(2)),
+            (0x0028_0030, b"DS", text("0.5\\0.25")),
+            (0x0028_0100, b"US", us(8)),
+            (0x0028_0101, b"US", us(8)),
+            (0x0028_0102, b"US", us(7)),
+            (0x0028_0103, b"US", us(0)),
+            (0x0028_1050, b"DS", text("128\\100")),
+            (0x0028_1051, b"DS", text("256\\50")),
+            (0x7FE0_0010, b"OB", vec![0, 255, 10, 20, 200, 100]),
+        ]);
+        let frames = DecodedImage::decode_frames(&file).unwrap();
+        assert_eq!(frames.len(), 3);
+        let h = &frames[2].header;
+        assert_eq!((h.number_of_frames, h.frame_time_ms, frames[2].frame_index), (3, Some(40.0), 2));
+        assert_eq!(h.pixel_spacing, Some([0.5, 0.25]));
+        assert_eq!(h.windows, vec![(128.0, 256.0), (100.0, 50.0)]);
+        assert_eq!(frames[0].slice_position(), Some(-12.5));
+        let mut rgba = Vec::new();
+        // Window 128/256 over 8-bit data is the identity (PS3.3 C.11.2.1.2.1).
+        frames[2].render_rgba(&frames[2].default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [200, 200, 200, 255, 100, 100, 100, 255]);
+        frames[1].render_rgba(&frames[1].default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
+        assert!(!frames[0].is_colour());
+        // The first-frame entry point still gives frame 0; frames one by one equal the batch.
+        assert_eq!(DecodedImage::decode(&file).unwrap().frame_index, 0);
+        let one = DecodedImage::decode_frame(&file, 1).unwrap();
+        one.render_rgba(&one.default_window, &mut rgba).unwrap();
+        assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
+        assert!(DecodedImage::decode_frame(&file, 3).is_err());
+    }
+
+    #[test]
+    fn rgb_is_shown_as_is_and_invert_keeps_alpha() {
+        let file = part10(&[
+            (0x0010_0020, b"LO", text("MRN-1")),
+            (0x0028_0002, b"US", us(3)),
+            (0x0028_0004, b"CS", text("RGB")),
+            (0x0028_0006, b"US", us(0)),
+            (0x0028_0010, b"US", us(1)),
+            (0x0028_0011, b"US", us(2)),
+            (0x0028_0100, b"US", us(8)),
+            (0x0028_0101, b"US", us(8)),
+            (0x0028_0102, b"US", us(7)),
+            (0x0028_0103, b"US", us(0)),
+            (0x7FE0_0010, b"OB", vec![255, 0, 0, 1, 2, 3]),
+        ]);
+        let image = DecodedImage::decode(&file).unwrap();
+        assert!(image.is_colour());
+        let mut rgba = Vec::new();
+        // Any window: colour is not windowed.
+        image.render_rgba(&Window::from_min_max(100.0, 110.0), &mut rgba).unwrap();
+        assert_eq!(rgba, [255, 0, 0, 255, 1, 2, 3, 255]);
+        invert_rgba(&mut rgba);
+        assert_eq!(rgba, [0, 255, 255, 255, 254, 253, 252, 255]);
     }
 }

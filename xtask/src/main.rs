@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_fetch;
+mod bench_view;
 mod build;
 mod devserver;
 mod fuzz;
@@ -30,6 +31,8 @@ usage: cargo xtask <command>
                                      in Node and headless Chromium (ratios, no pass/fail)
   bench-fetch [--samples N]          a 64-slice CT loaded by the component: cold, from
                                      IndexedDB after a reload, and curl (ratios, no pass/fail)
+  bench --view [--slices N]          the viewer on an N-slice CT (default 300) in Chromium:
+                                     longest task while loading, per-frame scroll times
   fuzz [--seconds N | --runs N] [--engine libfuzzer|plain] [--only TARGET]
                                      run each fuzz target of dicom-parser-lite N s (default 30),
                                      or N executions from the committed seeds with a fixed seed";
@@ -59,6 +62,7 @@ fn run() -> Result<()> {
         "demo" => demo(&flags),
         "test" => test::run(!flags.has("--skip-install"), flags.value("--only")?.as_deref()),
         "install" => install::all(),
+        "bench" if flags.has("--view") => bench_view::run(&flags),
         "bench" => bench::run(&flags),
         "bench-fetch" => bench_fetch::run(&flags),
         "fuzz" => fuzz::run(&flags),

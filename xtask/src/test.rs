@@ -70,6 +70,12 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     testdata::write_to_dir(&native, &orthanc_dicomweb, &native_dir)?;
     testdata::write_to_dir(&e2e, &format!("{proxy_url}/dicom-web"), &e2e_dir)?;
 
+    // The viewer's cases (a report, a misfiled study), reached through the proxy too.
+    let viewer = testdata::viewer::generate("e2e-viewer", 5);
+    let viewer_dir = dir.join("data-viewer");
+    load_viewer(&viewer, &orthanc_dicomweb, &format!("{proxy_url}/dicom-web"), &fhir_base)?;
+    testdata::write_to_dir(&viewer, &format!("{proxy_url}/dicom-web"), &viewer_dir)?;
+
     // The demo's built-in sample mode, used by browser tests and the demo e2e test.
     let demo = testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() });
     let demo_dir = dir.join("data-demo");
@@ -135,6 +141,7 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
+            .env("E2E_VIEWER_DATA", &viewer_dir)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );
@@ -176,6 +183,18 @@ fn load(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_
         }
     }
     servers::fhir_transaction(fhir_base, &testdata::fhir_transaction(data, endpoint_address))
+}
+
+/// [`load`] for the viewer's data set, whose transaction also carries its DiagnosticReport.
+fn load_viewer(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_base: &str) -> Result<()> {
+    for patient in &data.patients {
+        for study in &patient.studies {
+            let instances: Vec<&[u8]> =
+                study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
+            servers::stow(stow_base, &instances)?;
+        }
+    }
+    servers::fhir_transaction(fhir_base, &testdata::viewer::fhir_transaction(data, endpoint_address))
 }
 
 fn path_with_cargo_bin() -> std::ffi::OsString {

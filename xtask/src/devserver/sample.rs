@@ -69,7 +69,7 @@ fn reference_id<'a>(value: &'a str, resource_type: &str) -> &'a str {
 fn matches_params(resource: &Value, rtype: &str, rq: &Request<'_>) -> bool {
     rq.params.iter().all(|(k, v)| match (rtype, k.as_str()) {
         (_, "_id") => v.split(',').any(|id| resource["id"] == id),
-        ("ImagingStudy", "patient" | "subject") => v.split(',').any(|p| {
+        ("ImagingStudy" | "DiagnosticReport", "patient" | "subject") => v.split(',').any(|p| {
             resource["subject"]["reference"].as_str() == Some(format!("Patient/{}", reference_id(p, "Patient")).as_str())
         }),
         ("Patient", "identifier") => v.split(',').any(|token| {
@@ -139,8 +139,10 @@ pub fn fhir(ds: &Dataset, rq: &Request<'_>) -> Reply {
         return outcome(405, "not-supported", "the sample FHIR server is read-only").header("Allow", "GET, HEAD");
     }
     let base = format!("http://{}/fhir", rq.host);
-    let resources = testdata::fhir_resources(ds, &format!("http://{}/dicom-web", rq.host));
-    let known = |t: &str| matches!(t, "Patient" | "ImagingStudy" | "Endpoint");
+    let mut resources = testdata::fhir_resources(ds, &format!("http://{}/dicom-web", rq.host));
+    // The viewer's report panel has something to show on the first CT.
+    resources.extend(testdata::viewer::report(ds));
+    let known = |t: &str| matches!(t, "Patient" | "ImagingStudy" | "Endpoint" | "DiagnosticReport");
     match rq.segments {
         [m] if m == "metadata" => Reply::json(200, FHIR_JSON, &capability_statement()),
         [t] if known(t) => search(&resources, t, rq, &base),

@@ -9,6 +9,7 @@ mod fhir;
 mod part10;
 mod phantom;
 mod uid;
+pub mod viewer;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};

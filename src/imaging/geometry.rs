@@ -1,0 +1,223 @@
+//! Image geometry for the overlays: orientation labels, slice position, the scale bar, and
+//! viewport arithmetic. Pure functions, so they are tested natively.
+//!
+//! DICOM's patient coordinate system (PS3.3 C.7.6.2.1.1) is LPS: +x towards the patient's
+//! Left, +y Posterior, +z Head. Image Orientation (Patient) gives the direction cosines of the
+//! first row (left to right on screen) and of the first column (top to bottom).
+
+/// The letters at the four edges of the image.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EdgeLabels {
+    pub left: String,
+    pub right: String,
+    pub top: String,
+    pub bottom: String,
+}
+
+/// Below this a direction cosine does not earn a letter (an oblique label shows at most the
+/// axes that matter, e.g. `LA`, not noise from rounding).
+const OBLIQUE_THRESHOLD: f64 = 0.25;
+
+/// The label of a direction in LPS: one letter per axis it points along noticeably, the
+/// strongest first (`[1,0,0]` → `L`, `[0,-0.7,0.7]` → `AH` or `HA`).
+pub fn direction_label(v: [f64; 3]) -> String {
+    let letters = [('L', 'R'), ('P', 'A'), ('H', 'F')];
+    let mut axes: Vec<(f64, char)> = v
+        .iter()
+        .zip(letters)
+        .filter(|(c, _)| c.is_finite() && c.abs() > OBLIQUE_THRESHOLD)
+        .map(|(&c, (pos, neg))| (c.abs(), if c > 0.0 { pos } else { neg }))
+        .collect();
+    axes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    axes.into_iter().map(|(_, l)| l).collect()
+}
+
+/// Edge labels from Image Orientation (Patient): the right edge is where the row direction
+/// points, the bottom edge where the column direction points, the others their opposites.
+/// `None` for a missing or degenerate orientation (then no markers are better than wrong ones).
+pub fn edge_labels(iop: &[f64; 6]) -> Option<EdgeLabels> {
+    let row = [iop[0], iop[1], iop[2]];
+    let col = [iop[3], iop[4], iop[5]];
+    let norm = |v: [f64; 3]| (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    if !(0.5..1.5).contains(&norm(row)) || !(0.5..1.5).contains(&norm(col)) {
+        return None;
+    }
+    let neg = |v: [f64; 3]| [-v[0], -v[1], -v[2]];
+    Some(EdgeLabels {
+        left: direction_label(neg(row)),
+        right: direction_label(row),
+        top: direction_label(neg(col)),
+        bottom: direction_label(col),
+    })
+}
+
+/// The slice's position along its normal (row × column) in mm: the value that orders a stack
+/// and that the overlay shows. `None` without position or orientation.
+pub fn slice_position(ipp: &[f64; 3], iop: &[f64; 6]) -> Option<f64> {
+    let (r, c) = ([iop[0], iop[1], iop[2]], [iop[3], iop[4], iop[5]]);
+    let n = [r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0]];
+    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    if !len.is_finite() || len < 1e-6 {
+        return None;
+    }
+    Some((ipp[0] * n[0] + ipp[1] * n[1] + ipp[2] * n[2]) / len)
+}
+
+/// A scale bar: its length in mm and in screen pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScaleBar {
+    pub mm: f64,
+    pub screen_px: f64,
+}
+
+/// The longest "nice" length (1, 2 or 5 × 10ⁿ mm) whose bar fits in `max_screen_px`, for a
+/// column spacing of `spacing_mm` per image pixel shown at `screen_px_per_image_px`.
+pub fn scale_bar(spacing_mm: f64, screen_px_per_image_px: f64, max_screen_px: f64) -> Option<ScaleBar> {
+    if !(spacing_mm > 0.0 && screen_px_per_image_px > 0.0 && max_screen_px > 0.0 && spacing_mm.is_finite()) {
+        return None;
+    }
+    let px_per_mm = screen_px_per_image_px / spacing_mm;
+    let max_mm = max_screen_px / px_per_mm;
+    let mut best = None;
+    let mut decade = 1e-3;
+    while decade <= 1e4 {
+        for step in [1.0, 2.0, 5.0] {
+            let mm = step * decade;
+            if mm <= max_mm {
+                best = Some(mm);
+            }
+        }
+        decade *= 10.0;
+    }
+    best.map(|mm| ScaleBar { mm, screen_px: mm * px_per_mm })
+}
+
+/// The zoom (screen px per image px) that fits an image in a container, keeping its aspect.
+pub fn fit_zoom(container: (f64, f64), image: (u32, u32)) -> f64 {
+    let (cw, ch) = container;
+    let (iw, ih) = (f64::from(image.0.max(1)), f64::from(image.1.max(1)));
+    let z = (cw / iw).min(ch / ih);
+    if z.is_finite() && z > 0.0 { z } else { 1.0 }
+}
+
+/// Height of an image pixel relative to its width, from Pixel Spacing (row spacing, column
+/// spacing): non-square pixels are shown with their true proportions. 1 when unknown.
+pub fn pixel_aspect(spacing: Option<[f64; 2]>) -> f64 {
+    match spacing {
+        Some([row, col]) if row > 0.0 && col > 0.0 && row.is_finite() && col.is_finite() => (row / col).clamp(0.1, 10.0),
+        _ => 1.0,
+    }
+}
+
+/// [`fit_zoom`] for an image whose pixels are `aspect` times as tall as wide.
+pub fn fit_zoom_aspect(container: (f64, f64), image: (u32, u32), aspect: f64) -> f64 {
+    let (cw, ch) = container;
+    let (iw, ih) = (f64::from(image.0.max(1)), f64::from(image.1.max(1)) * aspect);
+    let z = (cw / iw).min(ch / ih);
+    if z.is_finite() && z > 0.0 { z } else { 1.0 }
+}
+
+/// Zoom after a vertical drag of `dy` screen px (up zooms in), kept within sane limits.
+pub fn zoom_after_drag(zoom: f64, dy: f64) -> f64 {
+    (zoom * (-dy / 200.0).exp()).clamp(0.05, 40.0)
+}
+
+/// Window after a drag (PACS convention: right widens, down raises the level), scaled so a
+/// full-width drag covers about the given data span. Width never falls below 1.
+pub fn window_after_drag(center: f64, width: f64, dx: f64, dy: f64, span: f64) -> (f64, f64) {
+    let k = (span / 512.0).max(0.25);
+    (center + dy * k, (width + dx * k).max(1.0))
+}
+
+/// The next slice index after moving `delta`, clamped to the stack.
+pub fn step_index(index: usize, delta: i64, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let last = len as i64 - 1;
+    (index as i64 + delta).clamp(0, last) as usize
+}
+
+/// The slice index for a position `fraction` (0..1) along a scroll bar.
+pub fn index_at_fraction(fraction: f64, len: usize) -> usize {
+    if len == 0 || !fraction.is_finite() {
+        return 0;
+    }
+    ((fraction.clamp(0.0, 1.0) * len as f64) as usize).min(len - 1)
+}
+
+/// The middle item of a stack, the one a thumbnail shows.
+pub fn middle(len: usize) -> usize {
+    len / 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(l: &str, r: &str, t: &str, b: &str) -> EdgeLabels {
+        EdgeLabels { left: l.into(), right: r.into(), top: t.into(), bottom: b.into() }
+    }
+
+    #[test]
+    fn standard_planes() {
+        // Axial: rows run to the patient's left, columns to posterior.
+        assert_eq!(edge_labels(&[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]), Some(labels("R", "L", "A", "P")));
+        // Coronal: rows to the left, columns to the feet.
+        assert_eq!(edge_labels(&[1.0, 0.0, 0.0, 0.0, 0.0, -1.0]), Some(labels("R", "L", "H", "F")));
+        // Sagittal: rows to posterior, columns to the feet.
+        assert_eq!(edge_labels(&[0.0, 1.0, 0.0, 0.0, 0.0, -1.0]), Some(labels("A", "P", "H", "F")));
+    }
+
+    #[test]
+    fn oblique_strongest_axis_first_and_degenerate_refused() {
+        let s = std::f64::consts::FRAC_1_SQRT_2;
+        assert_eq!(direction_label([0.0, -0.6, 0.8]), "HA");
+        assert_eq!(direction_label([s, s, 0.1]), "LP");
+        assert_eq!(edge_labels(&[0.0; 6]), None);
+        assert_eq!(edge_labels(&[f64::NAN, 0.0, 0.0, 0.0, 1.0, 0.0]), None);
+    }
+
+    #[test]
+    fn slice_position_follows_the_normal() {
+        let axial = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        assert_eq!(slice_position(&[-100.0, -100.0, -12.5], &axial), Some(-12.5));
+        // Coronal normal is row × col = (1,0,0) × (0,0,-1) = (0,1,0).
+        assert_eq!(slice_position(&[0.0, 30.0, 5.0], &[1.0, 0.0, 0.0, 0.0, 0.0, -1.0]), Some(30.0));
+        assert_eq!(slice_position(&[0.0, 0.0, 0.0], &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]), None);
+    }
+
+    #[test]
+    fn scale_bar_picks_nice_lengths() {
+        // 0.7 mm/px at zoom 1: 100 px max → 70 mm → 50 mm bar of 71.4 px.
+        let bar = scale_bar(0.7, 1.0, 100.0).unwrap();
+        assert_eq!(bar.mm, 50.0);
+        assert!((bar.screen_px - 50.0 / 0.7).abs() < 1e-9);
+        // Zoomed in 4×: 100 px show 17.5 mm → 10 mm.
+        assert_eq!(scale_bar(0.7, 4.0, 100.0).unwrap().mm, 10.0);
+        assert_eq!(scale_bar(0.0, 1.0, 100.0), None);
+        assert_eq!(scale_bar(f64::NAN, 1.0, 100.0), None);
+    }
+
+    #[test]
+    fn viewport_arithmetic() {
+        assert_eq!(fit_zoom((256.0, 512.0), (512, 512)), 0.5);
+        assert_eq!(fit_zoom((0.0, 0.0), (512, 512)), 1.0);
+        assert_eq!(pixel_aspect(Some([0.5, 0.25])), 2.0);
+        assert_eq!(pixel_aspect(Some([0.0, 0.25])), 1.0);
+        assert_eq!(pixel_aspect(None), 1.0);
+        // 100×100 pixels twice as tall as wide fit a 400×400 box at zoom 2 (200 px wide, 400 tall).
+        assert_eq!(fit_zoom_aspect((400.0, 400.0), (100, 100), 2.0), 2.0);
+        assert!(zoom_after_drag(1.0, -100.0) > 1.0);
+        assert_eq!(zoom_after_drag(1.0, 1e9), 0.05);
+        assert_eq!(window_after_drag(40.0, 400.0, 10.0, -5.0, 512.0), (35.0, 410.0));
+        assert_eq!(window_after_drag(40.0, 2.0, -100.0, 0.0, 512.0).1, 1.0);
+        assert_eq!(step_index(0, -1, 5), 0);
+        assert_eq!(step_index(3, 10, 5), 4);
+        assert_eq!(step_index(3, 1, 0), 0);
+        assert_eq!(index_at_fraction(0.999, 5), 4);
+        assert_eq!(index_at_fraction(1.0, 5), 4);
+        assert_eq!(index_at_fraction(-1.0, 5), 0);
+        assert_eq!(middle(5), 2);
+    }
+}

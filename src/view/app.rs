@@ -1,0 +1,67 @@
+//! The widget's frame: banner (always visible), study list, series strip, viewport, reports.
+
+use super::reports::ReportPanel;
+use super::series_strip::SeriesStrip;
+use super::store::{Status, Store};
+use super::study_list::StudyList;
+use super::viewport::Viewport;
+use super::{style, STRINGS};
+use leptos::prelude::*;
+
+/// The whole widget. Everything it draws is under one `.emr-imaging` element whose styles are
+/// scoped to it; `data-theme` picks light, dark or the host's colour scheme.
+#[component]
+pub fn App(store: Store) -> impl IntoView {
+    let theme = store.theme.clone();
+    view! {
+        <div class="emr-imaging" role="region" aria-label=STRINGS.region_label data-theme=move || theme.get().attr()>
+            <style>{style::CSS}</style>
+            <PatientBanner store=store.clone() />
+            <div class="emr-body">
+                <StudyList store=store.clone() />
+                <div class="emr-center">
+                    <SeriesStrip store=store.clone() />
+                    <Viewport store=store.clone() />
+                </div>
+                <ReportPanel store=store.clone() />
+            </div>
+            <StatusLine store=store />
+        </div>
+    }
+}
+
+#[component]
+fn PatientBanner(store: Store) -> impl IntoView {
+    let patient = store.patient.clone();
+    view! {
+        <div class="emr-banner" role="banner" data-testid="patient-banner">
+            {move || match patient.get() {
+                Some(p) => {
+                    let ids = p.identifiers.join(", ");
+                    let born = p.birth_date.clone().unwrap_or_default();
+                    view! {
+                        <span class="emr-banner-name">{p.display_name()}</span>
+                        <span class="emr-banner-id">{format!("{} {ids}", STRINGS.patient_id)}</span>
+                        <span class="emr-banner-dob">{format!("{} {born}", STRINGS.born)}</span>
+                    }
+                        .into_any()
+                }
+                None => view! { <span class="emr-banner-none">{STRINGS.no_patient}</span> }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn StatusLine(store: Store) -> impl IntoView {
+    let status = store.status.clone();
+    view! {
+        <div class="emr-status" role="status" aria-live="polite" data-testid="status">
+            {move || match status.get() {
+                Status::Idle => String::new(),
+                Status::Loading(what) => what,
+                Status::Error(message) => format!("{} {message}", STRINGS.error_prefix),
+            }}
+        </div>
+    }
+}

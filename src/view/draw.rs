@@ -1,0 +1,86 @@
+//! Pixels onto a canvas: the single place where image data reaches the screen, so the identity
+//! gate sits here too (viewport and thumbnails alike).
+
+use crate::fhir::Patient;
+use crate::imaging::{check_patient, invert_rgba, DecodedImage, IdentityMismatch};
+use dicom_parser_lite::transform::Window;
+use std::cell::RefCell;
+use wasm_bindgen::{Clamped, JsCast, JsValue};
+
+thread_local! {
+    /// One RGBA buffer reused for every redraw: scrolling does not allocate per frame.
+    static RGBA: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+#[derive(Debug)]
+pub enum DrawError {
+    /// Not this patient's image: the canvas was cleared.
+    Mismatch(IdentityMismatch),
+    /// No patient in context (between a switch and its load): nothing may be drawn.
+    NoPatient,
+    Browser(String),
+}
+
+impl From<JsValue> for DrawError {
+    fn from(v: JsValue) -> Self {
+        DrawError::Browser(v.as_string().unwrap_or_else(|| format!("{v:?}")))
+    }
+}
+
+pub fn clear(el: &web_sys::HtmlCanvasElement) {
+    el.set_width(0);
+    el.set_height(0);
+}
+
+/// Renders `image` under `window` at its native resolution into `el`, after checking it
+/// against `patient` (no patient in context: nothing is drawn).
+pub fn draw(
+    el: &web_sys::HtmlCanvasElement,
+    image: &DecodedImage,
+    window: &Window,
+    invert: bool,
+    patient: Option<&Patient>,
+) -> Result<(), DrawError> {
+    let Some(patient) = patient else {
+        clear(el);
+        return Err(DrawError::NoPatient);
+    };
+    if let Err(mismatch) = check_patient(&image.header, patient) {
+        clear(el);
+        return Err(DrawError::Mismatch(mismatch));
+    }
+    let performance = web_sys::window().and_then(|w| w.performance());
+    if let Some(p) = &performance {
+        let _ = p.mark("emr-frame-start");
+    }
+    RGBA.with(|buffer| -> Result<(), DrawError> {
+        let mut rgba = buffer.borrow_mut();
+        image.render_rgba(window, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
+        if invert {
+            invert_rgba(&mut rgba);
+        }
+        let (w, h) = (image.columns(), image.rows());
+        if el.width() != w || el.height() != h {
+            el.set_width(w);
+            el.set_height(h);
+        }
+        let ctx = el
+            .get_context("2d")?
+            .ok_or_else(|| DrawError::Browser("no 2d context".into()))?
+            .dyn_into::<web_sys::CanvasRenderingContext2d>()
+            .map_err(|_| DrawError::Browser("not a 2d context".into()))?;
+        let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), w, h)?;
+        ctx.put_image_data(&data, 0.0, 0.0)?;
+        Ok(())
+    })?;
+    if let Some(p) = &performance {
+        let _ = p.mark("emr-frame-end");
+        let _ = p.measure_with_start_mark_and_end_mark("emr-frame", "emr-frame-start", "emr-frame-end");
+        p.clear_marks();
+        // The measures are for profiling (the host or a benchmark reads them); keep them bounded.
+        if p.get_entries_by_name("emr-frame").length() > 5000 {
+            p.clear_measures_with_measure_name("emr-frame");
+        }
+    }
+    Ok(())
+}

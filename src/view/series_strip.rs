@@ -1,0 +1,73 @@
+//! The series strip: one button per series with our own thumbnail (its middle image, checked
+//! against the patient like every image drawn) and its loading progress.
+
+use super::draw;
+use super::store::{Action, SeriesItem, Store};
+use super::STRINGS;
+use crate::imaging::DecodedImage;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+#[component]
+fn Thumb(image: Arc<DecodedImage>, store: Store) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let patient = store.patient.clone();
+    let blocked = store.blocked.clone();
+    Effect::new(move |_| {
+        let Some(el) = canvas.get() else { return };
+        let p = patient.get();
+        if let Err(draw::DrawError::Mismatch(m)) = draw::draw(&el, &image, &image.default_window, false, p.as_ref()) {
+            blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
+        }
+    });
+    view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true"></canvas> }
+}
+
+#[component]
+pub fn SeriesStrip(store: Store) -> impl IntoView {
+    let series = store.series.clone();
+    let current = store.stack.clone();
+    let actions = store.actions.clone();
+    let store_for_items = store.clone();
+    view! {
+        <div class="emr-series-strip" role="toolbar" aria-label=STRINGS.series_strip_label data-testid="series-strip">
+            <For
+                each=move || series.get()
+                key=|item: &SeriesItem| (item.uid.clone(), item.loaded, item.total, item.thumb.is_some())
+                children=move |item: SeriesItem| {
+                    let uid = item.uid.clone();
+                    let uid_click = item.uid.clone();
+                    let current = current.clone();
+                    let is_current = move || current.with(|s| s.series_uid == uid);
+                    let actions = actions.clone();
+                    let label = format!(
+                        "{} {} · {} {}",
+                        STRINGS.series_number,
+                        item.number.map(|n| n.to_string()).unwrap_or_default(),
+                        item.modality.clone().unwrap_or_default(),
+                        item.description.clone().unwrap_or_default()
+                    );
+                    let progress = (item.total > 0 && item.loaded > 0 && item.loaded < item.total).then(|| {
+                        let pct = item.loaded * 100 / item.total.max(1);
+                        view! {
+                            <span class="emr-mini-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pct.to_string()>
+                                <span style=format!("width:{pct}%")></span>
+                            </span>
+                        }
+                    });
+                    let thumb = item.thumb.clone().map(|image| view! { <Thumb image=image store=store_for_items.clone() /> });
+                    view! {
+                        <button type="button" class="emr-series" data-series-uid=item.uid.clone() aria-pressed=move || is_current().to_string()
+                            title=label.clone()
+                            on:click=move |_| (actions)(Action::OpenSeries(uid_click.clone()))>
+                            <span class="emr-thumb-box">{thumb}</span>
+                            <span class="emr-series-label">{label.clone()}</span>
+                            <span class="emr-series-count">{format!("{} {}", item.count.map(|c| c as usize).unwrap_or(item.total), STRINGS.images)}</span>
+                            {progress}
+                        </button>
+                    }
+                }
+            />
+        </div>
+    }
+}

@@ -1,0 +1,255 @@
+//! All view state as signals. Cloning a [`Store`] shares the same signals.
+
+use crate::bridge::Study;
+use crate::fhir::report::DiagnosticReport;
+use crate::fhir::Patient;
+use crate::imaging::geometry;
+use crate::imaging::DecodedImage;
+use dicom_parser_lite::transform::Window;
+use leptos::prelude::*;
+use std::sync::Arc;
+
+/// What is on screen right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Idle,
+    Loading(String),
+    Error(String),
+}
+
+/// An image ready to draw, with the identity it was proven to belong to.
+#[derive(Debug, Clone)]
+pub struct ShownImage {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub instance_uid: String,
+    pub image: Arc<DecodedImage>,
+    pub window: Window,
+}
+
+/// Intents the view reports to its owner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    OpenStudy(String),
+    /// A series of the selected study, from the series strip.
+    OpenSeries(String),
+}
+
+/// One decoded frame of the stack, in display order.
+#[derive(Debug, Clone)]
+pub struct StackFrame {
+    pub instance_uid: String,
+    pub image: Arc<DecodedImage>,
+}
+
+/// The series in the viewport: frames decoded so far (a prefix of the display order) and how
+/// many instances there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct Stack {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub frames: Vec<StackFrame>,
+    pub loaded_instances: usize,
+    pub total_instances: usize,
+}
+
+impl Stack {
+    pub fn loading(&self) -> bool {
+        self.loaded_instances < self.total_instances
+    }
+}
+
+/// A series of the selected study, as the strip shows it.
+#[derive(Debug, Clone)]
+pub struct SeriesItem {
+    pub uid: String,
+    pub number: Option<u32>,
+    pub modality: Option<String>,
+    pub description: Option<String>,
+    pub count: Option<u32>,
+    /// The middle image, identity-checked, when it has been decoded.
+    pub thumb: Option<Arc<DecodedImage>>,
+    pub loaded: usize,
+    pub total: usize,
+}
+
+/// What a drag does with the primary button (one-button devices pick it on the toolbar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Window,
+    Zoom,
+    Pan,
+    Scroll,
+}
+
+/// The user's view of the image: kept across slices of one series, reset on a new series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewState {
+    /// `None`: each frame's own default window.
+    pub window: Option<Window>,
+    /// Screen px per image px; `None`: fit to the viewport.
+    pub zoom: Option<f64>,
+    pub pan: (f64, f64),
+    pub invert: bool,
+    pub tool: Tool,
+    pub playing: bool,
+    pub fps: u32,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        ViewState { window: None, zoom: None, pan: (0.0, 0.0), invert: false, tool: Tool::Window, playing: false, fps: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Theme {
+    /// Follows `prefers-color-scheme`.
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn attr(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reports {
+    Idle,
+    Loading,
+    Loaded(Vec<DiagnosticReport>),
+    Failed(String),
+}
+
+/// Sink for [`Action`]s. The owner lives on the one browser thread; the wrapper only satisfies
+/// leptos's `Send` bounds.
+pub type ActionSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(Action)>>>;
+/// Called after an image has been drawn (for the `image-displayed` event).
+pub type DisplayedSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(&ShownImage)>>>;
+
+/// All view state. Cloning shares the same signals.
+#[derive(Clone)]
+pub struct Store {
+    pub patient: ArcRwSignal<Option<Patient>>,
+    pub studies: ArcRwSignal<Vec<Study>>,
+    pub selected_study: ArcRwSignal<Option<String>>,
+    pub status: ArcRwSignal<Status>,
+    /// The frame in the viewport.
+    pub image: ArcRwSignal<Option<ShownImage>>,
+    /// Set when an image was withheld because it is not this patient's.
+    pub blocked: ArcRwSignal<Option<String>>,
+    pub stack: ArcRwSignal<Stack>,
+    pub index: ArcRwSignal<usize>,
+    pub series: ArcRwSignal<Vec<SeriesItem>>,
+    pub view: ArcRwSignal<ViewState>,
+    pub reports: ArcRwSignal<Reports>,
+    pub theme: ArcRwSignal<Theme>,
+    /// The viewport's size in CSS px (from a ResizeObserver).
+    pub viewport_size: ArcRwSignal<(f64, f64)>,
+    pub actions: ActionSink,
+    pub displayed: DisplayedSink,
+}
+
+impl Store {
+    pub fn new(actions: Box<dyn Fn(Action)>, displayed: Box<dyn Fn(&ShownImage)>) -> Self {
+        Store {
+            patient: ArcRwSignal::new(None),
+            studies: ArcRwSignal::new(Vec::new()),
+            selected_study: ArcRwSignal::new(None),
+            status: ArcRwSignal::new(Status::Idle),
+            image: ArcRwSignal::new(None),
+            blocked: ArcRwSignal::new(None),
+            stack: ArcRwSignal::new(Stack::default()),
+            index: ArcRwSignal::new(0),
+            series: ArcRwSignal::new(Vec::new()),
+            view: ArcRwSignal::new(ViewState::default()),
+            reports: ArcRwSignal::new(Reports::Idle),
+            theme: ArcRwSignal::new(Theme::Auto),
+            viewport_size: ArcRwSignal::new((0.0, 0.0)),
+            actions: Arc::new(send_wrapper::SendWrapper::new(actions)),
+            displayed: Arc::new(send_wrapper::SendWrapper::new(displayed)),
+        }
+    }
+
+    /// Forgets everything about the current patient, synchronously: called first on a switch.
+    /// The image goes first, so nothing of the previous patient is drawn after this returns.
+    pub fn clear_patient(&self) {
+        self.image.set(None);
+        self.stack.set(Stack::default());
+        self.series.set(Vec::new());
+        self.blocked.set(None);
+        self.reports.set(Reports::Idle);
+        self.studies.set(Vec::new());
+        self.selected_study.set(None);
+        self.patient.set(None);
+        self.index.set(0);
+        self.view.update(|v| *v = ViewState { tool: v.tool, fps: v.fps, ..ViewState::default() });
+        self.status.set(Status::Idle);
+    }
+
+    /// Light, dark or following the host's colour scheme (for the api's `theme` option).
+    pub fn set_theme(&self, theme: Theme) {
+        self.theme.set(theme);
+    }
+
+    /// Shows frame `index` of the stack under the current window.
+    pub fn show_index(&self, index: usize) {
+        let frame = self.stack.with_untracked(|s| {
+            let len = s.frames.len();
+            s.frames.get(geometry::step_index(index, 0, len)).cloned().map(|f| (f, s.study_uid.clone(), s.series_uid.clone(), len))
+        });
+        let Some((frame, study_uid, series_uid, len)) = frame else { return };
+        let index = geometry::step_index(index, 0, len);
+        let window = self.view.with_untracked(|v| v.window).unwrap_or(frame.image.default_window);
+        self.index.set(index);
+        let same = self.image.with_untracked(|i| {
+            i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && Arc::ptr_eq(&i.image, &frame.image) && i.window == window)
+        });
+        if !same {
+            self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));
+        }
+    }
+
+    /// Moves through the stack by `delta` slices.
+    pub fn step(&self, delta: i64) {
+        let len = self.stack.with_untracked(|s| s.frames.len());
+        let next = geometry::step_index(self.index.get_untracked(), delta, len);
+        self.show_index(next);
+    }
+
+    /// Applies a window to the viewport (kept for the following slices).
+    pub fn set_window(&self, center: f64, width: f64) {
+        let Some(mut shown) = self.image.get_untracked() else { return };
+        if shown.image.is_colour() {
+            return;
+        }
+        let window = Window { center, width: width.max(1.0), function: shown.window.function };
+        self.view.update(|v| v.window = Some(window));
+        shown.window = window;
+        self.image.set(Some(shown));
+    }
+
+    /// Back to the frame's own window, fit, no pan, not inverted.
+    pub fn reset_view(&self) {
+        self.view.update(|v| {
+            v.window = None;
+            v.zoom = None;
+            v.pan = (0.0, 0.0);
+            v.invert = false;
+        });
+        let index = self.index.get_untracked();
+        self.image.update(|i| {
+            if let Some(i) = i {
+                i.window = i.image.default_window;
+            }
+        });
+        self.show_index(index);
+    }
+}

@@ -1,0 +1,500 @@
+//! The viewport: canvas at native resolution (zoom and pan are CSS transforms, so the canvas
+//! pixels are exactly the rendering), DOM overlays, toolbar, slice scroll bar and cine.
+//!
+//! Mouse conventions of PACS viewers: left-drag uses the toolbar's tool (W/L by default),
+//! right-drag zooms, middle-drag pans, the wheel scrolls the stack. Touch and pens use the
+//! toolbar's tool, so one-button devices reach every function.
+
+use super::draw;
+use super::logic::{dicom_date, overlay_number, person_name, stack_key_delta};
+use super::store::{Store, Tool};
+use super::STRINGS;
+use crate::imaging::{geometry, presets};
+use leptos::prelude::*;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+
+/// A drag in progress: what it does and where it started.
+#[derive(Clone, Copy)]
+struct Drag {
+    pointer: i32,
+    tool: Tool,
+    x: f64,
+    y: f64,
+    center: f64,
+    width: f64,
+    span: f64,
+    zoom: f64,
+    pan: (f64, f64),
+    index: usize,
+}
+
+/// A live ResizeObserver and the callback it calls (dropped together).
+type Observed = (web_sys::ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
+
+/// Screen px of drag per slice with the scroll tool.
+const PX_PER_SLICE: f64 = 8.0;
+
+fn preset_label(key: &str) -> &'static str {
+    match key {
+        "soft-tissue" => STRINGS.preset_soft_tissue,
+        "lung" => STRINGS.preset_lung,
+        "bone" => STRINGS.preset_bone,
+        "brain" => STRINGS.preset_brain,
+        _ => STRINGS.preset_header,
+    }
+}
+
+#[component]
+pub fn Viewport(store: Store) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let area = NodeRef::<leptos::html::Div>::new();
+
+    // Draw whenever the frame, its window, inversion or the patient in context changes.
+    {
+        let (image, view, patient, blocked, displayed) =
+            (store.image.clone(), store.view.clone(), store.patient.clone(), store.blocked.clone(), store.displayed.clone());
+        // The last image announced: a new decoded image (not a new window on the same one)
+        // gets an `image-displayed` event.
+        // Holding it (not its address) means a new image can never be mistaken for it.
+        let last: Rc<RefCell<Option<std::sync::Arc<crate::imaging::DecodedImage>>>> = Rc::new(RefCell::new(None));
+        let image_w = store.image.clone();
+        Effect::new(move |_| {
+            let shown = image.get();
+            let invert = view.with(|v| v.invert);
+            let p = patient.get();
+            let Some(el) = canvas.get() else { return };
+            let Some(shown) = shown else {
+                // Patient switch, new study or error: nothing of the previous image may stay.
+                draw::clear(&el);
+                *last.borrow_mut() = None;
+                return;
+            };
+            match draw::draw(&el, &shown.image, &shown.window, invert, p.as_ref()) {
+                Ok(()) => {
+                    let is_new = !last.borrow().as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, &shown.image));
+                    if is_new {
+                        *last.borrow_mut() = Some(shown.image.clone());
+                        (displayed)(&shown);
+                    }
+                }
+                Err(draw::DrawError::Mismatch(m)) => {
+                    blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
+                    image_w.set(None);
+                }
+                Err(draw::DrawError::NoPatient) => *last.borrow_mut() = None,
+                Err(draw::DrawError::Browser(e)) => leptos::logging::warn!("emr-imaging: draw failed: {e}"),
+            }
+        });
+    }
+
+    // Follow the container's size (320 px side panel to full screen).
+    {
+        let size = store.viewport_size.clone();
+        let observer: Rc<RefCell<Option<Observed>>> = Rc::new(RefCell::new(None));
+        let holder = observer.clone();
+        Effect::new(move |_| {
+            let Some(el) = area.get() else { return };
+            if holder.borrow().is_some() {
+                return;
+            }
+            let size = size.clone();
+            let target = el.clone();
+            let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |_entries: js_sys::Array| {
+                let rect = target.get_bounding_client_rect();
+                size.set((rect.width(), rect.height()));
+            });
+            if let Ok(ro) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
+                ro.observe(&el);
+                *holder.borrow_mut() = Some((ro, callback));
+            }
+        });
+        let observer = send_wrapper::SendWrapper::new(observer);
+        on_cleanup(move || {
+            if let Some((ro, _callback)) = observer.borrow_mut().take() {
+                ro.disconnect();
+            }
+        });
+    }
+
+    // Cine: advance (wrapping) at the chosen rate while playing.
+    {
+        let (view, store_c) = (store.view.clone(), store.clone());
+        let handle: Rc<RefCell<Option<IntervalHandle>>> = Rc::new(RefCell::new(None));
+        let handle_cleanup = send_wrapper::SendWrapper::new(handle.clone());
+        Effect::new(move |_| {
+            let (playing, fps) = view.with(|v| (v.playing, v.fps.clamp(1, 60)));
+            if let Some(h) = handle.borrow_mut().take() {
+                h.clear();
+            }
+            if playing {
+                let store = store_c.clone();
+                let tick = move || {
+                    let len = store.stack.with_untracked(|s| s.frames.len());
+                    if len > 1 {
+                        let next = (store.index.get_untracked() + 1) % len;
+                        store.show_index(next);
+                    }
+                };
+                *handle.borrow_mut() = set_interval_with_handle(tick, Duration::from_millis(1000 / u64::from(fps))).ok();
+            }
+        });
+        on_cleanup(move || {
+            if let Some(h) = handle_cleanup.borrow_mut().take() {
+                h.clear();
+            }
+        });
+    }
+
+    let drag: Rc<RefCell<Option<Drag>>> = Rc::new(RefCell::new(None));
+    let on_pointerdown = {
+        let (store, drag) = (store.clone(), drag.clone());
+        move |ev: web_sys::PointerEvent| {
+            let Some(shown) = store.image.get_untracked() else { return };
+            let view = store.view.get_untracked();
+            let tool = match (ev.pointer_type().as_str(), ev.button()) {
+                ("mouse", 1) => Tool::Pan,
+                ("mouse", 2) => Tool::Zoom,
+                ("mouse", 0) | (_, 0) => view.tool,
+                _ => return,
+            };
+            ev.prevent_default();
+            if let Some(el) = area.get_untracked() {
+                let _ = el.focus();
+                let _ = el.set_pointer_capture(ev.pointer_id());
+            }
+            let size = store.viewport_size.get_untracked();
+            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
+            *drag.borrow_mut() = Some(Drag {
+                pointer: ev.pointer_id(),
+                tool,
+                x: f64::from(ev.client_x()),
+                y: f64::from(ev.client_y()),
+                center: shown.window.center,
+                width: shown.window.width,
+                span: shown.image.default_window.width.max(64.0),
+                zoom,
+                pan: view.pan,
+                index: store.index.get_untracked(),
+            });
+        }
+    };
+    let on_pointermove = {
+        let (store, drag) = (store.clone(), drag.clone());
+        move |ev: web_sys::PointerEvent| {
+            let Some(d) = *drag.borrow() else { return };
+            if d.pointer != ev.pointer_id() {
+                return;
+            }
+            let (dx, dy) = (f64::from(ev.client_x()) - d.x, f64::from(ev.client_y()) - d.y);
+            match d.tool {
+                Tool::Window => {
+                    let (center, width) = geometry::window_after_drag(d.center, d.width, dx, dy, d.span);
+                    store.set_window(center, width);
+                }
+                Tool::Zoom => store.view.update(|v| v.zoom = Some(geometry::zoom_after_drag(d.zoom, dy))),
+                Tool::Pan => store.view.update(|v| v.pan = (d.pan.0 + dx, d.pan.1 + dy)),
+                Tool::Scroll => {
+                    let len = store.stack.with_untracked(|s| s.frames.len());
+                    store.show_index(geometry::step_index(d.index, (dy / PX_PER_SLICE) as i64, len));
+                }
+            }
+        }
+    };
+    let on_pointerup = {
+        let drag = drag.clone();
+        move |ev: web_sys::PointerEvent| {
+            if drag.borrow().is_some_and(|d| d.pointer == ev.pointer_id()) {
+                *drag.borrow_mut() = None;
+            }
+        }
+    };
+    let on_wheel = {
+        let store = store.clone();
+        move |ev: web_sys::WheelEvent| {
+            ev.prevent_default();
+            let delta = ev.delta_y();
+            if delta != 0.0 {
+                store.step(if delta > 0.0 { 1 } else { -1 });
+            }
+        }
+    };
+    let on_keydown = {
+        let store = store.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            let len = store.stack.with_untracked(|s| s.frames.len());
+            if let Some(delta) = stack_key_delta(&ev.key(), len) {
+                ev.prevent_default();
+                store.step(delta);
+            }
+        }
+    };
+
+    view! {
+        <div class="emr-viewer">
+            <Toolbar store=store.clone() />
+            <div class="emr-viewport" data-testid="viewport" node_ref=area tabindex="0" role="application"
+                aria-label=STRINGS.image_label aria-roledescription="image viewer"
+                on:pointerdown=on_pointerdown on:pointermove=on_pointermove on:pointerup=on_pointerup.clone()
+                on:pointercancel=on_pointerup on:wheel=on_wheel on:keydown=on_keydown
+                on:contextmenu=|ev: web_sys::MouseEvent| ev.prevent_default()>
+                <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=STRINGS.image_label
+                    style=canvas_style(&store)></canvas>
+                <Overlays store=store.clone() />
+                <ScrollBar store=store.clone() />
+                <LoadProgress store=store.clone() />
+                <Blocked store=store />
+            </div>
+        </div>
+    }
+}
+
+/// The zoom that fits an image in the viewport, with its pixels' true proportions.
+fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
+    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.pixel_spacing))
+}
+
+/// The canvas's CSS box: native pixels scaled by the zoom (fit by default; rows stretched by
+/// the pixel aspect ratio), moved by the pan.
+fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
+    let (image, view, size) = (store.image.clone(), store.view.clone(), store.viewport_size.clone());
+    move || {
+        let Some((dims, aspect, fit)) = image.with(|i| {
+            i.as_ref().map(|i| {
+                let img = &i.image;
+                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.pixel_spacing), shown_fit(img, size.get()))
+            })
+        }) else {
+            return "display:none".into();
+        };
+        let (zoom, pan) = view.with(|v| (v.zoom, v.pan));
+        let z = zoom.unwrap_or(fit);
+        format!(
+            "width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
+            f64::from(dims.0) * z,
+            f64::from(dims.1) * z * aspect,
+            pan.0,
+            pan.1
+        )
+    }
+}
+
+#[component]
+fn Toolbar(store: Store) -> impl IntoView {
+    let view = store.view.clone();
+    let tool_button = {
+        let view = view.clone();
+        move |tool: Tool, label: &'static str, testid: &'static str| {
+            let (v1, v2) = (view.clone(), view.clone());
+            view! {
+                <button type="button" data-testid=testid aria-pressed=move || (v1.with(|v| v.tool) == tool).to_string()
+                    on:click=move |_| v2.update(|v| v.tool = tool)>{label}</button>
+            }
+        }
+    };
+    let presets_for_image = {
+        let image = store.image.clone();
+        move || {
+            image.with(|i| {
+                i.as_ref()
+                    .filter(|i| !i.image.is_colour())
+                    .map(|i| presets::presets_for(i.image.header.modality.as_deref(), &i.image.header.windows))
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let presets_list = presets_for_image.clone();
+    // The select shows the preset the current window equals, if any (not the last one picked).
+    let current_preset = {
+        let (presets, image) = (presets_for_image.clone(), store.image.clone());
+        move || {
+            let window = image.with(|i| i.as_ref().map(|i| (i.window.center, i.window.width)));
+            window
+                .and_then(|(c, w)| presets().iter().position(|p| p.center == c && p.width == w))
+                .map(|i| i.to_string())
+                .unwrap_or_default()
+        }
+    };
+    let on_preset = {
+        let store = store.clone();
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            if let Some(p) = value.parse::<usize>().ok().and_then(|i| presets_for_image().into_iter().nth(i)) {
+                store.set_window(p.center, p.width);
+            }
+        }
+    };
+    let (s_fit, s_one, s_inv, s_reset, s_play, s_fps) = (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
+    let (v_play, v_fps) = (view.clone(), view.clone());
+    view! {
+        <div class="emr-toolbar" role="toolbar" aria-label=STRINGS.toolbar_label data-testid="toolbar">
+            {tool_button(Tool::Window, STRINGS.tool_window, "tool-window")}
+            {tool_button(Tool::Zoom, STRINGS.tool_zoom, "tool-zoom")}
+            {tool_button(Tool::Pan, STRINGS.tool_pan, "tool-pan")}
+            {tool_button(Tool::Scroll, STRINGS.tool_scroll, "tool-scroll")}
+            <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
+                <option value="">{STRINGS.presets_label}</option>
+                {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {
+                    <option value=i.to_string()>{format!("{} {}/{}", preset_label(p.key), overlay_number(p.center), overlay_number(p.width))}</option>
+                }).collect_view()}
+            </select>
+            <button type="button" data-testid="fit" on:click=move |_| s_fit.view.update(|v| { v.zoom = None; v.pan = (0.0, 0.0); })>{STRINGS.fit}</button>
+            <button type="button" data-testid="one-to-one" on:click=move |_| s_one.view.update(|v| v.zoom = Some(1.0))>{STRINGS.one_to_one}</button>
+            <button type="button" data-testid="invert" aria-pressed=move || s_inv.view.with(|v| v.invert).to_string()
+                on:click={ let s = store.clone(); move |_| s.view.update(|v| v.invert = !v.invert) }>{STRINGS.invert}</button>
+            <button type="button" data-testid="reset" on:click=move |_| s_reset.reset_view()>{STRINGS.reset}</button>
+            <button type="button" data-testid="cine" aria-pressed=move || v_play.with(|v| v.playing).to_string()
+                on:click=move |_| s_play.view.update(|v| v.playing = !v.playing)>
+                {move || if view.with(|v| v.playing) { STRINGS.pause } else { STRINGS.play }}
+            </button>
+            <label class="emr-fps">{STRINGS.frame_rate}
+                <input type="range" min="1" max="60" data-testid="fps" prop:value=move || v_fps.with(|v| v.fps.to_string())
+                    on:input=move |ev| { if let Ok(f) = event_target_value(&ev).parse::<u32>() { s_fps.view.update(|v| v.fps = f.clamp(1, 60)); } } />
+                <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), STRINGS.fps)}</span>
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn Overlays(store: Store) -> impl IntoView {
+    let (image, view, size, stack, index) =
+        (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.stack.clone(), store.index.clone());
+    move || {
+        let shown = image.get()?;
+        let h = &shown.image.header;
+        let (zoom, _) = view.with(|v| (v.zoom, v.pan));
+        let vsize = size.get();
+        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize));
+        let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
+        let position = shown.image.slice_position().map(|p| format!("{} {} {}", STRINGS.position, overlay_number(p), STRINGS.mm));
+        let image_line = format!(
+            "{} {} ({}/{})",
+            STRINGS.image_number,
+            h.instance_number.map(|n| n.to_string()).unwrap_or_default(),
+            index.get() + 1,
+            total
+        );
+        let series_line = format!("{} {} {}", STRINGS.series_number, h.series_number.map(|n| n.to_string()).unwrap_or_default(), h.series_description.clone().unwrap_or_default());
+        let wl = if shown.image.is_colour() { String::new() } else { format!("W {} L {}", overlay_number(shown.window.width), overlay_number(shown.window.center)) };
+        let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels);
+        let bar = h.pixel_spacing.and_then(|s| geometry::scale_bar(s[1], z, (vsize.0 * 0.25).max(60.0)));
+        let lossy = h.lossy.then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
+        Some(view! {
+            <div class="emr-overlay" data-testid="overlay" aria-hidden="false">
+                <div class="emr-ov emr-ov-tl">
+                    <span data-testid="overlay-patient">{person_name(h.patient_name.as_deref().unwrap_or_default())}</span>
+                    <span data-testid="overlay-patient-id">{format!("{} {}", STRINGS.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
+                    <span class="emr-ov-optional">{format!("{} {}", STRINGS.born, dicom_date(h.patient_birth_date.as_deref().unwrap_or_default()))}</span>
+                </div>
+                <div class="emr-ov emr-ov-tr">
+                    <span data-testid="overlay-study-date">{dicom_date(h.study_date.as_deref().unwrap_or_default())}</span>
+                    <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
+                    {lossy}
+                </div>
+                <div class="emr-ov emr-ov-bl">
+                    <span data-testid="overlay-series">{series_line}</span>
+                    <span data-testid="overlay-image">{image_line}</span>
+                    <span data-testid="overlay-position">{position.unwrap_or_default()}</span>
+                </div>
+                <div class="emr-ov emr-ov-br">
+                    <span data-testid="overlay-wl">{wl}</span>
+                    <span data-testid="overlay-zoom">{format!("{} {:.0}%", STRINGS.zoom, z * 100.0)}</span>
+                </div>
+                {labels.map(|l| view! {
+                    <span class="emr-orient emr-orient-l" data-testid="orient-left">{l.left}</span>
+                    <span class="emr-orient emr-orient-r" data-testid="orient-right">{l.right}</span>
+                    <span class="emr-orient emr-orient-t" data-testid="orient-top">{l.top}</span>
+                    <span class="emr-orient emr-orient-b" data-testid="orient-bottom">{l.bottom}</span>
+                })}
+                {bar.map(|b| view! {
+                    <div class="emr-scale" data-testid="scale-bar" style=format!("width:{:.1}px", b.screen_px)>
+                        <span>{format!("{} {}", overlay_number(b.mm), STRINGS.mm)}</span>
+                    </div>
+                })}
+            </div>
+        })
+    }
+}
+
+#[component]
+fn ScrollBar(store: Store) -> impl IntoView {
+    let track = NodeRef::<leptos::html::Div>::new();
+    let dragging = Rc::new(RefCell::new(None::<i32>));
+    let seek = {
+        let store = store.clone();
+        move |y: f64| {
+            let Some(el) = track.get_untracked() else { return };
+            let rect = el.get_bounding_client_rect();
+            let len = store.stack.with_untracked(|s| s.frames.len());
+            if rect.height() > 0.0 {
+                store.show_index(geometry::index_at_fraction((y - rect.top()) / rect.height(), len));
+            }
+        }
+    };
+    let (seek_down, seek_move) = (seek.clone(), seek);
+    let (d_down, d_move, d_up) = (dragging.clone(), dragging.clone(), dragging);
+    let (stack, index, stack2, index2) = (store.stack.clone(), store.index.clone(), store.stack.clone(), store.index.clone());
+    let visible = move || stack.with(|s| s.frames.len().max(s.total_instances)) > 1;
+    view! {
+        <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=STRINGS.slice_scrollbar
+            data-testid="scrollbar" aria-valuemin="1"
+            aria-valuemax=move || stack2.with(|s| s.frames.len()).to_string()
+            aria-valuenow=move || (index.get() + 1).to_string()
+            style:display=move || if visible() { "block" } else { "none" }
+            on:pointerdown=move |ev: web_sys::PointerEvent| {
+                ev.stop_propagation();
+                ev.prevent_default();
+                if let Some(el) = track.get_untracked() { let _ = el.set_pointer_capture(ev.pointer_id()); }
+                *d_down.borrow_mut() = Some(ev.pointer_id());
+                seek_down(f64::from(ev.client_y()));
+            }
+            on:pointermove=move |ev: web_sys::PointerEvent| {
+                if *d_move.borrow() == Some(ev.pointer_id()) { ev.stop_propagation(); seek_move(f64::from(ev.client_y())); }
+            }
+            on:pointerup=move |ev: web_sys::PointerEvent| { ev.stop_propagation(); *d_up.borrow_mut() = None; }>
+            <div class="emr-scroll-thumb" style:top={ let stack = store.stack.clone(); move || {
+                let len = stack.with(|s| s.frames.len().max(s.total_instances)).max(1);
+                format!("{:.2}%", index2.get() as f64 * 100.0 / len as f64)
+            } } style:height=move || {
+                let len = store.stack.with(|s| s.frames.len().max(s.total_instances)).max(1);
+                format!("{:.2}%", (100.0 / len as f64).max(3.0))
+            }></div>
+        </div>
+    }
+}
+
+#[component]
+fn LoadProgress(store: Store) -> impl IntoView {
+    let stack = store.stack.clone();
+    move || {
+        let (loaded, total) = stack.with(|s| (s.loaded_instances, s.total_instances));
+        (total > 0 && loaded < total).then(|| {
+            let pct = loaded * 100 / total;
+            view! {
+                <div class="emr-progress" role="progressbar" aria-label=STRINGS.series_loading aria-valuemin="0" aria-valuemax=total.to_string()
+                    aria-valuenow=loaded.to_string() data-testid="series-progress">
+                    <span style=format!("width:{pct}%")></span>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn Blocked(store: Store) -> impl IntoView {
+    let blocked = store.blocked.clone();
+    move || {
+        blocked.get().map(|why| {
+            view! {
+                <div class="emr-blocked" role="alert" data-testid="blocked">
+                    <strong>{STRINGS.blocked_title}</strong>
+                    <span>{why}</span>
+                </div>
+            }
+        })
+    }
+}
