@@ -1,0 +1,390 @@
+//! The LINEAR window on 16-bit data with WebAssembly `simd128`, 16 pixels per step, bit for bit
+//! equal to [`Window::apply`] on [`ModalityLut::apply`] (the f64 formula of PS3.3 C.11.2.1.2.1),
+//! proven per window before use.
+//!
+//! The formula is affine in the stored value `v`: `z = y + 0.5 = v·A + B0` with
+//! `A = 255·slope/(w−1)` and `B0 = 255·(intercept − c + 0.5)/(w−1) + 128`, the gray level being
+//! `floor(z)` clamped to 0..=255. The lanes compute an f32 approximation `F(v)` of the f64
+//! reference `G(v)`: `(v − v0)` (saturating i16, centred on the window so precision is not
+//! lost), times `a`, plus `b`, plus 2²³ so that the f32's low mantissa byte is the rounded
+//! level, clamped as an integer to 0..=255 (MONOCHROME1 folds the inversion into `a` and `b`).
+//!
+//! Why the result is exact: `F` and `G` are both monotone in `v`, in the same direction (every
+//! step is a monotone IEEE operation or clamp). Two monotone functions from an integer range
+//! to 0..=255 are equal when, for every level `k` in 1..=255, they cross `k` between the same
+//! two neighbouring values. [`Linear::plan`] finds where `F` crosses each `k` (from the affine
+//! estimate, a few steps at most) and checks `G` on both sides of that crossing, over the whole
+//! 16-bit range of the sample type. Any disagreement (possible only when the f64 value lies
+//! within f32 rounding of an integer) rejects the plan, and the caller uses the table path,
+//! which evaluates the f64 formula per value. About 510 evaluations of the formula per window
+//! replace 262 144 table lookups on a 512² image.
+
+use super::{ModalityLut, VoiFunction, Window};
+
+/// 2²³: adding it to a value in 0..2²² leaves the nearest integer in the low mantissa bits.
+const MAGIC: f32 = 8_388_608.0;
+const MAGIC_BITS: i32 = 0x4B00_0000;
+
+/// A LINEAR window prepared for the lanes and proven equal to the f64 formula on every value of
+/// the sample type (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Linear {
+    /// Unsigned samples are biased by −32768 into i16 before the centring subtraction.
+    unsigned: bool,
+    /// The (biased) stored value the lanes are centred on.
+    v0: i16,
+    a: f32,
+    b: f32,
+}
+
+impl Linear {
+    /// The lane parameters for 16-bit samples (`unsigned`: U16, else I16), proven equal to
+    /// `exact` (the f64 formula's gray level, MONOCHROME1 inversion included) on every value of
+    /// the type; `None` when the window is not LINEAR, is a threshold (`w ≤ 1`), has slope 0 or
+    /// non-finite or extreme parameters, or when the proof fails: then the caller uses the table
+    /// path.
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Linear> {
+        if window.function != VoiFunction::Linear {
+            return None;
+        }
+        let (s, i, c) = (modality.slope, modality.intercept, window.center);
+        let w = if window.width < 1.0 { 1.0 } else { window.width };
+        let den = w - 1.0;
+        if !(den > 0.0 && s != 0.0 && s.is_finite() && i.is_finite() && c.is_finite()) {
+            return None;
+        }
+        let a = 255.0 * s / den;
+        let b0 = 255.0 * (i - c + 0.5) / den + 128.0;
+        let (lo, hi) = domain(unsigned);
+        let bias = if unsigned { 32768 } else { 0 };
+        // The stored value where z = 128, in the sample type's range.
+        let v0 = ((128.0 - b0) / a).round().clamp(f64::from(lo), f64::from(hi)) as i32;
+        let b = f64::from(v0) * a + b0;
+        // floor(z) ≈ round(z − 0.5); inverted: 255 − floor(z) ≈ round(255.5 − z).
+        let (a, b) = if invert { (-a, 255.5 - b) } else { (a, b - 0.5) };
+        let (af, bf) = (a as f32, b as f32);
+        // Keep f32 values normal and the sums below 2²² (where the low-byte trick holds) for
+        // every lane that can reach a level other than 0 or 255.
+        if !(af.is_finite() && bf.is_finite() && af.abs() > 1e-20 && af.abs() < 1e6 && bf.abs() < 1e6) {
+            return None;
+        }
+        let plan = Linear { unsigned, v0: (v0 - bias) as i16, a: af, b: bf };
+        plan.prove(lo, hi, exact).then_some(plan)
+    }
+
+    /// One lane in scalar f32, the same IEEE operations as a SIMD lane: the gray level written.
+    pub(super) fn lane(&self, v: i32) -> u8 {
+        let biased = if self.unsigned { v - 32768 } else { v };
+        let d = (biased - i32::from(self.v0)).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+        let bits = ((d as f32) * self.a + self.b + MAGIC).to_bits() as i32;
+        (bits.clamp(MAGIC_BITS, MAGIC_BITS + 255) - MAGIC_BITS) as u8
+    }
+
+    /// Checks that [`Linear::lane`] and `exact` cross every level 1..=255 between the same two
+    /// neighbouring values of `lo..=hi` (both are monotone in the same direction), which makes
+    /// them equal on the whole range.
+    fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> bool {
+        let up = self.a > 0.0;
+        // Walking from `first` to `last`, both functions never decrease.
+        let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
+        let bias = if self.unsigned { 32768 } else { 0 };
+        for k in 1..=255u8 {
+            // Where the lane's value reaches k − 0.5 (it rounds to k from there), clamped.
+            let t = f64::from(self.v0) + bias as f64 + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a);
+            let mut u = t.round().clamp(f64::from(lo), f64::from(hi)) as i32;
+            let mut steps = 0;
+            // Back to the first value reaching k …
+            while u != first && self.lane(u - step) >= k {
+                u -= step;
+                steps += 1;
+                if steps > 16 {
+                    return false;
+                }
+            }
+            // … or forward to it.
+            while self.lane(u) < k {
+                if u == last {
+                    break;
+                }
+                u += step;
+                steps += 1;
+                if steps > 16 {
+                    return false;
+                }
+            }
+            if self.lane(u) < k {
+                // No value reaches k: neither may the formula (it is monotone, so check `last`).
+                if exact(last) >= k {
+                    return false;
+                }
+                continue;
+            }
+            if exact(u) < k || (u != first && exact(u - step) >= k) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The values of 16-bit samples, signed or not.
+fn domain(unsigned: bool) -> (i32, i32) {
+    if unsigned {
+        (0, 65535)
+    } else {
+        (-32768, 32767)
+    }
+}
+
+/// 16-bit stored samples the SIMD kernel reads.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub(super) trait Sample16: Copy + Into<i32> + bytemuck::Pod {}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Sample16 for i16 {}
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Sample16 for u16 {}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use core::arch::wasm32::*;
+
+/// The kernel's splatted constants.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[derive(Clone, Copy)]
+struct Consts {
+    a: v128,
+    b: v128,
+    magic: v128,
+    lo: v128,
+    hi: v128,
+}
+
+/// Four lanes of [`Linear::lane`] from i32 differences: the level in the low byte of each
+/// lane. Always inlined: the shipped build optimises for size, and a call here would cost more
+/// than the work.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn group(d: v128, k: Consts) -> v128 {
+    let z = f32x4_add(f32x4_add(f32x4_mul(f32x4_convert_i32x4(d), k.a), k.b), k.magic);
+    i32x4_min(i32x4_max(z, k.lo), k.hi)
+}
+
+/// Four pixels' levels (low byte of each i32 lane) as RGBA.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn rgba(g: v128, alpha: v128) -> v128 {
+    v128_or(i8x16_shuffle::<0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12>(g, g), alpha)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Linear {
+    /// Renders 16-bit samples to RGBA, 16 pixels per step: four groups of lanes as in
+    /// [`Linear::lane`], spread to RGBA by byte shuffles and stored as four aligned v128. The
+    /// few pixels before and after the aligned part of `out` use [`Linear::lane`]. `out` holds
+    /// four bytes per sample (checked by the caller).
+    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) {
+        let k = Consts {
+            a: f32x4_splat(self.a),
+            b: f32x4_splat(self.b),
+            magic: f32x4_splat(MAGIC),
+            lo: i32x4_splat(MAGIC_BITS),
+            hi: i32x4_splat(MAGIC_BITS + 255),
+        };
+        let v0 = i16x8_splat(self.v0);
+        let bias = i16x8_splat(if self.unsigned { i16::MIN } else { 0 });
+        let alpha = u32x4_splat(0xFF00_0000);
+        let scalar = |samples: &[T], out: &mut [u8]| {
+            for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
+                let g = self.lane(v.into());
+                dst.copy_from_slice(&[g, g, g, 255]);
+            }
+        };
+        if out.as_ptr().align_offset(16) % 4 != 0 {
+            // Not even 4-byte aligned (no allocator does this): one pixel at a time.
+            return scalar(samples, out);
+        }
+        let (head, body, _) = bytemuck::pod_align_to_mut::<u8, v128>(out);
+        let first = head.len() / 4;
+        let (head_samples, rest) = samples.split_at(first.min(samples.len()));
+        scalar(head_samples, head);
+        // Eight samples per 16-byte word of input, read unaligned.
+        let (_, words, _) = bytemuck::pod_align_to::<u8, [u8; 16]>(bytemuck::cast_slice::<T, u8>(rest));
+        let mut done = 0;
+        for (pair, quad) in words.chunks_exact(2).zip(body.chunks_exact_mut(4)) {
+            let ([w01, w23], [o0, o1, o2, o3]) = (pair, quad) else { continue };
+            // The xor maps u16 onto i16 (−32768), order kept; v0 carries the same bias.
+            let d01 = i16x8_sub_sat(v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), bias), v0);
+            let d23 = i16x8_sub_sat(v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), bias), v0);
+            *o0 = rgba(group(i32x4_extend_low_i16x8(d01), k), alpha);
+            *o1 = rgba(group(i32x4_extend_high_i16x8(d01), k), alpha);
+            *o2 = rgba(group(i32x4_extend_low_i16x8(d23), k), alpha);
+            *o3 = rgba(group(i32x4_extend_high_i16x8(d23), k), alpha);
+            done += 16;
+        }
+        // The rest (fewer than 16 pixels, or the end of `out` past its last full group).
+        let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
+        scalar(rest.get(done..).unwrap_or_default(), tail_out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Exhaustive checks on this machine that a proven plan's lanes equal the f64 formula on
+    //! every 16-bit value. The SIMD kernel computes the same IEEE f32 operations per lane; the
+    //! wasm build checks it against the formula again (`cargo xtask bench`).
+    use super::*;
+
+    fn exact_gray(m: &ModalityLut, w: &Window, invert: bool, v: i32) -> u8 {
+        let g = w.apply(m.apply(f64::from(v)));
+        if invert {
+            255 - g
+        } else {
+            g
+        }
+    }
+
+    fn windows() -> Vec<(f64, f64)> {
+        let mut ws = vec![
+            (40.0, 400.0),
+            (40.5, 400.0),
+            (-600.0, 1500.0),
+            (300.0, 1500.5),
+            (127.5, 256.0),
+            (128.0, 256.0),
+            (128.5, 256.0),
+            (0.0, 2.0),
+            (0.5, 2.0),
+            (10.0, 1.5),
+            (10.25, 1.0001),
+            (3.0, 1.0),
+            (3.0, 0.5),
+            (3.0, 0.0),
+            (1e9, 1e3),
+            (0.0, 1e12),
+            (32767.0, 65536.0),
+            (-32768.0, 3.0),
+            (2048.0, 4096.0),
+            (1000.0, 1.0 / 3.0 + 2.0),
+            (12.34567, 98.7654),
+            (-1024.0, 255.0),
+            (-1024.0, 511.0),
+            (1e-300, 7.0),
+            (65535.0, 131071.0),
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..40 {
+            let c = (next() % 200_000) as f64 / 3.0 - 30_000.0;
+            let w = (next() % 100_000) as f64 / 7.0 + 0.5;
+            ws.push((c, w));
+        }
+        ws
+    }
+
+    fn modalities() -> Vec<ModalityLut> {
+        vec![
+            ModalityLut { slope: 1.0, intercept: 0.0 },
+            ModalityLut { slope: 1.0, intercept: -1024.0 },
+            ModalityLut { slope: 0.5, intercept: 0.25 },
+            ModalityLut { slope: -1.0, intercept: 0.0 },
+            ModalityLut { slope: -0.37, intercept: 1234.5678 },
+            ModalityLut { slope: 2.5e-3, intercept: -7.0 },
+            ModalityLut { slope: 3.0, intercept: 1e6 },
+        ]
+    }
+
+    /// (windows tried, windows proven), asserting each proven plan on every value of the type.
+    fn sweep(unsigned: bool) -> (u32, u32) {
+        let (lo, hi) = domain(unsigned);
+        let (mut tried, mut proven) = (0, 0);
+        for m in modalities() {
+            for (c, w) in windows() {
+                let window = Window { center: c, width: w, function: VoiFunction::Linear };
+                for invert in [false, true] {
+                    tried += 1;
+                    let Some(plan) = Linear::plan(&m, &window, invert, unsigned, |v| exact_gray(&m, &window, invert, v)) else { continue };
+                    proven += 1;
+                    for v in lo..=hi {
+                        assert_eq!(plan.lane(v), exact_gray(&m, &window, invert, v), "v {v} window {c}/{w} modality {m:?} invert {invert}");
+                    }
+                }
+            }
+        }
+        (tried, proven)
+    }
+
+    #[test]
+    fn every_int16_value_matches_the_formula() {
+        let (tried, proven) = sweep(false);
+        // Left to the table: thresholds (w ≤ 1), extreme windows, and windows where z is an
+        // exact integer at some value (e.g. 40.5 / 400 at v = 173), where the f64 formula's
+        // own rounding decides the level.
+        assert!(proven * 10 > tried * 7, "{proven} of {tried} windows proven");
+    }
+
+    #[test]
+    fn every_uint16_value_matches_the_formula() {
+        let (tried, proven) = sweep(true);
+        assert!(proven * 10 > tried * 7, "{proven} of {tried} windows proven");
+    }
+
+    #[test]
+    fn randomized_windows_and_rescales_match_the_formula() {
+        let mut seed = 42u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut tried, mut proven) = (0, 0);
+        for _ in 0..2000 {
+            let slope = if next() < 0.2 { 1.0 } else { (next() - 0.3) * 8.0 };
+            let intercept = if next() < 0.3 { -1024.0 } else { (next() - 0.5) * 1e5 };
+            let m = ModalityLut { slope, intercept };
+            let window = Window { center: (next() - 0.5) * 7e4, width: 1.0 + next() * next() * 2e4, function: VoiFunction::Linear };
+            let invert = next() < 0.5;
+            let unsigned = next() < 0.5;
+            tried += 1;
+            let exact = |v: i32| exact_gray(&m, &window, invert, v);
+            let Some(plan) = Linear::plan(&m, &window, invert, unsigned, exact) else { continue };
+            proven += 1;
+            let (lo, hi) = domain(unsigned);
+            for _ in 0..2000 {
+                let v = lo + (next() * f64::from(hi - lo + 1)) as i32;
+                assert_eq!(plan.lane(v), exact(v), "v {v} {window:?} {m:?} invert {invert} unsigned {unsigned}");
+            }
+        }
+        assert!(proven * 100 > tried * 85, "{proven} of {tried}");
+    }
+
+    #[test]
+    fn the_proof_rejects_lanes_that_differ_from_the_formula() {
+        let m = ModalityLut { slope: 1.0, intercept: 0.0 };
+        let window = Window { center: 40.0, width: 400.0, function: VoiFunction::Linear };
+        let exact = |v: i32| exact_gray(&m, &window, false, v);
+        let plan = Linear::plan(&m, &window, false, false, exact).expect("proven");
+        // Off by a hair in b: some level is crossed one value early, which the proof sees.
+        let nudged = Linear { b: plan.b + 0.01, ..plan };
+        assert!(!nudged.prove(-32768, 32767, exact));
+        // A formula that differs at one value only.
+        assert!(!plan.prove(-32768, 32767, |v| if v == 100 { exact(v) + 1 } else { exact(v) }));
+        assert!(plan.prove(-32768, 32767, exact));
+    }
+
+    #[test]
+    fn thresholds_and_odd_parameters_take_the_table_path() {
+        let m = ModalityLut::default();
+        let lin = |c: f64, w: f64| Window { center: c, width: w, function: VoiFunction::Linear };
+        let plan = |m: &ModalityLut, w: &Window| Linear::plan(m, w, false, false, |v| exact_gray(m, w, false, v));
+        assert!(plan(&m, &lin(40.0, 1.0)).is_none(), "w = 1 is a threshold");
+        assert!(plan(&m, &lin(40.0, 0.2)).is_none(), "w < 1 reads as 1");
+        assert!(plan(&ModalityLut { slope: 0.0, intercept: 5.0 }, &lin(40.0, 400.0)).is_none());
+        assert!(plan(&ModalityLut { slope: f64::NAN, intercept: 0.0 }, &lin(40.0, 400.0)).is_none());
+        let exact = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
+        assert!(plan(&m, &exact).is_none());
+        assert!(plan(&m, &lin(40.0, 400.0)).is_some());
+    }
+}
