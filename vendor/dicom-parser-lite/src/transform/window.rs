@@ -35,6 +35,10 @@ pub(super) struct Linear {
     v0: i16,
     a: f32,
     b: f32,
+    /// Blocks whose (biased) values are all below `lt.0` have level `lt.1`, all above `gt.0`
+    /// level `gt.1`: the proven crossings of levels 1 and 255, so such blocks skip the lanes.
+    lt: (i16, u8),
+    gt: (i16, u8),
 }
 
 impl Linear {
@@ -58,7 +62,7 @@ impl Linear {
         let (lo, hi) = domain(unsigned);
         let bias = if unsigned { 32768 } else { 0 };
         // The stored value where z = 128, in the sample type's range.
-        let v0 = ((128.0 - b0) / a).round().clamp(f64::from(lo), f64::from(hi)) as i32;
+        let v0 = ((128.0 - b0) / a + 0.5).floor().clamp(f64::from(lo), f64::from(hi)) as i32;
         let b = f64::from(v0) * a + b0;
         // floor(z) ≈ round(z − 0.5); inverted: 255 − floor(z) ≈ round(255.5 − z).
         let (a, b) = if invert { (-a, 255.5 - b) } else { (a, b - 0.5) };
@@ -68,8 +72,23 @@ impl Linear {
         if !(af.is_finite() && bf.is_finite() && af.abs() > 1e-20 && af.abs() < 1e6 && bf.abs() < 1e6) {
             return None;
         }
-        let plan = Linear { unsigned, v0: (v0 - bias) as i16, a: af, b: bf };
-        plan.prove(lo, hi, exact).then_some(plan)
+        let plan = Linear { unsigned, v0: (v0 - bias) as i16, a: af, b: bf, lt: (i16::MIN, 0), gt: (i16::MAX, 0) };
+        let [first_1, first_255] = plan.prove(lo, hi, exact)?;
+        // Biased into i16; `None` (no value reaches the level) and the ends of the range give
+        // thresholds no block passes, or that leave a few saturated blocks to the lanes.
+        let biased = |v: i32| (v - bias).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
+        let (lt, gt) = if plan.a > 0.0 {
+            // Level 0 below the first value reaching 1; 255 from the first reaching 255.
+            let black = (first_1.map_or(i16::MAX, biased), 0);
+            let white = (first_255.map_or(i16::MAX, |u| if u == lo { i16::MIN } else { biased(u - 1) }), 255);
+            (black, white)
+        } else {
+            // Walking down: 255 up to the last value reaching 255, 0 above the last reaching 1.
+            let white = (first_255.map_or(i16::MIN, |u| if u == hi { i16::MAX } else { biased(u + 1) }), 255);
+            let black = (first_1.map_or(i16::MIN, biased), 0);
+            (white, black)
+        };
+        Some(Linear { lt, gt, ..plan })
     }
 
     /// One lane in scalar f32, the same IEEE operations as a SIMD lane: the gray level written.
@@ -82,8 +101,24 @@ impl Linear {
 
     /// Checks that [`Linear::lane`] and `exact` cross every level 1..=255 between the same two
     /// neighbouring values of `lo..=hi` (both are monotone in the same direction), which makes
-    /// them equal on the whole range.
-    fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> bool {
+    /// them equal on the whole range. On success, the first values (in the direction the levels
+    /// rise) reaching levels 1 and 255, `None` for a level no value reaches.
+    fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
+        let mut ends = [None, None];
+        // Neighbouring levels often check the same value: remember the last two evaluations.
+        let cache = core::cell::Cell::new([(i32::MIN, 0u8); 2]);
+        let exact = |v: i32| {
+            let [x, y] = cache.get();
+            if x.0 == v {
+                return x.1;
+            }
+            if y.0 == v {
+                return y.1;
+            }
+            let g = exact(v);
+            cache.set([(v, g), x]);
+            g
+        };
         let up = self.a > 0.0;
         // Walking from `first` to `last`, both functions never decrease.
         let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
@@ -91,14 +126,14 @@ impl Linear {
         for k in 1..=255u8 {
             // Where the lane's value reaches k − 0.5 (it rounds to k from there), clamped.
             let t = f64::from(self.v0) + bias as f64 + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a);
-            let mut u = t.round().clamp(f64::from(lo), f64::from(hi)) as i32;
+            let mut u = (t + 0.5).floor().clamp(f64::from(lo), f64::from(hi)) as i32;
             let mut steps = 0;
             // Back to the first value reaching k …
             while u != first && self.lane(u - step) >= k {
                 u -= step;
                 steps += 1;
                 if steps > 16 {
-                    return false;
+                    return None;
                 }
             }
             // … or forward to it.
@@ -109,21 +144,26 @@ impl Linear {
                 u += step;
                 steps += 1;
                 if steps > 16 {
-                    return false;
+                    return None;
                 }
             }
             if self.lane(u) < k {
                 // No value reaches k: neither may the formula (it is monotone, so check `last`).
                 if exact(last) >= k {
-                    return false;
+                    return None;
                 }
                 continue;
             }
             if exact(u) < k || (u != first && exact(u - step) >= k) {
-                return false;
+                return None;
+            }
+            match k {
+                1 => ends[0] = Some(u),
+                255 => ends[1] = Some(u),
+                _ => {}
             }
         }
-        true
+        Some(ends)
     }
 }
 
@@ -192,6 +232,9 @@ impl Linear {
         let v0 = i16x8_splat(self.v0);
         let bias = i16x8_splat(if self.unsigned { i16::MIN } else { 0 });
         let alpha = u32x4_splat(0xFF00_0000);
+        let (lt, gt) = (i16x8_splat(self.lt.0), i16x8_splat(self.gt.0));
+        let gray = |g: u8| u32x4_splat(u32::from_le_bytes([g, g, g, 255]));
+        let (lt_rgba, gt_rgba) = (gray(self.lt.1), gray(self.gt.1));
         let scalar = |samples: &[T], out: &mut [u8]| {
             for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
                 let g = self.lane(v.into());
@@ -211,14 +254,25 @@ impl Linear {
         let mut done = 0;
         for (pair, quad) in words.chunks_exact(2).zip(body.chunks_exact_mut(4)) {
             let ([w01, w23], [o0, o1, o2, o3]) = (pair, quad) else { continue };
+            done += 16;
             // The xor maps u16 onto i16 (−32768), order kept; v0 carries the same bias.
-            let d01 = i16x8_sub_sat(v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), bias), v0);
-            let d23 = i16x8_sub_sat(v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), bias), v0);
+            let x01 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), bias);
+            let x23 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), bias);
+            // Saturated blocks (air, bone, background): one colour.
+            if i16x8_all_true(v128_and(i16x8_lt(x01, lt), i16x8_lt(x23, lt))) {
+                (*o0, *o1, *o2, *o3) = (lt_rgba, lt_rgba, lt_rgba, lt_rgba);
+                continue;
+            }
+            if i16x8_all_true(v128_and(i16x8_gt(x01, gt), i16x8_gt(x23, gt))) {
+                (*o0, *o1, *o2, *o3) = (gt_rgba, gt_rgba, gt_rgba, gt_rgba);
+                continue;
+            }
+            let d01 = i16x8_sub_sat(x01, v0);
+            let d23 = i16x8_sub_sat(x23, v0);
             *o0 = rgba(group(i32x4_extend_low_i16x8(d01), k), alpha);
             *o1 = rgba(group(i32x4_extend_high_i16x8(d01), k), alpha);
             *o2 = rgba(group(i32x4_extend_low_i16x8(d23), k), alpha);
             *o3 = rgba(group(i32x4_extend_high_i16x8(d23), k), alpha);
-            done += 16;
         }
         // The rest (fewer than 16 pixels, or the end of `out` past its last full group).
         let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
@@ -308,8 +362,18 @@ mod tests {
                     tried += 1;
                     let Some(plan) = Linear::plan(&m, &window, invert, unsigned, |v| exact_gray(&m, &window, invert, v)) else { continue };
                     proven += 1;
+                    let bias = if unsigned { 32768 } else { 0 };
                     for v in lo..=hi {
-                        assert_eq!(plan.lane(v), exact_gray(&m, &window, invert, v), "v {v} window {c}/{w} modality {m:?} invert {invert}");
+                        let want = exact_gray(&m, &window, invert, v);
+                        assert_eq!(plan.lane(v), want, "v {v} window {c}/{w} modality {m:?} invert {invert}");
+                        // The saturated-block shortcuts give the same level.
+                        let x = v - bias;
+                        if x < i32::from(plan.lt.0) {
+                            assert_eq!(plan.lt.1, want, "below {:?}: v {v} window {c}/{w} {m:?} invert {invert}", plan.lt);
+                        }
+                        if x > i32::from(plan.gt.0) {
+                            assert_eq!(plan.gt.1, want, "above {:?}: v {v} window {c}/{w} {m:?} invert {invert}", plan.gt);
+                        }
                     }
                 }
             }
@@ -354,7 +418,15 @@ mod tests {
             let (lo, hi) = domain(unsigned);
             for _ in 0..2000 {
                 let v = lo + (next() * f64::from(hi - lo + 1)) as i32;
-                assert_eq!(plan.lane(v), exact(v), "v {v} {window:?} {m:?} invert {invert} unsigned {unsigned}");
+                let want = exact(v);
+                assert_eq!(plan.lane(v), want, "v {v} {window:?} {m:?} invert {invert} unsigned {unsigned}");
+                let x = if unsigned { v - 32768 } else { v };
+                if x < i32::from(plan.lt.0) {
+                    assert_eq!(plan.lt.1, want, "below: v {v} {window:?} {m:?}");
+                }
+                if x > i32::from(plan.gt.0) {
+                    assert_eq!(plan.gt.1, want, "above: v {v} {window:?} {m:?}");
+                }
             }
         }
         assert!(proven * 100 > tried * 85, "{proven} of {tried}");
@@ -368,10 +440,10 @@ mod tests {
         let plan = Linear::plan(&m, &window, false, false, exact).expect("proven");
         // Off by a hair in b: some level is crossed one value early, which the proof sees.
         let nudged = Linear { b: plan.b + 0.01, ..plan };
-        assert!(!nudged.prove(-32768, 32767, exact));
+        assert!(nudged.prove(-32768, 32767, exact).is_none());
         // A formula that differs at one value only.
-        assert!(!plan.prove(-32768, 32767, |v| if v == 100 { exact(v) + 1 } else { exact(v) }));
-        assert!(plan.prove(-32768, 32767, exact));
+        assert!(plan.prove(-32768, 32767, |v| if v == 100 { exact(v) + 1 } else { exact(v) }).is_none());
+        assert!(plan.prove(-32768, 32767, exact).is_some());
     }
 
     #[test]
