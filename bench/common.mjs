@@ -137,7 +137,7 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   const src = new Uint8Array(rows * cols * 4).map((_, i) => i * 7);
   const dst = new Uint8ClampedArray(rows * cols * 4);
   const wrap = () => {
-    const view = new Uint8ClampedArray(memory.buffer, wl.ptr(), wl.len());
+    const view = new Uint8ClampedArray(memory.buffer, wl.ptr(), wl.byte_len());
     return hasImageData ? new ImageData(view, cols, rows).data : view;
   };
   // Same windows for both: a soft-tissue window nudged each call so nothing is cached.

@@ -91,7 +91,7 @@ impl WindowLevel {
         self.out.as_ptr() as usize
     }
 
-    pub fn len(&self) -> usize {
+    pub fn byte_len(&self) -> usize {
         self.out.len()
     }
 

@@ -241,7 +241,7 @@ impl Linear {
                 dst.copy_from_slice(&[g, g, g, 255]);
             }
         };
-        if out.as_ptr().align_offset(16) % 4 != 0 {
+        if !out.as_ptr().align_offset(16).is_multiple_of(4) {
             // Not even 4-byte aligned (no allocator does this): one pixel at a time.
             return scalar(samples, out);
         }
