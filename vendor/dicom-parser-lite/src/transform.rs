@@ -242,20 +242,13 @@ pub fn render_rgba_in_range(
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         let plan = |unsigned| window::Linear::plan(modality, window, monochrome1, unsigned, gray);
-        match &frame.samples {
-            Samples::I16(s) => {
-                if let Some(plan) = plan(false) {
-                    plan.render_simd(s, out);
-                    return Ok(());
-                }
-            }
-            Samples::U16(s) => {
-                if let Some(plan) = plan(true) {
-                    plan.render_simd(s, out);
-                    return Ok(());
-                }
-            }
-            _ => {}
+        let done = match &frame.samples {
+            Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, out)),
+            Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, out)),
+            _ => false,
+        };
+        if done {
+            return Ok(());
         }
     }
     let Some((min, max)) = range.filter(|(lo, hi)| lo <= hi && i64::from(*hi) - i64::from(*lo) < 1 << 17) else {

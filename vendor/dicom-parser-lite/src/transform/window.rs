@@ -178,11 +178,18 @@ fn domain(unsigned: bool) -> (i32, i32) {
 
 /// 16-bit stored samples the SIMD kernel reads.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub(super) trait Sample16: Copy + Into<i32> + bytemuck::Pod {}
+pub(super) trait Sample16: Copy + Into<i32> + bytemuck::Pod {
+    /// Maps the type onto i16 by an xor of the sign bit (u16 − 32768), keeping order.
+    const UNSIGNED: bool;
+}
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-impl Sample16 for i16 {}
+impl Sample16 for i16 {
+    const UNSIGNED: bool = false;
+}
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-impl Sample16 for u16 {}
+impl Sample16 for u16 {
+    const UNSIGNED: bool = true;
+}
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use core::arch::wasm32::*;
@@ -220,8 +227,9 @@ impl Linear {
     /// Renders 16-bit samples to RGBA, 16 pixels per step: four groups of lanes as in
     /// [`Linear::lane`], spread to RGBA by byte shuffles and stored as four aligned v128. The
     /// few pixels before and after the aligned part of `out` use [`Linear::lane`]. `out` holds
-    /// four bytes per sample (checked by the caller).
-    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) {
+    /// four bytes per sample (checked by the caller). `false`, with nothing written, when the plan
+    /// was made for the other 16-bit type.
+    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
         let k = Consts {
             a: f32x4_splat(self.a),
             b: f32x4_splat(self.b),
@@ -230,7 +238,11 @@ impl Linear {
             hi: i32x4_splat(MAGIC_BITS + 255),
         };
         let v0 = i16x8_splat(self.v0);
-        let bias = i16x8_splat(if self.unsigned { i16::MIN } else { 0 });
+        let bias = i16x8_splat(i16::MIN);
+        // The plan's proof holds for the sample type it was made for only.
+        if self.unsigned != T::UNSIGNED {
+            return false;
+        }
         let alpha = u32x4_splat(0xFF00_0000);
         let (lt, gt) = (i16x8_splat(self.lt.0), i16x8_splat(self.gt.0));
         let gray = |g: u8| u32x4_splat(u32::from_le_bytes([g, g, g, 255]));
@@ -243,7 +255,8 @@ impl Linear {
         };
         if !out.as_ptr().align_offset(16).is_multiple_of(4) {
             // Not even 4-byte aligned (no allocator does this): one pixel at a time.
-            return scalar(samples, out);
+            scalar(samples, out);
+            return true;
         }
         let (head, body, _) = bytemuck::pod_align_to_mut::<u8, v128>(out);
         let first = head.len() / 4;
@@ -256,8 +269,10 @@ impl Linear {
             let ([w01, w23], [o0, o1, o2, o3]) = (pair, quad) else { continue };
             done += 16;
             // The xor maps u16 onto i16 (−32768), order kept; v0 carries the same bias.
-            let x01 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), bias);
-            let x23 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), bias);
+            let (mut x01, mut x23) = (bytemuck::cast::<[u8; 16], v128>(*w01), bytemuck::cast::<[u8; 16], v128>(*w23));
+            if T::UNSIGNED {
+                (x01, x23) = (v128_xor(x01, bias), v128_xor(x23, bias));
+            }
             // Saturated blocks (air, bone, background): one colour.
             if i16x8_all_true(v128_and(i16x8_lt(x01, lt), i16x8_lt(x23, lt))) {
                 (*o0, *o1, *o2, *o3) = (lt_rgba, lt_rgba, lt_rgba, lt_rgba);
@@ -277,6 +292,7 @@ impl Linear {
         // The rest (fewer than 16 pixels, or the end of `out` past its last full group).
         let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
         scalar(rest.get(done..).unwrap_or_default(), tail_out);
+        true
     }
 }
 
