@@ -86,7 +86,12 @@ export function makeCornerstone(pixels, slope, intercept) {
   }
   const offset = Math.min(min, 0);
   const lut = new Uint8ClampedArray(max - offset + 1);
+  // cornerstone keeps the LUT while the viewport's VOI and modality LUT are unchanged.
+  let lastWw = NaN, lastWc = NaN;
   function generateLut(ww, wc) {
+    if (ww === lastWw && wc === lastWc) return lut;
+    lastWw = ww;
+    lastWc = wc;
     const mlutfn = (sv) => sv * slope + intercept;
     const vlutfn = (m) => ((m - wc) / ww + 0.5) * 255.0;
     for (let sv = min; sv <= max; sv++) lut[sv + -offset] = vlutfn(mlutfn(sv));
@@ -119,7 +124,9 @@ export function makeCornerstone(pixels, slope, intercept) {
 }
 
 /**
- * W/L 512² int16 → RGBA: ours (wasm, the viewer's redraw) vs the cornerstone path vs a copy.
+ * W/L 512² int16 → RGBA: ours (wasm, the viewer's redraw into its kept RGBA buffer) vs the
+ * cornerstone path vs a copy. For information: ours into a new zeroed buffer per redraw, and
+ * ours with an unchanged window (scrolling: the plan is cached, only the pixels are rendered).
  * `memory` is the wasm instance's memory: ours ends, as the viewer does, by wrapping the RGBA
  * bytes in wasm memory in an `ImageData` (a view, no copy: what wasm-bindgen passes to
  * `new ImageData`); Node has no ImageData, so there only the view is made. Cornerstone writes
@@ -143,11 +150,13 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   // Same windows for both: a soft-tissue window nudged each call so nothing is cached.
   const centre = (i) => 40 + (i % 7);
   let sink = 0;
-  const [ours, kept, js, jsRgba, memcpy] = timeAll(
+  const [ours, fresh, same, js, jsSame, jsRgba, memcpy] = timeAll(
     [
-      (i) => { sink += wl.render(centre(i), 400); sink += wrap()[0]; },
       (i) => { sink += wl.render_kept(centre(i), 400); sink += wrap()[0]; },
+      (i) => { sink += wl.render(centre(i), 400); sink += wrap()[0]; },
+      () => { sink += wl.render_kept(40, 400); sink += wrap()[0]; },
       (i) => { cs.alphaOnly(canvasData, 400, centre(i)); sink += canvasData[3]; },
+      () => { cs.alphaOnly(canvasData, 400, 40); sink += canvasData[3]; },
       (i) => { cs.rgba(out, 400, centre(i)); sink += out[0]; },
       () => { dst.set(src); sink += dst[0]; },
     ],
@@ -169,7 +178,7 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   let maxDiff = 0;
   for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ourRgba[i]));
   wl.free();
-  return { ours, kept, js, jsRgba, memcpy, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
+  return { ours, fresh, same, js, jsSame, jsRgba, memcpy, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
 }
 
 // ---- Parse --------------------------------------------------------------------------------

@@ -167,6 +167,51 @@ impl Linear {
     }
 }
 
+/// Everything a plan depends on, by bit pattern (so a NaN matches itself; a −0 vs +0 mismatch
+/// only costs a new plan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PlanKey {
+    slope: u64,
+    intercept: u64,
+    center: u64,
+    width: u64,
+    invert: bool,
+    unsigned: bool,
+}
+
+std::thread_local! {
+    /// The last plan made or refused. Scrolling through a series with an unchanged window pays
+    /// no proof; a window/level drag pays one per new window.
+    static LAST_PLAN: core::cell::Cell<Option<(PlanKey, Option<Linear>)>> = const { core::cell::Cell::new(None) };
+}
+
+impl Linear {
+    /// [`Linear::plan`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
+    /// and the sample type. `exact` must be the formula of those same parameters (the caller's
+    /// `Window::apply` on `ModalityLut::apply`), as it is for every call of the renderer.
+    pub(super) fn plan_cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Linear> {
+        if window.function != VoiFunction::Linear {
+            return None;
+        }
+        let key = PlanKey {
+            slope: modality.slope.to_bits(),
+            intercept: modality.intercept.to_bits(),
+            center: window.center.to_bits(),
+            width: window.width.to_bits(),
+            invert,
+            unsigned,
+        };
+        if let Some((last, plan)) = LAST_PLAN.with(core::cell::Cell::get) {
+            if last == key {
+                return plan;
+            }
+        }
+        let plan = Linear::plan(modality, window, invert, unsigned, exact);
+        LAST_PLAN.with(|c| c.set(Some((key, plan))));
+        plan
+    }
+}
+
 /// The values of 16-bit samples, signed or not.
 fn domain(unsigned: bool) -> (i32, i32) {
     if unsigned {
@@ -461,6 +506,24 @@ mod tests {
         // A formula that differs at one value only.
         assert!(plan.prove(-32768, 32767, |v| if v == 100 { exact(v) + 1 } else { exact(v) }).is_none());
         assert!(plan.prove(-32768, 32767, exact).is_some());
+    }
+
+    #[test]
+    fn the_cached_plan_is_the_plan_of_the_same_parameters() {
+        let m = ModalityLut { slope: 1.0, intercept: -1024.0 };
+        let lin = |c: f64, w: f64| Window { center: c, width: w, function: VoiFunction::Linear };
+        // A drag back and forth, then the other sample type and MONOCHROME1 on the same window.
+        let cases = [(40.0, 400.0, false, false), (41.0, 400.0, false, false), (40.0, 400.0, false, false), (40.0, 400.0, false, true), (40.0, 400.0, true, true), (40.0, 1.0, true, true), (40.0, 400.0, true, true)];
+        for (c, w, invert, unsigned) in cases {
+            let window = lin(c, w);
+            let exact = |v: i32| exact_gray(&m, &window, invert, v);
+            let fresh = Linear::plan(&m, &window, invert, unsigned, exact);
+            for _ in 0..2 {
+                assert_eq!(Linear::plan_cached(&m, &window, invert, unsigned, exact), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
+            }
+        }
+        let exact_window = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
+        assert_eq!(Linear::plan_cached(&m, &exact_window, false, false, |v| exact_gray(&m, &exact_window, false, v)), None);
     }
 
     #[test]
