@@ -53,11 +53,11 @@ impl WindowLevel {
         WindowLevel { frame, modality: ModalityLut { slope, intercept }, out: Vec::new(), range }
     }
 
-    /// The viewer's redraw (`view::draw` → `DecodedImage::render_rgba`): a new zeroed buffer of
-    /// rows × columns × 4 bytes, then a LINEAR window rendered into it. The buffer stays alive until
-    /// the next call so JavaScript can wrap it (`ptr`, `len`) in an `ImageData`, as the viewer
-    /// does before `putImageData`. Returns the first pixel's gray level (so the work cannot be
-    /// optimised away), or 256 on error.
+    /// A redraw into a new zeroed buffer of rows × columns × 4 bytes (what a viewer that does not
+    /// keep its buffer pays; for information). The buffer stays alive until the next call so
+    /// JavaScript can wrap it (`ptr`, `len`) in an `ImageData`, as the viewer does before
+    /// `putImageData`. Returns the first pixel's gray level (so the work cannot be optimised
+    /// away), or 256 on error.
     pub fn render(&mut self, center: f64, width: f64) -> u32 {
         let len = self.frame.samples.len() * 4;
         // As `DecodedImage::render_rgba` does for the viewer's new, empty Vec.
@@ -68,8 +68,8 @@ impl WindowLevel {
         self.render_into_kept(center, width)
     }
 
-    /// As `render`, into the buffer of the previous call (no allocation, no zeroing): what a
-    /// viewer that kept its buffer would pay.
+    /// The viewer's redraw (`DecodedImage::render_rgba` into the viewport's kept buffer): as
+    /// `render`, into the buffer of the previous call (no allocation, no zeroing).
     pub fn render_kept(&mut self, center: f64, width: f64) -> u32 {
         let len = self.frame.samples.len() * 4;
         if self.out.len() != len {

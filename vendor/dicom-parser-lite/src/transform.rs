@@ -201,7 +201,8 @@ pub fn value_range(frame: &Frame) -> Option<(i32, i32)> {
 
 /// [`render_rgba_into`] with the frame's [`value_range`] known. In WebAssembly with `simd128`, a
 /// LINEAR window on 16-bit data runs as f32 SIMD lanes once proven, for that window, to give the
-/// formula's level on every 16-bit value (`window`). Otherwise values of at most 16 bits go
+/// formula's level on every 16-bit value (`window`; the last plan is kept, so redraws with an
+/// unchanged window and rescale skip the proof). Otherwise values of at most 16 bits go
 /// through a table of packed RGBA pixels over the range (one table entry per possible value, each
 /// computed by the standard's formula), then one 4-byte store per pixel. A value outside `range`
 /// (a stale range) is computed by the formula, so the output is exact whatever the range.
