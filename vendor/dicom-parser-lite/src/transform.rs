@@ -242,7 +242,7 @@ pub fn render_rgba_in_range(
     // window on every 16-bit value before use (see `window`).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let plan = |unsigned| window::Linear::plan_cached(modality, window, monochrome1, unsigned, gray);
+        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, gray);
         let done = match &frame.samples {
             Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, out)),
             Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, out)),

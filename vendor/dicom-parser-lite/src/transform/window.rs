@@ -99,71 +99,172 @@ impl Linear {
         (bits.clamp(MAGIC_BITS, MAGIC_BITS + 255) - MAGIC_BITS) as u8
     }
 
-    /// Checks that [`Linear::lane`] and `exact` cross every level 1..=255 between the same two
-    /// neighbouring values of `lo..=hi` (both are monotone in the same direction), which makes
-    /// them equal on the whole range. On success, the first values (in the direction the levels
-    /// rise) reaching levels 1 and 255, `None` for a level no value reaches.
+    /// [`prove`] for these lanes, from the affine estimate of where they cross each level.
     fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
-        let mut ends = [None, None];
-        // Neighbouring levels often check the same value: remember the last two evaluations.
-        let cache = core::cell::Cell::new([(i32::MIN, 0u8); 2]);
-        let exact = |v: i32| {
-            let [x, y] = cache.get();
-            if x.0 == v {
-                return x.1;
-            }
-            if y.0 == v {
-                return y.1;
-            }
-            let g = exact(v);
-            cache.set([(v, g), x]);
-            g
-        };
-        let up = self.a > 0.0;
-        // Walking from `first` to `last`, both functions never decrease.
-        let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
-        let bias = if self.unsigned { 32768 } else { 0 };
-        for k in 1..=255u8 {
-            // Where the lane's value reaches k − 0.5 (it rounds to k from there), clamped.
-            let t = f64::from(self.v0) + bias as f64 + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a);
-            let mut u = (t + 0.5).floor().clamp(f64::from(lo), f64::from(hi)) as i32;
-            let mut steps = 0;
-            // Back to the first value reaching k …
-            while u != first && self.lane(u - step) >= k {
-                u -= step;
-                steps += 1;
-                if steps > 16 {
-                    return None;
-                }
-            }
-            // … or forward to it.
-            while self.lane(u) < k {
-                if u == last {
-                    break;
-                }
-                u += step;
-                steps += 1;
-                if steps > 16 {
-                    return None;
-                }
-            }
-            if self.lane(u) < k {
-                // No value reaches k: neither may the formula (it is monotone, so check `last`).
-                if exact(last) >= k {
-                    return None;
-                }
-                continue;
-            }
-            if exact(u) < k || (u != first && exact(u - step) >= k) {
+        let bias = if self.unsigned { 32768.0 } else { 0.0 };
+        // Where the lane's value reaches k − 0.5 (it rounds to k from there).
+        let estimate = |k: u8| f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a);
+        prove(lo, hi, self.a > 0.0, |v| self.lane(v), estimate, exact)
+    }
+}
+
+/// Checks that `lane` and `exact` cross every level 1..=255 between the same two neighbouring
+/// values of `lo..=hi` (both monotone, never decreasing from `lo` to `hi` when `up`, from `hi`
+/// to `lo` otherwise), which makes them equal on the whole range. `estimate(k)` is about where
+/// `lane` reaches `k` (a few values off at most). On success, the first values (in the
+/// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
+fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> f64, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
+    let mut ends = [None, None];
+    // Neighbouring levels often check the same value: remember the last two evaluations.
+    let cache = core::cell::Cell::new([(i32::MIN, 0u8); 2]);
+    let exact = |v: i32| {
+        let [x, y] = cache.get();
+        if x.0 == v {
+            return x.1;
+        }
+        if y.0 == v {
+            return y.1;
+        }
+        let g = exact(v);
+        cache.set([(v, g), x]);
+        g
+    };
+    // Walking from `first` to `last`, both functions never decrease.
+    let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
+    for k in 1..=255u8 {
+        let mut u = (estimate(k) + 0.5).floor().clamp(f64::from(lo), f64::from(hi)) as i32;
+        let mut steps = 0;
+        // Back to the first value reaching k …
+        while u != first && lane(u - step) >= k {
+            u -= step;
+            steps += 1;
+            if steps > 16 {
                 return None;
             }
-            match k {
-                1 => ends[0] = Some(u),
-                255 => ends[1] = Some(u),
-                _ => {}
+        }
+        // … or forward to it.
+        while lane(u) < k {
+            if u == last {
+                break;
+            }
+            u += step;
+            steps += 1;
+            if steps > 16 {
+                return None;
             }
         }
-        Some(ends)
+        if lane(u) < k {
+            // No value reaches k: neither may the formula (it is monotone, so check `last`).
+            if exact(last) >= k {
+                return None;
+            }
+            continue;
+        }
+        if exact(u) < k || (u != first && exact(u - step) >= k) {
+            return None;
+        }
+        match k {
+            1 => ends[0] = Some(u),
+            255 => ends[1] = Some(u),
+            _ => {}
+        }
+    }
+    Some(ends)
+}
+
+/// 2²⁴: the integer lanes keep the level in the top byte of a u32.
+const FIXED_ONE: f64 = 16_777_216.0;
+
+/// A LINEAR window prepared for integer lanes, proven like [`Linear`] and cheaper per pixel:
+/// `t = clamp(x′ − o, 0, span)` in i16 lanes, then the level is the top byte of the u32
+/// `t·a + b` (no overflow up to `span`), spread to RGBA by the same byte shuffle. `x′` is the
+/// stored value mapped onto i16 in the direction the levels rise (u16 biased by −32768; a
+/// falling window (negative slope, or MONOCHROME1) bit-inverted, `!x = −x − 1`), so one xor per
+/// 8 pixels serves all four cases. With `a ≈ |A|·2²⁴` the lanes resolve the formula to about
+/// 2⁻²⁵·span of a level: nearly every window with `|A| < 1` (wider than 256 stored values) is
+/// proven; narrower ones use [`Linear`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Fixed {
+    unsigned: bool,
+    /// xor taking the stored value's bits to `x′` (sign bias, then inversion).
+    mask: u16,
+    o: i16,
+    span: i16,
+    a: u32,
+    b: u32,
+    /// Blocks whose `x′` are all below `lt` have level 0, all above `gt` level 255.
+    lt: i16,
+    gt: i16,
+}
+
+impl Fixed {
+    /// As [`Linear::plan`], for the integer lanes; `None` also when the window is narrower than
+    /// 256 stored values or wider than 32767·255/256 (then [`Linear`]).
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Fixed> {
+        if window.function != VoiFunction::Linear {
+            return None;
+        }
+        let (s, i, c) = (modality.slope, modality.intercept, window.center);
+        let w = if window.width < 1.0 { 1.0 } else { window.width };
+        let den = w - 1.0;
+        if !(den > 0.0 && s != 0.0 && s.is_finite() && i.is_finite() && c.is_finite()) {
+            return None;
+        }
+        // z = v·A + B0, level floor(z); inverted, 255 − floor(z) = floor(256 − z) off the
+        // integers (where the proof decides). So the level is floor(σ·v·|A| + C).
+        let a_real = 255.0 * s / den;
+        let b0 = 255.0 * (i - c + 0.5) / den + 128.0;
+        let rising = (a_real > 0.0) != invert;
+        let cst = if invert { 256.0 - b0 } else { b0 };
+        let mag = a_real.abs();
+        if !(mag < 1.0 && mag * 32767.0 > 256.0 && cst.is_finite()) {
+            return None;
+        }
+        // The origin o: the last value of level 0 in the rising direction (or the type's first
+        // value, when the window starts before it), so that t = σ·(v − o) ≥ 0 reads level
+        // floor(t·|A| + c0) with c0 ≥ 0; values before o have level 0 (t clamps to 0).
+        let (lo, hi) = domain(unsigned);
+        let o = if rising { (-cst / mag).ceil() } else { (cst / mag).floor() };
+        let o = o.clamp(f64::from(lo), f64::from(hi));
+        let c0 = if rising { cst + o * mag } else { cst - o * mag };
+        let span = ((255.0 - c0) / mag).ceil().max(0.0);
+        if !((0.0..256.0).contains(&c0) && span <= 32767.0) {
+            return None;
+        }
+        let a = (mag * FIXED_ONE).round();
+        // Where z is an integer (a tie: slopes and widths with small denominators), the formula
+        // gives floor(z) = z, so the lanes must reach that level there, not one value later.
+        // Plain rounding of b first; failing that, b leaning by more than the rounding error of
+        // a over the span (span/2 units): up for floor(z), down when inverted
+        // (255 − floor(z) = floor(256 − z) − 1 at a tie). Far below the distance of a non-tie
+        // crossing from an integer; the proof checks every crossing either way.
+        let lean = (span / 2.0).ceil() + 2.0;
+        let mask = if unsigned { 0x8000 } else { 0 } ^ if rising { 0 } else { 0xFFFF };
+        let x = |v: i32| ((v as u16) ^ mask) as i16;
+        let sigma = if rising { 1.0 } else { -1.0 };
+        let estimate = |k: u8| o + sigma * (f64::from(k) - c0) / mag;
+        let (plan, [first_1, first_255]) = [0.0, if invert { -lean } else { lean }].into_iter().find_map(|lean| {
+            let b = ((c0 * FIXED_ONE).round() + lean).max(0.0);
+            if !(span * a + b < 4_294_967_296.0) {
+                return None;
+            }
+            let plan = Fixed { unsigned, mask, o: x(o as i32), span: span as i16, a: a as u32, b: b as u32, lt: i16::MIN, gt: i16::MAX };
+            prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|ends| (plan, ends))
+        })?;
+        // Below the first value reaching 1 (in x′ order): 0; from the first reaching 255: 255.
+        // (`None`: no value reaches the level; at the very end of i16 the few values equal to
+        // the bound go through the lanes.)
+        let lt = first_1.map_or(i16::MAX, x);
+        let gt = first_255.map_or(i16::MAX, |u| x(u).saturating_sub(1));
+        Some(Fixed { lt, gt, ..plan })
+    }
+
+    /// One lane in scalar integers, the same operations as a SIMD lane: the gray level written.
+    pub(super) fn lane(&self, v: i32) -> u8 {
+        let x = ((v as u16) ^ self.mask) as i16;
+        let t = (i32::from(x) - i32::from(self.o)).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+        let t = t.max(0).min(i32::from(self.span)) as u32;
+        (t.wrapping_mul(self.a).wrapping_add(self.b) >> 24) as u8
     }
 }
 
@@ -179,17 +280,33 @@ struct PlanKey {
     unsigned: bool,
 }
 
+/// The lanes a window renders with: integer when proven, else f32 when proven, else none (the
+/// table path).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Plan {
+    Fixed(Fixed),
+    Float(Linear),
+}
+
 std::thread_local! {
     /// The last plan made or refused. Scrolling through a series with an unchanged window pays
     /// no proof; a window/level drag pays one per new window.
-    static LAST_PLAN: core::cell::Cell<Option<(PlanKey, Option<Linear>)>> = const { core::cell::Cell::new(None) };
+    static LAST_PLAN: core::cell::Cell<Option<(PlanKey, Option<Plan>)>> = const { core::cell::Cell::new(None) };
 }
 
-impl Linear {
-    /// [`Linear::plan`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
+impl Plan {
+    /// [`Fixed::plan`], else [`Linear::plan`].
+    pub(super) fn new(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Plan> {
+        if let Some(fixed) = Fixed::plan(modality, window, invert, unsigned, &exact) {
+            return Some(Plan::Fixed(fixed));
+        }
+        Linear::plan(modality, window, invert, unsigned, exact).map(Plan::Float)
+    }
+
+    /// [`Plan::new`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
     /// and the sample type. `exact` must be the formula of those same parameters (the caller's
     /// `Window::apply` on `ModalityLut::apply`), as it is for every call of the renderer.
-    pub(super) fn plan_cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Linear> {
+    pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Plan> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -206,9 +323,21 @@ impl Linear {
                 return plan;
             }
         }
-        let plan = Linear::plan(modality, window, invert, unsigned, exact);
+        let plan = Plan::new(modality, window, invert, unsigned, exact);
         LAST_PLAN.with(|c| c.set(Some((key, plan))));
         plan
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Plan {
+    /// Renders with the plan's lanes; `false`, with nothing written, when it was made for the
+    /// other 16-bit type.
+    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
+        match self {
+            Plan::Fixed(p) => p.render_simd(samples, out),
+            Plan::Float(p) => p.render_simd(samples, out),
+        }
     }
 }
 
@@ -342,6 +471,66 @@ impl Linear {
     }
 }
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+impl Fixed {
+    /// Renders 16-bit samples to RGBA as [`Linear::render_simd`] does, with the integer lanes
+    /// of [`Fixed::lane`]. `false`, with nothing written, when the plan was made for the other
+    /// 16-bit type.
+    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
+        if self.unsigned != T::UNSIGNED {
+            return false;
+        }
+        let (mask, o, span, zero) = (u16x8_splat(self.mask), i16x8_splat(self.o), i16x8_splat(self.span), i16x8_splat(0));
+        let (a, b) = (u32x4_splat(self.a), u32x4_splat(self.b));
+        let alpha = u32x4_splat(0xFF00_0000);
+        let (lt, gt) = (i16x8_splat(self.lt), i16x8_splat(self.gt));
+        let (black, white) = (u32x4_splat(0xFF00_0000), u32x4_splat(0xFFFF_FFFF));
+        let scalar = |samples: &[T], out: &mut [u8]| {
+            for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
+                let g = self.lane(v.into());
+                dst.copy_from_slice(&[g, g, g, 255]);
+            }
+        };
+        if !out.as_ptr().align_offset(16).is_multiple_of(4) {
+            scalar(samples, out);
+            return true;
+        }
+        let (head, body, _) = bytemuck::pod_align_to_mut::<u8, v128>(out);
+        let first = head.len() / 4;
+        let (head_samples, rest) = samples.split_at(first.min(samples.len()));
+        scalar(head_samples, head);
+        let (_, words, _) = bytemuck::pod_align_to::<u8, [u8; 16]>(bytemuck::cast_slice::<T, u8>(rest));
+        // The level sits in the top byte of each u32 lane: spread it to r, g, b (and alpha,
+        // which the or sets to 255).
+        let level = |t: v128| i32x4_add(i32x4_mul(t, a), b);
+        let rgba = |g: v128| v128_or(i8x16_shuffle::<3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15>(g, g), alpha);
+        let mut done = 0;
+        for (pair, quad) in words.chunks_exact(2).zip(body.chunks_exact_mut(4)) {
+            let ([w01, w23], [o0, o1, o2, o3]) = (pair, quad) else { continue };
+            done += 16;
+            let x01 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), mask);
+            let x23 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), mask);
+            if i8x16_bitmask(i16x8_lt(i16x8_max(x01, x23), lt)) == 0xFFFF {
+                (*o0, *o1, *o2, *o3) = (black, black, black, black);
+                continue;
+            }
+            if i8x16_bitmask(i16x8_gt(i16x8_min(x01, x23), gt)) == 0xFFFF {
+                (*o0, *o1, *o2, *o3) = (white, white, white, white);
+                continue;
+            }
+            let t01 = i16x8_min(i16x8_max(i16x8_sub_sat(x01, o), zero), span);
+            let t23 = i16x8_min(i16x8_max(i16x8_sub_sat(x23, o), zero), span);
+            *o0 = rgba(level(u32x4_extend_low_u16x8(t01)));
+            *o1 = rgba(level(u32x4_extend_high_u16x8(t01)));
+            *o2 = rgba(level(u32x4_extend_low_u16x8(t23)));
+            *o3 = rgba(level(u32x4_extend_high_u16x8(t23)));
+        }
+        let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
+        scalar(rest.get(done..).unwrap_or_default(), tail_out);
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Exhaustive checks on this machine that a proven plan's lanes equal the f64 formula on
@@ -414,48 +603,80 @@ mod tests {
     }
 
     /// (windows tried, windows proven), asserting each proven plan on every value of the type.
-    fn sweep(unsigned: bool) -> (u32, u32) {
+    /// Asserts a Fixed plan on value `v` (lane and saturated-block shortcuts) against `want`.
+    fn check_fixed(plan: &Fixed, v: i32, want: u8, what: &str) {
+        assert_eq!(plan.lane(v), want, "fixed: v {v} {what}");
+        let x = i32::from(((v as u16) ^ plan.mask) as i16);
+        if x < i32::from(plan.lt) {
+            assert_eq!(0, want, "fixed below {}: v {v} {what}", plan.lt);
+        }
+        if x > i32::from(plan.gt) {
+            assert_eq!(255, want, "fixed above {}: v {v} {what}", plan.gt);
+        }
+    }
+
+    /// Asserts a Linear plan on value `v` (lane and saturated-block shortcuts) against `want`.
+    fn check_linear(plan: &Linear, v: i32, want: u8, what: &str) {
+        assert_eq!(plan.lane(v), want, "float: v {v} {what}");
+        let x = if plan.unsigned { v - 32768 } else { v };
+        if x < i32::from(plan.lt.0) {
+            assert_eq!(plan.lt.1, want, "float below {:?}: v {v} {what}", plan.lt);
+        }
+        if x > i32::from(plan.gt.0) {
+            assert_eq!(plan.gt.1, want, "float above {:?}: v {v} {what}", plan.gt);
+        }
+    }
+
+    /// (windows tried, windows proven by the integer lanes, by the f32 lanes), asserting each
+    /// proven plan on every value of the type.
+    fn sweep(unsigned: bool) -> (u32, u32, u32) {
         let (lo, hi) = domain(unsigned);
-        let (mut tried, mut proven) = (0, 0);
+        let (mut tried, mut fixed, mut float) = (0, 0, 0);
         for m in modalities() {
             for (c, w) in windows() {
                 let window = Window { center: c, width: w, function: VoiFunction::Linear };
                 for invert in [false, true] {
                     tried += 1;
-                    let Some(plan) = Linear::plan(&m, &window, invert, unsigned, |v| exact_gray(&m, &window, invert, v)) else { continue };
-                    proven += 1;
-                    let bias = if unsigned { 32768 } else { 0 };
+                    let exact = |v: i32| exact_gray(&m, &window, invert, v);
+                    let what = format!("window {c}/{w} modality {m:?} invert {invert}");
+                    let f = Fixed::plan(&m, &window, invert, unsigned, exact);
+                    let l = Linear::plan(&m, &window, invert, unsigned, exact);
+                    fixed += u32::from(f.is_some());
+                    float += u32::from(l.is_some());
+                    if f.is_none() && l.is_none() {
+                        continue;
+                    }
                     for v in lo..=hi {
-                        let want = exact_gray(&m, &window, invert, v);
-                        assert_eq!(plan.lane(v), want, "v {v} window {c}/{w} modality {m:?} invert {invert}");
-                        // The saturated-block shortcuts give the same level.
-                        let x = v - bias;
-                        if x < i32::from(plan.lt.0) {
-                            assert_eq!(plan.lt.1, want, "below {:?}: v {v} window {c}/{w} {m:?} invert {invert}", plan.lt);
+                        let want = exact(v);
+                        if let Some(p) = &f {
+                            check_fixed(p, v, want, &what);
                         }
-                        if x > i32::from(plan.gt.0) {
-                            assert_eq!(plan.gt.1, want, "above {:?}: v {v} window {c}/{w} {m:?} invert {invert}", plan.gt);
+                        if let Some(p) = &l {
+                            check_linear(p, v, want, &what);
                         }
                     }
                 }
             }
         }
-        (tried, proven)
+        (tried, fixed, float)
     }
 
     #[test]
     fn every_int16_value_matches_the_formula() {
-        let (tried, proven) = sweep(false);
+        let (tried, fixed, proven) = sweep(false);
         // Left to the table: thresholds (w ≤ 1), extreme windows, and windows where z is an
         // exact integer at some value (e.g. 40.5 / 400 at v = 173), where the f64 formula's
-        // own rounding decides the level.
+        // own rounding decides the level. The integer lanes take windows wider than 256 stored
+        // values only (many here are narrower, or extreme).
         assert!(proven * 10 > tried * 7, "{proven} of {tried} windows proven");
+        assert!(fixed * 6 > tried, "{fixed} of {tried} windows proven for the integer lanes");
     }
 
     #[test]
     fn every_uint16_value_matches_the_formula() {
-        let (tried, proven) = sweep(true);
+        let (tried, fixed, proven) = sweep(true);
         assert!(proven * 10 > tried * 7, "{proven} of {tried} windows proven");
+        assert!(fixed * 6 > tried, "{fixed} of {tried} windows proven for the integer lanes");
     }
 
     #[test]
@@ -465,7 +686,7 @@ mod tests {
             seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64
         };
-        let (mut tried, mut proven) = (0, 0);
+        let (mut tried, mut proven, mut fixed) = (0, 0, 0);
         for _ in 0..2000 {
             let slope = if next() < 0.2 { 1.0 } else { (next() - 0.3) * 8.0 };
             let intercept = if next() < 0.3 { -1024.0 } else { (next() - 0.5) * 1e5 };
@@ -475,23 +696,49 @@ mod tests {
             let unsigned = next() < 0.5;
             tried += 1;
             let exact = |v: i32| exact_gray(&m, &window, invert, v);
+            let fixed_plan = Fixed::plan(&m, &window, invert, unsigned, exact);
+            fixed += u32::from(fixed_plan.is_some());
             let Some(plan) = Linear::plan(&m, &window, invert, unsigned, exact) else { continue };
             proven += 1;
             let (lo, hi) = domain(unsigned);
+            let what = format!("{window:?} {m:?} invert {invert} unsigned {unsigned}");
             for _ in 0..2000 {
                 let v = lo + (next() * f64::from(hi - lo + 1)) as i32;
                 let want = exact(v);
-                assert_eq!(plan.lane(v), want, "v {v} {window:?} {m:?} invert {invert} unsigned {unsigned}");
-                let x = if unsigned { v - 32768 } else { v };
-                if x < i32::from(plan.lt.0) {
-                    assert_eq!(plan.lt.1, want, "below: v {v} {window:?} {m:?}");
-                }
-                if x > i32::from(plan.gt.0) {
-                    assert_eq!(plan.gt.1, want, "above: v {v} {window:?} {m:?}");
+                check_linear(&plan, v, want, &what);
+                if let Some(p) = &fixed_plan {
+                    check_fixed(p, v, want, &what);
                 }
             }
         }
         assert!(proven * 100 > tried * 85, "{proven} of {tried}");
+        assert!(fixed * 10 > tried, "{fixed} of {tried} for the integer lanes");
+    }
+
+    #[test]
+    fn clinical_windows_take_the_integer_lanes_and_match_the_formula() {
+        // CT presets (soft tissue, lung, bone, brain, mediastinum, liver) on the usual rescales;
+        // every value of both 16-bit types, both photometric interpretations.
+        let presets = [(40.0, 400.0), (-600.0, 1500.0), (400.0, 2000.0), (40.0, 80.0 * 4.0), (50.0, 350.0), (60.0, 300.0), (300.0, 1500.0)];
+        let rescales = [ModalityLut { slope: 1.0, intercept: -1024.0 }, ModalityLut { slope: 1.0, intercept: 0.0 }, ModalityLut { slope: 0.5, intercept: -1024.0 }];
+        let (mut tried, mut fixed) = (0, 0);
+        for m in rescales {
+            for (c, w) in presets {
+                let window = Window { center: c, width: w, function: VoiFunction::Linear };
+                for (invert, unsigned) in [(false, false), (true, false), (false, true), (true, true)] {
+                    tried += 1;
+                    let exact = |v: i32| exact_gray(&m, &window, invert, v);
+                    let Some(plan) = Fixed::plan(&m, &window, invert, unsigned, exact) else { continue };
+                    fixed += 1;
+                    let (lo, hi) = domain(unsigned);
+                    let what = format!("{c}/{w} {m:?} invert {invert} unsigned {unsigned}");
+                    for v in lo..=hi {
+                        check_fixed(&plan, v, exact(v), &what);
+                    }
+                }
+            }
+        }
+        assert!(fixed * 10 >= tried * 9, "{fixed} of {tried} clinical windows on the integer lanes");
     }
 
     #[test]
@@ -517,13 +764,13 @@ mod tests {
         for (c, w, invert, unsigned) in cases {
             let window = lin(c, w);
             let exact = |v: i32| exact_gray(&m, &window, invert, v);
-            let fresh = Linear::plan(&m, &window, invert, unsigned, exact);
+            let fresh = Plan::new(&m, &window, invert, unsigned, exact);
             for _ in 0..2 {
-                assert_eq!(Linear::plan_cached(&m, &window, invert, unsigned, exact), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
+                assert_eq!(Plan::cached(&m, &window, invert, unsigned, exact), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
             }
         }
         let exact_window = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
-        assert_eq!(Linear::plan_cached(&m, &exact_window, false, false, |v| exact_gray(&m, &exact_window, false, v)), None);
+        assert_eq!(Plan::cached(&m, &exact_window, false, false, |v| exact_gray(&m, &exact_window, false, v)), None);
     }
 
     #[test]
