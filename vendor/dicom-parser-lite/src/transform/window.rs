@@ -484,7 +484,9 @@ impl Fixed {
         let (a, b) = (u32x4_splat(self.a), u32x4_splat(self.b));
         let alpha = u32x4_splat(0xFF00_0000);
         let (lt, gt) = (i16x8_splat(self.lt), i16x8_splat(self.gt));
-        let (black, white) = (u32x4_splat(0xFF00_0000), u32x4_splat(0xFFFF_FFFF));
+        // Opaque to the optimiser: four stores of a constant all-ones word become a
+        // `memory.fill`, which engines run as a call.
+        let (black, white) = (u32x4_splat(0xFF00_0000), u32x4_splat(core::hint::black_box(0xFFFF_FFFF)));
         let scalar = |samples: &[T], out: &mut [u8]| {
             for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
                 let g = self.lane(v.into());
@@ -495,18 +497,18 @@ impl Fixed {
             scalar(samples, out);
             return true;
         }
-        let (head, body, _) = bytemuck::pod_align_to_mut::<u8, v128>(out);
+        // 16 pixels per step: two 16-byte words in (read unaligned), four aligned v128 out.
+        let (head, body, _) = bytemuck::pod_align_to_mut::<u8, [v128; 4]>(out);
         let first = head.len() / 4;
         let (head_samples, rest) = samples.split_at(first.min(samples.len()));
         scalar(head_samples, head);
-        let (_, words, _) = bytemuck::pod_align_to::<u8, [u8; 16]>(bytemuck::cast_slice::<T, u8>(rest));
+        let (_, words, _) = bytemuck::pod_align_to::<u8, [[u8; 16]; 2]>(bytemuck::cast_slice::<T, u8>(rest));
         // The level sits in the top byte of each u32 lane: spread it to r, g, b (and alpha,
         // which the or sets to 255).
         let level = |t: v128| i32x4_add(i32x4_mul(t, a), b);
         let rgba = |g: v128| v128_or(i8x16_shuffle::<3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15>(g, g), alpha);
         let mut done = 0;
-        for (pair, quad) in words.chunks_exact(2).zip(body.chunks_exact_mut(4)) {
-            let ([w01, w23], [o0, o1, o2, o3]) = (pair, quad) else { continue };
+        for ([w01, w23], [o0, o1, o2, o3]) in words.iter().zip(body.iter_mut()) {
             done += 16;
             let x01 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), mask);
             let x23 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), mask);
