@@ -200,7 +200,7 @@ pub fn value_range(frame: &Frame) -> Option<(i32, i32)> {
 }
 
 /// [`render_rgba_into`] with the frame's [`value_range`] known. In WebAssembly with `simd128`, a
-/// LINEAR window on 16-bit data runs as f32 SIMD lanes once proven, for that window, to give the
+/// LINEAR window on 16-bit data runs as integer (else f32) SIMD lanes once proven, for that window, to give the
 /// formula's level on every 16-bit value (`window`; the last plan is kept, so redraws with an
 /// unchanged window and rescale skip the proof). Otherwise values of at most 16 bits go
 /// through a table of packed RGBA pixels over the range (one table entry per possible value, each
@@ -238,8 +238,8 @@ pub fn render_rgba_in_range(
             }
         })
     };
-    // LINEAR windows on 16-bit data: f32 SIMD lanes, proven equal to the formula for this
-    // window on every 16-bit value before use (see `window`).
+    // LINEAR windows on 16-bit data: integer or f32 SIMD lanes, proven equal to the formula for
+    // this window on every 16-bit value before use (see `window`).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
         let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, gray);

@@ -18,6 +18,11 @@
 //! within f32 rounding of an integer) rejects the plan, and the caller uses the table path,
 //! which evaluates the f64 formula per value. About 510 evaluations of the formula per window
 //! replace 262 144 table lookups on a 512² image.
+//!
+//! The same proof serves cheaper integer lanes ([`Fixed`]: the level is the top byte of a u32
+//! `t·a + b`), tried first; windows they cannot take exactly (narrower than 256 stored values,
+//! or a crossing the fixed point resolves differently) use the f32 lanes ([`Linear`]), then
+//! the table. [`Plan::cached`] keeps the last plan, so only a new window pays a proof.
 
 use super::{ModalityLut, VoiFunction, Window};
 
@@ -103,7 +108,7 @@ impl Linear {
     fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
         let bias = if self.unsigned { 32768.0 } else { 0.0 };
         // Where the lane's value reaches k − 0.5 (it rounds to k from there).
-        let estimate = |k: u8| f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a);
+        let estimate = |k: u8| (f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a) + 0.5).floor() as i64;
         prove(lo, hi, self.a > 0.0, |v| self.lane(v), estimate, exact)
     }
 }
@@ -113,26 +118,14 @@ impl Linear {
 /// to `lo` otherwise), which makes them equal on the whole range. `estimate(k)` is about where
 /// `lane` reaches `k` (a few values off at most). On success, the first values (in the
 /// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
-fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> f64, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
-    let mut ends = [None, None];
-    // Neighbouring levels often check the same value: remember the last two evaluations.
-    let cache = core::cell::Cell::new([(i32::MIN, 0u8); 2]);
-    let exact = |v: i32| {
-        let [x, y] = cache.get();
-        if x.0 == v {
-            return x.1;
-        }
-        if y.0 == v {
-            return y.1;
-        }
-        let g = exact(v);
-        cache.set([(v, g), x]);
-        g
-    };
+fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> i64, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
     // Walking from `first` to `last`, both functions never decrease.
     let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
-    for k in 1..=255u8 {
-        let mut u = (estimate(k) + 0.5).floor().clamp(f64::from(lo), f64::from(hi)) as i32;
+    // First, where the lanes cross each level (cheap integer or f32 steps): `crossing[k]` is
+    // the first value reaching k, `None` when no value does.
+    let mut crossing = [None; 256];
+    for (k, slot) in (1..=255u8).zip(crossing.iter_mut().skip(1)) {
+        let mut u = estimate(k).clamp(i64::from(lo), i64::from(hi)) as i32;
         let mut steps = 0;
         // Back to the first value reaching k …
         while u != first && lane(u - step) >= k {
@@ -153,23 +146,36 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
                 return None;
             }
         }
-        if lane(u) < k {
-            // No value reaches k: neither may the formula (it is monotone, so check `last`).
-            if exact(last) >= k {
-                return None;
+        *slot = (lane(u) >= k).then_some(u);
+    }
+    // Then the formula on both sides of each crossing, in a loop of independent evaluations
+    // (the f64 divisions overlap), reusing a value when neighbouring crossings share it.
+    let mut at = [0u8; 256];
+    let mut before = [0u8; 256];
+    let mut previous = None;
+    for ((cross, at), before) in crossing.iter().zip(at.iter_mut()).zip(before.iter_mut()).skip(1) {
+        if let Some(u) = *cross {
+            if u != first {
+                *before = match previous {
+                    Some((p, g)) if p == u - step => g,
+                    _ => exact(u - step),
+                };
             }
-            continue;
-        }
-        if exact(u) < k || (u != first && exact(u - step) >= k) {
-            return None;
-        }
-        match k {
-            1 => ends[0] = Some(u),
-            255 => ends[1] = Some(u),
-            _ => {}
+            *at = exact(u);
+            previous = Some((u, *at));
         }
     }
-    Some(ends)
+    let at_last = exact(last);
+    for (k, ((cross, &at), &before)) in (0..=255u8).zip(crossing.iter().zip(&at).zip(&before)).skip(1) {
+        match *cross {
+            // No value reaches k: neither may the formula (it is monotone, so check `last`).
+            None if at_last >= k => return None,
+            None => {}
+            Some(u) if at < k || (u != first && before >= k) => return None,
+            Some(_) => {}
+        }
+    }
+    Some([crossing[1], crossing[255]])
 }
 
 /// 2²⁴: the integer lanes keep the level in the top byte of a u32.
@@ -241,14 +247,20 @@ impl Fixed {
         let lean = (span / 2.0).ceil() + 2.0;
         let mask = if unsigned { 0x8000 } else { 0 } ^ if rising { 0 } else { 0xFFFF };
         let x = |v: i32| ((v as u16) ^ mask) as i16;
-        let sigma = if rising { 1.0 } else { -1.0 };
-        let estimate = |k: u8| o + sigma * (f64::from(k) - c0) / mag;
+        let sigma = if rising { 1 } else { -1 };
+        let origin = o as i32;
         let (plan, [first_1, first_255]) = [0.0, if invert { -lean } else { lean }].into_iter().find_map(|lean| {
             let b = ((c0 * FIXED_ONE).round() + lean).max(0.0);
-            if !(span * a + b < 4_294_967_296.0) {
+            if span * a + b >= 4_294_967_296.0 {
                 return None;
             }
-            let plan = Fixed { unsigned, mask, o: x(o as i32), span: span as i16, a: a as u32, b: b as u32, lt: i16::MIN, gt: i16::MAX };
+            let plan = Fixed { unsigned, mask, o: x(origin), span: span as i16, a: a as u32, b: b as u32, lt: i16::MIN, gt: i16::MAX };
+            // Exactly where the lanes reach k: the first t with t·a + b ≥ k·2²⁴ (no steps, so no
+            // mispredicted branches in the proof).
+            let estimate = |k: u8| {
+                let need = (u32::from(k) << 24).saturating_sub(plan.b);
+                i64::from(origin) + sigma * i64::from(need.div_ceil(plan.a.max(1)))
+            };
             prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|ends| (plan, ends))
         })?;
         // Below the first value reaching 1 (in x′ order): 0; from the first reaching 255: 255.
