@@ -124,7 +124,10 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
     // First, where the lanes cross each level (cheap integer or f32 steps): `crossing[k]` is
     // the first value reaching k, `None` when no value does.
     let mut crossing = [None; 256];
-    for (k, slot) in (1..=255u8).zip(crossing.iter_mut().skip(1)) {
+    // (Plain index loops over 256-entry arrays: no bounds checks, and no iterator adapters,
+    // which the size-optimised build leaves as calls.)
+    for i in 1..256usize {
+        let k = i as u8;
         let mut u = estimate(k).clamp(i64::from(lo), i64::from(hi)) as i32;
         let mut steps = 0;
         // Back to the first value reaching k …
@@ -146,28 +149,30 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
                 return None;
             }
         }
-        *slot = (lane(u) >= k).then_some(u);
+        crossing[i] = (lane(u) >= k).then_some(u);
     }
     // Then the formula on both sides of each crossing, in a loop of independent evaluations
     // (the f64 divisions overlap), reusing a value when neighbouring crossings share it.
     let mut at = [0u8; 256];
     let mut before = [0u8; 256];
     let mut previous = None;
-    for ((cross, at), before) in crossing.iter().zip(at.iter_mut()).zip(before.iter_mut()).skip(1) {
-        if let Some(u) = *cross {
+    for i in 1..256 {
+        if let Some(u) = crossing[i] {
             if u != first {
-                *before = match previous {
+                before[i] = match previous {
                     Some((p, g)) if p == u - step => g,
                     _ => exact(u - step),
                 };
             }
-            *at = exact(u);
-            previous = Some((u, *at));
+            at[i] = exact(u);
+            previous = Some((u, at[i]));
         }
     }
     let at_last = exact(last);
-    for (k, ((cross, &at), &before)) in (0..=255u8).zip(crossing.iter().zip(&at).zip(&before)).skip(1) {
-        match *cross {
+    for i in 1..256usize {
+        let k = i as u8;
+        let (at, before) = (at[i], before[i]);
+        match crossing[i] {
             // No value reaches k: neither may the formula (it is monotone, so check `last`).
             None if at_last >= k => return None,
             None => {}
