@@ -793,6 +793,23 @@ mod tests {
     }
 
     #[test]
+    fn the_integer_lanes_are_refused_where_the_formula_differs() {
+        let m = ModalityLut { slope: 1.0, intercept: 0.0 };
+        let window = Window { center: 40.0, width: 400.0, function: VoiFunction::Linear };
+        for invert in [false, true] {
+            let exact = |v: i32| exact_gray(&m, &window, invert, v);
+            assert!(Fixed::plan(&m, &window, invert, false, exact).is_some());
+            // A formula crossing one level a value early (still monotone), on the ramp and at
+            // its ends: the value just before a step takes the level after it.
+            for near in [-200, -100, 0, 100, 200, 238] {
+                let step = (near..near + 100).find(|&v| exact(v) != exact(v + 1)).expect("a step");
+                let off = |v: i32| if v == step { exact(v + 1) } else { exact(v) };
+                assert!(Fixed::plan(&m, &window, invert, false, off).is_none(), "step at {step} invert {invert}");
+            }
+        }
+    }
+
+    #[test]
     fn thresholds_and_odd_parameters_take_the_table_path() {
         let m = ModalityLut::default();
         let lin = |c: f64, w: f64| Window { center: c, width: w, function: VoiFunction::Linear };
