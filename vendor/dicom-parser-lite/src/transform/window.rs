@@ -118,6 +118,8 @@ impl Linear {
 /// to `lo` otherwise), which makes them equal on the whole range. `estimate(k)` is about where
 /// `lane` reaches `k` (a few values off at most). On success, the first values (in the
 /// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
+// Index loops on purpose: iterator adapters stay calls in the size-optimised build.
+#[allow(clippy::needless_range_loop)]
 fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> i64, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
     // Walking from `first` to `last`, both functions never decrease.
     let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
