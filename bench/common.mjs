@@ -68,13 +68,14 @@ export function ctSlice(rows = 512, cols = 512) {
 }
 
 /**
- * The JavaScript reference path, written as cornerstone-core 2.6 renders grayscale: build a
- * LUT over the stored min..max range (cornerstone's `generateLut`: the linear modality LUT
- * `sv * slope + intercept`, then the linear VOI `((m - wc) / ww + 0.5) * 255` into a
- * Uint8ClampedArray, with its `offset = min(minPixelValue, 0)` indexing), then one loop over
- * the pixels (cornerstone's `storedPixelDataToCanvasImageData`). Cornerstone's grayscale path
- * writes only the alpha byte over a black canvas; here r, g, b and a are all written, as our
- * renderer does (the alpha-only variant is reported separately).
+ * The JavaScript reference path, cornerstone-core 2.6's grayscale redraw minus the canvas calls:
+ * `generateLut` (a Uint8ClampedArray over the stored min..max, indexed from
+ * `offset = min(minPixelValue, 0)`, filled with the linear VOI `((m - wc) / ww + 0.5) * 255` of
+ * the linear modality LUT `sv * slope + intercept`), then `storedPixelDataToCanvasImageData`,
+ * which writes only the alpha byte of each pixel into the render canvas's ImageData (filled
+ * white once, when the canvas is set up). Not included, on either side: `putImageData` and
+ * cornerstone's extra `drawImage` onto the visible canvas. `rgba` writes r, g, b and a (as our
+ * renderer's output does) and is reported for information.
  */
 export function makeCornerstone(pixels, slope, intercept) {
   let min = Infinity, max = -Infinity;
@@ -85,7 +86,12 @@ export function makeCornerstone(pixels, slope, intercept) {
   }
   const offset = Math.min(min, 0);
   const lut = new Uint8ClampedArray(max - offset + 1);
+  // cornerstone keeps the LUT while the viewport's VOI and modality LUT are unchanged.
+  let lastWw = NaN, lastWc = NaN;
   function generateLut(ww, wc) {
+    if (ww === lastWw && wc === lastWc) return lut;
+    lastWw = ww;
+    lastWc = wc;
     const mlutfn = (sv) => sv * slope + intercept;
     const vlutfn = (m) => ((m - wc) / ww + 0.5) * 255.0;
     for (let sv = min; sv <= max; sv++) lut[sv + -offset] = vlutfn(mlutfn(sv));
@@ -94,7 +100,7 @@ export function makeCornerstone(pixels, slope, intercept) {
   return {
     rgba(out, ww, wc) {
       const lut = generateLut(ww, wc);
-      const n = pixels.length, shift = -min;
+      const n = pixels.length, shift = -offset;
       let o = 0;
       for (let i = 0; i < n; i++) {
         const g = lut[pixels[i] + shift];
@@ -107,7 +113,7 @@ export function makeCornerstone(pixels, slope, intercept) {
     },
     alphaOnly(out, ww, wc) {
       const lut = generateLut(ww, wc);
-      const n = pixels.length, shift = -min;
+      const n = pixels.length, shift = -offset;
       let o = 3;
       for (let i = 0; i < n; i++) {
         out[o] = lut[pixels[i] + shift];
@@ -117,40 +123,62 @@ export function makeCornerstone(pixels, slope, intercept) {
   };
 }
 
-/** W/L 512² int16 → RGBA: ours (wasm) vs the cornerstone-style LUT vs a plain copy. */
-export function benchWindowLevel(wasm, { samples = 60 } = {}) {
+/**
+ * W/L 512² int16 → RGBA: ours (wasm, the viewer's redraw into its kept RGBA buffer) vs the
+ * cornerstone path vs a copy. For information: ours into a new zeroed buffer per redraw, and
+ * ours with an unchanged window (scrolling: the plan is cached, only the pixels are rendered).
+ * `memory` is the wasm instance's memory: ours ends, as the viewer does, by wrapping the RGBA
+ * bytes in wasm memory in an `ImageData` (a view, no copy: what wasm-bindgen passes to
+ * `new ImageData`); Node has no ImageData, so there only the view is made. Cornerstone writes
+ * into an ImageData it keeps (a Uint8ClampedArray in Node).
+ */
+export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   const rows = 512, cols = 512;
   const pixels = ctSlice(rows, cols);
   const wl = new wasm.WindowLevel(rows, cols, pixels, 1, 0);
   const cs = makeCornerstone(pixels, 1, 0);
+  const hasImageData = typeof ImageData !== 'undefined';
+  const canvasData = hasImageData ? new ImageData(cols, rows).data : new Uint8ClampedArray(rows * cols * 4);
+  canvasData.fill(255); // cornerstone's render canvas starts white
   const out = new Uint8ClampedArray(rows * cols * 4);
   const src = new Uint8Array(rows * cols * 4).map((_, i) => i * 7);
   const dst = new Uint8ClampedArray(rows * cols * 4);
+  const wrap = () => {
+    const view = new Uint8ClampedArray(memory.buffer, wl.ptr(), wl.byte_len());
+    return hasImageData ? new ImageData(view, cols, rows).data : view;
+  };
   // Same windows for both: a soft-tissue window nudged each call so nothing is cached.
   const centre = (i) => 40 + (i % 7);
   let sink = 0;
-  const [ours, sketch, js, alpha, memcpy] = timeAll(
+  const [ours, fresh, same, js, jsSame, jsRgba, memcpy] = timeAll(
     [
-      (i) => { sink += wl.render(centre(i), 400); },
-      (i) => { sink += wl.render_sketch(centre(i), 400); },
+      (i) => { sink += wl.render_kept(centre(i), 400); sink += wrap()[0]; },
+      (i) => { sink += wl.render(centre(i), 400); sink += wrap()[0]; },
+      () => { sink += wl.render_kept(40, 400); sink += wrap()[0]; },
+      (i) => { cs.alphaOnly(canvasData, 400, centre(i)); sink += canvasData[3]; },
+      () => { cs.alphaOnly(canvasData, 400, 40); sink += canvasData[3]; },
       (i) => { cs.rgba(out, 400, centre(i)); sink += out[0]; },
-      (i) => { cs.alphaOnly(out, 400, centre(i)); sink += out[3]; },
       () => { dst.set(src); sink += dst[0]; },
     ],
     { samples, minMs: 3 },
   );
-  // Sanity: both paths draw the same picture (cornerstone's VOI formula differs from
-  // PS3.3's by at most a level or two).
+  // Correctness, not timing: our output against the f64 formula pixel by pixel on this image
+  // (windows the SIMD path takes and ones it leaves to the table), then every int16 and uint16
+  // value through many windows (`check_exact`).
+  let mismatches = 0;
+  for (const [c, w] of [[40, 400], [43, 400], [40.5, 399.5], [-600, 1500], [300.25, 2000.75], [128.5, 256], [0, 1], [0, 0.5]]) {
+    wl.render(c, w);
+    mismatches += wl.mismatches(c, w);
+  }
+  const [exhaustiveCompared, exhaustiveWrong] = wasm.check_exact();
+  // Information: cornerstone's VOI formula differs from PS3.3's by at most a level or two.
   wl.render(40, 400);
   cs.rgba(out, 400, 40);
-  const ourRgba = wl.rgba();
-  wl.render_sketch(40, 400);
-  const sketchRgba = wl.rgba();
-  let sketchSame = sketchRgba.length === ourRgba.length && sketchRgba.every((v, i) => v === ourRgba[i]);
+  const ourRgba = wrap();
   let maxDiff = 0;
   for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ourRgba[i]));
   wl.free();
-  return { ours, sketch, sketchSame, js, alpha, memcpy, maxDiff, sink };
+  return { ours, fresh, same, js, jsSame, jsRgba, memcpy, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
 }
 
 // ---- Parse --------------------------------------------------------------------------------

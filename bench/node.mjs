@@ -9,10 +9,10 @@ const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const require = createRequire(import.meta.url);
 const dicomParser = require('dicom-parser');
 const wasm = await import(pathToFileURL(manifest.wasmJs).href);
-wasm.initSync({ module: readFileSync(manifest.wasmBinary) });
+const exports = wasm.initSync({ module: readFileSync(manifest.wasmBinary) });
 
 const result = { env: `Node ${process.version}` };
-if (manifest.do.includes('wl')) result.wl = benchWindowLevel(wasm, manifest.wl);
+if (manifest.do.includes('wl')) result.wl = benchWindowLevel(wasm, exports.memory, manifest.wl);
 if (manifest.do.includes('parse')) {
   const files = manifest.files.map((f) => ({ name: f.name, bytes: new Uint8Array(readFileSync(f.path)) }));
   result.parse = benchParse(wasm, dicomParser, files, manifest.parse);

@@ -110,6 +110,7 @@ impl EmrImagingComponent {
     pub fn mount(&self, element: web_sys::HtmlElement) {
         self.inner.unmount();
         let store = self.inner.store.clone();
+        store.set_theme(self.inner.options.theme_mode);
         let handle = leptos::mount::mount_to(element.clone(), move || {
             leptos::prelude::view! { <App store=store /> }
         });

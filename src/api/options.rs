@@ -31,7 +31,9 @@ pub struct Options {
     pub token: Option<String>,
     /// `token` given as a function: called for a token and again once after a 401.
     pub token_provider: Option<js_sys::Function>,
-    /// CSS custom properties (`--emr-bg` …) set on the widget's root.
+    /// Light, dark, or following the host's `prefers-color-scheme` (no `theme`, or an object).
+    pub theme_mode: crate::view::Theme,
+    /// CSS custom properties (`--emr-bg` …) set on the widget's root, over the mode's colours.
     pub theme: Vec<(String, String)>,
     /// `onError`, `onImageDisplayed`, `onStudyOpen`: (event name, callback).
     pub callbacks: Vec<(&'static str, js_sys::Function)>,
@@ -63,7 +65,7 @@ impl Options {
                 }
             }
         }
-        let theme = if is_object { theme(&get("theme"))? } else { Vec::new() };
+        let (theme_mode, theme) = if is_object { theme(&get("theme"))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
         } else if is_object {
@@ -98,6 +100,7 @@ impl Options {
             allowed_origins,
             token,
             token_provider,
+            theme_mode,
             theme,
             callbacks,
             memory_cache_bytes,
@@ -151,17 +154,18 @@ fn http_url(name: &str, value: &str) -> Result<Url, JsValue> {
 /// The colours the widget's stylesheet reads, as `theme` keys.
 const THEME_KEYS: [&str; 5] = ["bg", "fg", "accent", "muted", "alert"];
 
-/// `theme`: `"dark"` (the default), `"light"`, or `{ bg, fg, accent, muted, alert }` CSS colours.
-fn theme(value: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
-    let pairs = |p: &[(&str, &str)]| p.iter().map(|(k, v)| (format!("--emr-{k}"), v.to_string())).collect();
+/// `theme`: `"dark"`, `"light"`, or `{ bg, fg, accent, muted, alert }` CSS colours over the
+/// colours that follow the host's `prefers-color-scheme` (also the default, with no `theme`).
+fn theme(value: &JsValue) -> Result<(crate::view::Theme, Vec<(String, String)>), JsValue> {
+    use crate::view::Theme;
     match value.as_string().as_deref() {
-        Some("dark") => return Ok(Vec::new()),
-        Some("light") => return Ok(pairs(&[("bg", "#fff"), ("fg", "#111"), ("accent", "#0b5cad"), ("muted", "#555"), ("alert", "#c62828")])),
+        Some("dark") => return Ok((Theme::Dark, Vec::new())),
+        Some("light") => return Ok((Theme::Light, Vec::new())),
         Some(other) => return Err(ApiError::invalid_options(format!("theme {other:?} is not \"dark\", \"light\" or an object")).into_js()),
         None => {}
     }
     if value.is_undefined() || value.is_null() {
-        return Ok(Vec::new());
+        return Ok((Theme::Auto, Vec::new()));
     }
     let mut out = Vec::new();
     for key in THEME_KEYS {
@@ -174,5 +178,5 @@ fn theme(value: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
             out.push((format!("--emr-{key}"), colour));
         }
     }
-    Ok(out)
+    Ok((Theme::Auto, out))
 }

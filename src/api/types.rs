@@ -25,7 +25,7 @@ export interface EMRImagingOptions {
   cacheTtlSeconds?: number;
   /** The signed-in user (names the cache partition); else the token's `sub`. */
   userId?: string;
-  /** Colours: "dark" (default), "light", or CSS colours per role. */
+  /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */
   onError?: (detail: EMRImagingError) => void;

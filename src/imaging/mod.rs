@@ -211,7 +211,11 @@ impl DecodedImage {
         let len = self.info.rows as usize * self.info.columns as usize * 4;
         match &self.pixels {
             Pixels::Gray { frame, range, modality, monochrome1 } => {
-                out.resize(len, 0);
+                if out.len() != len {
+                    // A zeroed allocation (one memory.fill) rather than `resize`, which the
+                    // size-optimised build turns into a byte loop costing more than the rendering.
+                    *out = vec![0; len];
+                }
                 transform::render_rgba_in_range(frame, modality, window, *monochrome1, *range, out)?;
             }
             Pixels::Colour { rgba } => {

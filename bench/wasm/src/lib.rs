@@ -21,8 +21,8 @@ fn count(ds: &DataSet) -> u32 {
     ds.iter().map(|el| 1 + el.items().map_or(0, |items| items.iter().map(count).sum())).sum()
 }
 
-/// One grayscale int16 frame and its RGBA output buffer, kept in wasm memory between renders
-/// (as the component keeps a decoded frame and reuses its canvas buffer).
+/// One grayscale int16 frame kept in wasm memory between renders, as the component keeps a
+/// decoded frame (`imaging::DecodedImage`).
 #[wasm_bindgen]
 pub struct WindowLevel {
     frame: Frame,
@@ -48,16 +48,37 @@ impl WindowLevel {
             planar_configuration: 0,
             number_of_frames: 1,
         };
-        let out = vec![0u8; samples.len() * 4];
         let frame = Frame { info, samples: Samples::I16(samples.to_vec()) };
         let range = value_range(&frame);
-        WindowLevel { frame, modality: ModalityLut { slope, intercept }, out, range }
+        WindowLevel { frame, modality: ModalityLut { slope, intercept }, out: Vec::new(), range }
     }
 
-    /// Renders with a LINEAR window into the RGBA buffer, the viewer's redraw path (value range
-    /// known); returns the first pixel's gray level (so the work cannot be optimised away), or
-    /// 256 on error.
+    /// A redraw into a new zeroed buffer of rows × columns × 4 bytes (what a viewer that does not
+    /// keep its buffer pays; for information). The buffer stays alive until the next call so
+    /// JavaScript can wrap it (`ptr`, `len`) in an `ImageData`, as the viewer does before
+    /// `putImageData`. Returns the first pixel's gray level (so the work cannot be optimised
+    /// away), or 256 on error.
     pub fn render(&mut self, center: f64, width: f64) -> u32 {
+        let len = self.frame.samples.len() * 4;
+        // As `DecodedImage::render_rgba` does for the viewer's new, empty Vec.
+        self.out = Vec::new();
+        if self.out.len() != len {
+            self.out = vec![0; len];
+        }
+        self.render_into_kept(center, width)
+    }
+
+    /// The viewer's redraw (`DecodedImage::render_rgba` into the viewport's kept buffer): as
+    /// `render`, into the buffer of the previous call (no allocation, no zeroing).
+    pub fn render_kept(&mut self, center: f64, width: f64) -> u32 {
+        let len = self.frame.samples.len() * 4;
+        if self.out.len() != len {
+            self.out.resize(len, 0);
+        }
+        self.render_into_kept(center, width)
+    }
+
+    fn render_into_kept(&mut self, center: f64, width: f64) -> u32 {
         let window = Window { center, width, function: VoiFunction::Linear };
         match render_rgba_in_range(&self.frame, &self.modality, &window, false, self.range, &mut self.out) {
             Ok(()) => self.out.first().copied().map_or(256, u32::from),
@@ -65,35 +86,91 @@ impl WindowLevel {
         }
     }
 
-    /// Not the library: the same mapping (LUT over the frame's min..=max built with
-    /// `Window::apply(ModalityLut::apply(v))`, RGBA out) as one tight loop, to show how much of
-    /// the renderer's time is the loop's shape rather than the work. Same bytes as `render`.
-    pub fn render_sketch(&mut self, center: f64, width: f64) -> u32 {
-        let window = Window { center, width, function: VoiFunction::Linear };
-        let Samples::I16(px) = &self.frame.samples else { return 256 };
-        let (mut lo, mut hi) = (i16::MAX, i16::MIN);
-        for &v in px {
-            lo = lo.min(v);
-            hi = hi.max(v);
-        }
-        if lo > hi {
-            return 256;
-        }
-        let lut: Vec<u32> = (lo..=hi)
-            .map(|v| {
-                let g = u32::from(window.apply(self.modality.apply(f64::from(v))));
-                g | g << 8 | g << 16 | 0xFF00_0000
-            })
-            .collect();
-        for (out, &v) in self.out.chunks_exact_mut(4).zip(px) {
-            let rgba = lut.get((i32::from(v) - i32::from(lo)) as usize).copied().unwrap_or(0);
-            out.copy_from_slice(&rgba.to_le_bytes());
-        }
-        self.out.first().copied().map_or(256, u32::from)
+    /// Where the last render's RGBA bytes are in wasm memory, and how many.
+    pub fn ptr(&self) -> usize {
+        self.out.as_ptr() as usize
     }
 
-    /// The RGBA bytes (a copy), to check the output against the JavaScript path.
-    pub fn rgba(&self) -> Vec<u8> {
-        self.out.clone()
+    pub fn byte_len(&self) -> usize {
+        self.out.len()
     }
+
+    /// Pixels of the last render that differ from the f64 formula (`Window::apply` on
+    /// `ModalityLut::apply`, pixel by pixel) for the same window: a correctness check of the
+    /// SIMD path in this engine, not a timing.
+    pub fn mismatches(&self, center: f64, width: f64) -> u32 {
+        let window = Window { center, width, function: VoiFunction::Linear };
+        let Samples::I16(px) = &self.frame.samples else { return u32::MAX };
+        let wrong = self.out.chunks_exact(4).zip(px).filter(|(rgba, &v)| {
+            let g = window.apply(self.modality.apply(f64::from(v)));
+            *rgba != [g, g, g, 255]
+        });
+        wrong.count() as u32
+    }
+}
+
+/// Exhaustive check of the renderer in this engine (SIMD included): every int16 and uint16
+/// value as a frame, rendered through `render_rgba_in_range` with many LINEAR windows and
+/// rescales, MONOCHROME1 both ways, compared with the f64 formula value by value. Returns
+/// (pixels compared, pixels that differ) as a two-element array.
+#[wasm_bindgen]
+pub fn check_exact() -> Vec<u32> {
+    let rescales = [(1.0, 0.0), (1.0, -1024.0), (0.5, 0.25), (-1.0, 0.0), (-0.37, 1234.5678), (2.5e-3, -7.0)];
+    let windows = [
+        (40.0, 400.0),
+        (40.5, 400.0),
+        (-600.0, 1500.0),
+        (128.5, 256.0),
+        (127.5, 256.0),
+        (0.5, 2.0),
+        (10.0, 1.5),
+        (3.0, 1.0),
+        (3.0, 0.25),
+        (0.0, 1e12),
+        (12.34567, 98.7654),
+        (32767.0, 65536.0),
+        (1e9, 1e3),
+    ];
+    let (mut compared, mut wrong) = (0u32, 0u32);
+    let frames = [
+        (true, Samples::I16((i16::MIN..=i16::MAX).collect())),
+        (false, Samples::U16((0..=u16::MAX).collect())),
+    ];
+    for (signed, samples) in frames {
+        let values: Vec<f64> = (0..samples.len()).map(|i| samples.get_f64(i).unwrap_or(f64::NAN)).collect();
+        let info = ImageInfo {
+            rows: 256,
+            columns: 256,
+            samples_per_pixel: 1,
+            bits_allocated: 16,
+            bits_stored: 16,
+            high_bit: 15,
+            signed,
+            photometric: Photometric::Monochrome2,
+            planar_configuration: 0,
+            number_of_frames: 1,
+        };
+        let frame = Frame { info, samples };
+        let range = value_range(&frame);
+        let mut out = vec![0u8; values.len() * 4];
+        for &(slope, intercept) in &rescales {
+            let modality = ModalityLut { slope, intercept };
+            for &(center, width) in &windows {
+                let window = Window { center, width, function: VoiFunction::Linear };
+                for invert in [false, true] {
+                    if render_rgba_in_range(&frame, &modality, &window, invert, range, &mut out).is_err() {
+                        wrong += values.len() as u32;
+                        continue;
+                    }
+                    for (rgba, &v) in out.chunks_exact(4).zip(&values) {
+                        let g = window.apply(modality.apply(v));
+                        let g = if invert { 255 - g } else { g };
+                        compared += 1;
+                        wrong += u32::from(rgba != [g, g, g, 255]);
+                    }
+                }
+            }
+        }
+    }
+    vec![compared, wrong]
 }

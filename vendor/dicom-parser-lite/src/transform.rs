@@ -8,6 +8,8 @@ use crate::lut::{Lut, Palette};
 use crate::pixel::{Frame, Photometric, Samples};
 use crate::{color, tags, DataSet, Error, Tag};
 
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+mod window;
 
 /// The data sets that may hold a frame's attribute, in lookup order: the top level, the
 /// frame's item of the Per-frame Functional Groups, the Shared Functional Groups item, each
@@ -197,7 +199,10 @@ pub fn value_range(frame: &Frame) -> Option<(i32, i32)> {
     }
 }
 
-/// [`render_rgba_into`] with the frame's [`value_range`] known. Values of at most 16 bits go
+/// [`render_rgba_into`] with the frame's [`value_range`] known. In WebAssembly with `simd128`, a
+/// LINEAR window on 16-bit data runs as integer (else f32) SIMD lanes once proven, for that window, to give the
+/// formula's level on every 16-bit value (`window`; the last plan is kept, so redraws with an
+/// unchanged window and rescale skip the proof). Otherwise values of at most 16 bits go
 /// through a table of packed RGBA pixels over the range (one table entry per possible value, each
 /// computed by the standard's formula), then one 4-byte store per pixel. A value outside `range`
 /// (a stale range) is computed by the formula, so the output is exact whatever the range.
@@ -233,6 +238,20 @@ pub fn render_rgba_in_range(
             }
         })
     };
+    // LINEAR windows on 16-bit data: integer or f32 SIMD lanes, proven equal to the formula for
+    // this window on every 16-bit value before use (see `window`).
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, gray);
+        let done = match &frame.samples {
+            Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, out)),
+            Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, out)),
+            _ => false,
+        };
+        if done {
+            return Ok(());
+        }
+    }
     let Some((min, max)) = range.filter(|(lo, hi)| lo <= hi && i64::from(*hi) - i64::from(*lo) < 1 << 17) else {
         return per_value(out);
     };
