@@ -219,8 +219,9 @@ impl EmrImagingComponent {
         Ok(())
     }
 
-    /// Selects `study` (a `Study` from `fetchStudies` or the list) and shows its first image;
-    /// also fetches the first image of each of its series so that switching series is instant.
+    /// Selects `study` (a `Study` from `fetchStudies` or the list), shows its first image and
+    /// fills the series strip with a thumbnail of each series (its middle instance, rendered by
+    /// us after the patient check). Resolves when the strip is filled.
     #[wasm_bindgen(js_name = loadStudyThumbnails, unchecked_return_type = "Promise<void>")]
     pub fn load_study_thumbnails(
         &self,
@@ -233,16 +234,11 @@ impl EmrImagingComponent {
         let uid = js_sys::Reflect::get(&study, &"studyUid".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
         future_to_promise(async move {
             inner.ensure_token().await;
+            // Opening the study fills the series strip: a thumbnail of each series' middle
+            // instance, each checked against the patient (the view's loader).
             inner.open_study(&uid, generation).await.map_err(ApiError::into_js)?;
-            let study = inner.study(&uid).ok_or_else(|| ApiError::not_found(format!("study {uid} is not loaded")).into_js())?;
-            for series in study.series_in_order() {
-                if !inner.is_current(generation) {
-                    return Err(ApiError::superseded().into_js());
-                }
-                let first = inner.bridge.series_instances(&study, series).await.map_err(|e| ApiError::from(e).into_js())?;
-                if let Some(instance) = first.first() {
-                    inner.bridge.get_instance(&study, &series.uid, &instance.uid).await.map_err(|e| ApiError::from(e).into_js())?;
-                }
+            if !inner.is_current(generation) {
+                return Err(ApiError::superseded().into_js());
             }
             Ok(JsValue::UNDEFINED)
         })
@@ -529,9 +525,26 @@ impl Inner {
             image: Arc::new(image),
             window,
         }));
-        // The rest of the series, the reports and the thumbnails (the view's loader).
-        let _ = crate::view::loader::after_first_image(&self.bridge, &self.store, &study, &series.uid, &|| self.is_current(generation)).await;
-        Ok(())
+        // The rest of the series, the reports and the thumbnails (the view's loader). A later
+        // instance of another patient rejects the call like the first would have; other failures
+        // of later instances are reported (event and status) while the shown image stays.
+        use crate::view::loader::LoadError;
+        match crate::view::loader::after_first_image(&self.bridge, &self.store, &study, &series.uid, &|| self.is_current(generation)).await {
+            Ok(()) | Err(LoadError::Superseded) => Ok(()),
+            Err(LoadError::Mismatch(message)) => Err(self.fail(ApiError::patient_mismatch(message))),
+            Err(LoadError::Bridge(e)) => {
+                self.fail(ApiError::from(e));
+                Ok(())
+            }
+            Err(LoadError::Imaging(e)) => {
+                self.fail(ApiError::from(e));
+                Ok(())
+            }
+            Err(e @ LoadError::UnknownSeries(_)) => {
+                self.fail(ApiError::internal(e.to_string()));
+                Ok(())
+            }
+        }
     }
 
     /// Shows an error in the widget and on the host element, and hands it back for the Promise.
