@@ -5,20 +5,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   clearJournal, displayedAfter, journal, launch, loadManifest, newPage, recordRequests, requireEnv,
+  ctOf,
 } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-function ctOf(manifest) {
-  for (const patient of manifest.patients) {
-    for (const study of patient.studies) {
-      if (study.series[0]?.modality === 'CT') return { patient, study, series: study.series[0] };
-    }
-  }
-  throw new Error('no CT study in the manifest');
-}
 
 const apiRequests = (seen) => seen.filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'));
 

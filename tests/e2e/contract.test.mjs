@@ -7,20 +7,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   artifacts, clearJournal, compareImg, expectedGray8, journal, launch, loadManifest, newPage, recordRequests, requireEnv,
+  ctOf,
 } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-function ctOf(manifest) {
-  for (const patient of manifest.patients) {
-    for (const study of patient.studies) {
-      if (study.series[0]?.modality === 'CT') return { patient, study, series: study.series[0] };
-    }
-  }
-  throw new Error('no CT study in the manifest');
-}
 
 /** Runs the seed contract in the page; the image's URL ends up in `<img id="first">`. */
 async function seedContract(page, { patientId, studyUid, seriesUid, instanceUid, token }) {

@@ -5,20 +5,12 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   anyImageShown, artifacts, compareCanvas, displayedAfter, expectedGray8, launch, loadManifest, newPage, requireEnv,
+  ctOf,
 } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-function ctOf(manifest) {
-  for (const patient of manifest.patients) {
-    for (const study of patient.studies) {
-      if (study.series[0]?.modality === 'CT') return { patient, study, series: study.series[0] };
-    }
-  }
-  throw new Error('no CT study in the manifest');
-}
 
 async function openDemo(page, baseUrl, query = '') {
   await page.goto(`${baseUrl}/${query}`);

@@ -146,3 +146,13 @@ export async function journal(baseUrl) {
 export async function clearJournal(baseUrl) {
   await fetch(`${baseUrl}/__devserver/requests`, { method: 'DELETE' });
 }
+
+/** The first CT study of the manifest: its patient, the study and its first series. */
+export function ctOf(manifest) {
+  for (const patient of manifest.patients) {
+    for (const study of patient.studies) {
+      if (study.series[0]?.modality === 'CT') return { patient, study, series: study.series[0] };
+    }
+  }
+  throw new Error('no CT study in the manifest');
+}
