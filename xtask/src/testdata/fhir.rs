@@ -114,7 +114,12 @@ pub fn resources(ds: &Dataset, dicomweb_base: &str) -> Vec<Value> {
 
 /// A transaction of PUTs to the generator's ids: reloading the same data set is idempotent.
 pub fn transaction(ds: &Dataset, dicomweb_base: &str) -> Value {
-    let entries: Vec<Value> = resources(ds, dicomweb_base)
+    transaction_of(resources(ds, dicomweb_base))
+}
+
+/// `resources` as one transaction Bundle of PUTs to their own ids.
+pub fn transaction_of(resources: Vec<Value>) -> Value {
+    let entries: Vec<Value> = resources
         .into_iter()
         .map(|resource| {
             let url = format!("{}/{}", resource["resourceType"].as_str().unwrap_or_default(), resource["id"].as_str().unwrap_or_default());

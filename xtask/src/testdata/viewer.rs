@@ -112,14 +112,7 @@ pub fn report(ds: &Dataset) -> Option<Value> {
 pub fn fhir_transaction(ds: &Dataset, dicomweb_base: &str) -> Value {
     let mut resources = fhir::resources(ds, dicomweb_base);
     resources.extend(report(ds));
-    let entries: Vec<Value> = resources
-        .into_iter()
-        .map(|resource| {
-            let url = format!("{}/{}", resource["resourceType"].as_str().unwrap_or_default(), resource["id"].as_str().unwrap_or_default());
-            json!({ "resource": resource, "request": { "method": "PUT", "url": url } })
-        })
-        .collect();
-    json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries })
+    fhir::transaction_of(resources)
 }
 
 #[cfg(test)]
