@@ -188,6 +188,37 @@ fn a_401_asks_the_token_provider_once_and_resends_with_the_fresh_token() {
     assert_eq!(seen, [Some("Bearer expired".into()), Some("Bearer fresh".into())]);
 }
 
+/// A provider set without a token (the host's `setToken(provider)`): the first request waits
+/// for the provider instead of going out bare, and a foreign origin never triggers it.
+#[test]
+fn a_provider_without_a_token_is_asked_before_the_first_request() {
+    let server = FaultyServer::start(Arc::new(|_, _, _| answer(200, "{}")));
+    let http = client(&server, None);
+    let calls = Arc::new(Mutex::new(0));
+    let counter = calls.clone();
+    let provider: TokenProvider = std::rc::Rc::new(move || {
+        *counter.lock().unwrap() += 1;
+        Box::pin(async { Some("from-provider".to_string()) })
+    });
+    http.auth().set_provider(Some(provider));
+    block_on(http.get(server.url("/fhir/Patient/1"), "application/json")).expect("succeeds");
+    block_on(http.get(server.url("/fhir/Patient/2"), "application/json")).expect("succeeds");
+    assert_eq!(*calls.lock().unwrap(), 1, "asked once, then the token is reused");
+    let seen: Vec<Option<String>> = server.seen().into_iter().map(|s| s.authorization).collect();
+    assert_eq!(seen, [Some("Bearer from-provider".into()), Some("Bearer from-provider".into())]);
+
+    let foreign = FaultyServer::start(Arc::new(|_, _, _| answer(200, "{}")));
+    let http = client(&server, None);
+    let counter = calls.clone();
+    http.auth().set_provider(Some(std::rc::Rc::new(move || {
+        *counter.lock().unwrap() += 1;
+        Box::pin(async { Some("never-sent".to_string()) })
+    })));
+    block_on(http.get(foreign.url("/fhir/Patient/1"), "application/json")).expect("succeeds");
+    assert_eq!(*calls.lock().unwrap(), 1, "a request to a foreign origin does not ask the provider");
+    assert_eq!(foreign.seen()[0].authorization, None);
+}
+
 #[test]
 fn a_provider_that_cannot_help_ends_in_the_401() {
     let server = FaultyServer::start(Arc::new(|_, _, _| answer(401, "")));

@@ -2,6 +2,11 @@
 //!
 //! Two object stores: `blobs` (the bytes) and `meta` (size and times, indexed by partition), so
 //! eviction decisions never read image bytes. Every entry id is `{partition}|{key}`.
+//!
+//! Every operation runs as its own task ([`detached`]): the IndexedDB wrapper's request futures
+//! own the callbacks the browser will call, so dropping one mid-request (a load superseded by
+//! a patient switch drops its pending reads) would have the browser call a dropped closure.
+//! A caller that stops waiting now only drops the receiving end.
 
 use super::policy::{CachePolicy, EntryMeta};
 use super::{LocalFuture, PersistentTier};
@@ -15,7 +20,9 @@ const BLOBS: &str = "blobs";
 const META: &str = "meta";
 
 /// The persistent tier for one partition (FHIR server + user).
-pub struct IdbTier {
+pub struct IdbTier(Rc<Idb>);
+
+struct Idb {
     db: Rexie,
     partition: String,
     policy: CachePolicy,
@@ -55,9 +62,17 @@ impl IdbTier {
             .build()
             .await
             .ok()?;
-        Some(IdbTier { db, partition, policy, clock })
+        Some(IdbTier(Rc::new(Idb { db, partition, policy, clock })))
     }
 
+    /// Bytes held by this partition (for tests and diagnostics).
+    pub async fn used_bytes(&self) -> u64 {
+        let idb = self.0.clone();
+        detached(async move { idb.metas().await.map(|m| m.iter().map(|e| e.size).sum()).unwrap_or(0) }).await.unwrap_or(0)
+    }
+}
+
+impl Idb {
     fn id(&self, key: &str) -> JsValue {
         JsValue::from_str(&format!("{}|{key}", self.partition))
     }
@@ -136,33 +151,48 @@ impl IdbTier {
         Ok(())
     }
 
-    /// Bytes held by this partition (for tests and diagnostics).
-    pub async fn used_bytes(&self) -> u64 {
-        self.metas().await.map(|m| m.iter().map(|e| e.size).sum()).unwrap_or(0)
-    }
 }
 
 impl PersistentTier for IdbTier {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Option<Vec<u8>>> {
-        Box::pin(async move { self.try_get(key).await.ok().flatten() })
+        let (idb, key) = (self.0.clone(), key.to_string());
+        Box::pin(async move { detached(async move { idb.try_get(&key).await.ok().flatten() }).await.flatten() })
     }
 
     fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> LocalFuture<'a, ()> {
+        let (idb, key, bytes) = (self.0.clone(), key.to_string(), bytes.to_vec());
         Box::pin(async move {
-            let _ = self.try_put(key, bytes).await;
+            detached(async move {
+                let _ = idb.try_put(&key, &bytes).await;
+            })
+            .await;
         })
     }
 
     /// Wipes every partition: `clearCache()` and logout leave no image on disk.
     fn clear(&self) -> LocalFuture<'_, ()> {
+        let idb = self.0.clone();
         Box::pin(async move {
-            let Ok(tx) = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite) else { return };
-            for name in [BLOBS, META] {
-                if let Ok(store) = tx.store(name) {
-                    let _ = store.clear().await;
+            detached(async move {
+                let Ok(tx) = idb.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite) else { return };
+                for name in [BLOBS, META] {
+                    if let Ok(store) = tx.store(name) {
+                        let _ = store.clear().await;
+                    }
                 }
-            }
-            let _ = tx.done().await;
+                let _ = tx.done().await;
+            })
+            .await;
         })
     }
+}
+
+/// Runs `work` as a task of its own and waits for its result; dropping the returned future
+/// leaves the task running to its end. `None` only if the task ended without an answer.
+async fn detached<T: 'static>(work: impl std::future::Future<Output = T> + 'static) -> Option<T> {
+    let (tx, rx) = futures_channel::oneshot::channel();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = tx.send(work.await);
+    });
+    rx.await.ok()
 }

@@ -98,11 +98,8 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
             controller.abort();
         })
     };
-    let window = web_sys::window();
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    let timer = window
-        .as_ref()
-        .and_then(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(on_timeout.as_ref().unchecked_ref(), ms).ok());
+    // Cleared when this future ends or is dropped unfinished, before its closure goes.
+    let timer = Timer::start(on_timeout, timeout);
     let _cancel_hook = request.cancel.as_ref().map(|token| {
         let (controller, why) = (controller.clone(), why.clone());
         token.on_cancel(move || {
@@ -113,15 +110,38 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
         })
     });
     let outcome = run(request, &controller.signal(), sink).await;
-    if let (Some(window), Some(timer)) = (&window, timer) {
-        window.clear_timeout_with_handle(timer);
-    }
-    drop(on_timeout);
+    drop(timer);
     match (outcome, why.get()) {
         (Ok(response), _) => Ok(response),
         (Err(_), Abort::Timeout) => Err(NetError::Timeout { url: url.clone(), seconds: timeout.as_secs() }),
         (Err(_), Abort::Cancel) => Err(cancelled(&url)),
         (Err(message), Abort::None) => Err(unreachable(message)),
+    }
+}
+
+/// A pending `setTimeout` and its callback: dropping it clears the timeout first, so the
+/// browser never calls a dropped closure (also when the fetch future is dropped unfinished).
+struct Timer {
+    handle: Option<(web_sys::Window, i32)>,
+    _callback: Closure<dyn FnMut()>,
+}
+
+impl Timer {
+    fn start(callback: Closure<dyn FnMut()>, after: Duration) -> Self {
+        let ms = after.as_millis().min(i32::MAX as u128) as i32;
+        let handle = web_sys::window().and_then(|w| {
+            let id = w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.as_ref().unchecked_ref(), ms).ok()?;
+            Some((w, id))
+        });
+        Timer { handle, _callback: callback }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some((window, id)) = &self.handle {
+            window.clear_timeout_with_handle(*id);
+        }
     }
 }
 

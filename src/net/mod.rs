@@ -221,6 +221,11 @@ impl<T: Transport> HttpClient<T> {
 
     async fn send_inner(&self, request: Request, mut sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
         let url = request.url.to_string();
+        // A provider but no token yet (just set, or cleared): a request that would carry the
+        // token waits for the provider's answer rather than going out without it.
+        if !request.withhold_token && self.auth.has_provider() && !self.auth.has_token() && self.auth.is_allowed(&request.url) {
+            self.auth.refresh().await;
+        }
         let mut attempt = 1;
         let mut refreshed = false;
         loop {

@@ -37,6 +37,18 @@ pub enum LoadError {
     Superseded,
 }
 
+thread_local! {
+    static LOADS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// A number no earlier stack load had (stacks reset to 0 on a patient switch; this never does).
+fn next_load() -> u64 {
+    LOADS.with(|n| {
+        n.set(n.get() + 1);
+        n.get()
+    })
+}
+
 /// Gives the browser a turn (input, paint) before the next piece of work.
 async fn yield_now() {
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
@@ -134,12 +146,13 @@ pub async fn load_series<T: Transport>(
 ) -> Result<(), LoadError> {
     let series = study.series.iter().find(|s| s.uid == series_uid).ok_or_else(|| LoadError::UnknownSeries(series_uid.to_string()))?;
     store.blocked.set(None);
-    store.stack.set(Stack { study_uid: study.study_uid.clone(), series_uid: series_uid.to_string(), ..Stack::default() });
+    let load = next_load();
+    store.stack.set(Stack { study_uid: study.study_uid.clone(), series_uid: series_uid.to_string(), load, ..Stack::default() });
     store.index.set(0);
     let still = || {
         is_current()
             && store.selected_study.get_untracked().as_deref() == Some(study.study_uid.as_str())
-            && store.stack.with_untracked(|s| s.series_uid == series_uid)
+            && store.stack.with_untracked(|s| s.load == load)
     };
     let instances = bridge.series_instances(study, series).await?;
     if !still() {

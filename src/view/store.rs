@@ -51,6 +51,9 @@ pub struct Stack {
     pub frames: Vec<StackFrame>,
     pub loaded_instances: usize,
     pub total_instances: usize,
+    /// Which load fills this stack: a newer load of the same series (the study opened again)
+    /// takes over, and the older one stops instead of appending to it.
+    pub load: u64,
 }
 
 impl Stack {

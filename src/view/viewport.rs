@@ -32,8 +32,19 @@ struct Drag {
     index: usize,
 }
 
-/// A live ResizeObserver and the callback it calls (dropped together).
-type Observed = (web_sys::ResizeObserver, Closure<dyn FnMut(js_sys::Array)>);
+/// A live ResizeObserver and the callback it calls. Dropping it disconnects the observer before
+/// the callback goes: an observer still connected would call a dropped closure (it notifies
+/// once more when its element leaves the page), whichever way the component is torn down.
+struct Observed {
+    observer: web_sys::ResizeObserver,
+    _callback: Closure<dyn FnMut(js_sys::Array)>,
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        self.observer.disconnect();
+    }
+}
 
 /// Screen px of drag per slice with the scroll tool.
 const PX_PER_SLICE: f64 = 8.0;
@@ -109,15 +120,11 @@ pub fn Viewport(store: Store) -> impl IntoView {
             });
             if let Ok(ro) = web_sys::ResizeObserver::new(callback.as_ref().unchecked_ref()) {
                 ro.observe(&el);
-                *holder.borrow_mut() = Some((ro, callback));
+                *holder.borrow_mut() = Some(Observed { observer: ro, _callback: callback });
             }
         });
         let observer = send_wrapper::SendWrapper::new(observer);
-        on_cleanup(move || {
-            if let Some((ro, _callback)) = observer.borrow_mut().take() {
-                ro.disconnect();
-            }
-        });
+        on_cleanup(move || drop(observer.borrow_mut().take()));
     }
 
     // Cine: advance (wrapping) at the chosen rate while playing.

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   clearJournal, displayedAfter, journal, launch, loadManifest, newPage, recordRequests, requireEnv,
-  ctOf,
+  ctOf, settled,
 } from './helpers.mjs';
 
 let browser;
@@ -104,6 +104,9 @@ test('<emr-imaging>: reactive attributes, token by property or event (never an a
   // A new token by event, then the study attribute opens another study. (The journal keeps the
   // first 12 characters of the Authorization header: `Bearer e2e-A` / `Bearer e2e-B`.)
   if (other) {
+    // The first patient's background loading (the rest of the series, thumbnails) ends first,
+    // so every request after this point is the new token's.
+    await settled(proxy);
     await page.evaluate(() => document.getElementById('el').dispatchEvent(new CustomEvent('emr-imaging:token', { detail: async () => 'e2e-Bevent' })));
     await clearJournal(proxy);
     const opened = await displayedAfter(page, () => page.evaluate(({ uid, id }) => {

@@ -26,7 +26,11 @@ export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const problems = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  page.on('pageerror', (e) => {
+    problems.push(`pageerror: ${e.message}`);
+    // Where it came from, for the log (the assertion compares messages only).
+    console.error(`pageerror: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 12).join('\n')}`);
+  });
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   return { page, problems };
 }
@@ -145,6 +149,20 @@ export async function journal(baseUrl) {
 
 export async function clearJournal(baseUrl) {
   await fetch(`${baseUrl}/__devserver/requests`, { method: 'DELETE' });
+}
+
+/**
+ * Waits until the page's background loading is over: the dev server saw no API request for
+ * `quietMs` (the journal is cleared, then read after the pause), or `limitMs` passed.
+ */
+export async function settled(baseUrl, quietMs = 500, limitMs = 30000) {
+  const start = Date.now();
+  for (;;) {
+    await clearJournal(baseUrl);
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const seen = (await journal(baseUrl)).filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'));
+    if (seen.length === 0 || Date.now() - start > limitMs) return;
+  }
 }
 
 /** The first CT study of the manifest: its patient, the study and its first series. */
