@@ -7,7 +7,6 @@
 
 use super::{client::FhirClient, FhirError};
 use crate::net::{HttpClient, Transport};
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -62,7 +61,7 @@ impl Attachment {
     fn from_json(a: &Value) -> Attachment {
         let content_type = str_at(a, "contentType").map(str::to_string);
         let text = if is_plain_text(content_type.as_deref()) {
-            str_at(a, "data").and_then(|d| base64::engine::general_purpose::STANDARD.decode(d.trim()).ok()).map(|bytes| {
+            str_at(a, "data").and_then(|d| standard_base64(d.trim())).map(|bytes| {
                 let mut text = String::from_utf8_lossy(&bytes).into_owned();
                 if text.len() > MAX_TEXT {
                     let mut cut = MAX_TEXT;
@@ -157,6 +156,32 @@ pub fn reports_in(bundle: &Value) -> Result<Vec<DiagnosticReport>, FhirError> {
         .unwrap_or_default())
 }
 
+/// FHIR `base64Binary`: the standard alphabet with canonical padding and no stray bits.
+/// Anything else is refused (the attachment is then named, not shown), like a strict decoder
+/// would; the lenient decoder of the cache does the arithmetic.
+fn standard_base64(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 4 != 0 || text.bytes().any(|c| c == b'-' || c == b'_') {
+        return None;
+    }
+    let body = text.strip_suffix("==").or_else(|| text.strip_suffix('=')).unwrap_or(text);
+    if body.contains('=') {
+        return None;
+    }
+    // The bits after the last whole byte must be zero in a canonical encoding.
+    let last = body.bytes().last().and_then(|c| STANDARD_ALPHABET.iter().position(|&a| a == c));
+    let stray = match (body.len() % 4, last) {
+        (2, Some(v)) => v & 0x0f != 0,
+        (3, Some(v)) => v & 0x03 != 0,
+        _ => false,
+    };
+    if stray {
+        return None;
+    }
+    crate::cache::policy::base64_decode(body)
+}
+
+const STANDARD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 fn next_link(bundle: &Value) -> Option<String> {
     bundle.get("link")?.as_array()?.iter().find_map(|l| {
         (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten()
@@ -200,6 +225,22 @@ mod tests {
         assert!(r.references_study("example"));
         assert!(!r.references_study("exam"));
         assert!(!r.references_study(""));
+    }
+
+    #[test]
+    fn attachment_data_is_strict_standard_base64() {
+        assert_eq!(standard_base64("PGI+").as_deref(), Some(&b"<b>"[..]));
+        assert_eq!(standard_base64("YWI=").as_deref(), Some(&b"ab"[..]));
+        assert_eq!(standard_base64("YQ==").as_deref(), Some(&b"a"[..]));
+        assert_eq!(standard_base64("").as_deref(), Some(&b""[..]));
+        // Missing padding, the URL-safe alphabet, padding inside, stray bits, junk: refused.
+        assert_eq!(standard_base64("YQ"), None);
+        assert_eq!(standard_base64("PGI-"), None);
+        assert_eq!(standard_base64("YQ==YQ=="), None);
+        assert_eq!(standard_base64("YR=="), None);
+        assert_eq!(standard_base64("YWJ="), None);
+        assert_eq!(standard_base64("Y==="), None);
+        assert_eq!(standard_base64("YW I"), None);
     }
 
     #[test]

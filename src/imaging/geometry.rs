@@ -28,7 +28,15 @@ pub fn direction_label(v: [f64; 3]) -> String {
         .filter(|(c, _)| c.is_finite() && c.abs() > OBLIQUE_THRESHOLD)
         .map(|(&c, (pos, neg))| (c.abs(), if c > 0.0 { pos } else { neg }))
         .collect();
-    axes.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Strongest first, ties in axis order: an insertion sort of at most three entries, instead
+    // of a generic stable sort's code.
+    for i in 1..axes.len() {
+        let mut j = i;
+        while j > 0 && axes[j - 1].0 < axes[j].0 {
+            axes.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     axes.into_iter().map(|(_, l)| l).collect()
 }
 

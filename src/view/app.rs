@@ -6,6 +6,7 @@ use super::store::{Status, Store};
 use super::study_list::StudyList;
 use super::viewport::Viewport;
 use super::{style, STRINGS};
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// The whole widget. Everything it draws is under one `.emr-imaging` element whose styles are
@@ -36,7 +37,7 @@ fn PatientBanner(store: Store) -> impl IntoView {
     view! {
         <div class="emr-banner" role="banner" data-testid="patient-banner">
             {move || match patient.get() {
-                Some(p) => {
+                Some(p) => Either::Left({
                     let ids = p.identifiers.join(", ");
                     let born = p.birth_date.clone().unwrap_or_default();
                     view! {
@@ -44,9 +45,8 @@ fn PatientBanner(store: Store) -> impl IntoView {
                         <span class="emr-banner-id">{format!("{} {ids}", STRINGS.patient_id)}</span>
                         <span class="emr-banner-dob">{format!("{} {born}", STRINGS.born)}</span>
                     }
-                        .into_any()
-                }
-                None => view! { <span class="emr-banner-none">{STRINGS.no_patient}</span> }.into_any(),
+                }),
+                None => Either::Right(view! { <span class="emr-banner-none">{STRINGS.no_patient}</span> }),
             }}
         </div>
     }

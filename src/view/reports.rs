@@ -3,6 +3,7 @@
 use super::store::{Reports, Store};
 use super::STRINGS;
 use crate::fhir::report::{Attachment, DiagnosticReport};
+use leptos::either::{EitherOf3, EitherOf5};
 use leptos::prelude::*;
 
 /// Only absolute http(s) links are offered; anything else (a relative Binary, `javascript:`)
@@ -15,12 +16,11 @@ fn safe_link(url: &str) -> Option<String> {
 fn attachment_view(a: Attachment) -> impl IntoView {
     let label = a.title.clone().or(a.content_type.clone()).unwrap_or_default();
     match (a.text, a.url.as_deref().and_then(safe_link)) {
-        (Some(text), _) => view! { <pre class="emr-report-text">{text}</pre> }.into_any(),
-        (None, Some(href)) => view! {
+        (Some(text), _) => EitherOf3::A(view! { <pre class="emr-report-text">{text}</pre> }),
+        (None, Some(href)) => EitherOf3::B(view! {
             <a class="emr-report-link" href=href target="_blank" rel="noopener noreferrer">{format!("{} {label}", STRINGS.open_attachment)}</a>
-        }
-        .into_any(),
-        (None, None) => view! { <span class="emr-report-link">{format!("{label} ({})", STRINGS.attachment_not_inline)}</span> }.into_any(),
+        }),
+        (None, None) => EitherOf3::C(view! { <span class="emr-report-link">{format!("{label} ({})", STRINGS.attachment_not_inline)}</span> }),
     }
 }
 
@@ -48,11 +48,11 @@ pub fn ReportPanel(store: Store) -> impl IntoView {
     view! {
         <aside class="emr-reports" aria-label=STRINGS.reports_label data-testid="reports">
             {move || match reports.get() {
-                Reports::Idle => ().into_any(),
-                Reports::Loading => view! { <p class="emr-muted">{STRINGS.reports_loading}</p> }.into_any(),
-                Reports::Failed(why) => view! { <p class="emr-muted">{format!("{} {why}", STRINGS.reports_failed)}</p> }.into_any(),
-                Reports::Loaded(list) if list.is_empty() => view! { <p class="emr-muted">{STRINGS.no_reports}</p> }.into_any(),
-                Reports::Loaded(list) => list.into_iter().map(report_view).collect_view().into_any(),
+                Reports::Idle => EitherOf5::A(()),
+                Reports::Loading => EitherOf5::B(view! { <p class="emr-muted">{STRINGS.reports_loading}</p> }),
+                Reports::Failed(why) => EitherOf5::C(view! { <p class="emr-muted">{format!("{} {why}", STRINGS.reports_failed)}</p> }),
+                Reports::Loaded(list) if list.is_empty() => EitherOf5::D(view! { <p class="emr-muted">{STRINGS.no_reports}</p> }),
+                Reports::Loaded(list) => EitherOf5::E(list.into_iter().map(report_view).collect_view()),
             }}
         </aside>
     }
