@@ -95,7 +95,7 @@ async fn an_unopenable_database_means_memory_only_not_failure() {
     let Some(server) = option_env!("EMR_TEST_SAMPLE_SERVER") else { panic!("EMR_TEST_SAMPLE_SERVER: run with `cargo xtask test`") };
     use emr_imaging::bridge::{BridgeConfig, ImagingBridge};
     let config = BridgeConfig { fhir_base: url::Url::parse(&format!("{server}/fhir/")).unwrap(), allowed_origins: vec![], memory_budget: 64 << 20 };
-    let bridge = ImagingBridge::new(emr_imaging::net::browser::FetchTransport, &config);
+    let bridge = ImagingBridge::new(emr_imaging::net::browser::FetchTransport::default(), &config);
     bridge.set_persistent(None);
     let resp = gloo_net::http::Request::get(&format!("{server}/fhir/Patient")).send().await.unwrap();
     let bundle: serde_json::Value = resp.json().await.unwrap();
@@ -115,7 +115,7 @@ async fn a_cancelled_fetch_is_aborted_and_reported_as_cancelled() {
     let Some(server) = option_env!("EMR_TEST_SAMPLE_SERVER") else { panic!("EMR_TEST_SAMPLE_SERVER: run with `cargo xtask test`") };
     let token = CancelToken::new();
     let request = Request::get(url::Url::parse(&format!("{server}/fhir/Patient")).unwrap()).cancellable(&token);
-    let transport = emr_imaging::net::browser::FetchTransport;
+    let transport = emr_imaging::net::browser::FetchTransport::default();
     let mut fetch = Box::pin(transport.send(request));
     // Start the fetch (one poll), then cancel while it is in flight.
     let first = futures_util::future::poll_fn(|cx| std::task::Poll::Ready(fetch.as_mut().poll(cx).is_pending())).await;

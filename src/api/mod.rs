@@ -66,7 +66,7 @@ impl EmrImagingComponent {
             allowed_origins: options.allowed_origins.clone(),
             memory_budget: options.memory_cache_bytes,
         };
-        let bridge = ImagingBridge::new(FetchTransport, &config);
+        let bridge = ImagingBridge::new(FetchTransport::default(), &config);
         bridge.set_token(options.token.clone());
         if let Some(provider) = &options.token_provider {
             bridge.http().auth().set_provider(Some(token_provider(provider.clone())));

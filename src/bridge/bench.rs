@@ -8,7 +8,7 @@
 use super::{BridgeConfig, ImagingBridge};
 use crate::cache::idb::IdbTier;
 use crate::cache::{CachePolicy, PersistentTier};
-use crate::net::browser::TimedFetchTransport;
+use crate::net::browser::FetchTransport;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -31,7 +31,7 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
     let config = BridgeConfig { fhir_base: base, allowed_origins: vec![], memory_budget: 1 << 30 };
     // A stalled request fails in 20 s rather than the component's 120 s, so the driver can retry
     // (the dev server's connection pool can leave a new keep-alive connection unserved).
-    let transport = TimedFetchTransport { timeout: std::time::Duration::from_secs(20) };
+    let transport = FetchTransport::with_timeout(std::time::Duration::from_secs(20));
     let bridge = ImagingBridge::new(transport, &config);
     let persistent = !partition.is_empty();
     if persistent {

@@ -17,35 +17,25 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `fetch` with no credentials mode tricks: the token travels only in the header that
 /// [`super::AuthMapper`] decided on, never as a cookie. Requests end after
-/// [`DEFAULT_TIMEOUT`]; [`TimedFetchTransport`] sets another limit.
-#[derive(Default, Clone)]
-pub struct FetchTransport;
-
-/// [`FetchTransport`] with its own time limit.
+/// [`DEFAULT_TIMEOUT`] (`default()`) or the limit given to [`FetchTransport::with_timeout`].
 #[derive(Clone, Debug)]
-pub struct TimedFetchTransport {
-    pub timeout: Duration,
+pub struct FetchTransport {
+    timeout: Duration,
+}
+
+impl Default for FetchTransport {
+    fn default() -> Self {
+        Self::with_timeout(DEFAULT_TIMEOUT)
+    }
+}
+
+impl FetchTransport {
+    pub fn with_timeout(timeout: Duration) -> Self {
+        FetchTransport { timeout }
+    }
 }
 
 impl Transport for FetchTransport {
-    async fn send(&self, request: Request) -> Result<Response, NetError> {
-        fetch(request, DEFAULT_TIMEOUT, None).await
-    }
-    async fn sleep(&self, duration: Duration) {
-        sleep(duration).await
-    }
-    fn now_unix(&self) -> f64 {
-        js_sys::Date::now() / 1000.0
-    }
-    fn jitter(&self) -> f64 {
-        js_sys::Math::random()
-    }
-    async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
-        fetch(request, DEFAULT_TIMEOUT, Some(sink)).await
-    }
-}
-
-impl Transport for TimedFetchTransport {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
         fetch(request, self.timeout, None).await
     }
