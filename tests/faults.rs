@@ -373,8 +373,17 @@ fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
     assert_eq!(study.dicomweb_base.as_deref(), Some(study_pacs.url("/dicom-web").as_str()), "the /studies/{{uid}} tail is not doubled");
     block_on(bridge.get_instance(study, "1.2.3.4", "1.2.3.4.5")).expect("study-level instance");
     block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1")).expect("series-level instance");
+    // Metadata, rendered and thumbnail requests are built like the others: same headers, same
+    // token rule (their answers here are not JSON or JPEG; only what was sent matters).
+    let client = bridge.dicomweb(study, Some("1.2.3.4")).expect("client");
+    let _ = block_on(client.instance_metadata(bridge.http(), "1.2.3", "1.2.3.4", "1.2.3.4.5"));
+    let _ = block_on(client.retrieve_rendered(bridge.http(), "1.2.3", "1.2.3.4", "1.2.3.4.5", None));
+    let _ = block_on(client.retrieve_thumbnail(bridge.http(), "1.2.3", Some("1.2.3.4"), None));
 
     let at_study: Vec<Seen> = study_pacs.seen();
+    for tail in ["/instances/1.2.3.4.5/metadata", "/instances/1.2.3.4.5/rendered", "/series/1.2.3.4/thumbnail"] {
+        assert!(at_study.iter().any(|s| s.path.ends_with(tail)), "{tail} asked: {at_study:?}");
+    }
     assert!(at_study.iter().any(|s| s.path.ends_with("/dicom-web/studies/1.2.3/series")), "QIDO at the study's PACS: {at_study:?}");
     assert!(at_study.iter().any(|s| s.path.contains("/series/1.2.3.4/instances/1.2.3.4.5")));
     assert!(!at_study.iter().any(|s| s.path.contains("1.2.3.9.1")), "the series-level Endpoint overrides the study's");

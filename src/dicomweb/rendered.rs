@@ -4,13 +4,14 @@
 //!
 //! Not every server renders. A refusal (or a body that is not a JPEG) is `Ok(None)`, so the
 //! caller can fall back to decoding the instance itself; transport failures stay errors.
+//! Requests are built like every other of the client's (the Endpoint's headers, and no token
+//! where the Endpoint declines it).
 
 use super::{DicomJson, DicomWebClient, DicomWebError};
 use crate::net::{HttpClient, NetError, Response, Transport};
 
 /// What we ask the rendered and thumbnail resources for.
 pub const ACCEPT_JPEG: &str = "image/jpeg";
-const ACCEPT_METADATA: &str = "application/dicom+json, application/json;q=0.9";
 
 /// Statuses meaning "this server does not render that" rather than "the request failed":
 /// 404 is among them because servers without the resource answer 404 for its path; a truly
@@ -42,7 +43,7 @@ impl DicomWebClient {
             // Not form-encoded: servers expect the literal commas of `center,width,function`.
             url.set_query(Some(&format!("window={window}")));
         }
-        jpeg_outcome(http.get(url, ACCEPT_JPEG).await)
+        jpeg_outcome(http.send(self.request(url, ACCEPT_JPEG)).await)
     }
 
     /// `…/instances/{i}/thumbnail` (or the series' or study's thumbnail when `instance` or also
@@ -61,7 +62,7 @@ impl DicomWebClient {
             (Some(se), None) => self.url(&["studies", study, "series", se, "thumbnail"]),
             _ => self.url(&["studies", study, "thumbnail"]),
         }?;
-        jpeg_outcome(http.get(url, ACCEPT_JPEG).await)
+        jpeg_outcome(http.send(self.request(url, ACCEPT_JPEG)).await)
     }
 
     /// `…/instances/{i}/metadata`: the instance's header as DICOM JSON (no pixels).
@@ -73,8 +74,7 @@ impl DicomWebClient {
         instance: &str,
     ) -> Result<DicomJson, DicomWebError> {
         let url = self.url(&["studies", study, "series", series, "instances", instance, "metadata"])?;
-        let response = http.get(url.clone(), ACCEPT_METADATA).await?;
-        DicomJson::parse_array(&response.body)?.into_iter().next().ok_or_else(|| DicomWebError::EmptyResponse(url.to_string()))
+        self.search(http, url.clone()).await?.into_iter().next().ok_or_else(|| DicomWebError::EmptyResponse(url.to_string()))
     }
 }
 
