@@ -53,11 +53,14 @@ impl Transport for FetchTransport {
     }
 }
 
-async fn sleep(duration: Duration) {
+/// Waits `duration` on the browser's timer (zero: one turn of the event loop, so input and
+/// paint are served). Where no timer can be set it returns at once rather than never.
+pub(crate) async fn sleep(duration: Duration) {
     let ms = duration.as_millis().min(i32::MAX as u128) as i32;
     let promise = Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        let scheduled = web_sys::window().is_some_and(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
         }
     });
     let _ = JsFuture::from(promise).await;

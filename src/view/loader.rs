@@ -51,15 +51,7 @@ fn next_load() -> u64 {
 
 /// Gives the browser a turn (input, paint) before the next piece of work.
 async fn yield_now() {
-    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let scheduled = web_sys::window()
-            .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_ok())
-            .unwrap_or(false);
-        if !scheduled {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    crate::net::browser::sleep(std::time::Duration::ZERO).await;
 }
 
 /// The strip's items for a study, in display order, before anything is loaded.
