@@ -160,7 +160,7 @@ pub fn reports_in(bundle: &Value) -> Result<Vec<DiagnosticReport>, FhirError> {
 /// Anything else is refused (the attachment is then named, not shown), like a strict decoder
 /// would; the lenient decoder of the cache does the arithmetic.
 fn standard_base64(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 || text.bytes().any(|c| c == b'-' || c == b'_') {
+    if !text.len().is_multiple_of(4) || text.bytes().any(|c| c == b'-' || c == b'_') {
         return None;
     }
     let body = text.strip_suffix("==").or_else(|| text.strip_suffix('=')).unwrap_or(text);
