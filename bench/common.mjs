@@ -174,9 +174,10 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   // Information: cornerstone's VOI formula differs from PS3.3's by at most a level or two.
   wl.render(40, 400);
   cs.rgba(out, 400, 40);
-  const ourRgba = wrap();
+  const ours4 = wrap();
+  // Ours is white with the level as alpha (the viewer's layout); the JS RGBA has it in r, g, b.
   let maxDiff = 0;
-  for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ourRgba[i]));
+  for (let i = 0; i < out.length; i += 4) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ours4[i + 3]));
   wl.free();
   return { ours, fresh, same, js, jsSame, jsRgba, memcpy, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
 }

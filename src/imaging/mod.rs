@@ -15,6 +15,8 @@ use dicom_parser_lite::{
     transform::{self, ModalityLut, Window},
     DataSet, Tag,
 };
+
+pub use dicom_parser_lite::transform::RgbaLayout;
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -206,8 +208,17 @@ impl DecodedImage {
         matches!(self.pixels, Pixels::Colour { .. })
     }
 
-    /// Renders into `out` (resized to rows × columns × 4) as RGBA.
+    /// Renders into `out` (resized to rows × columns × 4) as opaque RGBA: for encoding or
+    /// reading the pixels.
     pub fn render_rgba(&self, window: &Window, out: &mut Vec<u8>) -> Result<(), ImagingError> {
+        self.render(window, false, RgbaLayout::Opaque, out)
+    }
+
+    /// Renders into `out` (resized to rows × columns × 4) for display. `invert` shows the
+    /// negative: for grayscale it is folded into the MONOCHROME1 inversion, so it costs nothing
+    /// and stays exact; colour is inverted after. Gray levels are laid out as `layout` says;
+    /// colour pixels are opaque in either layout (over black, an opaque pixel is itself).
+    pub fn render(&self, window: &Window, invert: bool, layout: RgbaLayout, out: &mut Vec<u8>) -> Result<(), ImagingError> {
         let len = self.info.rows as usize * self.info.columns as usize * 4;
         match &self.pixels {
             Pixels::Gray { frame, range, modality, monochrome1 } => {
@@ -216,7 +227,7 @@ impl DecodedImage {
                     // size-optimised build turns into a byte loop costing more than the rendering.
                     *out = vec![0; len];
                 }
-                transform::render_rgba_in_range(frame, modality, window, *monochrome1, *range, out)?;
+                transform::render_rgba_in_range(frame, modality, window, *monochrome1 != invert, *range, layout, out)?;
             }
             Pixels::Colour { rgba } => {
                 if rgba.len() != len {
@@ -224,6 +235,9 @@ impl DecodedImage {
                 }
                 out.clear();
                 out.extend_from_slice(rgba);
+                if invert {
+                    invert_rgba(out);
+                }
             }
         }
         Ok(())
@@ -248,8 +262,8 @@ fn rgb_to_rgba(rgb: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Inverts RGB in place (alpha kept): the viewer's "invert" tool, applied after rendering.
-pub fn invert_rgba(rgba: &mut [u8]) {
+/// Inverts RGB in place (alpha kept): the "invert" tool on colour images.
+fn invert_rgba(rgba: &mut [u8]) {
     for px in rgba.chunks_exact_mut(4) {
         px[0] = 255 - px[0];
         px[1] = 255 - px[1];
@@ -297,7 +311,7 @@ mod tests {
         fn encode(out: &mut Vec<u8>, tag: u32, vr: &[u8; 2], value: &[u8]) {
             let mut value = value.to_vec();
             if value.len() % 2 == 1 {
-                value.push(if vr == b"UI" { 0 } else if vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
+                value.push(if vr == b"UI" || vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
             }
             out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
             out.extend_from_slice(&(tag as u16).to_le_bytes());
@@ -367,6 +381,11 @@ mod tests {
         assert_eq!(rgba, [200, 200, 200, 255, 100, 100, 100, 255]);
         frames[1].render_rgba(&frames[1].default_window, &mut rgba).unwrap();
         assert_eq!(rgba, [10, 10, 10, 255, 20, 20, 20, 255]);
+        // For display: white with the level as alpha; inverted, 255 − level.
+        frames[1].render(&frames[1].default_window, false, RgbaLayout::Coverage, &mut rgba).unwrap();
+        assert_eq!(rgba, [255, 255, 255, 10, 255, 255, 255, 20]);
+        frames[1].render(&frames[1].default_window, true, RgbaLayout::Coverage, &mut rgba).unwrap();
+        assert_eq!(rgba, [255, 255, 255, 245, 255, 255, 255, 235]);
         assert!(!frames[0].is_colour());
         // The first-frame entry point still gives frame 0; frames one by one equal the batch.
         assert_eq!(DecodedImage::decode(&file).unwrap().frame_index, 0);
@@ -397,7 +416,8 @@ mod tests {
         // Any window: colour is not windowed.
         image.render_rgba(&Window::from_min_max(100.0, 110.0), &mut rgba).unwrap();
         assert_eq!(rgba, [255, 0, 0, 255, 1, 2, 3, 255]);
-        invert_rgba(&mut rgba);
+        // Inverted, and opaque in the coverage layout too.
+        image.render(&Window::from_min_max(100.0, 110.0), true, RgbaLayout::Coverage, &mut rgba).unwrap();
         assert_eq!(rgba, [0, 255, 255, 255, 254, 253, 252, 255]);
     }
 }

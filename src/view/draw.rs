@@ -2,7 +2,7 @@
 //! gate sits here too (viewport and thumbnails alike).
 
 use crate::fhir::Patient;
-use crate::imaging::{check_patient, invert_rgba, DecodedImage, IdentityMismatch};
+use crate::imaging::{check_patient, DecodedImage, IdentityMismatch, RgbaLayout};
 use dicom_parser_lite::transform::Window;
 use std::cell::RefCell;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
@@ -26,6 +26,12 @@ impl From<JsValue> for DrawError {
         DrawError::Browser(v.as_string().unwrap_or_else(|| format!("{v:?}")))
     }
 }
+
+/// The inline style every canvas [`draw`] paints into must carry: gray is drawn as white with
+/// the level as alpha ([`RgbaLayout::Coverage`]), which shows the level only over black. Inline,
+/// so no host stylesheet can replace it; forced colours (high contrast) and printing would
+/// otherwise drop or swap the background and show a blank or wrong image.
+pub const BACKDROP: &str = "background:#000;forced-color-adjust:none;print-color-adjust:exact;-webkit-print-color-adjust:exact";
 
 pub fn clear(el: &web_sys::HtmlCanvasElement) {
     el.set_width(0);
@@ -55,10 +61,10 @@ pub fn draw(
     }
     RGBA.with(|buffer| -> Result<(), DrawError> {
         let mut rgba = buffer.borrow_mut();
-        image.render_rgba(window, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
-        if invert {
-            invert_rgba(&mut rgba);
-        }
+        // Gray as white with the level as alpha: over the canvas's black background (style.rs,
+        // which also keeps forced colours and printing from replacing it) it shows the level
+        // exactly, and it is the cheapest layout to render.
+        image.render(window, invert, RgbaLayout::Coverage, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
         let (w, h) = (image.columns(), image.rows());
         if el.width() != w || el.height() != h {
             el.set_width(w);

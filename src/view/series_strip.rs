@@ -20,7 +20,7 @@ fn Thumb(image: Arc<DecodedImage>, store: Store) -> impl IntoView {
             blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
         }
     });
-    view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true"></canvas> }
+    view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true" style=draw::BACKDROP></canvas> }
 }
 
 #[component]

@@ -280,7 +280,8 @@ fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
         let (zoom, pan) = view.with(|v| (v.zoom, v.pan));
         let z = zoom.unwrap_or(fit);
         format!(
-            "width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
+            "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
+            draw::BACKDROP,
             f64::from(dims.0) * z,
             f64::from(dims.1) * z * aspect,
             pan.0,

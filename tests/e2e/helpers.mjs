@@ -76,8 +76,11 @@ export async function anyImageShown(page) {
 }
 
 /**
- * Compares the viewport canvas with the expected 8-bit rendering, pixel by pixel, in the page
- * (the RGBA never crosses the wire). Returns {width, height, mismatches, first}.
+ * Compares what the viewport canvas shows with the expected 8-bit rendering, pixel by pixel, in
+ * the page (the RGBA never crosses the wire). Gray is drawn as white with the level as alpha over
+ * the canvas's own black background, so the pixel shown is each channel × alpha / 255; that
+ * background must be black (`backdrop` in the result; `mismatches` is −2 when it is not).
+ * Returns {width, height, mismatches, first, backdrop}.
  */
 export async function compareCanvas(page, expected, width, height) {
   return page.evaluate(({ b64, width, height }) => {
@@ -85,19 +88,22 @@ export async function compareCanvas(page, expected, width, height) {
     if (!canvas || canvas.width !== width || canvas.height !== height) {
       return { width: canvas?.width, height: canvas?.height, mismatches: -1 };
     }
+    const backdrop = getComputedStyle(canvas).backgroundColor;
+    if (backdrop !== 'rgb(0, 0, 0)') return { width, height, mismatches: -2, backdrop };
     const rgba = canvas.getContext('2d').getImageData(0, 0, width, height).data;
     const bin = atob(b64);
     let mismatches = 0;
     let first = null;
     for (let i = 0; i < width * height; i++) {
       const want = bin.charCodeAt(i);
-      const r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2], a = rgba[4 * i + 3];
-      if (r !== want || g !== want || b !== want || a !== 255) {
-        if (!first) first = { index: i, want, got: [r, g, b, a] };
+      const a = rgba[4 * i + 3];
+      const [r, g, b] = [0, 1, 2].map((c) => Math.round((rgba[4 * i + c] * a) / 255));
+      if (r !== want || g !== want || b !== want) {
+        if (!first) first = { index: i, want, shown: [r, g, b], stored: Array.from(rgba.slice(4 * i, 4 * i + 4)) };
         mismatches++;
       }
     }
-    return { width, height, mismatches, first };
+    return { width, height, mismatches, first, backdrop };
   }, { b64: expected.toString('base64'), width, height });
 }
 

@@ -21,9 +21,10 @@ usage: cargo xtask <command>
   demo [--port N] [--fhir URL --dicomweb URL] [--no-build]
                                      serve the demo EMR page (built-in sample data unless
                                      --fhir/--dicomweb name real servers to proxy)
-  test [--skip-install] [--only native|browser|end-to-end]
-                                     install what is missing, then run native, browser and
-                                     end-to-end tests against real Orthanc and FHIR servers
+  test [--skip-install] [--only native|wasm|browser|end-to-end|fuzz]
+                                     install what is missing, then run native, wasm (Node),
+                                     browser and end-to-end tests against real Orthanc and FHIR
+                                     servers, then bounded fuzzing
   install                            install what the tests need (apt as root, rustup, cargo, npm)
   gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR
   bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]

@@ -1,10 +1,14 @@
 //! `cargo xtask test`: every tier against real servers, in one command.
 //!
-//! 1. install what is missing; 2. build the package; 3. start Orthanc + HFS and a dev server
-//! proxying them; 4. load two synthetic data sets (one addressed directly, one through the
-//! proxy) by STOW-RS and a FHIR transaction; 5. run native `cargo test` (server tests included),
-//! wasm-bindgen browser tests and node/playwright end-to-end tests; 6. stop everything and
-//! print the runners' totals. A failing tier does not stop the others.
+//! 1. Install what is missing and build the package.
+//! 2. Start Orthanc + HFS and a dev server proxying them.
+//! 3. Load the synthetic data sets (one addressed directly, the others through the proxy) by
+//!    STOW-RS and a FHIR transaction.
+//! 4. Run native `cargo test` (server tests included), dicom-parser-lite's SIMD test in
+//!    WebAssembly (Node), wasm-bindgen browser tests and node/playwright end-to-end tests.
+//! 5. Stop the servers, fuzz for a bounded number of runs, and print the runners' totals.
+//!
+//! A failing tier does not stop the others.
 
 use crate::{build, devserver, fuzz, install, servers, testdata, workspace_root};
 use anyhow::{bail, Context, Result};
@@ -13,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const TIERS: [&str; 4] = ["native", "browser", "end-to-end", "fuzz"];
+const TIERS: [&str; 5] = ["native", "wasm", "browser", "end-to-end", "fuzz"];
 /// Executions per fuzz target in the test run: deterministic (fixed seed, committed seeds), about
 /// a minute in all on this machine kind.
 const FUZZ_RUNS: u64 = 10_000;
@@ -120,6 +124,15 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("EMR_TEST_DICOMWEB", &orthanc_dicomweb)
             .env("EMR_TEST_DATA", &native_dir)
             .env("EMR_TEST_PROXY_URL", &proxy_url),
+    );
+    // dicom-parser-lite's SIMD window/level lanes exist only in WebAssembly: checked value by
+    // value against the formula in Node, in the shipped (size-optimised) profile.
+    tier(
+        "wasm",
+        Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["test", "-p", "dicom-parser-lite", "--release", "--no-default-features", "--target", "wasm32-unknown-unknown", "--test", "simd"])
+            .env("PATH", path_with_cargo_bin()),
     );
     tier(
         "browser",

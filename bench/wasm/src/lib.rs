@@ -2,7 +2,7 @@
 //! exposed to JavaScript exactly as thin as possible so the timings are the library's.
 
 use dicom_parser_lite::pixel::{Frame, ImageInfo, Photometric, Samples};
-use dicom_parser_lite::transform::{render_rgba_in_range, value_range, ModalityLut, VoiFunction, Window};
+use dicom_parser_lite::transform::{render_rgba_in_range, value_range, ModalityLut, RgbaLayout, VoiFunction, Window};
 use dicom_parser_lite::{DataSet, DicomBuffer};
 use wasm_bindgen::prelude::*;
 
@@ -80,8 +80,9 @@ impl WindowLevel {
 
     fn render_into_kept(&mut self, center: f64, width: f64) -> u32 {
         let window = Window { center, width, function: VoiFunction::Linear };
-        match render_rgba_in_range(&self.frame, &self.modality, &window, false, self.range, &mut self.out) {
-            Ok(()) => self.out.first().copied().map_or(256, u32::from),
+        // The viewer's layout: white with the level as alpha, on a black canvas.
+        match render_rgba_in_range(&self.frame, &self.modality, &window, false, self.range, RgbaLayout::Coverage, &mut self.out) {
+            Ok(()) => self.out.get(3).copied().map_or(256, u32::from),
             Err(_) => 256,
         }
     }
@@ -103,7 +104,7 @@ impl WindowLevel {
         let Samples::I16(px) = &self.frame.samples else { return u32::MAX };
         let wrong = self.out.chunks_exact(4).zip(px).filter(|(rgba, &v)| {
             let g = window.apply(self.modality.apply(f64::from(v)));
-            *rgba != [g, g, g, 255]
+            *rgba != RgbaLayout::Coverage.pixel(g)
         });
         wrong.count() as u32
     }
@@ -111,7 +112,7 @@ impl WindowLevel {
 
 /// Exhaustive check of the renderer in this engine (SIMD included): every int16 and uint16
 /// value as a frame, rendered through `render_rgba_in_range` with many LINEAR windows and
-/// rescales, MONOCHROME1 both ways, compared with the f64 formula value by value. Returns
+/// rescales, MONOCHROME1 both ways, in both RGBA layouts, compared with the f64 formula value by value. Returns
 /// (pixels compared, pixels that differ) as a two-element array.
 #[wasm_bindgen]
 pub fn check_exact() -> Vec<u32> {
@@ -157,8 +158,8 @@ pub fn check_exact() -> Vec<u32> {
             let modality = ModalityLut { slope, intercept };
             for &(center, width) in &windows {
                 let window = Window { center, width, function: VoiFunction::Linear };
-                for invert in [false, true] {
-                    if render_rgba_in_range(&frame, &modality, &window, invert, range, &mut out).is_err() {
+                for (invert, layout) in [(false, RgbaLayout::Opaque), (true, RgbaLayout::Opaque), (false, RgbaLayout::Coverage), (true, RgbaLayout::Coverage)] {
+                    if render_rgba_in_range(&frame, &modality, &window, invert, range, layout, &mut out).is_err() {
                         wrong += values.len() as u32;
                         continue;
                     }
@@ -166,7 +167,7 @@ pub fn check_exact() -> Vec<u32> {
                         let g = window.apply(modality.apply(v));
                         let g = if invert { 255 - g } else { g };
                         compared += 1;
-                        wrong += u32::from(rgba != [g, g, g, 255]);
+                        wrong += u32::from(rgba != layout.pixel(g));
                     }
                 }
             }

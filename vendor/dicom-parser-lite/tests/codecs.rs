@@ -411,6 +411,7 @@ fn codec_fixtures_decode_to_pydicoms_values() {
 
 /// The HTJ2K fixtures made with OpenJPH's encoder (tests/fixtures/htj2k.js), each in a minimal
 /// Part 10 file under its HTJ2K transfer syntax (.201, .202 RPCL or .203).
+#[cfg(feature = "j2k")]
 fn htj2k_fixtures() -> Vec<CodecFixture> {
     codec_fixtures().into_iter().filter(|f| f.file.starts_with("htj2k_") && !f.file.starts_with("htj2k_ext")).collect()
 }

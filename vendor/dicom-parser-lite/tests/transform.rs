@@ -2,7 +2,7 @@ mod common;
 
 use common::*;
 use dicom_parser_lite::pixel::{decode_frame, Frame, ImageInfo, Photometric, Samples};
-use dicom_parser_lite::transform::{render_gray8, render_rgba_in_range, render_rgba_into, value_range, ModalityLut, VoiFunction, Window};
+use dicom_parser_lite::transform::{render_gray8, render_rgba_in_range, render_rgba_into, value_range, ModalityLut, RgbaLayout, VoiFunction, Window};
 use dicom_parser_lite::{parse, Error};
 
 fn linear(c: f64, w: f64) -> Window {
@@ -246,18 +246,21 @@ fn rgba_table_path_equals_the_formula_for_every_16_bit_value() {
         let exact_range = value_range(frame);
         for modality in &modalities {
             for window in &windows {
-                for monochrome1 in [false, true] {
+                for (monochrome1, layout) in [false, true].into_iter().flat_map(|m| [(m, RgbaLayout::Opaque), (m, RgbaLayout::Coverage)]) {
                     let expected: Vec<u8> = frame_values(frame)
                         .flat_map(|v| {
                             let g = window.apply(modality.apply(f64::from(v)));
                             let g = if monochrome1 { 255 - g } else { g };
-                            [g, g, g, 255]
+                            match layout {
+                                RgbaLayout::Opaque => [g, g, g, 255],
+                                RgbaLayout::Coverage => [255, 255, 255, g],
+                            }
                         })
                         .collect();
                     for range in [exact_range, Some((-5, 5)), None] {
                         let mut out = vec![0u8; expected.len()];
-                        render_rgba_in_range(frame, modality, window, monochrome1, range, &mut out).unwrap();
-                        assert!(out == expected, "{window:?} {modality:?} mono1={monochrome1} range={range:?}");
+                        render_rgba_in_range(frame, modality, window, monochrome1, range, layout, &mut out).unwrap();
+                        assert!(out == expected, "{window:?} {modality:?} mono1={monochrome1} {layout:?} range={range:?}");
                     }
                 }
             }

@@ -25,6 +25,8 @@
 //! the table. [`Plan::cached`] keeps the last plan, so only a new window pays a proof.
 
 use super::{ModalityLut, VoiFunction, Window};
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use super::RgbaLayout;
 
 /// 2²³: adding it to a value in 0..2²² leaves the nearest integer in the low mantissa bits.
 const MAGIC: f32 = 8_388_608.0;
@@ -205,9 +207,6 @@ pub(super) struct Fixed {
     span: i16,
     a: u32,
     b: u32,
-    /// Blocks whose `x′` are all below `lt` have level 0, all above `gt` level 255.
-    lt: i16,
-    gt: i16,
 }
 
 impl Fixed {
@@ -256,33 +255,31 @@ impl Fixed {
         let x = |v: i32| ((v as u16) ^ mask) as i16;
         let sigma = if rising { 1 } else { -1 };
         let origin = o as i32;
-        let (plan, [first_1, first_255]) = [0.0, if invert { -lean } else { lean }].into_iter().find_map(|lean| {
+        [0.0, if invert { -lean } else { lean }].into_iter().find_map(|lean| {
             let b = ((c0 * FIXED_ONE).round() + lean).max(0.0);
             if span * a + b >= 4_294_967_296.0 {
                 return None;
             }
-            let plan = Fixed { unsigned, mask, o: x(origin), span: span as i16, a: a as u32, b: b as u32, lt: i16::MIN, gt: i16::MAX };
+            let plan = Fixed { unsigned, mask, o: x(origin), span: span as i16, a: a as u32, b: b as u32 };
             // Exactly where the lanes reach k: the first t with t·a + b ≥ k·2²⁴ (no steps, so no
             // mispredicted branches in the proof).
             let estimate = |k: u8| {
                 let need = (u32::from(k) << 24).saturating_sub(plan.b);
                 i64::from(origin) + sigma * i64::from(need.div_ceil(plan.a.max(1)))
             };
-            prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|ends| (plan, ends))
-        })?;
-        // Below the first value reaching 1 (in x′ order): 0; from the first reaching 255: 255.
-        // (`None`: no value reaches the level; at the very end of i16 the few values equal to
-        // the bound go through the lanes.)
-        let lt = first_1.map_or(i16::MAX, x);
-        let gt = first_255.map_or(i16::MAX, |u| x(u).saturating_sub(1));
-        Some(Fixed { lt, gt, ..plan })
+            prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|_| plan)
+        })
     }
 
     /// One lane in scalar integers, the same operations as a SIMD lane: the gray level written.
     pub(super) fn lane(&self, v: i32) -> u8 {
         let x = ((v as u16) ^ self.mask) as i16;
-        let t = (i32::from(x) - i32::from(self.o)).clamp(i32::from(i16::MIN), i32::from(i16::MAX));
-        let t = t.max(0).min(i32::from(self.span)) as u32;
+        let t = (i32::from(x) - i32::from(self.o)).clamp(0, i32::from(self.span));
+        self.lane_at(t as u32)
+    }
+
+    /// The level at `t` (in 0..=span).
+    fn lane_at(&self, t: u32) -> u8 {
         (t.wrapping_mul(self.a).wrapping_add(self.b) >> 24) as u8
     }
 }
@@ -350,12 +347,14 @@ impl Plan {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl Plan {
-    /// Renders with the plan's lanes; `false`, with nothing written, when it was made for the
-    /// other 16-bit type.
-    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
-        match self {
-            Plan::Fixed(p) => p.render_simd(samples, out),
-            Plan::Float(p) => p.render_simd(samples, out),
+    /// Renders with the plan's lanes in `layout`; `false`, with nothing written, when the plan
+    /// was made for the other 16-bit type.
+    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], layout: RgbaLayout, out: &mut [u8]) -> bool {
+        match (self, layout) {
+            (Plan::Fixed(p), RgbaLayout::Coverage) => p.render_simd::<T, true>(samples, out),
+            (Plan::Fixed(p), RgbaLayout::Opaque) => p.render_simd::<T, false>(samples, out),
+            (Plan::Float(p), RgbaLayout::Coverage) => p.render_simd::<T, true>(samples, out),
+            (Plan::Float(p), RgbaLayout::Opaque) => p.render_simd::<T, false>(samples, out),
         }
     }
 }
@@ -408,21 +407,47 @@ fn group(d: v128, k: Consts) -> v128 {
     i32x4_min(i32x4_max(z, k.lo), k.hi)
 }
 
-/// Four pixels' levels (low byte of each i32 lane) as RGBA.
+/// Four levels, each in the low byte of an i32 lane (the top byte anything), as RGBA pixels.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn rgba(g: v128, alpha: v128) -> v128 {
-    v128_or(i8x16_shuffle::<0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12>(g, g), alpha)
+fn spread_low<const COVERAGE: bool>(g: v128) -> v128 {
+    if COVERAGE {
+        v128_or(i32x4_shl(g, 24), u32x4_splat(0x00FF_FFFF))
+    } else {
+        v128_or(i8x16_shuffle::<0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12>(g, g), u32x4_splat(0xFF00_0000))
+    }
+}
+
+/// Four levels, each in the top byte of an i32 lane (the rest anything), as RGBA pixels.
+/// Coverage is one OR; opaque needs a byte shuffle, whose mask engines build per use.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn spread_top<const COVERAGE: bool>(g: v128) -> v128 {
+    if COVERAGE {
+        v128_or(g, u32x4_splat(0x00FF_FFFF))
+    } else {
+        v128_or(i8x16_shuffle::<3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15>(g, g), u32x4_splat(0xFF00_0000))
+    }
+}
+
+/// The layout a kernel instance writes.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const fn layout<const COVERAGE: bool>() -> RgbaLayout {
+    if COVERAGE {
+        RgbaLayout::Coverage
+    } else {
+        RgbaLayout::Opaque
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl Linear {
-    /// Renders 16-bit samples to RGBA, 16 pixels per step: four groups of lanes as in
-    /// [`Linear::lane`], spread to RGBA by byte shuffles and stored as four aligned v128. The
-    /// few pixels before and after the aligned part of `out` use [`Linear::lane`]. `out` holds
-    /// four bytes per sample (checked by the caller). `false`, with nothing written, when the plan
-    /// was made for the other 16-bit type.
-    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
+    /// Renders 16-bit samples to RGBA (coverage or opaque, [`RgbaLayout`]), 16 pixels per step:
+    /// four groups of lanes as in [`Linear::lane`], spread to RGBA and stored as four aligned
+    /// v128. The few pixels before and after the aligned part of `out` use [`Linear::lane`].
+    /// `out` holds four bytes per sample (checked by the caller). `false`, with nothing written,
+    /// when the plan was made for the other 16-bit type.
+    pub(super) fn render_simd<T: Sample16, const COVERAGE: bool>(&self, samples: &[T], out: &mut [u8]) -> bool {
         let k = Consts {
             a: f32x4_splat(self.a),
             b: f32x4_splat(self.b),
@@ -436,14 +461,12 @@ impl Linear {
         if self.unsigned != T::UNSIGNED {
             return false;
         }
-        let alpha = u32x4_splat(0xFF00_0000);
         let (lt, gt) = (i16x8_splat(self.lt.0), i16x8_splat(self.gt.0));
-        let gray = |g: u8| u32x4_splat(u32::from_le_bytes([g, g, g, 255]));
-        let (lt_rgba, gt_rgba) = (gray(self.lt.1), gray(self.gt.1));
+        let uniform = |g: u8| u32x4_splat(u32::from_le_bytes(layout::<COVERAGE>().pixel(g)));
+        let (lt_rgba, gt_rgba) = (uniform(self.lt.1), uniform(self.gt.1));
         let scalar = |samples: &[T], out: &mut [u8]| {
             for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
-                let g = self.lane(v.into());
-                dst.copy_from_slice(&[g, g, g, 255]);
+                dst.copy_from_slice(&layout::<COVERAGE>().pixel(self.lane(v.into())));
             }
         };
         if !out.as_ptr().align_offset(16).is_multiple_of(4) {
@@ -478,10 +501,13 @@ impl Linear {
             }
             let d01 = i16x8_sub_sat(x01, v0);
             let d23 = i16x8_sub_sat(x23, v0);
-            *o0 = rgba(group(i32x4_extend_low_i16x8(d01), k), alpha);
-            *o1 = rgba(group(i32x4_extend_high_i16x8(d01), k), alpha);
-            *o2 = rgba(group(i32x4_extend_low_i16x8(d23), k), alpha);
-            *o3 = rgba(group(i32x4_extend_high_i16x8(d23), k), alpha);
+            // The clamped lane is MAGIC_BITS + level: the level in the low byte, zeros below the
+            // top byte, which both spreads shift out or ignore.
+            let level = |d: v128| group(d, k);
+            *o0 = spread_low::<COVERAGE>(level(i32x4_extend_low_i16x8(d01)));
+            *o1 = spread_low::<COVERAGE>(level(i32x4_extend_high_i16x8(d01)));
+            *o2 = spread_low::<COVERAGE>(level(i32x4_extend_low_i16x8(d23)));
+            *o3 = spread_low::<COVERAGE>(level(i32x4_extend_high_i16x8(d23)));
         }
         // The rest (fewer than 16 pixels, or the end of `out` past its last full group).
         let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
@@ -492,24 +518,25 @@ impl Linear {
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 impl Fixed {
-    /// Renders 16-bit samples to RGBA as [`Linear::render_simd`] does, with the integer lanes
-    /// of [`Fixed::lane`]. `false`, with nothing written, when the plan was made for the other
+    /// Renders 16-bit samples as [`Linear::render_simd`] does, with the integer lanes of
+    /// [`Fixed::lane`]. `false`, with nothing written, when the plan was made for the other
     /// 16-bit type.
-    pub(super) fn render_simd<T: Sample16>(&self, samples: &[T], out: &mut [u8]) -> bool {
+    pub(super) fn render_simd<T: Sample16, const COVERAGE: bool>(&self, samples: &[T], out: &mut [u8]) -> bool {
         if self.unsigned != T::UNSIGNED {
             return false;
         }
-        let (mask, o, span, zero) = (u16x8_splat(self.mask), i16x8_splat(self.o), i16x8_splat(self.span), i16x8_splat(0));
+        // In u16 lanes (x′ and o with the sign bit flipped: the same order), the saturating
+        // subtraction clamps t at 0, so t = min(x′ − o, span) is two operations.
+        let (mask, o, span) = (u16x8_splat(self.mask ^ 0x8000), u16x8_splat(self.o as u16 ^ 0x8000), u16x8_splat(self.span as u16));
         let (a, b) = (u32x4_splat(self.a), u32x4_splat(self.b));
-        let alpha = u32x4_splat(0xFF00_0000);
-        let (lt, gt) = (i16x8_splat(self.lt), i16x8_splat(self.gt));
-        // Opaque to the optimiser: four stores of a constant all-ones word become a
-        // `memory.fill`, which engines run as a call.
-        let (black, white) = (u32x4_splat(0xFF00_0000), u32x4_splat(core::hint::black_box(0xFFFF_FFFF)));
+        // Uniform blocks: every t = 0 (before the window: the level at t = 0) or every
+        // t = span (level 255). Opaque to the optimiser: four stores of a constant all-ones
+        // word become a `memory.fill`, which engines run as a call.
+        let uniform = |g: u8| u32x4_splat(core::hint::black_box(u32::from_le_bytes(layout::<COVERAGE>().pixel(g))));
+        let (before, after) = (uniform(self.lane_at(0)), uniform(255));
         let scalar = |samples: &[T], out: &mut [u8]| {
             for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
-                let g = self.lane(v.into());
-                dst.copy_from_slice(&[g, g, g, 255]);
+                dst.copy_from_slice(&layout::<COVERAGE>().pixel(self.lane(v.into())));
             }
         };
         if !out.as_ptr().align_offset(16).is_multiple_of(4) {
@@ -522,29 +549,28 @@ impl Fixed {
         let (head_samples, rest) = samples.split_at(first.min(samples.len()));
         scalar(head_samples, head);
         let (_, words, _) = bytemuck::pod_align_to::<u8, [[u8; 16]; 2]>(bytemuck::cast_slice::<T, u8>(rest));
-        // The level sits in the top byte of each u32 lane: spread it to r, g, b (and alpha,
-        // which the or sets to 255).
+        // The level sits in the top byte of each u32 lane.
         let level = |t: v128| i32x4_add(i32x4_mul(t, a), b);
-        let rgba = |g: v128| v128_or(i8x16_shuffle::<3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15>(g, g), alpha);
         let mut done = 0;
         for ([w01, w23], [o0, o1, o2, o3]) in words.iter().zip(body.iter_mut()) {
             done += 16;
             let x01 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w01), mask);
             let x23 = v128_xor(bytemuck::cast::<[u8; 16], v128>(*w23), mask);
-            if i8x16_bitmask(i16x8_lt(i16x8_max(x01, x23), lt)) == 0xFFFF {
-                (*o0, *o1, *o2, *o3) = (black, black, black, black);
+            let t01 = u16x8_min(u16x8_sub_sat(x01, o), span);
+            let t23 = u16x8_min(u16x8_sub_sat(x23, o), span);
+            if !v128_any_true(v128_or(t01, t23)) {
+                (*o0, *o1, *o2, *o3) = (before, before, before, before);
                 continue;
             }
-            if i8x16_bitmask(i16x8_gt(i16x8_min(x01, x23), gt)) == 0xFFFF {
-                (*o0, *o1, *o2, *o3) = (white, white, white, white);
+            // t ≤ span in every lane, so t01 & t23 = span only where both are span.
+            if i8x16_bitmask(i16x8_eq(v128_and(t01, t23), span)) == 0xFFFF {
+                (*o0, *o1, *o2, *o3) = (after, after, after, after);
                 continue;
             }
-            let t01 = i16x8_min(i16x8_max(i16x8_sub_sat(x01, o), zero), span);
-            let t23 = i16x8_min(i16x8_max(i16x8_sub_sat(x23, o), zero), span);
-            *o0 = rgba(level(u32x4_extend_low_u16x8(t01)));
-            *o1 = rgba(level(u32x4_extend_high_u16x8(t01)));
-            *o2 = rgba(level(u32x4_extend_low_u16x8(t23)));
-            *o3 = rgba(level(u32x4_extend_high_u16x8(t23)));
+            *o0 = spread_top::<COVERAGE>(level(u32x4_extend_low_u16x8(t01)));
+            *o1 = spread_top::<COVERAGE>(level(u32x4_extend_high_u16x8(t01)));
+            *o2 = spread_top::<COVERAGE>(level(u32x4_extend_low_u16x8(t23)));
+            *o3 = spread_top::<COVERAGE>(level(u32x4_extend_high_u16x8(t23)));
         }
         let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
         scalar(rest.get(done..).unwrap_or_default(), tail_out);
@@ -627,12 +653,14 @@ mod tests {
     /// Asserts a Fixed plan on value `v` (lane and saturated-block shortcuts) against `want`.
     fn check_fixed(plan: &Fixed, v: i32, want: u8, what: &str) {
         assert_eq!(plan.lane(v), want, "fixed: v {v} {what}");
+        // The kernel's uniform blocks: t = 0 is the level of t = 0, t = span is 255.
         let x = i32::from(((v as u16) ^ plan.mask) as i16);
-        if x < i32::from(plan.lt) {
-            assert_eq!(0, want, "fixed below {}: v {v} {what}", plan.lt);
+        let t = (x - i32::from(plan.o)).clamp(0, i32::from(plan.span));
+        if t == i32::from(plan.span) {
+            assert_eq!(255, want, "fixed at span {}: v {v} {what}", plan.span);
         }
-        if x > i32::from(plan.gt) {
-            assert_eq!(255, want, "fixed above {}: v {v} {what}", plan.gt);
+        if t == 0 {
+            assert_eq!(plan.lane_at(0), want, "fixed at t = 0: v {v} {what}");
         }
     }
 
