@@ -111,6 +111,10 @@ export function makeCornerstone(pixels, slope, intercept) {
         o += 4;
       }
     },
+    /** Only the LUT for a new window (what a window change costs before the pixels). */
+    lut(ww, wc) {
+      return generateLut(ww, wc)[0];
+    },
     alphaOnly(out, ww, wc) {
       const lut = generateLut(ww, wc);
       const n = pixels.length, shift = -offset;
@@ -127,10 +131,10 @@ export function makeCornerstone(pixels, slope, intercept) {
  * W/L 512² int16 → RGBA: ours (wasm, the viewer's redraw into its kept RGBA buffer) vs the
  * cornerstone path vs a copy. For information: ours into a new zeroed buffer per redraw, and
  * ours with an unchanged window (scrolling: the plan is cached, only the pixels are rendered).
- * `memory` is the wasm instance's memory: ours ends, as the viewer does, by wrapping the RGBA
- * bytes in wasm memory in an `ImageData` (a view, no copy: what wasm-bindgen passes to
- * `new ImageData`); Node has no ImageData, so there only the view is made. Cornerstone writes
- * into an ImageData it keeps (a Uint8ClampedArray in Node).
+ * `memory` is the wasm instance's memory: ours ends, as the viewer does, with the `ImageData`
+ * over the RGBA bytes in wasm memory (a view, no copy), kept across redraws and made again only
+ * when the bytes move or the memory grows; Node has no ImageData, so there only the view is
+ * kept. Cornerstone writes into an ImageData it keeps (a Uint8ClampedArray in Node).
  */
 export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   const rows = 512, cols = 512;
@@ -143,14 +147,23 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   const out = new Uint8ClampedArray(rows * cols * 4);
   const src = new Uint8Array(rows * cols * 4).map((_, i) => i * 7);
   const dst = new Uint8ClampedArray(rows * cols * 4);
+  // As the viewer does (view/draw.rs): the ImageData over the RGBA bytes in wasm memory is kept
+  // and made again only when the bytes move or the memory grows (detaching its buffer).
+  let kept = null;
   const wrap = () => {
-    const view = new Uint8ClampedArray(memory.buffer, wl.ptr(), wl.byte_len());
-    return hasImageData ? new ImageData(view, cols, rows).data : view;
+    const ptr = wl.ptr(), len = wl.byte_len();
+    if (!kept || kept.buffer !== memory.buffer || kept.ptr !== ptr || kept.len !== len) {
+      const view = new Uint8ClampedArray(memory.buffer, ptr, len);
+      kept = { buffer: memory.buffer, ptr, len, data: hasImageData ? new ImageData(view, cols, rows).data : view };
+    }
+    return kept.data;
   };
   // Same windows for both: a soft-tissue window nudged each call so nothing is cached.
   const centre = (i) => 40 + (i % 7);
   let sink = 0;
-  const [ours, fresh, same, js, jsSame, jsRgba, memcpy] = timeAll(
+  // Never the same window twice (each side keeps its last plan or LUT).
+  const unique = (i) => 40 + (i % 100000) * 1e-3;
+  const [ours, fresh, same, js, jsSame, jsRgba, memcpy, proof, lut] = timeAll(
     [
       (i) => { sink += wl.render_kept(centre(i), 400); sink += wrap()[0]; },
       (i) => { sink += wl.render(centre(i), 400); sink += wrap()[0]; },
@@ -159,6 +172,8 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
       () => { cs.alphaOnly(canvasData, 400, 40); sink += canvasData[3]; },
       (i) => { cs.rgba(out, 400, centre(i)); sink += out[0]; },
       () => { dst.set(src); sink += dst[0]; },
+      (i) => { sink += wl.new_window(unique(i), 400); },
+      (i) => { sink += cs.lut(400, unique(i)); },
     ],
     { samples, minMs: 3 },
   );
@@ -179,7 +194,7 @@ export function benchWindowLevel(wasm, memory, { samples = 60 } = {}) {
   let maxDiff = 0;
   for (let i = 0; i < out.length; i += 4) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ours4[i + 3]));
   wl.free();
-  return { ours, fresh, same, js, jsSame, jsRgba, memcpy, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
+  return { ours, fresh, same, js, jsSame, jsRgba, memcpy, proof, lut, maxDiff, mismatches, exhaustiveCompared, exhaustiveWrong, sink };
 }
 
 // ---- Parse --------------------------------------------------------------------------------

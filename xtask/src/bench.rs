@@ -157,6 +157,8 @@ fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
             rows.push([format!("{env_name}: W/L 512², new buffer per redraw (info)"), fmt_time(fresh), fmt_time(js), format!("{:.2}× faster", js / fresh), "(info)".into()]);
             rows.push([format!("{env_name}: W/L 512², same window: scroll (info)"), fmt_time(same), fmt_time(js_same), format!("{:.2}× faster", js_same / same), "(info)".into()]);
             rows.push([format!("{env_name}: W/L 512² (memcpy 1 MiB)"), fmt_time(ours), fmt_time(memcpy), format!("{:.0}% of memcpy", 100.0 * memcpy / ours), "≥ 30% of memcpy".into()]);
+            let (proof, lut) = (ms(&w["proof"]["ms"]), ms(&w["lut"]["ms"]));
+            rows.push([format!("{env_name}: a new window's setup: plan + proof vs LUT (info)"), fmt_time(proof), fmt_time(lut), format!("{:.2}× faster", lut / proof), "(info)".into()]);
         }
     }
     let header = ["what", "ours", "peer", "ratio", "target"].map(String::from);

@@ -87,6 +87,21 @@ impl WindowLevel {
         }
     }
 
+    /// The cost of a new window apart from the pixels: the same render on a 16-pixel frame of the
+    /// same type and rescale, so nearly all of it is making and proving the SIMD plan (for
+    /// information; the caller changes the window every call). Returns the first pixel's alpha.
+    pub fn new_window(&mut self, center: f64, width: f64) -> u32 {
+        let window = Window { center, width, function: VoiFunction::Linear };
+        let mut info = self.frame.info.clone();
+        (info.rows, info.columns) = (1, 16);
+        let tiny = Frame { info, samples: Samples::I16((0..16).map(|k| k * 100 - 800).collect()) };
+        let mut out = [0u8; 64];
+        match render_rgba_in_range(&tiny, &self.modality, &window, false, Some((-800, 700)), RgbaLayout::Coverage, &mut out) {
+            Ok(()) => u32::from(out[3]),
+            Err(_) => 256,
+        }
+    }
+
     /// Where the last render's RGBA bytes are in wasm memory, and how many.
     pub fn ptr(&self) -> usize {
         self.out.as_ptr() as usize

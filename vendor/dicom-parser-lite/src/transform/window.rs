@@ -133,30 +133,28 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
     for i in 1..256usize {
         let k = i as u8;
         let mut u = estimate(k).clamp(i64::from(lo), i64::from(hi)) as i32;
+        // Forward while below k, back while the previous value reaches k: where the estimate is
+        // right, two evaluations of the lane.
         let mut steps = 0;
-        // Back to the first value reaching k …
-        while u != first && lane(u - step) >= k {
-            u -= step;
+        crossing[i] = loop {
+            if lane(u) < k {
+                if u == last {
+                    break None;
+                }
+                u += step;
+            } else if u != first && lane(u - step) >= k {
+                u -= step;
+            } else {
+                break Some(u);
+            }
             steps += 1;
             if steps > 16 {
                 return None;
             }
-        }
-        // … or forward to it.
-        while lane(u) < k {
-            if u == last {
-                break;
-            }
-            u += step;
-            steps += 1;
-            if steps > 16 {
-                return None;
-            }
-        }
-        crossing[i] = (lane(u) >= k).then_some(u);
+        };
     }
-    // Then the formula on both sides of each crossing, in a loop of independent evaluations
-    // (the f64 divisions overlap), reusing a value when neighbouring crossings share it.
+    // Then the formula on both sides of each crossing, reusing a value when neighbouring
+    // crossings share it (about 400 evaluations for 255 levels on a 400-value window).
     let mut at = [0u8; 256];
     let mut before = [0u8; 256];
     let mut previous = None;
@@ -263,22 +261,33 @@ impl Fixed {
             let plan = Fixed { unsigned, mask, o: x(origin), span: span as i16, a: a as u32, b: b as u32 };
             // Exactly where the lanes reach k: the first t with t·a + b ≥ k·2²⁴ (no steps, so no
             // mispredicted branches in the proof).
+            let per_step = 1.0 / f64::from(plan.a.max(1));
             let estimate = |k: u8| {
                 let need = (u32::from(k) << 24).saturating_sub(plan.b);
-                i64::from(origin) + sigma * i64::from(need.div_ceil(plan.a.max(1)))
+                i64::from(origin) + sigma * (f64::from(need) * per_step).ceil() as i64
             };
             prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|_| plan)
         })
     }
 
     /// One lane in scalar integers, the same operations as a SIMD lane: the gray level written.
+    /// (Inlined, with no `clamp` call: the proof evaluates it about 500 times per window.)
+    #[inline(always)]
     pub(super) fn lane(&self, v: i32) -> u8 {
-        let x = ((v as u16) ^ self.mask) as i16;
-        let t = (i32::from(x) - i32::from(self.o)).clamp(0, i32::from(self.span));
+        let x = i32::from(((v as u16) ^ self.mask) as i16);
+        let d = x - i32::from(self.o);
+        let t = if d < 0 {
+            0
+        } else if d > i32::from(self.span) {
+            i32::from(self.span)
+        } else {
+            d
+        };
         self.lane_at(t as u32)
     }
 
     /// The level at `t` (in 0..=span).
+    #[inline(always)]
     fn lane_at(&self, t: u32) -> u8 {
         (t.wrapping_mul(self.a).wrapping_add(self.b) >> 24) as u8
     }
@@ -551,6 +560,10 @@ impl Fixed {
         let (_, words, _) = bytemuck::pod_align_to::<u8, [[u8; 16]; 2]>(bytemuck::cast_slice::<T, u8>(rest));
         // The level sits in the top byte of each u32 lane.
         let level = |t: v128| i32x4_add(i32x4_mul(t, a), b);
+        // Kept in a local (opaque to the optimiser): a constant in the loop is rebuilt by the
+        // engine on every iteration.
+        let white = core::hint::black_box(u32x4_splat(0x00FF_FFFF));
+        let spread = |g: v128| if COVERAGE { v128_or(g, white) } else { spread_top::<COVERAGE>(g) };
         let mut done = 0;
         for ([w01, w23], [o0, o1, o2, o3]) in words.iter().zip(body.iter_mut()) {
             done += 16;
@@ -567,10 +580,10 @@ impl Fixed {
                 (*o0, *o1, *o2, *o3) = (after, after, after, after);
                 continue;
             }
-            *o0 = spread_top::<COVERAGE>(level(u32x4_extend_low_u16x8(t01)));
-            *o1 = spread_top::<COVERAGE>(level(u32x4_extend_high_u16x8(t01)));
-            *o2 = spread_top::<COVERAGE>(level(u32x4_extend_low_u16x8(t23)));
-            *o3 = spread_top::<COVERAGE>(level(u32x4_extend_high_u16x8(t23)));
+            *o0 = spread(level(u32x4_extend_low_u16x8(t01)));
+            *o1 = spread(level(u32x4_extend_high_u16x8(t01)));
+            *o2 = spread(level(u32x4_extend_low_u16x8(t23)));
+            *o3 = spread(level(u32x4_extend_high_u16x8(t23)));
         }
         let tail_out = out.get_mut((first + done) * 4..).unwrap_or_default();
         scalar(rest.get(done..).unwrap_or_default(), tail_out);
