@@ -113,17 +113,7 @@ impl Window {
     pub fn apply(&self, m: f64) -> u8 {
         let (c, w) = (self.center, self.width);
         let y = match self.function {
-            VoiFunction::Linear => {
-                let w = if w < 1.0 { 1.0 } else { w };
-                if m <= c - 0.5 - (w - 1.0) / 2.0 {
-                    return 0;
-                }
-                if m > c - 0.5 + (w - 1.0) / 2.0 {
-                    return 255;
-                }
-                // Here w > 1: with w == 1 the two thresholds coincide and cover every m.
-                ((m - (c - 0.5)) / (w - 1.0) + 0.5) * 255.0
-            }
+            VoiFunction::Linear => return LinearVoi::new(c, w).apply(m),
             VoiFunction::LinearExact => {
                 // A width ≤ 0 is not allowed; its limit (a threshold at c) is the safe reading.
                 if m <= c - w.max(0.0) / 2.0 {
@@ -148,6 +138,115 @@ impl Window {
         };
         round_gray(y)
     }
+}
+
+/// The LINEAR function of PS3.3 C.11.2.1.2.1 with its constants worked out once: the one
+/// definition, which [`Window::apply`] evaluates and the SIMD proof (`window.rs`) asks through
+/// [`LinearVoi::reaches`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinearVoi {
+    lower: f64,
+    upper: f64,
+    c5: f64,
+    d: f64,
+}
+
+/// Where a modality value falls in a LINEAR window.
+enum Side {
+    Below,
+    Above,
+    /// Inside, at `q = (m − (c − 0.5))/(w − 1)`: the level is [`level`]`(q)`.
+    Inside(f64),
+}
+
+impl LinearVoi {
+    pub(crate) fn new(center: f64, width: f64) -> LinearVoi {
+        let (c, w) = (center, if width < 1.0 { 1.0 } else { width });
+        LinearVoi { lower: c - 0.5 - (w - 1.0) / 2.0, upper: c - 0.5 + (w - 1.0) / 2.0, c5: c - 0.5, d: w - 1.0 }
+    }
+
+    #[inline(always)]
+    fn side(&self, m: f64) -> Side {
+        if m <= self.lower {
+            Side::Below
+        } else if m > self.upper {
+            Side::Above
+        } else {
+            // Here w > 1: with w == 1 the two thresholds coincide and cover every m.
+            Side::Inside((m - self.c5) / self.d)
+        }
+    }
+
+    pub(crate) fn apply(&self, m: f64) -> u8 {
+        match self.side(m) {
+            Side::Below => 0,
+            Side::Above => 255,
+            Side::Inside(q) => level(q),
+        }
+    }
+
+    /// Whether `apply(m) ≥ k` (`k` in 0..=256), without the rounding: `level` is monotone in `q`
+    /// (every step of it a monotone IEEE operation, a floor or a clamp), so it reaches `k`
+    /// exactly from `thresholds[k]` ([`level_thresholds`]) on. The same `q` as `apply`, bit for
+    /// bit.
+    #[inline(always)]
+    fn reaches(&self, m: f64, k: usize, thresholds: &[f64; 257]) -> bool {
+        match self.side(m) {
+            Side::Below => k == 0,
+            Side::Above => k <= 255,
+            Side::Inside(q) => thresholds.get(k).is_some_and(|&t| q >= t),
+        }
+    }
+}
+
+/// For a LINEAR `window`: whether the gray level of stored value `v` (`window.apply` on
+/// `modality.apply`, inverted for MONOCHROME1) is at least `k`, for `k` in 1..=255: what the SIMD
+/// proof asks of the formula. Inverted, `255 − g ≥ k` is `g < 256 − k`.
+pub(crate) fn linear_reaches(modality: &ModalityLut, window: &Window, monochrome1: bool) -> impl Fn(i32, u8) -> bool + Copy {
+    let (modality, voi, thresholds) = (*modality, LinearVoi::new(window.center, window.width), level_thresholds());
+    move |stored: i32, k: u8| {
+        let m = modality.apply(f64::from(stored));
+        // No branch on MONOCHROME1 per call: the level asked and the answer both flip.
+        let k = if monochrome1 { 256 - usize::from(k) } else { usize::from(k) };
+        voi.reaches(m, k, thresholds) != monochrome1
+    }
+}
+
+/// The gray level at `q` inside a LINEAR window: `floor((q + 0.5)·255 + 0.5)`, clamped.
+#[inline(always)]
+fn level(q: f64) -> u8 {
+    round_gray((q + 0.5) * 255.0)
+}
+
+/// For each level `k` in 1..=255, the least f64 `q` with `level(q) ≥ k` (entry 0: −∞, every q
+/// reaches 0; entry 256: +∞, none reaches 256), found once by bisection over the f64 values of
+/// −1..=1 in their total order (`level(−1)` is 0 and `level(1)` is 255).
+fn level_thresholds() -> &'static [f64; 257] {
+    static THRESHOLDS: std::sync::OnceLock<[f64; 257]> = std::sync::OnceLock::new();
+    THRESHOLDS.get_or_init(|| {
+        // f64 → i64 keeping the order of f64::total_cmp, and back (the map is its own inverse).
+        let key = |x: f64| {
+            let b = x.to_bits() as i64;
+            b ^ (((b >> 63) as u64) >> 1) as i64
+        };
+        let value = |k: i64| f64::from_bits((k ^ (((k >> 63) as u64) >> 1) as i64) as u64);
+        let mut table = [f64::NEG_INFINITY; 257];
+        table[256] = f64::INFINITY;
+        for (k, entry) in table.iter_mut().enumerate().take(256).skip(1) {
+            // level(value(lo)) < k ≤ level(value(hi)).
+            let (mut lo, mut hi) = (key(-1.0), key(1.0));
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if usize::from(level(value(mid))) >= k {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            *entry = value(hi);
+        }
+        table
+    })
 }
 
 /// `floor(y + 0.5)` clamped to 0..=255 (NaN maps to 0).
@@ -253,6 +352,7 @@ pub fn render_rgba_in_range(
             v
         }
     };
+
     let pack = |g: u8| u32::from_le_bytes(layout.pixel(g));
     // Per-value formula: 32-bit data, or no usable range.
     let per_value = |out: &mut [u8]| {
@@ -267,7 +367,7 @@ pub fn render_rgba_in_range(
     // this window on every 16-bit value before use (see `window`).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, gray);
+        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, linear_reaches(modality, window, monochrome1));
         let done = match &frame.samples {
             Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, layout, out)),
             Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, layout, out)),
@@ -478,4 +578,23 @@ pub fn render_default(ds: &DataSet, frame: &Frame, index: usize) -> Result<Rende
         _ => color::render_rgb8(frame)?,
     };
     Ok(Rendered { channels: 3, pixels })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each threshold is where `level` first reaches its level: there it does, and at the f64
+    /// just below it does not; the thresholds rise with the level.
+    #[test]
+    fn level_thresholds_are_the_first_q_of_each_level() {
+        let t = level_thresholds();
+        for k in 1..=255usize {
+            let below = f64::from_bits(if t[k] > 0.0 { t[k].to_bits() - 1 } else if t[k] == 0.0 { (-0.0f64).to_bits() + 1 } else { t[k].to_bits() + 1 });
+            assert!(usize::from(level(t[k])) >= k, "k {k} at {}", t[k]);
+            assert!(usize::from(level(below)) < k, "k {k} below {below}");
+            assert!(k == 1 || t[k] > t[k - 1]);
+        }
+        assert_eq!((level(-0.5), level(0.5)), (0, 255));
+    }
 }

@@ -54,7 +54,7 @@ impl Linear {
     /// the type; `None` when the window is not LINEAR, is a threshold (`w ≤ 1`), has slope 0 or
     /// non-finite or extreme parameters, or when the proof fails: then the caller uses the table
     /// path.
-    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Linear> {
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Linear> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -80,7 +80,7 @@ impl Linear {
             return None;
         }
         let plan = Linear { unsigned, v0: (v0 - bias) as i16, a: af, b: bf, lt: (i16::MIN, 0), gt: (i16::MAX, 0) };
-        let [first_1, first_255] = plan.prove(lo, hi, exact)?;
+        let [first_1, first_255] = plan.prove(lo, hi, reaches)?;
         // Biased into i16; `None` (no value reaches the level) and the ends of the range give
         // thresholds no block passes, or that leave a few saturated blocks to the lanes.
         let biased = |v: i32| (v - bias).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
@@ -107,11 +107,11 @@ impl Linear {
     }
 
     /// [`prove`] for these lanes, from the affine estimate of where they cross each level.
-    fn prove(&self, lo: i32, hi: i32, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
+    fn prove(&self, lo: i32, hi: i32, reaches: impl Fn(i32, u8) -> bool) -> Option<[Option<i32>; 2]> {
         let bias = if self.unsigned { 32768.0 } else { 0.0 };
         // Where the lane's value reaches k − 0.5 (it rounds to k from there).
         let estimate = |k: u8| (f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a) + 0.5).floor() as i64;
-        prove(lo, hi, self.a > 0.0, |v| self.lane(v), estimate, exact)
+        prove(lo, hi, self.a > 0.0, |v| self.lane(v), estimate, reaches)
     }
 }
 
@@ -122,7 +122,7 @@ impl Linear {
 /// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
 // Index loops on purpose: iterator adapters stay calls in the size-optimised build.
 #[allow(clippy::needless_range_loop)]
-fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> i64, exact: impl Fn(i32) -> u8) -> Option<[Option<i32>; 2]> {
+fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> i64, reaches: impl Fn(i32, u8) -> bool) -> Option<[Option<i32>; 2]> {
     // Walking from `first` to `last`, both functions never decrease.
     let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
     // First, where the lanes cross each level (cheap integer or f32 steps): `crossing[k]` is
@@ -153,33 +153,16 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
             }
         };
     }
-    // Then the formula on both sides of each crossing, reusing a value when neighbouring
-    // crossings share it (about 400 evaluations for 255 levels on a 400-value window).
-    let mut at = [0u8; 256];
-    let mut before = [0u8; 256];
-    let mut previous = None;
+    // Then the formula on both sides of each crossing: it reaches k there and not one value
+    // before; where no value reaches k, not even at `last` (it is monotone).
     for i in 1..256 {
-        if let Some(u) = crossing[i] {
-            if u != first {
-                before[i] = match previous {
-                    Some((p, g)) if p == u - step => g,
-                    _ => exact(u - step),
-                };
-            }
-            at[i] = exact(u);
-            previous = Some((u, at[i]));
-        }
-    }
-    let at_last = exact(last);
-    for i in 1..256usize {
         let k = i as u8;
-        let (at, before) = (at[i], before[i]);
-        match crossing[i] {
-            // No value reaches k: neither may the formula (it is monotone, so check `last`).
-            None if at_last >= k => return None,
-            None => {}
-            Some(u) if at < k || (u != first && before >= k) => return None,
-            Some(_) => {}
+        let agrees = match crossing[i] {
+            None => !reaches(last, k),
+            Some(u) => reaches(u, k) && (u == first || !reaches(u - step, k)),
+        };
+        if !agrees {
+            return None;
         }
     }
     Some([crossing[1], crossing[255]])
@@ -210,7 +193,7 @@ pub(super) struct Fixed {
 impl Fixed {
     /// As [`Linear::plan`], for the integer lanes; `None` also when the window is narrower than
     /// 256 stored values or wider than 32767·255/256 (then [`Linear`]).
-    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Fixed> {
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Fixed> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -266,7 +249,7 @@ impl Fixed {
                 let need = (u32::from(k) << 24).saturating_sub(plan.b);
                 i64::from(origin) + sigma * (f64::from(need) * per_step).ceil() as i64
             };
-            prove(lo, hi, rising, |v| plan.lane(v), estimate, &exact).map(|_| plan)
+            prove(lo, hi, rising, |v| plan.lane(v), estimate, &reaches).map(|_| plan)
         })
     }
 
@@ -321,17 +304,17 @@ std::thread_local! {
 
 impl Plan {
     /// [`Fixed::plan`], else [`Linear::plan`].
-    pub(super) fn new(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Plan> {
-        if let Some(fixed) = Fixed::plan(modality, window, invert, unsigned, &exact) {
+    pub(super) fn new(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Plan> {
+        if let Some(fixed) = Fixed::plan(modality, window, invert, unsigned, &reaches) {
             return Some(Plan::Fixed(fixed));
         }
-        Linear::plan(modality, window, invert, unsigned, exact).map(Plan::Float)
+        Linear::plan(modality, window, invert, unsigned, reaches).map(Plan::Float)
     }
 
     /// [`Plan::new`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
     /// and the sample type. `exact` must be the formula of those same parameters (the caller's
     /// `Window::apply` on `ModalityLut::apply`), as it is for every call of the renderer.
-    pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, exact: impl Fn(i32) -> u8) -> Option<Plan> {
+    pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Plan> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -348,7 +331,7 @@ impl Plan {
                 return plan;
             }
         }
-        let plan = Plan::new(modality, window, invert, unsigned, exact);
+        let plan = Plan::new(modality, window, invert, unsigned, reaches);
         LAST_PLAN.with(|c| c.set(Some((key, plan))));
         plan
     }
@@ -598,6 +581,16 @@ mod tests {
     //! wasm build checks it against the formula again (`cargo xtask bench`).
     use super::*;
 
+    /// The predicate the renderer gives the proof (`transform::linear_reaches`).
+    fn reaching(m: &ModalityLut, w: &Window, invert: bool) -> impl Fn(i32, u8) -> bool + Copy {
+        super::super::linear_reaches(m, w, invert)
+    }
+
+    /// A predicate from a whole gray-level function (the formula itself, or a wrong one).
+    fn by_value(gray: impl Fn(i32) -> u8) -> impl Fn(i32, u8) -> bool {
+        move |v, k| gray(v) >= k
+    }
+
     fn exact_gray(m: &ModalityLut, w: &Window, invert: bool, v: i32) -> u8 {
         let g = w.apply(m.apply(f64::from(v)));
         if invert {
@@ -701,8 +694,8 @@ mod tests {
                     tried += 1;
                     let exact = |v: i32| exact_gray(&m, &window, invert, v);
                     let what = format!("window {c}/{w} modality {m:?} invert {invert}");
-                    let f = Fixed::plan(&m, &window, invert, unsigned, exact);
-                    let l = Linear::plan(&m, &window, invert, unsigned, exact);
+                    let f = Fixed::plan(&m, &window, invert, unsigned, reaching(&m, &window, invert));
+                    let l = Linear::plan(&m, &window, invert, unsigned, reaching(&m, &window, invert));
                     fixed += u32::from(f.is_some());
                     float += u32::from(l.is_some());
                     if f.is_none() && l.is_none() {
@@ -758,9 +751,9 @@ mod tests {
             let unsigned = next() < 0.5;
             tried += 1;
             let exact = |v: i32| exact_gray(&m, &window, invert, v);
-            let fixed_plan = Fixed::plan(&m, &window, invert, unsigned, exact);
+            let fixed_plan = Fixed::plan(&m, &window, invert, unsigned, reaching(&m, &window, invert));
             fixed += u32::from(fixed_plan.is_some());
-            let Some(plan) = Linear::plan(&m, &window, invert, unsigned, exact) else { continue };
+            let Some(plan) = Linear::plan(&m, &window, invert, unsigned, reaching(&m, &window, invert)) else { continue };
             proven += 1;
             let (lo, hi) = domain(unsigned);
             let what = format!("{window:?} {m:?} invert {invert} unsigned {unsigned}");
@@ -790,7 +783,7 @@ mod tests {
                 for (invert, unsigned) in [(false, false), (true, false), (false, true), (true, true)] {
                     tried += 1;
                     let exact = |v: i32| exact_gray(&m, &window, invert, v);
-                    let Some(plan) = Fixed::plan(&m, &window, invert, unsigned, exact) else { continue };
+                    let Some(plan) = Fixed::plan(&m, &window, invert, unsigned, reaching(&m, &window, invert)) else { continue };
                     fixed += 1;
                     let (lo, hi) = domain(unsigned);
                     let what = format!("{c}/{w} {m:?} invert {invert} unsigned {unsigned}");
@@ -808,13 +801,13 @@ mod tests {
         let m = ModalityLut { slope: 1.0, intercept: 0.0 };
         let window = Window { center: 40.0, width: 400.0, function: VoiFunction::Linear };
         let exact = |v: i32| exact_gray(&m, &window, false, v);
-        let plan = Linear::plan(&m, &window, false, false, exact).expect("proven");
+        let plan = Linear::plan(&m, &window, false, false, reaching(&m, &window, false)).expect("proven");
         // Off by a hair in b: some level is crossed one value early, which the proof sees.
         let nudged = Linear { b: plan.b + 0.01, ..plan };
-        assert!(nudged.prove(-32768, 32767, exact).is_none());
+        assert!(nudged.prove(-32768, 32767, by_value(exact)).is_none());
         // A formula that differs at one value only.
-        assert!(plan.prove(-32768, 32767, |v| if v == 100 { exact(v) + 1 } else { exact(v) }).is_none());
-        assert!(plan.prove(-32768, 32767, exact).is_some());
+        assert!(plan.prove(-32768, 32767, by_value(|v| if v == 100 { exact(v) + 1 } else { exact(v) })).is_none());
+        assert!(plan.prove(-32768, 32767, by_value(exact)).is_some());
     }
 
     #[test]
@@ -825,14 +818,13 @@ mod tests {
         let cases = [(40.0, 400.0, false, false), (41.0, 400.0, false, false), (40.0, 400.0, false, false), (40.0, 400.0, false, true), (40.0, 400.0, true, true), (40.0, 1.0, true, true), (40.0, 400.0, true, true)];
         for (c, w, invert, unsigned) in cases {
             let window = lin(c, w);
-            let exact = |v: i32| exact_gray(&m, &window, invert, v);
-            let fresh = Plan::new(&m, &window, invert, unsigned, exact);
+            let fresh = Plan::new(&m, &window, invert, unsigned, reaching(&m, &window, invert));
             for _ in 0..2 {
-                assert_eq!(Plan::cached(&m, &window, invert, unsigned, exact), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
+                assert_eq!(Plan::cached(&m, &window, invert, unsigned, reaching(&m, &window, invert)), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
             }
         }
         let exact_window = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
-        assert_eq!(Plan::cached(&m, &exact_window, false, false, |v| exact_gray(&m, &exact_window, false, v)), None);
+        assert_eq!(Plan::cached(&m, &exact_window, false, false, by_value(|v| exact_gray(&m, &exact_window, false, v))), None);
     }
 
     #[test]
@@ -841,13 +833,13 @@ mod tests {
         let window = Window { center: 40.0, width: 400.0, function: VoiFunction::Linear };
         for invert in [false, true] {
             let exact = |v: i32| exact_gray(&m, &window, invert, v);
-            assert!(Fixed::plan(&m, &window, invert, false, exact).is_some());
+            assert!(Fixed::plan(&m, &window, invert, false, reaching(&m, &window, invert)).is_some());
             // A formula crossing one level a value early (still monotone), on the ramp and at
             // its ends: the value just before a step takes the level after it.
             for near in [-200, -100, 0, 100, 200, 238] {
                 let step = (near..near + 100).find(|&v| exact(v) != exact(v + 1)).expect("a step");
                 let off = |v: i32| if v == step { exact(v + 1) } else { exact(v) };
-                assert!(Fixed::plan(&m, &window, invert, false, off).is_none(), "step at {step} invert {invert}");
+                assert!(Fixed::plan(&m, &window, invert, false, by_value(off)).is_none(), "step at {step} invert {invert}");
             }
         }
     }
@@ -856,7 +848,7 @@ mod tests {
     fn thresholds_and_odd_parameters_take_the_table_path() {
         let m = ModalityLut::default();
         let lin = |c: f64, w: f64| Window { center: c, width: w, function: VoiFunction::Linear };
-        let plan = |m: &ModalityLut, w: &Window| Linear::plan(m, w, false, false, |v| exact_gray(m, w, false, v));
+        let plan = |m: &ModalityLut, w: &Window| Linear::plan(m, w, false, false, by_value(|v| exact_gray(m, w, false, v)));
         assert!(plan(&m, &lin(40.0, 1.0)).is_none(), "w = 1 is a threshold");
         assert!(plan(&m, &lin(40.0, 0.2)).is_none(), "w < 1 reads as 1");
         assert!(plan(&ModalityLut { slope: 0.0, intercept: 5.0 }, &lin(40.0, 400.0)).is_none());
@@ -864,5 +856,25 @@ mod tests {
         let exact = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
         assert!(plan(&m, &exact).is_none());
         assert!(plan(&m, &lin(40.0, 400.0)).is_some());
+    }
+
+    /// The predicate the proof asks equals the formula: on every int16 value, for every level,
+    /// over the test windows and rescales, both ways.
+    #[test]
+    fn the_predicate_is_the_formula_at_every_level() {
+        for m in modalities() {
+            for (c, w) in windows().into_iter().take(40) {
+                let window = Window { center: c, width: w, function: VoiFunction::Linear };
+                for invert in [false, true] {
+                    let reaches = reaching(&m, &window, invert);
+                    for v in (-32768..=32767).step_by(7).chain(-300..300) {
+                        let g = exact_gray(&m, &window, invert, v);
+                        for k in 1..=255u8 {
+                            assert_eq!(reaches(v, k), g >= k, "v {v} k {k} {c}/{w} {m:?} invert {invert}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
