@@ -189,6 +189,7 @@ impl LinearVoi {
     /// (every step of it a monotone IEEE operation, a floor or a clamp), so it reaches `k`
     /// exactly from `thresholds[k]` ([`level_thresholds`]) on. The same `q` as `apply`, bit for
     /// bit.
+    #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
     #[inline(always)]
     fn reaches(&self, m: f64, k: usize, thresholds: &[f64; 257]) -> bool {
         match self.side(m) {
@@ -202,6 +203,7 @@ impl LinearVoi {
 /// For a LINEAR `window`: whether the gray level of stored value `v` (`window.apply` on
 /// `modality.apply`, inverted for MONOCHROME1) is at least `k`, for `k` in 1..=255: what the SIMD
 /// proof asks of the formula. Inverted, `255 − g ≥ k` is `g < 256 − k`.
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 pub(crate) fn linear_reaches(modality: &ModalityLut, window: &Window, monochrome1: bool) -> impl Fn(i32, u8) -> bool + Copy {
     let (modality, voi, thresholds) = (*modality, LinearVoi::new(window.center, window.width), level_thresholds());
     move |stored: i32, k: u8| {
@@ -221,6 +223,7 @@ fn level(q: f64) -> u8 {
 /// For each level `k` in 1..=255, the least f64 `q` with `level(q) ≥ k` (entry 0: −∞, every q
 /// reaches 0; entry 256: +∞, none reaches 256), found once by bisection over the f64 values of
 /// −1..=1 in their total order (`level(−1)` is 0 and `level(1)` is 255).
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
 fn level_thresholds() -> &'static [f64; 257] {
     static THRESHOLDS: std::sync::OnceLock<[f64; 257]> = std::sync::OnceLock::new();
     THRESHOLDS.get_or_init(|| {

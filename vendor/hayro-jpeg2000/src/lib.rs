@@ -121,6 +121,12 @@ pub struct DecodeSettings {
     /// It is recommended to leave this flag disabled, unless you have a
     /// specific reason not to.
     pub strict: bool,
+    /// Refuse a codestream that ends early (tile data or packets cut short, a tile-part
+    /// header cut off, a tile with no data at all) instead of decoding what is there with the
+    /// missing code-blocks left at zero. Added in this fork: for medical images, where a
+    /// plausible image with parts missing is worse than none. Unlike `strict`, it does not
+    /// refuse streams that are complete but slightly off the standard.
+    pub require_complete: bool,
     /// A hint for the target resolution that the image should be decoded at.
     pub target_resolution: Option<(u32, u32)>,
 }
@@ -130,6 +136,7 @@ impl Default for DecodeSettings {
         Self {
             resolve_palette_indices: true,
             strict: false,
+            require_complete: false,
             target_resolution: None,
         }
     }

@@ -55,7 +55,9 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     if siz.components.iter().any(|c| c.0 > 16) {
         return Err(Error::UnsupportedImage(format!("{precision}-bit JPEG 2000 components")));
     }
-    let settings = DecodeSettings { resolve_palette_indices: false, strict: false, target_resolution: None };
+    // Not strict (real streams are often a little off the standard), but complete: a stream
+    // cut short is an error, not an image with parts missing.
+    let settings = DecodeSettings { resolve_palette_indices: false, strict: false, require_complete: true, target_resolution: None };
     let image = Image::new(data, &settings).map_err(|e| invalid("JPEG 2000", e))?;
     if image.width() as usize != target.columns || image.height() as usize != target.rows {
         return Err(invalid("JPEG 2000", "codestream and image sizes differ"));

@@ -13,16 +13,27 @@
 //! step is a monotone IEEE operation or clamp). Two monotone functions from an integer range
 //! to 0..=255 are equal when, for every level `k` in 1..=255, they cross `k` between the same
 //! two neighbouring values. [`Linear::plan`] finds where `F` crosses each `k` (from the affine
-//! estimate, a few steps at most) and checks `G` on both sides of that crossing, over the whole
-//! 16-bit range of the sample type. Any disagreement (possible only when the f64 value lies
-//! within f32 rounding of an integer) rejects the plan, and the caller uses the table path,
-//! which evaluates the f64 formula per value. About 510 evaluations of the formula per window
-//! replace 262 144 table lookups on a 512² image.
+//! estimate, a few steps at most) and asks the formula on both sides of that crossing whether
+//! it has reached `k`, over the whole 16-bit range of the sample type. Any disagreement
+//! (possible only when the f64 value lies within f32 rounding of an integer) rejects the plan,
+//! and the caller uses the table path, which evaluates the f64 formula per value. About 510
+//! questions per window replace 262 144 table lookups on a 512² image.
+//!
+//! The question, `G(v) ≥ k`, is answered by `transform::linear_reaches`: the formula's own
+//! quotient `q = (m − (c − 0.5))/(w − 1)` (the same IEEE operations as `Window::apply`, which
+//! evaluates the same `LinearVoi`) compared with the least `q` whose level is `k`, a table
+//! found once, since the rest of the formula is monotone in `q` and the same for every
+//! window. That is the formula, bit for bit, without its rounding steps per question.
 //!
 //! The same proof serves cheaper integer lanes ([`Fixed`]: the level is the top byte of a u32
 //! `t·a + b`), tried first; windows they cannot take exactly (narrower than 256 stored values,
 //! or a crossing the fixed point resolves differently) use the f32 lanes ([`Linear`]), then
-//! the table. [`Plan::cached`] keeps the last plan, so only a new window pays a proof.
+//! the table. [`Plan::cached`] keeps the last plan, so only a new window pays a proof (about
+//! 3 µs in Chromium for a 400-wide window).
+//!
+//! The kernels write either [`RgbaLayout`]: coverage (the viewer's) spreads a level over a
+//! pixel with one OR; opaque needs a byte shuffle, which V8 lowers to a shuffle whose mask it
+//! builds on every use (a fifth of the whole render).
 
 use super::{ModalityLut, VoiFunction, Window};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -50,8 +61,8 @@ pub(super) struct Linear {
 
 impl Linear {
     /// The lane parameters for 16-bit samples (`unsigned`: U16, else I16), proven equal to
-    /// `exact` (the f64 formula's gray level, MONOCHROME1 inversion included) on every value of
-    /// the type; `None` when the window is not LINEAR, is a threshold (`w ≤ 1`), has slope 0 or
+    /// the f64 formula's gray level (MONOCHROME1 inversion included) on every value of the type,
+    /// `reaches(v, k)` telling whether the formula's level at `v` is at least `k`; `None` when the window is not LINEAR, is a threshold (`w ≤ 1`), has slope 0 or
     /// non-finite or extreme parameters, or when the proof fails: then the caller uses the table
     /// path.
     pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Linear> {
@@ -115,7 +126,8 @@ impl Linear {
     }
 }
 
-/// Checks that `lane` and `exact` cross every level 1..=255 between the same two neighbouring
+/// Checks that `lane` and the formula (asked through `reaches(v, k)`: is its level at `v` at
+/// least `k`?) cross every level 1..=255 between the same two neighbouring
 /// values of `lo..=hi` (both monotone, never decreasing from `lo` to `hi` when `up`, from `hi`
 /// to `lo` otherwise), which makes them equal on the whole range. `estimate(k)` is about where
 /// `lane` reaches `k` (a few values off at most). On success, the first values (in the
@@ -174,8 +186,9 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
 const FIXED_ONE: f64 = 16_777_216.0;
 
 /// A LINEAR window prepared for integer lanes, proven like [`Linear`] and cheaper per pixel:
-/// `t = clamp(x′ − o, 0, span)` in i16 lanes, then the level is the top byte of the u32
-/// `t·a + b` (no overflow up to `span`), spread to RGBA by the same byte shuffle. `x′` is the
+/// `t = clamp(x′ − o, 0, span)` in u16 lanes, then the level is the top byte of the u32
+/// `t·a + b` (no overflow up to `span`), spread to RGBA with an OR (coverage) or a byte
+/// shuffle (opaque). `x′` is the
 /// stored value mapped onto i16 in the direction the levels rise (u16 biased by −32768; a
 /// falling window (negative slope, or MONOCHROME1) bit-inverted, `!x = −x − 1`), so one xor per
 /// 8 pixels serves all four cases. With `a ≈ |A|·2²⁴` the lanes resolve the formula to about
@@ -314,8 +327,8 @@ impl Plan {
     }
 
     /// [`Plan::new`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
-    /// and the sample type. `exact` must be the formula of those same parameters (the caller's
-    /// `Window::apply` on `ModalityLut::apply`), as it is for every call of the renderer.
+    /// and the sample type. `reaches` must ask the formula of those same parameters
+    /// (`transform::linear_reaches`), as it does for every call of the renderer.
     pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Plan> {
         if window.function != VoiFunction::Linear {
             return None;
@@ -574,8 +587,9 @@ impl Fixed {
 #[cfg(test)]
 mod tests {
     //! Exhaustive checks on this machine that a proven plan's lanes equal the f64 formula on
-    //! every 16-bit value. The SIMD kernel computes the same IEEE f32 operations per lane; the
-    //! wasm build checks it against the formula again (`cargo xtask bench`).
+    //! every 16-bit value. The SIMD kernel computes the same operations per lane; tests/simd.rs
+    //! checks it against the formula again where it runs (WebAssembly, in Node), and so does
+    //! `cargo xtask bench` in Chromium.
     use super::*;
 
     /// The predicate the renderer gives the proof (`transform::linear_reaches`).

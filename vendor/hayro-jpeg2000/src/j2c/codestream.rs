@@ -23,6 +23,8 @@ pub(crate) struct Header {
     pub(crate) skipped_resolution_levels: u8,
     /// Whether strict mode is enabled for decoding.
     pub(crate) strict: bool,
+    /// Whether a codestream that ends early is refused (`DecodeSettings::require_complete`).
+    pub(crate) require_complete: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +198,7 @@ pub(crate) fn read_header<'a>(
         progression_changes,
         skipped_resolution_levels,
         strict: settings.strict,
+        require_complete: settings.require_complete,
     };
 
     validate(&header)?;

@@ -40,7 +40,7 @@ pub(crate) fn parse<'a, 'b>(
             {
                 bail!(DecodingError::UnexpectedEof);
             }
-            if header.strict {
+            if header.strict || header.require_complete {
                 bail!(TileError::Invalid);
             }
         }

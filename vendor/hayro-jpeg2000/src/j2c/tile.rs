@@ -156,6 +156,11 @@ pub(crate) fn parse<'a>(
         bail!(MarkerError::Expected("EOC"));
     }
 
+    // A tile no tile-part reached would be decoded as zeros.
+    if main_header.require_complete && tiles.iter().any(|t| t.tile_parts.is_empty()) {
+        bail!(TileError::Invalid);
+    }
+
     Ok(tiles)
 }
 
@@ -197,7 +202,7 @@ fn parse_tile_part<'a>(
         // but some files contain tile-parts that only consist of the SOT
         // marker segment. Those don't contain any data and can be skipped.
         if reader.offset() - start >= data_len {
-            return if main_header.strict {
+            return if main_header.strict || main_header.require_complete {
                 err!(MarkerError::Expected("SOD"))
             } else {
                 Ok(())
@@ -205,7 +210,7 @@ fn parse_tile_part<'a>(
         }
 
         let Some(marker) = reader.peek_marker() else {
-            return if main_header.strict {
+            return if main_header.strict || main_header.require_complete {
                 err!(MarkerError::Invalid)
             } else {
                 Ok(())
@@ -316,7 +321,7 @@ fn parse_tile_part<'a>(
     let remaining_bytes = if let Some(len) = data_len.checked_sub(reader.offset() - start) {
         len
     } else {
-        return if main_header.strict {
+        return if main_header.strict || main_header.require_complete {
             err!(TileError::Invalid)
         } else {
             Ok(())
@@ -334,7 +339,7 @@ fn parse_tile_part<'a>(
         Some(data) => data,
         // The codestream might be truncated, in which case we decode as much
         // as is available.
-        None if !main_header.strict => {
+        None if !main_header.strict && !main_header.require_complete => {
             let data = reader.tail().ok_or(TileError::Invalid)?;
             reader.jump_to_end();
             data
@@ -871,6 +876,7 @@ mod tests {
             progression_changes: vec![],
             skipped_resolution_levels: 0,
             strict: false,
+            require_complete: false,
         };
 
         let tile_0_0 = Tile::new(0, &header);
