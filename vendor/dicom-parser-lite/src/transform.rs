@@ -142,7 +142,7 @@ impl Window {
 
 /// The LINEAR function of PS3.3 C.11.2.1.2.1 with its constants worked out once: the one
 /// definition, which [`Window::apply`] evaluates and the SIMD proof (`window.rs`) asks through
-/// [`LinearVoi::reaches`].
+/// `LinearReaches`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LinearVoi {
     lower: f64,
@@ -200,17 +200,49 @@ impl LinearVoi {
     }
 }
 
-/// For a LINEAR `window`: whether the gray level of stored value `v` (`window.apply` on
-/// `modality.apply`, inverted for MONOCHROME1) is at least `k`, for `k` in 1..=255: what the SIMD
-/// proof asks of the formula. Inverted, `255 − g ≥ k` is `g < 256 − k`.
+/// A question the SIMD proof asks of the formula: is the gray level of stored value `v` at
+/// least `k` (`k` in 1..=255)? Closures answer it too (tests ask wrong formulas).
 #[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
-pub(crate) fn linear_reaches(modality: &ModalityLut, window: &Window, monochrome1: bool) -> impl Fn(i32, u8) -> bool + Copy {
-    let (modality, voi, thresholds) = (*modality, LinearVoi::new(window.center, window.width), level_thresholds());
-    move |stored: i32, k: u8| {
-        let m = modality.apply(f64::from(stored));
-        // No branch on MONOCHROME1 per call: the level asked and the answer both flip.
-        let k = if monochrome1 { 256 - usize::from(k) } else { usize::from(k) };
-        voi.reaches(m, k, thresholds) != monochrome1
+pub(crate) trait Reaches: Copy {
+    fn reaches(&self, v: i32, k: u8) -> bool;
+}
+
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+impl<F: Fn(i32, u8) -> bool + Copy> Reaches for F {
+    #[inline(always)]
+    fn reaches(&self, v: i32, k: u8) -> bool {
+        self(v, k)
+    }
+}
+
+/// For a LINEAR window: [`Reaches`] for its gray level (`window.apply` on `modality.apply`,
+/// inverted for MONOCHROME1), what the renderer gives the proof. A type of its own, not a
+/// closure, so the proof's ~510 questions are inlined into it.
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+#[derive(Clone, Copy)]
+pub(crate) struct LinearReaches {
+    modality: ModalityLut,
+    voi: LinearVoi,
+    thresholds: &'static [f64; 257],
+    monochrome1: bool,
+}
+
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+impl LinearReaches {
+    pub(crate) fn new(modality: &ModalityLut, window: &Window, monochrome1: bool) -> LinearReaches {
+        LinearReaches { modality: *modality, voi: LinearVoi::new(window.center, window.width), thresholds: level_thresholds(), monochrome1 }
+    }
+}
+
+#[cfg(any(test, all(target_arch = "wasm32", target_feature = "simd128")))]
+impl Reaches for LinearReaches {
+    /// Inverted, `255 − g ≥ k` is `g < 256 − k`: the level asked and the answer both flip (no
+    /// branch on MONOCHROME1 per question).
+    #[inline(always)]
+    fn reaches(&self, v: i32, k: u8) -> bool {
+        let m = self.modality.apply(f64::from(v));
+        let k = if self.monochrome1 { 256 - usize::from(k) } else { usize::from(k) };
+        self.voi.reaches(m, k, self.thresholds) != self.monochrome1
     }
 }
 
@@ -370,7 +402,7 @@ pub fn render_rgba_in_range(
     // this window on every 16-bit value before use (see `window`).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, linear_reaches(modality, window, monochrome1));
+        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, LinearReaches::new(modality, window, monochrome1));
         let done = match &frame.samples {
             Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, layout, out)),
             Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, layout, out)),

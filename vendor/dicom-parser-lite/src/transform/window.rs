@@ -19,7 +19,7 @@
 //! and the caller uses the table path, which evaluates the f64 formula per value. About 510
 //! questions per window replace 262 144 table lookups on a 512² image.
 //!
-//! The question, `G(v) ≥ k`, is answered by `transform::linear_reaches`: the formula's own
+//! The question, `G(v) ≥ k`, is answered by `transform::LinearReaches`: the formula's own
 //! quotient `q = (m − (c − 0.5))/(w − 1)` (the same IEEE operations as `Window::apply`, which
 //! evaluates the same `LinearVoi`) compared with the least `q` whose level is `k`, a table
 //! found once, since the rest of the formula is monotone in `q` and the same for every
@@ -35,7 +35,7 @@
 //! pixel with one OR; opaque needs a byte shuffle, which V8 lowers to a shuffle whose mask it
 //! builds on every use (a fifth of the whole render).
 
-use super::{ModalityLut, VoiFunction, Window};
+use super::{ModalityLut, Reaches, VoiFunction, Window};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use super::RgbaLayout;
 
@@ -65,7 +65,7 @@ impl Linear {
     /// `reaches(v, k)` telling whether the formula's level at `v` is at least `k`; `None` when the window is not LINEAR, is a threshold (`w ≤ 1`), has slope 0 or
     /// non-finite or extreme parameters, or when the proof fails: then the caller uses the table
     /// path.
-    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Linear> {
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Reaches) -> Option<Linear> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -118,7 +118,7 @@ impl Linear {
     }
 
     /// [`prove`] for these lanes, from the affine estimate of where they cross each level.
-    fn prove(&self, lo: i32, hi: i32, reaches: impl Fn(i32, u8) -> bool) -> Option<[Option<i32>; 2]> {
+    fn prove(&self, lo: i32, hi: i32, reaches: impl Reaches) -> Option<[Option<i32>; 2]> {
         let bias = if self.unsigned { 32768.0 } else { 0.0 };
         // Where the lane's value reaches k − 0.5 (it rounds to k from there).
         let estimate = |k: u8| (f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a) + 0.5).floor();
@@ -134,7 +134,7 @@ impl Linear {
 /// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
 // Index loops on purpose: iterator adapters stay calls in the size-optimised build.
 #[allow(clippy::needless_range_loop)]
-fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> f64, reaches: impl Fn(i32, u8) -> bool) -> Option<[Option<i32>; 2]> {
+fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> f64, reaches: impl Reaches) -> Option<[Option<i32>; 2]> {
     // Walking from `first` to `last`, both functions never decrease.
     let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
     // First, where the lanes cross each level (cheap integer or f32 steps): `crossing[k]` is
@@ -172,8 +172,8 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
     for i in 1..256 {
         let k = i as u8;
         let agrees = match crossing[i] {
-            None => !reaches(last, k),
-            Some(u) => reaches(u, k) && (u == first || !reaches(u - step, k)),
+            None => !reaches.reaches(last, k),
+            Some(u) => reaches.reaches(u, k) && (u == first || !reaches.reaches(u - step, k)),
         };
         if !agrees {
             return None;
@@ -208,7 +208,7 @@ pub(super) struct Fixed {
 impl Fixed {
     /// As [`Linear::plan`], for the integer lanes; `None` also when the window is narrower than
     /// 256 stored values or wider than 32767·255/256 (then [`Linear`]).
-    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Fixed> {
+    pub(super) fn plan(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Reaches) -> Option<Fixed> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -264,7 +264,7 @@ impl Fixed {
                 let need = (u32::from(k) << 24).saturating_sub(plan.b);
                 origin + sigma * (f64::from(need) * per_step).ceil()
             };
-            prove(lo, hi, rising, |v| plan.lane(v), estimate, &reaches).map(|_| plan)
+            prove(lo, hi, rising, |v| plan.lane(v), estimate, reaches).map(|_| plan)
         })
     }
 
@@ -319,8 +319,8 @@ std::thread_local! {
 
 impl Plan {
     /// [`Fixed::plan`], else [`Linear::plan`].
-    pub(super) fn new(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Plan> {
-        if let Some(fixed) = Fixed::plan(modality, window, invert, unsigned, &reaches) {
+    pub(super) fn new(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Reaches) -> Option<Plan> {
+        if let Some(fixed) = Fixed::plan(modality, window, invert, unsigned, reaches) {
             return Some(Plan::Fixed(fixed));
         }
         Linear::plan(modality, window, invert, unsigned, reaches).map(Plan::Float)
@@ -328,8 +328,8 @@ impl Plan {
 
     /// [`Plan::new`] through a one-entry cache keyed by the rescale, the window, MONOCHROME1
     /// and the sample type. `reaches` must ask the formula of those same parameters
-    /// (`transform::linear_reaches`), as it does for every call of the renderer.
-    pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Fn(i32, u8) -> bool) -> Option<Plan> {
+    /// (`transform::LinearReaches`), as it does for every call of the renderer.
+    pub(super) fn cached(modality: &ModalityLut, window: &Window, invert: bool, unsigned: bool, reaches: impl Reaches) -> Option<Plan> {
         if window.function != VoiFunction::Linear {
             return None;
         }
@@ -592,13 +592,13 @@ mod tests {
     //! `cargo xtask bench` in Chromium.
     use super::*;
 
-    /// The predicate the renderer gives the proof (`transform::linear_reaches`).
-    fn reaching(m: &ModalityLut, w: &Window, invert: bool) -> impl Fn(i32, u8) -> bool + Copy {
-        super::super::linear_reaches(m, w, invert)
+    /// The predicate the renderer gives the proof.
+    fn reaching(m: &ModalityLut, w: &Window, invert: bool) -> super::super::LinearReaches {
+        super::super::LinearReaches::new(m, w, invert)
     }
 
     /// A predicate from a whole gray-level function (the formula itself, or a wrong one).
-    fn by_value(gray: impl Fn(i32) -> u8) -> impl Fn(i32, u8) -> bool {
+    fn by_value(gray: impl Fn(i32) -> u8 + Copy) -> impl Fn(i32, u8) -> bool + Copy {
         move |v, k| gray(v) >= k
     }
 
@@ -878,7 +878,7 @@ mod tests {
                     for v in (-32768..=32767).step_by(7).chain(-300..300) {
                         let g = exact_gray(&m, &window, invert, v);
                         for k in 1..=255u8 {
-                            assert_eq!(reaches(v, k), g >= k, "v {v} k {k} {c}/{w} {m:?} invert {invert}");
+                            assert_eq!(reaches.reaches(v, k), g >= k, "v {v} k {k} {c}/{w} {m:?} invert {invert}");
                         }
                     }
                 }
