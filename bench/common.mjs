@@ -25,7 +25,10 @@ function calibrate(fn, minMs) {
 
 /**
  * Median time of one call of each function, in ms. Functions are sampled in turn (a round
- * samples each once), so drift hits them alike. `fn(i)` receives the call index.
+ * samples each once), so drift hits them alike, in an order shuffled every round (a fixed
+ * seed): what runs just before a function (its caches, the branch predictor) changes its time
+ * by up to 15 %, so no function may always follow the same one. `fn(i)` receives the call
+ * index.
  */
 export function timeAll(fns, { samples = 20, minMs = 2, warmup = 5 } = {}) {
   const reps = fns.map((fn) => {
@@ -34,13 +37,20 @@ export function timeAll(fns, { samples = 20, minMs = 2, warmup = 5 } = {}) {
   });
   const times = fns.map(() => []);
   let calls = fns.map(() => 0);
+  let seed = 0x2545f491;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const order = fns.map((_, k) => k);
   for (let s = 0; s < samples; s++) {
-    fns.forEach((fn, k) => {
+    for (let j = order.length - 1; j > 0; j--) {
+      const r = Math.floor(random() * (j + 1));
+      [order[j], order[r]] = [order[r], order[j]];
+    }
+    for (const k of order) {
       const t0 = now();
-      for (let i = 0; i < reps[k]; i++) fn(i);
+      for (let i = 0; i < reps[k]; i++) fns[k](i);
       times[k].push((now() - t0) / reps[k]);
       calls[k] += reps[k];
-    });
+    }
   }
   return times.map((t, k) => ({ ms: median(t), calls: calls[k] }));
 }

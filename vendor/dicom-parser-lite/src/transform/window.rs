@@ -119,22 +119,63 @@ impl Linear {
 
     /// [`prove`] for these lanes, from the affine estimate of where they cross each level.
     fn prove(&self, lo: i32, hi: i32, reaches: impl Reaches) -> Option<[Option<i32>; 2]> {
-        let bias = if self.unsigned { 32768.0 } else { 0.0 };
-        // Where the lane's value reaches k − 0.5 (it rounds to k from there).
-        let estimate = |k: u8| (f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a) + 0.5).floor();
-        prove(lo, hi, self.a > 0.0, |v| self.lane(v), estimate, reaches)
+        prove(lo, hi, self.a > 0.0, self, reaches)
     }
 }
 
-/// Checks that `lane` and the formula (asked through `reaches(v, k)`: is its level at `v` at
+/// The lanes a proof walks: their level at a stored value, and about where they first reach
+/// a level. A trait rather than closures, so the proof's ~500 evaluations are inlined.
+trait Lanes {
+    fn lane(&self, v: i32) -> u8;
+    fn estimate(&self, k: u8) -> f64;
+}
+
+impl Lanes for Linear {
+    #[inline(always)]
+    fn lane(&self, v: i32) -> u8 {
+        Linear::lane(self, v)
+    }
+
+    /// Where the lane's value reaches k − 0.5 (it rounds to k from there).
+    #[inline(always)]
+    fn estimate(&self, k: u8) -> f64 {
+        let bias = if self.unsigned { 32768.0 } else { 0.0 };
+        (f64::from(self.v0) + bias + (f64::from(k) - 0.5 - f64::from(self.b)) / f64::from(self.a) + 0.5).floor()
+    }
+}
+
+/// [`Fixed`] lanes with what their estimate needs.
+struct FixedLanes {
+    plan: Fixed,
+    origin: f64,
+    sigma: f64,
+    per_step: f64,
+}
+
+impl Lanes for FixedLanes {
+    #[inline(always)]
+    fn lane(&self, v: i32) -> u8 {
+        self.plan.lane(v)
+    }
+
+    /// Where the lanes reach k: the first t with t·a + b ≥ k·2²⁴, from a product with the
+    /// reciprocal of a (off by one at most, which the proof's steps correct).
+    #[inline(always)]
+    fn estimate(&self, k: u8) -> f64 {
+        let need = (u32::from(k) << 24).saturating_sub(self.plan.b);
+        self.origin + self.sigma * (f64::from(need) * self.per_step).ceil()
+    }
+}
+
+/// Checks that the lanes and the formula (asked through `reaches(v, k)`: is its level at `v` at
 /// least `k`?) cross every level 1..=255 between the same two neighbouring
 /// values of `lo..=hi` (both monotone, never decreasing from `lo` to `hi` when `up`, from `hi`
-/// to `lo` otherwise), which makes them equal on the whole range. `estimate(k)` is about where
-/// `lane` reaches `k` (a few values off at most). On success, the first values (in the
+/// to `lo` otherwise), which makes them equal on the whole range. `lanes.estimate(k)` is about
+/// where the lanes reach `k` (a few values off at most). On success, the first values (in the
 /// direction the levels rise) reaching levels 1 and 255, `None` for a level no value reaches.
 // Index loops on purpose: iterator adapters stay calls in the size-optimised build.
 #[allow(clippy::needless_range_loop)]
-fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn(u8) -> f64, reaches: impl Reaches) -> Option<[Option<i32>; 2]> {
+fn prove(lo: i32, hi: i32, up: bool, lanes: &impl Lanes, reaches: impl Reaches) -> Option<[Option<i32>; 2]> {
     // Walking from `first` to `last`, both functions never decrease.
     let (first, last, step) = if up { (lo, hi, 1) } else { (hi, lo, -1) };
     // First, where the lanes cross each level (cheap integer or f32 steps): `crossing[k]` is
@@ -145,17 +186,17 @@ fn prove(lo: i32, hi: i32, up: bool, lane: impl Fn(i32) -> u8, estimate: impl Fn
     for i in 1..256usize {
         let k = i as u8;
         // (In f64: a NaN estimate starts at `lo`.)
-        let mut u = estimate(k).max(f64::from(lo)).min(f64::from(hi)) as i32;
+        let mut u = lanes.estimate(k).max(f64::from(lo)).min(f64::from(hi)) as i32;
         // Forward while below k, back while the previous value reaches k: where the estimate is
         // right, two evaluations of the lane.
         let mut steps = 0;
         crossing[i] = loop {
-            if lane(u) < k {
+            if lanes.lane(u) < k {
                 if u == last {
                     break None;
                 }
                 u += step;
-            } else if u != first && lane(u - step) >= k {
+            } else if u != first && lanes.lane(u - step) >= k {
                 u -= step;
             } else {
                 break Some(u);
@@ -257,14 +298,8 @@ impl Fixed {
                 return None;
             }
             let plan = Fixed { unsigned, mask, o: x(origin), span: span as i16, a: a as u32, b: b as u32 };
-            // Where the lanes reach k: the first t with t·a + b ≥ k·2²⁴, from a product with the
-            // reciprocal of a (off by one at most, which the proof's steps correct).
-            let (per_step, origin, sigma) = (1.0 / f64::from(plan.a.max(1)), f64::from(origin), f64::from(sigma));
-            let estimate = |k: u8| {
-                let need = (u32::from(k) << 24).saturating_sub(plan.b);
-                origin + sigma * (f64::from(need) * per_step).ceil()
-            };
-            prove(lo, hi, rising, |v| plan.lane(v), estimate, reaches).map(|_| plan)
+            let lanes = FixedLanes { plan, origin: f64::from(origin), sigma: f64::from(sigma), per_step: 1.0 / f64::from(plan.a.max(1)) };
+            prove(lo, hi, rising, &lanes, reaches).map(|_| plan)
         })
     }
 
