@@ -257,3 +257,104 @@ export function benchParse(wasm, dicomParser, files, { samples = 20 } = {}) {
     perFile,
   };
 }
+
+// ---- Decode -------------------------------------------------------------------------------
+
+/**
+ * The compressed transfer syntaxes and cornerstone's decoder for each: its wasm codecs
+ * (OpenJPEG, OpenJPH, CharLS, libjpeg-turbo) and, for lossless JPEG, the JavaScript decoder its
+ * image loader uses. RLE and 12-bit JPEG have no cornerstone codec package: ours is timed alone.
+ */
+export const DECODE_FAMILIES = [
+  { family: 'JPEG baseline', peer: 'libjpeg-turbo (wasm)', codec: 'jpeg', uids: ['1.2.840.10008.1.2.4.50'] },
+  { family: 'JPEG lossless', peer: 'jpeg-lossless-decoder-js', codec: 'lossless', uids: ['1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70'] },
+  { family: 'JPEG-LS', peer: 'CharLS (wasm)', codec: 'charls', uids: ['1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.81'] },
+  { family: 'JPEG 2000', peer: 'OpenJPEG (wasm)', codec: 'openjpeg', uids: ['1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91'] },
+  { family: 'HTJ2K', peer: 'OpenJPH (wasm)', codec: 'openjph', uids: ['1.2.840.10008.1.2.4.201', '1.2.840.10008.1.2.4.202', '1.2.840.10008.1.2.4.203'] },
+  { family: 'RLE', peer: null, codec: null, uids: ['1.2.840.10008.1.2.5'] },
+];
+
+/**
+ * Cornerstone's decoders as `decode(codestream) → decoded byte count`, from the loaded codec
+ * modules (`{ openjpeg, openjph, charls, jpeg }`: emscripten module instances) and the
+ * lossless-JPEG `Decoder` class. Each call copies the codestream into the codec's heap, decodes
+ * and reads the output's length, as cornerstone's image loader does.
+ */
+export function cornerstoneDecoders(modules, LosslessDecoder) {
+  const emscripten = (module, cls) => {
+    const decoder = new module[cls]();
+    return (bytes) => {
+      decoder.getEncodedBuffer(bytes.length).set(bytes);
+      decoder.decode();
+      return decoder.getDecodedBuffer().length;
+    };
+  };
+  return {
+    openjpeg: emscripten(modules.openjpeg, 'J2KDecoder'),
+    openjph: emscripten(modules.openjph, 'HTJ2KDecoder'),
+    charls: emscripten(modules.charls, 'JpegLSDecoder'),
+    jpeg: emscripten(modules.jpeg, 'JPEGDecoder'),
+    lossless: (bytes) => new LosslessDecoder().decode(bytes.buffer, bytes.byteOffset, bytes.length).byteLength,
+  };
+}
+
+/** Frame 0's codestream of an encapsulated file, with dicom-parser (one frame per fragment run). */
+function firstCodestream(dicomParser, bytes) {
+  const ds = dicomParser.parseDicom(bytes);
+  const pixel = ds.elements.x7fe00010;
+  if (!pixel?.encapsulatedPixelData || !pixel.fragments?.length) return null;
+  const frames = parseInt(ds.string('x00280008') ?? '1', 10) || 1;
+  const frame = pixel.basicOffsetTable.length
+    ? dicomParser.readEncapsulatedImageFrame(ds, pixel, 0)
+    : frames === 1
+      ? dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixel, 0, pixel.fragments.length)
+      : dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixel, 0, 1);
+  return { uid: ds.string('x00020010'), frame: new Uint8Array(frame) };
+}
+
+/**
+ * Decode the first frame of every compressed file: ours (`decode_first_frame`: parse + decode,
+ * the file copied into wasm memory) against cornerstone's decoder for its transfer syntax (the
+ * codestream copied into the codec's heap). Files either side cannot decode are listed, not
+ * timed. Per family: medians of our and the peer's times and of the per-file ratios.
+ */
+export function benchDecode(wasm, dicomParser, decoders, files, { samples = 15 } = {}) {
+  const families = DECODE_FAMILIES.map((f) => ({ family: f.family, peer: f.peer, files: [], failed: [] }));
+  for (const { name, bytes } of files) {
+    let found;
+    try {
+      found = firstCodestream(dicomParser, bytes);
+    } catch {
+      continue;
+    }
+    const k = found ? DECODE_FAMILIES.findIndex((f) => f.uids.includes(found.uid)) : -1;
+    if (k < 0) continue;
+    const { codec } = DECODE_FAMILIES[k];
+    const ours = () => wasm.decode_first_frame(bytes);
+    const peer = codec ? () => decoders[codec](found.frame) : null;
+    let peerOk = !!peer;
+    try {
+      if (peer) peer();
+    } catch {
+      peerOk = false;
+    }
+    if (ours() === 0xffffffff) {
+      families[k].failed.push(`${name} (ours)`);
+      continue;
+    }
+    if (peer && !peerOk) families[k].failed.push(`${name} (peer)`);
+    let sink = 0;
+    const fns = [() => { sink += ours(); }];
+    if (peerOk) fns.push(() => { sink += peer(); });
+    const [o, p] = timeAll(fns, { samples, minMs: 3, warmup: 2 });
+    families[k].files.push({ name, size: bytes.length, ours: o.ms, peer: p?.ms ?? NaN, sink });
+  }
+  for (const f of families) {
+    const timed = f.files.filter((x) => Number.isFinite(x.peer));
+    f.oursMedianMs = f.files.length ? median(f.files.map((x) => x.ours)) : NaN;
+    f.peerMedianMs = timed.length ? median(timed.map((x) => x.peer)) : NaN;
+    f.ratioMedian = timed.length ? median(timed.map((x) => x.peer / x.ours)) : NaN;
+    f.compared = timed.length;
+  }
+  return families;
+}

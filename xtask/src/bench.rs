@@ -1,7 +1,8 @@
-//! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]`: our wasm
-//! parser and window/level renderer against dicom-parser (npm) and a cornerstone-style
-//! JavaScript LUT path, in Node and in headless Chromium, printed side by side as ratios.
-//! Never pass/fail: the target column says what we aim for.
+//! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]`: our
+//! wasm parser and window/level renderer against dicom-parser (npm) and a cornerstone-style
+//! JavaScript LUT path, in Node and in headless Chromium, and our decoders against
+//! cornerstone's codecs (Node), printed side by side as ratios. Never pass/fail: the target
+//! column says what we aim for.
 //!
 //! Pieces: `bench/wasm` (a standalone crate exposing `parse_all` and `WindowLevel` with
 //! wasm-bindgen), `bench/common.mjs` (the timed bodies, shared by both environments),
@@ -25,7 +26,7 @@ pub fn run(flags: &Flags) -> Result<()> {
         Some(e @ ("node" | "chromium")) => vec![e],
         Some(other) => bail!("--only must be node or chromium, not {other:?}"),
     };
-    let mut what = vec!["wl", "parse"];
+    let mut what = vec!["wl", "parse", "decode"];
     if let Some(skip) = flags.value("--skip")? {
         what.retain(|w| *w != skip);
     }
@@ -44,12 +45,16 @@ pub fn run(flags: &Flags) -> Result<()> {
     std::fs::write(pkg.join("package.json"), "{\"type\":\"module\"}\n")?;
 
     // 2. The JavaScript side's packages, from the lock file.
-    if !bench.join("node_modules/dicom-parser").is_dir() || !bench.join("node_modules/playwright-core").is_dir() {
+    let packages = ["dicom-parser", "playwright-core", "@cornerstonejs/codec-openjph", "jpeg-lossless-decoder-js"];
+    if packages.iter().any(|p| !bench.join("node_modules").join(p).is_dir()) {
         run_cmd(Command::new("npm").current_dir(&bench).args(["ci", "--no-audit", "--no-fund"]))?;
     }
 
     // 3. The corpus.
     let files = corpus(&out.join("corpus"))?;
+    // Decoding: the corpus's compressed files, plus the HTJ2K test streams (pydicom has none).
+    let mut decode_files = files.clone();
+    decode_files.extend(htj2k_files(&out.join("htj2k"))?);
     let manifest = json!({
         "wasmJs": pkg.join("emr_imaging_bench_wasm.js"),
         "wasmBinary": pkg.join("emr_imaging_bench_wasm_bg.wasm"),
@@ -57,6 +62,8 @@ pub fn run(flags: &Flags) -> Result<()> {
         "wl": { "samples": 60 },
         "parse": { "samples": 20 },
         "files": files.iter().map(|(name, path)| json!({ "name": name, "path": path })).collect::<Vec<_>>(),
+        "decode": { "samples": 15 },
+        "decodeFiles": decode_files.iter().map(|(name, path)| json!({ "name": name, "path": path })).collect::<Vec<_>>(),
     });
     let manifest_path = out.join("manifest.json");
     std::fs::write(&manifest_path, serde_json::to_vec_pretty(&manifest)?)?;
@@ -118,6 +125,48 @@ fn corpus(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     Ok(files)
 }
 
+/// dicom-parser-lite's HTJ2K test streams (OpenJPH and Kakadu encoders), each wrapped in a
+/// Part 10 file under HTJ2K (1.2.840.10008.1.2.4.203) with the image attributes read from its
+/// SIZ marker; (name, path).
+fn htj2k_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    use testdata::part10::{write_encapsulated, Elements};
+    std::fs::create_dir_all(dir)?;
+    let fixtures = workspace_root().join("vendor/dicom-parser-lite/tests/fixtures");
+    let mut streams: Vec<PathBuf> = std::fs::read_dir(&fixtures)?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "j2c")).collect();
+    streams.sort();
+    let mut files = Vec::new();
+    for (i, path) in streams.into_iter().enumerate() {
+        let stream = std::fs::read(&path)?;
+        let be32 = |at: usize| stream.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        // SOC, then SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz (4 tile fields) Csiz Ssiz…
+        let siz = stream.windows(2).position(|w| w == [0xFF, 0x51]).with_context(|| format!("{}: no SIZ", path.display()))?;
+        let (Some(x), Some(y), Some(x0), Some(y0)) = (be32(siz + 6), be32(siz + 10), be32(siz + 14), be32(siz + 18)) else { bail!("{}: short SIZ", path.display()) };
+        let components = stream.get(siz + 38..siz + 40).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
+        let ssiz = stream.get(siz + 40).copied().unwrap_or(0);
+        let (bits, signed) = (u16::from(ssiz & 0x7F) + 1, ssiz & 0x80 != 0);
+        let mut ds = Elements::default();
+        ds.text(0x0008_0016, b"UI", "1.2.840.10008.5.1.4.1.1.7")
+            .text(0x0008_0018, b"UI", &format!("2.25.{}", 1000 + i))
+            .us(0x0028_0002, components)
+            .text(0x0028_0004, b"CS", if components == 3 { "RGB" } else { "MONOCHROME2" })
+            .us(0x0028_0010, u16::try_from(y - y0)?)
+            .us(0x0028_0011, u16::try_from(x - x0)?)
+            .us(0x0028_0100, if bits > 8 { 16 } else { 8 })
+            .us(0x0028_0101, bits)
+            .us(0x0028_0102, bits - 1)
+            .us(0x0028_0103, u16::from(signed));
+        if components == 3 {
+            ds.us(0x0028_0006, 0);
+        }
+        let bytes = write_encapsulated("1.2.840.10008.1.2.4.203", "1.2.840.10008.5.1.4.1.1.7", &format!("2.25.{}", 1000 + i), ds, &stream);
+        let name = path.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = dir.join(format!("{name}.dcm"));
+        std::fs::write(&out, bytes)?;
+        files.push((format!("htj2k/{name}.dcm"), out));
+    }
+    Ok(files)
+}
+
 fn ms(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
@@ -160,6 +209,22 @@ fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
             let (proof, lut) = (ms(&w["proof"]["ms"]), ms(&w["lut"]["ms"]));
             rows.push([format!("{env_name}: a new window's setup: plan + proof vs LUT (info)"), fmt_time(proof), fmt_time(lut), format!("{:.2}× faster", lut / proof), "(info)".into()]);
         }
+        for f in r.get("decode").and_then(Value::as_array).into_iter().flatten() {
+            let (family, peer) = (f["family"].as_str().unwrap_or("?"), f["peer"].as_str());
+            let (n, compared) = (f["files"].as_array().map_or(0, Vec::len), f["compared"].as_u64().unwrap_or(0));
+            if n == 0 {
+                continue;
+            }
+            let what = match peer {
+                Some(p) => format!("{env_name}: decode {family}, median of {compared} files ({p})"),
+                None => format!("{env_name}: decode {family}, median of {n} files (no cornerstone codec)"),
+            };
+            let (ratio, target) = match peer {
+                Some(_) => (format!("{:.2}× faster", ms(&f["ratioMedian"])), "≥ 0.83× (≤ 1.2× its time)".to_string()),
+                None => ("-".into(), "(info)".into()),
+            };
+            rows.push([what, fmt_time(ms(&f["oursMedianMs"])), fmt_time(ms(&f["peerMedianMs"])), ratio, target]);
+        }
     }
     let header = ["what", "ours", "peer", "ratio", "target"].map(String::from);
     let widths: Vec<usize> = (0..5).map(|c| rows.iter().chain([&header]).map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
@@ -200,6 +265,12 @@ fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
                 "  W/L exactness (not a timing): {} pixels of the bench image differ from the f64 formula; exhaustive 16-bit check: {} of {} differ",
                 w["mismatches"], w["exhaustiveWrong"], w["exhaustiveCompared"]
             );
+        }
+        for f in r.get("decode").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(failed) = f["failed"].as_array().filter(|a| !a.is_empty()) {
+                let names: Vec<&str> = failed.iter().filter_map(Value::as_str).collect();
+                println!("  decode {}: not timed: {}", f["family"].as_str().unwrap_or("?"), names.join(", "));
+            }
         }
     }
 }

@@ -27,7 +27,7 @@ usage: cargo xtask <command>
                                      servers, then bounded fuzzing
   install                            install what the tests need (apt as root, rustup, cargo, npm)
   gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR
-  bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl]
+  bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]
                                      wasm parse and window/level vs dicom-parser and a JS LUT,
                                      in Node and headless Chromium (ratios, no pass/fail)
   bench-fetch [--samples N]          a 64-slice CT loaded by the component: cold, from

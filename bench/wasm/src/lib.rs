@@ -17,6 +17,17 @@ pub fn parse_all(bytes: &[u8]) -> u32 {
     }
 }
 
+/// Parses a Part 10 file and decodes its first frame, as the viewer does for an image (the
+/// parse is a few µs of it). Returns the number of samples, or `u32::MAX` when it cannot.
+#[wasm_bindgen]
+pub fn decode_first_frame(bytes: &[u8]) -> u32 {
+    let buffer = DicomBuffer::new(bytes);
+    match buffer.parse().and_then(|file| dicom_parser_lite::pixel::decode_frame(&file, 0)) {
+        Ok(frame) => frame.samples.len() as u32,
+        Err(_) => u32::MAX,
+    }
+}
+
 fn count(ds: &DataSet) -> u32 {
     ds.iter().map(|el| 1 + el.items().map_or(0, |items| items.iter().map(count).sum())).sum()
 }

@@ -6,7 +6,7 @@
 //! id or a UID, so several data sets can live in one Orthanc / FHIR server.
 
 mod fhir;
-mod part10;
+pub(crate) mod part10;
 mod phantom;
 mod uid;
 pub mod viewer;

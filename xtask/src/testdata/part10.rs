@@ -67,12 +67,36 @@ impl Elements {
 }
 
 /// The whole file: preamble, `DICM`, File Meta group (with its group length) and the data set.
-pub fn write(sop_class_uid: &str, sop_instance_uid: &str, mut data_set: Elements) -> Vec<u8> {
+pub fn write(sop_class_uid: &str, sop_instance_uid: &str, data_set: Elements) -> Vec<u8> {
+    write_with(EXPLICIT_VR_LE, sop_class_uid, sop_instance_uid, data_set)
+}
+
+/// [`write`] under a compressed (encapsulated) transfer syntax: the data set's elements stay
+/// Explicit VR Little Endian, then Pixel Data holds an empty Basic Offset Table and one fragment,
+/// `codestream` (one frame).
+pub fn write_encapsulated(transfer_syntax: &str, sop_class_uid: &str, sop_instance_uid: &str, data_set: Elements, codestream: &[u8]) -> Vec<u8> {
+    let mut out = write_with(transfer_syntax, sop_class_uid, sop_instance_uid, data_set);
+    let item = |out: &mut Vec<u8>, bytes: &[u8]| {
+        out.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        out.extend_from_slice(&(bytes.len().next_multiple_of(2) as u32).to_le_bytes());
+        out.extend_from_slice(bytes);
+        if bytes.len() % 2 == 1 {
+            out.push(0);
+        }
+    };
+    out.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    item(&mut out, &[]);
+    item(&mut out, codestream);
+    out.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    out
+}
+
+fn write_with(transfer_syntax: &str, sop_class_uid: &str, sop_instance_uid: &str, mut data_set: Elements) -> Vec<u8> {
     let mut meta = Elements::default();
     meta.binary(0x0002_0001, b"OB", vec![0x00, 0x01])
         .text(0x0002_0002, b"UI", sop_class_uid)
         .text(0x0002_0003, b"UI", sop_instance_uid)
-        .text(0x0002_0010, b"UI", EXPLICIT_VR_LE)
+        .text(0x0002_0010, b"UI", transfer_syntax)
         .text(0x0002_0012, b"UI", IMPLEMENTATION_CLASS_UID)
         .text(0x0002_0013, b"SH", IMPLEMENTATION_VERSION);
     let mut meta_bytes = Vec::new();
