@@ -28,7 +28,8 @@ usage: cargo xtask <command>
   install                            install what the tests need (apt as root, rustup, cargo, npm)
   gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR
   bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]
-                                     wasm parse and window/level vs dicom-parser and a JS LUT,
+                                     wasm parse, window/level and decode vs dicom-parser, a JS LUT
+                                     and cornerstone's codecs,
                                      in Node and headless Chromium (ratios, no pass/fail)
   bench-fetch [--samples N]          a 64-slice CT loaded by the component: cold, from
                                      IndexedDB after a reload, and curl (ratios, no pass/fail)

@@ -279,9 +279,9 @@ pub fn decode_frame(file: &DicomFile, index: usize) -> Result<Frame, Error> {
             // Codecs return values as coded, not placed at High Bit: mask and sign-extend only.
             let layout = Layout { shift: 0, ..Layout::new(&info) };
             let samples = match info.bits_allocated {
-                8 => layout.eight(raw.into_iter()),
-                16 => layout.sixteen(raw.into_iter()),
-                _ => layout.thirty_two(raw.into_iter()),
+                8 => layout.eight(&raw),
+                16 => layout.sixteen(&raw),
+                _ => layout.thirty_two(&raw),
             };
             Ok(Frame { info, samples })
         }
@@ -334,25 +334,23 @@ fn decode_native(ds: &DataSet, info: &ImageInfo, vr: Vr, data: &[u8], index: usi
             let end = start.checked_add(frame_len).ok_or_else(too_large)?;
             match bits_allocated {
                 8 if swap_pairs => {
-                    let raw = (start..end).map(|p| u32::from(byte_at(data, p, true)));
-                    layout.eight(raw)
+                    let raw: Vec<u32> = (start..end).map(|p| u32::from(byte_at(data, p, true))).collect();
+                    layout.eight(&raw)
                 }
-                8 => layout.eight(data.get(start..end).unwrap_or_default().iter().map(|&b| u32::from(b))),
-                16 => {
-                    let raw = data.get(start..end).unwrap_or_default().chunks_exact(2).map(|c| match *c {
-                        [a, b] if big_endian => u32::from(u16::from_be_bytes([a, b])),
-                        [a, b] => u32::from(u16::from_le_bytes([a, b])),
-                        _ => 0,
-                    });
-                    layout.sixteen(raw)
-                }
+                8 => layout.eight_from_bytes(data.get(start..end).unwrap_or_default()),
+                16 => layout.sixteen_from_bytes(data.get(start..end).unwrap_or_default(), big_endian),
                 _ => {
-                    let raw = data.get(start..end).unwrap_or_default().chunks_exact(4).map(|c| match *c {
-                        [a, b, c, d] if big_endian => u32::from_be_bytes([a, b, c, d]),
-                        [a, b, c, d] => u32::from_le_bytes([a, b, c, d]),
-                        _ => 0,
-                    });
-                    layout.thirty_two(raw)
+                    let raw: Vec<u32> = data
+                        .get(start..end)
+                        .unwrap_or_default()
+                        .chunks_exact(4)
+                        .map(|c| match *c {
+                            [a, b, c, d] if big_endian => u32::from_be_bytes([a, b, c, d]),
+                            [a, b, c, d] => u32::from_le_bytes([a, b, c, d]),
+                            _ => 0,
+                        })
+                        .collect();
+                    layout.thirty_two(&raw)
                 }
             }
         }
@@ -381,17 +379,21 @@ fn decode_rle(info: &ImageInfo, data: &[u8]) -> Result<Samples, Error> {
     let spp = usize::from(info.samples_per_pixel);
     let bytes = usize::from(info.bits_allocated / 8);
     let planes = rle::decode_planes(data, spp * bytes, pixels)?;
-    let raw = (0..pixels).flat_map(|p| (0..spp).map(move |s| (p, s))).map(|(p, s)| {
-        (0..bytes).fold(0u32, |acc, b| {
-            let byte = planes.get(s * bytes + b).and_then(|plane| plane.get(p)).copied().unwrap_or(0);
-            (acc << 8) | u32::from(byte)
-        })
-    });
+    // Plane `s·bytes + b` holds byte b (most significant first) of sample s of every pixel:
+    // each plane is or-ed into its place, a plain loop (an iterator chain per sample, which
+    // the size-optimised build leaves as calls, took 16 ns a sample).
+    let mut raw = vec![0u32; pixels.checked_mul(spp).ok_or_else(too_large)?];
+    for (k, plane) in planes.iter().enumerate() {
+        let (s, shift) = (k / bytes, 8 * (bytes - 1 - k % bytes) as u32);
+        for (out, &byte) in raw.get_mut(s..).unwrap_or_default().iter_mut().step_by(spp).zip(plane) {
+            *out |= u32::from(byte) << shift;
+        }
+    }
     let layout = Layout::new(info);
     Ok(match info.bits_allocated {
-        8 => layout.eight(raw),
-        16 => layout.sixteen(raw),
-        _ => layout.thirty_two(raw),
+        8 => layout.eight(&raw),
+        16 => layout.sixteen(&raw),
+        _ => layout.thirty_two(&raw),
     })
 }
 
@@ -419,37 +421,106 @@ impl Layout {
         }
     }
 
+    #[inline(always)]
     fn unsigned(&self, raw: u32) -> u32 {
         (raw >> self.shift) & self.mask
     }
 
+    #[inline(always)]
     fn signed(&self, raw: u32) -> i32 {
         ((self.unsigned(raw) << self.extend) as i32) >> self.extend
     }
 
     // The narrowing casts below are exact: values were masked / sign-extended to Bits Stored,
     // which validation keeps at or below Bits Allocated.
-    fn eight(&self, raw: impl Iterator<Item = u32>) -> Samples {
+    // Plain loops into zeroed vectors throughout: iterator chains stay calls per sample in the
+    // size-optimised build.
+    fn eight(&self, raw: &[u32]) -> Samples {
         if self.signed {
-            Samples::I8(raw.map(|r| self.signed(r) as i8).collect())
+            let mut out = vec![0i8; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.signed(r) as i8;
+            }
+            Samples::I8(out)
         } else {
-            Samples::U8(raw.map(|r| self.unsigned(r) as u8).collect())
+            let mut out = vec![0u8; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.unsigned(r) as u8;
+            }
+            Samples::U8(out)
         }
     }
 
-    fn sixteen(&self, raw: impl Iterator<Item = u32>) -> Samples {
+    /// 8-bit samples straight from their bytes.
+    fn eight_from_bytes(&self, bytes: &[u8]) -> Samples {
         if self.signed {
-            Samples::I16(raw.map(|r| self.signed(r) as i16).collect())
+            let mut out = vec![0i8; bytes.len()];
+            for (o, &b) in out.iter_mut().zip(bytes) {
+                *o = self.signed(u32::from(b)) as i8;
+            }
+            Samples::I8(out)
         } else {
-            Samples::U16(raw.map(|r| self.unsigned(r) as u16).collect())
+            let mut out = vec![0u8; bytes.len()];
+            for (o, &b) in out.iter_mut().zip(bytes) {
+                *o = self.unsigned(u32::from(b)) as u8;
+            }
+            Samples::U8(out)
         }
     }
 
-    fn thirty_two(&self, raw: impl Iterator<Item = u32>) -> Samples {
+    /// 16-bit samples straight from their bytes (the common case: CT, MR), in a plain loop: the
+    /// iterator chain took 1.7 ns a sample in the size-optimised build.
+    fn sixteen_from_bytes(&self, bytes: &[u8], big_endian: bool) -> Samples {
+        let word = |c: &[u8]| match *c {
+            [a, b] if big_endian => u32::from(u16::from_be_bytes([a, b])),
+            [a, b] => u32::from(u16::from_le_bytes([a, b])),
+            _ => 0,
+        };
+        let words = bytes.chunks_exact(2);
         if self.signed {
-            Samples::I32(raw.map(|r| self.signed(r)).collect())
+            let mut out = vec![0i16; words.len()];
+            for (o, c) in out.iter_mut().zip(words) {
+                *o = self.signed(word(c)) as i16;
+            }
+            Samples::I16(out)
         } else {
-            Samples::U32(raw.map(|r| self.unsigned(r)).collect())
+            let mut out = vec![0u16; words.len()];
+            for (o, c) in out.iter_mut().zip(words) {
+                *o = self.unsigned(word(c)) as u16;
+            }
+            Samples::U16(out)
+        }
+    }
+
+    fn sixteen(&self, raw: &[u32]) -> Samples {
+        if self.signed {
+            let mut out = vec![0i16; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.signed(r) as i16;
+            }
+            Samples::I16(out)
+        } else {
+            let mut out = vec![0u16; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.unsigned(r) as u16;
+            }
+            Samples::U16(out)
+        }
+    }
+
+    fn thirty_two(&self, raw: &[u32]) -> Samples {
+        if self.signed {
+            let mut out = vec![0i32; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.signed(r);
+            }
+            Samples::I32(out)
+        } else {
+            let mut out = vec![0u32; raw.len()];
+            for (o, &r) in out.iter_mut().zip(raw) {
+                *o = self.unsigned(r);
+            }
+            Samples::U32(out)
         }
     }
 }
