@@ -14,6 +14,14 @@ const { chromium } = require('playwright-core');
 const manifest = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const pkgDir = dirname(manifest.wasmJs);
 
+// Where each codec's files are (the emscripten script and its .wasm share a name).
+const dist = (pkg) => dirname(require.resolve(`@cornerstonejs/${pkg}`));
+const codecFiles = {
+  openjpegwasm_decode: dist('codec-openjpeg'),
+  charlswasm_decode: dist('codec-charls'),
+  libjpegturbowasm_decode: dist('codec-libjpeg-turbo-8bit'),
+  openjphjs: dist('codec-openjph'),
+};
 const types = { '.html': 'text/html', '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 function route(path) {
   if (path === '/') return [join(here, 'page.html'), '.html'];
@@ -24,6 +32,12 @@ function route(path) {
   if (m) return [join(pkgDir, m[1]), '.' + m[2]];
   m = path.match(/^\/corpus\/(\d+)$/);
   if (m && manifest.files[+m[1]]) return [manifest.files[+m[1]].path, '.bin'];
+  m = path.match(/^\/decode\/(\d+)$/);
+  if (m && manifest.decodeFiles[+m[1]]) return [manifest.decodeFiles[+m[1]].path, '.bin'];
+  // Cornerstone's codecs: each emscripten script finds its .wasm next to itself.
+  m = path.match(/^\/codec\/([\w-]+)\.(js|wasm)$/);
+  if (m && codecFiles[m[1]]) return [join(codecFiles[m[1]], `${m[1]}.${m[2]}`), '.' + m[2]];
+  if (path === '/codec/lossless.js') return [require.resolve('jpeg-lossless-decoder-js').replace(/cjs\/lossless\.cjs$/, 'lossless.js'), '.js'];
   return null;
 }
 const server = createServer((req, res) => {

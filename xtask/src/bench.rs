@@ -1,7 +1,7 @@
 //! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]`: our
 //! wasm parser and window/level renderer against dicom-parser (npm) and a cornerstone-style
-//! JavaScript LUT path, in Node and in headless Chromium, and our decoders against
-//! cornerstone's codecs (Node), printed side by side as ratios. Never pass/fail: the target
+//! JavaScript LUT path, and our decoders against cornerstone's codecs, in Node and in headless
+//! Chromium, printed side by side as ratios. Never pass/fail: the target
 //! column says what we aim for.
 //!
 //! Pieces: `bench/wasm` (a standalone crate exposing `parse_all` and `WindowLevel` with
