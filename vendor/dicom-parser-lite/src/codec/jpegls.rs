@@ -26,7 +26,6 @@ fn bad(what: impl std::fmt::Display) -> Error {
 }
 
 /// Coding parameters (T.87 C.2.4.1.1), after defaults.
-#[derive(Clone, Copy)]
 struct Params {
     maxval: i32,
     t1: i32,
@@ -37,6 +36,9 @@ struct Params {
     range: i32,
     qbpp: u32,
     limit: u32,
+    /// The quantized gradient of every d in −T3 < d < T3, at d + T3 − 1 (beyond: ±4): three
+    /// lookups per sample instead of up to nine comparisons each.
+    quant: Vec<i8>,
 }
 
 impl Params {
@@ -68,10 +70,24 @@ impl Params {
         let range = (maxval + 2 * near) / (2 * near + 1) + 1;
         let qbpp = ceil_log2(range as u32);
         let bpp = ceil_log2(maxval as u32 + 1).max(2);
-        Ok(Params { maxval, t1, t2, t3, reset, near, range, qbpp, limit: 2 * (bpp + bpp.max(8)) })
+        let mut p = Params { maxval, t1, t2, t3, reset, near, range, qbpp, limit: 2 * (bpp + bpp.max(8)), quant: Vec::new() };
+        p.quant = (1 - t3..t3).map(|d| p.quantize_by_thresholds(d) as i8).collect();
+        Ok(p)
     }
 
+    #[inline(always)]
     fn quantize(&self, d: i32) -> i32 {
+        if d <= -self.t3 {
+            -4
+        } else if d >= self.t3 {
+            4
+        } else {
+            usize::try_from(d + self.t3 - 1).ok().and_then(|i| self.quant.get(i)).map_or(0, |&q| i32::from(q))
+        }
+    }
+
+    /// T.87 A.3.3, comparison by comparison: what `quant` holds.
+    fn quantize_by_thresholds(&self, d: i32) -> i32 {
         if d <= -self.t3 {
             -4
         } else if d <= -self.t2 {
@@ -93,6 +109,7 @@ impl Params {
         }
     }
 
+    #[inline(always)]
     fn context(&self, d: i32, b: i32, c: i32, a: i32) -> i32 {
         (self.quantize(d - b) * 9 + self.quantize(b - c)) * 9 + self.quantize(c - a)
     }
@@ -702,6 +719,18 @@ mod unary_tests {
             }
             let padded: Vec<u8> = want.iter().copied().chain(std::iter::repeat(0)).take(got.len()).collect();
             assert_eq!(got, padded, "{data:02x?}");
+        }
+    }
+
+    /// The quantization table equals T.87's comparisons for every gradient, with default and
+    /// custom thresholds, lossless and near-lossless.
+    #[test]
+    fn the_gradient_table_is_the_thresholds() {
+        for (bits, preset, near) in [(8, [0; 5], 0), (12, [0; 5], 0), (16, [0; 5], 0), (16, [0; 5], 3), (8, [255, 2, 5, 9, 64], 1), (16, [65535, 18, 67, 276, 64], 0), (2, [0; 5], 0)] {
+            let p = super::Params::new(bits, preset, near).unwrap();
+            for d in -p.maxval - 2..=p.maxval + 2 {
+                assert_eq!(p.quantize(d), p.quantize_by_thresholds(d), "bits {bits} near {near} d {d}");
+            }
         }
     }
 
