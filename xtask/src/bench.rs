@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]`: our
+//! `cargo xtask bench [--opt-level z|3] [--only node|chromium] [--skip parse,wl,decode]`: our
 //! wasm parser and window/level renderer against dicom-parser (npm) and a cornerstone-style
 //! JavaScript LUT path, and our decoders against cornerstone's codecs, in Node and in headless
 //! Chromium, printed side by side as ratios. Never pass/fail: the target
@@ -27,8 +27,13 @@ pub fn run(flags: &Flags) -> Result<()> {
         Some(other) => bail!("--only must be node or chromium, not {other:?}"),
     };
     let mut what = vec!["wl", "parse", "decode"];
+    // `--skip wl,parse`: one flag, a comma-separated list.
     if let Some(skip) = flags.value("--skip")? {
-        what.retain(|w| *w != skip);
+        let skip: Vec<&str> = skip.split(',').map(str::trim).collect();
+        if let Some(unknown) = skip.iter().find(|s| !what.contains(s)) {
+            bail!("--skip takes wl, parse or decode (comma-separated), not {unknown:?}");
+        }
+        what.retain(|w| !skip.contains(w));
     }
     let opt = flags.value("--opt-level")?.unwrap_or_else(|| "z".into());
 

@@ -27,7 +27,7 @@ usage: cargo xtask <command>
                                      servers, then bounded fuzzing
   install                            install what the tests need (apt as root, rustup, cargo, npm)
   gen-data --out DIR [--dicomweb URL] write the synthetic test data set to DIR
-  bench [--opt-level z|3] [--only node|chromium] [--skip parse|wl|decode]
+  bench [--opt-level z|3] [--only node|chromium] [--skip parse,wl,decode]
                                      wasm parse, window/level and decode vs dicom-parser, a JS LUT
                                      and cornerstone's codecs,
                                      in Node and headless Chromium (ratios, no pass/fail)
