@@ -74,15 +74,48 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     if planes.len() != target.components || planes.iter().any(|p| p.samples().len() != pixels) {
         return Err(invalid("JPEG 2000", "decoded components do not match the image"));
     }
-    let mut out = Vec::with_capacity(target.samples);
-    for p in 0..pixels {
-        for (plane, &(bits, signed)) in planes.iter().zip(&siz.components) {
-            let v = plane.samples().get(p).copied().unwrap_or(0.0);
-            // The decoder adds 2^(bits-1) to every component; signed ones are centred on 0.
-            let (lo, hi, shift) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 1i64 << (bits - 1)) } else { (0, (1i64 << bits) - 1, 0) };
-            let v = ((v.round() as i64) - shift).clamp(lo, hi);
-            out.push(v as u32);
+    // Interleaved, one component at a time (a plain loop: per-sample iterator chains and f32
+    // `round`, a libm call in WebAssembly, were a large part of a small frame's decode).
+    let mut out = vec![0u32; pixels * planes.len()];
+    for (c, (plane, &(bits, signed))) in planes.iter().zip(&siz.components).enumerate() {
+        // The decoder adds 2^(bits-1) to every component; signed ones are centred on 0.
+        let (lo, hi, shift) = if signed { (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1, 1i32 << (bits - 1)) } else { (0, ((1i64 << bits) - 1) as i32, 0) };
+        for (o, &v) in out.get_mut(c..).unwrap_or_default().iter_mut().step_by(planes.len()).zip(plane.samples()) {
+            *o = sample(v, lo, hi, shift);
         }
     }
     Ok(out)
+}
+
+/// A decoded value rounded to the nearest integer, the DC shift removed, clamped to the
+/// component's range. floor(v + 0.5) is `round` (half away from zero) for v ≥ 0, exactly in f32
+/// below 2^23 (above, both exceed any 16-bit range and clamp alike); below 0 both give at most
+/// 0, which the clamp takes to `lo` or 0 alike.
+#[inline(always)]
+fn sample(v: f32, lo: i32, hi: i32, shift: i32) -> u32 {
+    ((v + 0.5).floor() as i32).saturating_sub(shift).clamp(lo, hi) as u32
+}
+
+#[cfg(test)]
+mod sample_tests {
+    /// The conversion equals `round` then the shift and clamp, for every bit depth, signed or
+    /// not, on ties, negatives, huge values and non-numbers.
+    #[test]
+    fn rounding_matches_round_half_away_from_zero() {
+        let mut values = vec![f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 0.0, 8_388_607.5, 8_388_609.0, 1e30, -1e30];
+        for i in -140_000..140_000 {
+            values.push(i as f32 * 0.5);
+            values.push(i as f32 * 0.5 + 0.1);
+        }
+        for bits in [1, 2, 7, 8, 12, 15, 16] {
+            for signed in [false, true] {
+                let (lo, hi, shift) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 1i64 << (bits - 1)) } else { (0, (1i64 << bits) - 1, 0) };
+                for &v in &values {
+                    // (Saturating: the former `- shift` wrapped −∞ round to the top of the range.)
+                    let old = (v.round() as i64).saturating_sub(shift).clamp(lo, hi) as u32;
+                    assert_eq!(super::sample(v, lo as i32, hi as i32, shift as i32), old, "v {v} bits {bits} signed {signed}");
+                }
+            }
+        }
+    }
 }
