@@ -553,15 +553,19 @@ fn damaged_htj2k_streams_are_errors_not_panics() {
     }
 }
 
-/// A truncated JPEG 2000 (Part 1) stream is refused, never shown with the missing code-blocks
+/// A truncated JPEG 2000 (Part 1 or HTJ2K) stream is refused, never shown with the missing code-blocks
 /// left at zero: such an image looks plausible and is wrong (a lesion can vanish). Every cut
 /// of the two Part 1 fixtures after their main header is a typed error; only the whole stream
 /// (with or without its EOC marker, which carries no data) decodes. (Before the fork's
-/// `require_complete`, 4178 of the 4190 cuts of the first fixture decoded.)
+/// `require_complete`, 4178 of the 4190 cuts of the first fixture decoded.) Complete streams a
+/// little out of the ordinary still decode.
 #[cfg(feature = "j2k")]
 #[test]
 fn truncated_jpeg_2000_streams_are_refused() {
-    for f in codec_fixtures().into_iter().filter(|f| f.file.starts_with("j2k_")) {
+    // Part 1, and HTJ2K (whose packets stopping early were refused already, but not a cut on
+    // a packet boundary).
+    let mut tested_open_ended = 0;
+    for f in codec_fixtures().into_iter().filter(|f| f.file.starts_with("j2k_") || (f.file.starts_with("htj2k_") && !f.file.starts_with("htj2k_ext"))) {
         let stream = f.codestream;
         let sot = stream.windows(2).position(|w| w == [0xFF, 0x90]).expect("an SOT marker");
         // (A fragment is padded to an even length: the EOC may be followed by a zero.)
@@ -574,6 +578,29 @@ fn truncated_jpeg_2000_streams_are_refused() {
         }
         assert!(shown.is_empty(), "{}: {} of {} cuts decoded, e.g. at {:?}", f.file, shown.len(), eoc - sot, &shown[..shown.len().min(5)]);
         assert!(decode_frame(&parse(&codec_file(&f, &stream[..eoc])).unwrap(), 0).is_ok(), "{}: without EOC", f.file);
-        assert!(decode_frame(&parse(&codec_file(&f, stream)).unwrap(), 0).is_ok(), "{}: whole", f.file);
+        let whole = decode_frame(&parse(&codec_file(&f, stream)).unwrap(), 0).unwrap();
+
+        // The same stream with its tile-part's length set to 0, which the standard allows for
+        // the last one (so: streams of one tile-part): it runs to the EOC marker. Whole, it
+        // decodes to the same samples; cut anywhere, packet boundaries included (which no
+        // length field betrays then), it is refused: every packet of the tile must be there.
+        if stream.windows(2).filter(|w| *w == [0xFF, 0x90]).count() == 1 {
+            tested_open_ended += 1;
+            let mut open_ended = stream.to_vec();
+            open_ended[sot + 6..sot + 10].copy_from_slice(&[0, 0, 0, 0]);
+            let decoded = decode_frame(&parse(&codec_file(&f, &open_ended)).unwrap(), 0);
+            assert_eq!(decoded.as_ref().map(|d| &d.samples).ok(), Some(&whole.samples), "{}: tile-part length 0", f.file);
+            let shown: Vec<usize> = (sot..eoc).filter(|&n| decode_frame(&parse(&codec_file(&f, &open_ended[..n])).unwrap(), 0).is_ok()).collect();
+            assert!(shown.is_empty(), "{}: tile-part length 0, {} cuts decoded, e.g. at {:?}", f.file, shown.len(), &shown[..shown.len().min(5)]);
+        }
+
+        // A tile-part of only its header (SOT, no data), which some encoders write, before the
+        // real one: complete, so it decodes to the same samples.
+        let mut with_empty_part = stream[..sot].to_vec();
+        with_empty_part.extend_from_slice(&[0xFF, 0x90, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x00, 0x00]);
+        with_empty_part.extend_from_slice(&stream[sot..]);
+        let decoded = decode_frame(&parse(&codec_file(&f, &with_empty_part)).unwrap(), 0);
+        assert_eq!(decoded.as_ref().map(|d| &d.samples).ok(), Some(&whole.samples), "{}: an empty tile-part first", f.file);
     }
+    assert!(tested_open_ended >= 2, "{tested_open_ended} streams of one tile-part");
 }

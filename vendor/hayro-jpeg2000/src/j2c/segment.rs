@@ -20,14 +20,18 @@ pub(crate) fn parse<'a, 'b>(
     storage: &mut DecompositionStorage<'a>,
 ) -> Result<()> {
     for tile_part in &tile.tile_parts {
-        if parse_inner(
+        // `Some(true)`: every packet was read and bytes remain, such as the EOC marker of a
+        // last tile-part whose length is 0; only strict mode refuses that.
+        let read = parse_inner(
             tile_part.clone(),
             &mut progression_iterator,
             &tile.component_infos,
             storage,
-        )
-        .is_none()
-        {
+        );
+        if read == Some(true) && header.strict {
+            bail!(TileError::Invalid);
+        }
+        if read.is_none() {
             if let Some(e) = storage.ht_error.take() {
                 bail!(e);
             }
@@ -46,6 +50,12 @@ pub(crate) fn parse<'a, 'b>(
         }
     }
 
+    // A complete tile has every packet of its progression: a stream cut on a packet or
+    // tile-part boundary reads cleanly and would leave the rest of the tile at zero.
+    if header.require_complete && progression_iterator.next().is_some() {
+        bail!(DecodingError::UnexpectedEof);
+    }
+
     Ok(())
 }
 
@@ -54,9 +64,12 @@ fn parse_inner<'a>(
     progression_iterator: &mut dyn Iterator<Item = ProgressionData>,
     component_infos: &[ComponentInfo],
     storage: &mut DecompositionStorage<'a>,
-) -> Option<()> {
+) -> Option<bool> {
     while !tile_part.header().at_end() {
-        let progression_data = progression_iterator.next()?;
+        let Some(progression_data) = progression_iterator.next() else {
+            // Every packet read, bytes left over.
+            return Some(true);
+        };
         let resolution = progression_data.resolution;
         let component_info = &component_infos[progression_data.component as usize];
         let tile_decompositions =
@@ -126,7 +139,7 @@ fn parse_inner<'a>(
         }
     }
 
-    Some(())
+    Some(false)
 }
 
 fn resolve_segments(

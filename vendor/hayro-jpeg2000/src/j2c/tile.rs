@@ -202,7 +202,8 @@ fn parse_tile_part<'a>(
         // but some files contain tile-parts that only consist of the SOT
         // marker segment. Those don't contain any data and can be skipped.
         if reader.offset() - start >= data_len {
-            return if main_header.strict || main_header.require_complete {
+            // A tile-part of only its header, whole: odd but complete.
+            return if main_header.strict {
                 err!(MarkerError::Expected("SOD"))
             } else {
                 Ok(())
