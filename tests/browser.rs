@@ -51,8 +51,9 @@ fn next_displayed(el: &web_sys::HtmlElement) -> js_sys::Promise {
     })
 }
 
+/// The viewport's canvas (the series strip's thumbnails are canvases too, earlier in the page).
 fn canvas_of(el: &web_sys::HtmlElement) -> web_sys::HtmlCanvasElement {
-    el.query_selector("canvas").unwrap().expect("a canvas").dyn_into().unwrap()
+    el.query_selector("[data-testid=viewport-canvas]").unwrap().expect("the viewport canvas").dyn_into().unwrap()
 }
 
 /// The pixel the canvas shows at (x, y) over its background, which must be black: gray is drawn

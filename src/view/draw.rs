@@ -55,11 +55,23 @@ impl From<JsValue> for DrawError {
     }
 }
 
-/// The inline style every canvas [`draw`] paints into must carry: gray is drawn as white with
-/// the level as alpha ([`RgbaLayout::Coverage`]), which shows the level only over black. Inline,
-/// so no host stylesheet can replace it; forced colours (high contrast) and printing would
-/// otherwise drop or swap the background and show a blank or wrong image.
+/// The inline style of the viewport canvas, under which [`draw`] may paint gray as white with
+/// the level as alpha ([`RgbaLayout::Coverage`], the cheapest layout), which shows the level
+/// only over black. Forced colours (high contrast) and printing would otherwise drop or swap
+/// the background. A host `!important` rule or a dark-mode extension can still change it:
+/// [`draw`] checks the computed style on every draw and falls back to opaque pixels.
 pub const BACKDROP: &str = "background:#000;forced-color-adjust:none;print-color-adjust:exact;-webkit-print-color-adjust:exact";
+
+/// Whether what `el` paints over is exactly black: its own background colour opaque black, no
+/// background image, forced colours not applied. Anything else and coverage pixels would show
+/// other levels than the image's, so [`draw`] then writes opaque ones.
+fn backdrop_is_black(el: &web_sys::HtmlCanvasElement) -> bool {
+    let Some(style) = web_sys::window().and_then(|w| w.get_computed_style(el).ok().flatten()) else {
+        return false;
+    };
+    let is = |property: &str, value: &str| style.get_property_value(property).is_ok_and(|v| v == value);
+    is("background-color", "rgb(0, 0, 0)") && is("background-image", "none") && is("forced-color-adjust", "none")
+}
 
 pub fn clear(el: &web_sys::HtmlCanvasElement) {
     el.set_width(0);
@@ -67,12 +79,17 @@ pub fn clear(el: &web_sys::HtmlCanvasElement) {
 }
 
 /// Renders `image` under `window` at its native resolution into `el`, after checking it
-/// against `patient` (no patient in context: nothing is drawn).
+/// against `patient` (no patient in context: nothing is drawn). `coverage`: gray may be drawn
+/// in the coverage layout when the canvas's backdrop is verified black (the viewport, redrawn
+/// on every window/level step); otherwise pixels are opaque (thumbnails: drawn once, and a
+/// copied or saved image is then the image). A failed draw clears the canvas: the previous
+/// image must not stay under the new one's overlay.
 pub fn draw(
     el: &web_sys::HtmlCanvasElement,
     image: &DecodedImage,
     window: &Window,
     invert: bool,
+    coverage: bool,
     patient: Option<&Patient>,
 ) -> Result<(), DrawError> {
     let Some(patient) = patient else {
@@ -87,12 +104,10 @@ pub fn draw(
     if let Some(p) = &performance {
         let _ = p.mark("emr-frame-start");
     }
-    RGBA.with(|buffer| -> Result<(), DrawError> {
+    let layout = if coverage && backdrop_is_black(el) { RgbaLayout::Coverage } else { RgbaLayout::Opaque };
+    let drawn = RGBA.with(|buffer| -> Result<(), DrawError> {
         let mut rgba = buffer.borrow_mut();
-        // Gray as white with the level as alpha: over the canvas's black background (style.rs,
-        // which also keeps forced colours and printing from replacing it) it shows the level
-        // exactly, and it is the cheapest layout to render.
-        image.render(window, invert, RgbaLayout::Coverage, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
+        image.render(window, invert, layout, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
         let (w, h) = (image.columns(), image.rows());
         if el.width() != w || el.height() != h {
             el.set_width(w);
@@ -105,7 +120,11 @@ pub fn draw(
             .map_err(|_| DrawError::Browser("not a 2d context".into()))?;
         ctx.put_image_data(&image_data(&rgba, w, h)?, 0.0, 0.0)?;
         Ok(())
-    })?;
+    });
+    if let Err(e) = drawn {
+        clear(el);
+        return Err(e);
+    }
     if let Some(p) = &performance {
         let _ = p.mark("emr-frame-end");
         let _ = p.measure_with_start_mark_and_end_mark("emr-frame", "emr-frame-start", "emr-frame-end");

@@ -16,11 +16,11 @@ fn Thumb(image: Arc<DecodedImage>, store: Store) -> impl IntoView {
     Effect::new(move |_| {
         let Some(el) = canvas.get() else { return };
         let p = patient.get();
-        if let Err(draw::DrawError::Mismatch(m)) = draw::draw(&el, &image, &image.default_window, false, p.as_ref()) {
+        if let Err(draw::DrawError::Mismatch(m)) = draw::draw(&el, &image, &image.default_window, false, false, p.as_ref()) {
             blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
         }
     });
-    view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true" style=draw::BACKDROP></canvas> }
+    view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true"></canvas> }
 }
 
 #[component]

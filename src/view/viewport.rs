@@ -84,7 +84,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 *last.borrow_mut() = None;
                 return;
             };
-            match draw::draw(&el, &shown.image, &shown.window, invert, p.as_ref()) {
+            match draw::draw(&el, &shown.image, &shown.window, invert, true, p.as_ref()) {
                 Ok(()) => {
                     let is_new = !last.borrow().as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, &shown.image));
                     if is_new {
