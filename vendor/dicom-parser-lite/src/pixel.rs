@@ -433,96 +433,64 @@ impl Layout {
 
     // The narrowing casts below are exact: values were masked / sign-extended to Bits Stored,
     // which validation keeps at or below Bits Allocated.
-    // Plain loops into zeroed vectors throughout: iterator chains stay calls per sample in the
-    // size-optimised build.
     fn eight(&self, raw: &[u32]) -> Samples {
         if self.signed {
-            let mut out = vec![0i8; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.signed(r) as i8;
-            }
-            Samples::I8(out)
+            Samples::I8(converted(raw.iter().copied(), |r| self.signed(r) as i8))
         } else {
-            let mut out = vec![0u8; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.unsigned(r) as u8;
-            }
-            Samples::U8(out)
+            Samples::U8(converted(raw.iter().copied(), |r| self.unsigned(r) as u8))
         }
     }
 
     /// 8-bit samples straight from their bytes.
     fn eight_from_bytes(&self, bytes: &[u8]) -> Samples {
         if self.signed {
-            let mut out = vec![0i8; bytes.len()];
-            for (o, &b) in out.iter_mut().zip(bytes) {
-                *o = self.signed(u32::from(b)) as i8;
-            }
-            Samples::I8(out)
+            Samples::I8(converted(bytes.iter().copied(), |b| self.signed(u32::from(b)) as i8))
         } else {
-            let mut out = vec![0u8; bytes.len()];
-            for (o, &b) in out.iter_mut().zip(bytes) {
-                *o = self.unsigned(u32::from(b)) as u8;
-            }
-            Samples::U8(out)
+            Samples::U8(converted(bytes.iter().copied(), |b| self.unsigned(u32::from(b)) as u8))
         }
     }
 
-    /// 16-bit samples straight from their bytes (the common case: CT, MR), in a plain loop: the
-    /// iterator chain took 1.7 ns a sample in the size-optimised build.
+    /// 16-bit samples straight from their bytes (the common case: CT, MR).
     fn sixteen_from_bytes(&self, bytes: &[u8], big_endian: bool) -> Samples {
         let word = |c: &[u8]| match *c {
             [a, b] if big_endian => u32::from(u16::from_be_bytes([a, b])),
             [a, b] => u32::from(u16::from_le_bytes([a, b])),
             _ => 0,
         };
-        let words = bytes.chunks_exact(2);
         if self.signed {
-            let mut out = vec![0i16; words.len()];
-            for (o, c) in out.iter_mut().zip(words) {
-                *o = self.signed(word(c)) as i16;
-            }
-            Samples::I16(out)
+            Samples::I16(converted(bytes.chunks_exact(2), |c| self.signed(word(c)) as i16))
         } else {
-            let mut out = vec![0u16; words.len()];
-            for (o, c) in out.iter_mut().zip(words) {
-                *o = self.unsigned(word(c)) as u16;
-            }
-            Samples::U16(out)
+            Samples::U16(converted(bytes.chunks_exact(2), |c| self.unsigned(word(c)) as u16))
         }
     }
 
     fn sixteen(&self, raw: &[u32]) -> Samples {
         if self.signed {
-            let mut out = vec![0i16; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.signed(r) as i16;
-            }
-            Samples::I16(out)
+            Samples::I16(converted(raw.iter().copied(), |r| self.signed(r) as i16))
         } else {
-            let mut out = vec![0u16; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.unsigned(r) as u16;
-            }
-            Samples::U16(out)
+            Samples::U16(converted(raw.iter().copied(), |r| self.unsigned(r) as u16))
         }
     }
 
     fn thirty_two(&self, raw: &[u32]) -> Samples {
         if self.signed {
-            let mut out = vec![0i32; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.signed(r);
-            }
-            Samples::I32(out)
+            Samples::I32(converted(raw.iter().copied(), |r| self.signed(r)))
         } else {
-            let mut out = vec![0u32; raw.len()];
-            for (o, &r) in out.iter_mut().zip(raw) {
-                *o = self.unsigned(r);
-            }
-            Samples::U32(out)
+            Samples::U32(converted(raw.iter().copied(), |r| self.unsigned(r)))
         }
     }
+}
+
+/// `f` of every source value, written in a plain loop into a zeroed vector of the source's
+/// length: chained iterator adapters (`map(..).collect()`) stayed calls per sample in the
+/// size-optimised build, 2.2 ns a sample against 0.9 for this.
+#[inline(always)]
+fn converted<S, T: Copy + Default>(src: impl ExactSizeIterator<Item = S>, f: impl Fn(S) -> T) -> Vec<T> {
+    let mut out = vec![T::default(); src.len()];
+    for (o, s) in out.iter_mut().zip(src) {
+        *o = f(s);
+    }
+    out
 }
 
 /// Planar (RRR…GGG…BBB…) to interleaved (RGBRGB…).

@@ -472,6 +472,15 @@ fn spread_top<const COVERAGE: bool>(g: v128) -> v128 {
     }
 }
 
+/// Pixels one at a time through a scalar lane: the few before and after a kernel's aligned
+/// part, or all of them when `out` is not even 4-byte aligned.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn scalar_pixels<T: Sample16, const COVERAGE: bool>(samples: &[T], out: &mut [u8], lane: impl Fn(i32) -> u8) {
+    for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
+        dst.copy_from_slice(&layout::<COVERAGE>().pixel(lane(v.into())));
+    }
+}
+
 /// The layout a kernel instance writes.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 const fn layout<const COVERAGE: bool>() -> RgbaLayout {
@@ -506,11 +515,7 @@ impl Linear {
         let (lt, gt) = (i16x8_splat(self.lt.0), i16x8_splat(self.gt.0));
         let uniform = |g: u8| u32x4_splat(u32::from_le_bytes(layout::<COVERAGE>().pixel(g)));
         let (lt_rgba, gt_rgba) = (uniform(self.lt.1), uniform(self.gt.1));
-        let scalar = |samples: &[T], out: &mut [u8]| {
-            for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
-                dst.copy_from_slice(&layout::<COVERAGE>().pixel(self.lane(v.into())));
-            }
-        };
+        let scalar = |samples: &[T], out: &mut [u8]| scalar_pixels::<T, COVERAGE>(samples, out, |v| self.lane(v));
         if !out.as_ptr().align_offset(16).is_multiple_of(4) {
             // Not even 4-byte aligned (no allocator does this): one pixel at a time.
             scalar(samples, out);
@@ -576,11 +581,7 @@ impl Fixed {
         // on a CT slice.) Opaque to the optimiser: four stores of a constant all-ones word
         // become a `memory.fill`, which engines run as a call.
         let before = u32x4_splat(core::hint::black_box(u32::from_le_bytes(layout::<COVERAGE>().pixel(self.lane_at(0)))));
-        let scalar = |samples: &[T], out: &mut [u8]| {
-            for (&v, dst) in samples.iter().zip(out.chunks_exact_mut(4)) {
-                dst.copy_from_slice(&layout::<COVERAGE>().pixel(self.lane(v.into())));
-            }
-        };
+        let scalar = |samples: &[T], out: &mut [u8]| scalar_pixels::<T, COVERAGE>(samples, out, |v| self.lane(v));
         if !out.as_ptr().align_offset(16).is_multiple_of(4) {
             scalar(samples, out);
             return true;
