@@ -169,7 +169,8 @@ async fn on_listeners_callbacks_and_unsubscribe() {
 #[wasm_bindgen_test]
 async fn a_token_provider_is_asked_once_for_a_token() {
     let component = EmrImagingComponent::new(JsValue::from_str(&format!("{}/fhir", server()))).unwrap();
-    let provider = js_sys::Function::new_no_args("window.provided = (window.provided || 0) + 1; return Promise.resolve('t-' + window.provided);");
+    let provider =
+        js_sys::Function::new_no_args("window.provided = (window.provided || 0) + 1; return Promise.resolve('t-' + window.provided);");
     component.set_token(&provider).unwrap();
     let id = patient_ids().await.remove(0);
     JsFuture::from(component.fetch_studies(id.clone(), None)).await.unwrap();
@@ -190,7 +191,15 @@ fn options_that_could_inject_or_mislead_are_refused() {
     };
     let theme = js_sys::Object::new();
     js_sys::Reflect::set(&theme, &"bg".into(), &"red;}body{display:none".into()).unwrap();
-    for bad in [with("theme", theme.into()), with("theme", "neon".into()), with("token", JsValue::from_f64(1.0)), with("onError", "x".into()), with("dicomwebBaseUrl", "ftp://pacs".into()), with("allowedOrigins", "https://a".into()), with("persistentCache", "yes".into())] {
+    for bad in [
+        with("theme", theme.into()),
+        with("theme", "neon".into()),
+        with("token", JsValue::from_f64(1.0)),
+        with("onError", "x".into()),
+        with("dicomwebBaseUrl", "ftp://pacs".into()),
+        with("allowedOrigins", "https://a".into()),
+        with("persistentCache", "yes".into()),
+    ] {
         let err = EmrImagingComponent::new(bad).err().expect("rejected");
         assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("invalid-options"));
     }

@@ -68,7 +68,12 @@ impl FaultyServer {
                     let nth = {
                         let mut seen = seen.lock().unwrap();
                         let nth = seen.iter().filter(|s| s.path == path).count();
-                        seen.push(Seen { path: path.clone(), authorization: authorization.clone(), at: Instant::now(), headers: all_headers });
+                        seen.push(Seen {
+                            path: path.clone(),
+                            authorization: authorization.clone(),
+                            at: Instant::now(),
+                            headers: all_headers,
+                        });
                         nth
                     };
                     let a = script(&path, authorization.as_deref(), nth);
@@ -161,7 +166,10 @@ fn a_retry_after_beyond_the_cap_is_returned_not_waited() {
 #[test]
 fn client_errors_are_not_retried_and_carry_the_servers_text() {
     let server = FaultyServer::start(Arc::new(|_, _, _| {
-        answer(404, r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Patient/9 is gone"}]}"#)
+        answer(
+            404,
+            r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found","diagnostics":"Patient/9 is gone"}]}"#,
+        )
     }));
     let err = block_on(client(&server, Some("t")).get(server.url("/fhir/Patient/9"), "application/json")).unwrap_err();
     assert_eq!(server.seen().len(), 1);
@@ -356,7 +364,13 @@ fn fhir_with_endpoint_headers(study_pacs: u16, series_pacs: u16) -> Script {
 
 #[test]
 fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
-    let whole = |path: &str, _: Option<&str>, _| if path.contains("/instances/") { multipart("--b\r\n\r\nWHOLE\r\n--b--") } else { answer(200, "[]") };
+    let whole = |path: &str, _: Option<&str>, _| {
+        if path.contains("/instances/") {
+            multipart("--b\r\n\r\nWHOLE\r\n--b--")
+        } else {
+            answer(200, "[]")
+        }
+    };
     let study_pacs = FaultyServer::start(Arc::new(whole));
     let series_pacs = FaultyServer::start(Arc::new(whole));
     let fhir = FaultyServer::start(fhir_with_endpoint_headers(study_pacs.port, series_pacs.port));
@@ -401,7 +415,11 @@ fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
 #[test]
 fn header_templates_never_carry_the_token_to_a_foreign_origin() {
     let pacs = FaultyServer::start(Arc::new(|path: &str, _: Option<&str>, _| {
-        if path.contains("/instances/") { multipart("--b\r\n\r\nWHOLE\r\n--b--") } else { answer(200, "[]") }
+        if path.contains("/instances/") {
+            multipart("--b\r\n\r\nWHOLE\r\n--b--")
+        } else {
+            answer(200, "[]")
+        }
     }));
     let fhir = FaultyServer::start(fhir_with_endpoint_headers(pacs.port, pacs.port));
     let studies = block_on(bridge(&fhir).get_patient_studies("p1")).expect("studies");
@@ -455,8 +473,10 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
         if path.ends_with("/instances") {
             let items: Vec<serde_json::Value> = [5, 2, 4, 1, 3]
                 .iter()
-                .map(|n| serde_json::json!({"00080018": {"vr": "UI", "Value": [format!("1.2.3.7.{n}")]},
-                    "00200013": {"vr": "IS", "Value": [n]}}))
+                .map(|n| {
+                    serde_json::json!({"00080018": {"vr": "UI", "Value": [format!("1.2.3.7.{n}")]},
+                    "00200013": {"vr": "IS", "Value": [n]}})
+                })
                 .collect();
             answer(200, &serde_json::Value::Array(items).to_string())
         } else if path.contains("/instances/") {
@@ -467,7 +487,12 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
     }));
     let fhir = FaultyServer::start(fhir_script(pacs.port));
     let work = Rc::new(RefCell::new(None));
-    let transport = CancellingTransport { inner: UreqTransport::with_timeout(Duration::from_secs(5)), work: work.clone(), after: 3, sent: Default::default() };
+    let transport = CancellingTransport {
+        inner: UreqTransport::with_timeout(Duration::from_secs(5)),
+        work: work.clone(),
+        after: 3,
+        sent: Default::default(),
+    };
     let config = BridgeConfig { fhir_base: fhir.url("/fhir/"), allowed_origins: vec![], memory_budget: 1 << 20 };
     let bridge = ImagingBridge::new(transport, &config);
     let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
@@ -478,7 +503,8 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
     assert!(report.cancelled);
     assert_eq!(report.cached, 2, "the request in flight when the user moved on is not cached: {report:?}");
     assert!(report.failed.is_empty(), "{report:?}");
-    let fetched: Vec<String> = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).map(|s| s.path.rsplit('/').next().unwrap().to_string()).collect();
+    let fetched: Vec<String> =
+        pacs.seen().iter().filter(|s| s.path.contains("/instances/")).map(|s| s.path.rsplit('/').next().unwrap().to_string()).collect();
     assert_eq!(fetched, ["1.2.3.7.1", "1.2.3.7.2", "1.2.3.7.3"], "display order, and nothing after the cancel");
     // New work after the cancel runs normally; the cached two are served from memory.
     let again = block_on(bridge.prefetch_series(&studies[0], &series)).expect("prefetch again");

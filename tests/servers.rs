@@ -24,23 +24,16 @@ fn manifest() -> Value {
 }
 
 fn bridge() -> ImagingBridge<UreqTransport> {
-    let config = BridgeConfig {
-        fhir_base: Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap(),
-        allowed_origins: vec![],
-        memory_budget: 64 << 20,
-    };
+    let config =
+        BridgeConfig { fhir_base: Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap(), allowed_origins: vec![], memory_budget: 64 << 20 };
     ImagingBridge::new(UreqTransport::new(), &config)
 }
 
 /// The first patient of the manifest and its CT study.
 fn ct_patient(manifest: &Value) -> (&Value, &Value) {
     let patient = &manifest["patients"][0];
-    let study = patient["studies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["series"][0]["modality"] == "CT")
-        .expect("a CT study in the manifest");
+    let study =
+        patient["studies"].as_array().unwrap().iter().find(|s| s["series"][0]["modality"] == "CT").expect("a CT study in the manifest");
     (patient, study)
 }
 
@@ -192,12 +185,8 @@ fn fhir_search_follows_next_links_across_pages() {
     }
     let bundle = serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-    let status = agent
-        .post(&fhir)
-        .header("Content-Type", "application/fhir+json")
-        .send(&serde_json::to_vec(&bundle).unwrap()[..])
-        .unwrap()
-        .status();
+    let status =
+        agent.post(&fhir).header("Content-Type", "application/fhir+json").send(&serde_json::to_vec(&bundle).unwrap()[..]).unwrap().status();
     assert!(status.is_success(), "loading 130 studies: {status}");
     let studies = block_on(bridge().get_patient_studies(patient)).expect("all pages");
     assert_eq!(studies.len(), 130);
@@ -218,7 +207,8 @@ fn include_brings_the_endpoint_and_filters_narrow_the_list() {
     let http = http();
     let all = block_on(fhir.search_studies(&http, id)).expect("search");
     let endpoint_key = format!("Endpoint/{}", manifest["endpoint_id"].as_str().unwrap());
-    let endpoint = all.endpoints.get(&endpoint_key).unwrap_or_else(|| panic!("_include brought {endpoint_key}: {:?}", all.endpoints.keys()));
+    let endpoint =
+        all.endpoints.get(&endpoint_key).unwrap_or_else(|| panic!("_include brought {endpoint_key}: {:?}", all.endpoints.keys()));
     assert!(endpoint.is_wado_rs());
     assert_eq!(all.studies.len(), patient["studies"].as_array().unwrap().len());
     // Page size 1: one study per page, the Endpoint included on each.
@@ -264,8 +254,20 @@ fn qido_matching_paging_and_includefield() {
     let _ = ct_patient_value;
     let series = &ct["series"][0];
     let slices = series["instances"].as_array().unwrap().len() as u32;
-    let page1 = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &QidoQuery::default().page(2, 0))).unwrap();
-    let page2 = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &QidoQuery::default().page(2, 2))).unwrap();
+    let page1 = block_on(client.query_instances(
+        &http,
+        ct["uid"].as_str().unwrap(),
+        series["uid"].as_str().unwrap(),
+        &QidoQuery::default().page(2, 0),
+    ))
+    .unwrap();
+    let page2 = block_on(client.query_instances(
+        &http,
+        ct["uid"].as_str().unwrap(),
+        series["uid"].as_str().unwrap(),
+        &QidoQuery::default().page(2, 2),
+    ))
+    .unwrap();
     assert_eq!((page1.len(), page2.len()), (2, (slices - 2).min(2) as usize));
     let uids: std::collections::HashSet<String> = page1.iter().chain(&page2).filter_map(|i| i.string("00080018")).collect();
     assert_eq!(uids.len(), page1.len() + page2.len(), "offset pages do not overlap");
@@ -299,7 +301,8 @@ fn wado_metadata_streamed_series_and_frames() {
 
     // Series retrieve, streamed: every instance arrives whole, byte-identical to what was stored.
     let mut arrived: Vec<Vec<u8>> = Vec::new();
-    let count = block_on(client.retrieve_series(bridge.http(), &study.study_uid, series_uid, None, &mut |r| arrived.push(r.bytes))).expect("series");
+    let count = block_on(client.retrieve_series(bridge.http(), &study.study_uid, series_uid, None, &mut |r| arrived.push(r.bytes)))
+        .expect("series");
     assert_eq!(count, instances.len());
     for instance in instances {
         let stored = std::fs::read(data_dir().join(instance["file"].as_str().unwrap())).unwrap();
@@ -311,7 +314,9 @@ fn wado_metadata_streamed_series_and_frames() {
 
     // Frames: frame 1 of a single-frame instance is its native pixel data.
     let first = &instances[0];
-    let frames = block_on(client.retrieve_frames(bridge.http(), &study.study_uid, series_uid, first["sop_instance_uid"].as_str().unwrap(), &[1])).expect("frames");
+    let frames =
+        block_on(client.retrieve_frames(bridge.http(), &study.study_uid, series_uid, first["sop_instance_uid"].as_str().unwrap(), &[1]))
+            .expect("frames");
     let (rows, columns) = (first["rows"].as_u64().unwrap(), first["columns"].as_u64().unwrap());
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].body.len() as u64, rows * columns * 2, "16-bit native frame");
@@ -364,7 +369,8 @@ fn paging_through_the_dev_proxy_stays_on_the_proxy_and_keeps_the_token() {
     }
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let bundle = serde_json::json!({"resourceType": "Bundle", "type": "transaction", "entry": entries});
-    let status = agent.post(&fhir).header("Content-Type", "application/fhir+json").send(&serde_json::to_vec(&bundle).unwrap()[..]).unwrap().status();
+    let status =
+        agent.post(&fhir).header("Content-Type", "application/fhir+json").send(&serde_json::to_vec(&bundle).unwrap()[..]).unwrap().status();
     assert!(status.is_success(), "{status}");
 
     let journal = format!("{proxy}/__devserver/requests");
@@ -374,7 +380,8 @@ fn paging_through_the_dev_proxy_stays_on_the_proxy_and_keeps_the_token() {
     auth.set_token(Some("proxy-paging-token".into()));
     let http = emr_imaging::net::HttpClient::new(UreqTransport::new(), auth);
     let client = emr_imaging::fhir::FhirClient::new(&base);
-    let found = block_on(client.search_studies_filtered(&http, patient, &emr_imaging::fhir::StudyFilter::default(), 2)).expect("search via proxy");
+    let found =
+        block_on(client.search_studies_filtered(&http, patient, &emr_imaging::fhir::StudyFilter::default(), 2)).expect("search via proxy");
     assert_eq!(found.studies.len(), 5);
     assert_eq!(found.pages, 3, "2 + 2 + 1");
     let seen: Value = serde_json::from_reader(agent.get(&journal).call().unwrap().into_body().into_reader()).unwrap();

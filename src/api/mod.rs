@@ -59,7 +59,9 @@ impl EmrImagingComponent {
     /// `new EMRImagingComponent(fhirBaseUrl)` or `new EMRImagingComponent({ fhirBaseUrl, … })`.
     /// A relative base URL is resolved against the page.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "string | EMRImagingOptions")] options: JsValue) -> Result<EmrImagingComponent, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | EMRImagingOptions")] options: JsValue,
+    ) -> Result<EmrImagingComponent, JsValue> {
         let options = Options::from_js(options)?;
         let config = BridgeConfig {
             fhir_base: options.fhir_base.clone(),
@@ -126,7 +128,10 @@ impl EmrImagingComponent {
     /// `() => Promise<string>` asked for a token before the next request that needs one and
     /// again once after a 401.
     #[wasm_bindgen(js_name = setToken)]
-    pub fn set_token(&self, #[wasm_bindgen(unchecked_param_type = "string | TokenProvider | null | undefined")] token: &JsValue) -> Result<(), JsValue> {
+    pub fn set_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | TokenProvider | null | undefined")] token: &JsValue,
+    ) -> Result<(), JsValue> {
         let auth = self.inner.bridge.http().auth();
         if let Some(f) = token.dyn_ref::<js_sys::Function>() {
             auth.set_token(None);
@@ -341,9 +346,7 @@ fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
 }
 
 fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| ApiError::internal(e.to_string()).into_js())
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| ApiError::internal(e.to_string()).into_js())
 }
 
 impl Inner {
@@ -416,7 +419,9 @@ impl Inner {
     /// One instance as an `image/jpeg` Blob, its identity checked against the study's patient.
     async fn image_jpeg(&self, study_uid: &str, series_uid: &str, instance_uid: &str) -> Result<web_sys::Blob, ApiError> {
         let (patient_id, study) = self.known_study(study_uid).ok_or_else(|| {
-            ApiError::not_found(format!("study {study_uid} is not a study of the current patient (call loadPatientImages or fetchStudies first)"))
+            ApiError::not_found(format!(
+                "study {study_uid} is not a study of the current patient (call loadPatientImages or fetchStudies first)"
+            ))
         })?;
         let patient_id = patient_id.ok_or_else(|| ApiError::internal("no patient in context".into()))?;
         let patient = self.patient(&patient_id).await?;
@@ -529,7 +534,8 @@ impl Inner {
         // instance of another patient rejects the call like the first would have; other failures
         // of later instances are reported (event and status) while the shown image stays.
         use crate::view::loader::LoadError;
-        match crate::view::loader::after_first_image(&self.bridge, &self.store, &study, &series.uid, &|| self.is_current(generation)).await {
+        match crate::view::loader::after_first_image(&self.bridge, &self.store, &study, &series.uid, &|| self.is_current(generation)).await
+        {
             Ok(()) | Err(LoadError::Superseded) => Ok(()),
             Err(LoadError::Mismatch(message)) => Err(self.fail(ApiError::patient_mismatch(message))),
             Err(LoadError::Bridge(e)) => {
@@ -570,7 +576,10 @@ impl Inner {
                 let generation = self.generation.get();
                 let Some(study) = self.store.selected_study.get_untracked().and_then(|uid| self.study(&uid)) else { return };
                 wasm_bindgen_futures::spawn_local(async move {
-                    let _ = crate::view::loader::open_series(&inner.bridge, &inner.store, &study, &series_uid, &|| inner.is_current(generation)).await;
+                    let _ = crate::view::loader::open_series(&inner.bridge, &inner.store, &study, &series_uid, &|| {
+                        inner.is_current(generation)
+                    })
+                    .await;
                 });
             }
         }

@@ -113,7 +113,9 @@ impl Options {
 
 impl RawOptions {
     fn read(object: &JsValue) -> Result<RawOptions, String> {
-        let get = |key: &str| Some(js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null());
+        let get = |key: &str| {
+            Some(js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null())
+        };
         let string = |key: &str| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
         let number = |key: &str| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
         let allowed_origins = match get("allowedOrigins") {
@@ -129,7 +131,9 @@ impl RawOptions {
             dicomweb_base_url: string("dicomwebBaseUrl")?,
             allowed_origins,
             memory_cache_bytes: number("memoryCacheBytes")?,
-            persistent_cache: get("persistentCache").map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string())).transpose()?,
+            persistent_cache: get("persistentCache")
+                .map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string()))
+                .transpose()?,
             cache_budget_bytes: number("cacheBudgetBytes")?,
             cache_ttl_seconds: number("cacheTtlSeconds")?,
             user_id: string("userId")?,

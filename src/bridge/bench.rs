@@ -54,7 +54,9 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
         bytes += image.map_or(0, |b| b.len());
     }
     let out = js_sys::Object::new();
-    for (k, v) in [("ms", ms), ("bytes", bytes as f64), ("instances", report.cached as f64), ("persistent", if persistent { 1.0 } else { 0.0 })] {
+    for (k, v) in
+        [("ms", ms), ("bytes", bytes as f64), ("instances", report.cached as f64), ("persistent", if persistent { 1.0 } else { 0.0 })]
+    {
         js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))?;
     }
     Ok(out.into())

@@ -4,11 +4,11 @@
 //! (QIDO) and delivers the pixels (WADO). A PACS that is down must not hide the FHIR list, so
 //! enrichment failures are recorded per study, never raised for the whole list.
 
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
+mod bench;
 pub mod rendered;
 mod report;
 mod study;
-#[cfg(all(target_arch = "wasm32", feature = "bench"))]
-mod bench;
 
 pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
 
@@ -427,4 +427,3 @@ fn contained_endpoint(resource: &serde_json::Value, local_id: &str) -> Option<En
         .find(|r| r.get("id").and_then(|v| v.as_str()) == Some(local_id))
         .and_then(|r| Endpoint::from_json(r).ok())
 }
-

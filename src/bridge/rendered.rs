@@ -94,11 +94,7 @@ pub fn check_metadata(metadata: &DicomJson, instance_uid: &str, patient: &Patien
     if sop.as_deref() != Some(instance_uid) {
         return Err(RenderedError::WrongInstance { asked: instance_uid.to_string(), got: sop });
     }
-    let header = ImageHeader {
-        patient_id: metadata.string(PATIENT_ID),
-        patient_name: metadata.string(PATIENT_NAME),
-        ..Default::default()
-    };
+    let header = ImageHeader { patient_id: metadata.string(PATIENT_ID), patient_name: metadata.string(PATIENT_NAME), ..Default::default() };
     Ok(check_patient(&header, patient)?)
 }
 

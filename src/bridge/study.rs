@@ -104,11 +104,7 @@ impl Study {
                 modality: se.modality,
                 description: se.description,
                 number_of_instances: se.number_of_instances.or(Some(se.instances.len() as u32).filter(|n| *n > 0)),
-                instances: se
-                    .instances
-                    .into_iter()
-                    .map(|i| InstanceRef { uid: i.uid, number: i.number, sop_class: i.sop_class })
-                    .collect(),
+                instances: se.instances.into_iter().map(|i| InstanceRef { uid: i.uid, number: i.number, sop_class: i.sop_class }).collect(),
                 dicomweb_base: None,
                 service: None,
                 endpoints: se.endpoints,

@@ -150,7 +150,6 @@ impl Idb {
         tx.done().await?;
         Ok(())
     }
-
 }
 
 impl PersistentTier for IdbTier {

@@ -88,5 +88,4 @@ mod tests {
         c.clear();
         assert!(c.is_empty() && c.used_bytes() == 0);
     }
-
 }

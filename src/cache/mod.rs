@@ -4,10 +4,10 @@
 //! tier is partitioned by FHIR server and user, expires entries after a TTL, keeps a byte budget
 //! by evicting the least recently used, and never stores what the server marked `no-store`.
 
-mod memory;
-pub mod policy;
 #[cfg(target_arch = "wasm32")]
 pub mod idb;
+mod memory;
+pub mod policy;
 
 pub use memory::MemoryCache;
 pub use policy::{CachePolicy, EntryMeta};

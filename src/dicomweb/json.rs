@@ -66,9 +66,7 @@ impl DicomJson {
 
     /// Items of a sequence (SQ): each a DICOM JSON object.
     pub fn sequence(&self, tag: &str) -> Vec<DicomJson> {
-        self.values(tag)
-            .map(|items| items.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect())
-            .unwrap_or_default()
+        self.values(tag).map(|items| items.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect()).unwrap_or_default()
     }
 
     /// Bytes sent inline (`InlineBinary`, base64). `None` if absent or not valid base64.

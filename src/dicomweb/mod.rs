@@ -167,7 +167,12 @@ impl DicomWebClient {
     }
 
     /// QIDO-RS at series level within a study, with matching and paging.
-    pub async fn query_series<T: Transport>(&self, http: &HttpClient<T>, study: &str, query: &QidoQuery) -> Result<Vec<DicomJson>, DicomWebError> {
+    pub async fn query_series<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        study: &str,
+        query: &QidoQuery,
+    ) -> Result<Vec<DicomJson>, DicomWebError> {
         let mut url = self.url(&["studies", study, "series"])?;
         query.apply(&mut url);
         self.search(http, url).await
@@ -386,10 +391,8 @@ impl DicomWebClient {
                 .map(|all| all.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect())
                 .unwrap_or_default()
         };
-        result.stored = items(json::tags::REFERENCED_SOP_SEQUENCE)
-            .iter()
-            .filter_map(|i| i.string(json::tags::REFERENCED_SOP_INSTANCE_UID))
-            .collect();
+        result.stored =
+            items(json::tags::REFERENCED_SOP_SEQUENCE).iter().filter_map(|i| i.string(json::tags::REFERENCED_SOP_INSTANCE_UID)).collect();
         result.failed = items(json::tags::FAILED_SOP_SEQUENCE)
             .iter()
             .map(|i| (i.string(json::tags::REFERENCED_SOP_INSTANCE_UID).unwrap_or_default(), i.u32(json::tags::FAILURE_REASON)))

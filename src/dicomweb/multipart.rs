@@ -377,7 +377,8 @@ mod tests {
 
     #[test]
     fn encode_round_trips_and_avoids_collisions() {
-        let tricky = Part { headers: vec![("Content-Type".into(), "application/dicom".into())], body: b"--emr-imaging-9e3779b97f4a7c17 x".to_vec() };
+        let tricky =
+            Part { headers: vec![("Content-Type".into(), "application/dicom".into())], body: b"--emr-imaging-9e3779b97f4a7c17 x".to_vec() };
         let parts = vec![tricky.clone(), Part { headers: vec![], body: vec![0, 1, 2, 13, 10] }];
         let (body, content_type) = encode("application/dicom", &parts);
         let back = decode(&content_type, body).unwrap();

@@ -44,11 +44,8 @@ impl StudyFilter {
             pairs.append_pair("started", &format!("le{to}"));
         }
         if !self.modality.is_empty() {
-            let codes: Vec<String> = self
-                .modality
-                .iter()
-                .map(|m| if m.contains('|') { m.clone() } else { format!("{DICOM_CODES}|{m}") })
-                .collect();
+            let codes: Vec<String> =
+                self.modality.iter().map(|m| if m.contains('|') { m.clone() } else { format!("{DICOM_CODES}|{m}") }).collect();
             pairs.append_pair("modality", &codes.join(","));
         }
         if let Some(after) = &self.updated_after {
@@ -59,7 +56,8 @@ impl StudyFilter {
     /// Whether a study passes the filter on our side too: servers that ignore a parameter
     /// (FHIR allows it, and says so only in `Bundle.link[self]`) must not widen the list.
     pub fn admits(&self, study: &ImagingStudy) -> bool {
-        let status_ok = self.status.is_empty() || study.status.as_ref().is_some_and(|s| self.status.iter().any(|w| w.eq_ignore_ascii_case(s)));
+        let status_ok =
+            self.status.is_empty() || study.status.as_ref().is_some_and(|s| self.status.iter().any(|w| w.eq_ignore_ascii_case(s)));
         let modality_ok = self.modality.is_empty()
             || self.modality.iter().any(|m| {
                 let code = m.rsplit('|').next().unwrap_or(m);
@@ -189,9 +187,11 @@ fn encode_id(id: &str) -> String {
 }
 
 fn next_link(bundle: &Value) -> Option<String> {
-    bundle.get("link")?.as_array()?.iter().find_map(|l| {
-        (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten()
-    })
+    bundle
+        .get("link")?
+        .as_array()?
+        .iter()
+        .find_map(|l| (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten())
 }
 
 fn collect_entries(bundle: &Value, search: &mut StudySearch) {
@@ -266,13 +266,13 @@ mod tests {
     #[test]
     fn entries_and_next_link() {
         let bundle = json!({"resourceType": "Bundle", "type": "searchset",
-            "link": [{"relation": "self", "url": "s"}, {"relation": "next", "url": "http://h/fhir?page=2"}],
-            "entry": [
-              {"fullUrl": "http://h/fhir/ImagingStudy/1", "resource": {"resourceType": "ImagingStudy", "id": "1",
-                 "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}]}},
-              {"resource": {"resourceType": "ImagingStudy", "id": "bad"}},
-              {"fullUrl": "http://h/fhir/Endpoint/e", "resource": {"resourceType": "Endpoint", "id": "e", "address": "http://p/dw"}}
-            ]});
+        "link": [{"relation": "self", "url": "s"}, {"relation": "next", "url": "http://h/fhir?page=2"}],
+        "entry": [
+          {"fullUrl": "http://h/fhir/ImagingStudy/1", "resource": {"resourceType": "ImagingStudy", "id": "1",
+             "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}]}},
+          {"resource": {"resourceType": "ImagingStudy", "id": "bad"}},
+          {"fullUrl": "http://h/fhir/Endpoint/e", "resource": {"resourceType": "Endpoint", "id": "e", "address": "http://p/dw"}}
+        ]});
         let mut s = StudySearch::default();
         collect_entries(&bundle, &mut s);
         assert_eq!(s.studies.len(), 1);

@@ -92,9 +92,7 @@ fn u32_at(v: &Value, key: &str) -> Option<u32> {
 
 /// A code from a Coding (`{code}`) or a CodeableConcept (`{coding:[{code}]}`).
 fn code_of(v: &Value) -> Option<String> {
-    str_at(v, "code")
-        .or_else(|| v.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "code")))
-        .map(str::to_string)
+    str_at(v, "code").or_else(|| v.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "code"))).map(str::to_string)
 }
 
 fn references(v: &Value, key: &str) -> Vec<Reference> {
@@ -156,16 +154,9 @@ impl ImagingStudy {
             .and_then(Value::as_array)
             .map(|ms| ms.iter().filter_map(code_of).collect())
             .unwrap_or_default();
-        let patient = r
-            .get("subject")
-            .or_else(|| r.get("patient"))
-            .and_then(|p| str_at(p, "reference"))
-            .map(|p| Reference(p.to_string()));
-        let series = r
-            .get("series")
-            .and_then(Value::as_array)
-            .map(|all| all.iter().filter_map(Series::from_json).collect())
-            .unwrap_or_default();
+        let patient = r.get("subject").or_else(|| r.get("patient")).and_then(|p| str_at(p, "reference")).map(|p| Reference(p.to_string()));
+        let series =
+            r.get("series").and_then(Value::as_array).map(|all| all.iter().filter_map(Series::from_json).collect()).unwrap_or_default();
         Ok(ImagingStudy {
             id,
             study_uid,
@@ -405,7 +396,10 @@ mod tests {
             let uids: Vec<&str> = series.instances.iter().map(|i| i.uid.as_str()).collect();
             assert_eq!(
                 uids,
-                ["2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.1", "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.2"]
+                [
+                    "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.1",
+                    "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1.2"
+                ]
             );
             assert!(series.instances.iter().all(|i| i.sop_class.as_deref() == Some(CT_IMAGE_STORAGE)));
             assert_eq!(series.instances[1].number, Some(2));
@@ -497,10 +491,12 @@ mod tests {
     #[test]
     fn endpoint_connection_type_r4_and_r5() {
         let r4 = Endpoint::from_json(&json!({"resourceType": "Endpoint", "address": "https://pacs/wado",
-            "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", "code": "dicom-wado-rs"}})).unwrap();
+            "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", "code": "dicom-wado-rs"}}))
+        .unwrap();
         assert!(r4.is_wado_rs());
         let r5 = Endpoint::from_json(&json!({"resourceType": "Endpoint", "address": "https://pacs/wado",
-            "connectionType": [{"coding": [{"code": "dicom-wado-rs"}]}]})).unwrap();
+            "connectionType": [{"coding": [{"code": "dicom-wado-rs"}]}]}))
+        .unwrap();
         assert!(r5.is_wado_rs());
     }
 
@@ -530,7 +526,8 @@ mod tests {
         let p = Patient::from_json(&json!({"resourceType": "Patient", "id": "p1",
             "identifier": [{"system": "urn:oid:1.2", "value": "MRN1"}],
             "name": [{"use": "nickname", "given": ["Jo"]}, {"use": "official", "family": "Doe", "given": ["Jane", "Q"]}],
-            "birthDate": "1970-01-01"})).unwrap();
+            "birthDate": "1970-01-01"}))
+        .unwrap();
         assert_eq!(p.identifiers, ["MRN1"]);
         assert_eq!(p.display_name(), "DOE, Jane Q");
     }

@@ -86,9 +86,8 @@ impl DiagnosticReport {
             return Err(FhirError::UnexpectedResource { expected: "DiagnosticReport", found: found.to_string() });
         }
         let code = r.get("code");
-        let title = code.and_then(|c| str_at(c, "text")).or_else(|| {
-            code?.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "display"))
-        });
+        let title =
+            code.and_then(|c| str_at(c, "text")).or_else(|| code?.get("coding")?.as_array()?.iter().find_map(|c| str_at(c, "display")));
         let mut study_references = references(r, "imagingStudy");
         study_references.extend(references(r, "study"));
         Ok(DiagnosticReport {
@@ -183,9 +182,11 @@ fn standard_base64(text: &str) -> Option<Vec<u8>> {
 const STANDARD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn next_link(bundle: &Value) -> Option<String> {
-    bundle.get("link")?.as_array()?.iter().find_map(|l| {
-        (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten()
-    })
+    bundle
+        .get("link")?
+        .as_array()?
+        .iter()
+        .find_map(|l| (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten())
 }
 
 #[cfg(test)]

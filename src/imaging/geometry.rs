@@ -105,7 +105,11 @@ pub fn fit_zoom(container: (f64, f64), image: (u32, u32)) -> f64 {
     let (cw, ch) = container;
     let (iw, ih) = (f64::from(image.0.max(1)), f64::from(image.1.max(1)));
     let z = (cw / iw).min(ch / ih);
-    if z.is_finite() && z > 0.0 { z } else { 1.0 }
+    if z.is_finite() && z > 0.0 {
+        z
+    } else {
+        1.0
+    }
 }
 
 /// Height of an image pixel relative to its width, from Pixel Spacing (row spacing, column
@@ -122,7 +126,11 @@ pub fn fit_zoom_aspect(container: (f64, f64), image: (u32, u32), aspect: f64) ->
     let (cw, ch) = container;
     let (iw, ih) = (f64::from(image.0.max(1)), f64::from(image.1.max(1)) * aspect);
     let z = (cw / iw).min(ch / ih);
-    if z.is_finite() && z > 0.0 { z } else { 1.0 }
+    if z.is_finite() && z > 0.0 {
+        z
+    } else {
+        1.0
+    }
 }
 
 /// Zoom after a vertical drag of `dy` screen px (up zooms in), kept within sane limits.

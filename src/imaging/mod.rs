@@ -98,7 +98,9 @@ enum Pixels {
         modality: ModalityLut,
         monochrome1: bool,
     },
-    Colour { rgba: Vec<u8> },
+    Colour {
+        rgba: Vec<u8>,
+    },
 }
 
 /// A decoded frame ready to be windowed again and again without re-decoding.
@@ -186,7 +188,9 @@ impl DecodedImage {
                 });
                 (Pixels::Gray { frame, range, modality, monochrome1 }, window)
             }
-            Photometric::PaletteColor => (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0)),
+            Photometric::PaletteColor => {
+                (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0))
+            }
             Photometric::Rgb | Photometric::YbrFull | Photometric::YbrFull422 | Photometric::YbrRct | Photometric::YbrIct => {
                 (Pixels::Colour { rgba: rgb_to_rgba(&color::render_rgb8(&frame)?) }, Window::from_min_max(0.0, 255.0))
             }

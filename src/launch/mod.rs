@@ -141,7 +141,10 @@ mod tests {
 
     #[test]
     fn patient_request_with_encoded_cx() {
-        let r = IidRequest::parse_query("requestType=PATIENT&patientID=99998410%5E%5E%5E%261.2.3%26ISO&modalitiesInStudy=MR,XA&mostRecentResults=1").unwrap();
+        let r = IidRequest::parse_query(
+            "requestType=PATIENT&patientID=99998410%5E%5E%5E%261.2.3%26ISO&modalitiesInStudy=MR,XA&mostRecentResults=1",
+        )
+        .unwrap();
         let IidRequest::Patient { patient_id, filters, .. } = r else { panic!("not a patient request") };
         assert_eq!(patient_id.id, "99998410");
         assert_eq!(patient_id.assigning_authority.as_deref(), Some("&1.2.3&ISO"));
@@ -158,7 +161,10 @@ mod tests {
         assert_eq!(IidRequest::parse_query("requestType=STUDY&studyUID=1.2&accessionNumber=A"), Err(IidError::StudyKeyNotExactlyOne));
         assert_eq!(IidRequest::parse_query("requestType=STUDY&studyUID=1.02"), Err(IidError::InvalidUid("1.02".into())));
         assert_eq!(IidRequest::parse_query("requestType=PATIENT&patientID=%5E%5E%5EX"), Err(IidError::MissingPatientId));
-        assert!(matches!(IidRequest::parse_query("requestType=STUDY&accessionNumber=A&keyImagesOnly=yes"), Err(IidError::InvalidValue { .. })));
+        assert!(matches!(
+            IidRequest::parse_query("requestType=STUDY&accessionNumber=A&keyImagesOnly=yes"),
+            Err(IidError::InvalidValue { .. })
+        ));
     }
 
     #[test]

@@ -6,12 +6,12 @@
 //! for origins the host allowed ([`AuthMapper`]), and typed errors for non-success statuses.
 
 mod auth;
-pub mod retry;
-pub mod scheduler;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod native;
+pub mod retry;
+pub mod scheduler;
 
 pub use auth::{AuthMapper, TokenProvider};
 pub use retry::RetryPolicy;

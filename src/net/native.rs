@@ -65,11 +65,7 @@ impl UreqTransport {
         };
         let response = result.map_err(|e| self.map_error(&url, e))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect();
+        let headers = response.headers().iter().filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string()))).collect();
         Ok(Started { status, headers, body: response.into_body() })
     }
 }

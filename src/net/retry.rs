@@ -86,7 +86,8 @@ fn parse_http_date(value: &str) -> Option<f64> {
     let parts: Vec<&str> = value.split_whitespace().collect();
     let [_weekday, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
     let day: i64 = day.parse().ok()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| m == month)? as i64 + 1;
+    let month =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].iter().position(|m| m == month)? as i64 + 1;
     let year: i64 = year.parse().ok()?;
     let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let [h, m, s] = hms.as_slice() else { return None };

@@ -120,11 +120,7 @@ impl State {
         let limit = self.limit;
         let Some(queue) = self.origins.get_mut(origin) else { return };
         while queue.running < limit {
-            let best = queue
-                .waiting
-                .iter_mut()
-                .filter(|w| !w.granted)
-                .min_by_key(|w| (w.priority, w.id));
+            let best = queue.waiting.iter_mut().filter(|w| !w.granted).min_by_key(|w| (w.priority, w.id));
             let Some(waiter) = best else { break };
             waiter.granted = true;
             queue.running += 1;

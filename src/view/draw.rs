@@ -30,7 +30,8 @@ fn image_data(rgba: &[u8], width: u32, height: u32) -> Result<web_sys::ImageData
     let buffer = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer();
     VIEW.with(|view| {
         let mut view = view.borrow_mut();
-        let fresh = |v: &View| v.ptr == rgba.as_ptr() as usize && v.len == rgba.len() && v.width == width && js_sys::Object::is(&v.buffer, &buffer);
+        let fresh =
+            |v: &View| v.ptr == rgba.as_ptr() as usize && v.len == rgba.len() && v.width == width && js_sys::Object::is(&v.buffer, &buffer);
         if let Some(v) = view.as_ref().filter(|v| fresh(v)) {
             return Ok(v.data.clone());
         }

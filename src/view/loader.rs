@@ -98,9 +98,11 @@ pub async fn after_first_image<T: Transport>(
     is_current: &dyn Fn() -> bool,
 ) -> Result<(), LoadError> {
     store.series.set(series_items(study));
-    let (_, stack) =
-        futures_util::future::join(load_reports(bridge, store, study, is_current), load_series(bridge, store, study, series_uid, is_current))
-            .await;
+    let (_, stack) = futures_util::future::join(
+        load_reports(bridge, store, study, is_current),
+        load_series(bridge, store, study, series_uid, is_current),
+    )
+    .await;
     stack?;
     load_thumbnails(bridge, store, study, is_current).await;
     Ok(())

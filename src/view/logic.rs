@@ -108,7 +108,11 @@ pub fn person_name(pn: &str) -> String {
 pub fn overlay_number(v: f64) -> String {
     let s = format!("{:.1}", v);
     let s = s.strip_suffix(".0").unwrap_or(&s).to_string();
-    if s == "-0" { "0".into() } else { s }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]

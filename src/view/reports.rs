@@ -20,7 +20,9 @@ fn attachment_view(a: Attachment) -> impl IntoView {
         (None, Some(href)) => EitherOf3::B(view! {
             <a class="emr-report-link" href=href target="_blank" rel="noopener noreferrer">{format!("{} {label}", STRINGS.open_attachment)}</a>
         }),
-        (None, None) => EitherOf3::C(view! { <span class="emr-report-link">{format!("{label} ({})", STRINGS.attachment_not_inline)}</span> }),
+        (None, None) => {
+            EitherOf3::C(view! { <span class="emr-report-link">{format!("{label} ({})", STRINGS.attachment_not_inline)}</span> })
+        }
     }
 }
 

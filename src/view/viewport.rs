@@ -335,7 +335,8 @@ fn Toolbar(store: Store) -> impl IntoView {
             }
         }
     };
-    let (s_fit, s_one, s_inv, s_reset, s_play, s_fps) = (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
+    let (s_fit, s_one, s_inv, s_reset, s_play, s_fps) =
+        (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
     let (v_play, v_fps) = (view.clone(), view.clone());
     view! {
         <div class="emr-toolbar" role="toolbar" aria-label=STRINGS.toolbar_label data-testid="toolbar">
@@ -386,11 +387,22 @@ fn Overlays(store: Store) -> impl IntoView {
             index.get() + 1,
             total
         );
-        let series_line = format!("{} {} {}", STRINGS.series_number, h.series_number.map(|n| n.to_string()).unwrap_or_default(), h.series_description.clone().unwrap_or_default());
-        let wl = if shown.image.is_colour() { String::new() } else { format!("W {} L {}", overlay_number(shown.window.width), overlay_number(shown.window.center)) };
+        let series_line = format!(
+            "{} {} {}",
+            STRINGS.series_number,
+            h.series_number.map(|n| n.to_string()).unwrap_or_default(),
+            h.series_description.clone().unwrap_or_default()
+        );
+        let wl = if shown.image.is_colour() {
+            String::new()
+        } else {
+            format!("W {} L {}", overlay_number(shown.window.width), overlay_number(shown.window.center))
+        };
         let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels);
         let bar = h.pixel_spacing.and_then(|s| geometry::scale_bar(s[1], z, (vsize.0 * 0.25).max(60.0)));
-        let lossy = h.lossy.then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
+        let lossy = h
+            .lossy
+            .then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
         Some(view! {
             <div class="emr-overlay" data-testid="overlay" aria-hidden="false">
                 <div class="emr-ov emr-ov-tl">

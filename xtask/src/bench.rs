@@ -89,7 +89,10 @@ pub fn run(flags: &Flags) -> Result<()> {
         let result: Value = serde_json::from_str(line.trim()).with_context(|| format!("{script} printed {line:?}"))?;
         results.push((env.to_string(), result));
     }
-    std::fs::write(out.join("results.json"), serde_json::to_vec_pretty(&results.iter().map(|(e, r)| json!({ "env": e, "result": r })).collect::<Vec<_>>())?)?;
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_vec_pretty(&results.iter().map(|(e, r)| json!({ "env": e, "result": r })).collect::<Vec<_>>())?,
+    )?;
     print_table(&results, &opt, files.len());
     let bad = inexact(&results);
     if !bad.is_empty() {
@@ -137,7 +140,8 @@ fn htj2k_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     use testdata::part10::{write_encapsulated, Elements};
     std::fs::create_dir_all(dir)?;
     let fixtures = workspace_root().join("vendor/dicom-parser-lite/tests/fixtures");
-    let mut streams: Vec<PathBuf> = std::fs::read_dir(&fixtures)?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "j2c")).collect();
+    let mut streams: Vec<PathBuf> =
+        std::fs::read_dir(&fixtures)?.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "j2c")).collect();
     streams.sort();
     let mut files = Vec::new();
     for (i, path) in streams.into_iter().enumerate() {
@@ -145,7 +149,9 @@ fn htj2k_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
         let be32 = |at: usize| stream.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
         // SOC, then SIZ: Lsiz Rsiz Xsiz Ysiz XOsiz YOsiz (4 tile fields) Csiz Ssiz…
         let siz = stream.windows(2).position(|w| w == [0xFF, 0x51]).with_context(|| format!("{}: no SIZ", path.display()))?;
-        let (Some(x), Some(y), Some(x0), Some(y0)) = (be32(siz + 6), be32(siz + 10), be32(siz + 14), be32(siz + 18)) else { bail!("{}: short SIZ", path.display()) };
+        let (Some(x), Some(y), Some(x0), Some(y0)) = (be32(siz + 6), be32(siz + 10), be32(siz + 14), be32(siz + 18)) else {
+            bail!("{}: short SIZ", path.display())
+        };
         let components = stream.get(siz + 38..siz + 40).map(|b| u16::from_be_bytes([b[0], b[1]])).unwrap_or(0);
         let ssiz = stream.get(siz + 40).copied().unwrap_or(0);
         let (bits, signed) = (u16::from(ssiz & 0x7F) + 1, ssiz & 0x80 != 0);
@@ -206,13 +212,49 @@ fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
             let js = ms(&w["js"]["ms"]);
             let js_rgba = ms(&w["jsRgba"]["ms"]);
             let memcpy = ms(&w["memcpy"]["ms"]);
-            rows.push([format!("{env_name}: W/L 512² int16→RGBA (cornerstone)"), fmt_time(ours), fmt_time(js), format!("{:.2}× faster", js / ours), "≥ 6× faster".into()]);
-            rows.push([format!("{env_name}: W/L 512² (JS LUT writing RGBA, info)"), fmt_time(ours), fmt_time(js_rgba), format!("{:.2}× faster", js_rgba / ours), "(info)".into()]);
-            rows.push([format!("{env_name}: W/L 512², new buffer per redraw (info)"), fmt_time(fresh), fmt_time(js), format!("{:.2}× faster", js / fresh), "(info)".into()]);
-            rows.push([format!("{env_name}: W/L 512², same window: scroll (info)"), fmt_time(same), fmt_time(js_same), format!("{:.2}× faster", js_same / same), "(info)".into()]);
-            rows.push([format!("{env_name}: W/L 512² (memcpy 1 MiB)"), fmt_time(ours), fmt_time(memcpy), format!("{:.0}% of memcpy", 100.0 * memcpy / ours), "≥ 30% of memcpy".into()]);
+            rows.push([
+                format!("{env_name}: W/L 512² int16→RGBA (cornerstone)"),
+                fmt_time(ours),
+                fmt_time(js),
+                format!("{:.2}× faster", js / ours),
+                "≥ 6× faster".into(),
+            ]);
+            rows.push([
+                format!("{env_name}: W/L 512² (JS LUT writing RGBA, info)"),
+                fmt_time(ours),
+                fmt_time(js_rgba),
+                format!("{:.2}× faster", js_rgba / ours),
+                "(info)".into(),
+            ]);
+            rows.push([
+                format!("{env_name}: W/L 512², new buffer per redraw (info)"),
+                fmt_time(fresh),
+                fmt_time(js),
+                format!("{:.2}× faster", js / fresh),
+                "(info)".into(),
+            ]);
+            rows.push([
+                format!("{env_name}: W/L 512², same window: scroll (info)"),
+                fmt_time(same),
+                fmt_time(js_same),
+                format!("{:.2}× faster", js_same / same),
+                "(info)".into(),
+            ]);
+            rows.push([
+                format!("{env_name}: W/L 512² (memcpy 1 MiB)"),
+                fmt_time(ours),
+                fmt_time(memcpy),
+                format!("{:.0}% of memcpy", 100.0 * memcpy / ours),
+                "≥ 30% of memcpy".into(),
+            ]);
             let (proof, lut) = (ms(&w["proof"]["ms"]), ms(&w["lut"]["ms"]));
-            rows.push([format!("{env_name}: a new window's setup: plan + proof vs LUT (info)"), fmt_time(proof), fmt_time(lut), format!("{:.2}× faster", lut / proof), "(info)".into()]);
+            rows.push([
+                format!("{env_name}: a new window's setup: plan + proof vs LUT (info)"),
+                fmt_time(proof),
+                fmt_time(lut),
+                format!("{:.2}× faster", lut / proof),
+                "(info)".into(),
+            ]);
         }
         for f in r.get("decode").and_then(Value::as_array).into_iter().flatten() {
             let (family, peer) = (f["family"].as_str().unwrap_or("?"), f["peer"].as_str());
@@ -282,6 +324,10 @@ fn print_table(results: &[(String, Value)], opt: &str, corpus: usize) {
 
 /// Environments whose renderer output differed from the f64 formula (the bench fails on them).
 fn inexact(results: &[(String, Value)]) -> Vec<String> {
-    let bad = |w: &Value| w["mismatches"].as_u64() != Some(0) || w["exhaustiveWrong"].as_u64() != Some(0) || w["exhaustiveCompared"].as_u64().unwrap_or(0) == 0;
+    let bad = |w: &Value| {
+        w["mismatches"].as_u64() != Some(0)
+            || w["exhaustiveWrong"].as_u64() != Some(0)
+            || w["exhaustiveCompared"].as_u64().unwrap_or(0) == 0
+    };
     results.iter().filter(|(_, r)| r.get("wl").is_some_and(bad)).map(|(env, _)| env.clone()).collect()
 }

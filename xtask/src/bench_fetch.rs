@@ -35,13 +35,25 @@ pub fn run(flags: &Flags) -> Result<()> {
     // 1. The component with the bench export, release profile (as shipped).
     install::wasm_toolchain()?;
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(&root).args(["build", "-p", "emr-imaging", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--features", "bench"]);
+    cargo.current_dir(&root).args([
+        "build",
+        "-p",
+        "emr-imaging",
+        "--lib",
+        "--release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--features",
+        "bench",
+    ]);
     run_cmd(&mut cargo)?;
     let wasm = crate::fuzz::target_root(&root).join("wasm32-unknown-unknown/release/emr_imaging.wasm");
     if pkg.exists() {
         std::fs::remove_dir_all(&pkg)?;
     }
-    run_cmd(Command::new(install::wasm_bindgen_bin()).args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(&pkg).arg(&wasm))?;
+    run_cmd(
+        Command::new(install::wasm_bindgen_bin()).args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(&pkg).arg(&wasm),
+    )?;
     std::fs::write(www.join("bench-fetch.html"), PAGE)?;
     std::fs::write(www.join("bench-fetch.mjs"), PAGE_JS)?;
     if !root.join("bench/node_modules/playwright-core").is_dir() {
@@ -93,7 +105,8 @@ pub fn run(flags: &Flags) -> Result<()> {
     if !output.status.success() {
         bail!("bench/fetch.mjs failed with {}", output.status);
     }
-    let browser: Value = serde_json::from_slice(&output.stdout).with_context(|| format!("fetch.mjs printed {:?}", String::from_utf8_lossy(&output.stdout)))?;
+    let browser: Value = serde_json::from_slice(&output.stdout)
+        .with_context(|| format!("fetch.mjs printed {:?}", String::from_utf8_lossy(&output.stdout)))?;
 
     // 5. curl: the same WADO-RS instance URLs through the same proxy, same concurrency.
     let accept = "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*";
@@ -103,10 +116,9 @@ pub fn run(flags: &Flags) -> Result<()> {
         let mut curl = Command::new("curl");
         curl.args(["-s", "--fail", "--parallel", "--parallel-max", &CONCURRENCY.to_string(), "-H", accept, "-w", "%{size_download}\n"]);
         for instance in &series.instances {
-            curl.arg("-o").arg("/dev/null").arg(format!(
-                "{proxy_url}/dicom-web/studies/{}/series/{}/instances/{}",
-                study.uid, series.uid, instance.sop_instance_uid
-            ));
+            curl.arg("-o")
+                .arg("/dev/null")
+                .arg(format!("{proxy_url}/dicom-web/studies/{}/series/{}/instances/{}", study.uid, series.uid, instance.sop_instance_uid));
         }
         let started = Instant::now();
         let result = curl.output().context("running curl")?;
@@ -139,7 +151,10 @@ fn print_table(browser: &Value, curl_ms: f64, curl_bytes: u64, stored_bytes: usi
         ("curl, same URLs via the proxy", curl_ms, curl_bytes as f64, format!("median of {samples}")),
     ];
     println!();
-    println!("64-slice CT ({SLICES} instances, {:.1} MB as stored), {CONCURRENCY} requests in flight per origin", stored_bytes as f64 / 1e6);
+    println!(
+        "64-slice CT ({SLICES} instances, {:.1} MB as stored), {CONCURRENCY} requests in flight per origin",
+        stored_bytes as f64 / 1e6
+    );
     println!("{:<44} {:>10} {:>12} {:>10}  samples", "how", "ms", "MB received", "vs curl");
     for (how, t, b, n) in rows {
         println!("{how:<44} {t:>10.1} {:>12.2} {:>9.2}x  {n}", b / 1e6, t / curl_ms);

@@ -62,9 +62,16 @@ pub fn measure_variants() -> Result<()> {
     let out = std::env::temp_dir().join(format!("emr-imaging-sizes-{}", std::process::id()));
     for (name, features) in [("all codecs", "codecs"), ("jpeg only", "jpeg"), ("no codecs", "")] {
         let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .current_dir(&root)
-            .args(["build", "-p", "emr-imaging", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--no-default-features"]);
+        cargo.current_dir(&root).args([
+            "build",
+            "-p",
+            "emr-imaging",
+            "--lib",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--no-default-features",
+        ]);
         if !features.is_empty() {
             cargo.args(["--features", features]);
         }

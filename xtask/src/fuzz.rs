@@ -113,7 +113,10 @@ fn run_with(seconds: u64, runs: Option<u64>, only: Option<String>, engine: Optio
         Some(n) => format!("{n} runs per target, seed 1"),
         None => format!("{seconds} s per target"),
     };
-    println!("\nfuzzing with {} ({bound})", if engine == Engine::LibFuzzer { "libFuzzer (cargo fuzz)" } else { "fuzz-plain (coverage-less)" });
+    println!(
+        "\nfuzzing with {} ({bound})",
+        if engine == Engine::LibFuzzer { "libFuzzer (cargo fuzz)" } else { "fuzz-plain (coverage-less)" }
+    );
     println!("{:<8} {:>14} {:>12} {:>8}", "target", "executions", "exec/s", "crashes");
     for o in &outcomes {
         println!("{:<8} {:>14} {:>12.0} {:>8}{}", o.target, o.execs, o.execs as f64 / o.secs.max(1e-9), o.crashes, o.note);

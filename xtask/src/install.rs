@@ -74,9 +74,8 @@ pub fn wasm_bindgen_bin() -> PathBuf {
 }
 
 pub fn cargo_bin(name: &str) -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let home =
+        std::env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
     match home.map(|h| h.join("bin").join(name)) {
         Some(p) if p.exists() => p,
         _ => PathBuf::from(name),

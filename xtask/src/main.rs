@@ -96,13 +96,7 @@ fn demo(flags: &Flags) -> Result<()> {
         build::build(build::Profile::Release)?;
     }
     let root = workspace_root();
-    let server = devserver::start(devserver::Options {
-        port,
-        www: root.join("www"),
-        pkg: root.join("pkg"),
-        upstream,
-        log_requests: true,
-    })?;
+    let server = devserver::start(devserver::Options { port, www: root.join("www"), pkg: root.join("pkg"), upstream, log_requests: true })?;
     println!("emr-imaging demo: http://127.0.0.1:{}/  (Ctrl-C to stop)", server.port);
     loop {
         std::thread::park();

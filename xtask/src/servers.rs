@@ -13,11 +13,7 @@ pub fn free_port() -> Result<u16> {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(300)))
-        .build()
-        .into()
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(300))).build().into()
 }
 
 /// Polls `url` until it answers 200 or `limit` passes; fails early if the process died.

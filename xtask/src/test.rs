@@ -131,7 +131,17 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         "wasm",
         Command::new(env!("CARGO"))
             .current_dir(&root)
-            .args(["test", "-p", "dicom-parser-lite", "--release", "--no-default-features", "--target", "wasm32-unknown-unknown", "--test", "simd"])
+            .args([
+                "test",
+                "-p",
+                "dicom-parser-lite",
+                "--release",
+                "--no-default-features",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "simd",
+            ])
             .env("PATH", path_with_cargo_bin()),
     );
     tier(
@@ -190,8 +200,7 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
 fn load(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_base: &str) -> Result<()> {
     for patient in &data.patients {
         for study in &patient.studies {
-            let instances: Vec<&[u8]> =
-                study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
+            let instances: Vec<&[u8]> = study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
             servers::stow(stow_base, &instances)?;
         }
     }
@@ -202,8 +211,7 @@ fn load(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_
 fn load_viewer(data: &testdata::Dataset, stow_base: &str, endpoint_address: &str, fhir_base: &str) -> Result<()> {
     for patient in &data.patients {
         for study in &patient.studies {
-            let instances: Vec<&[u8]> =
-                study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
+            let instances: Vec<&[u8]> = study.series.iter().flat_map(|s| s.instances.iter().map(|i| i.part10.as_slice())).collect();
             servers::stow(stow_base, &instances)?;
         }
     }

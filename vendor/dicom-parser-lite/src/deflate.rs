@@ -53,7 +53,9 @@ fn run(input: &[u8], offset: usize, limit: usize, flags: u32) -> (Vec<u8>, Optio
             TINFLStatus::FailedCannotMakeProgress | TINFLStatus::NeedsMoreInput => {
                 break Some(Error::Truncated { offset: offset.saturating_add(input.len()), needed: 1 });
             }
-            other => break Some(Error::InvalidCompressedData(format!("deflate stream ({other:?}) near byte {}", offset.saturating_add(in_pos)))),
+            other => {
+                break Some(Error::InvalidCompressedData(format!("deflate stream ({other:?}) near byte {}", offset.saturating_add(in_pos))))
+            }
         }
     };
     out.truncate(out_pos);

@@ -75,10 +75,10 @@ pub fn encapsulated_frame<'a>(file: &DicomFile<'a>, index: usize) -> Result<Cow<
 fn number_of_frames(ds: &DataSet) -> Result<u32, Error> {
     match ds.get(tags::NUMBER_OF_FRAMES) {
         None => Ok(1),
-        Some(_) => ds
-            .u32(tags::NUMBER_OF_FRAMES)
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Error::InvalidAttribute { name: "Number of Frames", value: ds.string(tags::NUMBER_OF_FRAMES).unwrap_or_default() }),
+        Some(_) => ds.u32(tags::NUMBER_OF_FRAMES).filter(|&n| n > 0).ok_or_else(|| Error::InvalidAttribute {
+            name: "Number of Frames",
+            value: ds.string(tags::NUMBER_OF_FRAMES).unwrap_or_default(),
+        }),
     }
 }
 
@@ -123,5 +123,7 @@ fn truncate(frame: &mut Cow<'_, [u8]>, len: usize) {
 
 /// JPEG (SOI), JPEG 2000 codestream (SOC SIZ) and JP2 file signature starts.
 fn starts_codestream(fragment: &[u8]) -> bool {
-    fragment.starts_with(&[0xFF, 0xD8, 0xFF]) || fragment.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) || fragment.starts_with(&[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20])
+    fragment.starts_with(&[0xFF, 0xD8, 0xFF])
+        || fragment.starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+        || fragment.starts_with(&[0, 0, 0, 0x0C, 0x6A, 0x50, 0x20, 0x20])
 }

@@ -69,7 +69,10 @@ impl Palette {
                 } else if bytes.len() >= count {
                     bytes.get(..count).unwrap_or_default().iter().map(|&b| u16::from(b)).collect()
                 } else {
-                    return Err(Error::InvalidAttribute { name: "Palette Color LUT Data", value: format!("{} bytes for {count} entries", bytes.len()) });
+                    return Err(Error::InvalidAttribute {
+                        name: "Palette Color LUT Data",
+                        value: format!("{} bytes for {count} entries", bytes.len()),
+                    });
                 }
             } else if let Some(bytes) = ds.get(segmented).and_then(|e| e.bytes()) {
                 let items: Vec<u16> = if bits <= 8 { bytes.iter().map(|&b| u16::from(b)).collect() } else { words(ds, bytes) };
@@ -87,9 +90,24 @@ impl Palette {
             Ok(Lut { first_mapped, bits, entries })
         };
         Ok(Palette {
-            red: channel(tags::RED_PALETTE_COLOR_LUT_DESCRIPTOR, tags::RED_PALETTE_COLOR_LUT_DATA, tags::SEGMENTED_RED_PALETTE_COLOR_LUT_DATA, "Red Palette Color LUT Descriptor")?,
-            green: channel(tags::GREEN_PALETTE_COLOR_LUT_DESCRIPTOR, tags::GREEN_PALETTE_COLOR_LUT_DATA, tags::SEGMENTED_GREEN_PALETTE_COLOR_LUT_DATA, "Green Palette Color LUT Descriptor")?,
-            blue: channel(tags::BLUE_PALETTE_COLOR_LUT_DESCRIPTOR, tags::BLUE_PALETTE_COLOR_LUT_DATA, tags::SEGMENTED_BLUE_PALETTE_COLOR_LUT_DATA, "Blue Palette Color LUT Descriptor")?,
+            red: channel(
+                tags::RED_PALETTE_COLOR_LUT_DESCRIPTOR,
+                tags::RED_PALETTE_COLOR_LUT_DATA,
+                tags::SEGMENTED_RED_PALETTE_COLOR_LUT_DATA,
+                "Red Palette Color LUT Descriptor",
+            )?,
+            green: channel(
+                tags::GREEN_PALETTE_COLOR_LUT_DESCRIPTOR,
+                tags::GREEN_PALETTE_COLOR_LUT_DATA,
+                tags::SEGMENTED_GREEN_PALETTE_COLOR_LUT_DATA,
+                "Green Palette Color LUT Descriptor",
+            )?,
+            blue: channel(
+                tags::BLUE_PALETTE_COLOR_LUT_DESCRIPTOR,
+                tags::BLUE_PALETTE_COLOR_LUT_DATA,
+                tags::SEGMENTED_BLUE_PALETTE_COLOR_LUT_DATA,
+                "Blue Palette Color LUT Descriptor",
+            )?,
         })
     }
 }
@@ -181,11 +199,7 @@ fn linear_segment(y0: u16, y1: u16, length: usize) -> impl Iterator<Item = u16> 
     let delta = b - start;
     let div = length.saturating_sub(1).max(1) as f64;
     (0..length).map(move |i| {
-        let v = if y0 == y1 || (length > 1 && i + 1 == length) {
-            b
-        } else {
-            i as f64 * (delta / div) + start
-        };
+        let v = if y0 == y1 || (length > 1 && i + 1 == length) { b } else { i as f64 * (delta / div) + start };
         v.round_ties_even().clamp(0.0, 65535.0) as u16
     })
 }

@@ -47,7 +47,9 @@ impl ModalityLut {
         let source = frame_sources(ds, frame, tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE)
             .find(|d| d.get(tags::RESCALE_SLOPE).is_some() || d.get(tags::RESCALE_INTERCEPT).is_some());
         match source {
-            Some(d) => ModalityLut { slope: d.f64(tags::RESCALE_SLOPE).unwrap_or(1.0), intercept: d.f64(tags::RESCALE_INTERCEPT).unwrap_or(0.0) },
+            Some(d) => {
+                ModalityLut { slope: d.f64(tags::RESCALE_SLOPE).unwrap_or(1.0), intercept: d.f64(tags::RESCALE_INTERCEPT).unwrap_or(0.0) }
+            }
             None => ModalityLut::default(),
         }
     }
@@ -402,7 +404,8 @@ pub fn render_rgba_in_range(
     // this window on every 16-bit value before use (see `window`).
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
-        let plan = |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, LinearReaches::new(modality, window, monochrome1));
+        let plan =
+            |unsigned| window::Plan::cached(modality, window, monochrome1, unsigned, LinearReaches::new(modality, window, monochrome1));
         let done = match &frame.samples {
             Samples::I16(s) => plan(false).is_some_and(|plan| plan.render_simd(s, layout, out)),
             Samples::U16(s) => plan(true).is_some_and(|plan| plan.render_simd(s, layout, out)),
@@ -566,11 +569,16 @@ pub fn render_gray8_with(frame: &Frame, modality: &Modality, voi: &Voi, monochro
         check_window(w)?;
     }
     let mut out = vec![0u8; gray_pixels(frame)?];
-    for_each_mapped(frame, |stored| voi.apply(modality.apply(stored)), monochrome1, |i, v| {
-        if let Some(o) = out.get_mut(i) {
-            *o = v;
-        }
-    });
+    for_each_mapped(
+        frame,
+        |stored| voi.apply(modality.apply(stored)),
+        monochrome1,
+        |i, v| {
+            if let Some(o) = out.get_mut(i) {
+                *o = v;
+            }
+        },
+    );
     Ok(out)
 }
 
@@ -625,7 +633,13 @@ mod tests {
     fn level_thresholds_are_the_first_q_of_each_level() {
         let t = level_thresholds();
         for k in 1..=255usize {
-            let below = f64::from_bits(if t[k] > 0.0 { t[k].to_bits() - 1 } else if t[k] == 0.0 { (-0.0f64).to_bits() + 1 } else { t[k].to_bits() + 1 });
+            let below = f64::from_bits(if t[k] > 0.0 {
+                t[k].to_bits() - 1
+            } else if t[k] == 0.0 {
+                (-0.0f64).to_bits() + 1
+            } else {
+                t[k].to_bits() + 1
+            });
             assert!(usize::from(level(t[k])) >= k, "k {k} at {}", t[k]);
             assert!(usize::from(level(below)) < k, "k {k} below {below}");
             assert!(k == 1 || t[k] > t[k - 1]);

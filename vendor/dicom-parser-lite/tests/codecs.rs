@@ -18,7 +18,10 @@ fn with(mut elements: Vec<E>, extra: Vec<E>) -> Vec<E> {
 
 #[test]
 fn deflated_files_inflate_and_decode() {
-    let elements = with(image_elements(2, 3, 16, 12, true, "MONOCHROME2", V::U16(vec![1, 2, 3, 0xFFF, 0x800, 0])), vec![s((0x0020, 0x000D), "UI", "1.2.3")]);
+    let elements = with(
+        image_elements(2, 3, 16, 12, true, "MONOCHROME2", V::U16(vec![1, 2, 3, 0xFFF, 0x800, 0])),
+        vec![s((0x0020, 0x000D), "UI", "1.2.3")],
+    );
     let bytes = deflated(&elements);
     assert!(matches!(parse(&bytes), Err(Error::UnsupportedTransferSyntax(_))), "in-place parsing cannot inflate");
     let buffer = DicomBuffer::new(&bytes);
@@ -445,7 +448,11 @@ fn htj2k_fixtures_decode_to_the_reference_samples() {
         } else {
             let reference = references.iter().find(|(file, _)| *file == f.file).unwrap().1;
             let wide = |b: &[u8]| -> Vec<i64> {
-                if f.bits == 8 { b.iter().map(|&v| i64::from(v)).collect() } else { b.chunks(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect() }
+                if f.bits == 8 {
+                    b.iter().map(|&v| i64::from(v)).collect()
+                } else {
+                    b.chunks(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect()
+                }
             };
             let (ours, theirs) = (wide(&bytes), wide(reference));
             assert_eq!(ours.len(), theirs.len(), "{}", f.file);
@@ -482,11 +489,27 @@ fn htj2k_refinement_passes_and_tiles_decode_to_the_reference_samples() {
     };
     let cases: [(CodecFixture, &[u8], i64); 5] = [
         (mono("ds0_ht_09_b11", ds0_ht_09, "1.2.840.10008.1.2.4.203", 37, 17, 8), include_bytes!("fixtures/htj2k_ext_ds0_ht_09_b11.ref"), 0),
-        (mono("ds0_ht_09_b11 at 16 bits", ds0_ht_09_16, "1.2.840.10008.1.2.4.203", 37, 17, 16), include_bytes!("fixtures/htj2k_ext_ds0_ht_09_b11_16bit.ref"), 1),
-        (mono("ds0_ht_12_b11", include_bytes!("fixtures/htj2k_ext_ds0_ht_12_b11.j2c"), "1.2.840.10008.1.2.4.201", 5, 3, 8), include_bytes!("fixtures/htj2k_ext_ds0_ht_12_b11.ref"), 0),
-        (mono("gray_u12_53", include_bytes!("fixtures/htj2k_ext_gray_u12_53.j2c"), "1.2.840.10008.1.2.4.201", 13, 19, 12), include_bytes!("fixtures/htj2k_ext_gray_u12_53.ref"), 0),
         (
-            CodecFixture { spp: 3, photometric: "RGB", ..mono("rgb_u12_53", include_bytes!("fixtures/htj2k_ext_rgb_u12_53.j2c"), "1.2.840.10008.1.2.4.202", 13, 19, 12) },
+            mono("ds0_ht_09_b11 at 16 bits", ds0_ht_09_16, "1.2.840.10008.1.2.4.203", 37, 17, 16),
+            include_bytes!("fixtures/htj2k_ext_ds0_ht_09_b11_16bit.ref"),
+            1,
+        ),
+        (
+            mono("ds0_ht_12_b11", include_bytes!("fixtures/htj2k_ext_ds0_ht_12_b11.j2c"), "1.2.840.10008.1.2.4.201", 5, 3, 8),
+            include_bytes!("fixtures/htj2k_ext_ds0_ht_12_b11.ref"),
+            0,
+        ),
+        (
+            mono("gray_u12_53", include_bytes!("fixtures/htj2k_ext_gray_u12_53.j2c"), "1.2.840.10008.1.2.4.201", 13, 19, 12),
+            include_bytes!("fixtures/htj2k_ext_gray_u12_53.ref"),
+            0,
+        ),
+        (
+            CodecFixture {
+                spp: 3,
+                photometric: "RGB",
+                ..mono("rgb_u12_53", include_bytes!("fixtures/htj2k_ext_rgb_u12_53.j2c"), "1.2.840.10008.1.2.4.202", 13, 19, 12)
+            },
             include_bytes!("fixtures/htj2k_ext_rgb_u12_53.ref"),
             0,
         ),
@@ -494,7 +517,11 @@ fn htj2k_refinement_passes_and_tiles_decode_to_the_reference_samples() {
     for (f, reference, tolerance) in cases {
         let frame = decode_frame(&parse(&codec_file(&f, f.codestream)).unwrap(), 0).unwrap_or_else(|e| panic!("{}: {e}", f.file));
         let wide = |b: &[u8]| -> Vec<i64> {
-            if f.bits == 8 { b.iter().map(|&v| i64::from(v)).collect() } else { b.chunks(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect() }
+            if f.bits == 8 {
+                b.iter().map(|&v| i64::from(v)).collect()
+            } else {
+                b.chunks(2).map(|c| i64::from(u16::from_le_bytes([c[0], c[1]]))).collect()
+            }
         };
         let (ours, theirs) = (wide(&frame.samples.to_le_bytes()), wide(reference));
         assert_eq!(ours.len(), usize::from(f.rows) * usize::from(f.cols) * usize::from(f.spp), "{}", f.file);
@@ -548,7 +575,13 @@ fn damaged_htj2k_streams_are_errors_not_panics() {
         ("tag-tree-tall-sub-band", &include_bytes!("../fuzz/regressions/htj2k/tag-tree-tall-sub-band")[..]),
         ("tag-tree-tall-sub-band-2", &include_bytes!("../fuzz/regressions/htj2k/tag-tree-tall-sub-band-2")[..]),
     ] {
-        let f = CodecFixture { file, codestream: stream, rows: u16::from_be_bytes([stream[14], stream[15]]), cols: 24, ..htj2k_fixtures().remove(6) };
+        let f = CodecFixture {
+            file,
+            codestream: stream,
+            rows: u16::from_be_bytes([stream[14], stream[15]]),
+            cols: 24,
+            ..htj2k_fixtures().remove(6)
+        };
         let _ = decode_frame(&parse(&codec_file(&f, stream)).unwrap(), 0);
     }
 }
@@ -565,7 +598,10 @@ fn truncated_jpeg_2000_streams_are_refused() {
     // Part 1, and HTJ2K (whose packets stopping early were refused already, but not a cut on
     // a packet boundary).
     let mut tested_open_ended = 0;
-    for f in codec_fixtures().into_iter().filter(|f| f.file.starts_with("j2k_") || (f.file.starts_with("htj2k_") && !f.file.starts_with("htj2k_ext"))) {
+    for f in codec_fixtures()
+        .into_iter()
+        .filter(|f| f.file.starts_with("j2k_") || (f.file.starts_with("htj2k_") && !f.file.starts_with("htj2k_ext")))
+    {
         let stream = f.codestream;
         let sot = stream.windows(2).position(|w| w == [0xFF, 0x90]).expect("an SOT marker");
         // (A fragment is padded to an even length: the EOC may be followed by a zero.)
@@ -590,8 +626,15 @@ fn truncated_jpeg_2000_streams_are_refused() {
             open_ended[sot + 6..sot + 10].copy_from_slice(&[0, 0, 0, 0]);
             let decoded = decode_frame(&parse(&codec_file(&f, &open_ended)).unwrap(), 0);
             assert_eq!(decoded.as_ref().map(|d| &d.samples).ok(), Some(&whole.samples), "{}: tile-part length 0", f.file);
-            let shown: Vec<usize> = (sot..eoc).filter(|&n| decode_frame(&parse(&codec_file(&f, &open_ended[..n])).unwrap(), 0).is_ok()).collect();
-            assert!(shown.is_empty(), "{}: tile-part length 0, {} cuts decoded, e.g. at {:?}", f.file, shown.len(), &shown[..shown.len().min(5)]);
+            let shown: Vec<usize> =
+                (sot..eoc).filter(|&n| decode_frame(&parse(&codec_file(&f, &open_ended[..n])).unwrap(), 0).is_ok()).collect();
+            assert!(
+                shown.is_empty(),
+                "{}: tile-part length 0, {} cuts decoded, e.g. at {:?}",
+                f.file,
+                shown.len(),
+                &shown[..shown.len().min(5)]
+            );
         }
 
         // A tile-part of only its header (SOT, no data), which some encoders write, before the

@@ -105,7 +105,8 @@ fn pydicom_corpus() {
     let mut truncated = Vec::new();
     for (name, want) in files {
         let path = dir.join(name);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (is this the pydicom version expected.json was made with?)", path.display()));
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (is this the pydicom version expected.json was made with?)", path.display()));
         // Must never panic, whatever the file.
         let got = summarize(&bytes);
         if want.get("pydicom_error").is_some() {

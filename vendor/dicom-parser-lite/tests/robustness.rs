@@ -3,10 +3,10 @@ mod common;
 
 use common::*;
 use dicom_parser_lite::pixel::decode_frame;
-use dicom_parser_lite::transform::{render_gray8, ModalityLut, Window};
 use dicom_parser_lite::pixel::encapsulated_frame;
 use dicom_parser_lite::summary::summarize;
 use dicom_parser_lite::transform::render_default;
+use dicom_parser_lite::transform::{render_gray8, ModalityLut, Window};
 use dicom_parser_lite::{parse, parse_partial, DicomBuffer};
 
 fn exercise(bytes: &[u8]) {

@@ -110,7 +110,11 @@ fn uniform_blocks_heads_and_tails_match_the_formula() {
             for w in &windows {
                 for monochrome1 in [false, true] {
                     for layout in LAYOUTS {
-                        assert_eq!(wrong(&frame, &m, w, monochrome1, layout, out), 0, "len {len} skip {skip} {w:?} mono1={monochrome1} {layout:?}");
+                        assert_eq!(
+                            wrong(&frame, &m, w, monochrome1, layout, out),
+                            0,
+                            "len {len} skip {skip} {w:?} mono1={monochrome1} {layout:?}"
+                        );
                     }
                 }
             }

@@ -2,7 +2,9 @@ mod common;
 
 use common::*;
 use dicom_parser_lite::pixel::{decode_frame, Frame, ImageInfo, Photometric, Samples};
-use dicom_parser_lite::transform::{render_gray8, render_rgba_in_range, render_rgba_into, value_range, ModalityLut, RgbaLayout, VoiFunction, Window};
+use dicom_parser_lite::transform::{
+    render_gray8, render_rgba_in_range, render_rgba_into, value_range, ModalityLut, RgbaLayout, VoiFunction, Window,
+};
 use dicom_parser_lite::{parse, Error};
 
 fn linear(c: f64, w: f64) -> Window {
@@ -236,12 +238,14 @@ fn colour_frames_are_not_rendered_as_gray() {
 fn rgba_table_path_equals_the_formula_for_every_16_bit_value() {
     let signed: Vec<i16> = (i16::MIN..=i16::MAX).collect();
     let unsigned: Vec<u16> = (0..=u16::MAX).collect();
-    let frames = [
-        gray_frame(Samples::I16(signed), 256, 256, 16, true),
-        gray_frame(Samples::U16(unsigned), 256, 256, 16, false),
-    ];
+    let frames = [gray_frame(Samples::I16(signed), 256, 256, 16, true), gray_frame(Samples::U16(unsigned), 256, 256, 16, false)];
     let modalities = [ModalityLut { slope: 1.0, intercept: -1024.0 }, ModalityLut { slope: 0.5, intercept: 3.0 }];
-    let windows = [linear(40.0, 400.0), linear(-600.0, 1500.0), linear(0.0, 1.0), Window { center: 100.0, width: 37.0, function: VoiFunction::Sigmoid }];
+    let windows = [
+        linear(40.0, 400.0),
+        linear(-600.0, 1500.0),
+        linear(0.0, 1.0),
+        Window { center: 100.0, width: 37.0, function: VoiFunction::Sigmoid },
+    ];
     for frame in &frames {
         let exact_range = value_range(frame);
         for modality in &modalities {

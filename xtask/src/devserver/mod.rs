@@ -91,8 +91,8 @@ const CORS_ALLOW_HEADERS: &str = "authorization, accept, content-type";
 const CORS_EXPOSE_HEADERS: &str = "content-type, retry-after, content-location";
 
 pub fn start(opts: Options) -> Result<Handle> {
-    let server = tiny_http::Server::http(("127.0.0.1", opts.port))
-        .map_err(|e| anyhow!("could not listen on 127.0.0.1:{}: {e}", opts.port))?;
+    let server =
+        tiny_http::Server::http(("127.0.0.1", opts.port)).map_err(|e| anyhow!("could not listen on 127.0.0.1:{}: {e}", opts.port))?;
     let port = server.server_addr().to_ip().context("the dev server is not on an IP socket")?.port();
     let mode = match opts.upstream {
         Upstream::Sample(ds) => Mode::Sample(ds),
@@ -105,14 +105,8 @@ pub fn start(opts: Options) -> Result<Handle> {
             Mode::Proxy { fhir, dicomweb, agent: proxy::agent() }
         }
     };
-    let state = Arc::new(State {
-        www: opts.www,
-        pkg: opts.pkg,
-        mode,
-        log_requests: opts.log_requests,
-        journal: Mutex::new(VecDeque::new()),
-        port,
-    });
+    let state =
+        Arc::new(State { www: opts.www, pkg: opts.pkg, mode, log_requests: opts.log_requests, journal: Mutex::new(VecDeque::new()), port });
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
@@ -245,11 +239,8 @@ fn respond(rq: tiny_http::Request, reply: Reply) -> u64 {
     };
     let count = Arc::new(AtomicU64::new(0));
     let reader = Counting { inner: reader, count: count.clone() };
-    let headers = reply
-        .headers
-        .iter()
-        .filter_map(|(name, value)| tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok())
-        .collect();
+    let headers =
+        reply.headers.iter().filter_map(|(name, value)| tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()).collect();
     let response = tiny_http::Response::new(tiny_http::StatusCode(reply.status), headers, reader, length, None);
     // A client that went away is not our error.
     let _ = rq.respond(response);
@@ -389,7 +380,6 @@ mod sample;
 /// Forwarding to real servers: statuses, the headers that matter and bodies pass through
 /// unchanged; bodies are streamed both ways, so large studies never sit in memory.
 mod proxy;
-
 
 #[cfg(test)]
 mod tests;

@@ -69,14 +69,16 @@ fn reference_id<'a>(value: &'a str, resource_type: &str) -> &'a str {
 fn matches_params(resource: &Value, rtype: &str, rq: &Request<'_>) -> bool {
     rq.params.iter().all(|(k, v)| match (rtype, k.as_str()) {
         (_, "_id") => v.split(',').any(|id| resource["id"] == id),
-        ("ImagingStudy" | "DiagnosticReport", "patient" | "subject") => v.split(',').any(|p| {
-            resource["subject"]["reference"].as_str() == Some(format!("Patient/{}", reference_id(p, "Patient")).as_str())
-        }),
+        ("ImagingStudy" | "DiagnosticReport", "patient" | "subject") => v
+            .split(',')
+            .any(|p| resource["subject"]["reference"].as_str() == Some(format!("Patient/{}", reference_id(p, "Patient")).as_str())),
         ("Patient", "identifier") => v.split(',').any(|token| {
             let (system, value) = token.split_once('|').map_or((None, token), |(s, v)| (Some(s), v));
-            resource["identifier"].as_array().into_iter().flatten().any(|i| {
-                i["value"] == value && system.is_none_or(|s| s.is_empty() || i["system"] == s)
-            })
+            resource["identifier"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|i| i["value"] == value && system.is_none_or(|s| s.is_empty() || i["system"] == s))
         }),
         // Unknown parameters are ignored, as lenient FHIR servers do.
         _ => true,
@@ -92,8 +94,7 @@ fn search(resources: &[Value], rtype: &str, rq: &Request<'_>, base: &str) -> Rep
         Ok(o) => o.unwrap_or(0),
         Err(_) => return outcome(400, "invalid", "_offset must be a number"),
     };
-    let matches: Vec<&Value> =
-        resources.iter().filter(|r| r["resourceType"] == rtype && matches_params(r, rtype, rq)).collect();
+    let matches: Vec<&Value> = resources.iter().filter(|r| r["resourceType"] == rtype && matches_params(r, rtype, rq)).collect();
     let page: Vec<&Value> = matches.iter().skip(offset).take(count).copied().collect();
     let full_url = |r: &Value| format!("{base}/{}/{}", r["resourceType"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""));
     let mut entries: Vec<Value> =
@@ -318,7 +319,9 @@ pub fn multipart(parts: &[&[u8]]) -> (String, Vec<u8>) {
     };
     let mut body = Vec::with_capacity(parts.iter().map(|p| p.len() + 128).sum::<usize>() + 64);
     for part in parts {
-        body.extend_from_slice(format!("--{boundary}\r\nContent-Type: application/dicom\r\nContent-Length: {}\r\n\r\n", part.len()).as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Type: application/dicom\r\nContent-Length: {}\r\n\r\n", part.len()).as_bytes(),
+        );
         body.extend_from_slice(part);
         body.extend_from_slice(b"\r\n");
     }
@@ -328,10 +331,7 @@ pub fn multipart(parts: &[&[u8]]) -> (String, Vec<u8>) {
 
 fn wado(instances: Vec<&Instance>, accept_header: Option<&str>) -> Reply {
     if !accept::dicom_multipart(accept_header) {
-        return Reply::text(
-            406,
-            "WADO-RS here serves multipart/related; type=\"application/dicom\" in Explicit VR Little Endian only",
-        );
+        return Reply::text(406, "WADO-RS here serves multipart/related; type=\"application/dicom\" in Explicit VR Little Endian only");
     }
     let parts: Vec<&[u8]> = instances.iter().map(|i| i.part10.as_slice()).collect();
     let (boundary, body) = multipart(&parts);

@@ -83,7 +83,10 @@ fn host_and_upstream_urls() {
     assert_eq!(host::own(Some("[::1]:9000"), 1).unwrap(), "[::1]:9000");
     assert!(host::own(Some("a b"), 1).is_err());
     assert!(host::own(Some("evil/\"x"), 1).is_err());
-    assert_eq!(proxy::upstream_url("http://o:8042/dicom-web/", "/studies", Some("PatientID=1")), "http://o:8042/dicom-web/studies?PatientID=1");
+    assert_eq!(
+        proxy::upstream_url("http://o:8042/dicom-web/", "/studies", Some("PatientID=1")),
+        "http://o:8042/dicom-web/studies?PatientID=1"
+    );
     assert_eq!(proxy::upstream_url("http://f/fhir", "", None), "http://f/fhir");
 }
 
@@ -101,8 +104,11 @@ fn query_parsing() {
 fn qido_json_shape() {
     let ds = dataset();
     let (p, s) = (&ds.patients[0], &ds.patients[0].studies[0]);
-    let objects =
-        [sample::study_json(p, s, "http://h/dicom-web"), sample::series_json(s, &s.series[0], "http://h/dicom-web"), sample::instance_json(s, &s.series[0], &s.series[0].instances[0], "http://h/dicom-web")];
+    let objects = [
+        sample::study_json(p, s, "http://h/dicom-web"),
+        sample::series_json(s, &s.series[0], "http://h/dicom-web"),
+        sample::instance_json(s, &s.series[0], &s.series[0].instances[0], "http://h/dicom-web"),
+    ];
     for object in &objects {
         for (tag, attribute) in object.as_object().unwrap() {
             assert!(tag.len() == 8 && tag.bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)), "{tag}");
@@ -189,11 +195,8 @@ fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Got {
         builder = builder.header(*k, *v);
     }
     let mut response = agent.run(builder.body(ureq::SendBody::none()).unwrap()).expect("request");
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect::<Vec<_>>();
+    let headers =
+        response.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect::<Vec<_>>();
     let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let body = response.body_mut().with_config().limit(256 << 20).read_to_vec().expect("body");
     Got { status: response.status().as_u16(), content_type, headers, body }
@@ -270,7 +273,8 @@ fn sample_mode_serves_files_fhir_and_dicomweb() {
     assert_eq!(patients["entry"].as_array().unwrap().len(), 1);
     let next = patients["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").unwrap()["url"].as_str().unwrap().to_string();
     assert_eq!(get(&next, &[]).json()["entry"][0]["resource"]["id"], ds.patients[1].fhir_id);
-    let search = get(&format!("{base}/fhir/ImagingStudy?patient=Patient/{}&_include=ImagingStudy:endpoint&_count=100", patient.fhir_id), &[]);
+    let search =
+        get(&format!("{base}/fhir/ImagingStudy?patient=Patient/{}&_include=ImagingStudy:endpoint&_count=100", patient.fhir_id), &[]);
     assert_eq!(search.status, 200);
     let bundle = search.json();
     assert_eq!((bundle["type"].as_str(), bundle["total"].as_u64()), (Some("searchset"), Some(2)));
@@ -321,7 +325,11 @@ fn sample_mode_serves_files_fhir_and_dicomweb() {
     assert_eq!(get(&format!("{base}/dicom-web/studies/{}/series/{}/instances/9.9", ct.uid, ct.series[0].uid), &[]).status, 404);
 
     // CORS: only for loopback origins.
-    let pre = request("OPTIONS", &format!("{base}/fhir/Patient"), &[("Origin", "http://localhost:5555"), ("Access-Control-Request-Method", "GET")]);
+    let pre = request(
+        "OPTIONS",
+        &format!("{base}/fhir/Patient"),
+        &[("Origin", "http://localhost:5555"), ("Access-Control-Request-Method", "GET")],
+    );
     assert_eq!(pre.status, 204);
     assert_eq!(pre.header("access-control-allow-origin"), Some("http://localhost:5555"));
     assert_eq!(pre.header("access-control-allow-headers"), Some(CORS_ALLOW_HEADERS));
@@ -369,7 +377,8 @@ fn proxy_mode_passes_requests_through() {
         "/fhir/Patient/nope".to_string(),
         format!("/dicom-web/studies/{}/series/{}/instances/{}", ct.uid, ct.series[0].uid, instance.sop_instance_uid),
     ];
-    let accepts = ["application/fhir+json", "application/dicom+json", ACCEPT_DICOM, ACCEPT_DICOM, "application/fhir+json", "application/json"];
+    let accepts =
+        ["application/fhir+json", "application/dicom+json", ACCEPT_DICOM, ACCEPT_DICOM, "application/fhir+json", "application/json"];
     for (path, accept) in paths.iter().zip(accepts) {
         let via_proxy = get(&format!("{}{path}", proxy.url()), &[("Accept", accept), ("Authorization", "Bearer proxied-token")]);
         // The upstream sees the proxy's Host, so its answer must equal a direct one made with that Host.
@@ -466,9 +475,7 @@ fn a_burst_of_keep_alive_connections_is_served_while_all_stay_open() {
     let server = sample_server(dataset(), &dirs);
     for round in 0..5 {
         // Twelve connections opened together, none closed until every one has its answer.
-        let mut streams: Vec<TcpStream> = (0..12)
-            .map(|_| TcpStream::connect(("127.0.0.1", server.port)).expect("connect"))
-            .collect();
+        let mut streams: Vec<TcpStream> = (0..12).map(|_| TcpStream::connect(("127.0.0.1", server.port)).expect("connect")).collect();
         for s in &mut streams {
             s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
             s.write_all(b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n").unwrap();

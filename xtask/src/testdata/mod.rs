@@ -127,12 +127,12 @@ pub fn fhir_resources(ds: &Dataset, dicomweb_base: &str) -> Vec<Value> {
 /// FHIR ids allow `[A-Za-z0-9\-.]{1,64}`: anything else becomes `-`, and the prefix is kept
 /// short enough that every id built from it fits.
 fn sanitise_prefix(prefix: &str) -> String {
-    let clean: String = prefix
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
-        .take(40)
-        .collect();
-    if clean.is_empty() { "x".into() } else { clean }
+    let clean: String = prefix.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' }).take(40).collect();
+    if clean.is_empty() {
+        "x".into()
+    } else {
+        clean
+    }
 }
 
 /// What a series looks like, before its pixels are made.
@@ -304,7 +304,11 @@ struct ImageContext<'a> {
 fn decimal(v: f64) -> String {
     let s = format!("{v:.3}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0".into() } else { s.into() }
+    if s == "-0" {
+        "0".into()
+    } else {
+        s.into()
+    }
 }
 
 fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {

@@ -74,7 +74,13 @@ pub fn write(sop_class_uid: &str, sop_instance_uid: &str, data_set: Elements) ->
 /// [`write`] under a compressed (encapsulated) transfer syntax: the data set's elements stay
 /// Explicit VR Little Endian, then Pixel Data holds an empty Basic Offset Table and one fragment,
 /// `codestream` (one frame).
-pub fn write_encapsulated(transfer_syntax: &str, sop_class_uid: &str, sop_instance_uid: &str, data_set: Elements, codestream: &[u8]) -> Vec<u8> {
+pub fn write_encapsulated(
+    transfer_syntax: &str,
+    sop_class_uid: &str,
+    sop_instance_uid: &str,
+    data_set: Elements,
+    codestream: &[u8],
+) -> Vec<u8> {
     let mut out = write_with(transfer_syntax, sop_class_uid, sop_instance_uid, data_set);
     let item = |out: &mut Vec<u8>, bytes: &[u8]| {
         out.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);

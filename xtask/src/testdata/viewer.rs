@@ -3,9 +3,7 @@
 //! ImagingStudy points at images whose header names somebody else (the identity check must
 //! withhold them). `ct_slices` lets a benchmark ask for a long stack.
 
-use super::{
-    fhir, make_instance, sanitise_prefix, uid, Dataset, ImageContext, Patient, Phantom, Series, SeriesPlan, Study, MRN_SYSTEM,
-};
+use super::{fhir, make_instance, sanitise_prefix, uid, Dataset, ImageContext, Patient, Phantom, Series, SeriesPlan, Study, MRN_SYSTEM};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -54,7 +52,14 @@ fn study(prefix: &str, key: &str, fhir_id: String, header_patient: &Patient, pla
     };
     for k in 0..plan.slices {
         let sop = uid::uid(prefix, &format!("instance/{series_key}"), k as u64);
-        let ctx = ImageContext { patient: header_patient, study: &study, series: &series, study_id: 1, frame_of_reference: &frame_of_reference, plan };
+        let ctx = ImageContext {
+            patient: header_patient,
+            study: &study,
+            series: &series,
+            study_id: 1,
+            frame_of_reference: &frame_of_reference,
+            plan,
+        };
         series.instances.push(make_instance(&ctx, k, sop));
     }
     study.series.push(series);
@@ -76,7 +81,14 @@ pub fn generate(prefix: &str, ct_slices: usize) -> Dataset {
         spacing: "0.7\\0.7",
         thickness: 5.0,
     };
-    let head = SeriesPlan { description: "Axial 5 mm brain", phantom: Phantom::CtHead, slices: 2, window: (40.0, 80.0), spacing: "0.9\\0.9", ..chest };
+    let head = SeriesPlan {
+        description: "Axial 5 mm brain",
+        phantom: Phantom::CtHead,
+        slices: 2,
+        window: (40.0, 80.0),
+        spacing: "0.9\\0.9",
+        ..chest
+    };
     let ct = study(&prefix, "p1/s1", format!("emr-{prefix}-study-1-1"), &vera, &chest, "CT Chest (viewer phantom)", "20240601");
     vera.studies.push(ct);
     // Max's FHIR study, but every header says Vera: a misfiled study.

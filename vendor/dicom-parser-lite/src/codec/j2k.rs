@@ -38,7 +38,8 @@ fn siz(data: &[u8]) -> Result<Siz, Error> {
     let u16_at = |i: usize| s.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let u32_at = |i: usize| s.get(i..i + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
     let short = || invalid("JPEG 2000", "short SIZ marker");
-    let (xsiz, ysiz, x0, y0) = (u32_at(4).ok_or_else(short)?, u32_at(8).ok_or_else(short)?, u32_at(12).ok_or_else(short)?, u32_at(16).ok_or_else(short)?);
+    let (xsiz, ysiz, x0, y0) =
+        (u32_at(4).ok_or_else(short)?, u32_at(8).ok_or_else(short)?, u32_at(12).ok_or_else(short)?, u32_at(16).ok_or_else(short)?);
     let csiz = usize::from(u16_at(36).ok_or_else(short)?);
     let mut components = Vec::with_capacity(csiz.min(16));
     for c in 0..csiz {
@@ -64,9 +65,9 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     }
     let mut context = DecoderContext::default();
     let decoded = image.decode(&mut context).map_err(|e| match e {
-        hayro_jpeg2000::DecodeError::Decoding(hayro_jpeg2000::DecodingError::UnsupportedHtFeature) => {
-            Error::UnsupportedImage("a High-Throughput JPEG 2000 feature (mixed or multi-layer HT code-blocks, or region of interest)".into())
-        }
+        hayro_jpeg2000::DecodeError::Decoding(hayro_jpeg2000::DecodingError::UnsupportedHtFeature) => Error::UnsupportedImage(
+            "a High-Throughput JPEG 2000 feature (mixed or multi-layer HT code-blocks, or region of interest)".into(),
+        ),
         e => invalid("JPEG 2000", e),
     })?;
     let planes = decoded.components();
@@ -79,7 +80,11 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
     let mut out = vec![0u32; pixels * planes.len()];
     for (c, (plane, &(bits, signed))) in planes.iter().zip(&siz.components).enumerate() {
         // The decoder adds 2^(bits-1) to every component; signed ones are centred on 0.
-        let (lo, hi, shift) = if signed { (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1, 1i32 << (bits - 1)) } else { (0, ((1i64 << bits) - 1) as i32, 0) };
+        let (lo, hi, shift) = if signed {
+            (-(1i32 << (bits - 1)), (1i32 << (bits - 1)) - 1, 1i32 << (bits - 1))
+        } else {
+            (0, ((1i64 << bits) - 1) as i32, 0)
+        };
         for (o, &v) in out.get_mut(c..).unwrap_or_default().iter_mut().step_by(planes.len()).zip(plane.samples()) {
             *o = sample(v, lo, hi, shift);
         }
@@ -109,7 +114,8 @@ mod sample_tests {
         }
         for bits in [1, 2, 7, 8, 12, 15, 16] {
             for signed in [false, true] {
-                let (lo, hi, shift) = if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 1i64 << (bits - 1)) } else { (0, (1i64 << bits) - 1, 0) };
+                let (lo, hi, shift) =
+                    if signed { (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1, 1i64 << (bits - 1)) } else { (0, (1i64 << bits) - 1, 0) };
                 for &v in &values {
                     // (Saturating: the former `- shift` wrapped −∞ round to the top of the range.)
                     let old = (v.round() as i64).saturating_sub(shift).clamp(lo, hi) as u32;

@@ -41,7 +41,10 @@ pub(crate) fn frame_header(data: &[u8]) -> Result<FrameHeader, Error> {
             Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])),
             _ => return Err(invalid("JPEG", "the stream ends in a marker")),
         };
-        let segment = data.get(pos + 4..pos + 2 + len).filter(|_| len >= 2).ok_or_else(|| invalid("JPEG", format!("marker segment at byte {pos} overruns the frame")))?;
+        let segment = data
+            .get(pos + 4..pos + 2 + len)
+            .filter(|_| len >= 2)
+            .ok_or_else(|| invalid("JPEG", format!("marker segment at byte {pos} overruns the frame")))?;
         match marker {
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 let [precision, r1, r0, c1, c0, n, ..] = *segment else {

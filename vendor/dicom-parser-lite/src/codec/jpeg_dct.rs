@@ -20,8 +20,8 @@ fn bad(what: impl std::fmt::Display) -> Error {
 
 /// Zig-zag order: coefficient k in the stream is natural index ZIGZAG[k].
 const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30,
-    37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56,
+    57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 /// A Huffman table in the T.81 F.2.2.3 form: per code length, the largest code and where its
@@ -202,7 +202,8 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
                     let width = if pq == 0 { 1 } else { 2 };
                     let table = seg.get(i + 1..i + 1 + 64 * width).ok_or_else(|| bad("short quantisation table"))?;
                     for k in 0..64 {
-                        quant[tq][ZIGZAG[k]] = if width == 1 { i32::from(table[k]) } else { i32::from(u16::from_be_bytes([table[2 * k], table[2 * k + 1]])) };
+                        quant[tq][ZIGZAG[k]] =
+                            if width == 1 { i32::from(table[k]) } else { i32::from(u16::from_be_bytes([table[2 * k], table[2 * k + 1]])) };
                     }
                     i += 1 + 64 * width;
                 }
@@ -265,7 +266,8 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
                 let ns = usize::from(*seg.first().ok_or_else(|| bad("short scan header"))?);
                 let mut members = Vec::new();
                 for i in 0..ns {
-                    let (id, tables) = (*seg.get(1 + 2 * i).ok_or_else(|| bad("short scan header"))?, seg.get(2 + 2 * i).copied().unwrap_or(0));
+                    let (id, tables) =
+                        (*seg.get(1 + 2 * i).ok_or_else(|| bad("short scan header"))?, seg.get(2 + 2 * i).copied().unwrap_or(0));
                     let c = components.iter().position(|c| c.id == id).ok_or_else(|| bad("scan names an unknown component"))?;
                     members.push((c, usize::from(tables >> 4) & 3, usize::from(tables & 3)));
                 }
@@ -273,10 +275,23 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
                     return Err(bad("invalid scan header"));
                 }
                 let mut bits = Bits { data, pos, acc: 0, count: 0, overrun: 0, marker: None };
-                scan(&mut bits, &mut components, &members, &quant, &dc_tables, &ac_tables, restart, (mcus_x, mcus_y), (target.columns, target.rows, hmax, vmax), &cos, precision)?;
+                scan(
+                    &mut bits,
+                    &mut components,
+                    &members,
+                    &quant,
+                    &dc_tables,
+                    &ac_tables,
+                    restart,
+                    (mcus_x, mcus_y),
+                    (target.columns, target.rows, hmax, vmax),
+                    &cos,
+                    precision,
+                )?;
                 // Continue at the marker that ended the scan data.
                 pos = bits.pos;
-                while pos < data.len() && !(data[pos] == 0xFF && data.get(pos + 1).is_some_and(|&m| m != 0 && !(0xD0..=0xD7).contains(&m))) {
+                while pos < data.len() && !(data[pos] == 0xFF && data.get(pos + 1).is_some_and(|&m| m != 0 && !(0xD0..=0xD7).contains(&m)))
+                {
                     pos += 1;
                 }
             }
@@ -349,7 +364,8 @@ fn scan(
         }
         let (ux, uy) = (unit % single_dims.0, unit / single_dims.0);
         for &(c, td, ta) in members {
-            let (dc_table, ac_table) = (dc[td].as_ref().ok_or_else(|| bad("missing DC table"))?, ac[ta].as_ref().ok_or_else(|| bad("missing AC table"))?);
+            let (dc_table, ac_table) =
+                (dc[td].as_ref().ok_or_else(|| bad("missing DC table"))?, ac[ta].as_ref().ok_or_else(|| bad("missing AC table"))?);
             let (h, v) = if single { (1, 1) } else { (components[c].h, components[c].v) };
             for by in 0..v {
                 for bx in 0..h {

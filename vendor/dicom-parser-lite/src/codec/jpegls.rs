@@ -611,7 +611,16 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
 
 /// Decodes one scan into the interleaved output.
 #[allow(clippy::too_many_arguments)]
-fn decode_scan(p: &Params, bits: &mut Bits, ilv: u8, rows: usize, columns: usize, members: &[usize], components: usize, out: &mut [u32]) -> Result<(), Error> {
+fn decode_scan(
+    p: &Params,
+    bits: &mut Bits,
+    ilv: u8,
+    rows: usize,
+    columns: usize,
+    members: &[usize],
+    components: usize,
+    out: &mut [u32],
+) -> Result<(), Error> {
     let n = members.len();
     let mut scan = Scan::new(p, n);
     let stride = columns + 2;
@@ -732,7 +741,15 @@ mod unary_tests {
     /// custom thresholds, lossless and near-lossless.
     #[test]
     fn the_gradient_table_is_the_thresholds() {
-        for (bits, preset, near) in [(8, [0; 5], 0), (12, [0; 5], 0), (16, [0; 5], 0), (16, [0; 5], 3), (8, [255, 2, 5, 9, 64], 1), (16, [65535, 18, 67, 276, 64], 0), (2, [0; 5], 0)] {
+        for (bits, preset, near) in [
+            (8, [0; 5], 0),
+            (12, [0; 5], 0),
+            (16, [0; 5], 0),
+            (16, [0; 5], 3),
+            (8, [255, 2, 5, 9, 64], 1),
+            (16, [65535, 18, 67, 276, 64], 0),
+            (2, [0; 5], 0),
+        ] {
             let p = super::Params::new(bits, preset, near).unwrap();
             for d in -p.maxval - 2..=p.maxval + 2 {
                 assert_eq!(p.quantize(d), p.quantize_by_thresholds(d), "bits {bits} near {near} d {d}");

@@ -51,7 +51,9 @@ pub(crate) fn decode(uid: &str, info: &ImageInfo, data: &[u8]) -> Option<Result<
         #[cfg(feature = "jpegls")]
         ts::JPEG_LS_LOSSLESS | ts::JPEG_LS_NEAR_LOSSLESS => Some(jpegls::decode(&target, data)),
         #[cfg(feature = "j2k")]
-        ts::JPEG_2000_LOSSLESS | ts::JPEG_2000 | ts::HTJ2K_LOSSLESS | ts::HTJ2K_LOSSLESS_RPCL | ts::HTJ2K => Some(j2k::decode(&target, data)),
+        ts::JPEG_2000_LOSSLESS | ts::JPEG_2000 | ts::HTJ2K_LOSSLESS | ts::HTJ2K_LOSSLESS_RPCL | ts::HTJ2K => {
+            Some(j2k::decode(&target, data))
+        }
         _ => None,
     }
 }
@@ -97,7 +99,10 @@ impl Target {
             )));
         }
         if precision == 0 || precision > u32::from(self.bits_allocated).max(8) {
-            return Err(Error::InvalidCompressedData(format!("{codec} precision {precision} exceeds Bits Allocated {}", self.bits_allocated)));
+            return Err(Error::InvalidCompressedData(format!(
+                "{codec} precision {precision} exceeds Bits Allocated {}",
+                self.bits_allocated
+            )));
         }
         Ok(())
     }

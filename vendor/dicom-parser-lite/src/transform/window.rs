@@ -35,9 +35,9 @@
 //! pixel with one OR; opaque needs a byte shuffle, which V8 lowers to a shuffle whose mask it
 //! builds on every use (a fifth of the whole render).
 
-use super::{ModalityLut, Reaches, VoiFunction, Window};
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use super::RgbaLayout;
+use super::{ModalityLut, Reaches, VoiFunction, Window};
 
 /// 2²³: adding it to a value in 0..2²² leaves the nearest integer in the low mantissa bits.
 const MAGIC: f32 = 8_388_608.0;
@@ -819,7 +819,11 @@ mod tests {
         // CT presets (soft tissue, lung, bone, brain, mediastinum, liver) on the usual rescales;
         // every value of both 16-bit types, both photometric interpretations.
         let presets = [(40.0, 400.0), (-600.0, 1500.0), (400.0, 2000.0), (40.0, 80.0 * 4.0), (50.0, 350.0), (60.0, 300.0), (300.0, 1500.0)];
-        let rescales = [ModalityLut { slope: 1.0, intercept: -1024.0 }, ModalityLut { slope: 1.0, intercept: 0.0 }, ModalityLut { slope: 0.5, intercept: -1024.0 }];
+        let rescales = [
+            ModalityLut { slope: 1.0, intercept: -1024.0 },
+            ModalityLut { slope: 1.0, intercept: 0.0 },
+            ModalityLut { slope: 0.5, intercept: -1024.0 },
+        ];
         let (mut tried, mut fixed) = (0, 0);
         for m in rescales {
             for (c, w) in presets {
@@ -859,12 +863,24 @@ mod tests {
         let m = ModalityLut { slope: 1.0, intercept: -1024.0 };
         let lin = |c: f64, w: f64| Window { center: c, width: w, function: VoiFunction::Linear };
         // A drag back and forth, then the other sample type and MONOCHROME1 on the same window.
-        let cases = [(40.0, 400.0, false, false), (41.0, 400.0, false, false), (40.0, 400.0, false, false), (40.0, 400.0, false, true), (40.0, 400.0, true, true), (40.0, 1.0, true, true), (40.0, 400.0, true, true)];
+        let cases = [
+            (40.0, 400.0, false, false),
+            (41.0, 400.0, false, false),
+            (40.0, 400.0, false, false),
+            (40.0, 400.0, false, true),
+            (40.0, 400.0, true, true),
+            (40.0, 1.0, true, true),
+            (40.0, 400.0, true, true),
+        ];
         for (c, w, invert, unsigned) in cases {
             let window = lin(c, w);
             let fresh = Plan::new(&m, &window, invert, unsigned, reaching(&m, &window, invert));
             for _ in 0..2 {
-                assert_eq!(Plan::cached(&m, &window, invert, unsigned, reaching(&m, &window, invert)), fresh, "{c}/{w} invert {invert} unsigned {unsigned}");
+                assert_eq!(
+                    Plan::cached(&m, &window, invert, unsigned, reaching(&m, &window, invert)),
+                    fresh,
+                    "{c}/{w} invert {invert} unsigned {unsigned}"
+                );
             }
         }
         let exact_window = Window { function: VoiFunction::LinearExact, ..lin(40.0, 400.0) };
