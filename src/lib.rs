@@ -1,8 +1,9 @@
 //! emr-imaging: a patient's medical images inside any EMR page.
 //!
-//! Data flows one way: host page → [`api`] → [`bridge`] → ([`fhir`] | [`dicomweb`]) over [`net`]
-//! (+ [`cache`]) → [`imaging`] → `view`. Everything above `view` and `api` is plain Rust with no
-//! browser dependency, so it is tested natively (and against real servers) with `cargo test`.
+//! Data flows one way: host page → `api` → [`session`] → [`bridge`] → ([`fhir`] | [`dicomweb`])
+//! over [`net`] (+ [`cache`]) → [`imaging`] → `view`. Everything but `view` and `api` is plain
+//! Rust with no browser dependency, so it is tested natively (and against real servers) with
+//! `cargo test`.
 
 pub mod bridge;
 pub mod cache;
@@ -11,6 +12,7 @@ pub mod fhir;
 pub mod imaging;
 pub mod launch;
 pub mod net;
+pub mod session;
 pub mod text;
 
 #[cfg(target_arch = "wasm32")]

@@ -67,6 +67,13 @@ fn shown(canvas: &web_sys::HtmlCanvasElement, x: f64, y: f64) -> [u8; 3] {
     [over_black(px[0]), over_black(px[1]), over_black(px[2])]
 }
 
+/// The gray level shown at every pixel (red channel over black), row by row.
+fn shown_levels(canvas: &web_sys::HtmlCanvasElement) -> Vec<u8> {
+    let ctx: web_sys::CanvasRenderingContext2d = canvas.get_context("2d").unwrap().unwrap().dyn_into().unwrap();
+    let data = ctx.get_image_data(0.0, 0.0, canvas.width() as f64, canvas.height() as f64).unwrap().data().to_vec();
+    data.chunks_exact(4).map(|px| ((u32::from(px[0]) * u32::from(px[3]) + 127) / 255) as u8).collect()
+}
+
 #[wasm_bindgen_test]
 async fn loads_a_patient_and_draws_a_windowed_image() {
     let el = host();
@@ -80,8 +87,14 @@ async fn loads_a_patient_and_draws_a_windowed_image() {
     assert!(study.starts_with("2.25."));
     let canvas = canvas_of(&el);
     assert!(canvas.width() >= 256 && canvas.height() >= 256, "{}x{}", canvas.width(), canvas.height());
-    // Top-left corner is air (−1000 HU, or background for MR): black after windowing.
+    // Bottom-left corner is air (−1000 HU, or background for MR): black after windowing.
     assert_eq!(shown(&canvas, 0.0, canvas.height() as f64 - 1.0), [0, 0, 0]);
+    // And the image is drawn: an undrawn canvas is transparent everywhere, which also reads
+    // as black. A windowed slice of a phantom has bright tissue and many gray levels.
+    let levels = shown_levels(&canvas);
+    let distinct = levels.iter().copied().collect::<std::collections::BTreeSet<u8>>().len();
+    assert!(levels.iter().any(|&l| l >= 100), "no bright pixel: the canvas was not drawn");
+    assert!(distinct >= 16, "only {distinct} gray levels shown");
     // The study list shows every study of the patient.
     let rows = el.query_selector_all("[data-study-uid]").unwrap().length();
     assert!(rows >= 1);

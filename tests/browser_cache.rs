@@ -5,6 +5,7 @@
 
 use emr_imaging::cache::idb::IdbTier;
 use emr_imaging::cache::{CachePolicy, PersistentTier};
+use emr_imaging::net::CancelToken;
 use std::cell::Cell;
 use std::rc::Rc;
 use wasm_bindgen_test::*;
@@ -104,8 +105,8 @@ async fn an_unopenable_database_means_memory_only_not_failure() {
     let studies = bridge.get_patient_studies(&patient).await.expect("studies");
     let study = studies.first().expect("a study");
     let (series, instance) = bridge.first_image(study).await.expect("first image");
-    let bytes = bridge.get_instance(study, &series.uid, &instance.uid).await.expect("instance over the network");
-    let again = bridge.get_instance(study, &series.uid, &instance.uid).await.unwrap();
+    let bytes = bridge.get_instance(study, &series.uid, &instance.uid, &CancelToken::new()).await.expect("instance over the network");
+    let again = bridge.get_instance(study, &series.uid, &instance.uid, &CancelToken::new()).await.unwrap();
     assert!(Rc::ptr_eq(&bytes, &again), "served from memory");
 }
 

@@ -310,9 +310,9 @@ fn a_truncated_multipart_instance_is_a_typed_error_and_nothing_is_cached() {
     let fhir = FaultyServer::start(fhir_script(pacs.port));
     let bridge = bridge(&fhir);
     let studies = block_on(bridge.get_patient_studies("p1")).unwrap();
-    let err = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5")).unwrap_err();
+    let err = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5", &CancelToken::new())).unwrap_err();
     assert!(matches!(err, BridgeError::DicomWeb(DicomWebError::Multipart(_))), "{err}");
-    let whole = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5")).expect("second answer is whole");
+    let whole = block_on(bridge.get_instance(&studies[0], "1.2.3.4", "1.2.3.4.5", &CancelToken::new())).expect("second answer is whole");
     assert_eq!(whole.as_slice(), b"WHOLE");
     let fetches = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
     assert_eq!(fetches, 2, "the truncated answer was not cached");
@@ -385,8 +385,8 @@ fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
     let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
     let study = &studies[0];
     assert_eq!(study.dicomweb_base.as_deref(), Some(study_pacs.url("/dicom-web").as_str()), "the /studies/{{uid}} tail is not doubled");
-    block_on(bridge.get_instance(study, "1.2.3.4", "1.2.3.4.5")).expect("study-level instance");
-    block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1")).expect("series-level instance");
+    block_on(bridge.get_instance(study, "1.2.3.4", "1.2.3.4.5", &CancelToken::new())).expect("study-level instance");
+    block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1", &CancelToken::new())).expect("series-level instance");
     // Metadata, rendered and thumbnail requests are built like the others: same headers, same
     // token rule (their answers here are not JSON or JPEG; only what was sent matters).
     let client = bridge.dicomweb(study, Some("1.2.3.4")).expect("client");
@@ -423,7 +423,7 @@ fn header_templates_never_carry_the_token_to_a_foreign_origin() {
     }));
     let fhir = FaultyServer::start(fhir_with_endpoint_headers(pacs.port, pacs.port));
     let studies = block_on(bridge(&fhir).get_patient_studies("p1")).expect("studies");
-    block_on(bridge(&fhir).get_instance(&studies[0], "1.2.3.9", "1.2.3.9.1")).expect("instance");
+    block_on(bridge(&fhir).get_instance(&studies[0], "1.2.3.9", "1.2.3.9.1", &CancelToken::new())).expect("instance");
     let seen = pacs.seen();
     assert!(!seen.is_empty());
     for s in &seen {
@@ -497,8 +497,9 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
     let bridge = ImagingBridge::new(transport, &config);
     let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
     let series = studies[0].series.iter().find(|s| s.uid == "1.2.3.7").expect("QIDO series").clone();
-    *work.borrow_mut() = Some(bridge.current_work());
-    let report = block_on(bridge.prefetch_series(&studies[0], &series)).expect("prefetch");
+    let token = CancelToken::new();
+    *work.borrow_mut() = Some(token.clone());
+    let report = block_on(bridge.prefetch_series(&studies[0], &series, &token)).expect("prefetch");
     assert_eq!(report.instances, 5);
     assert!(report.cancelled);
     assert_eq!(report.cached, 2, "the request in flight when the user moved on is not cached: {report:?}");
@@ -507,7 +508,7 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
         pacs.seen().iter().filter(|s| s.path.contains("/instances/")).map(|s| s.path.rsplit('/').next().unwrap().to_string()).collect();
     assert_eq!(fetched, ["1.2.3.7.1", "1.2.3.7.2", "1.2.3.7.3"], "display order, and nothing after the cancel");
     // New work after the cancel runs normally; the cached two are served from memory.
-    let again = block_on(bridge.prefetch_series(&studies[0], &series)).expect("prefetch again");
+    let again = block_on(bridge.prefetch_series(&studies[0], &series, &CancelToken::new())).expect("prefetch again");
     assert_eq!((again.cached, again.cancelled), (5, false));
     let total = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
     assert_eq!(total, 3 + 3, "only the three not cached are fetched again");

@@ -4,8 +4,10 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use emr_imaging::bridge::{BridgeConfig, ImagingBridge, Source};
-use emr_imaging::imaging::{check_patient, DecodedImage};
+use emr_imaging::imaging::{check_header, decode_for, DecodedImage, IdentityMismatch};
 use emr_imaging::net::native::{block_on, UreqTransport};
+use emr_imaging::net::CancelToken;
+use emr_imaging::session::{patient_context, Screen, Session, SessionConfig, SessionError, Update};
 use serde_json::Value;
 use std::path::PathBuf;
 use url::Url;
@@ -70,9 +72,9 @@ fn ct_slice_pixels_equal_the_expected_rendering() {
     let (series, instance) = block_on(bridge.first_image(study)).expect("first image");
     let first = &ct["series"][0]["instances"][0];
     assert_eq!(instance.uid, first["sop_instance_uid"].as_str().unwrap(), "first slice by InstanceNumber");
-    let bytes = block_on(bridge.get_instance(study, &series.uid, &instance.uid)).expect("WADO-RS instance");
+    let bytes = block_on(bridge.get_instance(study, &series.uid, &instance.uid, &CancelToken::new())).expect("WADO-RS instance");
     let image = DecodedImage::decode(&bytes).expect("decodes");
-    check_patient(&image.header, &fhir_patient).expect("the image is this patient's");
+    check_header(&image.header, &patient_context(&fhir_patient)).expect("the image is this patient's");
     assert!(!image.header.lossy);
     let mut rgba = Vec::new();
     image.render_rgba(&image.default_window, &mut rgba).unwrap();
@@ -82,7 +84,7 @@ fn ct_slice_pixels_equal_the_expected_rendering() {
     let mismatches = gray.iter().zip(&expected).filter(|(a, b)| a != b).count();
     assert_eq!(mismatches, 0, "pixels differ from the expected LINEAR rendering");
     // A second fetch is served from memory: same bytes, same allocation.
-    let again = block_on(bridge.get_instance(study, &series.uid, &instance.uid)).unwrap();
+    let again = block_on(bridge.get_instance(study, &series.uid, &instance.uid, &CancelToken::new())).unwrap();
     assert!(std::rc::Rc::ptr_eq(&bytes, &again));
 }
 
@@ -95,8 +97,58 @@ fn another_patients_image_is_refused() {
     let bridge = bridge();
     let other_patient = block_on(bridge.get_patient(other["fhir_id"].as_str().unwrap())).unwrap();
     let bytes = std::fs::read(data_dir().join(ct["series"][0]["instances"][0]["file"].as_str().unwrap())).unwrap();
-    let image = DecodedImage::decode(&bytes).unwrap();
-    assert!(check_patient(&image.header, &other_patient).is_err());
+    let verified = decode_for(&bytes, &std::sync::Arc::new(patient_context(&other_patient)));
+    assert!(matches!(verified, Err(emr_imaging::imaging::VerifyError::Mismatch(IdentityMismatch::PatientId { .. }))));
+}
+
+/// What the session told the screen.
+#[derive(Default)]
+struct Recorded(std::cell::RefCell<Vec<Update>>);
+
+impl Screen for Recorded {
+    fn apply(&self, update: Update) {
+        self.0.borrow_mut().push(update);
+    }
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn the_session_opens_a_patient_from_the_real_servers_and_switches_cleanly() {
+    let manifest = manifest();
+    let (patient, ct) = ct_patient(&manifest);
+    let other = &manifest["patients"][1];
+    let screen = std::rc::Rc::new(Recorded::default());
+    let session = Session::new(bridge(), SessionConfig::default(), screen.clone());
+    block_on(session.open_patient(patient["fhir_id"].as_str().unwrap())).expect("opens");
+    let slices = ct["series"][0]["instances"].as_array().unwrap().len();
+    {
+        let updates = screen.0.borrow();
+        let frames: Vec<&str> = updates
+            .iter()
+            .filter_map(|u| if let Update::StackFrame { instance_uid, image } = u { Some((instance_uid, image)) } else { None })
+            .map(|(uid, image)| {
+                assert_eq!(image.patient().id, patient["fhir_id"].as_str().unwrap());
+                uid.as_str()
+            })
+            .collect();
+        let shown_ct = updates.iter().any(|u| matches!(u, Update::StudyOpened(s) if s.study_uid == ct["uid"].as_str().unwrap()));
+        if shown_ct {
+            assert_eq!(frames.len(), slices, "every slice of the CT stacked");
+        }
+        assert!(!frames.is_empty(), "a stack was filled");
+    }
+    // Switching to the other patient: the clear comes first, and only their images follow.
+    let cleared_at = screen.0.borrow().len();
+    block_on(session.open_patient(other["fhir_id"].as_str().unwrap())).expect("the other patient opens");
+    let updates = screen.0.borrow();
+    assert!(matches!(updates[cleared_at], Update::Cleared { patient_changed: true }));
+    for u in &updates[cleared_at..] {
+        if let Update::Image(shown) = u {
+            assert_eq!(shown.image.patient().id, other["fhir_id"].as_str().unwrap());
+        }
+    }
+    drop(updates);
+    assert!(matches!(block_on(session.open_study(ct["uid"].as_str().unwrap())), Err(SessionError::StudyNotLoaded(_))));
 }
 
 #[test]
@@ -332,17 +384,17 @@ fn prefetch_loads_a_series_that_is_then_served_from_memory() {
     let studies = block_on(bridge.get_patient_studies(patient["fhir_id"].as_str().unwrap())).unwrap();
     let study = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
     let series = &study.series[0];
-    let report = block_on(bridge.prefetch_series(study, series)).expect("prefetch");
+    let report = block_on(bridge.prefetch_series(study, series, &CancelToken::new())).expect("prefetch");
     let slices = ct["series"][0]["instances"].as_array().unwrap().len();
     assert_eq!((report.instances, report.cached, report.cancelled), (slices, slices, false), "{report:?}");
     assert!(report.failed.is_empty());
     let first = &ct["series"][0]["instances"][0];
-    let a = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
-    let b = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
+    let a = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap(), &CancelToken::new())).unwrap();
+    let b = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap(), &CancelToken::new())).unwrap();
     assert!(std::rc::Rc::ptr_eq(&a, &b), "served from memory after the prefetch");
     // A patient switch cancels and clears: the next request goes to the network again and works.
     bridge.clear_memory();
-    let c = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap())).unwrap();
+    let c = block_on(bridge.get_instance(study, &series.uid, first["sop_instance_uid"].as_str().unwrap(), &CancelToken::new())).unwrap();
     assert!(!std::rc::Rc::ptr_eq(&a, &c));
     assert_eq!(a, c);
 }

@@ -5,6 +5,7 @@ use crate::dicomweb::DicomWebError;
 use crate::fhir::FhirError;
 use crate::imaging::ImagingError;
 use crate::net::NetError;
+use crate::session::SessionError;
 use wasm_bindgen::JsValue;
 
 #[derive(Debug, Clone)]
@@ -100,13 +101,19 @@ impl From<ImagingError> for ApiError {
     }
 }
 
-impl From<crate::bridge::rendered::RenderedError> for ApiError {
-    fn from(e: crate::bridge::rendered::RenderedError) -> Self {
-        use crate::bridge::rendered::RenderedError;
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        let message = crate::view::error_message(&e);
         match e {
-            RenderedError::Bridge(b) => b.into(),
-            RenderedError::Identity(m) => ApiError::patient_mismatch(m.to_string()),
-            RenderedError::WrongInstance { .. } => ApiError::patient_mismatch(e.to_string()),
+            SessionError::Bridge(b) => b.into(),
+            SessionError::Imaging(i) => i.into(),
+            SessionError::WrongPatient(_) | SessionError::WrongInstance { .. } => ApiError::patient_mismatch(message),
+            SessionError::StudyNotLoaded(_)
+            | SessionError::StudyNotKnown(_)
+            | SessionError::NothingFetched
+            | SessionError::StudyNotFetched(_) => ApiError::not_found(message),
+            SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
+            SessionError::Superseded => ApiError::superseded(),
         }
     }
 }

@@ -43,14 +43,17 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
     let series = study.series_in_order().first().cloned().cloned().ok_or_else(|| JsValue::from_str("no series"))?;
     let instances = bridge.series_instances(study, &series).await.map_err(|e| err(&e))?;
     let started = now_ms();
-    let report = bridge.prefetch_series(study, &series).await.map_err(|e| err(&e))?;
+    let report = bridge.prefetch_series(study, &series, &crate::net::CancelToken::new()).await.map_err(|e| err(&e))?;
     let ms = now_ms() - started;
     if let Some((uid, e)) = report.failed.first() {
         return Err(JsValue::from_str(&format!("{uid}: {e}")));
     }
     let mut bytes = 0usize;
     for instance in &instances {
-        let image = bridge.get_image(study, &series.uid, &instance.uid, crate::net::Priority::Visible).await.map_err(|e| err(&e))?;
+        let image = bridge
+            .get_image(study, &series.uid, &instance.uid, crate::net::Priority::Visible, &crate::net::CancelToken::new())
+            .await
+            .map_err(|e| err(&e))?;
         bytes += image.map_or(0, |b| b.len());
     }
     let out = js_sys::Object::new();

@@ -49,8 +49,6 @@ pub struct ImagingBridge<T> {
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
     scheduler: Scheduler,
-    /// The current patient's work; replaced (and the old one cancelled) on patient switch.
-    work: RefCell<CancelToken>,
 }
 
 /// What a series prefetch achieved.
@@ -75,30 +73,12 @@ impl<T: Transport> ImagingBridge<T> {
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
             scheduler: Scheduler::default(),
-            work: RefCell::new(CancelToken::new()),
         }
     }
 
     /// The request scheduler (priorities and per-origin limits of image requests).
     pub fn scheduler(&self) -> &Scheduler {
         &self.scheduler
-    }
-
-    /// The cancel token of the current work: cancelled by [`ImagingBridge::cancel_pending`]
-    /// (or by whoever holds a clone). Once cancelled, the next work gets a fresh token.
-    pub fn current_work(&self) -> CancelToken {
-        if self.work.borrow().is_cancelled() {
-            self.work.replace(CancelToken::new());
-        }
-        self.work.borrow().clone()
-    }
-
-    /// Cancels every queued and running image request (the user moved on): waiting requests
-    /// are dropped, running ones aborted, and nothing they would have returned is cached in
-    /// memory. Later requests run under a fresh token.
-    pub fn cancel_pending(&self) {
-        let old = self.work.replace(CancelToken::new());
-        old.cancel();
     }
 
     /// Adds (or removes) the persistent tier below the memory cache.
@@ -118,10 +98,10 @@ impl<T: Transport> ImagingBridge<T> {
         self.fhir.base()
     }
 
-    /// Drops every image held in memory and cancels pending image work (patient switch):
-    /// synchronous, so nothing of the previous patient can be served after it returns.
+    /// Drops every image held in memory (patient switch): synchronous, so nothing of the
+    /// previous patient can be served after it returns. Their requests are cancelled by
+    /// whoever holds their [`CancelToken`] (the session).
     pub fn clear_memory(&self) {
-        self.cancel_pending();
         self.memory.borrow_mut().clear();
     }
 
@@ -317,30 +297,26 @@ impl<T: Transport> ImagingBridge<T> {
     }
 
     /// A whole instance (Part 10 bytes) for display: [`ImagingBridge::get_image`] at the
-    /// highest priority. Work cancelled by a patient switch ends in a network error whose
-    /// message is [`crate::net::CANCELLED`].
-    pub async fn get_instance(&self, study: &Study, series_uid: &str, instance_uid: &str) -> Result<Rc<Vec<u8>>, BridgeError> {
-        match self.get_image(study, series_uid, instance_uid, Priority::Visible).await? {
+    /// highest priority. Work cancelled through `work` ends in a network error whose message
+    /// is [`crate::net::CANCELLED`].
+    pub async fn get_instance(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        work: &CancelToken,
+    ) -> Result<Rc<Vec<u8>>, BridgeError> {
+        match self.get_image(study, series_uid, instance_uid, Priority::Visible, work).await? {
             Some(bytes) => Ok(bytes),
             None => Err(DicomWebError::Net(crate::net::cancelled(instance_uid)).into()),
         }
     }
 
     /// A whole instance (Part 10 bytes): memory, else (through the scheduler, at `priority`)
-    /// the persistent tier, else WADO-RS. `None` when the work was cancelled before it
+    /// the persistent tier, else WADO-RS. `None` when `work` was cancelled before it
     /// finished: then nothing is cached, so a patient switch leaves nothing behind. What the
     /// server marked `no-store` is kept in memory only.
     pub async fn get_image(
-        &self,
-        study: &Study,
-        series_uid: &str,
-        instance_uid: &str,
-        priority: Priority,
-    ) -> Result<Option<Rc<Vec<u8>>>, BridgeError> {
-        self.image_for_work(study, series_uid, instance_uid, priority, &self.current_work()).await
-    }
-
-    async fn image_for_work(
         &self,
         study: &Study,
         series_uid: &str,
@@ -392,15 +368,13 @@ impl<T: Transport> ImagingBridge<T> {
 
     /// Loads a series into the cache in display order at prefetch priority: the scheduler
     /// serves it after visible images and thumbnails, at most its per-origin limit at a time,
-    /// and drops what is left when the user moves on ([`ImagingBridge::cancel_pending`]).
-    pub async fn prefetch_series(&self, study: &Study, series: &SeriesRef) -> Result<Prefetched, BridgeError> {
-        let work = self.current_work();
+    /// and drops what is left when the user moves on (`work` cancelled).
+    pub async fn prefetch_series(&self, study: &Study, series: &SeriesRef, work: &CancelToken) -> Result<Prefetched, BridgeError> {
         let instances = self.series_instances(study, series).await?;
         // Created in display order: the scheduler serves equal priorities first come, first served.
-        let results = futures_util::future::join_all(
-            instances.iter().map(|i| self.image_for_work(study, &series.uid, &i.uid, Priority::Prefetch, &work)),
-        )
-        .await;
+        let results =
+            futures_util::future::join_all(instances.iter().map(|i| self.get_image(study, &series.uid, &i.uid, Priority::Prefetch, work)))
+                .await;
         let mut report = Prefetched { instances: instances.len(), ..Default::default() };
         for (instance, result) in instances.iter().zip(results) {
             match result {

@@ -4,8 +4,7 @@
 
 use super::{BridgeError, ImagingBridge, Study};
 use crate::dicomweb::{json::tags, rendered::is_refusal, DicomJson};
-use crate::fhir::Patient;
-use crate::imaging::{check_patient, IdentityMismatch, ImageHeader};
+use crate::imaging::{check_header, IdentityMismatch, ImageHeader, PatientContext};
 use crate::net::Transport;
 use thiserror::Error;
 
@@ -49,7 +48,7 @@ impl<T: Transport> ImagingBridge<T> {
         study: &Study,
         series_uid: &str,
         instance_uid: &str,
-        patient: &Patient,
+        patient: &PatientContext,
     ) -> Result<Option<Vec<u8>>, RenderedError> {
         let client = self.client_for_series(study, Some(series_uid))?;
         let metadata = match client.instance_metadata(&self.http, &study.study_uid, series_uid, instance_uid).await {
@@ -89,13 +88,13 @@ pub fn rendering(metadata: &DicomJson) -> Rendering {
 }
 
 /// The metadata is the asked-for instance's and names `patient`.
-pub fn check_metadata(metadata: &DicomJson, instance_uid: &str, patient: &Patient) -> Result<(), RenderedError> {
+pub fn check_metadata(metadata: &DicomJson, instance_uid: &str, patient: &PatientContext) -> Result<(), RenderedError> {
     let sop = metadata.string(tags::SOP_INSTANCE_UID);
     if sop.as_deref() != Some(instance_uid) {
         return Err(RenderedError::WrongInstance { asked: instance_uid.to_string(), got: sop });
     }
     let header = ImageHeader { patient_id: metadata.string(PATIENT_ID), patient_name: metadata.string(PATIENT_NAME), ..Default::default() };
-    Ok(check_patient(&header, patient)?)
+    Ok(check_header(&header, patient)?)
 }
 
 #[cfg(test)]
@@ -103,15 +102,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn patient() -> Patient {
-        Patient {
-            id: "p1".into(),
-            identifiers: vec!["MRN-1".into()],
-            family: Some("Doe".into()),
-            given: vec!["Jane".into()],
-            birth_date: None,
-            gender: None,
-        }
+    fn patient() -> PatientContext {
+        PatientContext { id: "p1".into(), identifiers: vec!["MRN-1".into()], family: Some("Doe".into()), display_name: "DOE, Jane".into() }
     }
 
     fn metadata(sop: &str, id: &str, name: &str) -> DicomJson {

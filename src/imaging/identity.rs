@@ -1,8 +1,26 @@
 //! The identity check: an image is shown only if its header names the patient in context.
+//!
+//! [`VerifiedImage`] is the proof. [`decode_for`] and [`decode_frame_for`] are the only ways to
+//! make one, and the viewport, the stack and the thumbnails accept nothing else, so no path can
+//! draw pixels that skipped the check. [`check_header`] answers the same question for a header
+//! without pixels (WADO-RS metadata before a server-rendered JPEG).
 
-use super::ImageHeader;
-use crate::fhir::Patient;
+use super::{DecodedImage, ImageHeader, ImagingError};
+use std::sync::Arc;
 use thiserror::Error;
+
+/// Who the images must belong to: what the FHIR Patient says about identity, and nothing more
+/// (imaging does not depend on FHIR).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PatientContext {
+    /// The FHIR resource id, to tell contexts apart.
+    pub id: String,
+    /// Identifier values (MRNs and the like), without systems: DICOM PatientID carries no system.
+    pub identifiers: Vec<String>,
+    pub family: Option<String>,
+    /// How the patient is named in messages (the banner's form).
+    pub display_name: String,
+}
 
 /// Why an image was withheld.
 #[derive(Debug, Error, Clone, PartialEq, serde::Serialize)]
@@ -15,14 +33,70 @@ pub enum IdentityMismatch {
     PatientName { header: String, fhir: String },
 }
 
+/// Why [`decode_for`] gave no image.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Imaging(#[from] ImagingError),
+    #[error(transparent)]
+    Mismatch(#[from] IdentityMismatch),
+}
+
+/// A decoded frame proven to be the patient's of [`VerifiedImage::patient`]. Cheap to clone
+/// (shared), read-only, and made only by [`decode_for`] and [`decode_frame_for`].
+#[derive(Debug, Clone)]
+pub struct VerifiedImage {
+    image: Arc<DecodedImage>,
+    patient: Arc<PatientContext>,
+}
+
+impl VerifiedImage {
+    /// The patient it was checked against.
+    pub fn patient(&self) -> &PatientContext {
+        &self.patient
+    }
+
+    /// True if it was checked against `context` (same id and the same identity facts).
+    pub fn is_for(&self, context: &PatientContext) -> bool {
+        *self.patient == *context
+    }
+
+    /// The same decoded frame (no copy): a redraw or a second view of one decode.
+    pub fn same_pixels(&self, other: &VerifiedImage) -> bool {
+        Arc::ptr_eq(&self.image, &other.image)
+    }
+}
+
+impl std::ops::Deref for VerifiedImage {
+    type Target = DecodedImage;
+    fn deref(&self) -> &DecodedImage {
+        &self.image
+    }
+}
+
+/// Decodes the first frame of a Part 10 instance and proves it is `patient`'s.
+pub fn decode_for(bytes: &[u8], patient: &Arc<PatientContext>) -> Result<VerifiedImage, VerifyError> {
+    verify(DecodedImage::decode(bytes)?, patient)
+}
+
+/// Decodes frame `index` of a multi-frame instance and proves it is `patient`'s.
+pub fn decode_frame_for(bytes: &[u8], index: u32, patient: &Arc<PatientContext>) -> Result<VerifiedImage, VerifyError> {
+    verify(DecodedImage::decode_frame(bytes, index)?, patient)
+}
+
+fn verify(image: DecodedImage, patient: &Arc<PatientContext>) -> Result<VerifiedImage, VerifyError> {
+    check_header(&image.header, patient)?;
+    Ok(VerifiedImage { image: Arc::new(image), patient: patient.clone() })
+}
+
 /// Letters and digits only, upper-cased: `Doe^Jane^^^` and `DOE` compare on what matters.
 fn normalise(name: &str) -> String {
     name.chars().filter(|c| c.is_alphanumeric()).map(crate::text::upper).collect()
 }
 
-/// The header's Patient ID must equal one of the FHIR patient's identifier values, and when both
+/// The header's Patient ID must equal one of the patient's identifier values, and when both
 /// carry a family name they must agree. A wrong image is worse than no image.
-pub fn check_patient(header: &ImageHeader, patient: &Patient) -> Result<(), IdentityMismatch> {
+pub fn check_header(header: &ImageHeader, patient: &PatientContext) -> Result<(), IdentityMismatch> {
     let id = header.patient_id.as_deref().map(str::trim).filter(|s| !s.is_empty()).ok_or(IdentityMismatch::MissingPatientId)?;
     if !patient.identifiers.iter().any(|value| value.trim() == id) {
         return Err(IdentityMismatch::PatientId { header: id.to_string() });
@@ -30,7 +104,7 @@ pub fn check_patient(header: &ImageHeader, patient: &Patient) -> Result<(), Iden
     if let (Some(header_name), Some(family)) = (&header.patient_name, &patient.family) {
         let header_family = header_name.split('^').next().unwrap_or_default();
         if !header_family.trim().is_empty() && normalise(header_family) != normalise(family) {
-            return Err(IdentityMismatch::PatientName { header: header_name.clone(), fhir: patient.display_name() });
+            return Err(IdentityMismatch::PatientName { header: header_name.clone(), fhir: patient.display_name.clone() });
         }
     }
     Ok(())
@@ -40,14 +114,12 @@ pub fn check_patient(header: &ImageHeader, patient: &Patient) -> Result<(), Iden
 mod tests {
     use super::*;
 
-    fn patient() -> Patient {
-        Patient {
+    fn patient() -> PatientContext {
+        PatientContext {
             id: "p".into(),
             identifiers: vec!["MRN-1".into(), "SSN-9".into()],
             family: Some("O'Brien".into()),
-            given: vec!["Ann".into()],
-            birth_date: None,
-            gender: None,
+            display_name: "O'BRIEN, Ann".into(),
         }
     }
 
@@ -57,16 +129,22 @@ mod tests {
 
     #[test]
     fn matching_id_and_name_pass() {
-        assert_eq!(check_patient(&header(Some("MRN-1"), Some("OBRIEN^ANN")), &patient()), Ok(()));
-        assert_eq!(check_patient(&header(Some(" SSN-9 "), None), &patient()), Ok(()));
+        assert_eq!(check_header(&header(Some("MRN-1"), Some("OBRIEN^ANN")), &patient()), Ok(()));
+        assert_eq!(check_header(&header(Some(" SSN-9 "), None), &patient()), Ok(()));
     }
 
     #[test]
     fn mismatches_block() {
-        assert_eq!(check_patient(&header(None, None), &patient()), Err(IdentityMismatch::MissingPatientId));
-        assert!(matches!(check_patient(&header(Some("MRN-2"), None), &patient()), Err(IdentityMismatch::PatientId { .. })));
-        assert!(matches!(check_patient(&header(Some("MRN-1"), Some("SMITH^ANN")), &patient()), Err(IdentityMismatch::PatientName { .. })));
+        assert_eq!(check_header(&header(None, None), &patient()), Err(IdentityMismatch::MissingPatientId));
+        assert!(matches!(check_header(&header(Some("MRN-2"), None), &patient()), Err(IdentityMismatch::PatientId { .. })));
+        assert!(matches!(check_header(&header(Some("MRN-1"), Some("SMITH^ANN")), &patient()), Err(IdentityMismatch::PatientName { .. })));
         // A prefix of an identifier is not the identifier.
-        assert!(check_patient(&header(Some("MRN"), None), &patient()).is_err());
+        assert!(check_header(&header(Some("MRN"), None), &patient()).is_err());
+    }
+
+    #[test]
+    fn undecodable_bytes_are_an_imaging_error_not_an_image() {
+        let context = Arc::new(patient());
+        assert!(matches!(decode_for(b"not dicom", &context), Err(VerifyError::Imaging(_))));
     }
 }

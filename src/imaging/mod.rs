@@ -5,7 +5,7 @@ pub mod geometry;
 mod identity;
 pub mod presets;
 
-pub use identity::{check_patient, IdentityMismatch};
+pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
 
 use dicom_parser_lite::{
     color,

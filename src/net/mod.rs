@@ -203,6 +203,11 @@ impl<T: Transport> HttpClient<T> {
         &self.auth
     }
 
+    /// The transport itself, for its platform services (timer, clock).
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
     /// Sends `request` with the token added when its origin is allowed; retries per the
     /// [`RetryPolicy`]; on a 401 to a request that carried the token, asks the host's token
     /// provider once for a new one and resends. A non-success status becomes

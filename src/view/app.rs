@@ -2,7 +2,7 @@
 
 use super::reports::ReportPanel;
 use super::series_strip::SeriesStrip;
-use super::store::{Status, Store};
+use super::store::{Activity, Status, Store};
 use super::study_list::StudyList;
 use super::viewport::Viewport;
 use super::{style, STRINGS};
@@ -59,7 +59,9 @@ fn StatusLine(store: Store) -> impl IntoView {
         <div class="emr-status" role="status" aria-live="polite" data-testid="status">
             {move || match status.get() {
                 Status::Idle => String::new(),
-                Status::Loading(what) => what,
+                Status::Loading(Activity::Studies) => STRINGS.loading_studies.to_string(),
+                Status::Loading(Activity::Image) => STRINGS.loading_image.to_string(),
+                Status::NoStudies => STRINGS.no_studies.to_string(),
                 Status::Error(message) => format!("{} {message}", STRINGS.error_prefix),
             }}
         </div>

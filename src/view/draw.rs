@@ -1,8 +1,7 @@
-//! Pixels onto a canvas: the single place where image data reaches the screen, so the identity
-//! gate sits here too (viewport and thumbnails alike).
+//! Pixels onto a canvas: the single place where image data reaches the screen. It takes only a
+//! [`VerifiedImage`], and only one verified for the patient in context now.
 
-use crate::fhir::Patient;
-use crate::imaging::{check_patient, DecodedImage, IdentityMismatch, RgbaLayout};
+use crate::imaging::{PatientContext, RgbaLayout, VerifiedImage};
 use dicom_parser_lite::transform::Window;
 use std::cell::RefCell;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
@@ -43,8 +42,8 @@ fn image_data(rgba: &[u8], width: u32, height: u32) -> Result<web_sys::ImageData
 
 #[derive(Debug)]
 pub enum DrawError {
-    /// Not this patient's image: the canvas was cleared.
-    Mismatch(IdentityMismatch),
+    /// Verified for another patient than the one in context: the canvas was cleared.
+    OtherPatient,
     /// No patient in context (between a switch and its load): nothing may be drawn.
     NoPatient,
     Browser(String),
@@ -79,27 +78,27 @@ pub fn clear(el: &web_sys::HtmlCanvasElement) {
     el.set_height(0);
 }
 
-/// Renders `image` under `window` at its native resolution into `el`, after checking it
-/// against `patient` (no patient in context: nothing is drawn). `coverage`: gray may be drawn
+/// Renders `image` under `window` at its native resolution into `el`, if it was verified for
+/// `patient` (no patient in context: nothing is drawn). `coverage`: gray may be drawn
 /// in the coverage layout when the canvas's backdrop is verified black (the viewport, redrawn
 /// on every window/level step); otherwise pixels are opaque (thumbnails: drawn once, and a
 /// copied or saved image is then the image). A failed draw clears the canvas: the previous
 /// image must not stay under the new one's overlay.
 pub fn draw(
     el: &web_sys::HtmlCanvasElement,
-    image: &DecodedImage,
+    image: &VerifiedImage,
     window: &Window,
     invert: bool,
     coverage: bool,
-    patient: Option<&Patient>,
+    patient: Option<&PatientContext>,
 ) -> Result<(), DrawError> {
     let Some(patient) = patient else {
         clear(el);
         return Err(DrawError::NoPatient);
     };
-    if let Err(mismatch) = check_patient(&image.header, patient) {
+    if !image.is_for(patient) {
         clear(el);
-        return Err(DrawError::Mismatch(mismatch));
+        return Err(DrawError::OtherPatient);
     }
     let performance = web_sys::window().and_then(|w| w.performance());
     if let Some(p) = &performance {

@@ -1,9 +1,9 @@
 //! The leptos view: PatientBanner, StudyList, SeriesStrip, Viewport, ReportPanel and Status.
 //!
-//! The view reads [`Store`] signals and reports user intent through [`Store::actions`]. Pixels
-//! are windowed here from already decoded frames, so scrolling and a new window never refetch.
-//! The one place that fetches on the view's behalf is [`loader`], called by the api: it fills
-//! the stack in display order, checking every image against the patient in context.
+//! The view reads [`Store`] signals and reports user intent through [`Store::actions`]. It
+//! fetches nothing: the session decides what to show and says so in updates the store applies
+//! (`Store::apply`). Pixels are windowed here from already decoded, verified frames, so
+//! scrolling and a new window never refetch.
 //!
 //! [`logic`] (list order, filters, keys, overlay text) is pure and compiled natively for tests.
 
@@ -12,12 +12,19 @@ mod strings;
 
 pub use strings::STRINGS;
 
+/// How a session error reads in the status line and in the host's error: a withheld image
+/// says that it was blocked, and why.
+pub fn error_message(error: &crate::session::SessionError) -> String {
+    match error {
+        crate::session::SessionError::WrongPatient(mismatch) => format!("{} {mismatch}", STRINGS.blocked_prefix),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod draw;
-#[cfg(target_arch = "wasm32")]
-pub mod loader;
 #[cfg(target_arch = "wasm32")]
 mod reports;
 #[cfg(target_arch = "wasm32")]

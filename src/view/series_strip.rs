@@ -4,21 +4,18 @@
 use super::draw;
 use super::store::{Action, SeriesItem, Store};
 use super::STRINGS;
-use crate::imaging::DecodedImage;
+use crate::imaging::VerifiedImage;
 use leptos::prelude::*;
-use std::sync::Arc;
 
 #[component]
-fn Thumb(image: Arc<DecodedImage>, store: Store) -> impl IntoView {
+fn Thumb(image: VerifiedImage, store: Store) -> impl IntoView {
     let canvas = NodeRef::<leptos::html::Canvas>::new();
-    let patient = store.patient.clone();
-    let blocked = store.blocked.clone();
+    let patient = store.context.clone();
     Effect::new(move |_| {
         let Some(el) = canvas.get() else { return };
         let p = patient.get();
-        if let Err(draw::DrawError::Mismatch(m)) = draw::draw(&el, &image, &image.default_window, false, false, p.as_ref()) {
-            blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
-        }
+        // A thumbnail verified for another patient (or none in context) is not drawn.
+        let _ = draw::draw(&el, &image, &image.default_window, false, false, p.as_deref());
     });
     view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true"></canvas> }
 }

@@ -1,29 +1,25 @@
 //! All view state as signals. Cloning a [`Store`] shares the same signals.
+//!
+//! The session decides what is shown and says so through [`Update`]s ([`Store::apply`]); the
+//! user's own view of the image (slice, window, zoom, pan, tool) changes here.
 
 use crate::bridge::Study;
-use crate::fhir::report::DiagnosticReport;
 use crate::fhir::Patient;
 use crate::imaging::geometry;
-use crate::imaging::DecodedImage;
+use crate::imaging::{PatientContext, VerifiedImage};
+use crate::session::Update as Change;
+pub use crate::session::{Activity, Reports, Status};
 use dicom_parser_lite::transform::Window;
 use leptos::prelude::*;
 use std::sync::Arc;
 
-/// What is on screen right now.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Status {
-    Idle,
-    Loading(String),
-    Error(String),
-}
-
-/// An image ready to draw, with the identity it was proven to belong to.
+/// An image ready to draw: verified for the patient in context, under a window.
 #[derive(Debug, Clone)]
 pub struct ShownImage {
     pub study_uid: String,
     pub series_uid: String,
     pub instance_uid: String,
-    pub image: Arc<DecodedImage>,
+    pub image: VerifiedImage,
     pub window: Window,
 }
 
@@ -39,7 +35,7 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub struct StackFrame {
     pub instance_uid: String,
-    pub image: Arc<DecodedImage>,
+    pub image: VerifiedImage,
 }
 
 /// The series in the viewport: frames decoded so far (a prefix of the display order) and how
@@ -51,9 +47,6 @@ pub struct Stack {
     pub frames: Vec<StackFrame>,
     pub loaded_instances: usize,
     pub total_instances: usize,
-    /// Which load fills this stack: a newer load of the same series (the study opened again)
-    /// takes over, and the older one stops instead of appending to it.
-    pub load: u64,
 }
 
 impl Stack {
@@ -70,8 +63,8 @@ pub struct SeriesItem {
     pub modality: Option<String>,
     pub description: Option<String>,
     pub count: Option<u32>,
-    /// The middle image, identity-checked, when it has been decoded.
-    pub thumb: Option<Arc<DecodedImage>>,
+    /// The middle image, verified, when it has been decoded.
+    pub thumb: Option<VerifiedImage>,
     pub loaded: usize,
     pub total: usize,
 }
@@ -123,14 +116,6 @@ impl Theme {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reports {
-    Idle,
-    Loading,
-    Loaded(Vec<DiagnosticReport>),
-    Failed(String),
-}
-
 /// Sink for [`Action`]s. The owner lives on the one browser thread; the wrapper only satisfies
 /// leptos's `Send` bounds.
 pub type ActionSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(Action)>>>;
@@ -141,6 +126,8 @@ pub type DisplayedSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(&ShownImage)>>
 #[derive(Clone)]
 pub struct Store {
     pub patient: ArcRwSignal<Option<Patient>>,
+    /// Whose images may be drawn: every draw compares its image's proof with it.
+    pub context: ArcRwSignal<Option<Arc<PatientContext>>>,
     pub studies: ArcRwSignal<Vec<Study>>,
     pub selected_study: ArcRwSignal<Option<String>>,
     pub status: ArcRwSignal<Status>,
@@ -164,6 +151,7 @@ impl Store {
     pub fn new(actions: Box<dyn Fn(Action)>, displayed: Box<dyn Fn(&ShownImage)>) -> Self {
         Store {
             patient: ArcRwSignal::new(None),
+            context: ArcRwSignal::new(None),
             studies: ArcRwSignal::new(Vec::new()),
             selected_study: ArcRwSignal::new(None),
             status: ArcRwSignal::new(Status::Idle),
@@ -191,10 +179,101 @@ impl Store {
         self.reports.set(Reports::Idle);
         self.studies.set(Vec::new());
         self.selected_study.set(None);
+        self.context.set(None);
         self.patient.set(None);
         self.index.set(0);
         self.view.update(|v| *v = ViewState { tool: v.tool, fps: v.fps, ..ViewState::default() });
         self.status.set(Status::Idle);
+    }
+
+    /// Shows what the session says. Updates for the host (a study opened, a failure) are the
+    /// api's to announce; here they change only what is drawn.
+    pub fn apply(&self, update: Change) {
+        match update {
+            Change::Cleared { .. } => self.clear_patient(),
+            Change::Patient { patient, context } => {
+                self.context.set(Some(context));
+                self.patient.set(Some(patient));
+            }
+            Change::Studies(studies) => self.studies.set(studies),
+            Change::StudyOpened(study) => {
+                self.selected_study.set(Some(study.study_uid));
+                self.image.set(None);
+                self.blocked.set(None);
+            }
+            Change::Status(status) => self.status.set(status),
+            Change::Failed(error) => self.status.set(Status::Error(super::error_message(&error))),
+            Change::Blocked(mismatch) => {
+                let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
+                self.image.set(None);
+                self.stack.set(Stack::default());
+                self.blocked.set(Some(message.clone()));
+                self.status.set(Status::Error(message));
+            }
+            Change::Image(shown) => {
+                let window = shown.image.default_window;
+                self.image.set(Some(ShownImage {
+                    study_uid: shown.study_uid,
+                    series_uid: shown.series_uid,
+                    instance_uid: shown.instance_uid,
+                    image: shown.image,
+                    window,
+                }));
+            }
+            Change::Series(entries) => self.series.set(
+                entries
+                    .into_iter()
+                    .map(|e| SeriesItem {
+                        uid: e.uid,
+                        number: e.number,
+                        modality: e.modality,
+                        description: e.description,
+                        count: e.count,
+                        thumb: None,
+                        loaded: 0,
+                        total: e.total,
+                    })
+                    .collect(),
+            ),
+            Change::SeriesProgress { series_uid, loaded, total } => self.update_item(&series_uid, |i| {
+                i.loaded = loaded;
+                i.total = total;
+            }),
+            Change::Thumbnail { series_uid, image, total } => self.update_item(&series_uid, |i| {
+                i.thumb = i.thumb.take().or(Some(image));
+                if let Some(total) = total {
+                    i.total = i.total.max(total);
+                }
+            }),
+            Change::StackStarted { study_uid, series_uid, fresh_view } => {
+                if fresh_view {
+                    self.image.set(None);
+                    self.view.update(|v| {
+                        v.window = None;
+                        v.zoom = None;
+                        v.pan = (0.0, 0.0);
+                        v.playing = false;
+                    });
+                }
+                self.blocked.set(None);
+                self.stack.set(Stack { study_uid, series_uid, ..Stack::default() });
+                self.index.set(0);
+            }
+            Change::StackTotal(total) => self.stack.update(|s| s.total_instances = total),
+            Change::StackFrame { instance_uid, image } => self.stack.update(|s| s.frames.push(StackFrame { instance_uid, image })),
+            Change::StackInstanceDone => self.stack.update(|s| s.loaded_instances += 1),
+            Change::ShowFrame(index) => self.show_index(index),
+            Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
+            Change::Reports(reports) => self.reports.set(reports),
+        }
+    }
+
+    fn update_item(&self, series_uid: &str, f: impl FnOnce(&mut SeriesItem)) {
+        self.series.update(|items| {
+            if let Some(item) = items.iter_mut().find(|i| i.uid == series_uid) {
+                f(item);
+            }
+        });
     }
 
     /// Light, dark or following the host's colour scheme (for the api's `theme` option).
@@ -213,7 +292,7 @@ impl Store {
         let window = self.view.with_untracked(|v| v.window).unwrap_or(frame.image.default_window);
         self.index.set(index);
         let same = self.image.with_untracked(|i| {
-            i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && Arc::ptr_eq(&i.image, &frame.image) && i.window == window)
+            i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window)
         });
         if !same {
             self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));

@@ -1,7 +1,7 @@
 //! The study list: filters, date order, keyboard navigation (roving tabindex), ARIA listbox.
 
 use super::logic::{date_of, list_key_target, modalities, StudyFilter};
-use super::store::{Action, Status, Store};
+use super::store::{Action, Activity, Status, Store};
 use super::STRINGS;
 use crate::bridge::{Source, Study};
 use leptos::prelude::*;
@@ -58,7 +58,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
                 return (shown.with(Vec::is_empty)).then_some(STRINGS.no_matching_studies);
             }
             match status.get() {
-                Status::Loading(what) if what == STRINGS.loading_studies => Some(STRINGS.loading_studies),
+                Status::Loading(Activity::Studies) => Some(STRINGS.loading_studies),
                 Status::Error(_) if patient.with(Option::is_none) => Some(STRINGS.studies_failed),
                 _ if patient.with(Option::is_some) => Some(STRINGS.no_studies),
                 _ => None,

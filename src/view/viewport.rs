@@ -66,12 +66,11 @@ pub fn Viewport(store: Store) -> impl IntoView {
 
     // Draw whenever the frame, its window, inversion or the patient in context changes.
     {
-        let (image, view, patient, blocked, displayed) =
-            (store.image.clone(), store.view.clone(), store.patient.clone(), store.blocked.clone(), store.displayed.clone());
+        let (image, view, patient, displayed) = (store.image.clone(), store.view.clone(), store.context.clone(), store.displayed.clone());
         // The last image announced: a new decoded image (not a new window on the same one)
         // gets an `image-displayed` event.
         // Holding it (not its address) means a new image can never be mistaken for it.
-        let last: Rc<RefCell<Option<std::sync::Arc<crate::imaging::DecodedImage>>>> = Rc::new(RefCell::new(None));
+        let last: Rc<RefCell<Option<crate::imaging::VerifiedImage>>> = Rc::new(RefCell::new(None));
         let image_w = store.image.clone();
         Effect::new(move |_| {
             let shown = image.get();
@@ -84,16 +83,16 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 *last.borrow_mut() = None;
                 return;
             };
-            match draw::draw(&el, &shown.image, &shown.window, invert, true, p.as_ref()) {
+            match draw::draw(&el, &shown.image, &shown.window, invert, true, p.as_deref()) {
                 Ok(()) => {
-                    let is_new = !last.borrow().as_ref().is_some_and(|l| std::sync::Arc::ptr_eq(l, &shown.image));
+                    let is_new = !last.borrow().as_ref().is_some_and(|l| l.same_pixels(&shown.image));
                     if is_new {
                         *last.borrow_mut() = Some(shown.image.clone());
                         (displayed)(&shown);
                     }
                 }
-                Err(draw::DrawError::Mismatch(m)) => {
-                    blocked.set(Some(format!("{} {m}", STRINGS.blocked_prefix)));
+                Err(draw::DrawError::OtherPatient) => {
+                    *last.borrow_mut() = None;
                     image_w.set(None);
                 }
                 Err(draw::DrawError::NoPatient) => *last.borrow_mut() = None,

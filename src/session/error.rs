@@ -1,0 +1,54 @@
+//! Why a session call did not do what was asked.
+
+use crate::bridge::rendered::RenderedError;
+use crate::bridge::BridgeError;
+use crate::imaging::{IdentityMismatch, ImagingError, VerifyError};
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SessionError {
+    #[error(transparent)]
+    Bridge(#[from] BridgeError),
+    #[error(transparent)]
+    Imaging(#[from] ImagingError),
+    /// The image (or its metadata) is not the patient's in context: it was withheld.
+    #[error(transparent)]
+    WrongPatient(#[from] IdentityMismatch),
+    /// The server answered with another instance than the one asked for.
+    #[error("the server's metadata for {asked} describes instance {got:?}")]
+    WrongInstance { asked: String, got: Option<String> },
+    #[error("study {0} is not loaded")]
+    StudyNotLoaded(String),
+    #[error("study {0} is not a study of the current patient (call loadPatientImages or fetchStudies first)")]
+    StudyNotKnown(String),
+    #[error("renderStudyList takes studies from fetchStudies; none were fetched")]
+    NothingFetched,
+    #[error("study {0:?} is not among the fetched studies")]
+    StudyNotFetched(String),
+    #[error("series {0} is not part of the study")]
+    UnknownSeries(String),
+    #[error("no patient in context")]
+    NoPatient,
+    /// A newer choice (patient, study or series) replaced this one; its results were dropped.
+    #[error("a newer request replaced this one")]
+    Superseded,
+}
+
+impl From<VerifyError> for SessionError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Imaging(e) => SessionError::Imaging(e),
+            VerifyError::Mismatch(m) => SessionError::WrongPatient(m),
+        }
+    }
+}
+
+impl From<RenderedError> for SessionError {
+    fn from(e: RenderedError) -> Self {
+        match e {
+            RenderedError::Bridge(b) => SessionError::Bridge(b),
+            RenderedError::Identity(m) => SessionError::WrongPatient(m),
+            RenderedError::WrongInstance { asked, got } => SessionError::WrongInstance { asked, got },
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! After a study's first image: the rest of its series as a stack in display order, the
+//! study's reports beside it, then a thumbnail of every other series.
+//!
+//! Each instance is decoded on its own turn of the event loop (a yield between instances), so
+//! input and redraws are served while a series loads. Every decoded instance is verified
+//! against the patient in context before it joins the stack; one that is not this patient's
+//! blocks the viewport.
+
+use super::{Generation, Reports, Scope, Screen, SeriesEntry, Session, SessionError, Update};
+use crate::bridge::Study;
+use crate::imaging::{decode_for, decode_frame_for, geometry, VerifiedImage, VerifyError};
+use crate::net::Transport;
+use futures_util::StreamExt;
+use std::time::Duration;
+
+/// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
+const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
+
+/// Instances requested ahead of the one being decoded.
+const FETCH_AHEAD: usize = 4;
+
+/// The strip's entries for a study, in display order, before anything is loaded.
+fn series_entries(study: &Study) -> Vec<SeriesEntry> {
+    study
+        .series_in_order()
+        .into_iter()
+        .map(|s| SeriesEntry {
+            uid: s.uid.clone(),
+            number: s.number,
+            modality: s.modality.clone(),
+            description: s.description.clone(),
+            count: s.number_of_instances,
+            total: s.number_of_instances.unwrap_or(0) as usize,
+        })
+        .collect()
+}
+
+impl<T: Transport, S: Screen> Session<T, S> {
+    /// Gives the platform a turn (input, paint) before the next piece of work.
+    async fn yield_now(&self) {
+        self.bridge.http().transport().sleep(Duration::ZERO).await;
+    }
+
+    /// The series stack, the reports and the thumbnails of the study `generation` opened.
+    pub(super) async fn after_first_image(&self, study: &Study, series_uid: &str, generation: &Generation) -> Result<(), SessionError> {
+        self.screen.apply(Update::Series(series_entries(study)));
+        let (_, stack) = futures_util::future::join(self.load_reports(study, generation), self.load_series(study, series_uid, false)).await;
+        match stack {
+            // Another series was chosen meanwhile: the study's thumbnails are still wanted.
+            Err(SessionError::Superseded) if generation.is_current() => {}
+            other => other?,
+        }
+        self.load_thumbnails(study, generation).await
+    }
+
+    /// Loads a series of the selected study into the stack in display order, showing its first
+    /// frame as soon as it is decoded (unless the viewport already shows it). `fresh_view`: the
+    /// user chose it, so the view starts anew. An earlier series' load stops.
+    pub(super) async fn load_series(&self, study: &Study, series_uid: &str, fresh_view: bool) -> Result<(), SessionError> {
+        let series =
+            study.series.iter().find(|s| s.uid == series_uid).ok_or_else(|| SessionError::UnknownSeries(series_uid.to_string()))?;
+        let generation = self.generations.begin(Scope::Series);
+        self.state.borrow_mut().stack = Some((study.study_uid.clone(), series_uid.to_string()));
+        self.screen.apply(Update::StackStarted { study_uid: study.study_uid.clone(), series_uid: series_uid.to_string(), fresh_view });
+        let instances = self.bridge.series_instances(study, series).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let instances = instances?;
+        let total = instances.len();
+        self.screen.apply(Update::StackTotal(total));
+        self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded: 0, total });
+        let mut frames: Vec<VerifiedImage> = Vec::new();
+        let mut loaded = 0;
+        let mut bytes_held = 0usize;
+        // A few requests in flight, results taken in display order (`buffered` keeps order).
+        let token = generation.token().clone();
+        let mut fetched = futures_util::stream::iter(instances.iter())
+            .map(|instance| {
+                let token = token.clone();
+                async move { (instance, self.bridge.get_instance(study, series_uid, &instance.uid, &token).await) }
+            })
+            .buffered(FETCH_AHEAD);
+        while let Some((instance, bytes)) = fetched.next().await {
+            if !generation.is_current() {
+                return Err(SessionError::Superseded);
+            }
+            let bytes = bytes?;
+            let context = self.context().ok_or(SessionError::Superseded)?;
+            let first = self.verified(decode_for(&bytes, &context))?;
+            let frame_count = first.header.number_of_frames;
+            let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
+            bytes_held += frame_bytes.saturating_mul(frame_count as usize);
+            if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
+                self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
+            }
+            let was_empty = frames.is_empty();
+            frames.push(first.clone());
+            self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image: first });
+            // Further frames of a multi-frame instance: one per turn of the event loop.
+            for index in 1..frame_count {
+                self.yield_now().await;
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
+                }
+                let image = self.verified(decode_frame_for(&bytes, index, &context))?;
+                frames.push(image.clone());
+                self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image });
+            }
+            loaded += 1;
+            self.screen.apply(Update::StackInstanceDone);
+            self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded, total });
+            if was_empty {
+                let showing = self.state.borrow().shown.clone();
+                // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
+                if showing != Some((series_uid.to_string(), instance.uid.clone())) {
+                    self.screen.apply(Update::ShowFrame(0));
+                }
+            }
+            if bytes_held > STACK_BUDGET_BYTES {
+                self.screen.apply(Update::StackTotal(loaded));
+                break;
+            }
+            self.yield_now().await;
+        }
+        if let Some(middle) = frames.get(geometry::middle(frames.len())) {
+            self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
+        }
+        Ok(())
+    }
+
+    /// A decode for the stack: a failure goes back to the caller, another patient's image blocks.
+    fn verified(&self, decoded: Result<VerifiedImage, VerifyError>) -> Result<VerifiedImage, SessionError> {
+        match decoded {
+            Ok(image) => Ok(image),
+            Err(VerifyError::Imaging(e)) => Err(e.into()),
+            Err(VerifyError::Mismatch(m)) => Err(self.block(m)),
+        }
+    }
+
+    /// The middle image of every series without a thumbnail yet, verified. An image of another
+    /// patient blocks; one that cannot be fetched or decoded leaves its series without one.
+    async fn load_thumbnails(&self, study: &Study, generation: &Generation) -> Result<(), SessionError> {
+        let stacked = self.state.borrow().stack.as_ref().map(|(_, series)| series.clone());
+        for series in study.series_in_order() {
+            // The stack's series has its thumbnail from the stack.
+            if stacked.as_deref() == Some(series.uid.as_str()) {
+                continue;
+            }
+            let Ok(instances) = self.bridge.series_instances(study, series).await else { continue };
+            let Some(middle) = instances.get(geometry::middle(instances.len())) else { continue };
+            let bytes = self.bridge.get_instance(study, &series.uid, &middle.uid, generation.token()).await;
+            if !generation.is_current() {
+                return Err(SessionError::Superseded);
+            }
+            let Ok(bytes) = bytes else { continue };
+            let Some(context) = self.context() else { return Err(SessionError::Superseded) };
+            let image = match decode_for(&bytes, &context) {
+                Ok(image) => image,
+                Err(VerifyError::Imaging(_)) => continue,
+                Err(VerifyError::Mismatch(m)) => return Err(self.block(m)),
+            };
+            self.screen.apply(Update::Thumbnail { series_uid: series.uid.clone(), image, total: Some(instances.len()) });
+            self.yield_now().await;
+        }
+        Ok(())
+    }
+
+    /// The DiagnosticReports that reference the study.
+    async fn load_reports(&self, study: &Study, generation: &Generation) {
+        let Some(patient_id) = self.patient_id() else { return };
+        self.screen.apply(Update::Reports(Reports::Loading));
+        let result = self.bridge.study_reports(&patient_id, study).await;
+        if !generation.is_current() {
+            return;
+        }
+        self.screen.apply(Update::Reports(match result {
+            Ok(reports) => Reports::Loaded(reports),
+            Err(e) => Reports::Failed(e.to_string()),
+        }));
+    }
+}

@@ -1,0 +1,400 @@
+//! The controller of one component, with no browser in it: the patient in context, which loads
+//! are still wanted, the order of loading, decoding and checking, and what the view is told.
+//!
+//! Every face drives the same session: the JS class and the custom element ([`crate::api`]),
+//! and the hosted viewer and FHIRcast as they land. Its inputs ([`Session::switch_patient`],
+//! [`Session::open_study`], [`Session::close`], [`Session::set_token`], …) are the things a
+//! clinician's context can ask for; its outputs are [`Update`]s to a [`Screen`]. It is generic
+//! over the [`Transport`], so its rules are tested natively (`cargo test`).
+//!
+//! The rules:
+//! - A patient switch clears the screen and the memory cache synchronously, before any await,
+//!   and cancels every request of the previous patient.
+//! - Every await is followed by a check that the load's [`Generation`] is still current; an
+//!   answer for a patient, study or series the user has left is dropped, never shown.
+//! - Only a [`VerifiedImage`] (decoded and proven to be this patient's) reaches the screen; an
+//!   image of another patient blocks everything drawn and says why.
+
+mod error;
+mod generation;
+mod load;
+mod screen;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;
+
+pub use error::SessionError;
+pub use generation::{Generation, Generations, Scope};
+pub use screen::{Activity, Reports, Screen, SeriesEntry, Shown, Status, Update};
+
+use crate::bridge::{BridgeError, ImagingBridge, Study};
+use crate::fhir::Patient;
+use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
+use crate::net::{TokenProvider, Transport};
+use std::cell::RefCell;
+use std::sync::Arc;
+use url::Url;
+
+/// The identity facts of a FHIR Patient that images are checked against.
+pub fn patient_context(patient: &Patient) -> PatientContext {
+    PatientContext {
+        id: patient.id.clone(),
+        identifiers: patient.identifiers.clone(),
+        family: patient.family.clone(),
+        display_name: patient.display_name(),
+    }
+}
+
+/// Settings fixed for the session's lifetime.
+#[derive(Debug, Clone, Default)]
+pub struct SessionConfig {
+    /// Every study's DICOMweb base, instead of the one its Endpoint names.
+    pub dicomweb_base: Option<Url>,
+}
+
+/// What `loadImage` hands out: the server's JPEG (its metadata checked first) or our own
+/// decode, verified, for the face to encode.
+#[derive(Debug, Clone)]
+pub enum Export {
+    ServerJpeg(Vec<u8>),
+    Image(VerifiedImage),
+}
+
+/// What the session knows; the screen shows a picture of it.
+#[derive(Default)]
+struct State {
+    /// The patient in context, from the moment a load for them started.
+    patient_id: Option<String>,
+    /// Their FHIR Patient and identity, once read.
+    patient: Option<(Patient, Arc<PatientContext>)>,
+    /// The study list on screen.
+    studies: Vec<Study>,
+    /// The last `fetch_studies` answer and whose it is: studies fetched but never shown may
+    /// still be exported or listed.
+    fetched: Option<(String, Vec<Study>)>,
+    selected_study: Option<String>,
+    /// (study, series) of the stack in the viewport.
+    stack: Option<(String, String)>,
+    /// (series, instance) the viewport shows.
+    shown: Option<(String, String)>,
+}
+
+pub struct Session<T, S> {
+    bridge: ImagingBridge<T>,
+    screen: S,
+    config: SessionConfig,
+    generations: Generations,
+    state: RefCell<State>,
+}
+
+impl<T: Transport, S: Screen> Session<T, S> {
+    pub fn new(bridge: ImagingBridge<T>, config: SessionConfig, screen: S) -> Self {
+        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()) }
+    }
+
+    pub fn bridge(&self) -> &ImagingBridge<T> {
+        &self.bridge
+    }
+
+    pub fn screen(&self) -> &S {
+        &self.screen
+    }
+
+    /// The claim of the patient in context's work: ends on the next switch or close.
+    pub fn current(&self) -> Generation {
+        self.generations.current(Scope::Patient)
+    }
+
+    /// The patient in context, if a load for one started.
+    pub fn patient_id(&self) -> Option<String> {
+        self.state.borrow().patient_id.clone()
+    }
+
+    /// Their FHIR Patient, once read.
+    pub fn patient(&self) -> Option<Patient> {
+        self.state.borrow().patient.as_ref().map(|(p, _)| p.clone())
+    }
+
+    /// Replaces the token and drops any provider (`None`: no token).
+    pub fn set_token(&self, token: Option<String>) {
+        let auth = self.bridge.http().auth();
+        auth.set_provider(None);
+        auth.set_token(token);
+    }
+
+    /// Replaces the token by a provider, asked before the next request that needs a token and
+    /// once more after a 401.
+    pub fn set_token_provider(&self, provider: TokenProvider) {
+        let auth = self.bridge.http().auth();
+        auth.set_token(None);
+        auth.set_provider(Some(provider));
+    }
+
+    /// Asks the provider for a token when there is a provider and no token yet.
+    pub async fn ensure_token(&self) {
+        let auth = self.bridge.http().auth();
+        if auth.has_provider() && !auth.has_token() {
+            auth.refresh().await;
+        }
+    }
+
+    /// Makes `patient_id` the patient in context, synchronously: the screen is cleared, and
+    /// when the patient changes the memory cache too, before this returns. Returns the claim
+    /// that the new patient's loads carry.
+    pub fn switch_patient(&self, patient_id: &str) -> Generation {
+        let generation = self.generations.begin(Scope::Patient);
+        let changed = {
+            let mut state = self.state.borrow_mut();
+            let previous = state.patient_id.replace(patient_id.to_string());
+            let fetched = state.fetched.take();
+            *state = State { patient_id: Some(patient_id.to_string()), fetched, ..State::default() };
+            previous.as_deref() != Some(patient_id)
+        };
+        if changed {
+            self.bridge.clear_memory();
+        }
+        self.screen.apply(Update::Cleared { patient_changed: changed });
+        generation
+    }
+
+    /// No patient in context any more (logout, a context close, `destroy()`): everything of
+    /// the previous one goes, as on a switch, and no load of theirs can come back.
+    pub fn close(&self) {
+        self.generations.begin(Scope::Patient);
+        *self.state.borrow_mut() = State::default();
+        self.bridge.clear_memory();
+        self.screen.apply(Update::Cleared { patient_changed: true });
+    }
+
+    /// Switches to `patient_id` and loads them: list, banner, the newest study's first image.
+    pub async fn open_patient(&self, patient_id: &str) -> Result<(), SessionError> {
+        let generation = self.switch_patient(patient_id);
+        self.load_patient(patient_id, &generation).await
+    }
+
+    /// After [`Session::switch_patient`]: the patient's banner and studies, then the newest
+    /// study opened.
+    pub async fn load_patient(&self, patient_id: &str, generation: &Generation) -> Result<(), SessionError> {
+        self.screen.apply(Update::Status(Status::Loading(Activity::Studies)));
+        let (patient, studies) = futures_util::future::join(self.bridge.get_patient(patient_id), self.patient_studies(patient_id)).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let patient = patient.map_err(|e| self.fail(e.into()))?;
+        let studies = studies.map_err(|e| self.fail(e.into()))?;
+        self.set_patient(patient);
+        let first = studies.first().map(|s| s.study_uid.clone());
+        self.set_studies(studies);
+        match first {
+            Some(uid) => self.open_study(&uid).await,
+            None => {
+                self.screen.apply(Update::Status(Status::NoStudies));
+                Ok(())
+            }
+        }
+    }
+
+    /// The patient's studies (FHIR + DICOMweb), remembered for [`Session::show_studies`] and
+    /// exports; the screen is not touched.
+    pub async fn fetch_studies(&self, patient_id: &str) -> Result<Vec<Study>, SessionError> {
+        let studies = self.patient_studies(patient_id).await?;
+        self.state.borrow_mut().fetched = Some((patient_id.to_string(), studies.clone()));
+        Ok(studies)
+    }
+
+    /// Lists `study_uids` (from the last fetch) on screen, switching to their patient if needed.
+    /// Returns the claim of a banner still to read ([`Session::load_banner`]) after a switch.
+    pub fn show_studies(&self, study_uids: &[String]) -> Result<Option<Generation>, SessionError> {
+        let (patient_id, known) = self.state.borrow().fetched.clone().ok_or(SessionError::NothingFetched)?;
+        let chosen = study_uids
+            .iter()
+            .map(|uid| known.iter().find(|s| &s.study_uid == uid).cloned().ok_or_else(|| SessionError::StudyNotFetched(uid.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let switch = {
+            let state = self.state.borrow();
+            state.patient_id.as_deref() != Some(patient_id.as_str()) || state.patient.is_none()
+        };
+        let banner = switch.then(|| self.switch_patient(&patient_id));
+        self.set_studies(chosen);
+        Ok(banner)
+    }
+
+    /// Reads the banner's Patient for the patient in context, unless `generation` has ended.
+    pub async fn load_banner(&self, generation: &Generation) -> Result<(), SessionError> {
+        let Some(patient_id) = self.patient_id() else { return Err(SessionError::NoPatient) };
+        let patient = self.bridge.get_patient(&patient_id).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        self.set_patient(patient.map_err(|e| self.fail(e.into()))?);
+        Ok(())
+    }
+
+    /// Opens a listed study: its first image, then the rest of that series as a stack, its
+    /// reports and the other series' thumbnails. Resolves when the strip is filled. An earlier
+    /// study's loads stop.
+    pub async fn open_study(&self, study_uid: &str) -> Result<(), SessionError> {
+        let study = self.listed_study(study_uid).ok_or_else(|| SessionError::StudyNotLoaded(study_uid.to_string()))?;
+        let generation = self.generations.begin(Scope::Study);
+        {
+            let mut state = self.state.borrow_mut();
+            state.selected_study = Some(study_uid.to_string());
+            state.stack = None;
+            state.shown = None;
+        }
+        self.screen.apply(Update::StudyOpened(study.clone()));
+        self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
+        let loaded = async {
+            let (series, instance) = self.bridge.first_image(&study).await?;
+            let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
+            Ok::<_, BridgeError>((series, instance, bytes))
+        }
+        .await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let (series, instance, bytes) = loaded.map_err(|e| self.fail(e.into()))?;
+        let context = self.context().ok_or(SessionError::NoPatient)?;
+        let image = self.verify(decode_for(&bytes, &context))?;
+        self.screen.apply(Update::Status(Status::Idle));
+        self.state.borrow_mut().shown = Some((series.uid.clone(), instance.uid.clone()));
+        self.screen.apply(Update::Image(Shown {
+            study_uid: study.study_uid.clone(),
+            series_uid: series.uid.clone(),
+            instance_uid: instance.uid,
+            image,
+        }));
+        // A later instance of another patient rejects the call like the first would have;
+        // other failures of later instances are reported while the shown image stays.
+        match self.after_first_image(&study, &series.uid, &generation).await {
+            Ok(()) | Err(SessionError::Superseded) => Ok(()),
+            Err(e @ SessionError::WrongPatient(_)) => Err(e),
+            Err(e) => {
+                self.fail(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// A series of the selected study chosen in the strip: replaces the stack, with a fresh
+    /// view. Failures are reported (status and error event).
+    pub async fn open_series(&self, series_uid: &str) -> Result<(), SessionError> {
+        let study = {
+            let state = self.state.borrow();
+            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
+            if state.stack.as_ref().is_some_and(|(study, series)| *study == selected && series == series_uid) {
+                return Ok(());
+            }
+            drop(state);
+            self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?
+        };
+        self.state.borrow_mut().shown = None;
+        match self.load_series(&study, series_uid, true).await {
+            Ok(()) | Err(SessionError::Superseded) => Ok(()),
+            Err(e @ SessionError::WrongPatient(_)) => Err(e),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// One instance of the patient in context (or of the last fetch) for the host: the
+    /// server's JPEG when it renders one, else our decode, verified either way.
+    pub async fn export_image(&self, study_uid: &str, series_uid: &str, instance_uid: &str) -> Result<Export, SessionError> {
+        let generation = self.generations.current(Scope::Patient);
+        let (patient_id, study) = self.known_study(study_uid).ok_or_else(|| SessionError::StudyNotKnown(study_uid.to_string()))?;
+        let context = match self.state.borrow().patient.as_ref().filter(|(p, _)| p.id == patient_id) {
+            Some((_, context)) => Some(context.clone()),
+            None => None,
+        };
+        let context = match context {
+            Some(context) => context,
+            None => Arc::new(patient_context(&self.bridge.get_patient(&patient_id).await?)),
+        };
+        let exported = async {
+            if let Some(bytes) = self.bridge.server_rendered_jpeg(&study, series_uid, instance_uid, &context).await? {
+                return Ok(Export::ServerJpeg(bytes));
+            }
+            let bytes = self.bridge.get_instance(&study, series_uid, instance_uid, generation.token()).await?;
+            let image = decode_for(&bytes, &context).map_err(SessionError::from)?;
+            if image.header.sop_instance_uid.as_deref() != Some(instance_uid) {
+                return Err(SessionError::WrongInstance { asked: instance_uid.to_string(), got: image.header.sop_instance_uid.clone() });
+            }
+            Ok(Export::Image(image))
+        }
+        .await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        exported
+    }
+
+    /// Drops cached images from memory and the persistent tier.
+    pub async fn clear_cache(&self) {
+        self.bridge.clear_cache().await;
+    }
+
+    /// The bridge's studies, pointed at the configured DICOMweb base when there is one.
+    async fn patient_studies(&self, patient_id: &str) -> Result<Vec<Study>, BridgeError> {
+        let mut studies = self.bridge.get_patient_studies(patient_id).await?;
+        if let Some(base) = &self.config.dicomweb_base {
+            for study in &mut studies {
+                study.dicomweb_base = Some(base.to_string());
+            }
+        }
+        Ok(studies)
+    }
+
+    fn set_patient(&self, patient: Patient) {
+        let context = Arc::new(patient_context(&patient));
+        self.state.borrow_mut().patient = Some((patient.clone(), context.clone()));
+        self.screen.apply(Update::Patient { patient, context });
+    }
+
+    fn set_studies(&self, studies: Vec<Study>) {
+        self.state.borrow_mut().studies = studies.clone();
+        self.screen.apply(Update::Studies(studies));
+    }
+
+    /// The identity images are checked against, once the patient was read.
+    fn context(&self) -> Option<Arc<PatientContext>> {
+        self.state.borrow().patient.as_ref().map(|(_, c)| c.clone())
+    }
+
+    fn listed_study(&self, study_uid: &str) -> Option<Study> {
+        self.state.borrow().studies.iter().find(|s| s.study_uid == study_uid).cloned()
+    }
+
+    /// A study of the patient in context, or of the last fetch, with whose it is.
+    fn known_study(&self, study_uid: &str) -> Option<(String, Study)> {
+        let state = self.state.borrow();
+        if let (Some(patient), Some(study)) = (&state.patient_id, state.studies.iter().find(|s| s.study_uid == study_uid)) {
+            return Some((patient.clone(), study.clone()));
+        }
+        let (patient, studies) = state.fetched.as_ref()?;
+        studies.iter().find(|s| s.study_uid == study_uid).map(|s| (patient.clone(), s.clone()))
+    }
+
+    /// A decode for the screen: a failure is reported, another patient's image blocks.
+    fn verify(&self, decoded: Result<VerifiedImage, VerifyError>) -> Result<VerifiedImage, SessionError> {
+        match decoded {
+            Ok(image) => Ok(image),
+            Err(VerifyError::Imaging(e)) => Err(self.fail(e.into())),
+            Err(VerifyError::Mismatch(m)) => Err(self.block(m)),
+        }
+    }
+
+    /// Withholds everything drawn: a wrong image is worse than no image.
+    fn block(&self, mismatch: IdentityMismatch) -> SessionError {
+        {
+            let mut state = self.state.borrow_mut();
+            state.stack = None;
+            state.shown = None;
+        }
+        self.screen.apply(Update::Blocked(mismatch.clone()));
+        self.fail(SessionError::WrongPatient(mismatch))
+    }
+
+    /// Tells the user and the host, and hands the error back for the caller.
+    fn fail(&self, error: SessionError) -> SessionError {
+        self.screen.apply(Update::Failed(error.clone()));
+        error
+    }
+}

@@ -1,0 +1,127 @@
+//! What the session tells the view, as values (DESIGN §2: events flow back only as values).
+//!
+//! The view applies each [`Update`] to its own state and never decides what to load; the api
+//! turns a few of them (a study opened, a failure) into host events as well. A native test
+//! records them to check the clinical rules without a browser.
+
+use super::SessionError;
+use crate::bridge::Study;
+use crate::fhir::report::DiagnosticReport;
+use crate::fhir::Patient;
+use crate::imaging::{IdentityMismatch, PatientContext, VerifiedImage};
+use std::sync::Arc;
+
+/// Where the session's answers go: the leptos store in the browser, a recorder in tests.
+pub trait Screen {
+    fn apply(&self, update: Update);
+}
+
+impl<S: Screen + ?Sized> Screen for std::rc::Rc<S> {
+    fn apply(&self, update: Update) {
+        (**self).apply(update)
+    }
+}
+
+/// What the status line says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Idle,
+    Loading(Activity),
+    /// The search answered with no study.
+    NoStudies,
+    Error(String),
+}
+
+/// What the session is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Studies,
+    Image,
+}
+
+/// The study's DiagnosticReports beside the images.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reports {
+    Idle,
+    Loading,
+    Loaded(Vec<DiagnosticReport>),
+    Failed(String),
+}
+
+/// A verified image for the viewport, with where it comes from.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub instance_uid: String,
+    pub image: VerifiedImage,
+}
+
+/// A series of the selected study, as the strip lists it before anything is loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesEntry {
+    pub uid: String,
+    pub number: Option<u32>,
+    pub modality: Option<String>,
+    pub description: Option<String>,
+    pub count: Option<u32>,
+    pub total: usize,
+}
+
+/// One change to what is on screen. Applied in order.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// Everything on screen goes, at once and before anything else. `patient_changed`: another
+    /// patient (or none) follows, so what was handed out for the previous one goes too.
+    Cleared {
+        patient_changed: bool,
+    },
+    /// The patient in context (banner) and the identity every image is checked against.
+    Patient {
+        patient: Patient,
+        context: Arc<PatientContext>,
+    },
+    Studies(Vec<Study>),
+    /// A study became the selected one: its image, block and reports are reset.
+    StudyOpened(Study),
+    Status(Status),
+    /// A failure the user and the host must hear of (status line and error event).
+    Failed(SessionError),
+    /// An image was not this patient's: everything drawn goes and the reason is shown.
+    Blocked(IdentityMismatch),
+    /// The viewport shows this image.
+    Image(Shown),
+    /// The strip's series, in display order.
+    Series(Vec<SeriesEntry>),
+    SeriesProgress {
+        series_uid: String,
+        loaded: usize,
+        total: usize,
+    },
+    /// A series' thumbnail, unless it has one already; `total` raises its instance count.
+    Thumbnail {
+        series_uid: String,
+        image: VerifiedImage,
+        total: Option<usize>,
+    },
+    /// A new stack starts filling. `fresh_view`: the user chose another series, so zoom, pan
+    /// and window go back to the image's own.
+    StackStarted {
+        study_uid: String,
+        series_uid: String,
+        fresh_view: bool,
+    },
+    StackTotal(usize),
+    /// The next frame of the stack in display order.
+    StackFrame {
+        instance_uid: String,
+        image: VerifiedImage,
+    },
+    /// Every frame of one more instance is in the stack.
+    StackInstanceDone,
+    /// Show frame `index` of the stack.
+    ShowFrame(usize),
+    /// A multi-frame instance's own frame rate, for cine.
+    FrameRate(u32),
+    Reports(Reports),
+}

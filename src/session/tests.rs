@@ -1,0 +1,543 @@
+//! The session's clinical rules, natively: a patient switch clears at once, a stale answer is
+//! dropped, a cancelled fetch is never cached, and an image of another patient blocks.
+//!
+//! The servers here are in memory (`HeldServers`): these tests need answers held back and
+//! released in a chosen order, which real servers cannot be made to do. The same session runs
+//! against the real Orthanc and FHIR server in `tests/servers.rs`.
+
+use super::*;
+use crate::bridge::BridgeConfig;
+use crate::net::native::block_on;
+use crate::net::{NetError, Request, Response};
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::time::Duration;
+
+const FHIR: &str = "http://fhir.test/fhir/";
+const PACS: &str = "http://pacs.test/dicom-web";
+
+/// A Part 10 file (explicit VR little endian) of a 2×2 16-bit MONOCHROME2 image.
+fn part10(patient_id: &str, family: &str, study: &str, series: &str, sop: &str, number: u32) -> Vec<u8> {
+    fn element(out: &mut Vec<u8>, group: u16, elem: u16, vr: &str, value: &[u8]) {
+        let mut value = value.to_vec();
+        if value.len() % 2 == 1 {
+            value.push(if vr == "UI" { 0 } else { b' ' });
+        }
+        out.extend(group.to_le_bytes());
+        out.extend(elem.to_le_bytes());
+        out.extend(vr.as_bytes());
+        if matches!(vr, "OB" | "OW") {
+            out.extend([0, 0]);
+            out.extend((value.len() as u32).to_le_bytes());
+        } else {
+            out.extend((value.len() as u16).to_le_bytes());
+        }
+        out.extend(value);
+    }
+    let ct = b"1.2.840.10008.5.1.4.1.1.2";
+    let mut meta = Vec::new();
+    element(&mut meta, 0x0002, 0x0001, "OB", &[0, 1]);
+    element(&mut meta, 0x0002, 0x0002, "UI", ct);
+    element(&mut meta, 0x0002, 0x0003, "UI", sop.as_bytes());
+    element(&mut meta, 0x0002, 0x0010, "UI", b"1.2.840.10008.1.2.1");
+    let mut out = vec![0u8; 128];
+    out.extend(b"DICM");
+    element(&mut out, 0x0002, 0x0000, "UL", &(meta.len() as u32).to_le_bytes());
+    out.extend(meta);
+    let us = |v: u16| v.to_le_bytes().to_vec();
+    element(&mut out, 0x0008, 0x0016, "UI", ct);
+    element(&mut out, 0x0008, 0x0018, "UI", sop.as_bytes());
+    element(&mut out, 0x0008, 0x0060, "CS", b"CT");
+    element(&mut out, 0x0010, 0x0010, "PN", format!("{family}^Ann").as_bytes());
+    element(&mut out, 0x0010, 0x0020, "LO", patient_id.as_bytes());
+    element(&mut out, 0x0020, 0x000D, "UI", study.as_bytes());
+    element(&mut out, 0x0020, 0x000E, "UI", series.as_bytes());
+    element(&mut out, 0x0020, 0x0013, "IS", number.to_string().as_bytes());
+    element(&mut out, 0x0028, 0x0002, "US", &us(1));
+    element(&mut out, 0x0028, 0x0004, "CS", b"MONOCHROME2");
+    element(&mut out, 0x0028, 0x0010, "US", &us(2));
+    element(&mut out, 0x0028, 0x0011, "US", &us(2));
+    element(&mut out, 0x0028, 0x0100, "US", &us(16));
+    element(&mut out, 0x0028, 0x0101, "US", &us(12));
+    element(&mut out, 0x0028, 0x0102, "US", &us(11));
+    element(&mut out, 0x0028, 0x0103, "US", &us(0));
+    element(&mut out, 0x7FE0, 0x0010, "OW", &[0, 0, 100, 0, 200, 0, 0x10, 0x01]);
+    out
+}
+
+/// One instance the PACS holds, and whose header it carries.
+#[derive(Clone)]
+struct Instance {
+    series: String,
+    sop: String,
+    /// The header's PatientID and family name (another patient's, to test the guard).
+    header: (String, String),
+}
+
+#[derive(Clone)]
+struct StudyData {
+    patient: String,
+    uid: String,
+    started: String,
+    instances: Vec<Instance>,
+}
+
+#[derive(Default)]
+struct World {
+    studies: Vec<StudyData>,
+    /// URL fragments whose answers are held until released.
+    held: RefCell<Vec<String>>,
+    /// Every request, in order.
+    seen: RefCell<Vec<String>>,
+    /// Requests that ended cancelled while held.
+    cancelled: RefCell<Vec<String>>,
+}
+
+/// FHIR and DICOMweb in memory, with answers that can be held back.
+#[derive(Clone)]
+struct HeldServers(Rc<World>);
+
+impl HeldServers {
+    fn hold(&self, fragment: &str) {
+        self.0.held.borrow_mut().push(fragment.to_string());
+    }
+    fn release(&self, fragment: &str) {
+        self.0.held.borrow_mut().retain(|f| f != fragment);
+    }
+    fn seen(&self, fragment: &str) -> usize {
+        self.0.seen.borrow().iter().filter(|u| u.contains(fragment)).count()
+    }
+    fn is_held(&self, url: &str) -> bool {
+        self.0.held.borrow().iter().any(|f| url.contains(f.as_str()))
+    }
+
+    fn answer(&self, url: &url::Url) -> Response {
+        let json = |status: u16, body: serde_json::Value| Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        };
+        let path = url.path();
+        let query: Vec<(String, String)> = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        if let Some(id) = path.strip_prefix("/fhir/Patient/") {
+            let (mrn, family) = match id {
+                "a" => ("MRN-A", "Alpha"),
+                "b" => ("MRN-B", "Beta"),
+                _ => return json(404, serde_json::json!({"resourceType": "OperationOutcome"})),
+            };
+            return json(
+                200,
+                serde_json::json!({"resourceType": "Patient", "id": id,
+                    "identifier": [{"system": "urn:mrn", "value": mrn}], "name": [{"family": family, "given": ["Ann"]}]}),
+            );
+        }
+        if path == "/fhir/ImagingStudy" {
+            let patient = param("patient");
+            let mut entries: Vec<serde_json::Value> =
+                self.0.studies.iter().filter(|s| s.patient == patient).map(|s| serde_json::json!({"resource": study_json(s)})).collect();
+            entries.push(serde_json::json!({"search": {"mode": "include"}, "resource": {
+                "resourceType": "Endpoint", "id": "pacs", "status": "active",
+                "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", "code": "dicom-wado-rs"},
+                "payloadType": [{"text": "DICOM"}], "address": PACS}}));
+            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}));
+        }
+        if path == "/fhir/DiagnosticReport" {
+            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": []}));
+        }
+        if path.ends_with("/series") {
+            return json(200, serde_json::json!([]));
+        }
+        if let Some(sop) = path.rsplit("/instances/").next().filter(|_| path.contains("/instances/") && !path.ends_with("/metadata")) {
+            for study in &self.0.studies {
+                if let Some(i) = study.instances.iter().find(|i| i.sop == sop) {
+                    let number = study.instances.iter().position(|x| x.sop == sop).unwrap_or(0) as u32 + 1;
+                    let mut body = b"--b\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
+                    body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number));
+                    body.extend(b"\r\n--b--");
+                    return Response {
+                        status: 200,
+                        headers: vec![("Content-Type".into(), "multipart/related; type=\"application/dicom\"; boundary=b".into())],
+                        body,
+                    };
+                }
+            }
+        }
+        json(404, serde_json::json!({}))
+    }
+}
+
+fn study_json(s: &StudyData) -> serde_json::Value {
+    let mut series: Vec<String> = s.instances.iter().map(|i| i.series.clone()).collect();
+    series.dedup();
+    let series: Vec<serde_json::Value> = series
+        .iter()
+        .enumerate()
+        .map(|(n, uid)| {
+            let instances: Vec<serde_json::Value> = s
+                .instances
+                .iter()
+                .filter(|i| &i.series == uid)
+                .enumerate()
+                .map(|(k, i)| serde_json::json!({"uid": i.sop, "number": k + 1, "sopClass": {"code": "urn:oid:1.2.840.10008.5.1.4.1.1.2"}}))
+                .collect();
+            serde_json::json!({"uid": uid, "number": n + 1, "modality": {"code": "CT"}, "numberOfInstances": instances.len(), "instance": instances})
+        })
+        .collect();
+    serde_json::json!({"resourceType": "ImagingStudy", "id": format!("fhir-{}", s.uid), "status": "available",
+        "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:{}", s.uid)}],
+        "subject": {"reference": format!("Patient/{}", s.patient)}, "started": s.started,
+        "endpoint": [{"reference": "Endpoint/pacs"}], "series": series})
+}
+
+impl Transport for HeldServers {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        let url = request.url.to_string();
+        self.0.seen.borrow_mut().push(url.clone());
+        // Held: wait (waking ourselves, so every executor polls again) until released or cancelled.
+        std::future::poll_fn(|cx| {
+            if request.is_cancelled() || !self.is_held(&url) {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        if request.is_cancelled() {
+            self.0.cancelled.borrow_mut().push(url.clone());
+            return Err(NetError::Unreachable { url, message: "aborted".into() });
+        }
+        Ok(self.answer(&request.url))
+    }
+    async fn sleep(&self, _: Duration) {}
+    fn now_unix(&self) -> f64 {
+        0.0
+    }
+    fn jitter(&self) -> f64 {
+        0.0
+    }
+}
+
+/// Every update, in order.
+#[derive(Default)]
+struct Recorder(RefCell<Vec<Update>>);
+
+impl Screen for Recorder {
+    fn apply(&self, update: Update) {
+        self.0.borrow_mut().push(update);
+    }
+}
+
+type TestSession = Session<HeldServers, Rc<Recorder>>;
+
+fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
+    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()) }
+}
+
+const A: (&str, &str) = ("MRN-A", "Alpha");
+const B: (&str, &str) = ("MRN-B", "Beta");
+
+/// Patient a: study 1.1 (series 1.1.1 with three instances, 1.1.2 with one) and an older 1.2;
+/// patient b: study 2.1 with one instance.
+fn world() -> World {
+    World {
+        studies: vec![
+            StudyData {
+                patient: "a".into(),
+                uid: "1.1".into(),
+                started: "2026-05-01".into(),
+                instances: vec![
+                    instance("1.1.1", "1.1.1.1", A),
+                    instance("1.1.1", "1.1.1.2", A),
+                    instance("1.1.1", "1.1.1.3", A),
+                    instance("1.1.2", "1.1.2.1", A),
+                ],
+            },
+            StudyData {
+                patient: "a".into(),
+                uid: "1.2".into(),
+                started: "2025-01-01".into(),
+                instances: vec![instance("1.2.1", "1.2.1.1", A)],
+            },
+            StudyData {
+                patient: "b".into(),
+                uid: "2.1".into(),
+                started: "2026-01-01".into(),
+                instances: vec![instance("2.1.1", "2.1.1.1", B)],
+            },
+        ],
+        ..World::default()
+    }
+}
+
+fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
+    let servers = HeldServers(Rc::new(world));
+    let config = BridgeConfig { fhir_base: url::Url::parse(FHIR).expect("test URL"), allowed_origins: vec![], memory_budget: 1 << 24 };
+    let screen = Rc::new(Recorder::default());
+    let session = Session::new(ImagingBridge::new(servers.clone(), &config), SessionConfig::default(), screen.clone());
+    (session, servers, screen)
+}
+
+fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
+    session_with(world())
+}
+
+/// Runs `first` until `ready()` holds, then `second` as well; both to completion.
+fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
+    block_on(futures_util::future::join(first, async {
+        std::future::poll_fn(|cx| {
+            if ready() {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        second().await
+    }))
+}
+
+/// The (instance uid, patient id) of every image sent to the screen after the last `Cleared`.
+fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
+    let updates = screen.0.borrow();
+    let from = updates.iter().rposition(|u| matches!(u, Update::Cleared { .. })).map_or(0, |i| i + 1);
+    updates[from..]
+        .iter()
+        .filter_map(|u| match u {
+            Update::Image(s) => Some((s.instance_uid.clone(), s.image.patient().id.clone())),
+            Update::StackFrame { instance_uid, image } => Some((instance_uid.clone(), image.patient().id.clone())),
+            Update::Thumbnail { image, series_uid, .. } => Some((series_uid.clone(), image.patient().id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
+    screen.0.borrow().iter().filter(|u| f(u)).count()
+}
+
+#[test]
+fn opening_a_patient_shows_their_newest_study_verified_for_them() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    let updates = screen.0.borrow();
+    assert!(matches!(updates[0], Update::Cleared { patient_changed: true }), "the switch comes first: {:?}", updates[0]);
+    let studies = updates.iter().find_map(|u| if let Update::Studies(s) = u { Some(s.clone()) } else { None }).expect("a list");
+    assert_eq!(studies.iter().map(|s| s.study_uid.as_str()).collect::<Vec<_>>(), ["1.1", "1.2"], "newest first");
+    let Some(Update::Image(first)) = updates.iter().find(|u| matches!(u, Update::Image(_))) else { panic!("no image shown") };
+    assert_eq!((first.study_uid.as_str(), first.instance_uid.as_str()), ("1.1", "1.1.1.1"));
+    assert_eq!(first.image.patient().id, "a");
+    drop(updates);
+    let frames = count(&screen, |u| matches!(u, Update::StackFrame { .. }));
+    assert_eq!(frames, 3, "the whole first series is stacked");
+    let thumbs: Vec<String> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| if let Update::Thumbnail { series_uid, .. } = u { Some(series_uid.clone()) } else { None })
+        .collect();
+    assert_eq!(thumbs, ["1.1.1", "1.1.2"], "one thumbnail per series");
+    assert!(images_since_clear(&screen).iter().all(|(_, p)| p == "a"));
+}
+
+#[test]
+fn a_switch_clears_the_screen_and_memory_before_returning() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    let before = servers.seen("/instances/1.1.1.1");
+    let _ = session.switch_patient("b");
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Cleared { patient_changed: true })), "cleared synchronously");
+    assert_eq!(session.patient(), None, "the previous patient is gone at once");
+    // Memory is empty: the same instance needs the network again.
+    block_on(session.open_patient("a")).expect("opens again");
+    assert_eq!(servers.seen("/instances/1.1.1.1"), before + 1);
+}
+
+#[test]
+fn reloading_the_same_patient_keeps_the_memory_cache() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    let before = servers.seen("/instances/");
+    block_on(session.open_patient("a")).expect("opens again");
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::Cleared { patient_changed: false })));
+    assert_eq!(servers.seen("/instances/"), before, "every instance from memory");
+}
+
+#[test]
+fn a_switch_during_a_load_drops_the_first_patients_images() {
+    let (session, servers, screen) = session();
+    servers.hold("/instances/1.1.1.1");
+    let (a, b) = interleave(session.open_patient("a"), || servers.seen("/instances/1.1.1.1") > 0, || session.open_patient("b"));
+    assert_eq!(a, Err(SessionError::Superseded));
+    b.expect("b opens");
+    let shown = images_since_clear(&screen);
+    assert!(!shown.is_empty() && shown.iter().all(|(_, p)| p == "b"), "only b's images after the switch: {shown:?}");
+    assert_eq!(session.patient().map(|p| p.id), Some("b".into()));
+}
+
+#[test]
+fn a_stale_study_list_never_reaches_the_screen() {
+    let (session, servers, screen) = session();
+    servers.hold("ImagingStudy?patient=a");
+    let (a, b) = interleave(
+        session.open_patient("a"),
+        || servers.seen("ImagingStudy?patient=a") > 0,
+        || async {
+            let b = session.open_patient("b").await;
+            // b is on screen; now a's late answer arrives.
+            servers.release("ImagingStudy?patient=a");
+            b
+        },
+    );
+    assert_eq!(a, Err(SessionError::Superseded));
+    b.expect("b opens");
+    let lists: Vec<Vec<String>> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| if let Update::Studies(s) = u { Some(s.iter().map(|s| s.study_uid.clone()).collect()) } else { None })
+        .collect();
+    assert_eq!(lists, [vec!["2.1".to_string()]], "a's list was never shown");
+    assert!(count(&screen, |u| matches!(u, Update::Patient { patient, .. } if patient.id == "a")) == 0);
+}
+
+#[test]
+fn a_cancelled_fetch_is_aborted_and_never_cached() {
+    let (session, servers, _) = session();
+    servers.hold("/instances/1.1.1.1");
+    let (a, _) = interleave(session.open_patient("a"), || servers.seen("/instances/1.1.1.1") > 0, || async { session.close() });
+    assert_eq!(a, Err(SessionError::Superseded));
+    assert_eq!(servers.0.cancelled.borrow().iter().filter(|u| u.contains("1.1.1.1")).count(), 1, "the held request was aborted");
+    servers.release("/instances/1.1.1.1");
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(servers.seen("/instances/1.1.1.1"), 2, "nothing of the aborted fetch was cached");
+}
+
+#[test]
+fn a_later_instance_of_another_patient_blocks_the_stack() {
+    let mut w = world();
+    w.studies[0].instances[2].header = (B.0.into(), B.1.into());
+    let (session, _, screen) = session_with(w);
+    let result = block_on(session.open_patient("a"));
+    assert!(matches!(result, Err(SessionError::WrongPatient(IdentityMismatch::PatientId { .. }))), "{result:?}");
+    let updates = screen.0.borrow();
+    let blocked = updates.iter().position(|u| matches!(u, Update::Blocked(_))).expect("blocked");
+    assert!(matches!(updates[blocked + 1], Update::Failed(SessionError::WrongPatient(_))), "the host hears of it");
+    assert!(
+        !updates.iter().any(|u| matches!(u, Update::StackFrame { instance_uid, .. } if instance_uid == "1.1.1.3")),
+        "the other patient's instance never joined the stack"
+    );
+    assert!(!updates[blocked..].iter().any(|u| matches!(u, Update::Image(_) | Update::StackFrame { .. } | Update::Thumbnail { .. })));
+}
+
+#[test]
+fn a_first_image_of_another_patient_is_never_shown() {
+    let mut w = world();
+    w.studies[0].instances[0].header = (A.0.into(), "Gamma".into());
+    let (session, _, screen) = session_with(w);
+    let result = block_on(session.open_patient("a"));
+    assert!(matches!(result, Err(SessionError::WrongPatient(IdentityMismatch::PatientName { .. }))), "{result:?}");
+    assert_eq!(count(&screen, |u| matches!(u, Update::Image(_))), 0);
+    assert_eq!(count(&screen, |u| matches!(u, Update::Blocked(_))), 1);
+}
+
+#[test]
+fn a_thumbnail_of_another_patient_blocks() {
+    let mut w = world();
+    w.studies[0].instances[3].header = (B.0.into(), B.1.into());
+    let (session, _, screen) = session_with(w);
+    let result = block_on(session.open_patient("a"));
+    assert!(matches!(result, Err(SessionError::WrongPatient(_))), "{result:?}");
+    assert!(!screen.0.borrow().iter().any(|u| matches!(u, Update::Thumbnail { series_uid, .. } if series_uid == "1.1.2")));
+}
+
+#[test]
+fn opening_another_study_stops_the_first_studys_loads() {
+    let (session, servers, screen) = session();
+    servers.hold("/instances/1.1.1.2");
+    let (first, second) = interleave(session.open_patient("a"), || servers.seen("/instances/1.1.1.2") > 0, || session.open_study("1.2"));
+    second.expect("the second study opens");
+    first.expect("the first call resolves once its study is left");
+    let updates = screen.0.borrow();
+    let opened = updates.iter().rposition(|u| matches!(u, Update::StudyOpened(s) if s.study_uid == "1.2")).expect("opened");
+    assert!(
+        !updates[opened..].iter().any(|u| matches!(u, Update::StackFrame { instance_uid, .. } if instance_uid.starts_with("1.1."))),
+        "nothing of study 1.1 after 1.2 opened"
+    );
+    assert!(servers.0.cancelled.borrow().iter().any(|u| u.contains("1.1.1.2")), "its requests were aborted");
+}
+
+#[test]
+fn a_series_chosen_in_the_strip_replaces_the_stack_with_a_fresh_view() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    let requests = servers.seen("/instances/");
+    block_on(session.open_series("1.1.1")).expect("the stack's own series");
+    assert_eq!(servers.seen("/instances/"), requests, "choosing the series on screen does nothing");
+    block_on(session.open_series("1.1.2")).expect("another series");
+    let updates = screen.0.borrow();
+    let started = updates
+        .iter()
+        .rposition(|u| matches!(u, Update::StackStarted { series_uid, fresh_view: true, .. } if series_uid == "1.1.2"))
+        .expect("a fresh stack");
+    assert!(matches!(&updates[started + 1..], [Update::StackTotal(1), ..]));
+    assert!(updates[started..].iter().any(|u| matches!(u, Update::ShowFrame(0))), "its first frame is shown");
+    drop(updates);
+    assert!(matches!(session.open_series_blocking("9.9"), Err(SessionError::UnknownSeries(_))));
+}
+
+#[test]
+fn listing_fetched_studies_switches_to_their_patient() {
+    let (session, _, screen) = session();
+    assert_eq!(session.show_studies(&["1.1".into()]).map(|g| g.is_some()), Err(SessionError::NothingFetched));
+    let studies = block_on(session.fetch_studies("a")).expect("fetched");
+    assert_eq!(studies.len(), 2);
+    assert_eq!(screen.0.borrow().len(), 0, "fetching does not touch the screen");
+    assert_eq!(session.show_studies(&["9.9".into()]).map(|g| g.is_some()), Err(SessionError::StudyNotFetched("9.9".into())));
+    let banner = session.show_studies(&["1.2".into()]).expect("listed").expect("a switch to a");
+    assert!(matches!(screen.0.borrow()[0], Update::Cleared { patient_changed: true }));
+    block_on(session.load_banner(&banner)).expect("banner");
+    assert_eq!(session.patient().map(|p| p.id), Some("a".into()));
+    block_on(session.open_study("1.2")).expect("the listed study opens");
+    assert_eq!(images_since_clear(&screen).first().map(|(i, _)| i.as_str()), Some("1.2.1.1"));
+}
+
+#[test]
+fn an_export_is_verified_and_does_not_touch_the_screen() {
+    let mut w = world();
+    w.studies[1].instances[0].header = (B.0.into(), B.1.into());
+    let (session, _, screen) = session_with(w);
+    assert!(matches!(block_on(session.export_image("1.1", "1.1.1", "1.1.1.1")), Err(SessionError::StudyNotKnown(_))));
+    block_on(session.fetch_studies("a")).expect("fetched");
+    let Ok(Export::Image(image)) = block_on(session.export_image("1.1", "1.1.1", "1.1.1.2")) else { panic!("an image") };
+    assert_eq!(image.header.sop_instance_uid.as_deref(), Some("1.1.1.2"));
+    assert!(matches!(block_on(session.export_image("1.2", "1.2.1", "1.2.1.1")), Err(SessionError::WrongPatient(_))));
+    assert_eq!(screen.0.borrow().len(), 0);
+}
+
+#[test]
+fn after_close_nothing_of_the_patient_comes_back() {
+    let (session, servers, screen) = session();
+    servers.hold("/fhir/Patient/a");
+    let (a, _) = interleave(
+        session.open_patient("a"),
+        || servers.seen("/fhir/Patient/a") > 0,
+        || async {
+            session.close();
+            servers.release("/fhir/Patient/a");
+        },
+    );
+    assert_eq!(a, Err(SessionError::Superseded));
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Cleared { patient_changed: true })), "the clear is the last word");
+    assert_eq!(session.patient_id(), None);
+    assert!(matches!(block_on(session.open_study("1.1")), Err(SessionError::StudyNotLoaded(_))));
+}
+
+impl TestSession {
+    fn open_series_blocking(&self, uid: &str) -> Result<(), SessionError> {
+        block_on(self.open_series(uid))
+    }
+}
