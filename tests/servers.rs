@@ -109,6 +109,9 @@ impl Screen for Recorded {
     fn apply(&self, update: Update) {
         self.0.borrow_mut().push(update);
     }
+    fn failed(&self, error: &SessionError) {
+        panic!("no failure expected: {error}");
+    }
 }
 
 #[test]

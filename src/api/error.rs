@@ -77,36 +77,32 @@ fn from_net(e: &NetError) -> ApiError {
     error
 }
 
-impl From<BridgeError> for ApiError {
-    fn from(e: BridgeError) -> Self {
-        match &e {
-            BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
-            BridgeError::Fhir(_) => ApiError::new("fhir", e.to_string()),
-            BridgeError::DicomWeb(_) => ApiError::new("dicomweb", e.to_string()),
-            BridgeError::NoEndpoint(_) => ApiError::new("no-endpoint", e.to_string()),
-            BridgeError::NoImages(_) => ApiError::new("no-images", e.to_string()),
-        }
+fn from_bridge(e: &BridgeError) -> ApiError {
+    match e {
+        BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
+        BridgeError::Fhir(_) => ApiError::new("fhir", e.to_string()),
+        BridgeError::DicomWeb(_) => ApiError::new("dicomweb", e.to_string()),
+        BridgeError::NoEndpoint(_) => ApiError::new("no-endpoint", e.to_string()),
+        BridgeError::NoImages(_) => ApiError::new("no-images", e.to_string()),
     }
 }
 
-impl From<ImagingError> for ApiError {
-    fn from(e: ImagingError) -> Self {
-        ApiError::new(
-            match e {
-                ImagingError::Parse(_) => "invalid-dicom",
-                ImagingError::Unsupported(_) => "unsupported-image",
-            },
-            e.to_string(),
-        )
-    }
-}
-
-impl From<SessionError> for ApiError {
-    fn from(e: SessionError) -> Self {
-        let message = crate::view::error_message(&e);
+fn from_imaging(e: &ImagingError) -> ApiError {
+    ApiError::new(
         match e {
-            SessionError::Bridge(b) => b.into(),
-            SessionError::Imaging(i) => i.into(),
+            ImagingError::Parse(_) => "invalid-dicom",
+            ImagingError::Unsupported(_) => "unsupported-image",
+        },
+        e.to_string(),
+    )
+}
+
+impl From<&SessionError> for ApiError {
+    fn from(e: &SessionError) -> Self {
+        let message = crate::view::error_message(e);
+        match e {
+            SessionError::Bridge(b) => from_bridge(b),
+            SessionError::Imaging(i) => from_imaging(i),
             SessionError::WrongPatient(_) | SessionError::WrongInstance { .. } => ApiError::patient_mismatch(message),
             SessionError::StudyNotLoaded(_)
             | SessionError::StudyNotKnown(_)

@@ -54,12 +54,16 @@ impl Screen for Face {
         match &update {
             Update::Cleared { patient_changed: true } => self.revoke_object_urls(),
             Update::StudyOpened(study) => self.emit("study-open", to_js(study).unwrap_or(JsValue::NULL)),
-            Update::Failed(error) => self.emit("error", ApiError::from(error.clone()).to_js_object()),
             _ => {}
         }
         // The view first for a clear (nothing of the previous patient drawn after it), after
         // the event otherwise (a host listener sees the event before the repaint).
         self.store.apply(update);
+    }
+
+    fn failed(&self, error: &SessionError) {
+        self.store.failed(error);
+        self.emit("error", ApiError::from(error).to_js_object());
     }
 }
 
@@ -326,7 +330,7 @@ fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
 
 /// A session error as the Promise's rejection.
 fn api_error(error: SessionError) -> JsValue {
-    ApiError::from(error).into_js()
+    ApiError::from(&error).into_js()
 }
 
 impl Inner {

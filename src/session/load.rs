@@ -6,7 +6,7 @@
 //! against the patient in context before it joins the stack; one that is not this patient's
 //! blocks the viewport.
 
-use super::{Generation, Reports, Scope, Screen, SeriesEntry, Session, SessionError, Update};
+use super::{Generation, Reports, Scope, Screen, SeriesItem, Session, SessionError, Update};
 use crate::bridge::Study;
 use crate::imaging::{decode_for, decode_frame_for, geometry, VerifiedImage, VerifyError};
 use crate::net::Transport;
@@ -20,16 +20,18 @@ const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 const FETCH_AHEAD: usize = 4;
 
 /// The strip's entries for a study, in display order, before anything is loaded.
-fn series_entries(study: &Study) -> Vec<SeriesEntry> {
+fn series_items(study: &Study) -> Vec<SeriesItem> {
     study
         .series_in_order()
         .into_iter()
-        .map(|s| SeriesEntry {
+        .map(|s| SeriesItem {
             uid: s.uid.clone(),
             number: s.number,
             modality: s.modality.clone(),
             description: s.description.clone(),
             count: s.number_of_instances,
+            thumb: None,
+            loaded: 0,
             total: s.number_of_instances.unwrap_or(0) as usize,
         })
         .collect()
@@ -43,7 +45,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
 
     /// The series stack, the reports and the thumbnails of the study `generation` opened.
     pub(super) async fn after_first_image(&self, study: &Study, series_uid: &str, generation: &Generation) -> Result<(), SessionError> {
-        self.screen.apply(Update::Series(series_entries(study)));
+        self.screen.apply(Update::Series(series_items(study)));
         let (_, stack) = futures_util::future::join(self.load_reports(study, generation), self.load_series(study, series_uid, false)).await;
         match stack {
             // Another series was chosen meanwhile: the study's thumbnails are still wanted.

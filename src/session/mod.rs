@@ -24,7 +24,7 @@ mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
-pub use screen::{Activity, Reports, Screen, SeriesEntry, Shown, Status, Update};
+pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 
 use crate::bridge::{BridgeError, ImagingBridge, Study};
 use crate::fhir::Patient;
@@ -394,7 +394,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
 
     /// Tells the user and the host, and hands the error back for the caller.
     fn fail(&self, error: SessionError) -> SessionError {
-        self.screen.apply(Update::Failed(error.clone()));
+        self.screen.failed(&error);
         error
     }
 }

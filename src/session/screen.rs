@@ -14,11 +14,17 @@ use std::sync::Arc;
 /// Where the session's answers go: the leptos store in the browser, a recorder in tests.
 pub trait Screen {
     fn apply(&self, update: Update);
+    /// A failure the user and the host must hear of (status line and error event). Lent, not
+    /// sent as an [`Update`]: the caller gets the error back too.
+    fn failed(&self, error: &SessionError);
 }
 
 impl<S: Screen + ?Sized> Screen for std::rc::Rc<S> {
     fn apply(&self, update: Update) {
         (**self).apply(update)
+    }
+    fn failed(&self, error: &SessionError) {
+        (**self).failed(error)
     }
 }
 
@@ -57,14 +63,18 @@ pub struct Shown {
     pub image: VerifiedImage,
 }
 
-/// A series of the selected study, as the strip lists it before anything is loaded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesEntry {
+/// A series of the selected study, as the strip shows it: listed before anything is loaded,
+/// then its progress and thumbnail as they come.
+#[derive(Debug, Clone)]
+pub struct SeriesItem {
     pub uid: String,
     pub number: Option<u32>,
     pub modality: Option<String>,
     pub description: Option<String>,
     pub count: Option<u32>,
+    /// The middle image, verified, when it has been decoded.
+    pub thumb: Option<VerifiedImage>,
+    pub loaded: usize,
     pub total: usize,
 }
 
@@ -85,14 +95,12 @@ pub enum Update {
     /// A study became the selected one: its image, block and reports are reset.
     StudyOpened(Study),
     Status(Status),
-    /// A failure the user and the host must hear of (status line and error event).
-    Failed(SessionError),
     /// An image was not this patient's: everything drawn goes and the reason is shown.
     Blocked(IdentityMismatch),
     /// The viewport shows this image.
     Image(Shown),
     /// The strip's series, in display order.
-    Series(Vec<SeriesEntry>),
+    Series(Vec<SeriesItem>),
     SeriesProgress {
         series_uid: String,
         loaded: usize,

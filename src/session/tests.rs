@@ -220,13 +220,16 @@ impl Transport for HeldServers {
     }
 }
 
-/// Every update, in order.
+/// Every update, in order, and every failure reported with the number of updates before it.
 #[derive(Default)]
-struct Recorder(RefCell<Vec<Update>>);
+struct Recorder(RefCell<Vec<Update>>, RefCell<Vec<(usize, SessionError)>>);
 
 impl Screen for Recorder {
     fn apply(&self, update: Update) {
         self.0.borrow_mut().push(update);
+    }
+    fn failed(&self, error: &SessionError) {
+        self.1.borrow_mut().push((self.0.borrow().len(), error.clone()));
     }
 }
 
@@ -425,7 +428,11 @@ fn a_later_instance_of_another_patient_blocks_the_stack() {
     assert!(matches!(result, Err(SessionError::WrongPatient(IdentityMismatch::PatientId { .. }))), "{result:?}");
     let updates = screen.0.borrow();
     let blocked = updates.iter().position(|u| matches!(u, Update::Blocked(_))).expect("blocked");
-    assert!(matches!(updates[blocked + 1], Update::Failed(SessionError::WrongPatient(_))), "the host hears of it");
+    let failures = screen.1.borrow();
+    assert!(
+        matches!(failures.as_slice(), [(at, SessionError::WrongPatient(_))] if *at == blocked + 1),
+        "the host hears of it once, right after the block: {failures:?}"
+    );
     assert!(
         !updates.iter().any(|u| matches!(u, Update::StackFrame { instance_uid, .. } if instance_uid == "1.1.1.3")),
         "the other patient's instance never joined the stack"

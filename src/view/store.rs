@@ -8,7 +8,7 @@ use crate::fhir::Patient;
 use crate::imaging::geometry;
 use crate::imaging::{PatientContext, VerifiedImage};
 use crate::session::Update as Change;
-pub use crate::session::{Activity, Reports, Status};
+pub use crate::session::{Activity, Reports, SeriesItem, Status};
 use dicom_parser_lite::transform::Window;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -53,20 +53,6 @@ impl Stack {
     pub fn loading(&self) -> bool {
         self.loaded_instances < self.total_instances
     }
-}
-
-/// A series of the selected study, as the strip shows it.
-#[derive(Debug, Clone)]
-pub struct SeriesItem {
-    pub uid: String,
-    pub number: Option<u32>,
-    pub modality: Option<String>,
-    pub description: Option<String>,
-    pub count: Option<u32>,
-    /// The middle image, verified, when it has been decoded.
-    pub thumb: Option<VerifiedImage>,
-    pub loaded: usize,
-    pub total: usize,
 }
 
 /// What a drag does with the primary button (one-button devices pick it on the toolbar).
@@ -202,7 +188,6 @@ impl Store {
                 self.blocked.set(None);
             }
             Change::Status(status) => self.status.set(status),
-            Change::Failed(error) => self.status.set(Status::Error(super::error_message(&error))),
             Change::Blocked(mismatch) => {
                 let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
                 self.image.set(None);
@@ -220,21 +205,7 @@ impl Store {
                     window,
                 }));
             }
-            Change::Series(entries) => self.series.set(
-                entries
-                    .into_iter()
-                    .map(|e| SeriesItem {
-                        uid: e.uid,
-                        number: e.number,
-                        modality: e.modality,
-                        description: e.description,
-                        count: e.count,
-                        thumb: None,
-                        loaded: 0,
-                        total: e.total,
-                    })
-                    .collect(),
-            ),
+            Change::Series(items) => self.series.set(items),
             Change::SeriesProgress { series_uid, loaded, total } => self.update_item(&series_uid, |i| {
                 i.loaded = loaded;
                 i.total = total;
@@ -266,6 +237,11 @@ impl Store {
             Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
             Change::Reports(reports) => self.reports.set(reports),
         }
+    }
+
+    /// A failure, in the status line.
+    pub fn failed(&self, error: &crate::session::SessionError) {
+        self.status.set(Status::Error(super::error_message(error)));
     }
 
     fn update_item(&self, series_uid: &str, f: impl FnOnce(&mut SeriesItem)) {
