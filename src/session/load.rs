@@ -132,7 +132,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// A decode for the stack: a failure goes back to the caller, another patient's image blocks.
-    fn verified(&self, decoded: Result<VerifiedImage, VerifyError>) -> Result<VerifiedImage, SessionError> {
+    pub(super) fn verified(&self, decoded: Result<VerifiedImage, VerifyError>) -> Result<VerifiedImage, SessionError> {
         match decoded {
             Ok(image) => Ok(image),
             Err(VerifyError::Imaging(e)) => Err(e.into()),

@@ -28,7 +28,7 @@ pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 
 use crate::bridge::{BridgeError, ImagingBridge, Study};
 use crate::fhir::Patient;
-use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
+use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -254,7 +254,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
         }
         let (series, instance, bytes) = loaded.map_err(|e| self.fail(e.into()))?;
         let context = self.context().ok_or(SessionError::NoPatient)?;
-        let image = self.verify(decode_for(&bytes, &context))?;
+        // Another patient's image has blocked and been reported already; a decode failure is reported here.
+        let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
+            SessionError::Imaging(_) => self.fail(e),
+            other => other,
+        })?;
         self.screen.apply(Update::Status(Status::Idle));
         self.state.borrow_mut().shown = Some((series.uid.clone(), instance.uid.clone()));
         self.screen.apply(Update::Image(Shown {
@@ -370,15 +374,6 @@ impl<T: Transport, S: Screen> Session<T, S> {
         }
         let (patient, studies) = state.fetched.as_ref()?;
         studies.iter().find(|s| s.study_uid == study_uid).map(|s| (patient.clone(), s.clone()))
-    }
-
-    /// A decode for the screen: a failure is reported, another patient's image blocks.
-    fn verify(&self, decoded: Result<VerifiedImage, VerifyError>) -> Result<VerifiedImage, SessionError> {
-        match decoded {
-            Ok(image) => Ok(image),
-            Err(VerifyError::Imaging(e)) => Err(self.fail(e.into())),
-            Err(VerifyError::Mismatch(m)) => Err(self.block(m)),
-        }
     }
 
     /// Withholds everything drawn: a wrong image is worse than no image.
