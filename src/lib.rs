@@ -5,6 +5,8 @@
 //! Rust with no browser dependency, so it is tested natively (and against real servers) with
 //! `cargo test`.
 
+#![forbid(unsafe_code)]
+
 pub mod bridge;
 pub mod cache;
 pub mod dicomweb;

@@ -2,6 +2,7 @@
 //! real `fetch`, drawing into a real canvas. The server is the dev server in sample mode that
 //! `cargo xtask test` starts; its URL is baked in at compile time (wasm has no environment).
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use emr_imaging::api::EmrImagingComponent;
 use wasm_bindgen::{JsCast, JsValue};

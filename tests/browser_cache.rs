@@ -2,6 +2,7 @@
 //! database anew), expire after the TTL, are evicted least-recently-used beyond the byte
 //! budget, stay inside their partition, and are wiped by clear.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use emr_imaging::cache::idb::IdbTier;
 use emr_imaging::cache::{CachePolicy, PersistentTier};

@@ -3,6 +3,7 @@
 //! it received: 503 + Retry-After, 401 until a fresh token arrives, truncated multipart bodies,
 //! stalled bodies, and an Endpoint on a foreign origin.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use emr_imaging::bridge::{BridgeConfig, BridgeError, ImagingBridge};
 use emr_imaging::dicomweb::DicomWebError;

@@ -2,6 +2,7 @@
 //! FHIR Server) and loads with the "native" synthetic data set. Ignored in a plain `cargo test`:
 //! they need those servers, and the xtask runs them with `--include-ignored`.
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use emr_imaging::bridge::{BridgeConfig, ImagingBridge, Source};
 use emr_imaging::imaging::{check_header, decode_for, DecodedImage, IdentityMismatch};

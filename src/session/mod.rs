@@ -19,7 +19,7 @@ mod error;
 mod generation;
 mod load;
 mod screen;
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests;
 
 pub use error::SessionError;
@@ -304,10 +304,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub async fn export_image(&self, study_uid: &str, series_uid: &str, instance_uid: &str) -> Result<Export, SessionError> {
         let generation = self.generations.current(Scope::Patient);
         let (patient_id, study) = self.known_study(study_uid).ok_or_else(|| SessionError::StudyNotKnown(study_uid.to_string()))?;
-        let context = match self.state.borrow().patient.as_ref().filter(|(p, _)| p.id == patient_id) {
-            Some((_, context)) => Some(context.clone()),
-            None => None,
-        };
+        let context = self.state.borrow().patient.as_ref().filter(|(p, _)| p.id == patient_id).map(|(_, c)| c.clone());
         let context = match context {
             Some(context) => context,
             None => Arc::new(patient_context(&self.bridge.get_patient(&patient_id).await?)),

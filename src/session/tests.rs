@@ -4,6 +4,7 @@
 //! The servers here are in memory (`HeldServers`): these tests need answers held back and
 //! released in a chosen order, which real servers cannot be made to do. The same session runs
 //! against the real Orthanc and FHIR server in `tests/servers.rs`.
+#![cfg(not(target_arch = "wasm32"))]
 
 use super::*;
 use crate::bridge::BridgeConfig;

@@ -51,6 +51,15 @@ fn apt() -> Result<()> {
 /// The wasm32 target and a wasm-bindgen CLI whose version equals the crate's in Cargo.lock
 /// (they must match exactly, or the generated JS and the wasm disagree).
 pub fn wasm_toolchain() -> Result<()> {
+    // The lint tier's tools.
+    let components = Command::new("rustup").args(["component", "list", "--installed"]).output().context("running rustup")?;
+    let have: Vec<String> =
+        String::from_utf8_lossy(&components.stdout).lines().filter_map(|l| l.split('-').next().map(str::to_string)).collect();
+    for component in ["rustfmt", "clippy"] {
+        if !have.iter().any(|c| c == component) {
+            run_cmd(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
     let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
     if !String::from_utf8_lossy(&installed.stdout).lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run_cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;

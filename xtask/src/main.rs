@@ -21,7 +21,7 @@ usage: cargo xtask <command>
   demo [--port N] [--fhir URL --dicomweb URL] [--no-build]
                                      serve the demo EMR page (built-in sample data unless
                                      --fhir/--dicomweb name real servers to proxy)
-  test [--skip-install] [--only native|wasm|browser|end-to-end|fuzz]
+  test [--skip-install] [--only lint|native|wasm|browser|end-to-end|fuzz]
                                      install what is missing, then run native, wasm (Node),
                                      browser and end-to-end tests against real Orthanc and FHIR
                                      servers, then bounded fuzzing

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: every tier against real servers, in one command.
 //!
-//! 1. Install what is missing and build the package.
+//! 1. Install what is missing, lint (rustfmt, clippy native and wasm32, warnings denied), and
+//!    build the package.
 //! 2. Start Orthanc + HFS and a dev server proxying them.
 //! 3. Load the synthetic data sets (one addressed directly, the others through the proxy) by
 //!    STOW-RS and a FHIR transaction.
@@ -17,7 +18,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const TIERS: [&str; 5] = ["native", "wasm", "browser", "end-to-end", "fuzz"];
+const TIERS: [&str; 6] = ["lint", "native", "wasm", "browser", "end-to-end", "fuzz"];
+
+/// Our crates: the forks under vendor/ keep upstream's formatting and lints.
+const OURS: [&str; 6] = ["-p", "emr-imaging", "-p", "dicom-parser-lite", "-p", "xtask"];
 /// Executions per fuzz target in the test run: deterministic (fixed seed, committed seeds), about
 /// a minute in all on this machine kind.
 const FUZZ_RUNS: u64 = 10_000;
@@ -47,6 +51,16 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     let started = Instant::now();
     if install_first {
         install::all()?;
+    }
+    let mut total = Counts::default();
+    let mut failures = Vec::new();
+    if only.is_none_or(|o| o == "lint") {
+        let (counts, failed) = lint();
+        total += counts;
+        failures.extend(failed);
+        if only == Some("lint") {
+            return finish(started, total, &failures);
+        }
     }
     build::build(build::Profile::Release)?;
     let dir = servers::run_dir()?;
@@ -93,8 +107,6 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     let sample_url = format!("http://127.0.0.1:{}", sample.port);
     testdata::write_to_dir(&demo, &format!("{sample_url}/dicom-web"), &demo_dir)?;
 
-    let mut total = Counts::default();
-    let mut failures = Vec::new();
     let mut tier = |name: &str, cmd: &mut Command| {
         if only.is_some_and(|o| o != name) {
             return;
@@ -188,12 +200,64 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             Err(e) => failures.push(format!("fuzz: {e:#}")),
         }
     }
+    finish(started, total, &failures)
+}
+
+fn finish(started: Instant, total: Counts, failures: &[String]) -> Result<()> {
     eprintln!("\nxtask test finished in {:.0}s", started.elapsed().as_secs_f64());
     println!("total: {} passed, {} failed, {} skipped", total.passed, total.failed, total.skipped);
     if !failures.is_empty() {
         bail!("failed: {}", failures.join("; "));
     }
     Ok(())
+}
+
+/// The lint tier: one check per command, each passing when it exits 0. Clippy's `--no-deps`
+/// keeps it to our crates; the workspace lints deny `unwrap`/`expect` outside tests and forbid
+/// `unsafe`.
+fn lint() -> (Counts, Vec<String>) {
+    let root = workspace_root();
+    let cargo = || {
+        let mut c = Command::new(env!("CARGO"));
+        c.current_dir(&root);
+        c
+    };
+    let checks: [(&str, Command); 3] = [
+        ("rustfmt", {
+            let mut c = cargo();
+            c.arg("fmt").args(OURS).arg("--check");
+            c
+        }),
+        ("clippy native", {
+            let mut c = cargo();
+            c.args(["clippy", "--no-deps", "--all-targets"]).args(OURS).args(["--", "-D", "warnings"]);
+            c
+        }),
+        ("clippy wasm32", {
+            let mut c = cargo();
+            // xtask is a native tool: not built for the browser.
+            c.args(["clippy", "--no-deps", "--all-targets", "--target", "wasm32-unknown-unknown"])
+                .args(&OURS[..4])
+                .args(["--", "-D", "warnings"]);
+            c
+        }),
+    ];
+    let mut counts = Counts::default();
+    let mut failed = Vec::new();
+    for (name, mut cmd) in checks {
+        eprintln!("\n=== lint, {name}: {}", crate::display_cmd(&cmd));
+        let started = Instant::now();
+        let ok = cmd.status().is_ok_and(|s| s.success());
+        eprintln!("lint, {name}: {} in {:.0}s", if ok { "clean" } else { "FAILED" }, started.elapsed().as_secs_f64());
+        if ok {
+            counts.passed += 1;
+        } else {
+            counts.failed += 1;
+            failed.push(format!("lint ({name})"));
+        }
+    }
+    println!("lint: {} passed, {} failed", counts.passed, counts.failed);
+    (counts, failed)
 }
 
 /// STOW-RS every instance into Orthanc and the FHIR resources (with Endpoint = `endpoint_address`) into HFS.

@@ -1,4 +1,5 @@
 //! Deflate, encapsulated frames, RLE Lossless, colour and LUTs, on synthetic files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 mod common;
 
 use common::*;

@@ -1,6 +1,7 @@
 //! The pydicom corpus: every file bundled with pydicom (data/test_files) against what pydicom
 //! itself reads (tests/corpus/expected.json, written by tests/corpus/make_fixtures.py). The DICOM
 //! files are not checked in; they come with `pip install pydicom`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use dicom_parser_lite::summary::{summarize, AttributeValue};
 use dicom_parser_lite::{transfer_syntax, Error};

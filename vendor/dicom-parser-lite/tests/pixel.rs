@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 mod common;
 
 use common::*;

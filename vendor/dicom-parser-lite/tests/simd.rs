@@ -3,6 +3,7 @@
 //! test that holds the lanes to the f64 formula of PS3.3 C.11.2.1.2.1, value by value, in both
 //! pixel layouts, through the aligned body, the scalar head and tail, and the uniform blocks.
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use dicom_parser_lite::pixel::{Frame, ImageInfo, Photometric, Samples};
 use dicom_parser_lite::transform::{render_rgba_in_range, value_range, ModalityLut, RgbaLayout, VoiFunction, Window};
