@@ -1,3 +1,5 @@
+//! Text helpers without the standard library's large tables.
+//!
 //! Upper-casing for names (banner display, the identity check) without `char::to_uppercase`,
 //! whose Unicode tables cost about 6 KB of the gzipped wasm: Latin-1, Latin Extended-A, Greek
 //! and Cyrillic fold as Unicode folds them; any other character is kept as it is. For the
@@ -31,6 +33,36 @@ pub fn upper(c: char) -> char {
 /// `s` upper-cased by [`upper`].
 pub fn to_upper(s: &str) -> String {
     s.chars().map(upper).collect()
+}
+
+/// Base64, standard or URL-safe alphabet, padding optional (JWT payloads, DICOM InlineBinary).
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let n = match chunk.len() {
+            4 => 3,
+            3 => 2,
+            2 => 1,
+            _ => return None,
+        };
+        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Some(out)
 }
 
 #[cfg(test)]

@@ -174,7 +174,13 @@ fn client_errors_are_not_retried_and_carry_the_servers_text() {
     }));
     let err = block_on(client(&server, Some("t")).get(server.url("/fhir/Patient/9"), "application/json")).unwrap_err();
     assert_eq!(server.seen().len(), 1);
-    assert!(err.to_string().contains("Patient/9 is gone"), "{err}");
+    // net keeps what the server said; fhir reads the OperationOutcome out of it.
+    assert!(matches!(&err, NetError::Status { status: 404, detail: Some(body), .. } if body.contains("\"diagnostics\"")), "{err}");
+    let fhir = emr_imaging::fhir::FhirError::from(err);
+    assert!(
+        matches!(&fhir, emr_imaging::fhir::FhirError::Net(NetError::Status { status: 404, detail: Some(text), .. }) if text == "Patient/9 is gone"),
+        "{fhir}"
+    );
 }
 
 #[test]
@@ -390,7 +396,7 @@ fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
     block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1", &CancelToken::new())).expect("series-level instance");
     // Metadata, rendered and thumbnail requests are built like the others: same headers, same
     // token rule (their answers here are not JSON or JPEG; only what was sent matters).
-    let client = bridge.dicomweb(study, Some("1.2.3.4")).expect("client");
+    let client = bridge.client_for_series(study, Some("1.2.3.4")).expect("client");
     let _ = block_on(client.instance_metadata(bridge.http(), "1.2.3", "1.2.3.4", "1.2.3.4.5"));
     let _ = block_on(client.retrieve_rendered(bridge.http(), "1.2.3", "1.2.3.4", "1.2.3.4.5", None));
     let _ = block_on(client.retrieve_thumbnail(bridge.http(), "1.2.3", Some("1.2.3.4"), None));

@@ -162,7 +162,16 @@ fn unknown_patient_has_no_studies_and_unknown_study_is_a_404() {
     let studies = block_on(bridge.get_patient_studies("no-such-patient")).expect("an empty search is not an error");
     assert!(studies.is_empty());
     let err = block_on(bridge.get_patient("no-such-patient")).unwrap_err();
-    assert!(err.to_string().contains("404"), "{err}");
+    assert!(
+        matches!(
+            err,
+            emr_imaging::bridge::BridgeError::Fhir(emr_imaging::fhir::FhirError::Net(emr_imaging::net::NetError::Status {
+                status: 404,
+                ..
+            }))
+        ),
+        "{err}"
+    );
 }
 
 fn http() -> emr_imaging::net::HttpClient<UreqTransport> {
@@ -211,7 +220,7 @@ fn stow_rs_round_trip_through_our_client() {
     assert_eq!(result.stored, std::slice::from_ref(&new_uid));
     assert!(result.failed.is_empty());
     let listed = block_on(client.search_instances(&http, &study, &series_uid)).unwrap();
-    assert!(listed.iter().any(|i| i.string("00080018").as_deref() == Some(new_uid.as_str())), "QIDO finds it");
+    assert!(listed.iter().any(|i| i.string(dicom_parser_lite::Tag(0x0008, 0x0018)).as_deref() == Some(new_uid.as_str())), "QIDO finds it");
     let back = block_on(client.retrieve_instance(&http, &study, &series_uid, &new_uid)).expect("WADO-RS");
     let image = DecodedImage::decode(&back.bytes).unwrap();
     assert_eq!(image.header.sop_instance_uid.as_deref(), Some(new_uid.as_str()));
@@ -302,9 +311,13 @@ fn qido_matching_paging_and_includefield() {
     let expected = patient["studies"].as_array().unwrap();
     assert_eq!(studies.len(), expected.len());
     for s in &studies {
-        let uid = s.string("0020000D").unwrap();
+        let uid = s.string(dicom_parser_lite::Tag(0x0020, 0x000D)).unwrap();
         let want = expected.iter().find(|e| e["uid"] == uid.as_str()).expect("one of the patient's studies");
-        assert_eq!(s.string("00081030").as_deref(), want["description"].as_str(), "includefield StudyDescription");
+        assert_eq!(
+            s.string(dicom_parser_lite::Tag(0x0008, 0x1030)).as_deref(),
+            want["description"].as_str(),
+            "includefield StudyDescription"
+        );
     }
     let (ct_patient_value, ct) = ct_patient(&manifest);
     let _ = ct_patient_value;
@@ -325,12 +338,13 @@ fn qido_matching_paging_and_includefield() {
     ))
     .unwrap();
     assert_eq!((page1.len(), page2.len()), (2, (slices - 2).min(2) as usize));
-    let uids: std::collections::HashSet<String> = page1.iter().chain(&page2).filter_map(|i| i.string("00080018")).collect();
+    let uids: std::collections::HashSet<String> =
+        page1.iter().chain(&page2).filter_map(|i| i.string(dicom_parser_lite::Tag(0x0008, 0x0018))).collect();
     assert_eq!(uids.len(), page1.len() + page2.len(), "offset pages do not overlap");
     let by_number = QidoQuery::default().matching("InstanceNumber", "1");
     let first = block_on(client.query_instances(&http, ct["uid"].as_str().unwrap(), series["uid"].as_str().unwrap(), &by_number)).unwrap();
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].string("00080018").as_deref(), series["instances"][0]["sop_instance_uid"].as_str());
+    assert_eq!(first[0].string(dicom_parser_lite::Tag(0x0008, 0x0018)).as_deref(), series["instances"][0]["sop_instance_uid"].as_str());
 }
 
 #[test]
@@ -344,13 +358,13 @@ fn wado_metadata_streamed_series_and_frames() {
     let series = &ct["series"][0];
     let series_uid = series["uid"].as_str().unwrap();
     let instances = series["instances"].as_array().unwrap();
-    let client = bridge.dicomweb(study, Some(series_uid)).unwrap();
+    let client = bridge.client_for_series(study, Some(series_uid)).unwrap();
 
     let metadata = block_on(client.retrieve_metadata(bridge.http(), &study.study_uid, Some(series_uid))).expect("metadata");
     assert_eq!(metadata.len(), instances.len());
     for m in &metadata {
-        assert_eq!(m.string("0020000E").as_deref(), Some(series_uid));
-        assert_eq!(m.u32("00280010"), instances[0]["rows"].as_u64().map(|r| r as u32));
+        assert_eq!(m.string(dicom_parser_lite::Tag(0x0020, 0x000E)).as_deref(), Some(series_uid));
+        assert_eq!(m.u32(dicom_parser_lite::Tag(0x0028, 0x0010)), instances[0]["rows"].as_u64().map(|r| r as u32));
     }
     let study_metadata = block_on(client.retrieve_metadata(bridge.http(), &study.study_uid, None)).expect("study metadata");
     assert_eq!(study_metadata.len(), instances.len());

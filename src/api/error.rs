@@ -68,6 +68,8 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::InvalidUrl(_) => "invalid-url",
             NetError::TooLarge { .. } => "too-large",
             NetError::Timeout { .. } => "timeout",
+            // Only a newer choice cancels work.
+            NetError::Cancelled { .. } => "superseded",
         },
         e.to_string(),
     );

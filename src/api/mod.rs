@@ -345,7 +345,7 @@ impl Inner {
             .options
             .user_id
             .clone()
-            .or_else(|| token.or(self.options.token.as_deref()).and_then(crate::cache::policy::token_subject))
+            .or_else(|| token.or(self.options.token.as_deref()).and_then(crate::net::token_subject))
             .unwrap_or_else(|| "anonymous".into());
         let bridge = self.session.bridge();
         let partition = crate::cache::policy::partition(bridge.fhir_base().as_str(), &user);

@@ -4,8 +4,6 @@
 //! (QIDO) and delivers the pixels (WADO). A PACS that is down must not hide the FHIR list, so
 //! enrichment failures are recorded per study, never raised for the whole list.
 
-#[cfg(all(target_arch = "wasm32", feature = "bench"))]
-mod bench;
 pub mod rendered;
 mod report;
 mod study;
@@ -252,14 +250,9 @@ impl<T: Transport> ImagingBridge<T> {
         study
     }
 
-    /// The DICOMweb client of a study, or of one of its series (series-level Endpoint first):
-    /// for metadata, series retrieve and frames, with the Endpoint's headers and token rule.
-    pub fn dicomweb(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
-        self.client_for_series(study, series_uid)
-    }
-
-    /// The DICOMweb client for a series: its own Endpoint if it has one, else the study's.
-    fn client_for_series(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
+    /// The DICOMweb client for a series (or, with `None`, the study): its own Endpoint if it has
+    /// one, else the study's, with the Endpoint's headers and token rule.
+    pub fn client_for_series(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
         let no_endpoint = || BridgeError::NoEndpoint(study.study_uid.clone());
         let series_service = series_uid.and_then(|uid| study.series.iter().find(|s| s.uid == uid)).and_then(|s| s.service.as_ref());
         if let Some(service) = series_service.or(study.service.as_ref()) {
@@ -297,8 +290,7 @@ impl<T: Transport> ImagingBridge<T> {
     }
 
     /// A whole instance (Part 10 bytes) for display: [`ImagingBridge::get_image`] at the
-    /// highest priority. Work cancelled through `work` ends in a network error whose message
-    /// is [`crate::net::CANCELLED`].
+    /// highest priority. Work cancelled through `work` ends in [`crate::net::NetError::Cancelled`].
     pub async fn get_instance(
         &self,
         study: &Study,

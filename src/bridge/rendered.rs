@@ -3,19 +3,14 @@
 //! wrong image is worse than no image.
 
 use super::{BridgeError, ImagingBridge, Study};
-use crate::dicomweb::{json::tags, rendered::is_refusal, DicomJson};
+use crate::dicomweb::{rendered::is_refusal, DicomJson};
 use crate::imaging::{check_header, IdentityMismatch, ImageHeader, PatientContext};
 use crate::net::Transport;
+use dicom_parser_lite::tags::{
+    self, MODALITY_LUT_SEQUENCE, PATIENT_ID, PATIENT_NAME, PHOTOMETRIC_INTERPRETATION as PHOTOMETRIC, VOI_LUT_FUNCTION, VOI_LUT_SEQUENCE,
+    WINDOW_CENTER, WINDOW_WIDTH,
+};
 use thiserror::Error;
-
-const PATIENT_ID: &str = "00100020";
-const PATIENT_NAME: &str = "00100010";
-const PHOTOMETRIC: &str = "00280004";
-const WINDOW_CENTER: &str = "00281050";
-const WINDOW_WIDTH: &str = "00281051";
-const VOI_LUT_FUNCTION: &str = "00281056";
-const MODALITY_LUT_SEQUENCE: &str = "00283000";
-const VOI_LUT_SEQUENCE: &str = "00283010";
 
 /// How to ask the server to render an instance, decided from its metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +69,7 @@ pub fn rendering(metadata: &DicomJson) -> Rendering {
     if matches!(photometric.as_str(), "RGB" | "YBR_FULL" | "YBR_FULL_422" | "YBR_ICT" | "YBR_RCT" | "PALETTE COLOR") {
         return Rendering::Server { window: None };
     }
-    let has = |tag: &str| metadata.0.contains_key(tag);
+    let has = |tag: dicom_parser_lite::Tag| metadata.0.contains_key(tag.json_key().as_str());
     if photometric != "MONOCHROME2" || has(MODALITY_LUT_SEQUENCE) || has(VOI_LUT_SEQUENCE) {
         return Rendering::Ourselves;
     }
@@ -134,8 +129,8 @@ mod tests {
         assert_eq!(check_metadata(&bare, "1.2.3", &patient()), Err(RenderedError::Identity(IdentityMismatch::MissingPatientId)));
     }
 
-    fn with(mut m: DicomJson, tag: &str, vr: &str, value: serde_json::Value) -> DicomJson {
-        m.0.insert(tag.into(), json!({"vr": vr, "Value": [value]}));
+    fn with(mut m: DicomJson, tag: dicom_parser_lite::Tag, vr: &str, value: serde_json::Value) -> DicomJson {
+        m.0.insert(tag.json_key().to_string(), json!({"vr": vr, "Value": [value]}));
         m
     }
 

@@ -1,7 +1,8 @@
 //! The unified `Study`: FHIR facts, DICOMweb enrichment, and where the data came from.
 
-use crate::dicomweb::{json::tags, DicomJson};
+use crate::dicomweb::DicomJson;
 use crate::fhir::ImagingStudy;
+use dicom_parser_lite::tags;
 use serde::Serialize;
 
 /// Where a study's details come from, shown in the study list.

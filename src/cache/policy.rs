@@ -74,45 +74,6 @@ pub fn partition(fhir_base: &str, user: &str) -> String {
     format!("{:016x}{:016x}", hash(0xcbf2_9ce4_8422_2325), hash(0x8422_2325_cbf2_9ce4))
 }
 
-/// The `sub` claim of a JWT access token (without verifying it: it only names a partition);
-/// `None` for opaque tokens.
-pub fn token_subject(token: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = base64_decode(payload)?;
-    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    json.get("sub")?.as_str().map(str::to_string)
-}
-
-/// Base64, standard or URL-safe alphabet, padding optional (JWT payloads, DICOM InlineBinary).
-pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' | b'+' => 62,
-            b'_' | b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            acc |= value(c)? << (18 - 6 * i);
-        }
-        let n = match chunk.len() {
-            4 => 3,
-            3 => 2,
-            2 => 1,
-            _ => return None,
-        };
-        out.extend_from_slice(&acc.to_be_bytes()[1..1 + n]);
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,14 +114,5 @@ mod tests {
         assert_ne!(a, partition("https://b/fhir", "u1"));
         assert_ne!(partition("ab", "c"), partition("a", "bc"), "the separator matters");
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()) && a.len() == 32);
-    }
-
-    #[test]
-    fn jwt_subject() {
-        // {"alg":"none"} . {"sub":"dr-who","patient":"p1"} . (no signature)
-        let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkci13aG8iLCJwYXRpZW50IjoicDEifQ.";
-        assert_eq!(token_subject(token).as_deref(), Some("dr-who"));
-        assert_eq!(token_subject("opaque-token"), None);
-        assert_eq!(token_subject("a.!!!.c"), None);
     }
 }

@@ -2,6 +2,7 @@
 //! or strings, PN values are objects, and absent `Value` means empty.
 
 use super::DicomWebError;
+use dicom_parser_lite::Tag;
 use serde_json::{Map, Value};
 
 /// One DICOM JSON object (a QIDO result or a metadata entry).
@@ -24,12 +25,12 @@ impl DicomJson {
             .collect()
     }
 
-    fn values(&self, tag: &str) -> Option<&Vec<Value>> {
-        self.0.get(tag)?.get("Value")?.as_array()
+    fn values(&self, tag: Tag) -> Option<&Vec<Value>> {
+        self.0.get(tag.json_key().as_str())?.get("Value")?.as_array()
     }
 
     /// First value as text: strings as they are, numbers formatted, PN as its Alphabetic group.
-    pub fn string(&self, tag: &str) -> Option<String> {
+    pub fn string(&self, tag: Tag) -> Option<String> {
         let first = self.values(tag)?.first()?;
         match first {
             Value::String(s) => Some(s.trim().to_string()),
@@ -41,7 +42,7 @@ impl DicomJson {
     }
 
     /// All values as text.
-    pub fn strings(&self, tag: &str) -> Vec<String> {
+    pub fn strings(&self, tag: Tag) -> Vec<String> {
         self.values(tag)
             .map(|vs| {
                 vs.iter()
@@ -56,7 +57,7 @@ impl DicomJson {
     }
 
     /// First value as a number, whether sent as a JSON number or a numeric string (IS/DS).
-    pub fn number(&self, tag: &str) -> Option<f64> {
+    pub fn number(&self, tag: Tag) -> Option<f64> {
         match self.values(tag)?.first()? {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => dicom_parser_lite::decimal::parse(s.trim()),
@@ -65,48 +66,29 @@ impl DicomJson {
     }
 
     /// Items of a sequence (SQ): each a DICOM JSON object.
-    pub fn sequence(&self, tag: &str) -> Vec<DicomJson> {
+    pub fn sequence(&self, tag: Tag) -> Vec<DicomJson> {
         self.values(tag).map(|items| items.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect()).unwrap_or_default()
     }
 
     /// Bytes sent inline (`InlineBinary`, base64). `None` if absent or not valid base64.
-    pub fn inline_binary(&self, tag: &str) -> Option<Vec<u8>> {
-        let text = self.0.get(tag)?.get("InlineBinary")?.as_str()?;
-        crate::cache::policy::base64_decode(text.trim())
+    pub fn inline_binary(&self, tag: Tag) -> Option<Vec<u8>> {
+        let text = self.0.get(tag.json_key().as_str())?.get("InlineBinary")?.as_str()?;
+        crate::text::base64_decode(text.trim())
     }
 
     /// Where bulk data is to be fetched (`BulkDataURI`), as sent (may be relative).
-    pub fn bulk_data_uri(&self, tag: &str) -> Option<&str> {
-        self.0.get(tag)?.get("BulkDataURI")?.as_str()
+    pub fn bulk_data_uri(&self, tag: Tag) -> Option<&str> {
+        self.0.get(tag.json_key().as_str())?.get("BulkDataURI")?.as_str()
     }
 
     /// The value representation, when the server gave it.
-    pub fn vr(&self, tag: &str) -> Option<&str> {
-        self.0.get(tag)?.get("vr")?.as_str()
+    pub fn vr(&self, tag: Tag) -> Option<&str> {
+        self.0.get(tag.json_key().as_str())?.get("vr")?.as_str()
     }
 
-    pub fn u32(&self, tag: &str) -> Option<u32> {
+    pub fn u32(&self, tag: Tag) -> Option<u32> {
         self.number(tag).filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n <= u32::MAX as f64).map(|n| n as u32)
     }
-}
-
-/// Tags used in QIDO results, as DICOM JSON keys.
-pub mod tags {
-    pub const STUDY_INSTANCE_UID: &str = "0020000D";
-    pub const SERIES_INSTANCE_UID: &str = "0020000E";
-    pub const SOP_INSTANCE_UID: &str = "00080018";
-    pub const SOP_CLASS_UID: &str = "00080016";
-    pub const MODALITY: &str = "00080060";
-    pub const SERIES_NUMBER: &str = "00200011";
-    pub const SERIES_DESCRIPTION: &str = "0008103E";
-    pub const INSTANCE_NUMBER: &str = "00200013";
-    pub const NUMBER_OF_SERIES_RELATED_INSTANCES: &str = "00201209";
-    pub const ROWS: &str = "00280010";
-    pub const COLUMNS: &str = "00280011";
-    pub const REFERENCED_SOP_SEQUENCE: &str = "00081199";
-    pub const FAILED_SOP_SEQUENCE: &str = "00081198";
-    pub const REFERENCED_SOP_INSTANCE_UID: &str = "00081155";
-    pub const FAILURE_REASON: &str = "00081197";
 }
 
 #[cfg(test)]
@@ -122,11 +104,11 @@ mod tests {
         )
         .unwrap();
         let s = &items[0];
-        assert_eq!(s.u32("00200011"), Some(7));
-        assert_eq!(s.u32("00201209"), Some(12));
-        assert_eq!(s.string("00100010").as_deref(), Some("Doe^Jane"));
-        assert_eq!(s.string("0008103E"), None);
-        assert_eq!(s.strings("00080060"), ["CT"]);
+        assert_eq!(s.u32(Tag(0x0020, 0x0011)), Some(7));
+        assert_eq!(s.u32(Tag(0x0020, 0x1209)), Some(12));
+        assert_eq!(s.string(Tag(0x0010, 0x0010)).as_deref(), Some("Doe^Jane"));
+        assert_eq!(s.string(Tag(0x0008, 0x103E)), None);
+        assert_eq!(s.strings(Tag(0x0008, 0x0060)), ["CT"]);
     }
 
     #[test]
@@ -139,13 +121,13 @@ mod tests {
         )
         .unwrap();
         let o = &items[0];
-        let refs: Vec<String> = o.sequence("00081199").iter().filter_map(|i| i.string("00081155")).collect();
+        let refs: Vec<String> = o.sequence(Tag(0x0008, 0x1199)).iter().filter_map(|i| i.string(Tag(0x0008, 0x1155))).collect();
         assert_eq!(refs, ["1.2.3", "1.2.4"]);
-        assert_eq!(o.inline_binary("00091010"), Some(vec![0, 1, 2, 255]));
-        assert_eq!(o.bulk_data_uri("7FE00010"), Some("http://p/dw/studies/1/series/2/instances/3/bulk/7FE00010"));
-        assert_eq!(o.vr("7FE00010"), Some("OW"));
-        assert_eq!((o.number("00281050"), o.number("00281051")), (Some(40.5), Some(400.0)));
-        assert!(o.sequence("00281050").is_empty());
+        assert_eq!(o.inline_binary(Tag(0x0009, 0x1010)), Some(vec![0, 1, 2, 255]));
+        assert_eq!(o.bulk_data_uri(Tag(0x7FE0, 0x0010)), Some("http://p/dw/studies/1/series/2/instances/3/bulk/7FE00010"));
+        assert_eq!(o.vr(Tag(0x7FE0, 0x0010)), Some("OW"));
+        assert_eq!((o.number(Tag(0x0028, 0x1050)), o.number(Tag(0x0028, 0x1051))), (Some(40.5), Some(400.0)));
+        assert!(o.sequence(Tag(0x0028, 0x1050)).is_empty());
     }
 
     #[test]

@@ -29,27 +29,6 @@ pub const ACCEPT_DICOM: &str = "multipart/related; type=\"application/dicom\"; t
 pub const ACCEPT_FRAMES: &str = "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*";
 const ACCEPT_JSON: &str = "application/dicom+json, application/json;q=0.9";
 
-/// An `Accept` asking for instances in the `preferred` transfer syntaxes, in that order of
-/// preference, and any other as a last resort (PS3.18 8.7.3.5: transfer-syntax is a media type
-/// parameter, preference is expressed by q). With no preference, [`ACCEPT_DICOM`].
-pub fn accept_dicom(preferred: &[&str]) -> String {
-    if preferred.is_empty() {
-        return ACCEPT_DICOM.to_string();
-    }
-    let n = preferred.len() as f32;
-    let mut ranges: Vec<String> = preferred
-        .iter()
-        .enumerate()
-        .map(|(i, ts)| {
-            let q = 1.0 - 0.9 * i as f32 / n;
-            let q = if i == 0 { String::new() } else { format!(";q={q:.2}") };
-            format!("multipart/related; type=\"application/dicom\"; transfer-syntax={ts}{q}")
-        })
-        .collect();
-    ranges.push(format!("{ACCEPT_DICOM};q=0.05"));
-    ranges.join(", ")
-}
-
 /// QIDO-RS matching and paging (PS3.18 8.3.4): attribute matches (`PatientID=…`,
 /// `StudyDate=20240101-`, `ModalitiesInStudy=CT`), `includefield`, `limit` and `offset`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -217,7 +196,7 @@ impl DicomWebClient {
         self.retrieve_instance_with(http, study, series, instance, ACCEPT_DICOM, None).await
     }
 
-    /// WADO-RS instance retrieve with an explicit `Accept` (see [`accept_dicom`]) and an
+    /// WADO-RS instance retrieve with an explicit `Accept` (e.g. [`ACCEPT_DICOM`]) and an
     /// optional cancel token (the request is aborted when it fires).
     pub async fn retrieve_instance_with<T: Transport>(
         &self,
@@ -383,19 +362,13 @@ impl DicomWebClient {
             serde_json::Value::Array(items) => items.first().cloned().unwrap_or_default(),
             other => other.clone(),
         };
-        let items = |tag: &str| -> Vec<DicomJson> {
-            object
-                .get(tag)
-                .and_then(|e| e.get("Value"))
-                .and_then(|v| v.as_array())
-                .map(|all| all.iter().filter_map(|i| i.as_object().cloned().map(DicomJson)).collect())
-                .unwrap_or_default()
-        };
-        result.stored =
-            items(json::tags::REFERENCED_SOP_SEQUENCE).iter().filter_map(|i| i.string(json::tags::REFERENCED_SOP_INSTANCE_UID)).collect();
-        result.failed = items(json::tags::FAILED_SOP_SEQUENCE)
+        let object = DicomJson(object.as_object().cloned().unwrap_or_default());
+        use dicom_parser_lite::tags::{FAILED_SOP_SEQUENCE, FAILURE_REASON, REFERENCED_SOP_INSTANCE_UID, REFERENCED_SOP_SEQUENCE};
+        result.stored = object.sequence(REFERENCED_SOP_SEQUENCE).iter().filter_map(|i| i.string(REFERENCED_SOP_INSTANCE_UID)).collect();
+        result.failed = object
+            .sequence(FAILED_SOP_SEQUENCE)
             .iter()
-            .map(|i| (i.string(json::tags::REFERENCED_SOP_INSTANCE_UID).unwrap_or_default(), i.u32(json::tags::FAILURE_REASON)))
+            .map(|i| (i.string(REFERENCED_SOP_INSTANCE_UID).unwrap_or_default(), i.u32(FAILURE_REASON)))
             .collect();
         Ok(result)
     }

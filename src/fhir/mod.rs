@@ -18,7 +18,7 @@ use thiserror::Error;
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum FhirError {
     #[error(transparent)]
-    Net(#[from] crate::net::NetError),
+    Net(crate::net::NetError),
     #[error("the FHIR server sent something that is not valid JSON ({0})")]
     InvalidJson(String),
     #[error("expected a FHIR {expected} but got {found:?}")]
@@ -27,6 +27,27 @@ pub enum FhirError {
     MissingStudyUid { id: String },
     #[error("paging stopped after {pages} pages: the server keeps sending `next` links")]
     TooManyPages { pages: usize },
+}
+
+/// A FHIR server's error answer explains itself in an OperationOutcome: its text becomes the
+/// error's detail (else the body's first line).
+impl From<crate::net::NetError> for FhirError {
+    fn from(e: crate::net::NetError) -> Self {
+        use crate::net::{short_detail, NetError, DETAIL_SHOWN};
+        FhirError::Net(match e {
+            NetError::Status { url, status, detail } => {
+                let explained = detail.map(|text| {
+                    serde_json::from_str::<serde_json::Value>(&text)
+                        .ok()
+                        .and_then(|json| operation_outcome_text(&json))
+                        .map(|t| t.chars().take(DETAIL_SHOWN).collect())
+                        .unwrap_or_else(|| short_detail(&text))
+                });
+                NetError::Status { url, status, detail: explained }
+            }
+            other => other,
+        })
+    }
 }
 
 /// The human-readable text of an OperationOutcome: its issues' diagnostics or details text,

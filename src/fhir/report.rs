@@ -176,7 +176,7 @@ fn standard_base64(text: &str) -> Option<Vec<u8>> {
     if stray {
         return None;
     }
-    crate::cache::policy::base64_decode(body)
+    crate::text::base64_decode(body)
 }
 
 const STANDARD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -13,7 +13,7 @@ use dicom_parser_lite::{
     pixel::{self, Frame, ImageInfo, Photometric},
     tags,
     transform::{self, ModalityLut, Window},
-    DataSet, Tag,
+    DataSet,
 };
 
 pub use dicom_parser_lite::transform::RgbaLayout;
@@ -35,18 +35,6 @@ impl From<dicom_parser_lite::Error> for ImagingError {
         }
     }
 }
-
-/// Transfer syntaxes whose pixels are lossy by construction.
-const LOSSY_TRANSFER_SYNTAXES: &[&str] = &[
-    "1.2.840.10008.1.2.4.50",  // JPEG baseline
-    "1.2.840.10008.1.2.4.51",  // JPEG extended
-    "1.2.840.10008.1.2.4.81",  // JPEG-LS near-lossless
-    "1.2.840.10008.1.2.4.91",  // JPEG 2000
-    "1.2.840.10008.1.2.4.203", // HTJ2K
-    "1.2.840.10008.1.2.4.100", // MPEG2
-    "1.2.840.10008.1.2.4.102", // MPEG-4
-    "1.2.840.10008.1.2.4.110", // JPEG XL
-];
 
 /// Header facts shown next to the image and used for the identity check.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
@@ -78,10 +66,6 @@ pub struct ImageHeader {
     /// Every window the header carries (center, width), for the presets.
     pub windows: Vec<(f64, f64)>,
 }
-
-const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
-const WINDOW_CENTER: Tag = Tag(0x0028, 0x1050);
-const WINDOW_WIDTH: Tag = Tag(0x0028, 0x1051);
 
 fn fixed<const N: usize>(values: Vec<f64>) -> Option<[f64; N]> {
     values.try_into().ok().filter(|v: &[f64; N]| v.iter().all(|x| x.is_finite()))
@@ -119,9 +103,9 @@ fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
     let ds = file.dataset();
     let transfer_syntax_uid = file.transfer_syntax_uid().to_string();
     let lossy = ds.string(tags::LOSSY_IMAGE_COMPRESSION).as_deref() == Some("01")
-        || LOSSY_TRANSFER_SYNTAXES.contains(&transfer_syntax_uid.as_str());
-    let centers = ds.f64s(WINDOW_CENTER);
-    let widths = ds.f64s(WINDOW_WIDTH);
+        || dicom_parser_lite::transfer_syntax::is_lossy(&transfer_syntax_uid);
+    let centers = ds.f64s(tags::WINDOW_CENTER);
+    let widths = ds.f64s(tags::WINDOW_WIDTH);
     ImageHeader {
         patient_id: ds.string(tags::PATIENT_ID),
         patient_name: ds.string(tags::PATIENT_NAME),
@@ -141,7 +125,7 @@ fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
         image_orientation: fixed(ds.f64s(tags::IMAGE_ORIENTATION_PATIENT)),
         pixel_spacing: fixed(ds.f64s(tags::PIXEL_SPACING)),
         number_of_frames: ds.u32(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
-        frame_time_ms: ds.f64(FRAME_TIME).filter(|t| t.is_finite() && *t > 0.0),
+        frame_time_ms: ds.f64(tags::FRAME_TIME).filter(|t| t.is_finite() && *t > 0.0),
         windows: centers.iter().zip(&widths).map(|(&c, &w)| (c, w)).collect(),
     }
 }

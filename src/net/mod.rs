@@ -13,7 +13,7 @@ pub mod native;
 pub mod retry;
 pub mod scheduler;
 
-pub use auth::{AuthMapper, TokenProvider};
+pub use auth::{token_subject, AuthMapper, TokenProvider};
 pub use retry::RetryPolicy;
 pub use scheduler::{CancelToken, Permit, Priority, Scheduler};
 
@@ -115,7 +115,8 @@ pub enum NetError {
     /// The request never got an HTTP answer (DNS, refused connection, CORS, offline).
     #[error("could not reach {url}: {message}")]
     Unreachable { url: String, message: String },
-    /// The server answered with a non-success status.
+    /// The server answered with a non-success status. `detail` is what its body said, as text
+    /// (bounded); the layer that knows the format makes it readable (fhir: OperationOutcome).
     #[error("{url} answered HTTP {status}{}", detail_suffix(.detail))]
     Status { url: String, status: u16, detail: Option<String> },
     /// The URL could not be built (bad base URL or reference from server data).
@@ -127,10 +128,22 @@ pub enum NetError {
     /// No complete answer within the time limit (slow server or stalled body).
     #[error("{url} did not answer within {seconds} s")]
     Timeout { url: String, seconds: u64 },
+    /// The request's work was cancelled (the user moved on); whoever cancelled drops it.
+    #[error("the request to {url} was cancelled")]
+    Cancelled { url: String },
 }
 
+/// The first line of a detail, at most [`DETAIL_SHOWN`] characters: an error message stays short.
 fn detail_suffix(detail: &Option<String>) -> String {
-    detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+    detail.as_deref().map(|d| format!(": {}", short_detail(d))).unwrap_or_default()
+}
+
+/// Characters of a server's explanation an error message shows.
+pub const DETAIL_SHOWN: usize = 300;
+
+/// The first line of `text`, at most [`DETAIL_SHOWN`] characters.
+pub fn short_detail(text: &str) -> String {
+    text.trim().lines().next().unwrap_or_default().chars().take(DETAIL_SHOWN).collect()
 }
 
 /// Receives a success body piece by piece, with the response headers (the Content-Type
@@ -285,25 +298,22 @@ impl<T: Transport> HttpClient<T> {
     }
 }
 
-/// What a cancelled request ends with. Callers that cancelled know why and drop it; the
-/// variant is `Unreachable` so existing error mappings stay exhaustive.
+/// What a cancelled request ends with.
 pub fn cancelled(url: &str) -> NetError {
-    NetError::Unreachable { url: url.to_string(), message: CANCELLED.to_string() }
+    NetError::Cancelled { url: url.to_string() }
 }
 
-/// The message of a cancelled request's error.
-pub const CANCELLED: &str = "cancelled";
+/// Bytes of an error body kept as its detail: enough for an OperationOutcome's diagnostics.
+const DETAIL_BYTES: usize = 4096;
 
-/// A short, safe explanation from an error body: FHIR OperationOutcome diagnostics or the
-/// first line of a text body. Never more than 300 characters.
+/// The error body as text, bounded, or `None` when it is empty or not text.
 fn error_detail(response: &Response) -> Option<String> {
-    let text = std::str::from_utf8(&response.body).ok()?.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let detail = serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|json| crate::fhir::operation_outcome_text(&json))
-        .unwrap_or_else(|| text.lines().next().unwrap_or_default().to_string());
-    Some(detail.chars().take(300).collect())
+    let body = &response.body[..response.body.len().min(DETAIL_BYTES)];
+    // A cut may split a UTF-8 sequence: keep the valid prefix.
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let text = text.trim();
+    (!text.is_empty() && !text.contains('\0')).then(|| text.to_string())
 }

@@ -4,8 +4,8 @@
 //! concurrency. Printed as a table with ratios; never pass/fail.
 //!
 //! The data set is a bench-only one (64 CT slices, id prefix `benchfetch`) so the test run does
-//! not grow. The browser side is the component built with the `bench` feature, whose one extra
-//! export loads a series through the bridge exactly as the viewer does; `bench/fetch.mjs` drives
+//! not grow. The browser side is the bench crate `bench/fetch-wasm`, the component plus one
+//! export that loads a series through the bridge exactly as the viewer does; `bench/fetch.mjs` drives
 //! Debian's chromium with a persistent profile so IndexedDB is on disk, as for a user.
 //!
 //! Known flake of the dev server, not of the component: tiny_http hands each connection to a
@@ -32,22 +32,13 @@ pub fn run(flags: &Flags) -> Result<()> {
     let www = out.join("www");
     std::fs::create_dir_all(&www)?;
 
-    // 1. The component with the bench export, release profile (as shipped).
+    // 1. The bench crate (bench/fetch-wasm: the component plus the bench export), release
+    // profile (as shipped).
     install::wasm_toolchain()?;
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(&root).args([
-        "build",
-        "-p",
-        "emr-imaging",
-        "--lib",
-        "--release",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--features",
-        "bench",
-    ]);
+    cargo.current_dir(&root).args(["build", "-p", "emr-imaging-bench-fetch", "--release", "--target", "wasm32-unknown-unknown"]);
     run_cmd(&mut cargo)?;
-    let wasm = crate::fuzz::target_root(&root).join("wasm32-unknown-unknown/release/emr_imaging.wasm");
+    let wasm = crate::fuzz::target_root(&root).join("wasm32-unknown-unknown/release/emr_imaging_bench_fetch.wasm");
     if pkg.exists() {
         std::fs::remove_dir_all(&pkg)?;
     }

@@ -51,7 +51,7 @@ pub use dataset::{DataSet, Element, Value};
 pub use deflate::DEFAULT_INFLATE_LIMIT;
 pub use error::Error;
 pub use read::{parse, parse_partial, DicomFile, Parsed, MAX_DEPTH};
-pub use tag::Tag;
+pub use tag::{JsonKey, Tag};
 pub use vr::Vr;
 
 /// Transfer syntax UIDs the parser distinguishes.
@@ -72,6 +72,11 @@ pub mod transfer_syntax {
     pub const HTJ2K_LOSSLESS: &str = "1.2.840.10008.1.2.4.201";
     pub const HTJ2K_LOSSLESS_RPCL: &str = "1.2.840.10008.1.2.4.202";
     pub const HTJ2K: &str = "1.2.840.10008.1.2.4.203";
+    /// The video syntaxes (MPEG2, MPEG-4 AVC/H.264, HEVC/H.265): `.100` to `.108`. Not decoded.
+    pub const VIDEO_PREFIX: &str = "1.2.840.10008.1.2.4.10";
+    pub const JPEG_XL_LOSSLESS: &str = "1.2.840.10008.1.2.4.110";
+    pub const JPEG_XL_JPEG_RECOMPRESSION: &str = "1.2.840.10008.1.2.4.111";
+    pub const JPEG_XL: &str = "1.2.840.10008.1.2.4.112";
 
     /// Syntaxes [`crate::pixel::decode_frame`] decodes in this build: native, RLE, and those of
     /// the compiled-in codec features (see [`crate::codec::supports`]).
@@ -80,10 +85,16 @@ pub mod transfer_syntax {
     }
 
     /// Syntaxes whose decoded values may differ from the original by design: JPEG DCT,
-    /// JPEG-LS near-lossless, JPEG 2000 and HTJ2K irreversible. (Near-lossless and JPEG 2000
-    /// "lossy" streams may in fact be lossless; a decoder must still only promise closeness.)
+    /// JPEG-LS near-lossless, JPEG 2000 and HTJ2K irreversible, every video syntax, JPEG XL and
+    /// a JPEG recompressed as JPEG XL. (Near-lossless and JPEG 2000 "lossy" streams may in fact
+    /// be lossless; a decoder must still only promise closeness.) The one list of them.
     pub fn is_lossy(uid: &str) -> bool {
-        matches!(uid, JPEG_BASELINE | JPEG_EXTENDED | JPEG_LS_NEAR_LOSSLESS | JPEG_2000 | HTJ2K)
+        let video = uid.strip_prefix(VIDEO_PREFIX).is_some_and(|last| matches!(last, "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8"));
+        video
+            || matches!(
+                uid,
+                JPEG_BASELINE | JPEG_EXTENDED | JPEG_LS_NEAR_LOSSLESS | JPEG_2000 | HTJ2K | JPEG_XL_JPEG_RECOMPRESSION | JPEG_XL
+            )
     }
 
     /// Syntaxes whose pixel data is stored uncompressed (native), which

@@ -82,6 +82,14 @@ pub const FRAME_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x9132);
 
 pub const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0, 0x0001);
 pub const EXTENDED_OFFSET_TABLE_LENGTHS: Tag = Tag(0x7FE0, 0x0002);
+// Retrieve and store answers (PS3.18) and cine.
+pub const NUMBER_OF_SERIES_RELATED_INSTANCES: Tag = Tag(0x0020, 0x1209);
+pub const REFERENCED_SOP_SEQUENCE: Tag = Tag(0x0008, 0x1199);
+pub const FAILED_SOP_SEQUENCE: Tag = Tag(0x0008, 0x1198);
+pub const REFERENCED_SOP_INSTANCE_UID: Tag = Tag(0x0008, 0x1155);
+pub const FAILURE_REASON: Tag = Tag(0x0008, 0x1197);
+pub const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
+
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
 // Encapsulation and sequence structure (no VR, always a 4-byte length).

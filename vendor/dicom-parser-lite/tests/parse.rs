@@ -362,3 +362,41 @@ fn error_messages_are_readable() {
     assert_eq!(Error::TooDeep { offset: 3 }.to_string(), "the file nests sequences more than 64 levels deep at byte 3");
     assert_eq!(Error::UnsupportedTransferSyntax("1.2.3".into()).to_string(), "the transfer syntax 1.2.3 is not supported");
 }
+
+#[test]
+fn the_lossy_transfer_syntaxes_are_exactly_those_of_ps3_5() {
+    use dicom_parser_lite::transfer_syntax::*;
+    for lossless in [
+        IMPLICIT_VR_LITTLE_ENDIAN,
+        EXPLICIT_VR_LITTLE_ENDIAN,
+        RLE_LOSSLESS,
+        JPEG_LOSSLESS,
+        JPEG_LOSSLESS_SV1,
+        JPEG_LS_LOSSLESS,
+        JPEG_2000_LOSSLESS,
+        HTJ2K_LOSSLESS,
+        HTJ2K_LOSSLESS_RPCL,
+        JPEG_XL_LOSSLESS,
+    ] {
+        assert!(!is_lossy(lossless), "{lossless}");
+    }
+    for lossy in [JPEG_BASELINE, JPEG_EXTENDED, JPEG_LS_NEAR_LOSSLESS, JPEG_2000, HTJ2K, JPEG_XL, JPEG_XL_JPEG_RECOMPRESSION] {
+        assert!(is_lossy(lossy), "{lossy}");
+    }
+    for video in 100..=108 {
+        assert!(is_lossy(&format!("1.2.840.10008.1.2.4.{video}")), "video .{video}");
+    }
+    for other in ["1.2.840.10008.1.2.4.109", "1.2.840.10008.1.2.4.1000", "1.2.840.10008.1.2.4.10", ""] {
+        assert!(!is_lossy(other), "{other:?}");
+    }
+}
+
+#[test]
+fn a_tags_json_key_is_its_eight_upper_case_hex_digits() {
+    use dicom_parser_lite::{tags, Tag};
+    assert_eq!(&*tags::STUDY_INSTANCE_UID.json_key(), "0020000D");
+    assert_eq!(&*tags::PIXEL_DATA.json_key(), "7FE00010");
+    assert_eq!(&*Tag(0xFFFE, 0xE000).json_key(), "FFFEE000");
+    assert_eq!(&*Tag(0, 0).json_key(), "00000000");
+    assert_eq!(format!("{:?}", Tag(0x0009, 0x1010).json_key()), "00091010");
+}

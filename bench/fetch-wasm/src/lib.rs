@@ -1,14 +1,17 @@
-//! The fetch benchmark's entry point (`cargo xtask bench-fetch`), compiled only with the
-//! `bench` feature: never part of the shipped component.
+//! The fetch benchmark's entry point (`cargo xtask bench-fetch`): a crate of its own, never
+//! part of the shipped component.
 //!
 //! One call discovers a patient's study through FHIR, then times loading one series through
 //! the bridge exactly as the viewer would (scheduler, memory, IndexedDB, WADO-RS). A page
 //! reload between two calls makes the second one an IndexedDB read.
 
-use super::{BridgeConfig, ImagingBridge};
-use crate::cache::idb::IdbTier;
-use crate::cache::{CachePolicy, PersistentTier};
-use crate::net::browser::FetchTransport;
+#![cfg(target_arch = "wasm32")]
+
+use emr_imaging::bridge::{BridgeConfig, ImagingBridge};
+use emr_imaging::cache::idb::IdbTier;
+use emr_imaging::cache::{CachePolicy, PersistentTier};
+use emr_imaging::net::browser::FetchTransport;
+use emr_imaging::net::{CancelToken, Priority};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -43,17 +46,15 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
     let series = study.series_in_order().first().cloned().cloned().ok_or_else(|| JsValue::from_str("no series"))?;
     let instances = bridge.series_instances(study, &series).await.map_err(|e| err(&e))?;
     let started = now_ms();
-    let report = bridge.prefetch_series(study, &series, &crate::net::CancelToken::new()).await.map_err(|e| err(&e))?;
+    let report = bridge.prefetch_series(study, &series, &CancelToken::new()).await.map_err(|e| err(&e))?;
     let ms = now_ms() - started;
     if let Some((uid, e)) = report.failed.first() {
         return Err(JsValue::from_str(&format!("{uid}: {e}")));
     }
     let mut bytes = 0usize;
     for instance in &instances {
-        let image = bridge
-            .get_image(study, &series.uid, &instance.uid, crate::net::Priority::Visible, &crate::net::CancelToken::new())
-            .await
-            .map_err(|e| err(&e))?;
+        let image =
+            bridge.get_image(study, &series.uid, &instance.uid, Priority::Visible, &CancelToken::new()).await.map_err(|e| err(&e))?;
         bytes += image.map_or(0, |b| b.len());
     }
     let out = js_sys::Object::new();
