@@ -17,6 +17,5 @@ pub mod net;
 pub mod session;
 pub mod text;
 
-#[cfg(target_arch = "wasm32")]
 pub mod api;
 pub mod view;

@@ -1,75 +1,99 @@
 //! Errors as JS sees them: an `Error` with `code`, `message` and, for HTTP failures, `status`.
 
+use super::wire::wire_enum;
 use crate::bridge::BridgeError;
 use crate::dicomweb::DicomWebError;
 use crate::fhir::FhirError;
 use crate::imaging::ImagingError;
 use crate::net::NetError;
 use crate::session::SessionError;
-use wasm_bindgen::JsValue;
 
-#[derive(Debug, Clone)]
+wire_enum! {
+    /// `EMRImagingError.code`: what went wrong, stable across releases.
+    pub enum ErrorCode {
+        Network = "network",
+        Unauthorized = "unauthorized",
+        NotFound = "not-found",
+        Server = "server",
+        Timeout = "timeout",
+        TooLarge = "too-large",
+        InvalidUrl = "invalid-url",
+        InvalidOptions = "invalid-options",
+        Fhir = "fhir",
+        DicomWeb = "dicomweb",
+        NoEndpoint = "no-endpoint",
+        NoImages = "no-images",
+        InvalidDicom = "invalid-dicom",
+        UnsupportedImage = "unsupported-image",
+        PatientMismatch = "patient-mismatch",
+        Superseded = "superseded",
+        Internal = "internal",
+    }
+}
+
+/// The fields of `EMRImagingError` besides `Error`'s own, in the order they are set.
+pub const ERROR_FIELDS: [&str; 3] = ["code", "message", "status"];
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub status: Option<u16>,
 }
 
 impl ApiError {
-    fn new(code: &'static str, message: String) -> Self {
+    fn new(code: ErrorCode, message: String) -> Self {
         ApiError { code, message, status: None }
     }
     pub fn internal(message: String) -> Self {
-        Self::new("internal", message)
-    }
-    pub fn not_found(message: String) -> Self {
-        Self::new("not-found", message)
+        Self::new(ErrorCode::Internal, message)
     }
     pub fn invalid_options(message: String) -> Self {
-        Self::new("invalid-options", message)
-    }
-    pub fn patient_mismatch(message: String) -> Self {
-        Self::new("patient-mismatch", message)
+        Self::new(ErrorCode::InvalidOptions, message)
     }
     /// A newer call (patient switch) replaced this one; its results were discarded.
     pub fn superseded() -> Self {
-        Self::new("superseded", "a newer request replaced this one".into())
+        Self::new(ErrorCode::Superseded, "a newer request replaced this one".into())
     }
+}
 
+#[cfg(target_arch = "wasm32")]
+impl ApiError {
     /// `code`, `message`, `status` on a plain object (event detail).
-    pub fn to_js_object(&self) -> JsValue {
-        let o: JsValue = js_sys::Object::new().into();
-        let _ = js_sys::Reflect::set(&o, &"message".into(), &self.message.as_str().into());
-        self.set_code_and_status(&o);
+    pub fn to_js_object(&self) -> wasm_bindgen::JsValue {
+        let o: wasm_bindgen::JsValue = js_sys::Object::new().into();
+        self.set_fields(&o);
         o
     }
 
     /// A JS `Error` (so stack traces and `instanceof Error` work) carrying `code` and `status`.
-    pub fn into_js(self) -> JsValue {
-        let e: JsValue = js_sys::Error::new(&self.message).into();
-        self.set_code_and_status(&e);
+    pub fn into_js(self) -> wasm_bindgen::JsValue {
+        let e: wasm_bindgen::JsValue = js_sys::Error::new(&self.message).into();
+        self.set_fields(&e);
         e
     }
 
-    fn set_code_and_status(&self, target: &JsValue) {
-        let _ = js_sys::Reflect::set(target, &"code".into(), &self.code.into());
-        let status = self.status.map(JsValue::from).unwrap_or(JsValue::NULL);
-        let _ = js_sys::Reflect::set(target, &"status".into(), &status);
+    fn set_fields(&self, target: &wasm_bindgen::JsValue) {
+        use wasm_bindgen::JsValue;
+        let [code, message, status] = ERROR_FIELDS;
+        let _ = js_sys::Reflect::set(target, &code.into(), &self.code.as_str().into());
+        let _ = js_sys::Reflect::set(target, &message.into(), &self.message.as_str().into());
+        let _ = js_sys::Reflect::set(target, &status.into(), &self.status.map(JsValue::from).unwrap_or(JsValue::NULL));
     }
 }
 
 fn from_net(e: &NetError) -> ApiError {
     let mut error = ApiError::new(
         match e {
-            NetError::Unreachable { .. } => "network",
-            NetError::Status { status: 401 | 403, .. } => "unauthorized",
-            NetError::Status { status: 404, .. } => "not-found",
-            NetError::Status { .. } => "server",
-            NetError::InvalidUrl(_) => "invalid-url",
-            NetError::TooLarge { .. } => "too-large",
-            NetError::Timeout { .. } => "timeout",
+            NetError::Unreachable { .. } => ErrorCode::Network,
+            NetError::Status { status: 401 | 403, .. } => ErrorCode::Unauthorized,
+            NetError::Status { status: 404, .. } => ErrorCode::NotFound,
+            NetError::Status { .. } => ErrorCode::Server,
+            NetError::InvalidUrl(_) => ErrorCode::InvalidUrl,
+            NetError::TooLarge { .. } => ErrorCode::TooLarge,
+            NetError::Timeout { .. } => ErrorCode::Timeout,
             // Only a newer choice cancels work.
-            NetError::Cancelled { .. } => "superseded",
+            NetError::Cancelled { .. } => ErrorCode::Superseded,
         },
         e.to_string(),
     );
@@ -82,18 +106,18 @@ fn from_net(e: &NetError) -> ApiError {
 fn from_bridge(e: &BridgeError) -> ApiError {
     match e {
         BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
-        BridgeError::Fhir(_) => ApiError::new("fhir", e.to_string()),
-        BridgeError::DicomWeb(_) => ApiError::new("dicomweb", e.to_string()),
-        BridgeError::NoEndpoint(_) => ApiError::new("no-endpoint", e.to_string()),
-        BridgeError::NoImages(_) => ApiError::new("no-images", e.to_string()),
+        BridgeError::Fhir(_) => ApiError::new(ErrorCode::Fhir, e.to_string()),
+        BridgeError::DicomWeb(_) => ApiError::new(ErrorCode::DicomWeb, e.to_string()),
+        BridgeError::NoEndpoint(_) => ApiError::new(ErrorCode::NoEndpoint, e.to_string()),
+        BridgeError::NoImages(_) => ApiError::new(ErrorCode::NoImages, e.to_string()),
     }
 }
 
 fn from_imaging(e: &ImagingError) -> ApiError {
     ApiError::new(
         match e {
-            ImagingError::Parse(_) => "invalid-dicom",
-            ImagingError::Unsupported(_) => "unsupported-image",
+            ImagingError::Parse(_) => ErrorCode::InvalidDicom,
+            ImagingError::Unsupported(_) => ErrorCode::UnsupportedImage,
         },
         e.to_string(),
     )
@@ -105,13 +129,55 @@ impl From<&SessionError> for ApiError {
         match e {
             SessionError::Bridge(b) => from_bridge(b),
             SessionError::Imaging(i) => from_imaging(i),
-            SessionError::WrongPatient(_) | SessionError::WrongInstance { .. } => ApiError::patient_mismatch(message),
+            SessionError::WrongPatient(_) | SessionError::WrongInstance { .. } => ApiError::new(ErrorCode::PatientMismatch, message),
             SessionError::StudyNotLoaded(_)
             | SessionError::StudyNotKnown(_)
             | SessionError::NothingFetched
-            | SessionError::StudyNotFetched(_) => ApiError::not_found(message),
+            | SessionError::StudyNotFetched(_) => ApiError::new(ErrorCode::NotFound, message),
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(e: NetError) -> ApiError {
+        ApiError::from(&SessionError::Bridge(BridgeError::Fhir(FhirError::Net(e))))
+    }
+
+    #[test]
+    fn http_failures_keep_their_status_and_others_have_none() {
+        let forbidden = net(NetError::Status { url: "https://x/fhir".into(), status: 403, detail: None });
+        assert_eq!((forbidden.code, forbidden.status), (ErrorCode::Unauthorized, Some(403)));
+        let missing = net(NetError::Status { url: "https://x/fhir".into(), status: 404, detail: None });
+        assert_eq!((missing.code, missing.status), (ErrorCode::NotFound, Some(404)));
+        let down = net(NetError::Status { url: "https://x/fhir".into(), status: 503, detail: None });
+        assert_eq!((down.code, down.status), (ErrorCode::Server, Some(503)));
+        let slow = net(NetError::Timeout { url: "https://x/fhir".into(), seconds: 30 });
+        assert_eq!((slow.code, slow.status), (ErrorCode::Timeout, None));
+    }
+
+    #[test]
+    fn a_cancelled_fetch_is_superseded_not_a_network_failure() {
+        assert_eq!(net(NetError::Cancelled { url: "https://x/fhir".into() }).code, ErrorCode::Superseded);
+        assert_eq!(ApiError::from(&SessionError::Superseded).code, ErrorCode::Superseded);
+    }
+
+    #[test]
+    fn session_failures_have_their_own_codes() {
+        assert_eq!(ApiError::from(&SessionError::StudyNotKnown("1.2".into())).code, ErrorCode::NotFound);
+        assert_eq!(ApiError::from(&SessionError::WrongInstance { asked: "1".into(), got: None }).code, ErrorCode::PatientMismatch);
+        assert_eq!(ApiError::from(&SessionError::NoPatient).code, ErrorCode::Internal);
+    }
+
+    #[test]
+    fn codes_round_trip_through_their_strings() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+        assert_eq!(ErrorCode::parse("Network"), None);
     }
 }

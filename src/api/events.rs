@@ -1,53 +1,94 @@
 //! Events out: `on(name, fn)` listeners, the option callbacks, and bubbling DOM events on the
 //! mount element, all fed from one `emit`.
 
-use std::cell::{Cell, RefCell};
-use wasm_bindgen::JsValue;
+use super::wire::wire_enum;
+use serde::Serialize;
 
-/// The events the component emits (names without the `emr-imaging:` DOM prefix).
-pub const EVENTS: [&str; 3] = ["image-displayed", "error", "study-open"];
+wire_enum! {
+    /// The events the component emits (names without the `emr-imaging:` DOM prefix).
+    pub enum Event {
+        ImageDisplayed = "image-displayed",
+        Error = "error",
+        StudyOpen = "study-open",
+    }
+}
+
 pub const DOM_PREFIX: &str = "emr-imaging:";
 
-/// `"error"` or `"emr-imaging:error"` → `"error"`, if it is one of [`EVENTS`].
-pub fn event_name(name: &str) -> Option<&'static str> {
-    let short = name.strip_prefix(DOM_PREFIX).unwrap_or(name);
-    EVENTS.iter().copied().find(|e| *e == short)
+impl Event {
+    /// `"error"` or `"emr-imaging:error"` → [`Event::Error`].
+    pub fn from_name(name: &str) -> Option<Event> {
+        Event::parse(name.strip_prefix(DOM_PREFIX).unwrap_or(name))
+    }
 }
 
-#[derive(Default)]
-pub struct Listeners {
-    next_id: Cell<u64>,
-    entries: RefCell<Vec<(u64, &'static str, js_sys::Function)>>,
+/// The detail of [`Event::ImageDisplayed`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageDisplayed<'a> {
+    pub study_uid: &'a str,
+    pub series_uid: &'a str,
+    pub instance_uid: &'a str,
+    /// The pixels passed through lossy compression (marked in the viewport too).
+    pub lossy: bool,
 }
 
-impl Listeners {
-    pub fn add(&self, event: &'static str, f: js_sys::Function) -> u64 {
-        let id = self.next_id.get() + 1;
-        self.next_id.set(id);
-        self.entries.borrow_mut().push((id, event, f));
-        id
+#[cfg(target_arch = "wasm32")]
+pub use listeners::Listeners;
+
+#[cfg(target_arch = "wasm32")]
+mod listeners {
+    use super::Event;
+    use std::cell::{Cell, RefCell};
+    use wasm_bindgen::JsValue;
+
+    #[derive(Default)]
+    pub struct Listeners {
+        next_id: Cell<u64>,
+        entries: RefCell<Vec<(u64, Event, js_sys::Function)>>,
     }
 
-    pub fn remove(&self, id: u64) {
-        self.entries.borrow_mut().retain(|(i, _, _)| *i != id);
-    }
+    impl Listeners {
+        pub fn add(&self, event: Event, f: js_sys::Function) -> u64 {
+            let id = self.next_id.get() + 1;
+            self.next_id.set(id);
+            self.entries.borrow_mut().push((id, event, f));
+            id
+        }
 
-    pub fn clear(&self) {
-        self.entries.borrow_mut().clear();
-    }
+        pub fn remove(&self, id: u64) {
+            self.entries.borrow_mut().retain(|(i, _, _)| *i != id);
+        }
 
-    pub fn len(&self) -> usize {
-        self.entries.borrow().len()
-    }
+        pub fn clear(&self) {
+            self.entries.borrow_mut().clear();
+        }
 
-    /// Calls each listener of `event` with `detail`. A listener that throws does not stop the
-    /// others, and its exception is not ours to report.
-    pub fn call(&self, event: &str, detail: &JsValue) {
-        // Cloned first: a listener may unsubscribe (or subscribe) while being called.
-        let targets: Vec<js_sys::Function> =
-            self.entries.borrow().iter().filter(|(_, e, _)| *e == event).map(|(_, _, f)| f.clone()).collect();
-        for f in targets {
-            let _ = f.call1(&JsValue::UNDEFINED, detail);
+        /// Calls each listener of `event` with `detail`. A listener that throws does not stop the
+        /// others, and its exception is not ours to report.
+        pub fn call(&self, event: Event, detail: &JsValue) {
+            // Cloned first: a listener may unsubscribe (or subscribe) while being called.
+            let targets: Vec<js_sys::Function> =
+                self.entries.borrow().iter().filter(|(_, e, _)| *e == event).map(|(_, _, f)| f.clone()).collect();
+            for f in targets {
+                let _ = f.call1(&JsValue::UNDEFINED, detail);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_with_or_without_the_dom_prefix() {
+        assert_eq!(Event::from_name("error"), Some(Event::Error));
+        assert_eq!(Event::from_name("emr-imaging:study-open"), Some(Event::StudyOpen));
+        assert_eq!(Event::from_name("emr-imaging:"), None);
+        assert_eq!(Event::from_name("Error"), None);
+        for event in Event::ALL {
+            assert_eq!(Event::from_name(&format!("{DOM_PREFIX}{event}")), Some(*event));
         }
     }
 }

@@ -36,7 +36,7 @@ pub struct Options {
     /// CSS custom properties (`--emr-bg` …) set on the widget's root, over the mode's colours.
     pub theme: Vec<(String, String)>,
     /// `onError`, `onImageDisplayed`, `onStudyOpen`: (event name, callback).
-    pub callbacks: Vec<(&'static str, js_sys::Function)>,
+    pub callbacks: Vec<(super::events::Event, js_sys::Function)>,
     pub memory_cache_bytes: usize,
     pub persistent_cache: bool,
     pub cache_policy: crate::cache::CachePolicy,
@@ -56,7 +56,9 @@ impl Options {
         };
         let mut callbacks = Vec::new();
         if is_object {
-            for (key, event) in [("onError", "error"), ("onImageDisplayed", "image-displayed"), ("onStudyOpen", "study-open")] {
+            use super::events::Event;
+            for (key, event) in [("onError", Event::Error), ("onImageDisplayed", Event::ImageDisplayed), ("onStudyOpen", Event::StudyOpen)]
+            {
                 let f = get(key);
                 if f.is_function() {
                     callbacks.push((event, f.into()));

@@ -14,7 +14,7 @@ after(async () => { await browser?.close(); });
 
 const apiRequests = (seen) => seen.filter((r) => r.path.startsWith('/fhir/') || r.path.startsWith('/dicom-web/'));
 
-test('destroy() empties the DOM, revokes object URLs, drops listeners, and nothing is fetched after it', async () => {
+test('destroy() empties the DOM, revokes object URLs, drops listeners, frees the object, and nothing is fetched after it', async () => {
   const proxy = requireEnv('E2E_PROXY_URL');
   const { patient, study, series } = ctOf(loadManifest(requireEnv('E2E_DATA')));
   const { page, problems } = await newPage(browser);
@@ -33,23 +33,30 @@ test('destroy() empties the DOM, revokes object URLs, drops listeners, and nothi
     window.viewer = viewer;
     window.row = host.querySelector(`[data-study-uid="${studyUid}"]`);
     const blob = await (await fetch(window.url)).blob();
-    return { resources: viewer.__resources(), children: host.childElementCount, type: blob.type, on: window.calls.on };
+    return { children: host.childElementCount, type: blob.type, on: window.calls.on };
   }, { patientId: patient.fhir_id, studyUid: study.uid, seriesUid: series.uid, instanceUid: series.instances[0].sop_instance_uid });
-  assert.deepEqual(before.resources, { objectUrls: 1, listeners: 2, mounted: true });
   assert.equal(before.type, 'image/jpeg');
   assert.ok(before.children > 0 && before.on >= 1, JSON.stringify(before));
 
   // A load in flight when destroy() comes must settle without touching anything.
   const after = await page.evaluate(async (patientId) => {
+    const shownBefore = window.calls.on;
     const pending = window.viewer.loadPatientImages(patientId).then(() => 'resolved', (e) => e.code);
     window.viewer.destroy();
     const outcome = await pending;
     const host = document.getElementById('imaging');
     const revoked = await fetch(window.url).then(() => false, () => true);
-    return { outcome, resources: window.viewer.__resources(), children: host.childElementCount, revoked, rowAttached: window.row.isConnected };
+    // destroy() freed the wasm object: a later call throws, and free() (which older code
+    // calls after destroy) is harmless.
+    const later = (() => { try { window.viewer.setToken('x'); return 'no error'; } catch (e) { return e instanceof Error; } })();
+    let freed = 'no error';
+    try { window.viewer.free(); } catch (e) { freed = String(e); }
+    return { outcome, later, freed, listened: window.calls.on - shownBefore, children: host.childElementCount, revoked, rowAttached: window.row.isConnected };
   }, patient.fhir_id);
   assert.equal(after.outcome, 'superseded');
-  assert.deepEqual(after.resources, { objectUrls: 0, listeners: 0, mounted: false });
+  assert.equal(after.later, true, 'a call after destroy() throws an Error');
+  assert.equal(after.freed, 'no error');
+  assert.equal(after.listened, 0, 'no listener is called after destroy()');
   assert.equal(after.children, 0, 'the widget DOM is gone');
   assert.equal(after.revoked, true, 'the blob: URL was revoked');
   assert.equal(after.rowAttached, false);

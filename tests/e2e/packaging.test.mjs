@@ -36,7 +36,7 @@ function run(cmd, args, cwd, env = {}) {
 }
 
 const APP_TS = `
-import { EMRImagingComponent, ready, type EMRImagingError, type ImageDisplayedDetail, type Study } from 'emr-imaging';
+import { EMRImagingComponent, ready, type EMRImagingError, type EMRImagingErrorCode, type ImageDisplayedDetail, type Study } from 'emr-imaging';
 import 'emr-imaging/element';
 import type { EMRImagingElement } from 'emr-imaging/element';
 
@@ -57,7 +57,7 @@ el.setAttribute('patient', patient);
 
 window.jpeg = (async () => {
   await ready();
-  const viewer = new EMRImagingComponent({ fhirBaseUrl: fhirBase, token: 'e2e-packaged', onError: (e: EMRImagingError) => console.warn(e.code) });
+  const viewer = new EMRImagingComponent({ fhirBaseUrl: fhirBase, token: 'e2e-packaged', onError: (e: EMRImagingError) => { const code: EMRImagingErrorCode = e.code; console.warn(code); } });
   const studies: Study[] = await viewer.fetchStudies(patient);
   const study = studies.find((s) => s.modalities.includes('CT')) ?? studies[0];
   const series = study.series[0];
@@ -97,6 +97,11 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
   const files = packed.files.map((f) => f.path).sort();
   for (const f of ['index.js', 'index.d.ts', 'node.js', 'element.js', 'element.d.ts', 'emr_imaging.js', 'emr_imaging_bg.wasm', 'package.json']) {
     assert.ok(files.includes(f), `the tarball holds ${f}: ${files}`);
+  }
+  // Our API only: no test hook, no dependency's stream adapters, no web-sys enum.
+  const types = fs.readFileSync(path.join(pkgDir, 'emr_imaging.d.ts'), 'utf8');
+  for (const foreign of ['__resources', 'IntoUnderlying', 'ReadableStreamType', 'Symbol.dispose']) {
+    assert.ok(!types.includes(foreign), `emr_imaging.d.ts declares ${foreign}`);
   }
   const app = path.join(work, 'app');
   fs.mkdirSync(path.join(app, 'src'), { recursive: true });

@@ -37,23 +37,27 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
     }
     run_cmd(&mut bindgen)?;
     write_manifest(&root, &pkg)?;
-    for (from, to) in PACKAGE_FILES {
-        std::fs::copy(root.join(from), pkg.join(to)).with_context(|| format!("copying {from}"))?;
-    }
+    copy_package_files(&root, &pkg)?;
+    std::fs::copy(root.join("README.md"), pkg.join("README.md")).context("copying README.md")?;
     report_sizes(&pkg)?;
     Ok(pkg)
 }
 
-/// Hand-written package files next to what wasm-bindgen generates: the lazily initialising
-/// browser entry, the Node entry (`initSync`), the custom element, and their types.
-const PACKAGE_FILES: [(&str, &str); 6] = [
-    ("README.md", "README.md"),
-    ("www/emr-imaging-entry.js", "index.js"),
-    ("www/emr-imaging-entry.d.ts", "index.d.ts"),
-    ("www/emr-imaging-node.js", "node.js"),
-    ("www/emr-imaging-element.js", "element.js"),
-    ("www/emr-imaging-element.d.ts", "element.d.ts"),
-];
+/// The hand-written package files, `js/`, next to what wasm-bindgen generates: the lazily
+/// initialising browser entry, the Node entry (`initSync`), the custom element, and their
+/// types, under the names they ship with. `package.json` is the manifest template.
+const PACKAGE_DIR: &str = "js";
+const MANIFEST: &str = "package.json";
+
+fn copy_package_files(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
+    for entry in std::fs::read_dir(root.join(PACKAGE_DIR)).context("reading js/")? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && entry.file_name() != MANIFEST {
+            std::fs::copy(entry.path(), pkg.join(entry.file_name())).with_context(|| format!("copying {:?}", entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
 
 /// Builds the release wasm once per feature set (`--no-default-features --features …`) and
 /// prints what each would ship, gzip: the size budgets are per variant.
@@ -85,9 +89,7 @@ pub fn measure_variants() -> Result<()> {
             .arg(&dir)
             .arg(&wasm);
         run_cmd(&mut bindgen)?;
-        for (from, to) in &PACKAGE_FILES[1..] {
-            std::fs::copy(root.join(from), dir.join(to))?;
-        }
+        copy_package_files(&root, &dir)?;
         println!("variant: {name}");
         report_sizes(&dir)?;
     }
@@ -95,31 +97,68 @@ pub fn measure_variants() -> Result<()> {
     Ok(())
 }
 
-/// `pkg/package.json` from the `pkg.json` template, with the crate's version. The text is kept
+/// `pkg/package.json` from the `js/package.json` template, with the crate's version. The text is kept
 /// as written, not re-serialised: key order matters in `exports` (conditions are tried in
 /// order, so `node` must come before `default`).
 fn write_manifest(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
-    let template = std::fs::read_to_string(root.join("pkg.json")).context("reading pkg.json")?;
+    let template = std::fs::read_to_string(root.join(PACKAGE_DIR).join(MANIFEST)).context("reading js/package.json")?;
     const PLACEHOLDER: &str = "\"version\": \"0.0.0\"";
-    anyhow::ensure!(template.contains(PLACEHOLDER), "pkg.json must carry {PLACEHOLDER}");
+    anyhow::ensure!(template.contains(PLACEHOLDER), "js/package.json must carry {PLACEHOLDER}");
     let manifest = template.replacen(PLACEHOLDER, &format!("\"version\": {:?}", crate_version(root)?), 1);
-    serde_json::from_str::<serde_json::Value>(&manifest).context("pkg.json is not JSON")?;
+    serde_json::from_str::<serde_json::Value>(&manifest).context("js/package.json is not JSON")?;
     std::fs::write(pkg.join("package.json"), manifest)?;
     // wasm-bindgen writes its own package.json-less .gitignore; the package ships everything it lists.
     let _ = std::fs::remove_file(pkg.join(".gitignore"));
-    strip_dispose_types(pkg)?;
+    tidy_types(pkg)?;
     Ok(())
 }
 
-/// wasm-bindgen declares `[Symbol.dispose]()` on every class, which only type-checks with
-/// TypeScript's `esnext.disposable` lib: a strict app on ES2022 (the Vite default) fails on our
-/// `.d.ts`. The method stays in the JS; `free()` is the typed way to release an instance.
-fn strip_dispose_types(pkg: &std::path::Path) -> Result<()> {
+/// What of wasm-bindgen's `.d.ts` is not ours to declare:
+/// - `[Symbol.dispose]()` on every class only type-checks with TypeScript's `esnext.disposable`
+///   lib, so a strict app on ES2022 (the Vite default) fails on it. The method stays in the JS;
+///   `destroy()` is the typed way to release an instance.
+/// - The stream adapters of a dependency of leptos (`IntoUnderlying*`) and web-sys's
+///   `ReadableStreamType` are exported for the glue's own use, not our API.
+fn tidy_types(pkg: &std::path::Path) -> Result<()> {
     let path = pkg.join("emr_imaging.d.ts");
     let types = std::fs::read_to_string(&path).context("reading emr_imaging.d.ts")?;
-    let kept: Vec<&str> = types.lines().filter(|l| l.trim() != "[Symbol.dispose](): void;").collect();
-    std::fs::write(&path, kept.join("\n") + "\n")?;
+    let tidy = foreign_declarations_removed(&types);
+    anyhow::ensure!(tidy.contains("export class EMRImagingComponent"), "emr_imaging.d.ts lost the component's class");
+    std::fs::write(&path, tidy)?;
     Ok(())
+}
+
+const FOREIGN: [&str; 2] = ["export class IntoUnderlying", "export type ReadableStreamType "];
+
+/// Drops each foreign declaration with the doc comment above it (a class up to its closing
+/// `}` at the start of a line) and every `[Symbol.dispose]` line.
+fn foreign_declarations_removed(types: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut comment: Vec<&str> = Vec::new();
+    let mut in_class = false;
+    for line in types.lines() {
+        if in_class {
+            in_class = line != "}";
+            continue;
+        }
+        let trimmed = line.trim_start();
+        // A blank line between a comment and its declaration stays with the comment.
+        if trimmed.starts_with("/**") || (!comment.is_empty() && (trimmed.starts_with('*') || trimmed.is_empty())) {
+            comment.push(line);
+            continue;
+        }
+        if FOREIGN.iter().any(|f| line.starts_with(f)) {
+            comment.clear();
+            in_class = line.starts_with("export class") && !line.trim_end().ends_with('}');
+            continue;
+        }
+        out.append(&mut comment);
+        if trimmed != "[Symbol.dispose](): void;" {
+            out.push(line);
+        }
+    }
+    out.append(&mut comment);
+    out.join("\n") + "\n"
 }
 
 fn crate_version(root: &std::path::Path) -> Result<String> {
@@ -146,4 +185,23 @@ fn report_sizes(pkg: &std::path::Path) -> Result<()> {
     }
     println!("size: shipped total: {total_raw} bytes, {total_gz} gzip");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::foreign_declarations_removed;
+
+    #[test]
+    fn foreign_declarations_go_with_their_comments_and_ours_stay() {
+        let types = "/* tslint:disable */\n/**\n * The `ReadableStreamType` enum.\n */\n\nexport type ReadableStreamType = \"bytes\";\n\
+/** Ours. */\nexport type TokenProvider = () => Promise<string>;\n\
+export class EMRImagingComponent {\n  free(): void;\n  [Symbol.dispose](): void;\n}\n\
+export class IntoUnderlyingSink {\n  private constructor();\n  abort(reason: any): Promise<any>;\n}\n\
+export type InitInput = RequestInfo;\n";
+        assert_eq!(
+            foreign_declarations_removed(types),
+            "/* tslint:disable */\n/** Ours. */\nexport type TokenProvider = () => Promise<string>;\nexport class EMRImagingComponent {\n  free(): void;\n}\n\
+export type InitInput = RequestInfo;\n"
+        );
+    }
 }

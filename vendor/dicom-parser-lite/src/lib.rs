@@ -89,12 +89,11 @@ pub mod transfer_syntax {
     /// a JPEG recompressed as JPEG XL. (Near-lossless and JPEG 2000 "lossy" streams may in fact
     /// be lossless; a decoder must still only promise closeness.) The one list of them.
     pub fn is_lossy(uid: &str) -> bool {
-        let video = uid.strip_prefix(VIDEO_PREFIX).is_some_and(|last| matches!(last, "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8"));
-        video
-            || matches!(
-                uid,
-                JPEG_BASELINE | JPEG_EXTENDED | JPEG_LS_NEAR_LOSSLESS | JPEG_2000 | HTJ2K | JPEG_XL_JPEG_RECOMPRESSION | JPEG_XL
-            )
+        // Every one is `1.2.840.10008.1.2.4.<n>`: matching the last arc alone keeps this small.
+        let Some(last) = uid.strip_prefix("1.2.840.10008.1.2.4.") else { return false };
+        // JPEG_BASELINE, JPEG_EXTENDED, JPEG_LS_NEAR_LOSSLESS, JPEG_2000, HTJ2K,
+        // JPEG_XL_JPEG_RECOMPRESSION, JPEG_XL, then the video syntaxes .100 to .108.
+        matches!(last, "50" | "51" | "81" | "91" | "203" | "111" | "112") || matches!(last.as_bytes(), [b'1', b'0', b'0'..=b'8'])
     }
 
     /// Syntaxes whose pixel data is stored uncompressed (native), which

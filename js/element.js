@@ -63,8 +63,8 @@ export class EMRImagingElement extends Base {
   }
 
   #destroy() {
+    // destroy() also frees the wasm object, so the reference goes with it.
     this.#component?.destroy();
-    this.#component?.free();
     this.#component = null;
   }
 

@@ -1,10 +1,10 @@
 //! TypeScript types of the options, results, errors and events, shipped in the package's
-//! `.d.ts`. They mirror `options.rs`, `error.rs` and the serialised `bridge::Study`.
+//! `.d.ts`. Hand-written, because they carry the docs a front-end engineer reads in the editor;
+//! the tests below compare them key by key with what the Rust side sends, so drift fails.
 
-use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section))]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+const TS_TYPES: &str = r#"
 /** Options of `new EMRImagingComponent(options)`; a plain string is the same as `{ fhirBaseUrl }`. */
 export interface EMRImagingOptions {
   /** FHIR base URL (R4), absolute or relative to the page. Its origin receives the token. */
@@ -71,6 +71,8 @@ export interface Series {
   numberOfInstances: number | null;
   /** Known instances (may be empty until the series is opened). */
   instances: Instance[];
+  /** A series-level Endpoint's DICOMweb base, when it differs from the study's. */
+  dicomwebBase?: string;
 }
 
 /** An instance (image) of a series. */
@@ -83,12 +85,16 @@ export type StudySource =
   | { kind: "noEndpoint" }
   | { kind: "pacsUnreachable"; message: string };
 
+/** Stable codes of `EMRImagingError.code`. */
+export type EMRImagingErrorCode =
+  | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
+  | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
+  | "unsupported-image" | "patient-mismatch" | "superseded" | "internal";
+
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {
-  /** Stable code: "network", "unauthorized", "not-found", "server", "timeout", "too-large", "invalid-url",
-   * "invalid-options", "fhir", "dicomweb", "no-endpoint", "no-images", "invalid-dicom", "unsupported-image",
-   * "patient-mismatch", "superseded", "internal". */
-  code: string;
+  /** What went wrong, stable across releases. */
+  code: EMRImagingErrorCode;
   message: string;
   /** HTTP status when a server answered with an error, else null. */
   status: number | null;
@@ -104,3 +110,7 @@ export interface EMRImagingEventMap {
   "study-open": Study;
 }
 "#;
+
+// Natively only: on wasm32 the attribute above consumes the constant.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests;

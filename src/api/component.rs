@@ -1,0 +1,412 @@
+//! `EMRImagingComponent`: it forwards to the [`Session`], which decides everything, and turns
+//! the session's updates into the view's state and host events.
+//!
+//! Async methods return Promises built from cloned `Rc` state, never from `&self` futures: a JS
+//! caller may call another method while one is pending.
+
+use super::error::ApiError;
+use super::events::{self, Event, ImageDisplayed};
+use super::{jpeg, options};
+use crate::bridge::{BridgeConfig, ImagingBridge, Study};
+use crate::net::browser::FetchTransport;
+use crate::session::{Export, Screen, Session, SessionConfig, SessionError, Update};
+use crate::view::{Action, App, ShownImage, Store};
+use options::Options;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+/// Shows a patient's images from a FHIR server and the DICOMweb servers its Endpoints name.
+#[wasm_bindgen(js_name = EMRImagingComponent)]
+pub struct EmrImagingComponent {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    session: Session<FetchTransport, Rc<Face>>,
+    options: Options,
+    face: Rc<Face>,
+    /// The cache partition currently open (FHIR base + user), if any.
+    partition: RefCell<Option<String>>,
+}
+
+/// Where the session's updates land: the view's store, and the host's events.
+struct Face {
+    store: Store,
+    listeners: events::Listeners,
+    /// `blob:` URLs handed out by `loadImage`, revoked on patient switch and `destroy()`.
+    object_urls: RefCell<Vec<String>>,
+    mounted: RefCell<Option<Mounted>>,
+}
+
+struct Mounted {
+    element: web_sys::HtmlElement,
+    _handle: Box<dyn std::any::Any>,
+}
+
+impl Screen for Face {
+    fn apply(&self, update: Update) {
+        match &update {
+            Update::Cleared { patient_changed: true } => self.revoke_object_urls(),
+            Update::StudyOpened(study) => self.emit(Event::StudyOpen, to_js(study).unwrap_or(JsValue::NULL)),
+            _ => {}
+        }
+        // The view first for a clear (nothing of the previous patient drawn after it), after
+        // the event otherwise (a host listener sees the event before the repaint).
+        self.store.apply(update);
+    }
+
+    fn failed(&self, error: &SessionError) {
+        self.store.failed(error);
+        self.emit(Event::Error, ApiError::from(error).to_js_object());
+    }
+}
+
+#[wasm_bindgen(js_class = EMRImagingComponent)]
+impl EmrImagingComponent {
+    /// `new EMRImagingComponent(fhirBaseUrl)` or `new EMRImagingComponent({ fhirBaseUrl, … })`.
+    /// A relative base URL is resolved against the page.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string | EMRImagingOptions")] options: JsValue,
+    ) -> Result<EmrImagingComponent, JsValue> {
+        let options = Options::from_js(options)?;
+        let config = BridgeConfig {
+            fhir_base: options.fhir_base.clone(),
+            allowed_origins: options.allowed_origins.clone(),
+            memory_budget: options.memory_cache_bytes,
+        };
+        let bridge = ImagingBridge::new(FetchTransport::default(), &config);
+        let inner = Rc::new_cyclic(|weak: &std::rc::Weak<Inner>| {
+            let on_action = weak.clone();
+            let on_displayed = weak.clone();
+            let store = Store::new(
+                Box::new(move |action| {
+                    if let Some(inner) = on_action.upgrade() {
+                        inner.handle(action);
+                    }
+                }),
+                Box::new(move |shown| {
+                    if let Some(inner) = on_displayed.upgrade() {
+                        inner.face.dispatch_displayed(shown);
+                    }
+                }),
+            );
+            let listeners = events::Listeners::default();
+            for (event, f) in &options.callbacks {
+                listeners.add(*event, f.clone());
+            }
+            let face = Rc::new(Face { store, listeners, object_urls: RefCell::new(Vec::new()), mounted: RefCell::new(None) });
+            let session = Session::new(bridge, SessionConfig { dicomweb_base: options.dicomweb_base.clone() }, face.clone());
+            session.set_token(options.token.clone());
+            if let Some(provider) = &options.token_provider {
+                session.set_token_provider(token_provider(provider.clone()));
+            }
+            Inner { session, options, face, partition: RefCell::new(None) }
+        });
+        Ok(EmrImagingComponent { inner })
+    }
+
+    /// Renders the widget into `element` (replacing an earlier mount).
+    pub fn mount(&self, element: web_sys::HtmlElement) {
+        let face = &self.inner.face;
+        face.unmount();
+        let store = face.store.clone();
+        store.set_theme(self.inner.options.theme_mode);
+        let handle = leptos::mount::mount_to(element.clone(), move || {
+            leptos::prelude::view! { <App store=store /> }
+        });
+        if let Some(root) = element.last_element_child().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            for (property, value) in &self.inner.options.theme {
+                let _ = root.style().set_property(property, value);
+            }
+        }
+        *face.mounted.borrow_mut() = Some(Mounted { element, _handle: Box::new(handle) });
+    }
+
+    /// Sets the bearer token: a string (null/undefined for none), or an async provider
+    /// `() => Promise<string>` asked for a token before the next request that needs one and
+    /// again once after a 401.
+    #[wasm_bindgen(js_name = setToken)]
+    pub fn set_token(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string | TokenProvider | null | undefined")] token: &JsValue,
+    ) -> Result<(), JsValue> {
+        if let Some(f) = token.dyn_ref::<js_sys::Function>() {
+            self.inner.session.set_token_provider(token_provider(f.clone()));
+        } else if token.is_string() || token.is_null() || token.is_undefined() {
+            self.inner.session.set_token(token.as_string());
+        } else {
+            return Err(ApiError::invalid_options("setToken takes a string or a function".into()).into_js());
+        }
+        Ok(())
+    }
+
+    /// Subscribes to `"image-displayed"`, `"error"` or `"study-open"` (the `emr-imaging:`
+    /// prefix is optional); returns the function that unsubscribes.
+    #[wasm_bindgen(unchecked_return_type = "() => void")]
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "keyof EMRImagingEventMap | `emr-imaging:${keyof EMRImagingEventMap}`")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "(detail: any) => void")] listener: js_sys::Function,
+    ) -> Result<js_sys::Function, JsValue> {
+        let name = Event::from_name(event).ok_or_else(|| {
+            let known: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
+            ApiError::invalid_options(format!("unknown event {event:?}; one of {known:?}")).into_js()
+        })?;
+        let id = self.inner.face.listeners.add(name, listener);
+        let weak = Rc::downgrade(&self.inner);
+        let off = Closure::<dyn FnMut()>::new(move || {
+            if let Some(inner) = weak.upgrade() {
+                inner.face.listeners.remove(id);
+            }
+        });
+        Ok(off.into_js_value().unchecked_into())
+    }
+
+    /// Fetches an image of the current patient as a `blob:` URL of an `image/jpeg` (the
+    /// server's rendering when it offers one, else decoded and windowed here), after checking
+    /// the instance's own header names the patient. A JPEG is a lossy display rendering (for
+    /// previews and thumbnails, not diagnosis). The URL stays valid until `destroy()` or a
+    /// patient switch; callers may `URL.revokeObjectURL` it earlier.
+    #[wasm_bindgen(js_name = loadImage, unchecked_return_type = "Promise<string>")]
+    pub fn load_image(
+        &self,
+        #[wasm_bindgen(js_name = studyUid)] study_uid: String,
+        #[wasm_bindgen(js_name = seriesUid)] series_uid: String,
+        #[wasm_bindgen(js_name = instanceUid)] instance_uid: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        inner.take_token(auth_token);
+        let generation = inner.session.current();
+        future_to_promise(async move {
+            inner.session.ensure_token().await;
+            let exported = inner.session.export_image(&study_uid, &series_uid, &instance_uid).await.map_err(api_error)?;
+            let blob = match &exported {
+                Export::ServerJpeg(bytes) => jpeg::blob_of(bytes).map_err(|e| ApiError::internal(format!("{e:?}")).into_js())?,
+                Export::Image(image) => {
+                    jpeg::encode(image).await.map_err(|e| ApiError::internal(format!("JPEG encoding failed: {e:?}")).into_js())?
+                }
+            };
+            if !generation.is_current() {
+                return Err(api_error(SessionError::Superseded));
+            }
+            let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+            inner.face.object_urls.borrow_mut().push(url.clone());
+            Ok(url.into())
+        })
+    }
+
+    /// Shows `studies` (from `fetchStudies`) in the list, switching to their patient if needed.
+    #[wasm_bindgen(js_name = renderStudyList)]
+    pub fn render_study_list(&self, #[wasm_bindgen(unchecked_param_type = "Study[]")] studies: js_sys::Array) -> Result<(), JsValue> {
+        let uids: Vec<String> = studies
+            .iter()
+            .map(|item| js_sys::Reflect::get(&item, &"studyUid".into()).ok().and_then(|v| v.as_string()).unwrap_or_default())
+            .collect();
+        let banner = self.inner.session.show_studies(&uids).map_err(api_error)?;
+        if let Some(generation) = banner {
+            let inner = self.inner.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Failures are already shown and announced by the session.
+                let _ = inner.session.load_banner(&generation).await;
+            });
+        }
+        Ok(())
+    }
+
+    /// Selects `study` (a `Study` from `fetchStudies` or the list), shows its first image and
+    /// fills the series strip with a thumbnail of each series (its middle instance, rendered by
+    /// us after the patient check). Resolves when the strip is filled.
+    #[wasm_bindgen(js_name = loadStudyThumbnails, unchecked_return_type = "Promise<void>")]
+    pub fn load_study_thumbnails(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Study")] study: JsValue,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
+        self.inner.take_token(auth_token);
+        let uid = js_sys::Reflect::get(&study, &"studyUid".into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+        self.open_study(uid)
+    }
+
+    /// Fetches the patient's studies, shows the list and the first image of the newest study.
+    /// Switching patient clears the previous patient's images at once.
+    #[wasm_bindgen(js_name = loadPatientImages, unchecked_return_type = "Promise<void>")]
+    pub fn load_patient_images(
+        &self,
+        #[wasm_bindgen(js_name = patientId)] patient_id: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        inner.take_token(auth_token.clone());
+        let generation = inner.session.switch_patient(&patient_id);
+        future_to_promise(async move {
+            inner.session.ensure_token().await;
+            inner.ensure_cache_partition(auth_token.as_deref()).await;
+            inner.session.load_patient(&patient_id, &generation).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
+        })
+    }
+
+    /// The patient's studies (FHIR + DICOMweb), as plain objects; does not touch the view.
+    #[wasm_bindgen(js_name = fetchStudies, unchecked_return_type = "Promise<Study[]>")]
+    pub fn fetch_studies(
+        &self,
+        #[wasm_bindgen(js_name = patientId)] patient_id: String,
+        #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        inner.take_token(auth_token);
+        future_to_promise(async move {
+            inner.session.ensure_token().await;
+            let studies: Vec<Study> = inner.session.fetch_studies(&patient_id).await.map_err(api_error)?;
+            to_js(&studies)
+        })
+    }
+
+    /// Opens a study of the current patient in the viewport.
+    #[wasm_bindgen(js_name = openStudy, unchecked_return_type = "Promise<void>")]
+    pub fn open_study(&self, #[wasm_bindgen(js_name = studyUid)] study_uid: String) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.session.ensure_token().await;
+            inner.session.open_study(&study_uid).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
+        })
+    }
+
+    /// Drops cached images from memory and IndexedDB; resolves when both are empty.
+    #[wasm_bindgen(js_name = clearCache, unchecked_return_type = "Promise<void>")]
+    pub fn clear_cache(&self) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.session.clear_cache().await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Unmounts (the widget's DOM and its listeners go), revokes every `blob:` URL it handed
+    /// out, removes `on` listeners and callbacks, forgets the patient and the token, makes
+    /// pending calls resolve as superseded without touching the page, and frees this object
+    /// (no `free()` needed; any later call throws, as after `free()`).
+    pub fn destroy(self) {
+        self.inner.session.close();
+        self.inner.face.unmount();
+        self.inner.session.set_token(None);
+        self.inner.face.listeners.clear();
+    }
+}
+
+/// A JS `() => Promise<string>` as the session's token provider.
+fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
+    Rc::new(move || {
+        let f = f.clone();
+        Box::pin(async move {
+            let value = f.call0(&JsValue::UNDEFINED).ok()?;
+            let value = match value.dyn_into::<js_sys::Promise>() {
+                Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await.ok()?,
+                Err(plain) => plain,
+            };
+            value.as_string().filter(|t| !t.is_empty())
+        })
+    })
+}
+
+/// Plain JS objects by way of JSON text: one serializer (serde_json's) serves every value,
+/// and `JSON.parse` builds the objects natively.
+fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    let text = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()).into_js())?;
+    js_sys::JSON::parse(&text)
+}
+
+/// A session error as the Promise's rejection.
+fn api_error(error: SessionError) -> JsValue {
+    ApiError::from(&error).into_js()
+}
+
+impl Inner {
+    /// Opens the IndexedDB tier for this FHIR server and user (memory-only when IndexedDB is
+    /// unavailable or disabled). A different user gets a different partition, never the
+    /// previous user's images.
+    async fn ensure_cache_partition(&self, token: Option<&str>) {
+        if !self.options.persistent_cache {
+            return;
+        }
+        let user = self
+            .options
+            .user_id
+            .clone()
+            .or_else(|| token.or(self.options.token.as_deref()).and_then(crate::net::token_subject))
+            .unwrap_or_else(|| "anonymous".into());
+        let bridge = self.session.bridge();
+        let partition = crate::cache::policy::partition(bridge.fhir_base().as_str(), &user);
+        if self.partition.borrow().as_deref() == Some(partition.as_str()) {
+            return;
+        }
+        *self.partition.borrow_mut() = Some(partition.clone());
+        let tier = crate::cache::idb::IdbTier::open(partition, self.options.cache_policy.clone()).await;
+        bridge.set_persistent(tier.map(|t| Rc::new(t) as Rc<dyn crate::cache::PersistentTier>));
+    }
+
+    /// A token passed to a method replaces the current one (and any provider).
+    fn take_token(&self, token: Option<String>) {
+        if token.is_some() {
+            self.session.set_token(token);
+        }
+    }
+
+    /// The view's intents, run by the session. Failures are already shown and announced.
+    fn handle(self: &Rc<Self>, action: Action) {
+        let inner = self.clone();
+        match action {
+            Action::OpenStudy(uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.session.ensure_token().await;
+                let _ = inner.session.open_study(&uid).await;
+            }),
+            Action::OpenSeries(series_uid) => wasm_bindgen_futures::spawn_local(async move {
+                let _ = inner.session.open_series(&series_uid).await;
+            }),
+        }
+    }
+}
+
+impl Face {
+    fn revoke_object_urls(&self) {
+        for url in self.object_urls.borrow_mut().drain(..) {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    }
+
+    fn unmount(&self) {
+        // Dropping the leptos handle removes the DOM it created.
+        self.mounted.borrow_mut().take();
+    }
+
+    fn dispatch_displayed(&self, shown: &ShownImage) {
+        let detail = ImageDisplayed {
+            study_uid: &shown.study_uid,
+            series_uid: &shown.series_uid,
+            instance_uid: &shown.instance_uid,
+            lossy: shown.image.header.lossy,
+        };
+        self.emit(Event::ImageDisplayed, to_js(&detail).unwrap_or(JsValue::NULL));
+    }
+
+    /// To `on` listeners and option callbacks, then as a DOM event on the mount element.
+    fn emit(&self, event: Event, detail: JsValue) {
+        self.listeners.call(event, &detail);
+        self.dispatch(&format!("{}{event}", events::DOM_PREFIX), detail);
+    }
+
+    /// A bubbling, composed CustomEvent on the mount element.
+    fn dispatch(&self, name: &str, detail: JsValue) {
+        let Some(element) = self.mounted.borrow().as_ref().map(|m| m.element.clone()) else { return };
+        let init = web_sys::CustomEventInit::new();
+        init.set_bubbles(true);
+        init.set_composed(true);
+        init.set_detail(&detail);
+        if let Ok(event) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = element.dispatch_event(&event);
+        }
+    }
+}

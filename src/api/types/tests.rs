@@ -1,0 +1,238 @@
+//! The `.d.ts` against what the Rust side sends, key by key: a field added on one side only
+//! fails here.
+
+// Test helpers may unwrap (clippy's test allowance does not see this module's combined cfg).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::TS_TYPES;
+use crate::api::error::{ErrorCode, ERROR_FIELDS};
+use crate::api::events::{Event, ImageDisplayed};
+use crate::bridge::{InstanceRef, SeriesRef, Source, Study};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The declarations without their comments.
+fn declarations() -> String {
+    let mut out = String::new();
+    let mut rest = TS_TYPES;
+    while let Some(start) = rest.find("/*") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find("*/").map(|e| start + e + 2).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The text between the brace at `open` and its partner.
+fn braced(text: &str, open: usize) -> &str {
+    let mut depth = 0;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &text[open + 1..open + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced braces after {open}")
+}
+
+/// `a: T; b?: U` → {a: required, b: optional}, splitting only at the top level.
+fn members(body: &str) -> BTreeMap<String, bool> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in body.char_indices() {
+        match c {
+            '(' | '{' | '<' | '[' => depth += 1,
+            ')' | '}' | '>' | ']' if !body[..i].ends_with('=') => depth -= 1,
+            ';' | ',' if depth == 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let name = p.split(':').next().unwrap_or(p).trim();
+            let optional = name.ends_with('?');
+            (name.trim_end_matches('?').trim_matches('"').to_string(), !optional)
+        })
+        .collect()
+}
+
+/// The members of `export interface {name}`, each `true` when required.
+fn interface(name: &str) -> BTreeMap<String, bool> {
+    let text = declarations();
+    let head = format!("export interface {name} ");
+    let at = text.find(&head).unwrap_or_else(|| panic!("no interface {name}"));
+    let open = at + text[at..].find('{').unwrap();
+    members(braced(&text, open))
+}
+
+/// The right-hand side of `export type {name} = …;`.
+fn type_alias(name: &str) -> String {
+    let text = declarations();
+    let head = format!("export type {name} =");
+    let at = text.find(&head).unwrap_or_else(|| panic!("no type {name}"));
+    let rest = &text[at + head.len()..];
+    let mut depth = 0;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '{' | '(' => depth += 1,
+            '}' | ')' => depth -= 1,
+            ';' if depth == 0 => return rest[..i].to_string(),
+            _ => {}
+        }
+    }
+    panic!("type {name} has no end")
+}
+
+/// `"a" | "b"` → {a, b}.
+fn string_union(name: &str) -> BTreeSet<String> {
+    type_alias(name).split('|').map(str::trim).filter(|s| !s.is_empty()).map(|s| s.trim_matches('"').to_string()).collect()
+}
+
+fn keys(value: &serde_json::Value) -> BTreeSet<String> {
+    value.as_object().expect("an object").keys().cloned().collect()
+}
+
+/// `full` (every field set) has exactly the declared keys; `minimal` (every optional field
+/// unset) has every required one, and lacks only optional ones.
+fn assert_matches(name: &str, full: &serde_json::Value, minimal: &serde_json::Value) {
+    let declared = interface(name);
+    let all: BTreeSet<String> = declared.keys().cloned().collect();
+    assert_eq!(keys(full), all, "{name}: the keys Rust sends (left) against the .d.ts (right)");
+    for (key, required) in &declared {
+        let present = minimal.get(key).is_some();
+        assert!(present || !required, "{name}.{key} is declared required but Rust may leave it out");
+        assert!(!present || *required || minimal[key].is_null(), "{name}.{key} is always sent: declare it required");
+    }
+}
+
+fn instance() -> InstanceRef {
+    InstanceRef { uid: "1.2.3.1.1".into(), number: Some(1), sop_class: Some("1.2.840.10008.5.1.4.1.1.2".into()) }
+}
+
+fn series(full: bool) -> SeriesRef {
+    SeriesRef {
+        uid: "1.2.3.1".into(),
+        number: full.then_some(1),
+        modality: full.then(|| "CT".into()),
+        description: full.then(|| "axial".into()),
+        number_of_instances: full.then_some(1),
+        instances: vec![instance()],
+        dicomweb_base: full.then(|| "https://pacs.example/dicom-web".into()),
+        service: None,
+        endpoints: Vec::new(),
+    }
+}
+
+fn study(full: bool) -> Study {
+    Study {
+        study_uid: "1.2.3".into(),
+        fhir_id: "s1".into(),
+        accession: full.then(|| "A1".into()),
+        started: full.then(|| "2026-01-02T03:04:05Z".into()),
+        description: full.then(|| "CT head".into()),
+        modalities: vec!["CT".into()],
+        status: full.then(|| "available".into()),
+        number_of_series: full.then_some(1),
+        number_of_instances: full.then_some(1),
+        series: vec![series(full)],
+        dicomweb_base: full.then(|| "https://pacs.example/dicom-web".into()),
+        source: Source::Enriched,
+        resource: serde_json::json!({ "resourceType": "ImagingStudy" }),
+        service: None,
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap()
+}
+
+#[test]
+fn study_series_and_instance_match_their_declarations() {
+    let (full, minimal) = (json(&study(true)), json(&study(false)));
+    assert_matches("Study", &full, &minimal);
+    assert_matches("Series", &full["series"][0], &minimal["series"][0]);
+    assert_matches("Instance", &full["series"][0]["instances"][0], &json(&instance()));
+}
+
+#[test]
+fn every_study_source_kind_is_declared_with_its_fields() {
+    let declared: BTreeMap<String, BTreeSet<String>> = type_alias("StudySource")
+        .split('|')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|variant| {
+            let body = braced(variant, variant.find('{').unwrap());
+            let fields = members(body);
+            let kind = variant.split("kind:").nth(1).unwrap().split(['"', ';', '}']).find(|s| !s.trim().is_empty()).unwrap();
+            (kind.trim().to_string(), fields.into_keys().collect())
+        })
+        .collect();
+    let sent: BTreeMap<String, BTreeSet<String>> =
+        [Source::FhirOnly, Source::Enriched, Source::NoEndpoint, Source::PacsUnreachable { message: "down".into() }]
+            .iter()
+            .map(|s| {
+                let value = json(s);
+                (value["kind"].as_str().unwrap().to_string(), keys(&value))
+            })
+            .collect();
+    assert_eq!(sent, declared, "Source variants (left) against StudySource (right)");
+}
+
+#[test]
+fn error_codes_and_fields_match_the_declarations() {
+    let codes: BTreeSet<String> = ErrorCode::ALL.iter().map(|c| c.as_str().to_string()).collect();
+    assert_eq!(codes, string_union("EMRImagingErrorCode"));
+    let fields: BTreeSet<String> = ERROR_FIELDS.iter().map(|f| f.to_string()).collect();
+    let declared = interface("EMRImagingError");
+    assert_eq!(fields, declared.keys().cloned().collect::<BTreeSet<_>>());
+    assert_eq!(declared.get("status"), Some(&true), "status is always set (null without an HTTP answer)");
+}
+
+#[test]
+fn events_and_their_details_match_the_declarations() {
+    let names: BTreeSet<String> = Event::ALL.iter().map(|e| e.as_str().to_string()).collect();
+    let map = interface("EMRImagingEventMap");
+    assert_eq!(names, map.keys().cloned().collect::<BTreeSet<_>>());
+    let detail = ImageDisplayed { study_uid: "1", series_uid: "2", instance_uid: "3", lossy: false };
+    assert_matches("ImageDisplayedDetail", &json(&detail), &json(&detail));
+    // The detail types the map names are the ones checked here and above.
+    let text = declarations();
+    for (event, detail) in [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study")] {
+        assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
+    }
+}
+
+#[test]
+fn the_parser_reads_what_it_is_given() {
+    // The helpers above must not pass by reading nothing.
+    assert!(interface("Study").len() >= 13);
+    assert_eq!(
+        members("a: string; b?: (x: number) => void; c: { d: 1 }"),
+        BTreeMap::from([("a".to_string(), true), ("b".to_string(), false), ("c".to_string(), true)])
+    );
+    assert_eq!(string_union("EMRImagingErrorCode").len(), ErrorCode::ALL.len());
+}
+
+#[test]
+fn the_custom_element_declares_every_dom_event() {
+    let element = include_str!("../../../js/element.d.ts");
+    for event in Event::ALL {
+        assert!(element.contains(&format!("'emr-imaging:{event}': CustomEvent<")), "element.d.ts lacks emr-imaging:{event}");
+    }
+    let declared = element.matches("'emr-imaging:").count();
+    // Every event we emit, plus the one the host sends in (`emr-imaging:token`).
+    assert_eq!(declared, Event::ALL.len() + 1, "element.d.ts declares an event we do not emit");
+}
