@@ -4,6 +4,7 @@
 // component on the page shares that one wasm instance. The wasm is found next to this file
 // with `new URL(…, import.meta.url)`, which Vite and webpack 5 bundle as an asset unchanged.
 import init from './emr_imaging.js';
+import './release.js';
 
 export * from './emr_imaging.js';
 

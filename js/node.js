@@ -2,6 +2,7 @@
 // synchronously with `initSync`, since Node's fetch cannot load a file: URL.
 import { readFileSync } from 'node:fs';
 import { initSync } from './emr_imaging.js';
+import './release.js';
 
 export * from './emr_imaging.js';
 

@@ -46,11 +46,11 @@ test('destroy() empties the DOM, revokes object URLs, drops listeners, frees the
     const outcome = await pending;
     const host = document.getElementById('imaging');
     const revoked = await fetch(window.url).then(() => false, () => true);
-    // destroy() freed the wasm object: a later call throws, and free() (which older code
-    // calls after destroy) is harmless.
+    // destroy() freed the wasm object: a later call throws, while free() (which older code
+    // calls after destroy) and a second destroy() are harmless.
     const later = (() => { try { window.viewer.setToken('x'); return 'no error'; } catch (e) { return e instanceof Error; } })();
     let freed = 'no error';
-    try { window.viewer.free(); } catch (e) { freed = String(e); }
+    try { window.viewer.free(); window.viewer.destroy(); } catch (e) { freed = String(e); }
     return { outcome, later, freed, listened: window.calls.on - shownBefore, children: host.childElementCount, revoked, rowAttached: window.row.isConnected };
   }, patient.fhir_id);
   assert.equal(after.outcome, 'superseded');

@@ -95,7 +95,7 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], pkgDir))[0];
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'node.js', 'element.js', 'element.d.ts', 'emr_imaging.js', 'emr_imaging_bg.wasm', 'package.json']) {
+  for (const f of ['index.js', 'index.d.ts', 'node.js', 'release.js', 'element.js', 'element.d.ts', 'emr_imaging.js', 'emr_imaging_bg.wasm', 'package.json']) {
     assert.ok(files.includes(f), `the tarball holds ${f}: ${files}`);
   }
   // Our API only: no test hook, no dependency's stream adapters, no web-sys enum.

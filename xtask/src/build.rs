@@ -174,7 +174,7 @@ fn crate_version(root: &std::path::Path) -> Result<String> {
 fn report_sizes(pkg: &std::path::Path) -> Result<()> {
     let mut total_raw = 0;
     let mut total_gz = 0;
-    for name in ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "element.js"] {
+    for name in ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "release.js", "element.js"] {
         let path = pkg.join(name);
         let raw = std::fs::metadata(&path)?.len();
         let out = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().context("running gzip")?;
