@@ -16,6 +16,7 @@ pub mod launch;
 pub mod net;
 pub mod session;
 pub mod text;
+mod wire;
 
 pub mod api;
 pub mod view;

@@ -1,6 +1,6 @@
 //! Errors as JS sees them: an `Error` with `code`, `message` and, for HTTP failures, `status`.
 
-use super::wire::wire_enum;
+use crate::wire::wire_enum;
 use crate::bridge::BridgeError;
 use crate::dicomweb::DicomWebError;
 use crate::fhir::FhirError;

@@ -1,7 +1,7 @@
 //! Events out: `on(name, fn)` listeners, the option callbacks, and bubbling DOM events on the
 //! mount element, all fed from one `emit`.
 
-use super::wire::wire_enum;
+use crate::wire::wire_enum;
 use serde::Serialize;
 
 wire_enum! {

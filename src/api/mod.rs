@@ -2,8 +2,6 @@
 //! its updates into the view's state and host events. The names and shapes JS sees (error
 //! codes, events, the `.d.ts`) are platform-free, so their drift test runs natively.
 
-mod wire;
-
 pub mod error;
 pub mod events;
 mod types;

@@ -1,5 +1,6 @@
-//! Closed sets of names JS sees (error codes, event names, option keys): one Rust enum each,
-//! whose strings the face sends and the `.d.ts` drift test compares with the declared types.
+//! Closed sets of names JS sees (error codes, event names, option keys, message types): one
+//! Rust enum each, whose strings the faces send and the `.d.ts` drift test compares with the
+//! declared types.
 
 /// `enum Name { Variant = "wire-string", … }` with `ALL`, `as_str` and `parse`.
 macro_rules! wire_enum {
