@@ -65,7 +65,7 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::Status { status: 401 | 403, .. } => "unauthorized",
             NetError::Status { status: 404, .. } => "not-found",
             NetError::Status { .. } => "server",
-            NetError::InvalidUrl(_) => "invalid-url",
+            NetError::InvalidUrl(_) | NetError::UnusableAddress { .. } => "invalid-url",
             NetError::TooLarge { .. } => "too-large",
             NetError::Timeout { .. } => "timeout",
             // Only a newer choice cancels work.
@@ -82,6 +82,7 @@ fn from_net(e: &NetError) -> ApiError {
 fn from_bridge(e: &BridgeError) -> ApiError {
     match e {
         BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
+        BridgeError::Fhir(FhirError::ForeignPage { .. }) => ApiError::new("foreign-page", e.to_string()),
         BridgeError::Fhir(_) => ApiError::new("fhir", e.to_string()),
         BridgeError::DicomWeb(_) => ApiError::new("dicomweb", e.to_string()),
         BridgeError::NoEndpoint(_) => ApiError::new("no-endpoint", e.to_string()),

@@ -1,11 +1,12 @@
 //! Constructor options: a FHIR base URL string or an options object.
 
 use super::error::ApiError;
+use crate::bridge::BridgeConfig;
+use crate::net::Timeouts;
+use crate::session::SessionConfig;
+use std::time::Duration;
 use url::Url;
 use wasm_bindgen::JsValue;
-
-/// Defaults to a 256 MiB memory cache: a few CT series.
-const DEFAULT_MEMORY_CACHE_BYTES: usize = 256 << 20;
 
 /// The options object's plain fields, read by hand: a serde deserializer for one struct would
 /// cost more wasm than these few lines.
@@ -22,12 +23,15 @@ struct RawOptions {
     cache_ttl_seconds: Option<f64>,
     /// The signed-in user, naming the cache partition; else the token's `sub`.
     user_id: Option<String>,
+    timeouts: Timeouts,
 }
 
 pub struct Options {
     pub fhir_base: Url,
     pub dicomweb_base: Option<Url>,
     pub allowed_origins: Vec<String>,
+    /// `requestTimeoutSeconds`: the limit of FHIR and QIDO requests, and of retrieves.
+    pub timeouts: Timeouts,
     pub token: Option<String>,
     /// `token` given as a function: called for a token and again once after a 401.
     pub token_provider: Option<js_sys::Function>,
@@ -78,17 +82,13 @@ impl Options {
             .filter(|b| !b.trim().is_empty())
             .ok_or_else(|| ApiError::invalid_options("fhirBaseUrl is required".into()).into_js())?;
         let fhir_base = http_url("fhirBaseUrl", &base)?;
+        // Its origin receives the token: the bridge adds it to the allowed origins.
         let dicomweb_base = raw.dicomweb_base_url.filter(|b| !b.trim().is_empty()).map(|b| http_url("dicomwebBaseUrl", &b)).transpose()?;
-        let mut allowed_origins = raw.allowed_origins;
-        // The host named this server itself: it may receive the token like the FHIR server.
-        if let Some(dicomweb) = &dicomweb_base {
-            allowed_origins.push(dicomweb.to_string());
-        }
         let memory_cache_bytes = raw
             .memory_cache_bytes
             .filter(|b| b.is_finite() && *b >= 0.0)
             .map(|b| b.min(usize::MAX as f64) as usize)
-            .unwrap_or(DEFAULT_MEMORY_CACHE_BYTES);
+            .unwrap_or(crate::bridge::DEFAULT_MEMORY_BUDGET);
         let defaults = crate::cache::CachePolicy::default();
         let cache_policy = crate::cache::CachePolicy {
             ttl_seconds: raw.cache_ttl_seconds.filter(|t| t.is_finite() && *t >= 0.0).unwrap_or(defaults.ttl_seconds),
@@ -97,7 +97,8 @@ impl Options {
         Ok(Options {
             fhir_base,
             dicomweb_base,
-            allowed_origins,
+            allowed_origins: raw.allowed_origins,
+            timeouts: raw.timeouts,
             token,
             token_provider,
             theme_mode,
@@ -108,6 +109,22 @@ impl Options {
             cache_policy,
             user_id: raw.user_id.filter(|u| !u.is_empty()),
         })
+    }
+
+    /// What the bridge needs of these options.
+    pub fn bridge_config(&self) -> BridgeConfig {
+        BridgeConfig {
+            allowed_origins: self.allowed_origins.clone(),
+            dicomweb_base: self.dicomweb_base.clone(),
+            timeouts: self.timeouts,
+            memory_budget: self.memory_cache_bytes,
+            ..BridgeConfig::new(self.fhir_base.clone())
+        }
+    }
+
+    /// What the session needs of these options.
+    pub fn session_config(&self) -> SessionConfig {
+        SessionConfig::default()
     }
 }
 
@@ -137,8 +154,35 @@ impl RawOptions {
             cache_budget_bytes: number("cacheBudgetBytes")?,
             cache_ttl_seconds: number("cacheTtlSeconds")?,
             user_id: string("userId")?,
+            timeouts: timeouts(get("requestTimeoutSeconds"))?,
         })
     }
+}
+
+/// `requestTimeoutSeconds`: a number for every request, or `{ query, retrieve }` (FHIR and
+/// QIDO requests; WADO-RS retrieves), each a positive number of seconds; what is left out
+/// keeps its default.
+fn timeouts(value: Option<JsValue>) -> Result<Timeouts, String> {
+    const NAME: &str = "requestTimeoutSeconds";
+    let seconds = |v: &JsValue, what: &str| match v.as_f64() {
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{what} must be a positive number of seconds (at most a day)")),
+    };
+    let Some(value) = value else { return Ok(Timeouts::default()) };
+    if value.as_f64().is_some() {
+        return Ok(Timeouts::all(seconds(&value, NAME)?));
+    }
+    if !value.is_object() {
+        return Err(format!("{NAME} must be a number or {{ query, retrieve }}"));
+    }
+    let mut limits = Timeouts::default();
+    for (key, slot) in [("query", &mut limits.query), ("retrieve", &mut limits.retrieve)] {
+        let v = js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if !v.is_undefined() && !v.is_null() {
+            *slot = seconds(&v, &format!("{NAME}.{key}"))?;
+        }
+    }
+    Ok(limits)
 }
 
 /// An http(s) URL, resolved against the page when relative.
