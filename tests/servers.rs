@@ -27,8 +27,7 @@ fn manifest() -> Value {
 }
 
 fn bridge() -> ImagingBridge<UreqTransport> {
-    let config =
-        BridgeConfig { fhir_base: Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap(), allowed_origins: vec![], memory_budget: 64 << 20 };
+    let config = BridgeConfig { memory_budget: 64 << 20, ..BridgeConfig::new(Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap()) };
     ImagingBridge::new(UreqTransport::new(), &config)
 }
 

@@ -7,9 +7,9 @@
 use super::error::ApiError;
 use super::events::{self, Event, ImageDisplayed};
 use super::{jpeg, options};
-use crate::bridge::{BridgeConfig, ImagingBridge, Study};
+use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
-use crate::session::{Export, Screen, Session, SessionConfig, SessionError, Update};
+use crate::session::{Export, Screen, Session, SessionError, Update};
 use crate::view::{Action, App, ShownImage, Store};
 use options::Options;
 use std::cell::RefCell;
@@ -72,12 +72,7 @@ impl EmrImagingComponent {
         #[wasm_bindgen(unchecked_param_type = "string | EMRImagingOptions")] options: JsValue,
     ) -> Result<EmrImagingComponent, JsValue> {
         let options = Options::from_js(options)?;
-        let config = BridgeConfig {
-            fhir_base: options.fhir_base.clone(),
-            allowed_origins: options.allowed_origins.clone(),
-            memory_budget: options.memory_cache_bytes,
-        };
-        let bridge = ImagingBridge::new(FetchTransport::default(), &config);
+        let bridge = ImagingBridge::new(FetchTransport::default(), &options.bridge_config());
         let inner = Rc::new_cyclic(|weak: &std::rc::Weak<Inner>| {
             let on_action = weak.clone();
             let on_displayed = weak.clone();
@@ -98,7 +93,7 @@ impl EmrImagingComponent {
                 listeners.add(*event, f.clone());
             }
             let face = Rc::new(Face { store, listeners, object_urls: RefCell::new(Vec::new()), mounted: RefCell::new(None) });
-            let session = Session::new(bridge, SessionConfig { dicomweb_base: options.dicomweb_base.clone() }, face.clone());
+            let session = Session::new(bridge, options.session_config(), face.clone());
             session.set_token(options.token.clone());
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));
@@ -257,9 +252,12 @@ impl EmrImagingComponent {
         #[wasm_bindgen(js_name = authToken)] auth_token: Option<String>,
     ) -> js_sys::Promise {
         let inner = self.inner.clone();
-        inner.take_token(auth_token);
+        inner.take_token(auth_token.clone());
         future_to_promise(async move {
             inner.session.ensure_token().await;
+            // Every later path to this patient's instances (loadImage, the list, thumbnails)
+            // starts from here or from loadPatientImages: both open the cache partition.
+            inner.ensure_cache_partition(auth_token.as_deref()).await;
             let studies: Vec<Study> = inner.session.fetch_studies(&patient_id).await.map_err(api_error)?;
             to_js(&studies)
         })
@@ -326,19 +324,21 @@ fn api_error(error: SessionError) -> JsValue {
 
 impl Inner {
     /// Opens the IndexedDB tier for this FHIR server and user (memory-only when IndexedDB is
-    /// unavailable or disabled). A different user gets a different partition, never the
-    /// previous user's images.
+    /// unavailable or disabled) when studies are fetched, so the viewer and `loadImage` share
+    /// one cache. A different user gets a different partition, never the previous user's
+    /// images; the user is `userId`, else the `sub` of the token passed or held.
     async fn ensure_cache_partition(&self, token: Option<&str>) {
         if !self.options.persistent_cache {
             return;
         }
+        let bridge = self.session.bridge();
+        let held = bridge.http().auth().token_for(bridge.fhir_base());
         let user = self
             .options
             .user_id
             .clone()
-            .or_else(|| token.or(self.options.token.as_deref()).and_then(crate::net::token_subject))
+            .or_else(|| token.map(str::to_string).or(held).as_deref().and_then(crate::net::token_subject))
             .unwrap_or_else(|| "anonymous".into());
-        let bridge = self.session.bridge();
         let partition = crate::cache::policy::partition(bridge.fhir_base().as_str(), &user);
         if self.partition.borrow().as_deref() == Some(partition.as_str()) {
             return;

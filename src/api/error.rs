@@ -1,12 +1,12 @@
 //! Errors as JS sees them: an `Error` with `code`, `message` and, for HTTP failures, `status`.
 
-use crate::wire::wire_enum;
 use crate::bridge::BridgeError;
 use crate::dicomweb::DicomWebError;
 use crate::fhir::FhirError;
 use crate::imaging::ImagingError;
 use crate::net::NetError;
 use crate::session::SessionError;
+use crate::wire::wire_enum;
 
 wire_enum! {
     /// `EMRImagingError.code`: what went wrong, stable across releases.
@@ -27,6 +27,7 @@ wire_enum! {
         UnsupportedImage = "unsupported-image",
         PatientMismatch = "patient-mismatch",
         Superseded = "superseded",
+        ForeignPage = "foreign-page",
         Internal = "internal",
     }
 }
@@ -89,7 +90,7 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::Status { status: 401 | 403, .. } => ErrorCode::Unauthorized,
             NetError::Status { status: 404, .. } => ErrorCode::NotFound,
             NetError::Status { .. } => ErrorCode::Server,
-            NetError::InvalidUrl(_) => ErrorCode::InvalidUrl,
+            NetError::InvalidUrl(_) | NetError::UnusableAddress { .. } => ErrorCode::InvalidUrl,
             NetError::TooLarge { .. } => ErrorCode::TooLarge,
             NetError::Timeout { .. } => ErrorCode::Timeout,
             // Only a newer choice cancels work.
@@ -106,6 +107,7 @@ fn from_net(e: &NetError) -> ApiError {
 fn from_bridge(e: &BridgeError) -> ApiError {
     match e {
         BridgeError::Fhir(FhirError::Net(n)) | BridgeError::DicomWeb(DicomWebError::Net(n)) => from_net(n),
+        BridgeError::Fhir(FhirError::ForeignPage { .. }) => ApiError::new(ErrorCode::ForeignPage, e.to_string()),
         BridgeError::Fhir(_) => ApiError::new(ErrorCode::Fhir, e.to_string()),
         BridgeError::DicomWeb(_) => ApiError::new(ErrorCode::DicomWeb, e.to_string()),
         BridgeError::NoEndpoint(_) => ApiError::new(ErrorCode::NoEndpoint, e.to_string()),

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod events;
+pub mod keys;
 mod types;
 
 #[cfg(target_arch = "wasm32")]

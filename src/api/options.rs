@@ -1,11 +1,13 @@
 //! Constructor options: a FHIR base URL string or an options object.
 
 use super::error::ApiError;
+use super::keys::{OptionKey as K, ThemeKey};
+use crate::bridge::BridgeConfig;
+use crate::net::Timeouts;
+use crate::session::SessionConfig;
+use std::time::Duration;
 use url::Url;
 use wasm_bindgen::JsValue;
-
-/// Defaults to a 256 MiB memory cache: a few CT series.
-const DEFAULT_MEMORY_CACHE_BYTES: usize = 256 << 20;
 
 /// The options object's plain fields, read by hand: a serde deserializer for one struct would
 /// cost more wasm than these few lines.
@@ -22,12 +24,15 @@ struct RawOptions {
     cache_ttl_seconds: Option<f64>,
     /// The signed-in user, naming the cache partition; else the token's `sub`.
     user_id: Option<String>,
+    timeouts: Timeouts,
 }
 
 pub struct Options {
     pub fhir_base: Url,
     pub dicomweb_base: Option<Url>,
     pub allowed_origins: Vec<String>,
+    /// `requestTimeoutSeconds`: the limit of FHIR and QIDO requests, and of retrieves.
+    pub timeouts: Timeouts,
     pub token: Option<String>,
     /// `token` given as a function: called for a token and again once after a 401.
     pub token_provider: Option<js_sys::Function>,
@@ -45,9 +50,9 @@ pub struct Options {
 
 impl Options {
     pub fn from_js(value: JsValue) -> Result<Options, JsValue> {
-        let get = |key: &str| js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        let get = |key: K| js_sys::Reflect::get(&value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
         let is_object = value.is_object();
-        let (token, token_provider) = match is_object.then(|| get("token")) {
+        let (token, token_provider) = match is_object.then(|| get(K::Token)) {
             Some(t) if t.is_function() => (None, Some(t.into())),
             Some(t) if t.is_string() => (t.as_string(), None),
             Some(t) if t.is_undefined() || t.is_null() => (None, None),
@@ -57,7 +62,8 @@ impl Options {
         let mut callbacks = Vec::new();
         if is_object {
             use super::events::Event;
-            for (key, event) in [("onError", Event::Error), ("onImageDisplayed", Event::ImageDisplayed), ("onStudyOpen", Event::StudyOpen)]
+            for (key, event) in
+                [(K::OnError, Event::Error), (K::OnImageDisplayed, Event::ImageDisplayed), (K::OnStudyOpen, Event::StudyOpen)]
             {
                 let f = get(key);
                 if f.is_function() {
@@ -67,7 +73,7 @@ impl Options {
                 }
             }
         }
-        let (theme_mode, theme) = if is_object { theme(&get("theme"))? } else { (crate::view::Theme::Auto, Vec::new()) };
+        let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
         } else if is_object {
@@ -79,18 +85,14 @@ impl Options {
             .fhir_base_url
             .filter(|b| !b.trim().is_empty())
             .ok_or_else(|| ApiError::invalid_options("fhirBaseUrl is required".into()).into_js())?;
-        let fhir_base = http_url("fhirBaseUrl", &base)?;
-        let dicomweb_base = raw.dicomweb_base_url.filter(|b| !b.trim().is_empty()).map(|b| http_url("dicomwebBaseUrl", &b)).transpose()?;
-        let mut allowed_origins = raw.allowed_origins;
-        // The host named this server itself: it may receive the token like the FHIR server.
-        if let Some(dicomweb) = &dicomweb_base {
-            allowed_origins.push(dicomweb.to_string());
-        }
+        let fhir_base = http_url(K::FhirBaseUrl, &base)?;
+        // Its origin receives the token: the bridge adds it to the allowed origins.
+        let dicomweb_base = raw.dicomweb_base_url.filter(|b| !b.trim().is_empty()).map(|b| http_url(K::DicomwebBaseUrl, &b)).transpose()?;
         let memory_cache_bytes = raw
             .memory_cache_bytes
             .filter(|b| b.is_finite() && *b >= 0.0)
             .map(|b| b.min(usize::MAX as f64) as usize)
-            .unwrap_or(DEFAULT_MEMORY_CACHE_BYTES);
+            .unwrap_or(crate::bridge::DEFAULT_MEMORY_BUDGET);
         let defaults = crate::cache::CachePolicy::default();
         let cache_policy = crate::cache::CachePolicy {
             ttl_seconds: raw.cache_ttl_seconds.filter(|t| t.is_finite() && *t >= 0.0).unwrap_or(defaults.ttl_seconds),
@@ -99,7 +101,8 @@ impl Options {
         Ok(Options {
             fhir_base,
             dicomweb_base,
-            allowed_origins,
+            allowed_origins: raw.allowed_origins,
+            timeouts: raw.timeouts,
             token,
             token_provider,
             theme_mode,
@@ -111,16 +114,33 @@ impl Options {
             user_id: raw.user_id.filter(|u| !u.is_empty()),
         })
     }
+
+    /// What the bridge needs of these options.
+    pub fn bridge_config(&self) -> BridgeConfig {
+        BridgeConfig {
+            allowed_origins: self.allowed_origins.clone(),
+            dicomweb_base: self.dicomweb_base.clone(),
+            timeouts: self.timeouts,
+            memory_budget: self.memory_cache_bytes,
+            ..BridgeConfig::new(self.fhir_base.clone())
+        }
+    }
+
+    /// What the session needs of these options.
+    pub fn session_config(&self) -> SessionConfig {
+        SessionConfig::default()
+    }
 }
 
 impl RawOptions {
     fn read(object: &JsValue) -> Result<RawOptions, String> {
-        let get = |key: &str| {
-            Some(js_sys::Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null())
+        let get = |key: K| {
+            Some(js_sys::Reflect::get(object, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED))
+                .filter(|v| !v.is_undefined() && !v.is_null())
         };
-        let string = |key: &str| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
-        let number = |key: &str| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
-        let allowed_origins = match get("allowedOrigins") {
+        let string = |key: K| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
+        let number = |key: K| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
+        let allowed_origins = match get(K::AllowedOrigins) {
             None => Vec::new(),
             Some(list) if js_sys::Array::is_array(&list) => js_sys::Array::from(&list)
                 .iter()
@@ -129,22 +149,49 @@ impl RawOptions {
             Some(_) => return Err("allowedOrigins must be an array".into()),
         };
         Ok(RawOptions {
-            fhir_base_url: string("fhirBaseUrl")?,
-            dicomweb_base_url: string("dicomwebBaseUrl")?,
+            fhir_base_url: string(K::FhirBaseUrl)?,
+            dicomweb_base_url: string(K::DicomwebBaseUrl)?,
             allowed_origins,
-            memory_cache_bytes: number("memoryCacheBytes")?,
-            persistent_cache: get("persistentCache")
+            memory_cache_bytes: number(K::MemoryCacheBytes)?,
+            persistent_cache: get(K::PersistentCache)
                 .map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string()))
                 .transpose()?,
-            cache_budget_bytes: number("cacheBudgetBytes")?,
-            cache_ttl_seconds: number("cacheTtlSeconds")?,
-            user_id: string("userId")?,
+            cache_budget_bytes: number(K::CacheBudgetBytes)?,
+            cache_ttl_seconds: number(K::CacheTtlSeconds)?,
+            user_id: string(K::UserId)?,
+            timeouts: timeouts(get(K::RequestTimeoutSeconds))?,
         })
     }
 }
 
+/// `requestTimeoutSeconds`: a number for every request, or `{ query, retrieve }` (FHIR and
+/// QIDO requests; WADO-RS retrieves), each a positive number of seconds; what is left out
+/// keeps its default.
+fn timeouts(value: Option<JsValue>) -> Result<Timeouts, String> {
+    const NAME: K = K::RequestTimeoutSeconds;
+    let seconds = |v: &JsValue, what: &str| match v.as_f64() {
+        Some(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!("{what} must be a positive number of seconds (at most a day)")),
+    };
+    let Some(value) = value else { return Ok(Timeouts::default()) };
+    if value.as_f64().is_some() {
+        return Ok(Timeouts::all(seconds(&value, NAME.as_str())?));
+    }
+    if !value.is_object() {
+        return Err(format!("{NAME} must be a number or {{ query, retrieve }}"));
+    }
+    let mut limits = Timeouts::default();
+    for (key, slot) in [("query", &mut limits.query), ("retrieve", &mut limits.retrieve)] {
+        let v = js_sys::Reflect::get(&value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+        if !v.is_undefined() && !v.is_null() {
+            *slot = seconds(&v, &format!("{NAME}.{key}"))?;
+        }
+    }
+    Ok(limits)
+}
+
 /// An http(s) URL, resolved against the page when relative.
-fn http_url(name: &str, value: &str) -> Result<Url, JsValue> {
+fn http_url(name: K, value: &str) -> Result<Url, JsValue> {
     let page = web_sys::window().and_then(|w| w.location().href().ok());
     let url = match page.as_deref().map(Url::parse) {
         Some(Ok(page)) => page.join(value),
@@ -156,9 +203,6 @@ fn http_url(name: &str, value: &str) -> Result<Url, JsValue> {
     }
     Ok(url)
 }
-
-/// The colours the widget's stylesheet reads, as `theme` keys.
-const THEME_KEYS: [&str; 5] = ["bg", "fg", "accent", "muted", "alert"];
 
 /// `theme`: `"dark"`, `"light"`, or `{ bg, fg, accent, muted, alert }` CSS colours over the
 /// colours that follow the host's `prefers-color-scheme` (also the default, with no `theme`).
@@ -174,8 +218,8 @@ fn theme(value: &JsValue) -> Result<(crate::view::Theme, Vec<(String, String)>),
         return Ok((Theme::Auto, Vec::new()));
     }
     let mut out = Vec::new();
-    for key in THEME_KEYS {
-        let v = js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    for key in ThemeKey::ALL.iter().copied() {
+        let v = js_sys::Reflect::get(value, &key.as_str().into()).unwrap_or(JsValue::UNDEFINED);
         if let Some(colour) = v.as_string() {
             // A value is a colour, never a way to inject further declarations.
             if colour.contains([';', '{', '}']) {

@@ -2,7 +2,8 @@
 //!
 //! FHIR says which studies exist and where they live (Endpoint); DICOMweb says what is in them
 //! (QIDO) and delivers the pixels (WADO). A PACS that is down must not hide the FHIR list, so
-//! enrichment failures are recorded per study, never raised for the whole list.
+//! enrichment failures are recorded per study, never raised for the whole list. A configured
+//! DICOMweb base replaces every Endpoint: one server is named, asked and reported.
 
 pub mod rendered;
 mod report;
@@ -13,7 +14,7 @@ pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
-use crate::net::{AuthMapper, CancelToken, HttpClient, Priority, Scheduler, Transport};
+use crate::net::{AuthMapper, CancelToken, HttpClient, NetError, Priority, Scheduler, Timeouts, Transport};
 use std::cell::RefCell;
 use std::rc::Rc;
 use thiserror::Error;
@@ -35,15 +36,59 @@ pub enum BridgeError {
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
     pub fhir_base: Url,
-    /// Origins (besides the FHIR base's) that may receive the token.
+    /// Origins (besides the FHIR base's) that may receive the token, and that a search's
+    /// `next` links may lead to.
     pub allowed_origins: Vec<String>,
+    /// Every study's DICOMweb service, instead of its Endpoints (`dicomwebBaseUrl`): the host
+    /// named it, so it receives the token, and enrichment, series and retrieves all go there.
+    pub dicomweb_base: Option<Url>,
+    /// Time limits per request kind (`requestTimeoutSeconds`).
+    pub timeouts: Timeouts,
     /// Memory cache budget in bytes.
     pub memory_budget: usize,
+}
+
+/// The memory cache budget when none is given: a few CT series.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 << 20;
+
+impl BridgeConfig {
+    /// A bridge to `fhir_base` with the default limits, no extra origins and the Endpoints' bases.
+    pub fn new(fhir_base: Url) -> Self {
+        BridgeConfig {
+            fhir_base,
+            allowed_origins: Vec::new(),
+            dicomweb_base: None,
+            timeouts: Timeouts::default(),
+            memory_budget: DEFAULT_MEMORY_BUDGET,
+        }
+    }
+}
+
+/// A patient's studies, and why the list may be only part of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyList {
+    /// Newest first.
+    pub studies: Vec<Study>,
+    /// Paging stopped early ([`FhirError::ForeignPage`], [`FhirError::TooManyPages`]):
+    /// `studies` are those of the pages read.
+    pub incomplete: Option<BridgeError>,
+}
+
+impl StudyList {
+    /// Every study, or why the list is partial.
+    pub fn complete(self) -> Result<Vec<Study>, BridgeError> {
+        match self.incomplete {
+            Some(e) => Err(e),
+            None => Ok(self.studies),
+        }
+    }
 }
 
 pub struct ImagingBridge<T> {
     http: HttpClient<T>,
     fhir: FhirClient,
+    /// The configured DICOMweb service, which replaces every Endpoint.
+    configured: Option<Service>,
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
     scheduler: Scheduler,
@@ -64,10 +109,18 @@ pub struct Prefetched {
 
 impl<T: Transport> ImagingBridge<T> {
     pub fn new(transport: T, config: &BridgeConfig) -> Self {
-        let auth = AuthMapper::new(&config.fhir_base, &config.allowed_origins);
+        let mut token_origins = config.allowed_origins.clone();
+        token_origins.extend(config.dicomweb_base.iter().map(Url::to_string));
+        let auth = AuthMapper::new(&config.fhir_base, &token_origins);
+        let configured = config.dicomweb_base.as_ref().map(|base| Service {
+            base: DicomWebClient::new(base).base().to_string(),
+            headers: Vec::new(),
+            withhold_token: false,
+        });
         ImagingBridge {
-            http: HttpClient::new(transport, auth),
-            fhir: FhirClient::new(&config.fhir_base),
+            http: HttpClient::new(transport, auth).with_timeouts(config.timeouts),
+            fhir: FhirClient::new(&config.fhir_base).with_page_origins(&config.allowed_origins),
+            configured,
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
             scheduler: Scheduler::default(),
@@ -116,39 +169,37 @@ impl<T: Transport> ImagingBridge<T> {
         Ok(self.fhir.read_patient(&self.http, patient_id).await?)
     }
 
-    /// The patient's studies: FHIR discovery, Endpoint resolution, then QIDO enrichment of all
-    /// studies in parallel. Newest first.
+    /// Every study of the patient: FHIR discovery, Endpoint resolution, then QIDO enrichment
+    /// of all studies in parallel. Newest first. A list that paging could not complete is an
+    /// error here; [`ImagingBridge::patient_studies`] keeps its pages.
     pub async fn get_patient_studies(&self, patient_id: &str) -> Result<Vec<Study>, BridgeError> {
-        self.studies_from_search(self.fhir.search_studies(&self.http, patient_id).await?).await
+        self.patient_studies(patient_id, &StudyFilter::default()).await?.complete()
     }
 
     /// As [`ImagingBridge::get_patient_studies`], with status, date and modality filters.
     pub async fn get_patient_studies_filtered(&self, patient_id: &str, filter: &StudyFilter) -> Result<Vec<Study>, BridgeError> {
+        self.patient_studies(patient_id, filter).await?.complete()
+    }
+
+    /// The patient's studies as far as the server's own pages go: a search whose paging had to
+    /// stop keeps the studies read, with the reason in [`StudyList::incomplete`].
+    pub async fn patient_studies(&self, patient_id: &str, filter: &StudyFilter) -> Result<StudyList, BridgeError> {
         let search = self.fhir.search_studies_filtered(&self.http, patient_id, filter, 100).await?;
-        self.studies_from_search(search).await
+        Ok(self.studies_from_search(search).await)
     }
 
-    async fn studies_from_search(&self, mut search: StudySearch) -> Result<Vec<Study>, BridgeError> {
-        let resolved = futures_util::future::join_all(search.studies.iter().map(|s| self.resolve_endpoint(s, &search))).await;
-        let studies_found = std::mem::take(&mut search.studies);
-        let enriched = futures_util::future::join_all(
-            studies_found.into_iter().zip(resolved).map(|(fhir, endpoint)| self.enrich(fhir, endpoint, &search)),
-        )
-        .await;
-        let mut studies = enriched;
+    async fn studies_from_search(&self, mut search: StudySearch) -> StudyList {
+        let incomplete = search.incomplete.take().map(BridgeError::from);
+        let found = std::mem::take(&mut search.studies);
+        let mut studies = futures_util::future::join_all(found.into_iter().map(|fhir| self.enrich(fhir, &search))).await;
         studies.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.study_uid.cmp(&b.study_uid)));
-        Ok(studies)
-    }
-
-    /// The study's WADO-RS endpoint: first a study-level `dicom-wado-rs` reference that is
-    /// contained, included or readable. Failures to read an Endpoint are the study's problem.
-    async fn resolve_endpoint(&self, study: &ImagingStudy, search: &StudySearch) -> Result<Option<Endpoint>, BridgeError> {
-        self.resolve_references(&study.resource, &study.endpoints, search).await
+        StudyList { studies, incomplete }
     }
 
     /// The first usable WADO-RS Endpoint among `references`: contained (`#id`), included by the
     /// search (by `Endpoint/id` or full URL, relative references resolved against the FHIR
-    /// base), else read from the server.
+    /// base), else read from the server. One whose address cannot be fetched is passed over,
+    /// and is the answer when no other is usable.
     async fn resolve_references(
         &self,
         resource: &serde_json::Value,
@@ -166,26 +217,39 @@ impl<T: Transport> ImagingBridge<T> {
                 match self.fhir.read_endpoint(&self.http, &reference.0).await {
                     Ok(e) => Some(e),
                     Err(e) => {
-                        last_error = Some(e);
+                        last_error = Some(e.into());
                         None
                     }
                 }
             };
             if let Some(endpoint) = candidate.filter(|e| e.is_wado_rs() && e.is_usable()) {
-                return Ok(Some(endpoint));
+                match self.endpoint_address(&endpoint) {
+                    Ok(_) => return Ok(Some(endpoint)),
+                    Err(e) => last_error = Some(e),
+                }
             }
         }
         match last_error {
-            Some(e) => Err(e.into()),
+            Some(e) => Err(e),
             None => Ok(None),
         }
+    }
+
+    /// An Endpoint's address, absolute (resolved against the FHIR base) and checked up front:
+    /// http(s) only, no userinfo. A browser's fetch refuses those anyway, after the retries
+    /// a network error gets; here they fail at once and never reach the network.
+    fn endpoint_address(&self, endpoint: &Endpoint) -> Result<Url, BridgeError> {
+        let invalid = |e: NetError| BridgeError::DicomWeb(DicomWebError::Net(e));
+        let address = self.fhir.base().join(&endpoint.address).map_err(|_| invalid(NetError::InvalidUrl(endpoint.address.clone())))?;
+        crate::net::check_address(&address).map_err(invalid)?;
+        Ok(address)
     }
 
     /// How to call an Endpoint: its service base, its headers with `{token}` filled only for an
     /// allowed origin, and whether the token goes at all. `Authorization: Bearer {token}` is
     /// left to the AuthMapper, which also refreshes it after a 401.
     fn service_for(&self, endpoint: &Endpoint) -> Result<Service, BridgeError> {
-        let address = self.fhir.url(&endpoint.address)?;
+        let address = self.endpoint_address(endpoint)?;
         let withhold_token = endpoint.requires_access_token == Some(false);
         let token = if withhold_token { None } else { self.http.auth().token_for(&address) };
         let mut plain = endpoint.clone();
@@ -197,7 +261,16 @@ impl<T: Transport> ImagingBridge<T> {
         Ok(Service { base: client.base().to_string(), headers: plain.resolved_headers(token.as_deref()), withhold_token })
     }
 
-    async fn enrich(&self, fhir: ImagingStudy, endpoint: Result<Option<Endpoint>, BridgeError>, search: &StudySearch) -> Study {
+    /// One study of the search: its DICOMweb service (the configured base, else its
+    /// Endpoint's, else a series-level one's), then QIDO enrichment there.
+    async fn enrich(&self, fhir: ImagingStudy, search: &StudySearch) -> Study {
+        if let Some(service) = &self.configured {
+            // The host's base replaces every Endpoint: none is resolved or read.
+            return self.enrich_at(Study::from_fhir(fhir), service.clone()).await;
+        }
+        // A study-level `dicom-wado-rs` reference that is contained, included or readable;
+        // failures to read an Endpoint are the study's problem.
+        let endpoint = self.resolve_references(&fhir.resource, &fhir.endpoints, search).await;
         let resource = fhir.resource.clone();
         let mut study = Study::from_fhir(fhir);
         // Series-level Endpoints override the study's for their series (STU3+ rule).
@@ -224,19 +297,21 @@ impl<T: Transport> ImagingBridge<T> {
             },
             Err(e) => Err(e),
         };
-        let service = match service {
-            Ok(service) => service,
+        match service {
+            Ok(service) => self.enrich_at(study, service).await,
             Err(e) => {
-                study.source = Source::PacsUnreachable { message: e.to_string() };
-                return study;
+                study.source = Source::unavailable(&e);
+                study.unavailable = Some(Box::new(e));
+                study
             }
-        };
-        let client = match client_of(&service) {
-            Some(client) => client,
-            None => {
-                study.source = Source::NoEndpoint;
-                return study;
-            }
+        }
+    }
+
+    /// The study served by `service`, with the PACS's own series list (QIDO) merged in.
+    async fn enrich_at(&self, mut study: Study, service: Service) -> Study {
+        let Some(client) = client_of(&service) else {
+            study.source = Source::NoEndpoint;
+            return study;
         };
         study.dicomweb_base = Some(service.base.clone());
         study.service = Some(service);
@@ -250,13 +325,21 @@ impl<T: Transport> ImagingBridge<T> {
         study
     }
 
-    /// The DICOMweb client for a series (or, with `None`, the study): its own Endpoint if it has
-    /// one, else the study's, with the Endpoint's headers and token rule.
+    /// The DICOMweb client for a series (or, with `None`, the study): the configured base if
+    /// there is one; else the series' own Endpoint if it has one, else the study's, with the
+    /// Endpoint's headers and token rule. A study whose Endpoint could not be used answers
+    /// with that reason.
     pub fn client_for_series(&self, study: &Study, series_uid: Option<&str>) -> Result<DicomWebClient, BridgeError> {
         let no_endpoint = || BridgeError::NoEndpoint(study.study_uid.clone());
+        if let Some(configured) = &self.configured {
+            return client_of(configured).ok_or_else(no_endpoint);
+        }
         let series_service = series_uid.and_then(|uid| study.series.iter().find(|s| s.uid == uid)).and_then(|s| s.service.as_ref());
         if let Some(service) = series_service.or(study.service.as_ref()) {
             return client_of(service).ok_or_else(no_endpoint);
+        }
+        if let Some(reason) = &study.unavailable {
+            return Err((**reason).clone());
         }
         // A Study built elsewhere (deserialised by a host) carries only the base.
         let base = study.dicomweb_base.as_deref().ok_or_else(no_endpoint)?;

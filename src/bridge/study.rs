@@ -1,7 +1,9 @@
 //! The unified `Study`: FHIR facts, DICOMweb enrichment, and where the data came from.
 
-use crate::dicomweb::DicomJson;
+use super::BridgeError;
+use crate::dicomweb::{DicomJson, DicomWebError};
 use crate::fhir::ImagingStudy;
+use crate::net::NetError;
 use dicom_parser_lite::tags;
 use serde::Serialize;
 
@@ -17,6 +19,22 @@ pub enum Source {
     NoEndpoint,
     /// The PACS could not be asked; the FHIR facts still stand.
     PacsUnreachable { message: String },
+    /// The study's Endpoint names an address that is never fetched (not http(s), userinfo,
+    /// not a URL): its images cannot be loaded, the FHIR facts still stand.
+    InvalidEndpoint { message: String },
+}
+
+impl Source {
+    /// Why a study's DICOMweb service could not be used.
+    pub(crate) fn unavailable(reason: &BridgeError) -> Source {
+        let message = reason.to_string();
+        match reason {
+            BridgeError::DicomWeb(DicomWebError::Net(NetError::InvalidUrl(_) | NetError::UnusableAddress { .. })) => {
+                Source::InvalidEndpoint { message }
+            }
+            _ => Source::PacsUnreachable { message },
+        }
+    }
 }
 
 /// How to reach the DICOMweb service of a study or series: its base, the Endpoint's extra
@@ -49,6 +67,10 @@ pub struct Study {
     /// The study-level DICOMweb service (its base is `dicomweb_base`).
     #[serde(skip)]
     pub service: Option<Service>,
+    /// Why the study's Endpoint could not be used: what opening it answers (boxed: a study
+    /// is moved around often, an error rarely).
+    #[serde(skip)]
+    pub(crate) unavailable: Option<Box<BridgeError>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,6 +148,7 @@ impl Study {
             source: Source::FhirOnly,
             resource: s.resource,
             service: None,
+            unavailable: None,
         }
     }
 

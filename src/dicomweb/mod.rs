@@ -7,7 +7,7 @@ pub mod rendered;
 
 pub use json::DicomJson;
 
-use crate::net::{HttpClient, NetError, Transport};
+use crate::net::{HttpClient, NetError, RequestKind, Transport};
 use thiserror::Error;
 use url::Url;
 
@@ -116,11 +116,17 @@ impl DicomWebClient {
         &self.base
     }
 
+    /// A QIDO-RS search (the query time limit).
     fn request(&self, url: Url, accept: &str) -> crate::net::Request {
         let mut request = crate::net::Request::get(url).header("Accept", accept);
         request.headers.extend(self.headers.iter().cloned());
         request.withhold_token = self.withhold_token;
         request
+    }
+
+    /// A WADO-RS retrieve (the retrieve time limit: bodies may be large).
+    pub(crate) fn retrieval(&self, url: Url, accept: &str) -> crate::net::Request {
+        self.request(url, accept).of_kind(RequestKind::Retrieve)
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, NetError> {
@@ -130,7 +136,16 @@ impl DicomWebClient {
     }
 
     async fn search<T: Transport>(&self, http: &HttpClient<T>, url: Url) -> Result<Vec<DicomJson>, DicomWebError> {
-        let response = http.send(self.request(url, ACCEPT_JSON)).await?;
+        self.json_array(http, self.request(url, ACCEPT_JSON)).await
+    }
+
+    /// WADO-RS metadata: DICOM JSON like a search, timed like a retrieve.
+    pub(crate) async fn metadata<T: Transport>(&self, http: &HttpClient<T>, url: Url) -> Result<Vec<DicomJson>, DicomWebError> {
+        self.json_array(http, self.retrieval(url, ACCEPT_JSON)).await
+    }
+
+    async fn json_array<T: Transport>(&self, http: &HttpClient<T>, request: crate::net::Request) -> Result<Vec<DicomJson>, DicomWebError> {
+        let response = http.send(request).await?;
         // 204 No Content is a valid "no matches".
         if response.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Vec::new());
@@ -208,7 +223,7 @@ impl DicomWebClient {
         cancel: Option<&crate::net::CancelToken>,
     ) -> Result<Retrieved, DicomWebError> {
         let url = self.url(&["studies", study, "series", series, "instances", instance])?;
-        let mut request = self.request(url.clone(), accept);
+        let mut request = self.retrieval(url.clone(), accept);
         request.cancel = cancel.cloned();
         let response = http.send(request).await?;
         let content_type = response.header("content-type").unwrap_or_default().to_string();
@@ -234,7 +249,7 @@ impl DicomWebClient {
             Some(series) => self.url(&["studies", study, "series", series, "metadata"])?,
             None => self.url(&["studies", study, "metadata"])?,
         };
-        self.search(http, url).await
+        self.metadata(http, url).await
     }
 
     /// WADO-RS series retrieve, streamed: `on_instance` receives each instance's Part 10 bytes
@@ -252,7 +267,7 @@ impl DicomWebClient {
         on_instance: &mut dyn FnMut(Retrieved),
     ) -> Result<usize, DicomWebError> {
         let url = self.url(&["studies", study, "series", series])?;
-        let mut request = self.request(url, ACCEPT_DICOM);
+        let mut request = self.retrieval(url, ACCEPT_DICOM);
         request.cancel = cancel.cloned();
         self.retrieve_streamed(http, request, on_instance).await
     }
@@ -320,7 +335,7 @@ impl DicomWebClient {
             return Err(NetError::InvalidUrl(format!("frame list {list:?}: frames are numbered from 1")).into());
         }
         let url = self.url(&["studies", study, "series", series, "instances", instance, "frames", &list])?;
-        let response = http.send(self.request(url.clone(), ACCEPT_FRAMES)).await?;
+        let response = http.send(self.retrieval(url.clone(), ACCEPT_FRAMES)).await?;
         let content_type = response.header("content-type").unwrap_or_default().to_string();
         let parts = multipart::decode(&content_type, response.body)?;
         if parts.len() != frames.len() {
@@ -350,7 +365,9 @@ impl DicomWebClient {
             .map(|body| multipart::Part { headers: vec![("Content-Type".into(), "application/dicom".into())], body })
             .collect();
         let (body, content_type) = multipart::encode("application/dicom", &parts);
-        let request = crate::net::Request::post(self.url(&["studies"])?, &content_type, body).header("Accept", ACCEPT_JSON);
+        let request = crate::net::Request::post(self.url(&["studies"])?, &content_type, body)
+            .header("Accept", ACCEPT_JSON)
+            .of_kind(RequestKind::Retrieve);
         let response = http.send(request).await?;
         let mut result = StowResult { status: response.status, ..Default::default() };
         if response.body.iter().all(u8::is_ascii_whitespace) {

@@ -43,7 +43,7 @@ impl DicomWebClient {
             // Not form-encoded: servers expect the literal commas of `center,width,function`.
             url.set_query(Some(&format!("window={window}")));
         }
-        jpeg_outcome(http.send(self.request(url, ACCEPT_JPEG)).await)
+        jpeg_outcome(http.send(self.retrieval(url, ACCEPT_JPEG)).await)
     }
 
     /// `…/instances/{i}/thumbnail` (or the series' or study's thumbnail when `instance` or also
@@ -62,7 +62,7 @@ impl DicomWebClient {
             (Some(se), None) => self.url(&["studies", study, "series", se, "thumbnail"]),
             _ => self.url(&["studies", study, "thumbnail"]),
         }?;
-        jpeg_outcome(http.send(self.request(url, ACCEPT_JPEG)).await)
+        jpeg_outcome(http.send(self.retrieval(url, ACCEPT_JPEG)).await)
     }
 
     /// `…/instances/{i}/metadata`: the instance's header as DICOM JSON (no pixels).
@@ -74,7 +74,7 @@ impl DicomWebClient {
         instance: &str,
     ) -> Result<DicomJson, DicomWebError> {
         let url = self.url(&["studies", study, "series", series, "instances", instance, "metadata"])?;
-        self.search(http, url.clone()).await?.into_iter().next().ok_or_else(|| DicomWebError::EmptyResponse(url.to_string()))
+        self.metadata(http, url.clone()).await?.into_iter().next().ok_or_else(|| DicomWebError::EmptyResponse(url.to_string()))
     }
 }
 

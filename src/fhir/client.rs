@@ -14,6 +14,8 @@ const MAX_PAGES: usize = 50;
 #[derive(Debug, Clone)]
 pub struct FhirClient {
     base: Url,
+    /// Origins a search may page to: the base's, plus those the host allowed.
+    page_origins: Vec<url::Origin>,
 }
 
 /// Filters of an ImagingStudy search beyond the patient (FHIR search parameters `status`,
@@ -93,6 +95,9 @@ pub struct StudySearch {
     pub rejected: Vec<FhirError>,
     /// Bundle pages read.
     pub pages: usize,
+    /// Why paging stopped before the last page ([`FhirError::ForeignPage`],
+    /// [`FhirError::TooManyPages`]): the pages read are kept, and the caller says the list is partial.
+    pub incomplete: Option<FhirError>,
 }
 
 impl FhirClient {
@@ -101,7 +106,29 @@ impl FhirClient {
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
-        FhirClient { base }
+        FhirClient { page_origins: vec![base.origin()], base }
+    }
+
+    /// Also follows `next` links to these origins (absolute URLs; the host's `allowedOrigins`),
+    /// for deployments whose searches really page across hosts.
+    pub fn with_page_origins(mut self, origins: &[String]) -> Self {
+        for origin in origins.iter().filter_map(|o| Url::parse(o).ok()).map(|u| u.origin()).filter(url::Origin::is_tuple) {
+            if !self.page_origins.contains(&origin) {
+                self.page_origins.push(origin);
+            }
+        }
+        self
+    }
+
+    /// The next page's URL, if the Bundle has a `next` link: refused when it leaves the
+    /// origins searches may page to.
+    pub(super) fn next_page(&self, bundle: &Value) -> Result<Option<Url>, FhirError> {
+        let Some(next) = next_link(bundle) else { return Ok(None) };
+        let url = self.url(&next)?;
+        if !self.page_origins.contains(&url.origin()) {
+            return Err(FhirError::ForeignPage { url: crate::net::shown_address(&url) });
+        }
+        Ok(Some(url))
     }
 
     pub fn base(&self) -> &Url {
@@ -156,7 +183,9 @@ impl FhirClient {
         Ok(search)
     }
 
-    /// Pages through a searchset Bundle from `url`, following `next` links.
+    /// Pages through a searchset Bundle from `url`, following `next` links on the server's
+    /// own origin. Paging that must stop early (a foreign `next` link, too many pages) keeps
+    /// the pages read and says why in [`StudySearch::incomplete`]; a failed page read is an error.
     async fn search_pages<T: Transport>(&self, http: &HttpClient<T>, mut url: Url) -> Result<StudySearch, FhirError> {
         let mut search = StudySearch::default();
         for page in 1..=MAX_PAGES {
@@ -169,12 +198,17 @@ impl FhirClient {
             }
             collect_entries(&bundle, &mut search);
             search.pages += 1;
-            match next_link(&bundle) {
-                Some(next) => url = self.url(&next)?,
-                None => return Ok(search),
+            match self.next_page(&bundle) {
+                Ok(Some(next)) => url = next,
+                Ok(None) => return Ok(search),
+                Err(stop) => {
+                    search.incomplete = Some(stop);
+                    return Ok(search);
+                }
             }
             if page == MAX_PAGES {
-                return Err(FhirError::TooManyPages { pages: page });
+                search.incomplete = Some(FhirError::TooManyPages { pages: page });
+                return Ok(search);
             }
         }
         Ok(search)
@@ -186,7 +220,7 @@ fn encode_id(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
-fn next_link(bundle: &Value) -> Option<String> {
+pub(super) fn next_link(bundle: &Value) -> Option<String> {
     bundle
         .get("link")?
         .as_array()?
@@ -280,5 +314,19 @@ mod tests {
         assert!(s.endpoints.contains_key("Endpoint/e"));
         assert!(s.endpoints.contains_key("http://h/fhir/Endpoint/e"));
         assert_eq!(next_link(&bundle).as_deref(), Some("http://h/fhir?page=2"));
+    }
+
+    #[test]
+    fn next_pages_stay_on_the_servers_origin_unless_allowed() {
+        let page = |url: &str| json!({"resourceType": "Bundle", "link": [{"relation": "next", "url": url}]});
+        let c = FhirClient::new(&Url::parse("http://h/fhir").unwrap());
+        assert_eq!(c.next_page(&page("ImagingStudy?page=2")).unwrap().map(String::from), Some("http://h/fhir/ImagingStudy?page=2".into()));
+        for foreign in ["http://other/fhir?page=2", "https://h/fhir?page=2", "http://h:8080/fhir?page=2"] {
+            assert!(matches!(c.next_page(&page(foreign)), Err(FhirError::ForeignPage { .. })), "{foreign}");
+        }
+        let widened = c.with_page_origins(&["http://other".into(), "not a url".into()]);
+        assert!(widened.next_page(&page("http://other/fhir?page=2")).unwrap().is_some());
+        assert!(widened.next_page(&page("http://third/fhir?page=2")).is_err());
+        assert_eq!(widened.next_page(&json!({"resourceType": "Bundle"})), Ok(None));
     }
 }

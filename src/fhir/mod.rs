@@ -27,6 +27,10 @@ pub enum FhirError {
     MissingStudyUid { id: String },
     #[error("paging stopped after {pages} pages: the server keeps sending `next` links")]
     TooManyPages { pages: usize },
+    /// A search's `next` link leaves the FHIR server's origin: what another host answers is not
+    /// this server's search result, so it is not followed (unless `allowedOrigins` names it).
+    #[error("the FHIR search's next page {url} is on another origin and was not followed (allowedOrigins may name it)")]
+    ForeignPage { url: String },
 }
 
 /// A FHIR server's error answer explains itself in an OperationOutcome: its text becomes the

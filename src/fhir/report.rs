@@ -118,8 +118,10 @@ impl DiagnosticReport {
 }
 
 impl FhirClient {
-    /// Every DiagnosticReport of a patient (following `next` links). Entries that are not
-    /// DiagnosticReports (OperationOutcome warnings) are skipped.
+    /// Every DiagnosticReport of a patient (following `next` links on the server's origin; a
+    /// foreign one is [`FhirError::ForeignPage`]: reports from another host are not this
+    /// patient's record). Entries that are not DiagnosticReports (OperationOutcome warnings)
+    /// are skipped.
     pub async fn search_reports<T: Transport>(&self, http: &HttpClient<T>, patient_id: &str) -> Result<Vec<DiagnosticReport>, FhirError> {
         let mut url = self.url("DiagnosticReport")?;
         url.query_pairs_mut().append_pair("patient", patient_id).append_pair("_count", "100");
@@ -128,8 +130,8 @@ impl FhirClient {
             let response = http.get(url.clone(), FHIR_JSON).await?;
             let bundle: Value = serde_json::from_slice(&response.body).map_err(|e| FhirError::InvalidJson(e.to_string()))?;
             out.extend(reports_in(&bundle)?);
-            match next_link(&bundle) {
-                Some(next) => url = self.url(&next)?,
+            match self.next_page(&bundle)? {
+                Some(next) => url = next,
                 None => return Ok(out),
             }
             if page == MAX_PAGES {
@@ -180,14 +182,6 @@ fn standard_base64(text: &str) -> Option<Vec<u8>> {
 }
 
 const STANDARD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-fn next_link(bundle: &Value) -> Option<String> {
-    bundle
-        .get("link")?
-        .as_array()?
-        .iter()
-        .find_map(|l| (l.get("relation")?.as_str()? == "next").then(|| l.get("url")?.as_str().map(str::to_string)).flatten())
-}
 
 #[cfg(test)]
 mod tests {

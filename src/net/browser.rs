@@ -11,13 +11,14 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// The limit for a whole request, body included, when none is given: long enough for a large
-/// multi-frame instance on a slow link, short enough that a stalled server ends in an error.
+/// The limit for a whole request, body included, when the request carries none: long enough
+/// for a large multi-frame instance on a slow link, short enough that a stalled server ends
+/// in an error. [`super::HttpClient`] gives every request its own limit.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `fetch` with no credentials mode tricks: the token travels only in the header that
-/// [`super::AuthMapper`] decided on, never as a cookie. Requests end after
-/// [`DEFAULT_TIMEOUT`] (`default()`) or the limit given to [`FetchTransport::with_timeout`].
+/// [`super::AuthMapper`] decided on, never as a cookie. Requests end after their own limit,
+/// else [`DEFAULT_TIMEOUT`] (`default()`) or the limit given to [`FetchTransport::with_timeout`].
 #[derive(Clone, Debug)]
 pub struct FetchTransport {
     timeout: Duration,
@@ -78,6 +79,7 @@ enum Abort {
 /// token; the abort also ends a body that is still streaming.
 async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
     let url = request.url.to_string();
+    let timeout = request.timeout.unwrap_or(timeout);
     if request.is_cancelled() {
         return Err(cancelled(&url));
     }
@@ -106,7 +108,7 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
     drop(timer);
     match (outcome, why.get()) {
         (Ok(response), _) => Ok(response),
-        (Err(_), Abort::Timeout) => Err(NetError::Timeout { url: url.clone(), seconds: timeout.as_secs() }),
+        (Err(_), Abort::Timeout) => Err(super::timed_out(&url, timeout)),
         (Err(_), Abort::Cancel) => Err(cancelled(&url)),
         (Err(message), Abort::None) => Err(unreachable(message)),
     }

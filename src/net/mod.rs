@@ -40,6 +40,45 @@ impl Method {
     }
 }
 
+/// What a request asks for, which decides how long it may take ([`Timeouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestKind {
+    /// A FHIR read or search, a QIDO-RS search: small answers, expected quickly.
+    #[default]
+    Query,
+    /// A WADO-RS retrieve (instances, frames, renderings, metadata): possibly large bodies.
+    Retrieve,
+}
+
+/// The time limit of one request attempt, body included, by [`RequestKind`]. The host sets
+/// them (`requestTimeoutSeconds`): a server that accepts and then says nothing must end in
+/// [`NetError::Timeout`], at a limit the deployment chose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeouts {
+    pub query: Duration,
+    pub retrieve: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { query: Duration::from_secs(30), retrieve: Duration::from_secs(120) }
+    }
+}
+
+impl Timeouts {
+    /// One limit for every kind of request.
+    pub fn all(limit: Duration) -> Self {
+        Timeouts { query: limit, retrieve: limit }
+    }
+
+    pub fn for_kind(&self, kind: RequestKind) -> Duration {
+        match kind {
+            RequestKind::Query => self.query,
+            RequestKind::Retrieve => self.retrieve,
+        }
+    }
+}
+
 /// One request, already resolved to an absolute URL.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -51,22 +90,32 @@ pub struct Request {
     pub cancel: Option<CancelToken>,
     /// The Endpoint asked not to receive the access token (`requires-access-token: false`).
     pub withhold_token: bool,
+    pub kind: RequestKind,
+    /// The limit the transport applies; [`HttpClient`] sets it from its [`Timeouts`].
+    pub timeout: Option<Duration>,
 }
 
 impl Request {
     pub fn get(url: Url) -> Self {
-        Request { method: Method::Get, url, headers: Vec::new(), body: None, cancel: None, withhold_token: false }
+        Request {
+            method: Method::Get,
+            url,
+            headers: Vec::new(),
+            body: None,
+            cancel: None,
+            withhold_token: false,
+            kind: RequestKind::Query,
+            timeout: None,
+        }
     }
 
     pub fn post(url: Url, content_type: &str, body: Vec<u8>) -> Self {
-        Request {
-            method: Method::Post,
-            url,
-            headers: vec![("Content-Type".into(), content_type.into())],
-            body: Some(body),
-            cancel: None,
-            withhold_token: false,
-        }
+        Request { method: Method::Post, headers: vec![("Content-Type".into(), content_type.into())], body: Some(body), ..Request::get(url) }
+    }
+
+    pub fn of_kind(mut self, kind: RequestKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Ties the request to `token`: cancelling it aborts the request.
@@ -122,6 +171,10 @@ pub enum NetError {
     /// The URL could not be built (bad base URL or reference from server data).
     #[error("invalid URL {0:?}")]
     InvalidUrl(String),
+    /// An address a browser's fetch refuses (or must never be given): refused before sending,
+    /// so it costs no retries. `address` is shown without its credentials.
+    #[error("the address {address} cannot be fetched: {reason}")]
+    UnusableAddress { address: String, reason: &'static str },
     /// The body exceeded what we are willing to hold in memory.
     #[error("response from {url} is larger than the {limit}-byte limit")]
     TooLarge { url: String, limit: u64 },
@@ -144,6 +197,46 @@ pub const DETAIL_SHOWN: usize = 300;
 /// The first line of `text`, at most [`DETAIL_SHOWN`] characters.
 pub fn short_detail(text: &str) -> String {
     text.trim().lines().next().unwrap_or_default().chars().take(DETAIL_SHOWN).collect()
+}
+
+/// Characters of a refused address an error shows: a `data:` address may be megabytes.
+const ADDRESS_SHOWN: usize = 120;
+
+/// Whether `url` may be fetched at all: http(s) only (a `data:`, `javascript:` or `file:`
+/// address is never fetched with the user's context), with a host, and without userinfo
+/// (browsers refuse `user:pass@` in fetch, and it would put credentials where logs see them).
+pub fn check_address(url: &Url) -> Result<(), NetError> {
+    let reason = if !matches!(url.scheme(), "http" | "https") {
+        Some("only http and https addresses are fetched")
+    } else if !url.username().is_empty() || url.password().is_some() {
+        Some("an address with a user name or password is refused by browsers")
+    } else if url.host_str().is_none_or(str::is_empty) {
+        Some("the address has no host")
+    } else {
+        None
+    };
+    match reason {
+        None => Ok(()),
+        Some(reason) => Err(NetError::UnusableAddress { address: shown_address(url), reason }),
+    }
+}
+
+/// `url` for an error message: userinfo replaced, long addresses cut.
+pub fn shown_address(url: &Url) -> String {
+    let text = url.as_str();
+    // Serialised userinfo ends at the first `@` after the scheme (an `@` in it is escaped).
+    let masked = match (url.username().is_empty() && url.password().is_none(), text.find("://")) {
+        (false, Some(start)) => match text[start + 3..].find('@') {
+            Some(at) => format!("{}***{}", &text[..start + 3], &text[start + 3 + at..]),
+            None => text.to_string(),
+        },
+        _ => text.to_string(),
+    };
+    if masked.chars().count() > ADDRESS_SHOWN {
+        format!("{}…", masked.chars().take(ADDRESS_SHOWN).collect::<String>())
+    } else {
+        masked
+    }
 }
 
 /// Receives a success body piece by piece, with the response headers (the Content-Type
@@ -195,21 +288,32 @@ impl<T: Transport + ?Sized> Transport for std::rc::Rc<T> {
     }
 }
 
-/// A transport plus the credentials and retry policies: the one way the bridge talks HTTP.
+/// A transport plus the credentials, retry and time-limit policies: the one way the bridge
+/// talks HTTP.
 pub struct HttpClient<T> {
     transport: T,
     auth: AuthMapper,
     retry: RetryPolicy,
+    timeouts: Timeouts,
 }
 
 impl<T: Transport> HttpClient<T> {
     pub fn new(transport: T, auth: AuthMapper) -> Self {
-        HttpClient { transport, auth, retry: RetryPolicy::default() }
+        HttpClient { transport, auth, retry: RetryPolicy::default(), timeouts: Timeouts::default() }
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
+    }
+
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
     }
 
     pub fn auth(&self) -> &AuthMapper {
@@ -225,7 +329,7 @@ impl<T: Transport> HttpClient<T> {
     /// [`RetryPolicy`]; on a 401 to a request that carried the token, asks the host's token
     /// provider once for a new one and resends. A non-success status becomes
     /// [`NetError::Status`] carrying the server's explanation. A cancelled request is not
-    /// retried.
+    /// retried; an address [`check_address`] refuses is not sent at all.
     pub async fn send(&self, request: Request) -> Result<Response, NetError> {
         self.send_inner(request, None).await
     }
@@ -237,8 +341,10 @@ impl<T: Transport> HttpClient<T> {
         self.send_inner(request, Some(sink)).await
     }
 
-    async fn send_inner(&self, request: Request, mut sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
+    async fn send_inner(&self, mut request: Request, mut sink: Option<&mut BodySink<'_>>) -> Result<Response, NetError> {
+        check_address(&request.url)?;
         let url = request.url.to_string();
+        request.timeout = Some(request.timeout.unwrap_or(self.timeouts.for_kind(request.kind)));
         // A provider but no token yet (just set, or cleared): a request that would carry the
         // token waits for the provider's answer rather than going out without it.
         if !request.withhold_token && self.auth.has_provider() && !self.auth.has_token() && self.auth.is_allowed(&request.url) {
@@ -303,6 +409,11 @@ pub fn cancelled(url: &str) -> NetError {
     NetError::Cancelled { url: url.to_string() }
 }
 
+/// What a request that hit its time limit ends with (a part of a second counts as one).
+pub fn timed_out(url: &str, limit: Duration) -> NetError {
+    NetError::Timeout { url: url.to_string(), seconds: limit.as_secs() + u64::from(limit.subsec_nanos() > 0) }
+}
+
 /// Bytes of an error body kept as its detail: enough for an OperationOutcome's diagnostics.
 const DETAIL_BYTES: usize = 4096;
 
@@ -316,4 +427,39 @@ fn error_detail(response: &Response) -> Option<String> {
     };
     let text = text.trim();
     (!text.is_empty() && !text.contains('\0')).then(|| text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_http_addresses_are_fetched() {
+        for ok in ["http://pacs.test/dicom-web", "https://pacs.test:8443/wado?x=1"] {
+            assert_eq!(check_address(&Url::parse(ok).unwrap()), Ok(()), "{ok}");
+        }
+        for bad in
+            ["http://user:pass@pacs.test/dw", "http://user@pacs.test/dw", "data:text/plain,x", "javascript:alert(1)", "file:///etc/passwd"]
+        {
+            let err = check_address(&Url::parse(bad).unwrap()).unwrap_err();
+            assert!(matches!(err, NetError::UnusableAddress { .. }), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_address_is_shown_without_its_credentials_and_cut() {
+        let err = check_address(&Url::parse("http://user:secret@pacs.test/dw").unwrap()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("http://***@pacs.test/dw") && !text.contains("secret") && !text.contains("user:"), "{text}");
+        let long = format!("data:application/dicom;base64,{}", "A".repeat(10_000));
+        let NetError::UnusableAddress { address, .. } = check_address(&Url::parse(&long).unwrap()).unwrap_err() else { panic!() };
+        assert_eq!(address.chars().count(), ADDRESS_SHOWN + 1);
+    }
+
+    #[test]
+    fn a_limit_of_part_of_a_second_reads_as_one() {
+        assert_eq!(timed_out("u", Duration::from_millis(500)), NetError::Timeout { url: "u".into(), seconds: 1 });
+        assert_eq!(timed_out("u", Duration::from_secs(2)), NetError::Timeout { url: "u".into(), seconds: 2 });
+        assert_eq!(Timeouts::default().for_kind(RequestKind::Retrieve), Duration::from_secs(120));
+    }
 }

@@ -14,6 +14,9 @@
 //!   answer for a patient, study or series the user has left is dropped, never shown.
 //! - Only a [`VerifiedImage`] (decoded and proven to be this patient's) reaches the screen; an
 //!   image of another patient blocks everything drawn and says why.
+//! - The status line stays honest: a server that is slow to answer is named as the one being
+//!   waited for ([`Status::Waiting`]), and a list the server could not page through completely
+//!   is shown with the reason reported ([`Screen::failed`]).
 
 mod error;
 mod generation;
@@ -26,13 +29,15 @@ pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 
-use crate::bridge::{BridgeError, ImagingBridge, Study};
-use crate::fhir::Patient;
+use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
+use crate::fhir::{Patient, StudyFilter};
 use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
 use std::cell::RefCell;
+use std::future::Future;
 use std::sync::Arc;
-use url::Url;
+use std::task::Poll;
+use std::time::Duration;
 
 /// The identity facts of a FHIR Patient that images are checked against.
 pub fn patient_context(patient: &Patient) -> PatientContext {
@@ -44,11 +49,18 @@ pub fn patient_context(patient: &Patient) -> PatientContext {
     }
 }
 
-/// Settings fixed for the session's lifetime.
-#[derive(Debug, Clone, Default)]
+/// Settings fixed for the session's lifetime. Where studies and images come from is the
+/// bridge's ([`crate::bridge::BridgeConfig`]).
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Every study's DICOMweb base, instead of the one its Endpoint names.
-    pub dicomweb_base: Option<Url>,
+    /// How long an answer may take before the status line names the server being waited for.
+    pub patience: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { patience: Duration::from_secs(3) }
+    }
 }
 
 /// What `loadImage` hands out: the server's JPEG (its metadata checked first) or our own
@@ -172,32 +184,43 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// After [`Session::switch_patient`]: the patient's banner and studies, then the newest
-    /// study opened.
+    /// study opened. A list the server could not page through is shown as far as it goes, its
+    /// newest study opened, and then the reason reported (so the status line ends on it); the
+    /// call itself succeeds.
     pub async fn load_patient(&self, patient_id: &str, generation: &Generation) -> Result<(), SessionError> {
         self.screen.apply(Update::Status(Status::Loading(Activity::Studies)));
-        let (patient, studies) = futures_util::future::join(self.bridge.get_patient(patient_id), self.patient_studies(patient_id)).await;
+        let both = futures_util::future::join(self.bridge.get_patient(patient_id), self.patient_studies(patient_id));
+        let (patient, list) = self.patiently(Activity::Studies, generation, both).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
         let patient = patient.map_err(|e| self.fail(e.into()))?;
-        let studies = studies.map_err(|e| self.fail(e.into()))?;
+        let StudyList { studies, incomplete } = list.map_err(|e| self.fail(e.into()))?;
         self.set_patient(patient);
         let first = studies.first().map(|s| s.study_uid.clone());
         self.set_studies(studies);
-        match first {
+        let opened = match first {
             Some(uid) => self.open_study(&uid).await,
             None => {
                 self.screen.apply(Update::Status(Status::NoStudies));
                 Ok(())
             }
+        };
+        if let Some(reason) = incomplete.filter(|_| generation.is_current()) {
+            self.fail(reason.into());
         }
+        opened
     }
 
     /// The patient's studies (FHIR + DICOMweb), remembered for [`Session::show_studies`] and
-    /// exports; the screen is not touched.
+    /// exports; nothing is drawn. A list the server could not page through is returned as far
+    /// as it goes, and the reason reported through [`Screen::failed`] (the host's error event).
     pub async fn fetch_studies(&self, patient_id: &str) -> Result<Vec<Study>, SessionError> {
-        let studies = self.patient_studies(patient_id).await?;
+        let StudyList { studies, incomplete } = self.patient_studies(patient_id).await?;
         self.state.borrow_mut().fetched = Some((patient_id.to_string(), studies.clone()));
+        if let Some(reason) = incomplete {
+            self.fail(reason.into());
+        }
         Ok(studies)
     }
 
@@ -241,14 +264,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
             state.stack = None;
             state.shown = None;
         }
-        self.screen.apply(Update::StudyOpened(study.clone()));
+        self.screen.apply(Update::StudyOpened(Box::new(study.clone())));
         self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
         let loaded = async {
             let (series, instance) = self.bridge.first_image(&study).await?;
             let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
             Ok::<_, BridgeError>((series, instance, bytes))
-        }
-        .await;
+        };
+        let loaded = self.patiently(Activity::Image, &generation, loaded).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
@@ -300,7 +323,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// One instance of the patient in context (or of the last fetch) for the host: the
-    /// server's JPEG when it renders one, else our decode, verified either way.
+    /// server's JPEG when it renders one, else our decode, verified either way. The instance
+    /// comes through the viewer's cache tiers and stays there; a rendered JPEG is never
+    /// cached (it has no header to check again).
     pub async fn export_image(&self, study_uid: &str, series_uid: &str, instance_uid: &str) -> Result<Export, SessionError> {
         let generation = self.generations.current(Scope::Patient);
         let (patient_id, study) = self.known_study(study_uid).ok_or_else(|| SessionError::StudyNotKnown(study_uid.to_string()))?;
@@ -332,15 +357,30 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.bridge.clear_cache().await;
     }
 
-    /// The bridge's studies, pointed at the configured DICOMweb base when there is one.
-    async fn patient_studies(&self, patient_id: &str) -> Result<Vec<Study>, BridgeError> {
-        let mut studies = self.bridge.get_patient_studies(patient_id).await?;
-        if let Some(base) = &self.config.dicomweb_base {
-            for study in &mut studies {
-                study.dicomweb_base = Some(base.to_string());
+    /// The bridge's studies of the patient, as far as the server's pages go.
+    async fn patient_studies(&self, patient_id: &str) -> Result<StudyList, BridgeError> {
+        self.bridge.patient_studies(patient_id, &StudyFilter::default()).await
+    }
+
+    /// Awaits `work`; when it has not finished within the patience (the transport's timer),
+    /// the status line says which server is being waited for, while `generation` is current.
+    async fn patiently<F: Future>(&self, activity: Activity, generation: &Generation, work: F) -> F::Output {
+        let mut work = std::pin::pin!(work);
+        let mut timer = std::pin::pin!(self.bridge.http().transport().sleep(self.config.patience));
+        let mut waiting = false;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(done) = work.as_mut().poll(cx) {
+                return Poll::Ready(done);
             }
-        }
-        Ok(studies)
+            if !waiting && timer.as_mut().poll(cx).is_ready() {
+                waiting = true;
+                if generation.is_current() {
+                    self.screen.apply(Update::Status(Status::Waiting(activity)));
+                }
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     fn set_patient(&self, patient: Patient) {

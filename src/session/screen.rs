@@ -33,6 +33,9 @@ impl<S: Screen + ?Sized> Screen for std::rc::Rc<S> {
 pub enum Status {
     Idle,
     Loading(Activity),
+    /// Loading, and the server has not answered within the session's patience: the status
+    /// names the server waited for (FHIR for studies, DICOMweb for an image).
+    Waiting(Activity),
     /// The search answered with no study.
     NoStudies,
     Error(String),
@@ -93,7 +96,7 @@ pub enum Update {
     },
     Studies(Vec<Study>),
     /// A study became the selected one: its image, block and reports are reset.
-    StudyOpened(Study),
+    StudyOpened(Box<Study>),
     Status(Status),
     /// An image was not this patient's: everything drawn goes and the reason is shown.
     Blocked(IdentityMismatch),

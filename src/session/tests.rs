@@ -2,15 +2,15 @@
 //! dropped, a cancelled fetch is never cached, and an image of another patient blocks.
 //!
 //! The servers here are in memory (`HeldServers`): these tests need answers held back and
-//! released in a chosen order, which real servers cannot be made to do. The same session runs
-//! against the real Orthanc and FHIR server in `tests/servers.rs`.
+//! released in a chosen order, and a clock the test moves, which real servers cannot be made to
+//! do. The same session runs against the real Orthanc and FHIR server in `tests/servers.rs`.
 #![cfg(not(target_arch = "wasm32"))]
 
 use super::*;
 use crate::bridge::BridgeConfig;
 use crate::net::native::block_on;
 use crate::net::{NetError, Request, Response};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
@@ -93,6 +93,10 @@ struct World {
     seen: RefCell<Vec<String>>,
     /// Requests that ended cancelled while held.
     cancelled: RefCell<Vec<String>>,
+    /// The transport's clock: it moves only when the test says so.
+    clock: Cell<Duration>,
+    /// A `next` link the study search answers with (another origin's, to test paging).
+    next_page: Option<String>,
 }
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
@@ -111,6 +115,9 @@ impl HeldServers {
     }
     fn is_held(&self, url: &str) -> bool {
         self.0.held.borrow().iter().any(|f| url.contains(f.as_str()))
+    }
+    fn advance(&self, by: Duration) {
+        self.0.clock.set(self.0.clock.get() + by);
     }
 
     fn answer(&self, url: &url::Url) -> Response {
@@ -142,7 +149,9 @@ impl HeldServers {
                 "resourceType": "Endpoint", "id": "pacs", "status": "active",
                 "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", "code": "dicom-wado-rs"},
                 "payloadType": [{"text": "DICOM"}], "address": PACS}}));
-            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}));
+            let link: Vec<serde_json::Value> =
+                self.0.next_page.iter().map(|url| serde_json::json!({"relation": "next", "url": url})).collect();
+            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "link": link, "entry": entries}));
         }
         if path == "/fhir/DiagnosticReport" {
             return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": []}));
@@ -212,7 +221,11 @@ impl Transport for HeldServers {
         }
         Ok(self.answer(&request.url))
     }
-    async fn sleep(&self, _: Duration) {}
+    /// Zero is one turn; anything longer ends when the test has moved the clock that far.
+    async fn sleep(&self, duration: Duration) {
+        let until = self.0.clock.get() + duration;
+        until_true(|| self.0.clock.get() >= until).await
+    }
     fn now_unix(&self) -> f64 {
         0.0
     }
@@ -278,7 +291,7 @@ fn world() -> World {
 
 fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
     let servers = HeldServers(Rc::new(world));
-    let config = BridgeConfig { fhir_base: url::Url::parse(FHIR).expect("test URL"), allowed_origins: vec![], memory_budget: 1 << 24 };
+    let config = BridgeConfig { memory_budget: 1 << 24, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
     let screen = Rc::new(Recorder::default());
     let session = Session::new(ImagingBridge::new(servers.clone(), &config), SessionConfig::default(), screen.clone());
     (session, servers, screen)
@@ -288,18 +301,33 @@ fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
     session_with(world())
 }
 
+/// Resolves once `ready()` holds (waking itself, so every executor polls again).
+async fn until_true(ready: impl Fn() -> bool) {
+    std::future::poll_fn(|cx| {
+        if ready() {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Gives the other futures of a `join` `turns` polls.
+async fn turns(turns: usize) {
+    let left = Cell::new(turns);
+    until_true(|| {
+        left.set(left.get().saturating_sub(1));
+        left.get() == 0
+    })
+    .await
+}
+
 /// Runs `first` until `ready()` holds, then `second` as well; both to completion.
 fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
     block_on(futures_util::future::join(first, async {
-        std::future::poll_fn(|cx| {
-            if ready() {
-                std::task::Poll::Ready(())
-            } else {
-                cx.waker().wake_by_ref();
-                std::task::Poll::Pending
-            }
-        })
-        .await;
+        until_true(ready).await;
         second().await
     }))
 }
@@ -542,6 +570,138 @@ fn after_close_nothing_of_the_patient_comes_back() {
     assert!(matches!(screen.0.borrow().last(), Some(Update::Cleared { patient_changed: true })), "the clear is the last word");
     assert_eq!(session.patient_id(), None);
     assert!(matches!(block_on(session.open_study("1.1")), Err(SessionError::StudyNotLoaded(_))));
+}
+
+fn statuses(screen: &Recorder) -> Vec<Status> {
+    screen.0.borrow().iter().filter_map(|u| if let Update::Status(s) = u { Some(s.clone()) } else { None }).collect()
+}
+
+#[test]
+fn a_slow_fhir_server_is_named_once_the_patience_is_over() {
+    let (session, servers, screen) = session();
+    servers.hold("ImagingStudy?patient=a");
+    let (a, _) = interleave(
+        session.open_patient("a"),
+        || servers.seen("ImagingStudy?patient=a") > 0,
+        || async {
+            servers.advance(Duration::from_millis(2900));
+            turns(5).await;
+            assert_eq!(statuses(&screen), [Status::Loading(Activity::Studies)], "not yet: the patience is three seconds");
+            servers.advance(Duration::from_millis(100));
+            until_true(|| statuses(&screen).contains(&Status::Waiting(Activity::Studies))).await;
+            servers.release("ImagingStudy?patient=a");
+        },
+    );
+    a.expect("the load goes on after the wait");
+    let seen = statuses(&screen);
+    assert_eq!(seen[..2], [Status::Loading(Activity::Studies), Status::Waiting(Activity::Studies)]);
+    assert_eq!(seen.last(), Some(&Status::Idle), "then the usual course: {seen:?}");
+    assert_eq!(count(&screen, |u| matches!(u, Update::Image(_))), 1);
+}
+
+#[test]
+fn a_slow_image_server_is_named_and_a_fast_load_names_none() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("b")).expect("opens");
+    assert!(!statuses(&screen).iter().any(|s| matches!(s, Status::Waiting(_))), "answered at once: no waiting");
+    servers.hold("/instances/1.1.1.1");
+    let (a, _) = interleave(
+        session.open_patient("a"),
+        || servers.seen("/instances/1.1.1.1") > 0,
+        || async {
+            servers.advance(Duration::from_secs(3));
+            until_true(|| statuses(&screen).contains(&Status::Waiting(Activity::Image))).await;
+            servers.release("/instances/1.1.1.1");
+        },
+    );
+    a.expect("opens once the image arrives");
+    assert!(!statuses(&screen).contains(&Status::Waiting(Activity::Studies)), "the FHIR server answered in time");
+}
+
+#[test]
+fn a_wait_for_a_patient_who_was_left_is_not_shown() {
+    let (session, servers, screen) = session();
+    servers.hold("ImagingStudy?patient=a");
+    let (a, _) = interleave(
+        session.open_patient("a"),
+        || servers.seen("ImagingStudy?patient=a") > 0,
+        || async {
+            session.close();
+            servers.advance(Duration::from_secs(5));
+            turns(5).await;
+            servers.release("ImagingStudy?patient=a");
+        },
+    );
+    assert_eq!(a, Err(SessionError::Superseded));
+    assert!(!statuses(&screen).iter().any(|s| matches!(s, Status::Waiting(_))));
+}
+
+#[test]
+fn a_foreign_next_page_keeps_the_list_and_reports_the_refusal_last() {
+    let w = World { next_page: Some("http://elsewhere.test/fhir/ImagingStudy?page=2".into()), ..world() };
+    let (session, servers, screen) = session_with(w);
+    block_on(session.open_patient("a")).expect("the pages read are shown");
+    assert_eq!(servers.seen("elsewhere.test"), 0, "the foreign page was never asked for");
+    let lists = count(&screen, |u| matches!(u, Update::Studies(s) if s.len() == 2));
+    assert_eq!(lists, 1, "the first page's two studies are listed");
+    assert_eq!(count(&screen, |u| matches!(u, Update::Image(_))), 1, "and the newest is open");
+    let failures = screen.1.borrow();
+    let [(at, SessionError::Bridge(BridgeError::Fhir(crate::fhir::FhirError::ForeignPage { url })))] = failures.as_slice() else {
+        panic!("one foreign-page report: {failures:?}")
+    };
+    assert!(url.contains("elsewhere.test"), "the error names the link: {url}");
+    assert_eq!(*at, screen.0.borrow().len(), "reported after everything else, so the status line ends on it");
+    drop(failures);
+    let fetched = block_on(session.fetch_studies("a")).expect("fetch keeps the pages read too");
+    assert_eq!(fetched.len(), 2);
+    assert_eq!(screen.1.borrow().len(), 2, "and reports the refusal again");
+}
+
+/// A persistent tier in memory that outlives the sessions using it (an IndexedDB partition).
+#[derive(Default)]
+struct KeptTier(RefCell<std::collections::HashMap<String, Vec<u8>>>);
+
+impl crate::cache::PersistentTier for KeptTier {
+    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move { self.0.borrow().get(key).cloned() })
+    }
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
+        Box::pin(async move {
+            self.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
+        })
+    }
+    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
+        Box::pin(async move { self.0.borrow_mut().clear() })
+    }
+}
+
+#[test]
+fn an_export_and_the_viewer_share_one_cache() {
+    let servers = HeldServers(Rc::new(world()));
+    let tier = Rc::new(KeptTier::default());
+    let fresh = || {
+        let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
+        let bridge = ImagingBridge::new(servers.clone(), &config);
+        bridge.set_persistent(Some(tier.clone()));
+        Session::new(bridge, SessionConfig::default(), Rc::new(Recorder::default()))
+    };
+    let retrieves = || servers.0.seen.borrow().iter().filter(|u| u.ends_with("/instances/1.1.1.2")).count();
+    // An export alone (no viewer) stores the instance it fetched.
+    let exporter = fresh();
+    block_on(exporter.fetch_studies("a")).expect("fetched");
+    assert!(matches!(block_on(exporter.export_image("1.1", "1.1.1", "1.1.1.2")), Ok(Export::Image(_))));
+    assert_eq!(retrieves(), 1);
+    assert!(tier.0.borrow().keys().any(|k| k.contains(":1.1.1.2:")), "written to the persistent tier");
+    // A later viewer (another page load: empty memory) reads it from there.
+    let viewer = fresh();
+    block_on(viewer.open_patient("a")).expect("opens");
+    assert_eq!(retrieves(), 1, "the viewer used what the export stored");
+    // And an export after the viewer fetches no instance again (the server is still asked
+    // whether it renders: this one does not).
+    let before = servers.seen("/instances/1.1.1.3");
+    assert!(matches!(block_on(viewer.export_image("1.1", "1.1.1", "1.1.1.3")), Ok(Export::Image(_))));
+    let asked: Vec<String> = servers.0.seen.borrow().iter().filter(|u| u.contains("/instances/1.1.1.3")).skip(before).cloned().collect();
+    assert!(asked.iter().all(|u| u.ends_with("/metadata")), "only the rendering question: {asked:?}");
 }
 
 impl TestSession {

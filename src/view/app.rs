@@ -61,6 +61,8 @@ fn StatusLine(store: Store) -> impl IntoView {
                 Status::Idle => String::new(),
                 Status::Loading(Activity::Studies) => STRINGS.loading_studies.to_string(),
                 Status::Loading(Activity::Image) => STRINGS.loading_image.to_string(),
+                Status::Waiting(Activity::Studies) => STRINGS.waiting_fhir.to_string(),
+                Status::Waiting(Activity::Image) => STRINGS.waiting_images.to_string(),
                 Status::NoStudies => STRINGS.no_studies.to_string(),
                 Status::Error(message) => format!("{} {message}", STRINGS.error_prefix),
             }}

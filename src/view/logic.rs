@@ -134,6 +134,7 @@ mod tests {
             series: vec![],
             dicomweb_base: None,
             service: None,
+            unavailable: None,
             source: Source::FhirOnly,
             resource: serde_json::Value::Null,
         }

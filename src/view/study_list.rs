@@ -13,6 +13,7 @@ fn source_label(source: &Source) -> &'static str {
         Source::Enriched => STRINGS.source_enriched,
         Source::NoEndpoint => STRINGS.source_no_endpoint,
         Source::PacsUnreachable { .. } => STRINGS.source_unreachable,
+        Source::InvalidEndpoint { .. } => STRINGS.source_invalid_endpoint,
     }
 }
 
@@ -20,7 +21,7 @@ fn source_class(source: &Source) -> &'static str {
     match source {
         Source::Enriched => "emr-study-source emr-ok",
         Source::FhirOnly => "emr-study-source",
-        Source::NoEndpoint | Source::PacsUnreachable { .. } => "emr-study-source emr-warn",
+        Source::NoEndpoint | Source::PacsUnreachable { .. } | Source::InvalidEndpoint { .. } => "emr-study-source emr-warn",
     }
 }
 
@@ -59,6 +60,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
             }
             match status.get() {
                 Status::Loading(Activity::Studies) => Some(STRINGS.loading_studies),
+                Status::Waiting(Activity::Studies) => Some(STRINGS.waiting_fhir),
                 Status::Error(_) if patient.with(Option::is_none) => Some(STRINGS.studies_failed),
                 _ if patient.with(Option::is_some) => Some(STRINGS.no_studies),
                 _ => None,
@@ -139,7 +141,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
                                 <span class="emr-study-desc">{study.description.clone().unwrap_or_default()}</span>
                                 <span class="emr-study-acc">{study.accession.clone().unwrap_or_default()}</span>
                                 <span class="emr-study-counts">{counts}</span>
-                                <span class=source_class(&study.source) title=match &study.source { Source::PacsUnreachable { message } => message.clone(), _ => String::new() }>
+                                <span class=source_class(&study.source) title=match &study.source { Source::PacsUnreachable { message } | Source::InvalidEndpoint { message } => message.clone(), _ => String::new() }>
                                     {source_label(&study.source)}
                                 </span>
                             </li>

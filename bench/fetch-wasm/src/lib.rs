@@ -31,11 +31,11 @@ fn now_ms() -> f64 {
 pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid: String, partition: String) -> Result<JsValue, JsValue> {
     let err = |e: &dyn std::fmt::Display| JsValue::from_str(&e.to_string());
     let base = url::Url::parse(&fhir_base).map_err(|e| err(&e))?;
-    let config = BridgeConfig { fhir_base: base, allowed_origins: vec![], memory_budget: 1 << 30 };
     // A stalled request fails in 20 s rather than the component's 120 s, so the driver can retry
     // (the dev server's connection pool can leave a new keep-alive connection unserved).
-    let transport = FetchTransport::with_timeout(std::time::Duration::from_secs(20));
-    let bridge = ImagingBridge::new(transport, &config);
+    let limit = std::time::Duration::from_secs(20);
+    let config = BridgeConfig { memory_budget: 1 << 30, timeouts: emr_imaging::net::Timeouts::all(limit), ..BridgeConfig::new(base) };
+    let bridge = ImagingBridge::new(FetchTransport::with_timeout(limit), &config);
     let persistent = !partition.is_empty();
     if persistent {
         let tier = IdbTier::open(partition, CachePolicy::default()).await;

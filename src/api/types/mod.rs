@@ -11,8 +11,12 @@ export interface EMRImagingOptions {
   fhirBaseUrl: string;
   /** Use this DICOMweb base for every study instead of the FHIR Endpoints. Its origin receives the token. */
   dicomwebBaseUrl?: string;
-  /** Further origins (absolute URLs) that may receive the token; any other origin gets none. */
+  /** Further origins (absolute URLs) that may receive the token, and that a FHIR search's `next` links may
+   * lead to; any other origin gets no token, and a `next` link there is not followed ("foreign-page" error). */
   allowedOrigins?: string[];
+  /** Time limit of one request in seconds: a number for every request, or per kind (defaults: 30 for FHIR and
+   * QIDO-RS, 120 for WADO-RS retrieves). A request that takes longer fails with code "timeout". */
+  requestTimeoutSeconds?: number | { query?: number; retrieve?: number };
   /** A bearer token, or an async provider called for a token and again once after a 401. */
   token?: string | TokenProvider;
   /** Memory cache budget in bytes (default 256 MiB). */
@@ -83,13 +87,15 @@ export type StudySource =
   | { kind: "fhirOnly" }
   | { kind: "enriched" }
   | { kind: "noEndpoint" }
-  | { kind: "pacsUnreachable"; message: string };
+  | { kind: "pacsUnreachable"; message: string }
+  /** The Endpoint's address is never fetched (not http(s), or with a user name or password). */
+  | { kind: "invalidEndpoint"; message: string };
 
 /** Stable codes of `EMRImagingError.code`. */
 export type EMRImagingErrorCode =
   | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
-  | "unsupported-image" | "patient-mismatch" | "superseded" | "internal";
+  | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {

@@ -152,6 +152,7 @@ fn study(full: bool) -> Study {
         source: Source::Enriched,
         resource: serde_json::json!({ "resourceType": "ImagingStudy" }),
         service: None,
+        unavailable: None,
     }
 }
 
@@ -180,14 +181,19 @@ fn every_study_source_kind_is_declared_with_its_fields() {
             (kind.trim().to_string(), fields.into_keys().collect())
         })
         .collect();
-    let sent: BTreeMap<String, BTreeSet<String>> =
-        [Source::FhirOnly, Source::Enriched, Source::NoEndpoint, Source::PacsUnreachable { message: "down".into() }]
-            .iter()
-            .map(|s| {
-                let value = json(s);
-                (value["kind"].as_str().unwrap().to_string(), keys(&value))
-            })
-            .collect();
+    let sent: BTreeMap<String, BTreeSet<String>> = [
+        Source::FhirOnly,
+        Source::Enriched,
+        Source::NoEndpoint,
+        Source::PacsUnreachable { message: "down".into() },
+        Source::InvalidEndpoint { message: "data: is not http(s)".into() },
+    ]
+    .iter()
+    .map(|s| {
+        let value = json(s);
+        (value["kind"].as_str().unwrap().to_string(), keys(&value))
+    })
+    .collect();
     assert_eq!(sent, declared, "Source variants (left) against StudySource (right)");
 }
 
@@ -235,4 +241,15 @@ fn the_custom_element_declares_every_dom_event() {
     let declared = element.matches("'emr-imaging:").count();
     // Every event we emit, plus the one the host sends in (`emr-imaging:token`).
     assert_eq!(declared, Event::ALL.len() + 1, "element.d.ts declares an event we do not emit");
+}
+
+#[test]
+fn option_and_theme_keys_match_the_declarations() {
+    use crate::api::keys::{OptionKey, ThemeKey};
+    let read: BTreeSet<String> = OptionKey::ALL.iter().map(|k| k.as_str().to_string()).collect();
+    let declared = interface("EMRImagingOptions");
+    assert_eq!(read, declared.keys().cloned().collect::<BTreeSet<_>>(), "keys options.rs reads (left) against EMRImagingOptions (right)");
+    assert_eq!(declared.iter().filter(|(_, required)| **required).map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["fhirBaseUrl"]);
+    let colours: BTreeSet<String> = ThemeKey::ALL.iter().map(|k| k.as_str().to_string()).collect();
+    assert_eq!(colours, interface("EMRImagingTheme").keys().cloned().collect::<BTreeSet<_>>());
 }
