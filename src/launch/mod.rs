@@ -2,6 +2,12 @@
 //! Platform-free (tested natively); the browser glue only hands it the page's address,
 //! messages and settings.
 
+pub mod config;
 pub mod iid;
+pub mod messages;
+pub mod token;
 
+pub use config::{ConfigError, ViewerConfig};
 pub use iid::{IidError, IidOptions, IidRequest, PatientCx, PatientFilters};
+pub use messages::{HostMessage, MessageError, MessageType, OpenRequest};
+pub use token::take_access_token;

@@ -1,0 +1,222 @@
+//! The hosted viewer's site settings, `viewer/config.json`: read once at start and validated
+//! whole. It is the only source of server addresses and allow-lists; a URL parameter or a
+//! message never changes one.
+
+use crate::net::check_address;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use thiserror::Error;
+use url::Url;
+
+/// What a site configured. Addresses are absolute (relative ones are resolved against the
+/// address of `config.json` itself, so the folder can be copied anywhere).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewerConfig {
+    pub fhir_base: Url,
+    /// Every study's DICOMweb service, over the Endpoints FHIR names.
+    pub dicomweb_base: Option<Url>,
+    /// Further origins that may receive the token (the FHIR and DICOMweb bases' always may).
+    pub allowed_origins: Vec<String>,
+    /// Windows whose messages are accepted (and which are told the viewer is ready).
+    pub parent_origins: Vec<String>,
+    /// IID: a CX assigning authority (or the HD's universal id) → a FHIR identifier system.
+    pub patient_id_systems: BTreeMap<String, String>,
+    /// An IID endpoint of a diagnostic viewer, for the "Open in diagnostic viewer" button.
+    pub external_iid_viewer: Option<Url>,
+}
+
+/// Why `config.json` cannot be used. Each names the setting and the rule, for the site's IT.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("viewer/config.json could not be read: {0}")]
+    Unreadable(String),
+    #[error("viewer/config.json is not valid JSON: {0}")]
+    NotJson(String),
+    #[error("viewer/config.json must hold one JSON object")]
+    NotAnObject,
+    #[error("viewer/config.json lacks {0}, which is required")]
+    Missing(&'static str),
+    #[error("viewer/config.json: {key} must be {expected}")]
+    WrongType { key: String, expected: &'static str },
+    #[error("viewer/config.json: {key} {value:?} cannot be used: {why}")]
+    BadAddress { key: String, value: String, why: String },
+    #[error("viewer/config.json: {key} entry {value:?} is not an origin (scheme://host[:port], nothing after it)")]
+    BadOrigin { key: String, value: String },
+    #[error("viewer/config.json: unknown setting {0:?} (known: {KNOWN})")]
+    Unknown(String),
+}
+
+const KNOWN: &str = "fhirBaseUrl, dicomwebBaseUrl, allowedOrigins, parentOrigins, iid, externalIidViewer";
+
+impl ViewerConfig {
+    /// Parses `text`, the body of `config.json` fetched from `config_url`.
+    pub fn parse(text: &str, config_url: &Url) -> Result<ViewerConfig, ConfigError> {
+        let json: Value = serde_json::from_str(text).map_err(|e| ConfigError::NotJson(e.to_string()))?;
+        let Value::Object(object) = json else { return Err(ConfigError::NotAnObject) };
+        // A typo (`fhirBaseURL`) must not leave a setting at its default unnoticed.
+        if let Some(unknown) = object.keys().find(|k| !KNOWN.split(", ").any(|known| known == k.as_str())) {
+            return Err(ConfigError::Unknown(unknown.clone()));
+        }
+        let fhir_base = address(&object, "fhirBaseUrl", config_url)?.ok_or(ConfigError::Missing("fhirBaseUrl"))?;
+        let dicomweb_base = address(&object, "dicomwebBaseUrl", config_url)?;
+        let external_iid_viewer = address(&object, "externalIidViewer", config_url)?;
+        let patient_id_systems = match object.get("iid") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(iid)) => {
+                if let Some(unknown) = iid.keys().find(|k| k.as_str() != "patientIdSystems") {
+                    return Err(ConfigError::Unknown(format!("iid.{unknown}")));
+                }
+                systems(iid.get("patientIdSystems"))?
+            }
+            Some(_) => return Err(ConfigError::WrongType { key: "iid".into(), expected: "an object" }),
+        };
+        Ok(ViewerConfig {
+            fhir_base,
+            dicomweb_base,
+            allowed_origins: origins(&object, "allowedOrigins")?,
+            parent_origins: origins(&object, "parentOrigins")?,
+            patient_id_systems,
+            external_iid_viewer,
+        })
+    }
+
+    /// Whether a message from `origin` is for us: an exact match with a `parentOrigins` entry.
+    pub fn accepts_messages_from(&self, origin: &str) -> bool {
+        self.parent_origins.iter().any(|o| o == origin)
+    }
+
+    /// The origins that may receive the token: the servers this file names, then the list.
+    pub fn token_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self.dicomweb_base.iter().map(|u| u.origin().ascii_serialization()).collect();
+        origins.extend(self.allowed_origins.iter().cloned());
+        origins
+    }
+}
+
+/// An optional http(s) address, resolved against `base`.
+fn address(object: &Map<String, Value>, key: &str, base: &Url) -> Result<Option<Url>, ConfigError> {
+    let text = match object.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim(),
+        Some(_) => return Err(ConfigError::WrongType { key: key.into(), expected: "a non-empty string (an http or https address)" }),
+    };
+    let bad = |why: String| ConfigError::BadAddress { key: key.into(), value: text.into(), why };
+    let url = base.join(text).map_err(|e| bad(e.to_string()))?;
+    check_address(&url).map_err(|e| bad(e.to_string()))?;
+    Ok(Some(url))
+}
+
+/// A list of origins, each exactly `scheme://host[:port]` (a trailing `/` is tolerated).
+fn origins(object: &Map<String, Value>, key: &str) -> Result<Vec<String>, ConfigError> {
+    let items = match object.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(ConfigError::WrongType { key: key.into(), expected: "an array of origins" }),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str().ok_or(ConfigError::WrongType { key: key.into(), expected: "an array of strings" })?;
+            origin(text).ok_or_else(|| ConfigError::BadOrigin { key: key.into(), value: text.into() })
+        })
+        .collect()
+}
+
+/// `https://emr.example:8443` (or with one trailing `/`) → itself; `*`, paths, queries,
+/// userinfo and non-http(s) schemes → none.
+pub fn origin(text: &str) -> Option<String> {
+    let url = Url::parse(text).ok()?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|h| !h.is_empty())
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    let origin = url.origin().ascii_serialization();
+    // Written as it is serialised, so what the site wrote is what is compared.
+    (plain && text.strip_suffix('/').unwrap_or(text) == origin).then_some(origin)
+}
+
+fn systems(value: Option<&Value>) -> Result<BTreeMap<String, String>, ConfigError> {
+    const KEY: &str = "iid.patientIdSystems";
+    let object = match value {
+        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(Value::Object(object)) => object,
+        Some(_) => return Err(ConfigError::WrongType { key: KEY.into(), expected: "an object of authority → system URI" }),
+    };
+    object
+        .iter()
+        .map(|(authority, system)| match system.as_str() {
+            Some(s) if Url::parse(s).is_ok() && !authority.is_empty() => Ok((authority.clone(), s.to_string())),
+            _ => Err(ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Url {
+        Url::parse("https://viewer.example/imaging/viewer/config.json").unwrap()
+    }
+
+    fn parse(text: &str) -> Result<ViewerConfig, ConfigError> {
+        ViewerConfig::parse(text, &site())
+    }
+
+    #[test]
+    fn a_full_config_resolves_relative_addresses_against_its_own() {
+        let config = parse(
+            r#"{
+              "fhirBaseUrl": "../fhir",
+              "dicomwebBaseUrl": "https://pacs.example/dicom-web",
+              "allowedOrigins": ["https://wado.example"],
+              "parentOrigins": ["https://emr.example:8443", "http://127.0.0.1:9000/"],
+              "iid": { "patientIdSystems": { "AcmeHospital": "urn:oid:1.2.3.4" } },
+              "externalIidViewer": "https://diag.example/IHEInvokeImageDisplay"
+            }"#,
+        )
+        .unwrap();
+        assert_eq!(config.fhir_base.as_str(), "https://viewer.example/imaging/fhir");
+        assert_eq!(config.parent_origins, ["https://emr.example:8443", "http://127.0.0.1:9000"]);
+        assert!(config.accepts_messages_from("https://emr.example:8443"));
+        assert!(!config.accepts_messages_from("https://emr.example"), "another port is another origin");
+        assert_eq!(config.token_origins(), ["https://pacs.example", "https://wado.example"]);
+        assert_eq!(config.patient_id_systems["AcmeHospital"], "urn:oid:1.2.3.4");
+    }
+
+    #[test]
+    fn every_broken_config_names_its_setting() {
+        let cases: &[(&str, ConfigError)] = &[
+            ("", ConfigError::NotJson("EOF while parsing a value at line 1 column 0".into())),
+            ("[]", ConfigError::NotAnObject),
+            ("{}", ConfigError::Missing("fhirBaseUrl")),
+            (r#"{"fhirBaseURL": "/fhir"}"#, ConfigError::Unknown("fhirBaseURL".into())),
+            (r#"{"fhirBaseUrl": 5}"#, ConfigError::WrongType { key: "fhirBaseUrl".into(), expected: "a non-empty string (an http or https address)" }),
+            (r#"{"fhirBaseUrl": "/fhir", "parentOrigins": "https://emr.example"}"#, ConfigError::WrongType { key: "parentOrigins".into(), expected: "an array of origins" }),
+            (r#"{"fhirBaseUrl": "/fhir", "parentOrigins": ["*"]}"#, ConfigError::BadOrigin { key: "parentOrigins".into(), value: "*".into() }),
+            (r#"{"fhirBaseUrl": "/fhir", "allowedOrigins": ["https://a.example/path"]}"#, ConfigError::BadOrigin { key: "allowedOrigins".into(), value: "https://a.example/path".into() }),
+            (r#"{"fhirBaseUrl": "/fhir", "iid": {"systems": {}}}"#, ConfigError::Unknown("iid.systems".into())),
+            (r#"{"fhirBaseUrl": "/fhir", "iid": {"patientIdSystems": {"A": "not a uri"}}}"#, ConfigError::WrongType { key: "iid.patientIdSystems.A".into(), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&parse(text).unwrap_err(), want, "{text}");
+        }
+        for bad in ["javascript:alert(1)", "data:text/plain,x", "https://user:pw@fhir.example/"] {
+            let err = parse(&format!(r#"{{"fhirBaseUrl": {bad:?}}}"#)).unwrap_err();
+            assert!(matches!(err, ConfigError::BadAddress { ref key, .. } if key == "fhirBaseUrl"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn origins_are_exact() {
+        assert_eq!(origin("https://emr.example").as_deref(), Some("https://emr.example"));
+        assert_eq!(origin("https://emr.example/").as_deref(), Some("https://emr.example"));
+        assert_eq!(origin("https://EMR.example:443").as_deref(), None, "written other than it is serialised");
+        for bad in ["*", "null", "emr.example", "https://emr.example/x", "https://emr.example?x", "https://u@emr.example", "file:///x", "https://emr.example//"] {
+            assert_eq!(origin(bad), None, "{bad}");
+        }
+    }
+}
