@@ -132,7 +132,14 @@ impl From<&SessionError> for ApiError {
             SessionError::Bridge(b) => from_bridge(b),
             SessionError::Imaging(i) => from_imaging(i),
             SessionError::WrongPatient(_) | SessionError::WrongInstance { .. } => ApiError::new(ErrorCode::PatientMismatch, message),
-            SessionError::StudyNotLoaded(_)
+            SessionError::StudiesOfSeveralPatients
+            | SessionError::StudyOfAnotherPatient { .. }
+            | SessionError::StudyWithoutPatient(_)
+            | SessionError::SeveralPatientsWithIdentifier(_) => ApiError::new(ErrorCode::PatientMismatch, message),
+            SessionError::StudyNotFound(_)
+            | SessionError::AccessionNotFound(_)
+            | SessionError::NoPatientWithIdentifier(_)
+            | SessionError::StudyNotLoaded(_)
             | SessionError::StudyNotKnown(_)
             | SessionError::NothingFetched
             | SessionError::StudyNotFetched(_) => ApiError::new(ErrorCode::NotFound, message),

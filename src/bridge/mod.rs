@@ -188,6 +188,18 @@ impl<T: Transport> ImagingBridge<T> {
         Ok(self.studies_from_search(search).await)
     }
 
+    /// The studies whose FHIR `identifier` matches `token` (`urn:dicom:uid|urn:oid:…` for a
+    /// Study Instance UID, a bare accession number), enriched like a patient's; newest first.
+    pub async fn studies_by_identifier(&self, token: &str) -> Result<StudyList, BridgeError> {
+        let search = self.fhir.search_studies_by_identifier(&self.http, token).await?;
+        Ok(self.studies_from_search(search).await)
+    }
+
+    /// The Patients whose `identifier` matches `token` (`system|value`).
+    pub async fn find_patients(&self, token: &str) -> Result<Vec<Patient>, BridgeError> {
+        Ok(self.fhir.search_patients(&self.http, token).await?)
+    }
+
     async fn studies_from_search(&self, mut search: StudySearch) -> StudyList {
         let incomplete = search.incomplete.take().map(BridgeError::from);
         let found = std::mem::take(&mut search.studies);

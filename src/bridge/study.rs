@@ -71,6 +71,10 @@ pub struct Study {
     /// is moved around often, an error rarely).
     #[serde(skip)]
     pub(crate) unavailable: Option<Box<BridgeError>>,
+    /// The FHIR Patient id the study's `subject` names, when it names one on our server: whose
+    /// study it is, for launches that start from a study.
+    #[serde(skip)]
+    pub patient_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,6 +153,7 @@ impl Study {
             resource: s.resource,
             service: None,
             unavailable: None,
+            patient_id: s.patient.as_ref().and_then(|r| r.id_of("Patient")),
         }
     }
 

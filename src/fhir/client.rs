@@ -183,6 +183,39 @@ impl FhirClient {
         Ok(search)
     }
 
+    /// ImagingStudy resources whose `identifier` matches `token` (`system|value`, or a bare
+    /// value for any system), with their Endpoints: how a launch by Study Instance UID
+    /// (`urn:dicom:uid|urn:oid:…`) or accession number finds its studies.
+    pub async fn search_studies_by_identifier<T: Transport>(&self, http: &HttpClient<T>, token: &str) -> Result<StudySearch, FhirError> {
+        let mut url = self.url("ImagingStudy")?;
+        url.query_pairs_mut()
+            .append_pair("identifier", token)
+            .append_pair("_include", "ImagingStudy:endpoint")
+            .append_pair("_count", "100");
+        self.search_pages(http, url).await
+    }
+
+    /// The Patients whose `identifier` matches `token` (`system|value`): one page, since an
+    /// identifier that names more than a few patients is an answer to refuse, not to page.
+    pub async fn search_patients<T: Transport>(&self, http: &HttpClient<T>, token: &str) -> Result<Vec<Patient>, FhirError> {
+        let mut url = self.url("Patient")?;
+        url.query_pairs_mut().append_pair("identifier", token).append_pair("_count", "10");
+        let bundle = self.get_json(http, url).await?;
+        if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Err(FhirError::UnexpectedResource {
+                expected: "Bundle",
+                found: bundle.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string(),
+            });
+        }
+        let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        entries
+            .iter()
+            .filter_map(|e| e.get("resource"))
+            .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("Patient"))
+            .map(Patient::from_json)
+            .collect()
+    }
+
     /// Pages through a searchset Bundle from `url`, following `next` links on the server's
     /// own origin. Paging that must stop early (a foreign `next` link, too many pages) keeps
     /// the pages read and says why in [`StudySearch::incomplete`]; a failed page read is an error.

@@ -8,6 +8,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reference(pub String);
 
+impl Reference {
+    /// The id of a `{kind}/{id}` reference, relative or absolute (`…/fhir/Patient/7`); a
+    /// versioned one (`Patient/7/_history/2`) names the same resource.
+    pub fn id_of(&self, kind: &str) -> Option<String> {
+        let text = self.0.split(['?', '#']).next().unwrap_or_default();
+        let text = text.split("/_history/").next().unwrap_or(text);
+        let (before, id) = text.rsplit_once('/')?;
+        let named = before == kind || before.ends_with(&format!("/{kind}"));
+        (named && !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+            .then(|| id.to_string())
+    }
+}
+
 /// An ImagingStudy reduced to what discovery and display need, plus the original resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -315,6 +328,19 @@ impl Patient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reference_names_its_id_relative_absolute_or_versioned() {
+        let id = |r: &str| Reference(r.into()).id_of("Patient");
+        assert_eq!(id("Patient/p-1").as_deref(), Some("p-1"));
+        assert_eq!(id("https://ehr.example/fhir/Patient/7").as_deref(), Some("7"));
+        assert_eq!(id("Patient/7/_history/2").as_deref(), Some("7"));
+        assert_eq!(id("Group/7"), None);
+        assert_eq!(id("XPatient/7"), None);
+        assert_eq!(id("Patient/"), None);
+        assert_eq!(id("#contained"), None);
+        assert_eq!(id("Patient/a b"), None);
+    }
     use serde_json::json;
 
     /// The R4 specification's example (imagingstudy-example.json), trimmed to the fields we read.

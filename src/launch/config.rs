@@ -194,12 +194,27 @@ mod tests {
             ("[]", ConfigError::NotAnObject),
             ("{}", ConfigError::Missing("fhirBaseUrl")),
             (r#"{"fhirBaseURL": "/fhir"}"#, ConfigError::Unknown("fhirBaseURL".into())),
-            (r#"{"fhirBaseUrl": 5}"#, ConfigError::WrongType { key: "fhirBaseUrl".into(), expected: "a non-empty string (an http or https address)" }),
-            (r#"{"fhirBaseUrl": "/fhir", "parentOrigins": "https://emr.example"}"#, ConfigError::WrongType { key: "parentOrigins".into(), expected: "an array of origins" }),
-            (r#"{"fhirBaseUrl": "/fhir", "parentOrigins": ["*"]}"#, ConfigError::BadOrigin { key: "parentOrigins".into(), value: "*".into() }),
-            (r#"{"fhirBaseUrl": "/fhir", "allowedOrigins": ["https://a.example/path"]}"#, ConfigError::BadOrigin { key: "allowedOrigins".into(), value: "https://a.example/path".into() }),
+            (
+                r#"{"fhirBaseUrl": 5}"#,
+                ConfigError::WrongType { key: "fhirBaseUrl".into(), expected: "a non-empty string (an http or https address)" },
+            ),
+            (
+                r#"{"fhirBaseUrl": "/fhir", "parentOrigins": "https://emr.example"}"#,
+                ConfigError::WrongType { key: "parentOrigins".into(), expected: "an array of origins" },
+            ),
+            (
+                r#"{"fhirBaseUrl": "/fhir", "parentOrigins": ["*"]}"#,
+                ConfigError::BadOrigin { key: "parentOrigins".into(), value: "*".into() },
+            ),
+            (
+                r#"{"fhirBaseUrl": "/fhir", "allowedOrigins": ["https://a.example/path"]}"#,
+                ConfigError::BadOrigin { key: "allowedOrigins".into(), value: "https://a.example/path".into() },
+            ),
             (r#"{"fhirBaseUrl": "/fhir", "iid": {"systems": {}}}"#, ConfigError::Unknown("iid.systems".into())),
-            (r#"{"fhirBaseUrl": "/fhir", "iid": {"patientIdSystems": {"A": "not a uri"}}}"#, ConfigError::WrongType { key: "iid.patientIdSystems.A".into(), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }),
+            (
+                r#"{"fhirBaseUrl": "/fhir", "iid": {"patientIdSystems": {"A": "not a uri"}}}"#,
+                ConfigError::WrongType { key: "iid.patientIdSystems.A".into(), expected: "an absolute URI (e.g. urn:oid:1.2.3)" },
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(&parse(text).unwrap_err(), want, "{text}");
@@ -215,7 +230,16 @@ mod tests {
         assert_eq!(origin("https://emr.example").as_deref(), Some("https://emr.example"));
         assert_eq!(origin("https://emr.example/").as_deref(), Some("https://emr.example"));
         assert_eq!(origin("https://EMR.example:443").as_deref(), None, "written other than it is serialised");
-        for bad in ["*", "null", "emr.example", "https://emr.example/x", "https://emr.example?x", "https://u@emr.example", "file:///x", "https://emr.example//"] {
+        for bad in [
+            "*",
+            "null",
+            "emr.example",
+            "https://emr.example/x",
+            "https://emr.example?x",
+            "https://u@emr.example",
+            "file:///x",
+            "https://emr.example//",
+        ] {
             assert_eq!(origin(bad), None, "{bad}");
         }
     }

@@ -120,7 +120,10 @@ mod tests {
 
     #[test]
     fn the_three_host_messages() {
-        assert_eq!(HostMessage::parse(&json!({"type": "emr-imaging:token", "token": "eyJ.a-b_c.d=="})), Ok(HostMessage::Token("eyJ.a-b_c.d==".into())));
+        assert_eq!(
+            HostMessage::parse(&json!({"type": "emr-imaging:token", "token": "eyJ.a-b_c.d=="})),
+            Ok(HostMessage::Token("eyJ.a-b_c.d==".into()))
+        );
         assert_eq!(
             HostMessage::parse(&json!({"type": "emr-imaging:open", "patient": "p-1", "studyUid": "1.2.3", "extra": true})),
             Ok(HostMessage::Open(OpenRequest { patient: Some("p-1".into()), study_uid: Some("1.2.3".into()), accession_number: None }))

@@ -54,8 +54,9 @@ mod tests {
 
     #[test]
     fn the_token_leaves_the_query_and_the_rest_stays_as_written() {
-        let (token, clean) =
-            take("https://v.example/viewer/IHEInvokeImageDisplay/?requestType=PATIENT&access_token=eyJ%2Ba.b&patientID=9%5E%5E%5E%261.2%26ISO");
+        let (token, clean) = take(
+            "https://v.example/viewer/IHEInvokeImageDisplay/?requestType=PATIENT&access_token=eyJ%2Ba.b&patientID=9%5E%5E%5E%261.2%26ISO",
+        );
         assert_eq!(token.as_deref(), Some("eyJ+a.b"));
         assert_eq!(clean, "https://v.example/viewer/IHEInvokeImageDisplay/?requestType=PATIENT&patientID=9%5E%5E%5E%261.2%26ISO");
     }

@@ -27,6 +27,21 @@ pub enum SessionError {
     StudyNotFetched(String),
     #[error("series {0} is not part of the study")]
     UnknownSeries(String),
+    /// No server knows a study a launch asked for by UID.
+    #[error("no study with Study Instance UID {0} was found")]
+    StudyNotFound(String),
+    #[error("no study with accession number {0:?} was found")]
+    AccessionNotFound(String),
+    #[error("study {0} names no patient of this FHIR server, so it cannot be checked and is not shown")]
+    StudyWithoutPatient(String),
+    #[error("the requested studies belong to different patients; none is shown")]
+    StudiesOfSeveralPatients,
+    #[error("study {study} is not a study of patient {patient}; it is not shown")]
+    StudyOfAnotherPatient { study: String, patient: String },
+    #[error("no patient has the identifier {0}")]
+    NoPatientWithIdentifier(String),
+    #[error("more than one patient has the identifier {0}; none is shown")]
+    SeveralPatientsWithIdentifier(String),
     #[error("no patient in context")]
     NoPatient,
     /// A newer choice (patient, study or series) replaced this one; its results were dropped.

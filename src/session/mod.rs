@@ -20,6 +20,7 @@
 
 mod error;
 mod generation;
+mod launch;
 mod load;
 mod screen;
 #[cfg(test)]
@@ -27,6 +28,7 @@ mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
+pub use launch::{study_uid_token, Target};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 
 use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};

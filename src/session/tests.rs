@@ -141,10 +141,34 @@ impl HeldServers {
                     "identifier": [{"system": "urn:mrn", "value": mrn}], "name": [{"family": family, "given": ["Ann"]}]}),
             );
         }
+        if path == "/fhir/Patient" {
+            // By identifier: MRN-A is patient a; DUP names two patients.
+            let ids: &[&str] = match param("identifier").as_str() {
+                "urn:mrn|MRN-A" => &["a"],
+                "urn:mrn|DUP" => &["a", "b"],
+                _ => &[],
+            };
+            let entries: Vec<serde_json::Value> = ids
+                .iter()
+                .map(|id| {
+                    serde_json::json!({"resource": {"resourceType": "Patient", "id": id, "name": [{"family": "Alpha", "given": ["Ann"]}],
+                    "identifier": [{"system": "urn:mrn", "value": "MRN-A"}]}})
+                })
+                .collect();
+            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}));
+        }
         if path == "/fhir/ImagingStudy" {
             let patient = param("patient");
+            let identifier = param("identifier");
+            let wanted = |s: &&StudyData| {
+                if identifier.is_empty() {
+                    s.patient == patient
+                } else {
+                    identifier == format!("urn:dicom:uid|urn:oid:{}", s.uid) || identifier == format!("ACC-{}", s.uid)
+                }
+            };
             let mut entries: Vec<serde_json::Value> =
-                self.0.studies.iter().filter(|s| s.patient == patient).map(|s| serde_json::json!({"resource": study_json(s)})).collect();
+                self.0.studies.iter().filter(wanted).map(|s| serde_json::json!({"resource": study_json(s)})).collect();
             entries.push(serde_json::json!({"search": {"mode": "include"}, "resource": {
                 "resourceType": "Endpoint", "id": "pacs", "status": "active",
                 "connectionType": {"system": "http://terminology.hl7.org/CodeSystem/endpoint-connection-type", "code": "dicom-wado-rs"},
@@ -196,7 +220,8 @@ fn study_json(s: &StudyData) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({"resourceType": "ImagingStudy", "id": format!("fhir-{}", s.uid), "status": "available",
-        "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:{}", s.uid)}],
+        "identifier": [{"system": "urn:dicom:uid", "value": format!("urn:oid:{}", s.uid)},
+            {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "ACSN"}]}, "value": format!("ACC-{}", s.uid)}],
         "subject": {"reference": format!("Patient/{}", s.patient)}, "started": s.started,
         "endpoint": [{"reference": "Endpoint/pacs"}], "series": series})
 }
@@ -708,4 +733,131 @@ impl TestSession {
     fn open_series_blocking(&self, uid: &str) -> Result<(), SessionError> {
         block_on(self.open_series(uid))
     }
+}
+
+/// The studies a screen was last given, in order.
+fn listed(screen: &Recorder) -> Vec<String> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            Update::Studies(list) => Some(list.iter().map(|s| s.study_uid.clone()).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn shown_instances(screen: &Recorder) -> Vec<String> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::Image(shown) => Some(shown.instance_uid.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_launch_by_study_uid_opens_that_study_of_its_patient_and_lists_the_others() {
+    let (session, _servers, screen) = session();
+    block_on(session.open_target(&Target::Studies { uids: vec!["1.2".into(), "1.1".into()], patient: None })).expect("opens");
+    assert_eq!(session.patient_id().as_deref(), Some("a"), "the studies' subject is the patient in context");
+    assert_eq!(listed(&screen), ["1.2", "1.1"], "in the order asked, the first opened");
+    assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.2.1.1"));
+}
+
+#[test]
+fn a_launch_by_accession_number_finds_the_study() {
+    let (session, _servers, screen) = session();
+    block_on(session.open_target(&Target::Accessions { numbers: vec!["ACC-2.1".into()], patient: None })).expect("opens");
+    assert_eq!(session.patient_id().as_deref(), Some("b"));
+    assert_eq!(listed(&screen), ["2.1"]);
+}
+
+#[test]
+fn studies_of_two_patients_or_of_another_patient_show_nothing() {
+    let (session, _servers, screen) = session();
+    let two = block_on(session.open_target(&Target::Studies { uids: vec!["1.1".into(), "2.1".into()], patient: None }));
+    assert_eq!(two, Err(SessionError::StudiesOfSeveralPatients));
+    let other = block_on(session.open_target(&Target::Studies { uids: vec!["2.1".into()], patient: Some("a".into()) }));
+    assert_eq!(other, Err(SessionError::StudyOfAnotherPatient { study: "2.1".into(), patient: "a".into() }));
+    assert!(shown_instances(&screen).is_empty(), "no image of either");
+    assert!(listed(&screen).is_empty());
+    let unknown = block_on(session.open_target(&Target::Studies { uids: vec!["9.9".into()], patient: None }));
+    assert_eq!(unknown, Err(SessionError::StudyNotFound("9.9".into())));
+    assert_eq!(screen.1.borrow().len(), 3, "each reported to the screen");
+}
+
+#[test]
+fn a_launch_by_patient_identifier_applies_the_filters() {
+    let (session, _servers, screen) = session();
+    let target = Target::PatientByIdentifier { identifier: "urn:mrn|MRN-A".into(), filter: StudyFilter::default(), most_recent: Some(1) };
+    block_on(session.open_target(&target)).expect("opens");
+    assert_eq!(session.patient_id().as_deref(), Some("a"));
+    assert_eq!(listed(&screen), ["1.1"], "only the most recent");
+    let older = StudyFilter { started_to: Some("2025-12-31".into()), ..StudyFilter::default() };
+    block_on(session.open_target(&Target::PatientByIdentifier { identifier: "urn:mrn|MRN-A".into(), filter: older, most_recent: None }))
+        .expect("opens");
+    assert_eq!(listed(&screen), ["1.2"], "upperDateTime keeps the older study only");
+    let none = block_on(session.open_target(&Target::PatientByIdentifier {
+        identifier: "urn:mrn|X".into(),
+        filter: StudyFilter::default(),
+        most_recent: None,
+    }));
+    assert_eq!(none, Err(SessionError::NoPatientWithIdentifier("urn:mrn|X".into())));
+    let two = block_on(session.open_target(&Target::PatientByIdentifier {
+        identifier: "urn:mrn|DUP".into(),
+        filter: StudyFilter::default(),
+        most_recent: None,
+    }));
+    assert_eq!(two, Err(SessionError::SeveralPatientsWithIdentifier("urn:mrn|DUP".into())));
+    assert_eq!(session.patient_id(), None, "an ambiguous identifier leaves no patient in context");
+}
+
+#[test]
+fn a_launch_clears_the_previous_patient_before_it_asks_anything() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("b")).expect("opens");
+    servers.hold("identifier=");
+    let target = Target::Studies { uids: vec!["1.1".into()], patient: None };
+    let pending = session.open_target(&target);
+    let (result, ()) = interleave(
+        pending,
+        || servers.seen("identifier=") > 0,
+        || async {
+            assert_eq!(session.patient_id(), None, "b is gone while the study is looked up");
+            assert!(matches!(
+                screen.0.borrow().iter().rev().find(|u| matches!(u, Update::Cleared { .. })),
+                Some(Update::Cleared { patient_changed: true })
+            ));
+            servers.release("identifier=");
+        },
+    );
+    result.expect("opens");
+    assert_eq!(session.patient_id().as_deref(), Some("a"));
+}
+
+#[test]
+fn a_newer_open_supersedes_a_launch_still_looking_up_its_study() {
+    let (session, servers, screen) = session();
+    servers.hold("identifier=");
+    let target = Target::Studies { uids: vec!["1.1".into()], patient: None };
+    let launch = session.open_target(&target);
+    let (first, second) = interleave(
+        launch,
+        || servers.seen("identifier=") > 0,
+        || async {
+            let newer = session.open_patient("b").await;
+            servers.release("identifier=");
+            newer
+        },
+    );
+    assert_eq!(first, Err(SessionError::Superseded));
+    second.expect("b opens");
+    assert_eq!(session.patient_id().as_deref(), Some("b"));
+    assert!(shown_instances(&screen).iter().all(|i| i.starts_with("2.")), "nothing of a was drawn");
 }

@@ -153,6 +153,7 @@ fn study(full: bool) -> Study {
         resource: serde_json::json!({ "resourceType": "ImagingStudy" }),
         service: None,
         unavailable: None,
+        patient_id: None,
     }
 }
 
