@@ -295,6 +295,39 @@ impl EmrImagingComponent {
     }
 }
 
+/// What the hosted viewer drives besides the public methods (crate-internal: the viewer is
+/// another face of the same session).
+impl EmrImagingComponent {
+    /// Opens a launch's target; resolves to whether images are kept across reloads.
+    pub(crate) async fn open_target(&self, target: crate::session::Target) -> Result<bool, JsValue> {
+        let inner = self.inner.clone();
+        inner.session.ensure_token().await;
+        let kept = inner.ensure_cache_partition(None).await;
+        inner.session.open_target(&target).await.map_err(api_error)?;
+        Ok(kept)
+    }
+
+    /// A fresh token from the host, used from the next request on; a provider stays (it is
+    /// what answers a 401).
+    pub(crate) fn put_token(&self, token: String) {
+        self.inner.session.bridge().http().auth().set_token(Some(token));
+    }
+
+    pub(crate) fn set_provider(&self, provider: crate::net::TokenProvider) {
+        self.inner.session.set_token_provider(provider);
+    }
+
+    /// Forgets the patient, as a context close does.
+    pub(crate) fn close_patient(&self) {
+        self.inner.session.close();
+    }
+
+    /// Calls `listener` with each event's detail.
+    pub(crate) fn listen(&self, event: Event, listener: js_sys::Function) {
+        self.inner.face.listeners.add(event, listener);
+    }
+}
+
 /// A JS `() => Promise<string>` as the session's token provider.
 fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
     Rc::new(move || {
@@ -327,9 +360,10 @@ impl Inner {
     /// unavailable or disabled) when studies are fetched, so the viewer and `loadImage` share
     /// one cache. A different user gets a different partition, never the previous user's
     /// images; the user is `userId`, else the `sub` of the token passed or held.
-    async fn ensure_cache_partition(&self, token: Option<&str>) {
+    /// Returns whether images are kept across reloads (false: memory only).
+    async fn ensure_cache_partition(&self, token: Option<&str>) -> bool {
         if !self.options.persistent_cache {
-            return;
+            return false;
         }
         let bridge = self.session.bridge();
         let held = bridge.http().auth().token_for(bridge.fhir_base());
@@ -341,11 +375,15 @@ impl Inner {
             .unwrap_or_else(|| "anonymous".into());
         let partition = crate::cache::policy::partition(bridge.fhir_base().as_str(), &user);
         if self.partition.borrow().as_deref() == Some(partition.as_str()) {
-            return;
+            return bridge.has_persistent();
         }
         *self.partition.borrow_mut() = Some(partition.clone());
+        // A browser that denies this frame storage (a cross-site iframe, strict privacy
+        // settings) gives no database: the viewer then runs from memory.
         let tier = crate::cache::idb::IdbTier::open(partition, self.options.cache_policy.clone()).await;
+        let kept = tier.is_some();
         bridge.set_persistent(tier.map(|t| Rc::new(t) as Rc<dyn crate::cache::PersistentTier>));
+        kept
     }
 
     /// A token passed to a method replaces the current one (and any provider).

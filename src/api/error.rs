@@ -28,6 +28,10 @@ wire_enum! {
         PatientMismatch = "patient-mismatch",
         Superseded = "superseded",
         ForeignPage = "foreign-page",
+        /// The hosted viewer's IID request is malformed or cannot be served at this site.
+        IidInvalidRequest = "iid-invalid-request",
+        /// The hosted viewer's `config.json` is missing or wrong.
+        InvalidConfig = "invalid-config",
         Internal = "internal",
     }
 }
@@ -45,6 +49,9 @@ pub struct ApiError {
 impl ApiError {
     fn new(code: ErrorCode, message: String) -> Self {
         ApiError { code, message, status: None }
+    }
+    pub fn with_code(code: ErrorCode, message: String) -> Self {
+        Self::new(code, message)
     }
     pub fn internal(message: String) -> Self {
         Self::new(ErrorCode::Internal, message)

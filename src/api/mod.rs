@@ -13,6 +13,8 @@ mod component;
 mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
+#[cfg(target_arch = "wasm32")]
+mod viewer;
 
 #[cfg(target_arch = "wasm32")]
 pub use component::EmrImagingComponent;

@@ -137,6 +137,11 @@ impl<T: Transport> ImagingBridge<T> {
         *self.persistent.borrow_mut() = tier;
     }
 
+    /// Whether images are kept across reloads.
+    pub fn has_persistent(&self) -> bool {
+        self.persistent.borrow().is_some()
+    }
+
     pub fn http(&self) -> &HttpClient<T> {
         &self.http
     }

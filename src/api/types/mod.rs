@@ -95,7 +95,8 @@ export type StudySource =
 export type EMRImagingErrorCode =
   | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
-  | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page" | "internal";
+  | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
+  | "iid-invalid-request" | "invalid-config" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {
