@@ -4,4 +4,7 @@
 
 pub mod iid;
 
-pub use iid::{IidError, IidOptions, IidRequest, PatientCx, PatientFilters};
+pub use iid::{
+    CxError, FhirIdentifier, Hd, IdentifierError, IidDateTime, IidError, IidOptions, IidRequest, PatientCx, PatientFilters,
+    PatientIdSystems, PatientQuery, RequestType, StudyKey, ViewerType,
+};
