@@ -3,8 +3,10 @@
 //! messages and settings.
 
 pub mod iid;
+pub mod invoker;
 
 pub use iid::{
     CxError, FhirIdentifier, Hd, IdentifierError, IidDateTime, IidError, IidOptions, IidRequest, PatientCx, PatientFilters,
     PatientIdSystems, PatientQuery, RequestType, StudyKey, ViewerType,
 };
+pub use invoker::{build_iid_url, InvokerError};
