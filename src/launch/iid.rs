@@ -324,6 +324,13 @@ fn is_valid_person_name(value: &str) -> bool {
         && value.chars().any(|c| !matches!(c, '^' | '=' | ' '))
 }
 
+/// A positive whole number in plain digits (no sign, which `str::parse` would take).
+fn count(value: &str) -> Option<NonZeroU32> {
+    let n =
+        value.bytes().try_fold(0u32, |n, b| b.is_ascii_digit().then(|| n.checked_mul(10)?.checked_add(u32::from(b - b'0'))).flatten())?;
+    NonZeroU32::new(n)
+}
+
 /// Cuts an echoed value short: the message is for people, and the link may be long.
 fn shown(value: &str) -> String {
     value.chars().take(32).collect()
@@ -433,16 +440,8 @@ impl IidRequest {
                     .get(Param::PatientName)
                     .map(|n| is_valid_person_name(n).then(|| n.to_string()).ok_or(IidError::InvalidPatientName));
                 let patient = PatientQuery { id, name: name.transpose()?, birth_date: values.date_time(Param::PatientBirthDate)? };
-                let most_recent_results = values
-                    .get(Param::MostRecentResults)
-                    .map(|v| {
-                        v.bytes()
-                            .all(|b| b.is_ascii_digit())
-                            .then(|| v.parse::<NonZeroU32>().ok())
-                            .flatten()
-                            .ok_or(IidError::InvalidMostRecentResults)
-                    })
-                    .transpose()?;
+                let most_recent_results =
+                    values.get(Param::MostRecentResults).map(|v| count(v).ok_or(IidError::InvalidMostRecentResults)).transpose()?;
                 let filters = PatientFilters {
                     lower_date_time: values.date_time(Param::LowerDateTime)?,
                     upper_date_time: values.date_time(Param::UpperDateTime)?,

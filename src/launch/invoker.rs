@@ -32,6 +32,23 @@ pub enum InvokerError {
 /// The URL that asks the viewer at `base` (its `…/IHEInvokeImageDisplay` address) for `request`.
 /// Parameters already in `base` that IID does not define are kept, ahead of the request's.
 pub fn build_iid_url(base: &Url, request: &IidRequest) -> Result<Url, InvokerError> {
+    let (url, read_back) = iid_url_from_values(base, values(request))?;
+    if read_back != *request {
+        return Err(InvokerError::NotRepresentable);
+    }
+    Ok(url)
+}
+
+/// One parameter's value as an invoker has it: text, or the entries of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+/// The URL for parameters given by name (how the JS face has them), with the request the viewer
+/// will read from it; refused as the viewer would refuse it.
+pub fn iid_url_from_values(base: &Url, values: Vec<(Param, ParamValue)>) -> Result<(Url, IidRequest), InvokerError> {
     if !matches!(base.scheme(), "http" | "https") {
         return Err(InvokerError::NotHttp);
     }
@@ -48,33 +65,56 @@ pub fn build_iid_url(base: &Url, request: &IidRequest) -> Result<Url, InvokerErr
             ParamName::Other => {}
         }
     }
-    let mut query = Query(base.query().filter(|q| !q.is_empty()).map(str::to_string).unwrap_or_default());
-    query.text(Param::RequestType, request.request_type().as_str());
+    let mut query = Query(base.query().unwrap_or_default().to_string());
+    for (param, value) in values {
+        match value {
+            ParamValue::Text(text) => query.text(param, &text),
+            ParamValue::List(entries) => query.list(param, &entries)?,
+        }
+    }
+    let mut url = base.clone();
+    url.set_query(Some(&query.0));
+    let request = IidRequest::parse_query(url.query().unwrap_or_default())?;
+    Ok((url, request))
+}
+
+/// `request`'s parameters in the order an invoker writes them.
+fn values(request: &IidRequest) -> Vec<(Param, ParamValue)> {
+    let text = |param, value: String| Some((param, ParamValue::Text(value)));
+    let mut values = vec![(Param::RequestType, ParamValue::Text(request.request_type().as_str().into()))];
     match request {
-        IidRequest::Study { key: StudyKey::StudyUids(uids), .. } => query.list(Param::StudyUid, uids)?,
-        IidRequest::Study { key: StudyKey::AccessionNumbers(numbers), .. } => query.list(Param::AccessionNumber, numbers)?,
+        IidRequest::Study { key: StudyKey::StudyUids(uids), .. } => values.push((Param::StudyUid, ParamValue::List(uids.clone()))),
+        IidRequest::Study { key: StudyKey::AccessionNumbers(numbers), .. } => {
+            values.push((Param::AccessionNumber, ParamValue::List(numbers.clone())))
+        }
         IidRequest::Patient { patient, filters, .. } => {
-            query.text(Param::PatientId, &patient.id.encode());
-            query.optional(Param::PatientName, patient.name.as_deref());
-            query.optional(Param::PatientBirthDate, patient.birth_date.as_ref());
-            query.optional(Param::LowerDateTime, filters.lower_date_time.as_ref());
-            query.optional(Param::UpperDateTime, filters.upper_date_time.as_ref());
-            query.optional(Param::MostRecentResults, filters.most_recent_results);
-            if !filters.modalities_in_study.is_empty() {
-                query.list(Param::ModalitiesInStudy, &filters.modalities_in_study)?;
-            }
+            values.extend(
+                [
+                    text(Param::PatientId, patient.id.encode()),
+                    patient.name.clone().and_then(|n| text(Param::PatientName, n)),
+                    patient.birth_date.as_ref().and_then(|d| text(Param::PatientBirthDate, d.to_string())),
+                    filters.lower_date_time.as_ref().and_then(|d| text(Param::LowerDateTime, d.to_string())),
+                    filters.upper_date_time.as_ref().and_then(|d| text(Param::UpperDateTime, d.to_string())),
+                    filters.most_recent_results.and_then(|n| text(Param::MostRecentResults, n.to_string())),
+                    (!filters.modalities_in_study.is_empty())
+                        .then(|| (Param::ModalitiesInStudy, ParamValue::List(filters.modalities_in_study.clone()))),
+                ]
+                .into_iter()
+                .flatten(),
+            );
         }
     }
     let options = request.options();
-    query.optional(Param::ViewerType, options.viewer_type.map(|v| v.as_str()));
-    query.optional(Param::DiagnosticQuality, options.diagnostic_quality);
-    query.optional(Param::KeyImagesOnly, options.key_images_only);
-    let mut url = base.clone();
-    url.set_query(Some(&query.0));
-    if IidRequest::parse_query(url.query().unwrap_or_default())? != *request {
-        return Err(InvokerError::NotRepresentable);
-    }
-    Ok(url)
+    values.extend(
+        [
+            options.viewer_type.and_then(|v| text(Param::ViewerType, v.as_str().into())),
+            options.diagnostic_quality.and_then(|b| text(Param::DiagnosticQuality, b.to_string())),
+            options.key_images_only.and_then(|b| text(Param::KeyImagesOnly, b.to_string())),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    values
 }
 
 /// A query string under construction. Values are percent-encoded but for letters, digits and
@@ -93,12 +133,6 @@ impl Query {
     fn encoded(&mut self, value: &str) {
         for piece in url::form_urlencoded::byte_serialize(value.as_bytes()) {
             self.0.push_str(if piece == "+" { "%20" } else { piece });
-        }
-    }
-
-    fn optional(&mut self, param: Param, value: Option<impl ToString>) {
-        if let Some(value) = value {
-            self.text(param, &value.to_string());
         }
     }
 

@@ -29,8 +29,8 @@ pub struct Hd {
 pub enum CxError {
     #[error("the ID before the first ^ is empty")]
     MissingId,
-    #[error("the character {0:?} must be written as an HL7 escape sequence")]
-    Unescaped(char),
+    #[error("the character {0} must be written as an HL7 escape sequence")]
+    Unescaped(&'static str),
     #[error("an HL7 escape sequence is incomplete or not one of \\F\\ \\S\\ \\T\\ \\R\\ \\E\\ \\Xhh\\")]
     BadEscape,
     #[error("the assigning authority has more than the three parts namespace&universalID&type")]
@@ -44,13 +44,12 @@ pub enum CxError {
 impl PatientCx {
     /// Reads CX text as it appears once the URL is decoded, e.g. `99998410^^^&1.2.3.4&ISO`.
     pub fn parse(text: &str) -> Result<PatientCx, CxError> {
-        if let Some(c) = text.chars().find(|c| matches!(c, '~' | '|')) {
-            return Err(CxError::Unescaped(c));
-        }
         let mut components = text.split('^');
         let raw_id = components.next().unwrap_or_default();
-        if raw_id.contains('&') {
-            return Err(CxError::Unescaped('&'));
+        for (c, found) in [("~", text.contains('~')), ("|", text.contains('|')), ("&", raw_id.contains('&'))] {
+            if found {
+                return Err(CxError::Unescaped(c));
+            }
         }
         let id = unescape(raw_id)?;
         if id.trim().is_empty() {
@@ -157,10 +156,9 @@ fn unescape(text: &str) -> Result<String, CxError> {
 
 /// `\Xhh…\`: bytes in hex, which must form UTF-8 text.
 fn decode_hex(hex: &str) -> Option<String> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes = (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect::<Option<Vec<u8>>>()?;
+    let digit = |b: u8| (b as char).to_digit(16);
+    let pairs = hex.as_bytes().chunks(2);
+    let bytes = pairs.map(|p| Some((digit(p[0])? * 16 + digit(*p.get(1)?)?) as u8)).collect::<Option<Vec<u8>>>()?;
     String::from_utf8(bytes).ok()
 }
 

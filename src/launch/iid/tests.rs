@@ -178,9 +178,9 @@ fn cx_forms() {
     assert_eq!(cx("1\\H\\2"), Err(CxError::BadEscape));
     assert_eq!(cx("1\\XFF\\"), Err(CxError::BadEscape), "hex must be UTF-8");
     assert_eq!(cx("1\\X4\\"), Err(CxError::BadEscape));
-    assert_eq!(cx("1~2"), Err(CxError::Unescaped('~')));
-    assert_eq!(cx("1|2"), Err(CxError::Unescaped('|')));
-    assert_eq!(cx("1&2^^^A"), Err(CxError::Unescaped('&')));
+    assert_eq!(cx("1~2"), Err(CxError::Unescaped("~")));
+    assert_eq!(cx("1|2"), Err(CxError::Unescaped("|")));
+    assert_eq!(cx("1&2^^^A"), Err(CxError::Unescaped("&")));
     assert_eq!(cx("1^^^A&1.2&ISO&X"), Err(CxError::TooManySubcomponents));
     assert_eq!(cx("1^^^&&ISO"), Err(CxError::UniversalIdWithoutType));
     assert_eq!(cx("1^^^&1.02&ISO"), Err(CxError::InvalidOid));

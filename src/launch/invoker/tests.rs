@@ -105,6 +105,30 @@ fn requests_the_viewer_would_refuse_are_not_built() {
     assert_eq!(build(&IidRequest::Patient { patient: empty_authority, filters, options }), Err(InvokerError::NotRepresentable));
 }
 
+#[test]
+fn values_by_name_are_written_as_given_and_read_back() {
+    use crate::launch::iid::IidError;
+    let text = |param, value: &str| (param, ParamValue::Text(value.into()));
+    let values = vec![
+        text(Param::RequestType, "PATIENT"),
+        text(Param::PatientId, "1^^^&1.2.3&ISO"),
+        (Param::ModalitiesInStudy, ParamValue::List(vec!["CT".into(), "MR".into()])),
+        text(Param::MostRecentResults, "2"),
+    ];
+    let (url, request) = iid_url_from_values(&base(BASE), values).unwrap();
+    assert_eq!(
+        url.as_str(),
+        format!("{BASE}?requestType=PATIENT&patientID=1%5E%5E%5E%261.2.3%26ISO&modalitiesInStudy=CT,MR&mostRecentResults=2")
+    );
+    assert_eq!(build_iid_url(&base(BASE), &request).map(|u| IidRequest::parse_query(u.query().unwrap())), Ok(Ok(request)));
+    let twice = vec![text(Param::RequestType, "STUDY"), text(Param::RequestType, "STUDY")];
+    assert_eq!(iid_url_from_values(&base(BASE), twice).unwrap_err(), InvokerError::Invalid(IidError::Repeated("requestType")));
+    let comma = vec![text(Param::RequestType, "STUDY"), (Param::StudyUid, ParamValue::List(vec!["1.2,1.3".into()]))];
+    assert_eq!(iid_url_from_values(&base(BASE), comma).unwrap_err(), InvokerError::CommaInEntry { name: "studyUID", position: 1 });
+    let token_base = base("https://pacs.example/IHEInvokeImageDisplay?access_token=x");
+    assert_eq!(iid_url_from_values(&token_base, vec![text(Param::RequestType, "STUDY")]).unwrap_err(), InvokerError::Token);
+}
+
 /// xorshift64*: the same requests on every run, no dependency.
 struct Gen(u64);
 
