@@ -394,14 +394,15 @@ impl Values {
 }
 
 impl IidRequest {
-    /// Parses the query string of an `IHEInvokeImageDisplay` URL (without the leading `?`).
+    /// Parses the query string of an `IHEInvokeImageDisplay` URL (`location.search`, with or
+    /// without its `?`).
     ///
     /// Lists are split after percent-decoding (as Weasis does), so an invoker that encoded the
     /// separating commas as `%2C` is understood too; an entry cannot itself hold a comma.
     /// The caller strips [`TOKEN_PARAMETER`] first: one still present is refused, so a token
     /// is never passed over as an ignored parameter.
     pub fn parse_query(query: &str) -> Result<IidRequest, IidError> {
-        let values = Values::collect(query)?;
+        let values = Values::collect(query.strip_prefix('?').unwrap_or(query))?;
         let request_type = match values.get(Param::RequestType) {
             None => return Err(IidError::MissingRequestType),
             Some("STUDY") => RequestType::Study,

@@ -9,4 +9,4 @@ pub use iid::{
     CxError, FhirIdentifier, Hd, IdentifierError, IidDateTime, IidError, IidOptions, IidRequest, PatientCx, PatientFilters,
     PatientIdSystems, PatientQuery, RequestType, StudyKey, ViewerType,
 };
-pub use invoker::{build_iid_url, InvokerError};
+pub use invoker::{build_iid_url, iid_url_from_values, InvokerError, ParamValue};

@@ -31,7 +31,7 @@ fn study_request_from_the_hl7_eu_example() {
 
 #[test]
 fn study_request_as_dcm4chee_writes_it_and_by_accession_number() {
-    let r = parse("requestType=STUDY&studyUID=1.2.40.0.13.1.1").unwrap();
+    let r = parse("?requestType=STUDY&studyUID=1.2.40.0.13.1.1").unwrap();
     assert_eq!(r, IidRequest::Study { key: StudyKey::StudyUids(vec!["1.2.40.0.13.1.1".into()]), options: IidOptions::default() });
     let r = parse("requestType=STUDY&accessionNumber=A123,B-456&keyImagesOnly=false").unwrap();
     let IidRequest::Study { key, options } = r else { panic!("not a study request") };
