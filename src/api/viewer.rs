@@ -71,9 +71,11 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         if let Some(token) = url_token {
             component.put_token(token);
         }
-        for (event, kind) in
-            [(Event::StudyOpen, MessageType::StudyOpen), (Event::ImageDisplayed, MessageType::ImageDisplayed), (Event::Error, MessageType::Error)]
-        {
+        for (event, kind) in [
+            (Event::StudyOpen, MessageType::StudyOpen),
+            (Event::ImageDisplayed, MessageType::ImageDisplayed),
+            (Event::Error, MessageType::Error),
+        ] {
             let host = host.clone();
             let forward = Closure::<dyn Fn(JsValue)>::new(move |detail: JsValue| host.post(kind, Some(&detail)));
             component.listen(event, forward.into_js_value().unchecked_into());
@@ -93,10 +95,8 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
     let window = web_sys::window().ok_or("no window")?;
     let base = url::Url::parse(&window.location().href().map_err(|_| "no address")?).map_err(|e| e.to_string())?;
     let url = base.join(address).map_err(|e| e.to_string())?;
-    let response = gloo_net::http::Request::get(url.as_str())
-        .send()
-        .await
-        .map_err(|e| launch::ConfigError::Unreadable(e.to_string()).to_string())?;
+    let response =
+        gloo_net::http::Request::get(url.as_str()).send().await.map_err(|e| launch::ConfigError::Unreadable(e.to_string()).to_string())?;
     if !response.ok() {
         return Err(launch::ConfigError::Unreadable(format!("{url} answered HTTP {}", response.status())).to_string());
     }
@@ -253,7 +253,8 @@ fn listen_to_host(
         if !from_embedder || !config.accepts_messages_from(&origin) {
             return;
         }
-        let Some(value) = js_sys::JSON::stringify(&event.data()).ok().and_then(|t| t.as_string()).and_then(|t| serde_json::from_str(&t).ok())
+        let Some(value) =
+            js_sys::JSON::stringify(&event.data()).ok().and_then(|t| t.as_string()).and_then(|t| serde_json::from_str(&t).ok())
         else {
             return;
         };

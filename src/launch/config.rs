@@ -2,6 +2,7 @@
 //! whole. It is the only source of server addresses and allow-lists; a URL parameter or a
 //! message never changes one.
 
+use super::PatientIdSystems;
 use crate::net::check_address;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -20,7 +21,7 @@ pub struct ViewerConfig {
     /// Windows whose messages are accepted (and which are told the viewer is ready).
     pub parent_origins: Vec<String>,
     /// IID: a CX assigning authority (or the HD's universal id) → a FHIR identifier system.
-    pub patient_id_systems: BTreeMap<String, String>,
+    pub patient_id_systems: PatientIdSystems,
     /// An IID endpoint of a diagnostic viewer, for the "Open in diagnostic viewer" button.
     pub external_iid_viewer: Option<Url>,
 }
@@ -61,7 +62,7 @@ impl ViewerConfig {
         let dicomweb_base = address(&object, "dicomwebBaseUrl", config_url)?;
         let external_iid_viewer = address(&object, "externalIidViewer", config_url)?;
         let patient_id_systems = match object.get("iid") {
-            None | Some(Value::Null) => BTreeMap::new(),
+            None | Some(Value::Null) => PatientIdSystems::default(),
             Some(Value::Object(iid)) => {
                 if let Some(unknown) = iid.keys().find(|k| k.as_str() != "patientIdSystems") {
                     return Err(ConfigError::Unknown(format!("iid.{unknown}")));
@@ -138,20 +139,26 @@ pub fn origin(text: &str) -> Option<String> {
     (plain && text.strip_suffix('/').unwrap_or(text) == origin).then_some(origin)
 }
 
-fn systems(value: Option<&Value>) -> Result<BTreeMap<String, String>, ConfigError> {
+fn systems(value: Option<&Value>) -> Result<PatientIdSystems, ConfigError> {
     const KEY: &str = "iid.patientIdSystems";
     let object = match value {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        None | Some(Value::Null) => return Ok(PatientIdSystems::default()),
         Some(Value::Object(object)) => object,
         Some(_) => return Err(ConfigError::WrongType { key: KEY.into(), expected: "an object of authority → system URI" }),
     };
-    object
+    let map = object
         .iter()
         .map(|(authority, system)| match system.as_str() {
-            Some(s) if Url::parse(s).is_ok() && !authority.is_empty() => Ok((authority.clone(), s.to_string())),
+            Some(s) if !authority.is_empty() => Ok((authority.clone(), s.to_string())),
             _ => Err(ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }),
         })
-        .collect()
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    PatientIdSystems::try_from(map).map_err(|e| match e {
+        super::IdentifierError::InvalidSystem(authority) => {
+            ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }
+        }
+        other => ConfigError::WrongType { key: format!("{KEY}: {other}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" },
+    })
 }
 
 #[cfg(test)]
@@ -184,7 +191,10 @@ mod tests {
         assert!(config.accepts_messages_from("https://emr.example:8443"));
         assert!(!config.accepts_messages_from("https://emr.example"), "another port is another origin");
         assert_eq!(config.token_origins(), ["https://pacs.example", "https://wado.example"]);
-        assert_eq!(config.patient_id_systems["AcmeHospital"], "urn:oid:1.2.3.4");
+        assert_eq!(
+            config.patient_id_systems,
+            PatientIdSystems::try_from(BTreeMap::from([("AcmeHospital".to_string(), "urn:oid:1.2.3.4".to_string())])).unwrap()
+        );
     }
 
     #[test]

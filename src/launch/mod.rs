@@ -4,12 +4,17 @@
 
 pub mod config;
 pub mod iid;
+pub mod invoker;
 pub mod messages;
 pub mod plan;
 pub mod token;
 
 pub use config::{ConfigError, ViewerConfig};
-pub use iid::{IidError, IidOptions, IidRequest, PatientCx, PatientFilters};
+pub use iid::{
+    CxError, FhirIdentifier, Hd, IdentifierError, IidDateTime, IidError, IidOptions, IidRequest, PatientCx, PatientFilters,
+    PatientIdSystems, PatientQuery, RequestType, StudyKey, ViewerType,
+};
+pub use invoker::{build_iid_url, iid_url_from_values, InvokerError, ParamValue};
 pub use messages::{HostMessage, MessageError, MessageType, OpenRequest};
-pub use plan::{target, PlanError};
+pub use plan::target;
 pub use token::take_access_token;

@@ -110,6 +110,37 @@ export interface EMRImagingError extends Error {
 /** Detail of `emr-imaging:image-displayed`. */
 export interface ImageDisplayedDetail { studyUid: string; seriesUid: string; instanceUid: string; lossy: boolean; }
 
+/**
+ * The request of `buildIidUrl(base, request)`: IHE Invoke Image Display (RAD-106) parameters
+ * under their IID names (case-sensitive). A STUDY request takes `studyUID` or `accessionNumber`;
+ * a PATIENT request takes `patientID` and the optional patient fields. Tokens have no field.
+ */
+export interface IidUrlRequest {
+  requestType: "STUDY" | "PATIENT";
+  /** Study Instance UIDs. */
+  studyUID?: string[];
+  /** Accession numbers (DICOM SH: at most 16 characters). */
+  accessionNumber?: string[];
+  /** HL7 v2 CX as HL7 writes it, e.g. `12345^^^Hospital` or `12345^^^&1.2.3.4&ISO` (delimiters in the ID as `\S\`, `\T\`). */
+  patientID?: string;
+  /** DICOM PN, e.g. `Doe^Jane`. */
+  patientName?: string;
+  /** XML Schema date or dateTime. */
+  patientBirthDate?: string;
+  /** Earliest study date: XML Schema date or dateTime, e.g. `2010-01-01T12:00:00Z`. */
+  lowerDateTime?: string;
+  /** Latest study date, as `lowerDateTime`. */
+  upperDateTime?: string;
+  /** Only the N most recent studies (N ≥ 1). */
+  mostRecentResults?: number;
+  /** DICOM modality codes, e.g. `["MR", "XA"]`. */
+  modalitiesInStudy?: string[];
+  /** `IHE_BIR`: ask for an IHE Basic Image Review display. */
+  viewerType?: "IHE_BIR";
+  diagnosticQuality?: boolean;
+  keyImagesOnly?: boolean;
+}
+
 /** Event names accepted by `on()` and their details. */
 export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;

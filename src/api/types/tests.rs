@@ -43,6 +43,11 @@ fn braced(text: &str, open: usize) -> &str {
 
 /// `a: T; b?: U` → {a: required, b: optional}, splitting only at the top level.
 fn members(body: &str) -> BTreeMap<String, bool> {
+    typed_members(body).into_iter().map(|(name, (required, _))| (name, required)).collect()
+}
+
+/// `a: T; b?: U` → {a: (required, T), b: (optional, U)}.
+fn typed_members(body: &str) -> BTreeMap<String, (bool, String)> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0i32, 0);
     for (i, c) in body.char_indices() {
@@ -62,20 +67,26 @@ fn members(body: &str) -> BTreeMap<String, bool> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let name = p.split(':').next().unwrap_or(p).trim();
+            let (name, ty) = p.split_once(':').unwrap_or((p, ""));
+            let name = name.trim();
             let optional = name.ends_with('?');
-            (name.trim_end_matches('?').trim_matches('"').to_string(), !optional)
+            (name.trim_end_matches('?').trim_matches('"').to_string(), (!optional, ty.trim().to_string()))
         })
         .collect()
 }
 
 /// The members of `export interface {name}`, each `true` when required.
 fn interface(name: &str) -> BTreeMap<String, bool> {
+    typed_interface(name).into_iter().map(|(member, (required, _))| (member, required)).collect()
+}
+
+/// The members of `export interface {name}` with their types.
+fn typed_interface(name: &str) -> BTreeMap<String, (bool, String)> {
     let text = declarations();
     let head = format!("export interface {name} ");
     let at = text.find(&head).unwrap_or_else(|| panic!("no interface {name}"));
     let open = at + text[at..].find('{').unwrap();
-    members(braced(&text, open))
+    typed_members(braced(&text, open))
 }
 
 /// The right-hand side of `export type {name} = …;`.
@@ -219,6 +230,28 @@ fn events_and_their_details_match_the_declarations() {
     let text = declarations();
     for (event, detail) in [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study")] {
         assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
+    }
+}
+
+#[test]
+fn iid_url_request_declares_the_parameters_the_parser_accepts() {
+    use crate::launch::iid::{Param, ParamKind, RequestType, ViewerType};
+    let declared = typed_interface("IidUrlRequest");
+    let names: BTreeSet<&str> = Param::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(declared.keys().map(String::as_str).collect::<BTreeSet<_>>(), names, "IidUrlRequest (left) against launch::iid::Param");
+    let quoted = |values: &[&str]| values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(" | ");
+    for param in Param::ALL {
+        let (required, ty) = &declared[param.name()];
+        assert_eq!(*required, param == Param::RequestType, "{}: only requestType is required", param.name());
+        let expected = match (param, param.kind()) {
+            (Param::RequestType, _) => quoted(&RequestType::ALL.map(RequestType::as_str)),
+            (Param::ViewerType, _) => quoted(&[ViewerType::IheBir.as_str()]),
+            (_, ParamKind::Text) => "string".into(),
+            (_, ParamKind::List) => "string[]".into(),
+            (_, ParamKind::Flag) => "boolean".into(),
+            (_, ParamKind::Count) => "number".into(),
+        };
+        assert_eq!(ty, &expected, "{}'s declared type", param.name());
     }
 }
 
