@@ -295,6 +295,7 @@ impl EmrImagingComponent {
     }
 }
 
+#[cfg(feature = "viewer")]
 /// What the hosted viewer drives besides the public methods (crate-internal: the viewer is
 /// another face of the same session).
 impl EmrImagingComponent {

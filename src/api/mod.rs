@@ -15,7 +15,7 @@ mod iid;
 mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 
 #[cfg(target_arch = "wasm32")]

@@ -27,19 +27,19 @@ enum Entry {
 }
 
 /// Starts the hosted viewer in `root`: `entry` is `"viewer"` or `"iid"`, `configUrl` the
-/// address of `config.json`. Resolves once the first request is under way (or refused).
+/// address of `config.json`, `launchAddress` the address the page was opened with (the page
+/// hides its query until this takes any token out). Resolves once the first request is under
+/// way (or refused).
 #[wasm_bindgen(js_name = startViewer, skip_typescript)]
-pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: String) -> js_sys::Promise {
+pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: String, launch_address: String) -> js_sys::Promise {
     future_to_promise(async move {
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
-        // Before anything is fetched: a token in the address leaves it (history, Referer, logs).
-        let href = window.location().href()?;
-        let (url_token, query) = match url::Url::parse(&href) {
+        // Before anything else is fetched: the address comes back without its token (history,
+        // Referer and logs never see it).
+        let (url_token, query) = match url::Url::parse(&launch_address) {
             Ok(address) => {
                 let (token, clean) = launch::take_access_token(&address);
-                if token.is_some() {
-                    window.history()?.replace_state_with_url(&JsValue::NULL, "", Some(clean.as_str()))?;
-                }
+                window.history()?.replace_state_with_url(&JsValue::NULL, "", Some(clean.as_str()))?;
                 (token, clean.query().unwrap_or_default().to_string())
             }
             Err(_) => (None, String::new()),
@@ -61,6 +61,15 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
             },
             Entry::Viewer => None,
         };
+        // Key images (a KOS or an ImagingSelection) are not read yet: showing every image
+        // instead would answer another question than the one asked.
+        if request.as_ref().is_some_and(|r| r.options().key_images_only == Some(true)) {
+            return Ok(refuse(
+                &root,
+                &host,
+                "keyImagesOnly=true is not supported by this viewer yet; open the request without it to see all images",
+            ));
+        }
         let target = match request.as_ref().map(|r| launch::target(r, &config)).transpose() {
             Ok(target) => target,
             Err(e) => return Ok(refuse(&root, &host, &e.to_string())),

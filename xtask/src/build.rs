@@ -16,10 +16,27 @@ pub enum Profile {
 pub fn build(profile: Profile) -> Result<PathBuf> {
     let root = workspace_root();
     let pkg = root.join("pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).context("clearing pkg/")?;
+    }
+    bindgen(&root, profile, &[], &pkg)?;
+    write_manifest(&root, &pkg)?;
+    copy_package_files(&root, &pkg)?;
+    std::fs::copy(root.join("README.md"), pkg.join("README.md")).context("copying README.md")?;
+    report_sizes(&pkg)?;
+    build_viewer(&root, profile, &pkg.join("viewer"))?;
+    Ok(pkg)
+}
+
+/// The wasm crate with `features`, through wasm-bindgen into `out`.
+fn bindgen(root: &std::path::Path, profile: Profile, features: &[&str], out: &std::path::Path) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(&root).args(["build", "-p", "emr-imaging", "--lib", "--target", "wasm32-unknown-unknown"]);
+    cargo.current_dir(root).args(["build", "-p", "emr-imaging", "--lib", "--target", "wasm32-unknown-unknown"]);
     if profile == Profile::Release {
         cargo.arg("--release");
+    }
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
     }
     run_cmd(&mut cargo)?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
@@ -27,20 +44,41 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
         .join("wasm32-unknown-unknown")
         .join(if profile == Profile::Release { "release" } else { "debug" })
         .join("emr_imaging.wasm");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).context("clearing pkg/")?;
-    }
     let mut bindgen = Command::new(install::wasm_bindgen_bin());
-    bindgen.args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(&pkg).arg(&wasm);
+    bindgen.args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(out).arg(&wasm);
     if profile == Profile::Release {
         bindgen.args(["--remove-name-section", "--remove-producers-section"]);
     }
-    run_cmd(&mut bindgen)?;
-    write_manifest(&root, &pkg)?;
-    copy_package_files(&root, &pkg)?;
-    std::fs::copy(root.join("README.md"), pkg.join("README.md")).context("copying README.md")?;
-    report_sizes(&pkg)?;
-    Ok(pkg)
+    run_cmd(&mut bindgen)
+}
+
+/// `pkg/viewer/`: the hosted viewer, whole in one folder so it can be copied to any static
+/// host: its own wasm (the widget's plus the `viewer` feature), the pages of `js/viewer/`.
+fn build_viewer(root: &std::path::Path, profile: Profile, out: &std::path::Path) -> Result<()> {
+    bindgen(root, profile, &["viewer"], out)?;
+    // Types of the bare module are the package's business, not the folder's.
+    for name in ["emr_imaging.d.ts", "emr_imaging_bg.wasm.d.ts", ".gitignore"] {
+        let _ = std::fs::remove_file(out.join(name));
+    }
+    copy_tree(&root.join(PACKAGE_DIR).join("viewer"), out)?;
+    let wasm = std::fs::read(out.join("emr_imaging_bg.wasm"))?;
+    let gz = Command::new("gzip").args(["-9", "-c"]).arg(out.join("emr_imaging_bg.wasm")).output().context("running gzip")?.stdout.len();
+    println!("size: viewer/emr_imaging_bg.wasm: {} bytes, {gz} gzip", wasm.len());
+    Ok(())
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// The hand-written package files, `js/`, next to what wasm-bindgen generates: the lazily

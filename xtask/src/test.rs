@@ -237,7 +237,8 @@ fn lint() -> (Counts, Vec<String>) {
         }),
         ("clippy wasm32", {
             let mut c = cargo();
-            c.args(["clippy", "--no-deps", "--all-targets", "--target", "wasm32-unknown-unknown"])
+            // With the hosted viewer's feature, so its glue is linted too.
+            c.args(["clippy", "--no-deps", "--all-targets", "--target", "wasm32-unknown-unknown", "--features", "emr-imaging/viewer"])
                 .args(OURS_IN_WASM)
                 .args(["--", "-D", "warnings"]);
             c

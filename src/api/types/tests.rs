@@ -287,3 +287,13 @@ fn option_and_theme_keys_match_the_declarations() {
     let colours: BTreeSet<String> = ThemeKey::ALL.iter().map(|k| k.as_str().to_string()).collect();
     assert_eq!(colours, interface("EMRImagingTheme").keys().cloned().collect::<BTreeSet<_>>());
 }
+
+#[test]
+fn the_viewer_messages_declare_every_message_type() {
+    use crate::launch::MessageType;
+    let messages = include_str!("../../../js/viewer/messages.d.ts");
+    let declared: BTreeSet<String> =
+        messages.split("type: '").skip(1).filter_map(|rest| rest.split('\'').next()).map(str::to_string).collect();
+    let ours: BTreeSet<String> = MessageType::ALL.iter().map(|t| t.as_str().to_string()).collect();
+    assert_eq!(ours, declared, "MessageType (left) against messages.d.ts (right)");
+}
