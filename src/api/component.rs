@@ -109,6 +109,7 @@ impl EmrImagingComponent {
         face.unmount();
         let store = face.store.clone();
         store.set_theme(self.inner.options.theme_mode);
+        store.set_iid_viewer(self.inner.options.external_iid_viewer.clone());
         let handle = leptos::mount::mount_to(element.clone(), move || {
             leptos::prelude::view! { <App store=store /> }
         });

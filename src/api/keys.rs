@@ -16,6 +16,7 @@ wire_enum! {
         CacheTtlSeconds = "cacheTtlSeconds",
         UserId = "userId",
         RequestTimeoutSeconds = "requestTimeoutSeconds",
+        ExternalIidViewer = "externalIidViewer",
         Theme = "theme",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",

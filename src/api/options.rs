@@ -24,6 +24,7 @@ struct RawOptions {
     cache_ttl_seconds: Option<f64>,
     /// The signed-in user, naming the cache partition; else the token's `sub`.
     user_id: Option<String>,
+    external_iid_viewer: Option<String>,
     timeouts: Timeouts,
 }
 
@@ -46,6 +47,8 @@ pub struct Options {
     pub persistent_cache: bool,
     pub cache_policy: crate::cache::CachePolicy,
     pub user_id: Option<String>,
+    /// A diagnostic viewer's IID address for the toolbar's "Open in diagnostic viewer".
+    pub external_iid_viewer: Option<Url>,
 }
 
 impl Options {
@@ -112,6 +115,11 @@ impl Options {
             persistent_cache: raw.persistent_cache.unwrap_or(true),
             cache_policy,
             user_id: raw.user_id.filter(|u| !u.is_empty()),
+            external_iid_viewer: raw
+                .external_iid_viewer
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| http_url(K::ExternalIidViewer, &v))
+                .transpose()?,
         })
     }
 
@@ -159,6 +167,7 @@ impl RawOptions {
             cache_budget_bytes: number(K::CacheBudgetBytes)?,
             cache_ttl_seconds: number(K::CacheTtlSeconds)?,
             user_id: string(K::UserId)?,
+            external_iid_viewer: string(K::ExternalIidViewer)?,
             timeouts: timeouts(get(K::RequestTimeoutSeconds))?,
         })
     }

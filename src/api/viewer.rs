@@ -123,6 +123,9 @@ fn options(config: &ViewerConfig) -> JsValue {
     if let Some(base) = &config.dicomweb_base {
         set("dicomwebBaseUrl", &base.as_str().into());
     }
+    if let Some(viewer) = &config.external_iid_viewer {
+        set("externalIidViewer", &viewer.as_str().into());
+    }
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
     o.into()

@@ -280,7 +280,29 @@ impl<T: Transport> ImagingBridge<T> {
 
     /// One study of the search: its DICOMweb service (the configured base, else its
     /// Endpoint's, else a series-level one's), then QIDO enrichment there.
+    /// The study's own `ihe-iid` Endpoint address, when it is contained or came with the
+    /// search (no extra read for a button), and is an address a browser may open.
+    fn iid_viewer(&self, fhir: &ImagingStudy, search: &StudySearch) -> Option<String> {
+        fhir.endpoints.iter().find_map(|reference| {
+            let endpoint = match reference.0.strip_prefix('#') {
+                Some(local) => contained_endpoint(&fhir.resource, local),
+                None => search.endpoints.get(&reference.0).cloned(),
+            }?;
+            if !endpoint.has_connection_type("ihe-iid") || !endpoint.is_usable() {
+                return None;
+            }
+            self.endpoint_address(&endpoint).ok().map(|u| u.to_string())
+        })
+    }
+
     async fn enrich(&self, fhir: ImagingStudy, search: &StudySearch) -> Study {
+        let iid_viewer = self.iid_viewer(&fhir, search);
+        let mut study = self.enrich_endpoints(fhir, search).await;
+        study.iid_viewer = iid_viewer;
+        study
+    }
+
+    async fn enrich_endpoints(&self, fhir: ImagingStudy, search: &StudySearch) -> Study {
         if let Some(service) = &self.configured {
             // The host's base replaces every Endpoint: none is resolved or read.
             return self.enrich_at(Study::from_fhir(fhir), service.clone()).await;

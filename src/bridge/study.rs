@@ -62,6 +62,9 @@ pub struct Study {
     pub number_of_instances: Option<u32>,
     pub series: Vec<SeriesRef>,
     pub dicomweb_base: Option<String>,
+    /// A diagnostic viewer's IID address (`…/IHEInvokeImageDisplay`), from the study's own
+    /// `ihe-iid` Endpoint (contained or included in the search).
+    pub iid_viewer: Option<String>,
     pub source: Source,
     pub resource: serde_json::Value,
     /// The study-level DICOMweb service (its base is `dicomweb_base`).
@@ -149,6 +152,7 @@ impl Study {
             number_of_instances: s.number_of_instances,
             series,
             dicomweb_base: None,
+            iid_viewer: None,
             source: Source::FhirOnly,
             resource: s.resource,
             service: None,

@@ -39,6 +39,15 @@ pub fn build_iid_url(base: &Url, request: &IidRequest) -> Result<Url, InvokerErr
     Ok(url)
 }
 
+/// "Open in diagnostic viewer" for a study: the study's own `ihe-iid` Endpoint wins over the
+/// site's viewer. The link carries the study and nothing else (never a token).
+pub fn diagnostic_link(study_uid: &str, study_viewer: Option<&str>, site_viewer: Option<&Url>) -> Option<Url> {
+    let own = study_viewer.and_then(|v| Url::parse(v).ok());
+    let base = own.as_ref().or(site_viewer)?;
+    let request = IidRequest::Study { key: StudyKey::StudyUids(vec![study_uid.to_string()]), options: Default::default() };
+    build_iid_url(base, &request).ok()
+}
+
 /// One parameter's value as an invoker has it: text, or the entries of a list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamValue {

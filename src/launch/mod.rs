@@ -14,7 +14,7 @@ pub use iid::{
     CxError, FhirIdentifier, Hd, IdentifierError, IidDateTime, IidError, IidOptions, IidRequest, PatientCx, PatientFilters,
     PatientIdSystems, PatientQuery, RequestType, StudyKey, ViewerType,
 };
-pub use invoker::{build_iid_url, iid_url_from_values, InvokerError, ParamValue};
+pub use invoker::{build_iid_url, diagnostic_link, iid_url_from_values, InvokerError, ParamValue};
 pub use messages::{HostMessage, MessageError, MessageType, OpenRequest};
 pub use plan::target;
 pub use token::take_access_token;

@@ -135,6 +135,7 @@ mod tests {
             dicomweb_base: None,
             service: None,
             unavailable: None,
+            iid_viewer: None,
             patient_id: None,
             source: Source::FhirOnly,
             resource: serde_json::Value::Null,

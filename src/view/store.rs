@@ -127,6 +127,8 @@ pub struct Store {
     pub view: ArcRwSignal<ViewState>,
     pub reports: ArcRwSignal<Reports>,
     pub theme: ArcRwSignal<Theme>,
+    /// The site's diagnostic viewer (IID), for studies without an `ihe-iid` Endpoint of their own.
+    pub iid_viewer: ArcRwSignal<Option<url::Url>>,
     /// The viewport's size in CSS px (from a ResizeObserver).
     pub viewport_size: ArcRwSignal<(f64, f64)>,
     pub actions: ActionSink,
@@ -149,6 +151,7 @@ impl Store {
             view: ArcRwSignal::new(ViewState::default()),
             reports: ArcRwSignal::new(Reports::Idle),
             theme: ArcRwSignal::new(Theme::Auto),
+            iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
             actions: Arc::new(send_wrapper::SendWrapper::new(actions)),
             displayed: Arc::new(send_wrapper::SendWrapper::new(displayed)),
@@ -255,6 +258,10 @@ impl Store {
     /// Light, dark or following the host's colour scheme (for the api's `theme` option).
     pub fn set_theme(&self, theme: Theme) {
         self.theme.set(theme);
+    }
+
+    pub fn set_iid_viewer(&self, viewer: Option<url::Url>) {
+        self.iid_viewer.set(viewer);
     }
 
     /// Shows frame `index` of the stack under the current window.

@@ -64,6 +64,7 @@ pub struct Strings {
     pub reports_failed: &'static str,
     pub conclusion: &'static str,
     pub open_attachment: &'static str,
+    pub open_diagnostic: &'static str,
     pub attachment_not_inline: &'static str,
     pub mm: &'static str,
 }
@@ -132,6 +133,7 @@ pub static STRINGS: Strings = Strings {
     reports_failed: "Reports could not be loaded:",
     conclusion: "Conclusion",
     open_attachment: "Open",
+    open_diagnostic: "Open in diagnostic viewer",
     attachment_not_inline: "available in the EMR",
     mm: "mm",
 };

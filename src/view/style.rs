@@ -44,6 +44,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-toolbar{display:flex;flex-wrap:wrap;gap:3px;padding:3px 4px;border-bottom:1px solid var(--emr-border);flex:none;align-items:center}
 .emr-imaging .emr-fps{display:flex;align-items:center;gap:4px}
 .emr-imaging .emr-fps input{width:6em;padding:0}
+.emr-imaging .emr-diagnostic{margin-left:auto;color:var(--emr-accent);padding:2px 6px;border:1px solid var(--emr-border);border-radius:3px;text-decoration:none}
 .emr-imaging .emr-viewport{position:relative;flex:1;background:#000;min-width:0;min-height:160px;overflow:hidden;touch-action:none;user-select:none;color:#eee}
 .emr-imaging .emr-canvas{position:absolute;left:50%;top:50%}
 .emr-imaging .emr-overlay{position:absolute;inset:0;pointer-events:none;font-size:12px;text-shadow:0 0 2px #000,0 0 2px #000}

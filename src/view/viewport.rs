@@ -334,6 +334,15 @@ fn Toolbar(store: Store) -> impl IntoView {
             }
         }
     };
+    // The study's own `ihe-iid` Endpoint wins over the site's viewer; the link has no token.
+    let diagnostic = {
+        let (studies, selected, site) = (store.studies.clone(), store.selected_study.clone(), store.iid_viewer.clone());
+        move || {
+            let uid = selected.get()?;
+            let own = studies.with(|list| list.iter().find(|s| s.study_uid == uid).and_then(|s| s.iid_viewer.clone()));
+            site.with(|site| crate::launch::diagnostic_link(&uid, own.as_deref(), site.as_ref())).map(|u| u.to_string())
+        }
+    };
     let (s_fit, s_one, s_inv, s_reset, s_play, s_fps) =
         (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
     let (v_play, v_fps) = (view.clone(), view.clone());
@@ -363,6 +372,9 @@ fn Toolbar(store: Store) -> impl IntoView {
                     on:input=move |ev| { if let Ok(f) = event_target_value(&ev).parse::<u32>() { s_fps.view.update(|v| v.fps = f.clamp(1, 60)); } } />
                 <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), STRINGS.fps)}</span>
             </label>
+            {move || diagnostic().map(|href| view! {
+                <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{STRINGS.open_diagnostic}</a>
+            })}
         </div>
     }
 }

@@ -44,6 +44,7 @@ before(async () => {
     fhirBaseUrl: `${proxy.origin}/fhir`,
     parentOrigins: [proxy.origin],
     iid: { patientIdSystems: { HOSP: mrnSystem } },
+    externalIidViewer: 'https://diagnostic.example/IHEInvokeImageDisplay',
   }));
   const port = await freePort();
   server = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', site], { stdio: 'ignore' });
@@ -105,6 +106,9 @@ test('IID STUDY by UID in a cross-site iframe: token by postMessage, the exact p
   const canvas = await compareCanvas(frame, expectedGray8(dataDir, instance.expected), instance.columns, instance.rows);
   assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
   assert.equal((await message(page, 'emr-imaging:study-open')).detail.studyUid, study.uid);
+  // The invoker: the site's diagnostic viewer, for this study, and no token in the link.
+  const link = await frame.locator('[data-testid=open-diagnostic]').getAttribute('href');
+  assert.equal(link, `https://diagnostic.example/IHEInvokeImageDisplay?requestType=STUDY&studyUID=${study.uid}`);
   // Headless Chromium denies a cross-site frame its storage: the viewer says so once and works.
   assert.equal(await frame.locator('[data-testid=viewer-memory-only]').count(), 1);
   const proxyOrigin = new URL(requireEnv('E2E_PROXY_URL')).origin;

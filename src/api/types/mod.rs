@@ -29,6 +29,9 @@ export interface EMRImagingOptions {
   cacheTtlSeconds?: number;
   /** The signed-in user (names the cache partition); else the token's `sub`. */
   userId?: string;
+  /** A diagnostic viewer's IID address (`…/IHEInvokeImageDisplay`): the toolbar then offers
+   * "Open in diagnostic viewer" (a study's own `ihe-iid` Endpoint wins). No token is put in the link. */
+  externalIidViewer?: string;
   /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */
@@ -61,6 +64,8 @@ export interface Study {
   series: Series[];
   /** The DICOMweb service the images come from, or null without an Endpoint. */
   dicomwebBase: string | null;
+  /** A diagnostic viewer's IID address from the study's own `ihe-iid` Endpoint, or null. */
+  iidViewer: string | null;
   source: StudySource;
   /** The FHIR ImagingStudy resource as the server sent it. */
   resource: Record<string, unknown>;

@@ -160,6 +160,7 @@ fn study(full: bool) -> Study {
         number_of_instances: full.then_some(1),
         series: vec![series(full)],
         dicomweb_base: full.then(|| "https://pacs.example/dicom-web".into()),
+        iid_viewer: full.then(|| "https://diag.example/IHEInvokeImageDisplay".into()),
         source: Source::Enriched,
         resource: serde_json::json!({ "resourceType": "ImagingStudy" }),
         service: None,
