@@ -28,9 +28,47 @@ function label(patient) {
   return `${text || patient.id} (${mrn})`;
 }
 
+// The second tab: the hosted viewer (`pkg/viewer/`, served by `cargo xtask demo` on this
+// port + 100, another origin) in an iframe, launched by an IID PATIENT URL and then steered
+// with `emr-imaging:open`; its token comes by postMessage, never in the URL.
+const hosted = document.getElementById('hosted');
+const viewerOrigin = `${location.protocol}//${location.hostname === 'localhost' ? 'localhost' : '127.0.0.1'}:${Number(location.port || 80) + 100}`;
+let patientsById = new Map();
+window.addEventListener('message', (e) => {
+  if (e.origin !== viewerOrigin || e.source !== hosted.contentWindow) return;
+  const { type, detail } = e.data ?? {};
+  if (type === 'emr-imaging:ready' || type === 'emr-imaging:token-request') {
+    e.source.postMessage({ type: 'emr-imaging:token', token: 'demo-token' }, viewerOrigin);
+  } else if (type === 'emr-imaging:error' && detail?.code !== 'superseded') {
+    status.textContent = `${detail.code}: ${detail.message}`;
+  }
+});
+
+function showHosted(id) {
+  const patient = patientsById.get(id);
+  if (!hosted.src) {
+    const cx = encodeURIComponent(`${patient?.identifier?.[0]?.value ?? ''}^^^DEMO`);
+    hosted.src = `${viewerOrigin}/viewer/IHEInvokeImageDisplay?requestType=PATIENT&patientID=${cx}`;
+  } else {
+    hosted.contentWindow.postMessage({ type: 'emr-imaging:open', patient: id }, viewerOrigin);
+  }
+}
+
+function selectTab(which) {
+  const hostedTab = which === 'hosted';
+  document.getElementById('tab-widget').setAttribute('aria-selected', String(!hostedTab));
+  document.getElementById('tab-hosted').setAttribute('aria-selected', String(hostedTab));
+  document.getElementById('imaging').hidden = hostedTab;
+  hosted.hidden = !hostedTab;
+  if (hostedTab && picker.value) showHosted(picker.value);
+}
+document.getElementById('tab-widget').addEventListener('click', () => selectTab('widget'));
+document.getElementById('tab-hosted').addEventListener('click', () => selectTab('hosted'));
+
 async function selectPatient(id) {
   picker.value = id;
   status.textContent = '';
+  if (!hosted.hidden) showHosted(id);
   try {
     await viewer.loadPatientImages(id);
   } catch (error) {
@@ -40,6 +78,7 @@ async function selectPatient(id) {
 
 try {
   const patients = await listPatients();
+  patientsById = new Map(patients.map((p) => [p.id, p]));
   picker.replaceChildren(...patients.map((p) => new Option(label(p), p.id)));
   picker.disabled = false;
   picker.addEventListener('change', () => selectPatient(picker.value));

@@ -67,7 +67,8 @@ fn build_viewer(root: &std::path::Path, profile: Profile, out: &std::path::Path)
     Ok(())
 }
 
-fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+/// Copies the folder `from` to `to`, recursively.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let entry = entry?;

@@ -84,10 +84,13 @@ fn run() -> Result<()> {
 
 fn demo(flags: &Flags) -> Result<()> {
     let port: u16 = flags.value("--port")?.map(|p| p.parse()).transpose().context("--port")?.unwrap_or(8080);
+    let mut sample = None;
     let upstream = match (flags.value("--fhir")?, flags.value("--dicomweb")?) {
         (Some(fhir), Some(dicomweb)) => devserver::Upstream::Proxy { fhir, dicomweb },
         (None, None) => {
-            devserver::Upstream::Sample(testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() }))
+            let ds = testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() });
+            sample = Some(ds.clone());
+            devserver::Upstream::Sample(ds)
         }
         _ => bail!("--fhir and --dicomweb go together"),
     };
@@ -98,9 +101,44 @@ fn demo(flags: &Flags) -> Result<()> {
     let root = workspace_root();
     let server = devserver::start(devserver::Options { port, www: root.join("www"), pkg: root.join("pkg"), upstream, log_requests: true })?;
     println!("emr-imaging demo: http://127.0.0.1:{}/  (Ctrl-C to stop)", server.port);
+    let _viewer = demo_viewer(&root, server.port, sample.as_ref())?;
     loop {
         std::thread::park();
     }
+}
+
+/// The hosted viewer as a site deploys it: `pkg/viewer/` copied to its own folder with a
+/// `config.json` for the demo's servers, served by `python3 -m http.server` on the demo's port
+/// + 100 (another origin, as an EMR would embed it). Prints an IID URL per sample patient and
+/// study. The mock EMR page's second tab embeds it.
+fn demo_viewer(root: &Path, port: u16, sample: Option<&testdata::Dataset>) -> Result<std::process::Child> {
+    let site = root.join("target").join("demo-site");
+    let _ = std::fs::remove_dir_all(&site);
+    let viewer = site.join("viewer");
+    build::copy_tree(&root.join("pkg").join("viewer"), &viewer)?;
+    let emr = [format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")];
+    let mut config = serde_json::json!({ "fhirBaseUrl": format!("http://127.0.0.1:{port}/fhir"), "parentOrigins": emr });
+    if let Some(system) = sample.and_then(|ds| ds.patients.first()).map(|p| p.mrn_system.clone()) {
+        config["iid"] = serde_json::json!({ "patientIdSystems": { "DEMO": system } });
+    }
+    std::fs::write(viewer.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
+    let viewer_port = port.checked_add(100).context("--port too high for the viewer's port")?;
+    let child = std::process::Command::new("python3")
+        .args(["-m", "http.server", &viewer_port.to_string(), "--bind", "127.0.0.1", "--directory"])
+        .arg(&site)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting python3 -m http.server for the hosted viewer")?;
+    let iid = format!("http://127.0.0.1:{viewer_port}/viewer/IHEInvokeImageDisplay");
+    println!("hosted viewer: http://127.0.0.1:{viewer_port}/viewer/  (the mock EMR's second tab embeds it)");
+    for p in sample.map(|ds| ds.patients.as_slice()).unwrap_or_default() {
+        println!("  IID PATIENT {}: {iid}?requestType=PATIENT&patientID={}%5E%5E%5EDEMO", p.fhir_id, p.mrn);
+        for s in &p.studies {
+            println!("  IID STUDY   {}: {iid}?requestType=STUDY&studyUID={}", s.description, s.uid);
+        }
+    }
+    Ok(child)
 }
 
 /// The workspace root (this crate's parent), whatever the current directory.

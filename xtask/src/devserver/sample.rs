@@ -72,7 +72,7 @@ fn matches_params(resource: &Value, rtype: &str, rq: &Request<'_>) -> bool {
         ("ImagingStudy" | "DiagnosticReport", "patient" | "subject") => v
             .split(',')
             .any(|p| resource["subject"]["reference"].as_str() == Some(format!("Patient/{}", reference_id(p, "Patient")).as_str())),
-        ("Patient", "identifier") => v.split(',').any(|token| {
+        ("Patient" | "ImagingStudy", "identifier") => v.split(',').any(|token| {
             let (system, value) = token.split_once('|').map_or((None, token), |(s, v)| (Some(s), v));
             resource["identifier"]
                 .as_array()
