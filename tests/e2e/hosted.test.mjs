@@ -266,3 +266,26 @@ test('host API: open switches patient at once, close clears; a third origin is i
   await page.close();
   await third.page.close();
 });
+
+test('the same study in the widget, for comparison (printed, not asserted)', async () => {
+  const { patient, study } = ctOf(loadManifest(requireEnv('E2E_DATA')));
+  const { page, problems } = await newPage(browser);
+  await page.goto(`${requireEnv('E2E_PROXY_URL')}/examples/README.md`);
+  const ms = await page.evaluate(async ({ patientId, studyUid }) => {
+    const started = performance.now();
+    const { EMRImagingComponent } = await import('/pkg/index.js');
+    const host = document.body.appendChild(document.createElement('div'));
+    host.style.cssText = 'width:1100px;height:700px';
+    const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', token: 'e2e-widget', persistentCache: false });
+    viewer.mount(host);
+    const shown = new Promise((resolve) => viewer.on('image-displayed', (d) => { if (d.studyUid === studyUid) resolve(); }));
+    const studies = await viewer.fetchStudies(patientId);
+    viewer.renderStudyList(studies.filter((s) => s.studyUid === studyUid));
+    await viewer.openStudy(studyUid);
+    await shown;
+    return Math.round(performance.now() - started);
+  }, { patientId: patient.fhir_id, studyUid: study.uid });
+  console.log(`the same study in the widget (import, fetch, open, first image): ${ms} ms`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
