@@ -134,30 +134,6 @@ impl<T: Transport, S: super::Screen> Session<T, S> {
             .collect();
         Ok((exact, incomplete))
     }
-
-    /// Shows the patient and `studies` (in their order) and opens the first.
-    async fn show(
-        &self,
-        patient: crate::fhir::Patient,
-        studies: Vec<Study>,
-        incomplete: Option<BridgeError>,
-        generation: &super::Generation,
-    ) -> Result<(), SessionError> {
-        self.set_patient(patient);
-        let first = studies.first().map(|s| s.study_uid.clone());
-        self.set_studies(studies);
-        let opened = match first {
-            Some(uid) => self.open_study(&uid).await,
-            None => {
-                self.screen.apply(Update::Status(Status::NoStudies));
-                Ok(())
-            }
-        };
-        if let Some(reason) = incomplete.filter(|_| generation.is_current()) {
-            self.fail(reason.into());
-        }
-        opened
-    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -198,6 +198,18 @@ impl<T: Transport, S: Screen> Session<T, S> {
         }
         let patient = patient.map_err(|e| self.fail(e.into()))?;
         let StudyList { studies, incomplete } = list.map_err(|e| self.fail(e.into()))?;
+        self.show(patient, studies, incomplete, generation).await
+    }
+
+    /// Shows the patient and `studies` (in their order), opens the first, then reports why
+    /// the list is incomplete, if it is (so the status line ends on it).
+    async fn show(
+        &self,
+        patient: Patient,
+        studies: Vec<Study>,
+        incomplete: Option<BridgeError>,
+        generation: &Generation,
+    ) -> Result<(), SessionError> {
         self.set_patient(patient);
         let first = studies.first().map(|s| s.study_uid.clone());
         self.set_studies(studies);
