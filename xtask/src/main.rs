@@ -108,9 +108,9 @@ fn demo(flags: &Flags) -> Result<()> {
 }
 
 /// The hosted viewer as a site deploys it: `pkg/viewer/` copied to its own folder with a
-/// `config.json` for the demo's servers, served by `python3 -m http.server` on the demo's port
-/// + 100 (another origin, as an EMR would embed it). Prints an IID URL per sample patient and
-/// study. The mock EMR page's second tab embeds it.
+/// `config.json` for the demo's servers, served by `python3 -m http.server` 100 ports above
+/// the demo's (another origin, as an EMR would embed it). Prints an IID URL per sample patient
+/// and study. The mock EMR page's second tab embeds it.
 fn demo_viewer(root: &Path, port: u16, sample: Option<&testdata::Dataset>) -> Result<std::process::Child> {
     let site = root.join("target").join("demo-site");
     let _ = std::fs::remove_dir_all(&site);
