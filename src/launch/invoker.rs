@@ -44,8 +44,10 @@ pub fn build_iid_url(base: &Url, request: &IidRequest) -> Result<Url, InvokerErr
 pub fn diagnostic_link(study_uid: &str, study_viewer: Option<&str>, site_viewer: Option<&Url>) -> Option<Url> {
     let own = study_viewer.and_then(|v| Url::parse(v).ok());
     let base = own.as_ref().or(site_viewer)?;
-    let request = IidRequest::Study { key: StudyKey::StudyUids(vec![study_uid.to_string()]), options: Default::default() };
-    build_iid_url(base, &request).ok()
+    // By name, like `buildIidUrl`: the widget then carries one writer, not two.
+    let values =
+        vec![(Param::RequestType, ParamValue::Text("STUDY".into())), (Param::StudyUid, ParamValue::List(vec![study_uid.to_string()]))];
+    iid_url_from_values(base, values).ok().map(|(url, _)| url)
 }
 
 /// One parameter's value as an invoker has it: text, or the entries of a list.
