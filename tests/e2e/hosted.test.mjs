@@ -11,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { compareCanvas, ctOf, expectedGray8, launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
 
 const pkgViewer = fileURLToPath(new URL('../../pkg/viewer/', import.meta.url));
@@ -117,6 +118,32 @@ test('IID STUDY by UID in a cross-site iframe: token by postMessage, the exact p
   assert.deepEqual(requests.filter((r) => /\/(rendered|thumbnail)\b/.test(r.url)), [], 'no lossy server rendition');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('a profile that lets cross-site frames store: the viewer keeps images and says nothing', async () => {
+  const { study } = ctOf(loadManifest(requireEnv('E2E_DATA')));
+  // A profile whose settings allow third-party cookies (and so storage) in cross-site frames,
+  // as a hospital's managed browser may.
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-profile-'));
+  fs.mkdirSync(path.join(profile, 'Default'));
+  fs.writeFileSync(path.join(profile, 'Default', 'Preferences'),
+    JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const page = await context.newPage();
+    await embed(page, iid(`requestType=STUDY&studyUID=${study.uid}`));
+    await message(page, 'emr-imaging:image-displayed');
+    const frame = viewerFrame(page);
+    const stored = await frame.evaluate(async () => (await indexedDB.databases()).length);
+    assert.ok(stored > 0, 'the viewer opened its IndexedDB store');
+    assert.equal(await frame.locator('[data-testid=viewer-memory-only]').count(), 0, 'no memory-only notice');
+  } finally {
+    await context.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 });
 
 test('IID STUDY by accession and PATIENT by CX with filters open the right studies', async () => {
