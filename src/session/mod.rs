@@ -290,7 +290,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             return Err(SessionError::Superseded);
         }
         let (series, instance, bytes) = loaded.map_err(|e| self.fail(e.into()))?;
-        let context = self.context().ok_or(SessionError::NoPatient)?;
+        let context = self.identity(&generation).await?;
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
         let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
             SessionError::Imaging(_) => self.fail(e),
@@ -406,6 +406,23 @@ impl<T: Transport, S: Screen> Session<T, S> {
     fn set_studies(&self, studies: Vec<Study>) {
         self.state.borrow_mut().studies = studies.clone();
         self.screen.apply(Update::Studies(studies));
+    }
+
+    /// The identity images are checked against, reading the patient first when a list was
+    /// shown before its banner (`renderStudyList` then `openStudy` at once).
+    async fn identity(&self, generation: &Generation) -> Result<Arc<PatientContext>, SessionError> {
+        if let Some(context) = self.context() {
+            return Ok(context);
+        }
+        let patient_id = self.patient_id().ok_or(SessionError::NoPatient)?;
+        let patient = self.bridge.get_patient(&patient_id).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        if self.context().is_none() {
+            self.set_patient(patient.map_err(|e| self.fail(e.into()))?);
+        }
+        self.context().ok_or(SessionError::NoPatient)
     }
 
     /// The identity images are checked against, once the patient was read.

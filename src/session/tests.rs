@@ -861,3 +861,15 @@ fn a_newer_open_supersedes_a_launch_still_looking_up_its_study() {
     assert_eq!(session.patient_id().as_deref(), Some("b"));
     assert!(shown_instances(&screen).iter().all(|i| i.starts_with("2.")), "nothing of a was drawn");
 }
+
+#[test]
+fn a_study_opened_right_after_its_list_is_shown_reads_the_patient_first() {
+    let (session, _servers, screen) = session();
+    block_on(session.fetch_studies("a")).expect("fetched");
+    // The host shows the list and opens a study at once, before the banner's read.
+    let banner = session.show_studies(&["1.1".to_string()]).expect("listed");
+    assert!(banner.is_some(), "a switch: the banner is still to read");
+    block_on(session.open_study("1.1")).expect("opens without waiting for the banner");
+    assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.1.1.1"));
+    assert_eq!(session.patient().map(|p| p.id).as_deref(), Some("a"));
+}
