@@ -5,7 +5,7 @@
 use super::component::EmrImagingComponent;
 use super::error::{ApiError, ErrorCode};
 use super::events::Event;
-use crate::launch::{self, HostMessage, IidRequest, MessageType, OpenRequest, ViewerConfig};
+use crate::launch::{self, HostMessage, MessageType, ViewerConfig};
 use crate::net::Transport;
 use crate::session::Target;
 use std::cell::{Cell, RefCell};
@@ -54,25 +54,12 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         };
         let host = Rc::new(Host::new(window.clone(), config.parent_origins.clone()));
         // The request is checked before anything is shown or asked of a server.
-        let request = match entry {
-            Entry::Iid => match IidRequest::parse_query(&query) {
-                Ok(request) => Some(request),
+        let target = match entry {
+            Entry::Iid => match launch::iid_target(&query, &config) {
+                Ok(target) => Some(target),
                 Err(e) => return Ok(refuse(&root, &host, &e.to_string())),
             },
             Entry::Viewer => None,
-        };
-        // Key images (a KOS or an ImagingSelection) are not read yet: showing every image
-        // instead would answer another question than the one asked.
-        if request.as_ref().is_some_and(|r| r.options().key_images_only == Some(true)) {
-            return Ok(refuse(
-                &root,
-                &host,
-                "keyImagesOnly=true is not supported by this viewer yet; open the request without it to see all images",
-            ));
-        }
-        let target = match request.as_ref().map(|r| launch::target(r, &config)).transpose() {
-            Ok(target) => target,
-            Err(e) => return Ok(refuse(&root, &host, &e.to_string())),
         };
         let component = Rc::new(EmrImagingComponent::new(options(&config))?);
         let handshake = Rc::new(Handshake::default());
@@ -215,8 +202,12 @@ impl Host {
         if let Some(detail) = detail {
             let _ = js_sys::Reflect::set(&message, &"detail".into(), detail);
         }
-        let known = self.known.borrow().clone();
-        for origin in known.iter().chain(self.parents.iter().filter(|_| known.is_none())) {
+        let known = self.known.borrow();
+        let origins = match known.as_ref() {
+            Some(origin) => std::slice::from_ref(origin),
+            None => self.parents.as_slice(),
+        };
+        for origin in origins {
             let _ = target.post_message(&message, origin);
         }
     }
@@ -284,7 +275,7 @@ fn listen_to_host(
                 }
             }
             HostMessage::Open(request) => {
-                if let Some(target) = target_of(request) {
+                if let Some(target) = launch::open_target(request) {
                     open(&component, &notice, target);
                 }
             }
@@ -295,14 +286,4 @@ fn listen_to_host(
     // The listener lives as long as the page: the viewer is the page.
     on_message.forget();
     Ok(())
-}
-
-/// A study (by UID, else accession) of the named patient if any, else the patient.
-fn target_of(request: OpenRequest) -> Option<Target> {
-    let OpenRequest { patient, study_uid, accession_number } = request;
-    match (study_uid, accession_number, patient) {
-        (Some(uid), _, patient) => Some(Target::Studies { uids: vec![uid], patient }),
-        (None, Some(number), patient) => Some(Target::Accessions { numbers: vec![number], patient }),
-        (None, None, patient) => patient.map(|id| Target::Patient { id }),
-    }
 }

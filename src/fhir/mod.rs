@@ -10,7 +10,7 @@ mod model;
 pub mod report;
 
 pub use client::{FhirClient, StudyFilter, StudySearch};
-pub use model::{Endpoint, ImagingStudy, Patient, Reference, Series, SeriesInstance};
+pub use model::{is_valid_id, Endpoint, ImagingStudy, Patient, Reference, Series, SeriesInstance};
 
 use thiserror::Error;
 

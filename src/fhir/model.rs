@@ -8,6 +8,11 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reference(pub String);
 
+/// A FHIR resource id: `[A-Za-z0-9\-\.]{1,64}`.
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
 impl Reference {
     /// The id of a `{kind}/{id}` reference, relative or absolute (`…/fhir/Patient/7`); a
     /// versioned one (`Patient/7/_history/2`) names the same resource.
@@ -16,8 +21,7 @@ impl Reference {
         let text = text.split("/_history/").next().unwrap_or(text);
         let (before, id) = text.rsplit_once('/')?;
         let named = before == kind || before.ends_with(&format!("/{kind}"));
-        (named && !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-            .then(|| id.to_string())
+        (named && is_valid_id(id)).then(|| id.to_string())
     }
 }
 

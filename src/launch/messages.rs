@@ -92,7 +92,7 @@ fn open(value: &Value) -> Result<OpenRequest, MessageError> {
         }
     };
     let patient = field("patient")?;
-    if patient.is_some_and(|p| p.len() > 64 || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')) {
+    if patient.is_some_and(|p| !crate::fhir::is_valid_id(p)) {
         return Err(MessageError::BadField { field: "patient", rule: "must be a FHIR id (letters, digits, - and ., at most 64)" });
     }
     let study_uid = field("studyUid")?;

@@ -1,9 +1,43 @@
-//! An IID request as what the session opens: the site's settings say which FHIR identifier
-//! system a CX assigning authority stands for.
+//! A launch as what the session opens: an IID query (the site's settings say which FHIR
+//! identifier system a CX assigning authority stands for), or the host's `emr-imaging:open`.
 
-use super::{IdentifierError, IidRequest, StudyKey, ViewerConfig};
+use super::{IdentifierError, IidError, IidRequest, OpenRequest, StudyKey, ViewerConfig};
 use crate::fhir::StudyFilter;
 use crate::session::Target;
+use thiserror::Error;
+
+/// Why an IID launch shows nothing (each is `iid-invalid-request` to the host).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    #[error(transparent)]
+    Request(#[from] IidError),
+    /// Key images (a KOS or an ImagingSelection) are not read yet: showing every image instead
+    /// would answer another question than the one asked.
+    #[error("keyImagesOnly=true is not supported by this viewer yet; open the request without it to see all images")]
+    KeyImagesNotRead,
+    #[error(transparent)]
+    Identifier(#[from] IdentifierError),
+}
+
+/// What the IID `query` (the address's, its token already taken out) opens at this site.
+pub fn iid_target(query: &str, config: &ViewerConfig) -> Result<Target, PlanError> {
+    let request = IidRequest::parse_query(query)?;
+    if request.options().key_images_only == Some(true) {
+        return Err(PlanError::KeyImagesNotRead);
+    }
+    Ok(target(&request, config)?)
+}
+
+/// What the host's `emr-imaging:open` opens: a study (by UID, else accession) of the named
+/// patient if any, else the patient.
+pub fn open_target(request: OpenRequest) -> Option<Target> {
+    let OpenRequest { patient, study_uid, accession_number } = request;
+    match (study_uid, accession_number, patient) {
+        (Some(uid), _, patient) => Some(Target::Studies { uids: vec![uid], patient }),
+        (None, Some(number), patient) => Some(Target::Accessions { numbers: vec![number], patient }),
+        (None, None, patient) => patient.map(|id| Target::Patient { id }),
+    }
+}
 
 /// What to open for `request`. An authority the site did not map is refused, never guessed: a
 /// wrong system could name another person.
@@ -68,6 +102,34 @@ mod tests {
             panic!("not a patient target")
         };
         assert_eq!(identifier, "urn:oid:2.16.840.1|7", "an HD's universal id");
+    }
+
+    #[test]
+    fn an_iid_launch_is_parsed_refused_or_planned_in_one_step() {
+        let site = config();
+        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2", &site), Ok(Target::Studies { uids: vec!["1.2".into()], patient: None }));
+        assert!(matches!(iid_target("requestType=STUDY", &site), Err(PlanError::Request(_))));
+        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2&keyImagesOnly=true", &site), Err(PlanError::KeyImagesNotRead));
+        assert!(PlanError::KeyImagesNotRead.to_string().contains("keyImagesOnly"));
+        assert_eq!(
+            iid_target("requestType=PATIENT&patientID=99%5E%5E%5EOther", &site),
+            Err(PlanError::Identifier(IdentifierError::UnknownAuthority("Other".into())))
+        );
+    }
+
+    #[test]
+    fn the_hosts_open_names_a_study_first_then_a_patient() {
+        let open = |patient: Option<&str>, study_uid: Option<&str>, accession_number: Option<&str>| {
+            open_target(OpenRequest {
+                patient: patient.map(Into::into),
+                study_uid: study_uid.map(Into::into),
+                accession_number: accession_number.map(Into::into),
+            })
+        };
+        assert_eq!(open(Some("p"), Some("1.2"), Some("A")), Some(Target::Studies { uids: vec!["1.2".into()], patient: Some("p".into()) }));
+        assert_eq!(open(None, None, Some("A")), Some(Target::Accessions { numbers: vec!["A".into()], patient: None }));
+        assert_eq!(open(Some("p"), None, None), Some(Target::Patient { id: "p".into() }));
+        assert_eq!(open(None, None, None), None);
     }
 
     #[test]
