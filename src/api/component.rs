@@ -239,8 +239,7 @@ impl EmrImagingComponent {
         inner.take_token(auth_token.clone());
         let generation = inner.session.switch_patient(&patient_id);
         future_to_promise(async move {
-            inner.session.ensure_token().await;
-            inner.ensure_cache_partition(auth_token.as_deref()).await;
+            inner.prepare(auth_token.as_deref()).await;
             inner.session.load_patient(&patient_id, &generation).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
         })
     }
@@ -255,10 +254,9 @@ impl EmrImagingComponent {
         let inner = self.inner.clone();
         inner.take_token(auth_token.clone());
         future_to_promise(async move {
-            inner.session.ensure_token().await;
             // Every later path to this patient's instances (loadImage, the list, thumbnails)
             // starts from here or from loadPatientImages: both open the cache partition.
-            inner.ensure_cache_partition(auth_token.as_deref()).await;
+            inner.prepare(auth_token.as_deref()).await;
             let studies: Vec<Study> = inner.session.fetch_studies(&patient_id).await.map_err(api_error)?;
             to_js(&studies)
         })
@@ -303,8 +301,7 @@ impl EmrImagingComponent {
     /// Opens a launch's target; resolves to whether images are kept across reloads.
     pub(crate) async fn open_target(&self, target: crate::session::Target) -> Result<bool, JsValue> {
         let inner = self.inner.clone();
-        inner.session.ensure_token().await;
-        let kept = inner.ensure_cache_partition(None).await;
+        let kept = inner.prepare(None).await;
         inner.session.open_target(&target).await.map_err(api_error)?;
         Ok(kept)
     }
@@ -312,7 +309,7 @@ impl EmrImagingComponent {
     /// A fresh token from the host, used from the next request on; a provider stays (it is
     /// what answers a 401).
     pub(crate) fn put_token(&self, token: String) {
-        self.inner.session.bridge().http().auth().set_token(Some(token));
+        self.inner.session.put_token(token);
     }
 
     pub(crate) fn set_provider(&self, provider: crate::net::TokenProvider) {
@@ -358,6 +355,13 @@ fn api_error(error: SessionError) -> JsValue {
 }
 
 impl Inner {
+    /// Before a patient's studies are asked for: a token from the provider if none is held,
+    /// then the cache partition of that token's user. Returns whether images are kept.
+    async fn prepare(&self, token: Option<&str>) -> bool {
+        self.session.ensure_token().await;
+        self.ensure_cache_partition(token).await
+    }
+
     /// Opens the IndexedDB tier for this FHIR server and user (memory-only when IndexedDB is
     /// unavailable or disabled) when studies are fetched, so the viewer and `loadImage` share
     /// one cache. A different user gets a different partition, never the previous user's

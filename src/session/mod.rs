@@ -135,6 +135,12 @@ impl<T: Transport, S: Screen> Session<T, S> {
         auth.set_token(token);
     }
 
+    /// A fresh token from the host, used from the next request on; a provider stays (it is
+    /// what answers a 401).
+    pub fn put_token(&self, token: String) {
+        self.bridge.http().auth().set_token(Some(token));
+    }
+
     /// Replaces the token by a provider, asked before the next request that needs a token and
     /// once more after a 401.
     pub fn set_token_provider(&self, provider: TokenProvider) {
