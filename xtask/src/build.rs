@@ -28,15 +28,13 @@ pub fn build(profile: Profile) -> Result<PathBuf> {
     Ok(pkg)
 }
 
-/// The wasm crate with `features`, through wasm-bindgen into `out`.
-fn bindgen(root: &std::path::Path, profile: Profile, features: &[&str], out: &std::path::Path) -> Result<()> {
+/// The wasm crate, built with `feature_args` (`--features …`, `--no-default-features`),
+/// through wasm-bindgen into `out`.
+fn bindgen(root: &std::path::Path, profile: Profile, feature_args: &[&str], out: &std::path::Path) -> Result<()> {
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.current_dir(root).args(["build", "-p", "emr-imaging", "--lib", "--target", "wasm32-unknown-unknown"]);
+    cargo.current_dir(root).args(["build", "-p", "emr-imaging", "--lib", "--target", "wasm32-unknown-unknown"]).args(feature_args);
     if profile == Profile::Release {
         cargo.arg("--release");
-    }
-    if !features.is_empty() {
-        cargo.args(["--features", &features.join(",")]);
     }
     run_cmd(&mut cargo)?;
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
@@ -55,15 +53,14 @@ fn bindgen(root: &std::path::Path, profile: Profile, features: &[&str], out: &st
 /// `pkg/viewer/`: the hosted viewer, whole in one folder so it can be copied to any static
 /// host: its own wasm (the widget's plus the `viewer` feature), the pages of `js/viewer/`.
 fn build_viewer(root: &std::path::Path, profile: Profile, out: &std::path::Path) -> Result<()> {
-    bindgen(root, profile, &["viewer"], out)?;
+    bindgen(root, profile, &["--features", "viewer"], out)?;
     // Types of the bare module are the package's business, not the folder's.
     for name in ["emr_imaging.d.ts", "emr_imaging_bg.wasm.d.ts", ".gitignore"] {
         let _ = std::fs::remove_file(out.join(name));
     }
     copy_tree(&root.join(PACKAGE_DIR).join("viewer"), out)?;
-    let wasm = std::fs::read(out.join("emr_imaging_bg.wasm"))?;
-    let gz = Command::new("gzip").args(["-9", "-c"]).arg(out.join("emr_imaging_bg.wasm")).output().context("running gzip")?.stdout.len();
-    println!("size: viewer/emr_imaging_bg.wasm: {} bytes, {gz} gzip", wasm.len());
+    let (raw, gz) = sizes(&out.join("emr_imaging_bg.wasm"))?;
+    println!("size: viewer/emr_imaging_bg.wasm: {raw} bytes, {gz} gzip");
     Ok(())
 }
 
@@ -104,30 +101,12 @@ pub fn measure_variants() -> Result<()> {
     let root = workspace_root();
     let out = std::env::temp_dir().join(format!("emr-imaging-sizes-{}", std::process::id()));
     for (name, features) in [("all codecs", "codecs"), ("jpeg only", "jpeg"), ("no codecs", "")] {
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo.current_dir(&root).args([
-            "build",
-            "-p",
-            "emr-imaging",
-            "--lib",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--no-default-features",
-        ]);
-        if !features.is_empty() {
-            cargo.args(["--features", features]);
-        }
-        run_cmd(&mut cargo)?;
-        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-        let wasm = target_dir.join("wasm32-unknown-unknown/release/emr_imaging.wasm");
         let dir = out.join(features);
-        let mut bindgen = Command::new(install::wasm_bindgen_bin());
-        bindgen
-            .args(["--target", "web", "--out-name", "emr_imaging", "--remove-name-section", "--remove-producers-section", "--out-dir"])
-            .arg(&dir)
-            .arg(&wasm);
-        run_cmd(&mut bindgen)?;
+        let mut args = vec!["--no-default-features"];
+        if !features.is_empty() {
+            args.extend(["--features", features]);
+        }
+        bindgen(&root, Profile::Release, &args, &dir)?;
         copy_package_files(&root, &dir)?;
         println!("variant: {name}");
         report_sizes(&dir)?;
@@ -214,16 +193,20 @@ fn report_sizes(pkg: &std::path::Path) -> Result<()> {
     let mut total_raw = 0;
     let mut total_gz = 0;
     for name in ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "release.js", "element.js"] {
-        let path = pkg.join(name);
-        let raw = std::fs::metadata(&path)?.len();
-        let out = Command::new("gzip").args(["-9", "-c"]).arg(&path).output().context("running gzip")?;
-        let gz = out.stdout.len() as u64;
+        let (raw, gz) = sizes(&pkg.join(name))?;
         total_raw += raw;
         total_gz += gz;
         println!("size: {name}: {raw} bytes, {gz} gzip");
     }
     println!("size: shipped total: {total_raw} bytes, {total_gz} gzip");
     Ok(())
+}
+
+/// A file's size, raw and after `gzip -9`.
+fn sizes(path: &std::path::Path) -> Result<(u64, u64)> {
+    let raw = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
+    let out = Command::new("gzip").args(["-9", "-c"]).arg(path).output().context("running gzip")?;
+    Ok((raw, out.stdout.len() as u64))
 }
 
 #[cfg(test)]
