@@ -43,11 +43,11 @@ pub enum ConfigError {
     BadAddress { key: String, value: String, why: String },
     #[error("viewer/config.json: {key} entry {value:?} is not an origin (scheme://host[:port], nothing after it)")]
     BadOrigin { key: String, value: String },
-    #[error("viewer/config.json: unknown setting {0:?} (known: {KNOWN})")]
+    #[error("viewer/config.json: unknown setting {0:?} (known: {known})", known = KNOWN.join(", "))]
     Unknown(String),
 }
 
-const KNOWN: &str = "fhirBaseUrl, dicomwebBaseUrl, allowedOrigins, parentOrigins, iid, externalIidViewer";
+const KNOWN: [&str; 6] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer"];
 
 impl ViewerConfig {
     /// Parses `text`, the body of `config.json` fetched from `config_url`.
@@ -55,7 +55,7 @@ impl ViewerConfig {
         let json: Value = serde_json::from_str(text).map_err(|e| ConfigError::NotJson(e.to_string()))?;
         let Value::Object(object) = json else { return Err(ConfigError::NotAnObject) };
         // A typo (`fhirBaseURL`) must not leave a setting at its default unnoticed.
-        if let Some(unknown) = object.keys().find(|k| !KNOWN.split(", ").any(|known| known == k.as_str())) {
+        if let Some(unknown) = object.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(ConfigError::Unknown(unknown.clone()));
         }
         let fhir_base = address(&object, "fhirBaseUrl", config_url)?.ok_or(ConfigError::Missing("fhirBaseUrl"))?;
@@ -146,18 +146,17 @@ fn systems(value: Option<&Value>) -> Result<PatientIdSystems, ConfigError> {
         Some(Value::Object(object)) => object,
         Some(_) => return Err(ConfigError::WrongType { key: KEY.into(), expected: "an object of authority → system URI" }),
     };
+    // An entry that is not a string, or not an absolute URI (`PatientIdSystems` checks), is
+    // named by its authority.
+    let bad =
+        |authority: &str| ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" };
     let map = object
         .iter()
-        .map(|(authority, system)| match system.as_str() {
-            Some(s) if !authority.is_empty() => Ok((authority.clone(), s.to_string())),
-            _ => Err(ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }),
-        })
+        .map(|(authority, system)| system.as_str().map(|s| (authority.clone(), s.to_string())).ok_or_else(|| bad(authority)))
         .collect::<Result<BTreeMap<_, _>, _>>()?;
     PatientIdSystems::try_from(map).map_err(|e| match e {
-        super::IdentifierError::InvalidSystem(authority) => {
-            ConfigError::WrongType { key: format!("{KEY}.{authority}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" }
-        }
-        other => ConfigError::WrongType { key: format!("{KEY}: {other}"), expected: "an absolute URI (e.g. urn:oid:1.2.3)" },
+        super::IdentifierError::InvalidSystem(authority) => bad(&authority),
+        other => bad(&other.to_string()),
     })
 }
 

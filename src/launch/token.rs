@@ -24,23 +24,19 @@ fn without_token(part: Option<&str>) -> (Option<String>, Option<String>) {
     let kept: Vec<&str> = part
         .split('&')
         .filter(|pair| {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            if decode(name) != NAME {
+            // One pair, decoded as a query decodes it; the kept pairs stay as written.
+            let (name, value) = url::form_urlencoded::parse(pair.as_bytes()).next().unwrap_or_default();
+            if name != NAME {
                 return true;
             }
-            let value = decode(value);
             if !value.is_empty() {
-                token = Some(value);
+                token = Some(value.into_owned());
             }
             false
         })
         .collect();
     let rest = kept.join("&");
     (token, (!rest.is_empty()).then_some(rest))
-}
-
-fn decode(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={text}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
 #[cfg(test)]
