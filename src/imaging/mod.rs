@@ -3,6 +3,7 @@
 
 pub mod geometry;
 mod identity;
+pub mod key_objects;
 pub mod presets;
 
 pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};

@@ -22,7 +22,7 @@ const FETCH_AHEAD: usize = 4;
 /// The strip's entries for a study, in display order, before anything is loaded.
 fn series_items(study: &Study) -> Vec<SeriesItem> {
     study
-        .series_in_order()
+        .image_series()
         .into_iter()
         .map(|s| SeriesItem {
             uid: s.uid.clone(),
@@ -144,7 +144,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// patient blocks; one that cannot be fetched or decoded leaves its series without one.
     async fn load_thumbnails(&self, study: &Study, generation: &Generation) -> Result<(), SessionError> {
         let stacked = self.state.borrow().stack.as_ref().map(|(_, series)| series.clone());
-        for series in study.series_in_order() {
+        for series in study.image_series() {
             // The stack's series has its thumbnail from the stack.
             if stacked.as_deref() == Some(series.uid.as_str()) {
                 continue;

@@ -20,6 +20,7 @@
 
 mod error;
 mod generation;
+mod key_images;
 mod launch;
 mod load;
 mod screen;
@@ -57,11 +58,13 @@ pub fn patient_context(patient: &Patient) -> PatientContext {
 pub struct SessionConfig {
     /// How long an answer may take before the status line names the server being waited for.
     pub patience: Duration,
+    /// Show a study as only the images its Key Object Selections name.
+    pub key_images_only: bool,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { patience: Duration::from_secs(3) }
+        SessionConfig { patience: Duration::from_secs(3), key_images_only: false }
     }
 }
 
@@ -86,6 +89,8 @@ struct State {
     /// still be exported or listed.
     fetched: Option<(String, Vec<Study>)>,
     selected_study: Option<String>,
+    /// The selected study as opened: with key images only, narrowed to them.
+    opened: Option<Study>,
     /// (study, series) of the stack in the viewport.
     stack: Option<(String, String)>,
     /// (series, instance) the viewport shows.
@@ -276,26 +281,33 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// reports and the other series' thumbnails. Resolves when the strip is filled. An earlier
     /// study's loads stop.
     pub async fn open_study(&self, study_uid: &str) -> Result<(), SessionError> {
-        let study = self.listed_study(study_uid).ok_or_else(|| SessionError::StudyNotLoaded(study_uid.to_string()))?;
+        let listed = self.listed_study(study_uid).ok_or_else(|| SessionError::StudyNotLoaded(study_uid.to_string()))?;
         let generation = self.generations.begin(Scope::Study);
         {
             let mut state = self.state.borrow_mut();
             state.selected_study = Some(study_uid.to_string());
+            state.opened = None;
             state.stack = None;
             state.shown = None;
         }
-        self.screen.apply(Update::StudyOpened(Box::new(study.clone())));
+        self.screen.apply(Update::StudyOpened(Box::new(listed.clone())));
         self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
         let loaded = async {
+            let study = if self.config.key_images_only { self.key_images_of(&listed, &generation).await? } else { listed.clone() };
             let (series, instance) = self.bridge.first_image(&study).await?;
             let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
-            Ok::<_, BridgeError>((series, instance, bytes))
+            Ok::<_, SessionError>((study, series, instance, bytes))
         };
         let loaded = self.patiently(Activity::Image, &generation, loaded).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let (series, instance, bytes) = loaded.map_err(|e| self.fail(e.into()))?;
+        let (study, series, instance, bytes) = loaded.map_err(|e| match e {
+            // Blocked and reported already.
+            e @ SessionError::WrongPatient(_) => e,
+            e => self.fail(e),
+        })?;
+        self.state.borrow_mut().opened = Some(study.clone());
         let context = self.identity(&generation).await?;
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
         let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
@@ -331,8 +343,12 @@ impl<T: Transport, S: Screen> Session<T, S> {
             if state.stack.as_ref().is_some_and(|(study, series)| *study == selected && series == series_uid) {
                 return Ok(());
             }
+            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
             drop(state);
-            self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?
+            match opened {
+                Some(study) => study,
+                None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?,
+            }
         };
         self.state.borrow_mut().shown = None;
         match self.load_series(&study, series_uid, true).await {

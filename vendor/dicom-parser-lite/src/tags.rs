@@ -92,6 +92,18 @@ pub const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
 
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
+// Structured documents: what a Key Object Selection (PS3.3 A.35.4) names.
+pub const REFERENCED_SERIES_SEQUENCE: Tag = Tag(0x0008, 0x1115);
+pub const REFERENCED_SOP_CLASS_UID: Tag = Tag(0x0008, 0x1150);
+pub const CODE_VALUE: Tag = Tag(0x0008, 0x0100);
+pub const CODING_SCHEME_DESIGNATOR: Tag = Tag(0x0008, 0x0102);
+pub const CODE_MEANING: Tag = Tag(0x0008, 0x0104);
+pub const RELATIONSHIP_TYPE: Tag = Tag(0x0040, 0xA010);
+pub const VALUE_TYPE: Tag = Tag(0x0040, 0xA040);
+pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA043);
+pub const CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE: Tag = Tag(0x0040, 0xA375);
+pub const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
+
 // Encapsulation and sequence structure (no VR, always a 4-byte length).
 pub const ITEM: Tag = Tag(0xFFFE, 0xE000);
 pub const ITEM_DELIMITATION_ITEM: Tag = Tag(0xFFFE, 0xE00D);
