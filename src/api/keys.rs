@@ -17,6 +17,7 @@ wire_enum! {
         UserId = "userId",
         RequestTimeoutSeconds = "requestTimeoutSeconds",
         ExternalIidViewer = "externalIidViewer",
+        KeyImagesOnly = "keyImagesOnly",
         Theme = "theme",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",

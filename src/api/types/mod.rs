@@ -32,6 +32,9 @@ export interface EMRImagingOptions {
   /** A diagnostic viewer's IID address (`…/IHEInvokeImageDisplay`): the toolbar then offers
    * "Open in diagnostic viewer" (a study's own `ihe-iid` Endpoint wins). No token is put in the link. */
   externalIidViewer?: string;
+  /** Show each study as only the images its DICOM Key Object Selections name (IID's
+   * `keyImagesOnly=true`); a study with none says so and shows nothing. Default false. */
+  keyImagesOnly?: boolean;
   /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */

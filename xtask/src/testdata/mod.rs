@@ -6,6 +6,7 @@
 //! id or a UID, so several data sets can live in one Orthanc / FHIR server.
 
 mod fhir;
+mod key_objects;
 pub(crate) mod part10;
 mod phantom;
 mod uid;
@@ -57,6 +58,9 @@ pub struct Study {
     pub description: String,
     pub series: Vec<Series>,
     pub fhir_id: String,
+    /// The SOP Instance UIDs a Key Object Selection of the study names (its own KO series, the
+    /// last), in document order; empty when the study has none.
+    pub key_images: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -158,6 +162,8 @@ struct StudyPlan {
     time: &'static str,
     description: &'static str,
     series: Vec<SeriesPlan>,
+    /// Images (series index, instance index) a Key Object Selection names.
+    key_images: &'static [(usize, usize)],
 }
 
 struct PatientPlan {
@@ -189,6 +195,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         spacing: "0.7\\0.7",
                         thickness: 5.0,
                     }],
+                    key_images: &[],
                 },
                 StudyPlan {
                     date: "20230708",
@@ -203,6 +210,8 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         spacing: "0.9\\0.9",
                         thickness: 4.0,
                     }],
+                    // The first and the last of three slices: the middle one is not key.
+                    key_images: &[(0, 2), (0, 0)],
                 },
             ],
         },
@@ -225,6 +234,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     spacing: "0.9\\0.9",
                     thickness: 5.0,
                 }],
+                key_images: &[],
             }],
         },
     ]
@@ -257,6 +267,7 @@ pub fn generate(opts: &Options) -> Dataset {
                 description: sp.description.into(),
                 series: Vec::new(),
                 fhir_id: format!("emr-{prefix}-study-{pn}-{}", si + 1),
+                key_images: Vec::new(),
             };
             let frame_of_reference = uid::uid(&prefix, &format!("frame-of-reference/{key}"), 0);
             for (ri, rp) in sp.series.iter().enumerate() {
@@ -281,6 +292,24 @@ pub fn generate(opts: &Options) -> Dataset {
                     let instance = make_instance(&ctx, k, sop);
                     series.instances.push(instance);
                 }
+                study.series.push(series);
+            }
+            if !sp.key_images.is_empty() {
+                let series_key = format!("{key}/ko");
+                let mut series = Series {
+                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
+                    number: study.series.len() as u32 + 1,
+                    modality: "KO".into(),
+                    description: "Key images".into(),
+                    instances: Vec::new(),
+                };
+                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
+                series.instances.push(key_objects::document(&patient, &study, &series, sop, sp.key_images));
+                study.key_images = sp
+                    .key_images
+                    .iter()
+                    .filter_map(|&(s, i)| study.series.get(s)?.instances.get(i).map(|x| x.sop_instance_uid.clone()))
+                    .collect();
                 study.series.push(series);
             }
             patient.studies.push(study);
@@ -435,6 +464,7 @@ fn manifest(ds: &Dataset, dicomweb_base: &str) -> Value {
                 "date": s.date,
                 "time": s.time,
                 "description": s.description,
+                "key_images": s.key_images,
                 "series": s.series.iter().map(|se| json!({
                     "uid": se.uid,
                     "number": se.number,

@@ -4,9 +4,12 @@ fn small() -> Dataset {
     generate(&Options { ct_slices: 3, id_prefix: "unit".into() })
 }
 
+/// Every image (the Key Object Selections, which have no pixels, left out).
 fn instances(ds: &Dataset) -> impl Iterator<Item = (&Patient, &Study, &Series, &Instance)> {
     ds.patients.iter().flat_map(|p| {
-        p.studies.iter().flat_map(move |s| s.series.iter().flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i))))
+        p.studies.iter().flat_map(move |s| {
+            s.series.iter().filter(|se| se.modality != "KO").flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i)))
+        })
     })
 }
 
@@ -228,4 +231,39 @@ fn write_to_dir_writes_files_the_manifest_names() {
     let bundle: Value = serde_json::from_slice(&std::fs::read(dir.join("fhir-bundle.json")).unwrap()).unwrap();
     assert_eq!(bundle, fhir_transaction(&ds, "http://h/dicom-web"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
+    let ds = small();
+    let mr = &ds.patients[0].studies[1];
+    let slices = &mr.series[0].instances;
+    assert_eq!(mr.key_images, [slices[2].sop_instance_uid.clone(), slices[0].sop_instance_uid.clone()]);
+    let ko = mr.series.last().unwrap();
+    assert_eq!((ko.modality.as_str(), ko.number, ko.instances.len()), ("KO", 2, 1));
+    let file = &ko.instances[0].part10;
+    assert_eq!(text(file, 0x0008_0016), key_objects::KEY_OBJECT_SELECTION_STORAGE);
+    assert_eq!(text(file, 0x0010_0020), ds.patients[0].mrn);
+    assert_eq!(text(file, 0x0020_000D), mr.uid);
+    let elements = part10::walk(file);
+    for tag in [0x0040_A043, 0x0040_A375, 0x0040_A730] {
+        assert!(elements.iter().any(|e| e.0 == tag && &e.1 == b"SQ"), "{tag:08X} is a sequence");
+    }
+    // The content names the key slices in order, each once, and not the middle one.
+    let content = String::from_utf8_lossy(value(file, 0x0040_A730)).into_owned();
+    let at = |sop: &str| content.find(sop).unwrap_or_else(|| panic!("{sop} not in the content"));
+    assert!(at(&slices[2].sop_instance_uid) < at(&slices[0].sop_instance_uid));
+    assert!(!content.contains(&slices[1].sop_instance_uid));
+    // Items of defined length that add up to the sequence's length.
+    let evidence = value(file, 0x0040_A375);
+    assert_eq!(&evidence[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
+    assert_eq!(u32::from_le_bytes(evidence[4..8].try_into().unwrap()) as usize, evidence.len() - 8);
+    // Studies without a selection have no KO series.
+    assert!(ds.patients[0].studies[0].key_images.is_empty());
+    assert!(ds
+        .patients
+        .iter()
+        .flat_map(|p| &p.studies)
+        .filter(|s| s.key_images.is_empty())
+        .all(|s| s.series.iter().all(|se| se.modality != "KO")));
 }
