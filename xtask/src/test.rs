@@ -179,6 +179,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
             .env("E2E_VIEWER_DATA", &viewer_dir)
+            // The demo itself (`xtask demo --no-build`), which the demo test starts.
+            .env("E2E_XTASK", std::env::current_exe()?)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );
