@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bridge;
 pub mod cache;
 pub mod dicomweb;
