@@ -113,6 +113,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             self.screen.apply(Update::StackInstanceDone);
             self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded, total });
             if was_empty {
+                self.audit_read(study, series_uid);
                 let showing = self.state.borrow().shown.clone();
                 // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
                 if showing != Some((series_uid.to_string(), instance.uid.clone())) {
@@ -163,6 +164,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 Err(VerifyError::Mismatch(m)) => return Err(self.block(m)),
             };
             self.screen.apply(Update::Thumbnail { series_uid: series.uid.clone(), image, total: Some(instances.len()) });
+            self.audit_read(study, &series.uid);
             self.yield_now().await;
         }
         Ok(())

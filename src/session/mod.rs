@@ -18,6 +18,7 @@
 //!   waited for ([`Status::Waiting`]), and a list the server could not page through completely
 //!   is shown with the reason reported ([`Screen::failed`]).
 
+mod audit;
 mod error;
 mod generation;
 mod key_images;
@@ -27,6 +28,7 @@ mod screen;
 #[cfg(test)]
 mod tests;
 
+pub use audit::blocked_reason;
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
 pub use launch::{study_uid_token, Target};
@@ -103,11 +105,19 @@ pub struct Session<T, S> {
     config: SessionConfig,
     generations: Generations,
     state: RefCell<State>,
+    audit: audit::Audit,
 }
 
 impl<T: Transport, S: Screen> Session<T, S> {
     pub fn new(bridge: ImagingBridge<T>, config: SessionConfig, screen: S) -> Self {
-        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()) }
+        Session {
+            bridge,
+            screen,
+            config,
+            generations: Generations::default(),
+            state: RefCell::new(State::default()),
+            audit: Default::default(),
+        }
     }
 
     pub fn bridge(&self) -> &ImagingBridge<T> {
@@ -186,6 +196,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub fn close(&self) {
         self.generations.begin(Scope::Patient);
         *self.state.borrow_mut() = State::default();
+        self.audit_forget();
         self.bridge.clear_memory();
         self.screen.apply(Update::Cleared { patient_changed: true });
     }
@@ -221,6 +232,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         incomplete: Option<BridgeError>,
         generation: &Generation,
     ) -> Result<(), SessionError> {
+        self.audit_query(&patient.id);
         self.set_patient(patient);
         let first = studies.first().map(|s| s.study_uid.clone());
         self.set_studies(studies);
@@ -243,6 +255,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub async fn fetch_studies(&self, patient_id: &str) -> Result<Vec<Study>, SessionError> {
         let StudyList { studies, incomplete } = self.patient_studies(patient_id).await?;
         self.state.borrow_mut().fetched = Some((patient_id.to_string(), studies.clone()));
+        self.audit_query(patient_id);
         if let Some(reason) = incomplete {
             self.fail(reason.into());
         }
@@ -322,6 +335,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             instance_uid: instance.uid,
             image,
         }));
+        self.audit_read(&study, &series.uid);
         // A later instance of another patient rejects the call like the first would have;
         // other failures of later instances are reported while the shown image stays.
         match self.after_first_image(&study, &series.uid, &generation).await {
@@ -384,6 +398,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
         .await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
+        }
+        match &exported {
+            Ok(_) => self.audit_export(&patient_id, &study, series_uid, instance_uid),
+            Err(SessionError::WrongPatient(m)) => self.audit_export_blocked(&patient_id, &study, series_uid, m),
+            Err(_) => {}
         }
         exported
     }
@@ -468,6 +487,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
 
     /// Withholds everything drawn: a wrong image is worse than no image.
     fn block(&self, mismatch: IdentityMismatch) -> SessionError {
+        self.audit_blocked(&mismatch);
         {
             let mut state = self.state.borrow_mut();
             state.stack = None;

@@ -967,3 +967,5 @@ fn without_key_images_only_a_ko_series_is_neither_opened_nor_stripped() {
     assert_eq!(shown_instances(&screen), ["1.1.1.1"], "the first image series, not the KO series numbered before it");
     assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1))]);
 }
+
+mod audit;
