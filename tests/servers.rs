@@ -458,3 +458,32 @@ fn paging_through_the_dev_proxy_stays_on_the_proxy_and_keeps_the_token() {
     assert_eq!(searches.len(), 3, "every page went through the proxy: {seen}");
     assert!(searches.iter().all(|r| r["has_authorization"] == true), "with the token: {seen}");
 }
+
+/// The Helios FHIR Server (0.2.7) treats AuditEvent as server-written only: every client
+/// create answers 405, in a batch too. The outbox must keep such events (never wiped without
+/// a confirmation) and say why.
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn audit_events_the_fhir_server_refuses_stay_in_the_outbox() {
+    use emr_imaging::audit::outbox::{MemoryStore, Outbox, OutboxError, Queued};
+    use emr_imaging::audit::{audit_event, Access, AccessKind, Actor};
+    use emr_imaging::net::{AuthMapper, HttpClient};
+    let base = Url::parse(&env("EMR_TEST_FHIR_BASE")).unwrap();
+    let http = HttpClient::new(UreqTransport::new(), AuthMapper::new(&base, &[]));
+    let outbox = Outbox::new(MemoryStore::default(), base.clone(), 10);
+    let actor = Actor::new(None, Some("dr-test"), None, base.as_str());
+    for i in 0..3 {
+        let id = format!("00000000-0000-4000-8000-00000000000{i}");
+        let event = audit_event(&Access::new(AccessKind::Query, Some("p-audit".into())), &actor, &id, 1.0e9 + f64::from(i));
+        block_on(outbox.enqueue(Queued { id, seq: f64::from(i), event })).unwrap();
+    }
+    let errors = std::cell::RefCell::new(Vec::new());
+    let drained = block_on(outbox.drain(&http, Some(1), &|e| errors.borrow_mut().push(e.clone())));
+    assert!(!drained.empty);
+    assert_eq!(errors.borrow().as_slice(), [OutboxError::Refused { count: 3, status: 405 }]);
+    assert_eq!(outbox.store().len(), 3, "nothing confirmed, nothing removed");
+    let url = format!("{}/AuditEvent?patient=Patient/p-audit", base.as_str().trim_end_matches('/'));
+    let text = ureq::get(&url).call().unwrap().body_mut().read_to_string().unwrap();
+    let search: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(search["entry"].as_array().map_or(0, Vec::len), 0);
+}

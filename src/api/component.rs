@@ -4,6 +4,7 @@
 //! Async methods return Promises built from cloned `Rc` state, never from `&self` futures: a JS
 //! caller may call another method while one is pending.
 
+use super::audit::{AuditHooks, AuditOutbox, Auditor, LocalBoxFuture};
 use super::error::ApiError;
 use super::events::{self, Event, ImageDisplayed};
 use super::{jpeg, options};
@@ -29,6 +30,7 @@ struct Inner {
     face: Rc<Face>,
     /// The cache partition currently open (FHIR base + user), if any.
     partition: RefCell<Option<String>>,
+    auditor: Rc<Auditor>,
 }
 
 /// Where the session's updates land: the view's store, and the host's events.
@@ -93,13 +95,16 @@ impl EmrImagingComponent {
                 listeners.add(*event, f.clone());
             }
             let face = Rc::new(Face { store, listeners, object_urls: RefCell::new(Vec::new()), mounted: RefCell::new(None) });
-            let session = Session::new(bridge, options.session_config(), face.clone());
+            let hooks: Rc<dyn AuditHooks> = Rc::new(Hooks(weak.clone()));
+            let auditor = Auditor::new(options.user_id.clone(), options.fhir_base.clone(), options.audit_to.clone(), hooks);
+            let session = Session::new(bridge, options.session_config(), face.clone()).with_audit(auditor.clone());
             session.set_token(options.token.clone());
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));
             }
-            Inner { session, options, face, partition: RefCell::new(None) }
+            Inner { session, options, face, partition: RefCell::new(None), auditor }
         });
+        inner.auditor.resume();
         Ok(EmrImagingComponent { inner })
     }
 
@@ -324,6 +329,31 @@ impl EmrImagingComponent {
     /// Calls `listener` with each event's detail.
     pub(crate) fn listen(&self, event: Event, listener: js_sys::Function) {
         self.inner.face.listeners.add(event, listener);
+    }
+}
+
+/// The component as the auditor sees it: the host's events, the token, the transport.
+struct Hooks(std::rc::Weak<Inner>);
+
+impl AuditHooks for Hooks {
+    fn emit(&self, event: &serde_json::Value) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.face.emit(Event::Audit, to_js(event).unwrap_or(JsValue::NULL));
+        }
+    }
+
+    fn token(&self) -> Option<String> {
+        let inner = self.0.upgrade()?;
+        let bridge = inner.session.bridge();
+        bridge.http().auth().token_for(bridge.fhir_base())
+    }
+
+    fn drain(&self, outbox: Rc<AuditOutbox>, attempts: u32) -> Option<LocalBoxFuture<'static, ()>> {
+        let inner = self.0.upgrade()?;
+        Some(Box::pin(async move {
+            // Failures keep the events; the host hears of none (no PHI, nothing to act on).
+            outbox.drain(inner.session.bridge().http(), Some(attempts), &|_| {}).await;
+        }))
     }
 }
 

@@ -10,6 +10,8 @@ wire_enum! {
         ImageDisplayed = "image-displayed",
         Error = "error",
         StudyOpen = "study-open",
+        /// An access, as a FHIR AuditEvent.
+        Audit = "audit",
     }
 }
 

@@ -18,10 +18,12 @@ wire_enum! {
         RequestTimeoutSeconds = "requestTimeoutSeconds",
         ExternalIidViewer = "externalIidViewer",
         KeyImagesOnly = "keyImagesOnly",
+        Audit = "audit",
         Theme = "theme",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",
         OnStudyOpen = "onStudyOpen",
+        OnAudit = "onAudit",
     }
 }
 

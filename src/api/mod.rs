@@ -8,6 +8,8 @@ pub mod keys;
 mod types;
 
 #[cfg(target_arch = "wasm32")]
+mod audit;
+#[cfg(target_arch = "wasm32")]
 mod component;
 #[cfg(target_arch = "wasm32")]
 mod iid;

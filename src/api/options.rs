@@ -52,6 +52,8 @@ pub struct Options {
     pub external_iid_viewer: Option<Url>,
     /// Each study shows only the images its Key Object Selections name.
     pub key_images_only: bool,
+    /// `audit: { enabled: true, fhirBaseUrl? }`: the FHIR server AuditEvents are delivered to.
+    pub audit_to: Option<Url>,
 }
 
 impl Options {
@@ -68,9 +70,12 @@ impl Options {
         let mut callbacks = Vec::new();
         if is_object {
             use super::events::Event;
-            for (key, event) in
-                [(K::OnError, Event::Error), (K::OnImageDisplayed, Event::ImageDisplayed), (K::OnStudyOpen, Event::StudyOpen)]
-            {
+            for (key, event) in [
+                (K::OnError, Event::Error),
+                (K::OnImageDisplayed, Event::ImageDisplayed),
+                (K::OnStudyOpen, Event::StudyOpen),
+                (K::OnAudit, Event::Audit),
+            ] {
                 let f = get(key);
                 if f.is_function() {
                     callbacks.push((event, f.into()));
@@ -79,6 +84,7 @@ impl Options {
                 }
             }
         }
+        let audit_to = if is_object { audit(&get(K::Audit))? } else { None };
         let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
@@ -92,6 +98,8 @@ impl Options {
             .filter(|b| !b.trim().is_empty())
             .ok_or_else(|| ApiError::invalid_options("fhirBaseUrl is required".into()).into_js())?;
         let fhir_base = http_url(K::FhirBaseUrl, &base)?;
+        // Delivery without its own server goes to the FHIR server images are found through.
+        let audit_to = audit_to.map(|to| to.unwrap_or_else(|| fhir_base.clone()));
         // Its origin receives the token: the bridge adds it to the allowed origins.
         let dicomweb_base = raw.dicomweb_base_url.filter(|b| !b.trim().is_empty()).map(|b| http_url(K::DicomwebBaseUrl, &b)).transpose()?;
         let memory_cache_bytes = raw
@@ -124,6 +132,7 @@ impl Options {
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
             key_images_only: raw.key_images_only.unwrap_or(false),
+            audit_to,
         })
     }
 
@@ -201,6 +210,30 @@ fn timeouts(value: Option<JsValue>) -> Result<Timeouts, String> {
         }
     }
     Ok(limits)
+}
+
+/// `audit`: `None` without delivery; `Some(None)` to the FHIR base; `Some(Some(url))` elsewhere.
+fn audit(value: &JsValue) -> Result<Option<Option<Url>>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    if !value.is_object() {
+        return Err(ApiError::invalid_options("audit must be { enabled, fhirBaseUrl? }".into()).into_js());
+    }
+    let field = |k: &str| js_sys::Reflect::get(value, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let enabled = field("enabled");
+    if enabled.as_bool().is_none() {
+        return Err(ApiError::invalid_options("audit.enabled must be a boolean".into()).into_js());
+    }
+    if enabled.as_bool() != Some(true) {
+        return Ok(None);
+    }
+    let base = field("fhirBaseUrl");
+    if base.is_undefined() || base.is_null() {
+        return Ok(Some(None));
+    }
+    let text = base.as_string().ok_or_else(|| ApiError::invalid_options("audit.fhirBaseUrl must be a string".into()).into_js())?;
+    Ok(Some(Some(http_url(K::Audit, &text)?)))
 }
 
 /// An http(s) URL, resolved against the page when relative.

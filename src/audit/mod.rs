@@ -9,6 +9,8 @@
 //! confirmed it.
 
 mod event;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
 pub mod outbox;
 #[cfg(test)]
 mod tests;
@@ -16,6 +18,23 @@ mod time;
 
 pub use event::{audit_event, batch_bundle, event_id_query, Actor, User, EVENT_ID_SYSTEM};
 pub use time::iso_instant;
+
+/// A claim of a JWT access token (`fhirUser`, `sub`), read without verifying it: it only
+/// names the user in the audit trail, it grants nothing.
+pub fn token_claim(token: &str, claim: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = crate::text::base64_decode(payload)?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    json.get(claim)?.as_str().map(str::to_string)
+}
+
+/// A random (version 4) UUID from 16 random bytes.
+pub fn uuid_v4(mut bytes: [u8; 16]) -> String {
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
 
 use crate::wire::wire_enum;
 

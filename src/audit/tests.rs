@@ -309,3 +309,14 @@ fn one_drain_at_a_time() {
     });
     assert_eq!(again.0.confirmed + again.1.confirmed, 1);
 }
+
+#[test]
+fn ids_are_version_4_uuids_and_claims_are_read_from_the_token() {
+    assert_eq!(uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    assert_eq!(uuid_v4([0; 16]), "00000000-0000-4000-8000-000000000000");
+    // {"alg":"none"} . {"sub":"dr-who","fhirUser":"Practitioner/7"}
+    let token = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJkci13aG8iLCJmaGlyVXNlciI6IlByYWN0aXRpb25lci83In0.";
+    assert_eq!(token_claim(token, "fhirUser").as_deref(), Some("Practitioner/7"));
+    assert_eq!(token_claim(token, "sub").as_deref(), Some("dr-who"));
+    assert_eq!(token_claim("opaque", "sub"), None);
+}

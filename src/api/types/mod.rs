@@ -43,6 +43,30 @@ export interface EMRImagingOptions {
   onImageDisplayed?: (detail: ImageDisplayedDetail) => void;
   /** Called when a study is opened (also `emr-imaging:study-open`). */
   onStudyOpen?: (detail: Study) => void;
+  /** Called with every access (a study list query, a series read, an export, a wrong-patient block) as a
+   * FHIR R4 AuditEvent in the IHE BALP shapes (also `emr-imaging:audit`), whether or not `audit` is set. */
+  onAudit?: (detail: AuditEventDetail) => void;
+  /** Also deliver the AuditEvents to a FHIR server, through an IndexedDB outbox that keeps them across
+   * reloads and network loss until the server confirmed each one (never stored twice). */
+  audit?: EMRImagingAuditOptions;
+}
+
+/** Where AuditEvents are delivered. */
+export interface EMRImagingAuditOptions {
+  enabled: boolean;
+  /** The FHIR base to post batch Bundles to (default: `fhirBaseUrl`). Its origin gets the token only if allowed. */
+  fhirBaseUrl?: string;
+}
+
+/** A FHIR R4 AuditEvent resource (IHE BALP PatientQuery, PatientRead, PatientCreate, or DICOM Export). */
+export interface AuditEventDetail {
+  resourceType: "AuditEvent";
+  type: { system: string; code: string; display: string };
+  action: "C" | "R" | "E";
+  recorded: string;
+  /** "0" success, "4" when the image was withheld (`outcomeDesc` says why, naming no patient). */
+  outcome: "0" | "4";
+  [element: string]: unknown;
 }
 
 /** Returns a fresh bearer token (e.g. after a SMART refresh). */
@@ -154,6 +178,7 @@ export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;
   "error": EMRImagingError;
   "study-open": Study;
+  "audit": AuditEventDetail;
 }
 "#;
 

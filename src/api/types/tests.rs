@@ -229,7 +229,9 @@ fn events_and_their_details_match_the_declarations() {
     assert_matches("ImageDisplayedDetail", &json(&detail), &json(&detail));
     // The detail types the map names are the ones checked here and above.
     let text = declarations();
-    for (event, detail) in [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study")] {
+    for (event, detail) in
+        [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study"), ("audit", "AuditEventDetail")]
+    {
         assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
     }
 }
@@ -297,4 +299,15 @@ fn the_viewer_messages_declare_every_message_type() {
         messages.split("type: '").skip(1).filter_map(|rest| rest.split('\'').next()).map(str::to_string).collect();
     let ours: BTreeSet<String> = MessageType::ALL.iter().map(|t| t.as_str().to_string()).collect();
     assert_eq!(ours, declared, "MessageType (left) against messages.d.ts (right)");
+}
+
+#[test]
+fn an_audit_event_has_the_declared_fields() {
+    use crate::audit::{audit_event, Access, AccessKind, Actor};
+    let declared = interface("AuditEventDetail");
+    let event = audit_event(&Access::new(AccessKind::Query, Some("p".into())), &Actor::new(None, None, None, "http://f/"), "id", 0.0);
+    for (field, required) in declared.iter().filter(|(k, _)| !k.starts_with('[')) {
+        assert!(!required || event.get(field).is_some(), "AuditEventDetail.{field} is not in the AuditEvent");
+    }
+    assert!(declared.contains_key("outcome") && declared.contains_key("recorded"));
 }
