@@ -17,6 +17,7 @@ pub mod launch;
 pub mod net;
 pub mod session;
 pub mod text;
+pub mod upload;
 mod wire;
 
 pub mod api;

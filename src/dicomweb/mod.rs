@@ -354,6 +354,8 @@ pub struct StowResult {
     pub stored: Vec<String>,
     /// FailedSOPSequence: (SOP Instance UID, FailureReason code).
     pub failed: Vec<(String, Option<u32>)>,
+    /// Stored instances that carry a WarningReason (e.g. 0xB000, attributes coerced).
+    pub stored_warnings: Vec<(String, Option<u32>)>,
 }
 
 impl DicomWebClient {
@@ -381,7 +383,14 @@ impl DicomWebClient {
         };
         let object = DicomJson(object.as_object().cloned().unwrap_or_default());
         use dicom_parser_lite::tags::{FAILED_SOP_SEQUENCE, FAILURE_REASON, REFERENCED_SOP_INSTANCE_UID, REFERENCED_SOP_SEQUENCE};
+        /// WarningReason (0008,1196) of a stored instance.
+        const WARNING_REASON: dicom_parser_lite::Tag = dicom_parser_lite::Tag(0x0008, 0x1196);
         result.stored = object.sequence(REFERENCED_SOP_SEQUENCE).iter().filter_map(|i| i.string(REFERENCED_SOP_INSTANCE_UID)).collect();
+        result.stored_warnings = object
+            .sequence(REFERENCED_SOP_SEQUENCE)
+            .iter()
+            .filter_map(|i| Some((i.string(REFERENCED_SOP_INSTANCE_UID)?, Some(i.u32(WARNING_REASON)?))))
+            .collect();
         result.failed = object
             .sequence(FAILED_SOP_SEQUENCE)
             .iter()
