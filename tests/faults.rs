@@ -2,8 +2,9 @@
 //! deliberately misbehaving HTTP server on loopback that answers from a script and records what
 //! it received: 503 + Retry-After, 401 until a fresh token arrives, truncated multipart bodies,
 //! stalled bodies and silent servers, an Endpoint on a foreign origin or at an address no
-//! browser fetches, a `next` link to another origin, and an Endpoint that contradicts the
-//! configured DICOMweb base.
+//! browser fetches, a `next` link to another origin, an Endpoint that contradicts the
+//! configured DICOMweb base, and STOW-RS answers of 409, 202 with warnings and a 500 between
+//! batches.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
@@ -823,4 +824,151 @@ fn unusable_endpoint_addresses_fail_at_once_and_the_rest_still_loads() {
         "only plain addresses reached the network: {sent:?}"
     );
     assert_eq!(transport.sleeps.get(), 0, "nothing was retried");
+}
+
+/// Part 10 files of the upload tests: small lossless photos with their own UIDs.
+fn upload_files(n: usize) -> Vec<(String, Vec<u8>)> {
+    use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
+    let patient = emr_imaging::fhir::Patient {
+        id: "p".into(),
+        identifiers: vec!["MRN".into()],
+        family: Some("Upload".into()),
+        given: vec![],
+        birth_date: None,
+        gender: None,
+    };
+    let context = PhotoContext {
+        patient,
+        patient_id: "MRN".into(),
+        study_uid: Some("1.2.3".into()),
+        accession: None,
+        body_site: None,
+        date: "20261203".into(),
+        time: "090000".into(),
+        description: None,
+    };
+    let mut k = 0u8;
+    (0..n)
+        .map(|i| {
+            let pixels = vec![i as u8; 2 * 2 * 3];
+            let photo = vl_photo(Picture::Rgb { width: 2, height: 2, pixels: &pixels }, &context, &mut || {
+                k = k.wrapping_add(1);
+                [k; 16]
+            })
+            .unwrap();
+            (photo.sop_instance_uid, photo.part10)
+        })
+        .collect()
+}
+
+/// The real transport, recording the SOP Instance UIDs of every STOW body it sends.
+struct RecordingTransport {
+    inner: UreqTransport,
+    sent: RefCell<Vec<Vec<String>>>,
+}
+
+impl Transport for RecordingTransport {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        if let (Some(body), Some(ct)) = (&request.body, request.header_value("content-type")) {
+            let parts = emr_imaging::dicomweb::multipart::decode(ct, body.clone()).unwrap();
+            let uids = parts.iter().map(|p| emr_imaging::upload::LocalFile::read("part", &p.body).unwrap().sop_instance_uid).collect();
+            self.sent.borrow_mut().push(uids);
+        }
+        self.inner.send(request).await
+    }
+    async fn sleep(&self, _: Duration) {}
+    fn now_unix(&self) -> f64 {
+        self.inner.now_unix()
+    }
+    fn jitter(&self) -> f64 {
+        0.5
+    }
+}
+
+fn stow_json(stored: &[(&str, Option<u32>)], failed: &[(&str, u32)]) -> String {
+    let item = |uid: &str, tag: &str, code: Option<u32>| {
+        let mut o = serde_json::json!({ "00081155": { "vr": "UI", "Value": [uid] } });
+        if let Some(code) = code {
+            o[tag] = serde_json::json!({ "vr": "US", "Value": [code] });
+        }
+        o
+    };
+    let mut body = serde_json::json!({});
+    if !stored.is_empty() {
+        body["00081199"] = serde_json::json!({ "vr": "SQ", "Value": stored.iter().map(|(u, w)| item(u, "00081196", *w)).collect::<Vec<_>>() });
+    }
+    if !failed.is_empty() {
+        body["00081198"] = serde_json::json!({ "vr": "SQ", "Value": failed.iter().map(|(u, r)| item(u, "00081197", Some(*r))).collect::<Vec<_>>() });
+    }
+    body.to_string()
+}
+
+fn run_queue(server: &FaultyServer, files: &[(String, Vec<u8>)], per_batch: usize) -> (emr_imaging::upload::queue::Ran, Vec<Vec<String>>) {
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue};
+    let queue = MemoryQueue::default();
+    for (uid, bytes) in files {
+        queue.push(uid, bytes.clone());
+    }
+    let transport = RecordingTransport { inner: UreqTransport::new(), sent: RefCell::new(Vec::new()) };
+    let http = HttpClient::new(transport, AuthMapper::new(&server.url("/fhir/"), &[])).with_timeouts(Timeouts::all(Duration::from_secs(5)));
+    let client = emr_imaging::dicomweb::DicomWebClient::new(&server.url("/dicom-web"));
+    let limits = Limits { max_batch_files: per_batch, attempts: 4, ..Limits::default() };
+    let ran = block_on(run(&http, &client, &queue, limits, &|_, _| {}, &|_| {})).unwrap();
+    let sent = http.transport().sent.borrow().clone();
+    (ran, sent)
+}
+
+#[test]
+fn stow_409_counts_as_already_present() {
+    use emr_imaging::upload::stow::InstanceOutcome;
+    let files = upload_files(2);
+    let (a, b) = (files[0].0.clone(), files[1].0.clone());
+    let body = stow_json(&[], &[(&a, 0x0111), (&b, 0x0111)]);
+    let server = FaultyServer::start(Arc::new(move |_, _, _| answer(409, &body)));
+    let (ran, sent) = run_queue(&server, &files, 10);
+    assert!(ran.empty);
+    assert_eq!(sent.len(), 1, "not resent");
+    assert!(ran.finished.iter().all(|(_, o)| *o == InstanceOutcome::AlreadyPresent), "{:?}", ran.finished);
+}
+
+#[test]
+fn stow_202_shows_warnings_and_failures_per_file_and_resends_only_the_unconfirmed() {
+    use emr_imaging::upload::stow::InstanceOutcome;
+    let files = upload_files(3);
+    let uids: Vec<String> = files.iter().map(|(u, _)| u.clone()).collect();
+    let first = stow_json(&[(&uids[0], Some(0xB000))], &[(&uids[1], 0xC000), (&uids[2], 0xA700)]);
+    let second = stow_json(&[(&uids[2], None)], &[]);
+    let server = FaultyServer::start(Arc::new(move |_, _, nth| answer(if nth == 0 { 202 } else { 200 }, if nth == 0 { &first } else { &second })));
+    let (ran, sent) = run_queue(&server, &files, 10);
+    assert!(ran.empty);
+    assert_eq!(sent, [uids.clone(), vec![uids[2].clone()]], "out of resources: only that file again");
+    let outcome = |uid: &str| ran.finished.iter().find(|(u, _)| u == uid).map(|(_, o)| o.clone());
+    assert_eq!(outcome(&uids[0]), Some(InstanceOutcome::Stored { warning: Some(0xB000) }));
+    assert_eq!(outcome(&uids[1]), Some(InstanceOutcome::Failed { reason: Some(0xC000) }));
+    assert_eq!(outcome(&uids[2]), Some(InstanceOutcome::Stored { warning: None }));
+}
+
+#[test]
+fn a_500_between_batches_resends_that_batch_and_never_a_confirmed_file() {
+    let files = upload_files(6);
+    let uids: Vec<String> = files.iter().map(|(u, _)| u.clone()).collect();
+    let all = uids.clone();
+    // Batches of two: the second request fails, every other one stores what it names.
+    let server = FaultyServer::start(Arc::new(move |_, _, nth| {
+        if nth == 1 {
+            return answer(500, "{}");
+        }
+        let pairs = [(0, 1), (2, 3), (2, 3), (4, 5)];
+        let (x, y) = pairs[nth.min(3)];
+        answer(200, &stow_json(&[(&all[x], None), (&all[y], None)], &[]))
+    }));
+    let (ran, sent) = run_queue(&server, &files, 2);
+    assert!(ran.empty);
+    assert_eq!(ran.failures, 1);
+    let flat: Vec<&String> = sent.iter().flatten().collect();
+    for (i, uid) in uids.iter().enumerate() {
+        let times = flat.iter().filter(|u| **u == uid).count();
+        assert_eq!(times, if i == 2 || i == 3 { 2 } else { 1 }, "file {i}");
+    }
+    assert_eq!(ran.finished.len(), 6);
 }

@@ -14,6 +14,7 @@
 pub mod dicomdir;
 mod local;
 pub mod photo;
+pub mod queue;
 pub mod stow;
 mod uid;
 mod writer;
