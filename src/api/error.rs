@@ -13,6 +13,8 @@ wire_enum! {
     pub enum ErrorCode {
         Network = "network",
         Unauthorized = "unauthorized",
+        /// The sign-in ended and could not be renewed: what is shown stays, nothing new loads.
+        SessionExpired = "session-expired",
         NotFound = "not-found",
         Server = "server",
         Timeout = "timeout",
@@ -102,6 +104,7 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::Timeout { .. } => ErrorCode::Timeout,
             // Only a newer choice cancels work.
             NetError::Cancelled { .. } => ErrorCode::Superseded,
+            NetError::SessionExpired { .. } => ErrorCode::SessionExpired,
         },
         e.to_string(),
     );

@@ -2,6 +2,7 @@
 //! whole. It is the only source of server addresses and allow-lists; a URL parameter or a
 //! message never changes one.
 
+use super::smart::SmartSettings;
 use super::PatientIdSystems;
 use crate::net::check_address;
 use serde_json::{Map, Value};
@@ -24,6 +25,8 @@ pub struct ViewerConfig {
     pub patient_id_systems: PatientIdSystems,
     /// An IID endpoint of a diagnostic viewer, for the "Open in diagnostic viewer" button.
     pub external_iid_viewer: Option<Url>,
+    /// SMART App Launch: the client registration and the issuers that may launch us.
+    pub smart: Option<SmartSettings>,
 }
 
 /// Why `config.json` cannot be used. Each names the setting and the rule, for the site's IT.
@@ -45,9 +48,11 @@ pub enum ConfigError {
     BadOrigin { key: String, value: String },
     #[error("viewer/config.json: unknown setting {0:?} (known: {known})", known = KNOWN.join(", "))]
     Unknown(String),
+    #[error("{0}")]
+    Smart(String),
 }
 
-const KNOWN: [&str; 6] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer"];
+const KNOWN: [&str; 7] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer", "smart"];
 
 impl ViewerConfig {
     /// Parses `text`, the body of `config.json` fetched from `config_url`.
@@ -71,7 +76,21 @@ impl ViewerConfig {
             }
             Some(_) => return Err(ConfigError::WrongType { key: "iid".into(), expected: "an object" }),
         };
+        let smart = match object.get("smart") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(SmartSettings::parse(value, config_url).map_err(|e| ConfigError::Smart(e.to_string()))?),
+        };
+        if let Some(smart) = &smart {
+            // The standalone launch's issuer is the FHIR base: it must be one the site allows.
+            if !smart.allowed_issuers.is_empty() && smart.check_issuer(fhir_base.as_str()).is_err() {
+                return Err(ConfigError::Smart(format!(
+                    "viewer/config.json: fhirBaseUrl {} must be one of smart.allowedIssuers",
+                    fhir_base.as_str()
+                )));
+            }
+        }
         Ok(ViewerConfig {
+            smart,
             fhir_base,
             dicomweb_base,
             allowed_origins: origins(&object, "allowedOrigins")?,
@@ -232,6 +251,25 @@ mod tests {
             let err = parse(&format!(r#"{{"fhirBaseUrl": {bad:?}}}"#)).unwrap_err();
             assert!(matches!(err, ConfigError::BadAddress { ref key, .. } if key == "fhirBaseUrl"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_smart_section_is_checked_whole() {
+        let config = parse(
+            r#"{"fhirBaseUrl": "https://ehr.example/fhir", "smart": {"clientId": "c", "allowedIssuers": ["https://ehr.example/fhir"]}}"#,
+        )
+        .unwrap();
+        let smart = config.smart.unwrap();
+        assert_eq!(smart.client_id, "c");
+        assert_eq!(smart.redirect_uri.as_str(), "https://viewer.example/imaging/viewer/index.html");
+        let err = parse(
+            r#"{"fhirBaseUrl": "https://ehr.example/fhir", "smart": {"clientId": "c", "allowedIssuers": ["https://other.example/fhir"]}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("must be one of smart.allowedIssuers"), "{err}");
+        let err = parse(r#"{"fhirBaseUrl": "/fhir", "smart": {"clientID": "c"}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown setting smart.clientID"), "{err}");
+        assert_eq!(parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap().smart, None);
     }
 
     #[test]

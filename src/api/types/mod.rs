@@ -98,7 +98,7 @@ export type StudySource =
 
 /** Stable codes of `EMRImagingError.code`. */
 export type EMRImagingErrorCode =
-  | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
+  | "network" | "unauthorized" | "session-expired" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
   | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
   | "iid-invalid-request" | "invalid-config" | "internal";
