@@ -316,6 +316,13 @@ impl EmrImagingComponent {
         self.inner.session.set_token_provider(provider);
     }
 
+    /// A SMART grant's token and its renewal, kept fresh for as long as the page lives.
+    pub(crate) fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        self.inner.session.put_grant(fresh, renewer);
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::spawn_local(async move { inner.session.keep_fresh().await });
+    }
+
     /// Forgets the patient, as a context close does.
     pub(crate) fn close_patient(&self) {
         self.inner.session.close();

@@ -16,6 +16,8 @@ mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
+mod smart_launch;
+#[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 
 #[cfg(target_arch = "wasm32")]

@@ -132,6 +132,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub fn set_token(&self, token: Option<String>) {
         let auth = self.bridge.http().auth();
         auth.set_provider(None);
+        auth.set_renewer(None);
         auth.set_token(token);
     }
 
@@ -147,6 +148,20 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let auth = self.bridge.http().auth();
         auth.set_token(None);
         auth.set_provider(Some(provider));
+    }
+
+    /// A token the app obtained itself (a SMART grant), with its renewal: from now on the
+    /// token is renewed before it ends and after a 401 ([`crate::net::AuthMapper`]).
+    pub fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        let auth = self.bridge.http().auth();
+        auth.set_renewer(renewer);
+        auth.set_fresh(fresh);
+    }
+
+    /// Renews the app's token before each end while it can (resolves when renewing stops).
+    pub async fn keep_fresh(&self) {
+        let http = self.bridge.http();
+        http.auth().keep_fresh(http.transport()).await;
     }
 
     /// Asks the provider for a token when there is a provider and no token yet.
