@@ -155,6 +155,7 @@ impl From<&SessionError> for ApiError {
             | SessionError::StudyNotFetched(_) => ApiError::new(ErrorCode::NotFound, message),
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
+            SessionError::SessionExpired => ApiError::new(ErrorCode::SessionExpired, message),
         }
     }
 }

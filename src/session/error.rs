@@ -44,6 +44,9 @@ pub enum SessionError {
     SeveralPatientsWithIdentifier(String),
     #[error("no patient in context")]
     NoPatient,
+    /// The sign-in ended and could not be renewed; what is on screen stays.
+    #[error("session expired: the sign-in could not be renewed; the images shown stay, sign in again to load more")]
+    SessionExpired,
     /// A newer choice (patient, study or series) replaced this one; its results were dropped.
     #[error("a newer request replaced this one")]
     Superseded,

@@ -158,10 +158,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
         auth.set_fresh(fresh);
     }
 
-    /// Renews the app's token before each end while it can (resolves when renewing stops).
+    /// Renews the app's token before each end while it can (resolves when renewing stops);
+    /// when renewing failed, the user is told at once, before a request fails on it.
     pub async fn keep_fresh(&self) {
         let http = self.bridge.http();
         http.auth().keep_fresh(http.transport()).await;
+        if http.auth().is_expired() {
+            self.fail(SessionError::SessionExpired);
+        }
     }
 
     /// Asks the provider for a token when there is a provider and no token yet.

@@ -174,11 +174,17 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         Command::new("node")
             .current_dir(install::e2e_dir())
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            // `EMR_E2E_ONLY=smart.test.mjs` runs the named files only (while working on them).
+            .args(std::env::var("EMR_E2E_ONLY").map(|f| f.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default())
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
             .env("E2E_VIEWER_DATA", &viewer_dir)
+            // The SMART tests run a second HFS with authorization on, over a copy of this one's data.
+            .env("E2E_HFS_BIN", install::hfs()?)
+            .env("E2E_HFS_DB", dir.join("hfs").join("hfs.db"))
+            .env("E2E_SEARCH_PARAMETERS", dir.join("hfs").join("search-parameters-r4.json"))
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );

@@ -36,7 +36,8 @@ impl Authorize<'_> {
                 .append_pair("redirect_uri", self.settings.redirect_uri.as_str())
                 .append_pair("scope", &self.settings.scope_for(self.launch.is_none()))
                 .append_pair("state", self.state)
-                .append_pair("aud", self.iss.as_str())
+                // As the EHR wrote it: `Url` would add a `/` to a bare origin, which `aud` checks refuse.
+                .append_pair("aud", self.iss.as_str().trim_end_matches('/'))
                 .append_pair("code_challenge", self.challenge)
                 .append_pair("code_challenge_method", "S256");
             if let Some(launch) = self.launch {
