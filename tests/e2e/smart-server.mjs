@@ -18,7 +18,7 @@ const [port, fhirBase, redirects, patientList = ''] = process.argv.slice(2);
 const issuer = `http://127.0.0.1:${port}`;
 const clientId = 'emr-imaging-viewer';
 const accessTokenTTL = Number(process.env.SMART_ACCESS_TOKEN_TTL ?? 60);
-const resourceScopes = ['patient/ImagingStudy.rs', 'patient/Endpoint.rs', 'patient/Patient.rs', 'patient/DiagnosticReport.rs'];
+const resourceScopes = ['patient/ImagingStudy.rs', 'patient/Endpoint.rs', 'user/Endpoint.rs', 'patient/Patient.rs', 'patient/DiagnosticReport.rs'];
 const otherScopes = ['openid', 'fhirUser', 'launch', 'launch/patient', 'online_access', 'offline_access'];
 const patients = patientList.split(',').filter(Boolean);
 
