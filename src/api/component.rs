@@ -410,6 +410,9 @@ impl Inner {
             Action::OpenSeries(series_uid) => wasm_bindgen_futures::spawn_local(async move {
                 let _ = inner.session.open_series(&series_uid).await;
             }),
+            Action::KeyImagesOnly(on) => wasm_bindgen_futures::spawn_local(async move {
+                let _ = inner.session.set_key_images_only(on).await;
+            }),
         }
     }
 }

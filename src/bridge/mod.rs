@@ -9,7 +9,7 @@ pub mod rendered;
 mod report;
 mod study;
 
-pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
+pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};

@@ -29,6 +29,7 @@ mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
+pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 
@@ -103,11 +104,14 @@ pub struct Session<T, S> {
     config: SessionConfig,
     generations: Generations,
     state: RefCell<State>,
+    /// Studies open as their key images only (the option, then the user's toggle).
+    key_images_only: std::cell::Cell<bool>,
 }
 
 impl<T: Transport, S: Screen> Session<T, S> {
     pub fn new(bridge: ImagingBridge<T>, config: SessionConfig, screen: S) -> Self {
-        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()) }
+        let key_images_only = std::cell::Cell::new(config.key_images_only);
+        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()), key_images_only }
     }
 
     pub fn bridge(&self) -> &ImagingBridge<T> {
@@ -293,21 +297,29 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.screen.apply(Update::StudyOpened(Box::new(listed.clone())));
         self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
         let loaded = async {
-            let study = if self.config.key_images_only { self.key_images_of(&listed, &generation).await? } else { listed.clone() };
+            let (study, keys) = if self.key_images_only.get() {
+                let (study, keys) = self.key_images_of(&listed, &generation).await?;
+                (study, Some(keys))
+            } else {
+                (listed.clone(), None)
+            };
             let (series, instance) = self.bridge.first_image(&study).await?;
             let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
-            Ok::<_, SessionError>((study, series, instance, bytes))
+            Ok::<_, SessionError>((study, keys, series, instance, bytes))
         };
         let loaded = self.patiently(Activity::Image, &generation, loaded).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let (study, series, instance, bytes) = loaded.map_err(|e| match e {
+        let (study, keys, series, instance, bytes) = loaded.map_err(|e| match e {
             // Blocked and reported already.
             e @ SessionError::WrongPatient(_) => e,
             e => self.fail(e),
         })?;
         self.state.borrow_mut().opened = Some(study.clone());
+        if let Some(keys) = keys {
+            self.screen.apply(Update::KeyImages(keys));
+        }
         let context = self.identity(&generation).await?;
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
         let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {

@@ -7,7 +7,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use super::*;
-use crate::bridge::BridgeConfig;
+use crate::bridge::{BridgeConfig, SeriesKind};
 use crate::imaging::key_objects::tests::selection_part10;
 use crate::imaging::key_objects::KEY_OBJECT_SELECTION_SOP_CLASS;
 use crate::net::native::block_on;
@@ -960,10 +960,42 @@ fn another_patients_selection_blocks_and_chooses_nothing() {
     assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::Blocked(_))));
 }
 
+fn key_marks(screen: &Recorder) -> Vec<KeyImages> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::KeyImages(keys) => Some(keys.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn without_key_images_only_a_ko_series_is_neither_opened_nor_stripped() {
+fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() {
     let (session, _servers, screen) = session_with(world_with_key_images(A));
     block_on(session.open_patient("a")).expect("opens");
     assert_eq!(shown_instances(&screen), ["1.1.1.1"], "the first image series, not the KO series numbered before it");
-    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1))]);
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1)), ("1.1.0".to_string(), Some(2))]);
+    let kinds: Vec<SeriesKind> = screen
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            Update::Series(items) => Some(items.iter().map(|i| i.kind).collect()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds, [SeriesKind::Images, SeriesKind::Images, SeriesKind::KeyObjects], "the document series last, for what it is");
+    assert_eq!(key_marks(&screen), [vec![("1.1.1".to_string(), "1.1.1.3".to_string())]], "1.1.2.1 is rejected");
+    // The user's toggle opens the study again as its key images, and back.
+    block_on(session.set_key_images_only(true)).expect("key images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.3"));
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(1))]);
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::KeyImagesOnly(true))));
+    block_on(session.set_key_images_only(false)).expect("all images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.1"));
+    assert_eq!(key_marks(&screen).len(), 3, "marked each time the study opened");
 }

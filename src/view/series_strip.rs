@@ -1,11 +1,25 @@
-//! The series strip: one button per series with our own thumbnail (its middle image, checked
-//! against the patient like every image drawn) and its loading progress.
+//! The series strip: one button per image series with our own thumbnail (its middle image,
+//! checked against the patient like every image drawn), its loading progress and how many key
+//! images it has; then the study's document series (key objects, reports, …), each listed for
+//! what it holds and never drawn as an image.
 
 use super::draw;
 use super::store::{Action, SeriesItem, Store};
 use super::STRINGS;
+use crate::bridge::SeriesKind;
 use crate::imaging::VerifiedImage;
 use leptos::prelude::*;
+
+fn kind_label(kind: SeriesKind) -> &'static str {
+    match kind {
+        SeriesKind::Images => STRINGS.images,
+        SeriesKind::KeyObjects => STRINGS.kind_key_objects,
+        SeriesKind::Report => STRINGS.kind_report,
+        SeriesKind::PresentationState => STRINGS.kind_presentation_state,
+        SeriesKind::Segmentation => STRINGS.kind_segmentation,
+        SeriesKind::OtherObject => STRINGS.kind_other_object,
+    }
+}
 
 #[component]
 fn Thumb(image: VerifiedImage, store: Store) -> impl IntoView {
@@ -25,6 +39,7 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
     let series = store.series.clone();
     let current = store.stack.clone();
     let actions = store.actions.clone();
+    let keys = store.key_images.clone();
     let store_for_items = store.clone();
     view! {
         <div class="emr-series-strip" role="toolbar" aria-label=STRINGS.series_strip_label data-testid="series-strip">
@@ -44,6 +59,27 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                         item.modality.clone().unwrap_or_default(),
                         item.description.clone().unwrap_or_default()
                     );
+                    if item.kind != SeriesKind::Images {
+                        let what = format!("{} · {}", kind_label(item.kind), STRINGS.not_an_image);
+                        return view! {
+                            <div class="emr-series emr-series-doc" role="note" data-document-series-uid=item.uid.clone()
+                                data-kind=format!("{:?}", item.kind) title=label.clone()>
+                                <span class="emr-thumb-box"></span>
+                                <span class="emr-series-label">{label.clone()}</span>
+                                <span class="emr-series-count">{what}</span>
+                            </div>
+                        }
+                        .into_any();
+                    }
+                    let badge = {
+                        let (keys, uid) = (keys.clone(), item.uid.clone());
+                        move || {
+                            let n = keys.with(|k| k.iter().filter(|(series, _)| *series == uid).count());
+                            (n > 0).then(|| view! {
+                                <span class="emr-key-badge" data-testid="key-badge" title=STRINGS.key_image_title>{format!("{} {n}", STRINGS.key_image)}</span>
+                            })
+                        }
+                    };
                     let progress = (item.total > 0 && item.loaded > 0 && item.loaded < item.total).then(|| {
                         let pct = item.loaded * 100 / item.total.max(1);
                         view! {
@@ -61,8 +97,10 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                             <span class="emr-series-label">{label.clone()}</span>
                             <span class="emr-series-count">{format!("{} {}", item.count.map(|c| c as usize).unwrap_or(item.total), STRINGS.images)}</span>
                             {progress}
+                            {badge}
                         </button>
                     }
+                    .into_any()
                 }
             />
         </div>

@@ -29,6 +29,8 @@ pub enum Action {
     OpenStudy(String),
     /// A series of the selected study, from the series strip.
     OpenSeries(String),
+    /// Studies as their key images only, or all images.
+    KeyImagesOnly(bool),
 }
 
 /// One decoded frame of the stack, in display order.
@@ -126,6 +128,9 @@ pub struct Store {
     pub series: ArcRwSignal<Vec<SeriesItem>>,
     pub view: ArcRwSignal<ViewState>,
     pub reports: ArcRwSignal<Reports>,
+    /// The open study's key images (series, SOP Instance UID).
+    pub key_images: ArcRwSignal<crate::session::KeyImages>,
+    pub key_images_only: ArcRwSignal<bool>,
     pub theme: ArcRwSignal<Theme>,
     /// The site's diagnostic viewer (IID), for studies without an `ihe-iid` Endpoint of their own.
     pub iid_viewer: ArcRwSignal<Option<url::Url>>,
@@ -150,6 +155,8 @@ impl Store {
             series: ArcRwSignal::new(Vec::new()),
             view: ArcRwSignal::new(ViewState::default()),
             reports: ArcRwSignal::new(Reports::Idle),
+            key_images: ArcRwSignal::new(Vec::new()),
+            key_images_only: ArcRwSignal::new(false),
             theme: ArcRwSignal::new(Theme::Auto),
             iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
@@ -166,6 +173,7 @@ impl Store {
         self.series.set(Vec::new());
         self.blocked.set(None);
         self.reports.set(Reports::Idle);
+        self.key_images.set(Vec::new());
         self.studies.set(Vec::new());
         self.selected_study.set(None);
         self.context.set(None);
@@ -189,6 +197,7 @@ impl Store {
                 self.selected_study.set(Some(study.study_uid));
                 self.image.set(None);
                 self.blocked.set(None);
+                self.key_images.set(Vec::new());
             }
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
@@ -239,6 +248,8 @@ impl Store {
             Change::ShowFrame(index) => self.show_index(index),
             Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
             Change::Reports(reports) => self.reports.set(reports),
+            Change::KeyImages(keys) => self.key_images.set(keys),
+            Change::KeyImagesOnly(on) => self.key_images_only.set(on),
         }
     }
 

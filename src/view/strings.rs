@@ -67,6 +67,17 @@ pub struct Strings {
     pub open_diagnostic: &'static str,
     pub attachment_not_inline: &'static str,
     pub mm: &'static str,
+    /// The viewport's mark on a key image, and the strip's count of them.
+    pub key_image: &'static str,
+    pub key_image_title: &'static str,
+    pub key_images_only: &'static str,
+    /// Document series in the strip, by what they hold.
+    pub kind_key_objects: &'static str,
+    pub kind_report: &'static str,
+    pub kind_presentation_state: &'static str,
+    pub kind_segmentation: &'static str,
+    pub kind_other_object: &'static str,
+    pub not_an_image: &'static str,
 }
 
 pub static STRINGS: Strings = Strings {
@@ -136,4 +147,13 @@ pub static STRINGS: Strings = Strings {
     open_diagnostic: "Open in diagnostic viewer",
     attachment_not_inline: "available in the EMR",
     mm: "mm",
+    key_image: "KEY",
+    key_image_title: "A Key Object Selection of this study names this image.",
+    key_images_only: "Key images only",
+    kind_key_objects: "Key image selection",
+    kind_report: "Structured report",
+    kind_presentation_state: "Presentation state",
+    kind_segmentation: "Segmentation",
+    kind_other_object: "DICOM object",
+    not_an_image: "not an image",
 };

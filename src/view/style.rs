@@ -38,6 +38,9 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-thumb{max-width:48px;max-height:48px}
 .emr-imaging .emr-series-label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .emr-imaging .emr-series-count{color:var(--emr-muted)}
+.emr-imaging .emr-series-doc{opacity:.75;cursor:default;border-style:dashed}
+.emr-imaging .emr-key-badge{position:absolute;top:2px;left:2px;color:#1b1f24;background:#ffd54f;font-size:10px;font-weight:700;padding:0 3px;border-radius:2px}
+.emr-imaging .emr-key{color:#1b1f24;background:#ffd54f;font-weight:700;padding:0 4px;border-radius:2px}
 .emr-imaging .emr-mini-progress{height:3px;background:var(--emr-border);display:block}
 .emr-imaging .emr-mini-progress span,.emr-imaging .emr-progress span{display:block;height:100%;background:var(--emr-accent)}
 .emr-imaging .emr-viewer{flex:1;display:flex;flex-direction:column;min-height:0}

@@ -7,7 +7,7 @@
 
 use super::draw;
 use super::logic::{dicom_date, overlay_number, person_name, stack_key_delta};
-use super::store::{Store, Tool};
+use super::store::{Action, Store, Tool};
 use super::STRINGS;
 use crate::imaging::{geometry, presets};
 use leptos::prelude::*;
@@ -372,6 +372,7 @@ fn Toolbar(store: Store) -> impl IntoView {
                     on:input=move |ev| { if let Ok(f) = event_target_value(&ev).parse::<u32>() { s_fps.view.update(|v| v.fps = f.clamp(1, 60)); } } />
                 <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), STRINGS.fps)}</span>
             </label>
+            {key_toggle(&store)}
             {move || diagnostic().map(|href| view! {
                 <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{STRINGS.open_diagnostic}</a>
             })}
@@ -379,10 +380,26 @@ fn Toolbar(store: Store) -> impl IntoView {
     }
 }
 
+/// "Key images only": offered while the open study has key images, or while it is on.
+fn key_toggle(store: &Store) -> impl IntoView {
+    let (keys, only, actions) = (store.key_images.clone(), store.key_images_only.clone(), store.actions.clone());
+    move || {
+        let on = only.get();
+        (on || keys.with(|k| !k.is_empty())).then(|| {
+            let actions = actions.clone();
+            view! {
+                <button type="button" data-testid="key-images-only" aria-pressed=on.to_string()
+                    on:click=move |_| (actions)(Action::KeyImagesOnly(!on))>{STRINGS.key_images_only}</button>
+            }
+        })
+    }
+}
+
 #[component]
 fn Overlays(store: Store) -> impl IntoView {
     let (image, view, size, stack, index) =
         (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.stack.clone(), store.index.clone());
+    let keys = store.key_images.clone();
     move || {
         let shown = image.get()?;
         let h = &shown.image.header;
@@ -414,6 +431,9 @@ fn Overlays(store: Store) -> impl IntoView {
         let lossy = h
             .lossy
             .then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
+        let key = keys.with(|k| k.iter().any(|(_, sop)| *sop == shown.instance_uid)).then(
+            || view! { <span class="emr-key" role="note" title=STRINGS.key_image_title data-testid="key-image">{STRINGS.key_image}</span> },
+        );
         Some(view! {
             <div class="emr-overlay" data-testid="overlay" aria-hidden="false">
                 <div class="emr-ov emr-ov-tl">
@@ -425,6 +445,7 @@ fn Overlays(store: Store) -> impl IntoView {
                     <span data-testid="overlay-study-date">{dicom_date(h.study_date.as_deref().unwrap_or_default())}</span>
                     <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
                     {lossy}
+                    {key}
                 </div>
                 <div class="emr-ov emr-ov-bl">
                     <span data-testid="overlay-series">{series_line}</span>
