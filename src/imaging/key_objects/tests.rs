@@ -133,7 +133,9 @@ fn document(sop_class: &str, patient_id: &str, family: &str, title: &str, keys: 
 }
 
 /// A selection of `keys` (series, SOP Instance UID) in study `study`, titled "Of Interest"
-/// or, with `rejection`, "Rejected for Quality Reasons", for the patient `(id, family)`.
+/// or, with `rejection`, "Rejected for Quality Reasons", for the patient `(id, family)`. For
+/// the session's native tests.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn selection_part10(patient: (&str, &str), study: &str, sop: &str, rejection: bool, keys: &[(&str, &str)]) -> Vec<u8> {
     let mut series: Vec<&str> = keys.iter().map(|(s, _)| *s).collect();
     series.dedup();
