@@ -272,6 +272,21 @@ impl EmrImagingComponent {
         })
     }
 
+    /// The measurements and annotations drawn on the current patient's images, in the order
+    /// drawn, with their results (a patient switch drops them).
+    #[wasm_bindgen(js_name = getMeasurements, unchecked_return_type = "Measurement[]")]
+    pub fn get_measurements(&self) -> Result<JsValue, JsValue> {
+        use crate::imaging::measure::{Measurement, MeasurementReport};
+        use leptos::prelude::GetUntracked;
+        let all = self.inner.face.store.measurements.get_untracked();
+        let reports: Vec<MeasurementReport> = all
+            .drawn
+            .iter()
+            .map(|d| MeasurementReport { measurement: &d.measurement, values: &d.values, label: Measurement::label(&d.values) })
+            .collect();
+        to_js(&reports)
+    }
+
     /// Drops cached images from memory and IndexedDB; resolves when both are empty.
     #[wasm_bindgen(js_name = clearCache, unchecked_return_type = "Promise<void>")]
     pub fn clear_cache(&self) -> js_sys::Promise {

@@ -172,5 +172,130 @@ pub fn value_unit(header: &ImageHeader) -> Option<String> {
     header.rescale_type.clone().or_else(|| (header.modality.as_deref() == Some("CT")).then(|| "HU".to_string()))
 }
 
+/// What the user drew.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MeasureKind {
+    /// Two points.
+    Length,
+    /// Three points: an end, the vertex, the other end.
+    Angle,
+    /// Two opposite corners of the bounding box.
+    Ellipse,
+    Rectangle,
+    /// An annotation, from its tail to the point it shows; no result.
+    Arrow,
+}
+
+impl MeasureKind {
+    pub fn points(self) -> usize {
+        match self {
+            MeasureKind::Angle => 3,
+            _ => 2,
+        }
+    }
+}
+
+/// A measurement or annotation, attached to one frame of one instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measurement {
+    pub id: u32,
+    pub kind: MeasureKind,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub instance_uid: String,
+    pub frame: u32,
+    pub points: Vec<Point>,
+}
+
+/// A measurement's result as the user reads it and `getMeasurements()` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeasuredValues {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub length: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub angle_degrees: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<RegionStats>,
+    /// "mm" or "px" for a length; "mm²" or "px²" for an area.
+    pub unit: Option<&'static str>,
+    /// The modality values' unit (e.g. HU) for region statistics.
+    pub value_unit: Option<String>,
+    pub calibration: Calibration,
+    /// "uncalibrated" or "detector", when the result must say so.
+    pub caveat: Option<&'static str>,
+}
+
+/// One entry of `getMeasurements()`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeasurementReport<'a> {
+    #[serde(flatten)]
+    pub measurement: &'a Measurement,
+    pub values: &'a MeasuredValues,
+    pub label: String,
+}
+
+impl Measurement {
+    /// The result on `image` (the frame it is attached to).
+    pub fn values(&self, image: &DecodedImage) -> MeasuredValues {
+        let calibration = Calibration::of(&image.header);
+        let mut out = MeasuredValues {
+            length: None,
+            angle_degrees: None,
+            area: None,
+            stats: None,
+            unit: None,
+            value_unit: None,
+            calibration,
+            caveat: calibration.caveat(),
+        };
+        match (self.kind, self.points.as_slice()) {
+            (MeasureKind::Length, [a, b]) => {
+                out.length = Some(calibration.distance(*a, *b));
+                out.unit = Some(calibration.length_unit());
+            }
+            (MeasureKind::Angle, [a, vertex, b]) => {
+                out.angle_degrees = angle_degrees(*a, *vertex, *b, &calibration);
+            }
+            (MeasureKind::Ellipse | MeasureKind::Rectangle, [a, b]) => {
+                let shape = if self.kind == MeasureKind::Ellipse { RegionShape::Ellipse } else { RegionShape::Rectangle };
+                let stats = region_stats(shape, *a, *b, image, &calibration);
+                out.area = Some(stats.area);
+                out.unit = Some(calibration.area_unit());
+                out.value_unit = value_unit(&image.header);
+                out.stats = Some(stats);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// The label drawn next to it, e.g. `100.0 mm`, `37.5°`, `Area 120.3 mm² · mean 60.1 HU · SD 4.9 ·
+    /// min 52 · max 68`.
+    pub fn label(values: &MeasuredValues) -> String {
+        let caveat = values.caveat.map(|c| format!(" ({c})")).unwrap_or_default();
+        let unit = values.unit.unwrap_or_default();
+        if let Some(length) = values.length {
+            return format!("{length:.1} {unit}{caveat}");
+        }
+        if let Some(angle) = values.angle_degrees {
+            return format!("{angle:.1}°");
+        }
+        let (Some(area), Some(stats)) = (values.area, values.stats) else { return String::new() };
+        let v = values.value_unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+        match (stats.mean, stats.sd, stats.min, stats.max) {
+            (Some(mean), Some(sd), Some(min), Some(max)) => {
+                format!("{area:.1} {unit}{caveat} · mean {mean:.1}{v} · SD {sd:.1} · min {min:.0} · max {max:.0}")
+            }
+            _ => format!("{area:.1} {unit}{caveat}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

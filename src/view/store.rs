@@ -6,6 +6,7 @@
 use crate::bridge::Study;
 use crate::fhir::Patient;
 use crate::imaging::geometry;
+use crate::imaging::measure::{MeasureKind, MeasuredValues, Measurement, Point};
 use crate::imaging::{PatientContext, VerifiedImage};
 use crate::session::Update as Change;
 pub use crate::session::{Activity, Reports, SeriesItem, Status};
@@ -64,6 +65,32 @@ pub enum Tool {
     Zoom,
     Pan,
     Scroll,
+    /// Draws a measurement or an annotation of this kind.
+    Measure(MeasureKind),
+}
+
+/// A measurement on screen: what was drawn and what it measures on its frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    pub measurement: Measurement,
+    pub values: MeasuredValues,
+}
+
+/// The measurements of the patient in context, the one selected, and the one being drawn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measurements {
+    pub drawn: Vec<Drawn>,
+    pub selected: Option<u32>,
+    pub draft: Option<Measurement>,
+    pub next_id: u32,
+}
+
+impl Measurements {
+    /// Those attached to the frame `instance_uid` / `frame`.
+    pub fn on(&self, instance_uid: &str, frame: u32) -> impl Iterator<Item = &Drawn> {
+        let instance_uid = instance_uid.to_string();
+        self.drawn.iter().filter(move |d| d.measurement.instance_uid == instance_uid && d.measurement.frame == frame)
+    }
 }
 
 /// The user's view of the image: kept across slices of one series, reset on a new series.
@@ -131,6 +158,7 @@ pub struct Store {
     /// The open study's key images (series, SOP Instance UID).
     pub key_images: ArcRwSignal<crate::session::KeyImages>,
     pub key_images_only: ArcRwSignal<bool>,
+    pub measurements: ArcRwSignal<Measurements>,
     pub theme: ArcRwSignal<Theme>,
     /// The site's diagnostic viewer (IID), for studies without an `ihe-iid` Endpoint of their own.
     pub iid_viewer: ArcRwSignal<Option<url::Url>>,
@@ -157,6 +185,7 @@ impl Store {
             reports: ArcRwSignal::new(Reports::Idle),
             key_images: ArcRwSignal::new(Vec::new()),
             key_images_only: ArcRwSignal::new(false),
+            measurements: ArcRwSignal::new(Measurements::default()),
             theme: ArcRwSignal::new(Theme::Auto),
             iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
@@ -174,6 +203,8 @@ impl Store {
         self.blocked.set(None);
         self.reports.set(Reports::Idle);
         self.key_images.set(Vec::new());
+        // Drawn on the previous patient's images: never shown or handed out for the next.
+        self.measurements.set(Measurements::default());
         self.studies.set(Vec::new());
         self.selected_study.set(None);
         self.context.set(None);
@@ -291,6 +322,118 @@ impl Store {
         if !same {
             self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));
         }
+    }
+
+    /// Starts drawing a `kind` at `at` on the frame in the viewport.
+    pub fn start_measurement(&self, kind: MeasureKind, at: Point) {
+        let Some(shown) = self.image.get_untracked() else { return };
+        self.measurements.update(|m| {
+            m.selected = None;
+            m.draft = Some(Measurement {
+                id: m.next_id,
+                kind,
+                study_uid: shown.study_uid.clone(),
+                series_uid: shown.series_uid.clone(),
+                instance_uid: shown.instance_uid.clone(),
+                frame: shown.image.frame_index,
+                points: vec![at, at],
+            });
+        });
+    }
+
+    /// Moves the draft's last point to `at`.
+    pub fn drag_measurement(&self, at: Point) {
+        self.measurements.update(|m| {
+            if let Some(last) = m.draft.as_mut().and_then(|d| d.points.last_mut()) {
+                *last = at;
+            }
+        });
+    }
+
+    /// The pointer went up at the draft's last point: an angle then waits for its third point
+    /// (`true`), everything else is done (or dropped when it has no extent).
+    pub fn release_measurement(&self) -> bool {
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone()) else { return false };
+        let [.., a, b] = draft.points.as_slice() else { return false };
+        if (a.x - b.x).hypot(a.y - b.y) < 1.0 {
+            // A click, not a drag: an angle's ray or a shape needs extent.
+            if draft.points.len() == 2 {
+                self.measurements.update(|m| m.draft = None);
+            }
+            return false;
+        }
+        if draft.points.len() < draft.kind.points() {
+            self.measurements.update(|m| {
+                if let Some(d) = m.draft.as_mut() {
+                    d.points.push(*b);
+                }
+            });
+            return true;
+        }
+        self.finish_measurement(draft);
+        false
+    }
+
+    fn finish_measurement(&self, measurement: Measurement) {
+        let Some(values) = self.values_of(&measurement) else { return };
+        self.measurements.update(|m| {
+            // Not selected: the arrow keys keep scrolling the stack until the user picks it.
+            m.draft = None;
+            m.next_id = measurement.id + 1;
+            m.drawn.push(Drawn { measurement, values });
+        });
+    }
+
+    /// A measurement's values on its own frame, if that frame is in the viewport or the stack.
+    fn values_of(&self, measurement: &Measurement) -> Option<MeasuredValues> {
+        let on_screen = self.image.with_untracked(|i| {
+            i.as_ref()
+                .filter(|i| i.instance_uid == measurement.instance_uid && i.image.frame_index == measurement.frame)
+                .map(|i| measurement.values(&i.image))
+        });
+        on_screen.or_else(|| {
+            self.stack.with_untracked(|s| {
+                s.frames
+                    .iter()
+                    .find(|f| f.instance_uid == measurement.instance_uid && f.image.frame_index == measurement.frame)
+                    .map(|f| measurement.values(&f.image))
+            })
+        })
+    }
+
+    /// Replaces the points of measurement `id` (moved as a whole or by one handle).
+    pub fn move_measurement(&self, id: u32, points: Vec<Point>) {
+        let Some(mut moved) = self.measurements.with_untracked(|m| m.drawn.iter().find(|d| d.measurement.id == id).cloned()) else {
+            return;
+        };
+        moved.measurement.points = points;
+        let Some(values) = self.values_of(&moved.measurement) else { return };
+        self.measurements.update(|m| {
+            if let Some(d) = m.drawn.iter_mut().find(|d| d.measurement.id == id) {
+                *d = Drawn { measurement: moved.measurement, values };
+            }
+        });
+    }
+
+    pub fn select_measurement(&self, id: Option<u32>) {
+        self.measurements.update(|m| m.selected = id);
+    }
+
+    /// Deletes the selected measurement; `false` when none is selected.
+    pub fn delete_selected(&self) -> bool {
+        let Some(id) = self.measurements.with_untracked(|m| m.selected) else { return false };
+        self.measurements.update(|m| {
+            m.drawn.retain(|d| d.measurement.id != id);
+            m.selected = None;
+        });
+        true
+    }
+
+    /// Drops the measurement being drawn; `false` when there is none.
+    pub fn cancel_draft(&self) -> bool {
+        let had = self.measurements.with_untracked(|m| m.draft.is_some());
+        self.measurements.update(|m| m.draft = None);
+        had
     }
 
     /// Moves through the stack by `delta` slices.

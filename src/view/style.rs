@@ -50,6 +50,14 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-diagnostic{margin-left:auto;color:var(--emr-accent);padding:2px 6px;border:1px solid var(--emr-border);border-radius:3px;text-decoration:none}
 .emr-imaging .emr-viewport{position:relative;flex:1;background:#000;min-width:0;min-height:160px;overflow:hidden;touch-action:none;user-select:none;color:#eee}
 .emr-imaging .emr-canvas{position:absolute;left:50%;top:50%}
+.emr-imaging .emr-measure-box{position:absolute;left:50%;top:50%;pointer-events:none}
+.emr-imaging .emr-measure-svg{position:absolute;inset:0;width:100%;height:100%;overflow:visible}
+.emr-imaging .emr-measure-line{fill:none;stroke:#4fc3f7;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+.emr-imaging .emr-measure-grab{fill:none;stroke:transparent;stroke-width:12px;vector-effect:non-scaling-stroke;pointer-events:stroke;cursor:move}
+.emr-imaging .emr-measure-selected .emr-measure-line{stroke:#ffd54f}
+.emr-imaging .emr-measure-draft .emr-measure-line{stroke-dasharray:4 3}
+.emr-imaging .emr-handle{fill:#ffd54f;pointer-events:all;cursor:crosshair}
+.emr-imaging .emr-measure-label{position:absolute;transform:translate(8px,-50%);color:#fff;font-size:12px;white-space:nowrap;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
 .emr-imaging .emr-overlay{position:absolute;inset:0;pointer-events:none;font-size:12px;text-shadow:0 0 2px #000,0 0 2px #000}
 .emr-imaging .emr-ov{position:absolute;display:flex;flex-direction:column;max-width:48%}
 .emr-imaging .emr-ov-tl{left:6px;top:4px}

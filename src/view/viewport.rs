@@ -7,8 +7,10 @@
 
 use super::draw;
 use super::logic::{dicom_date, overlay_number, person_name, stack_key_delta};
+use super::measure_layer::MeasureLayer;
 use super::store::{Action, Store, Tool};
 use super::STRINGS;
+use crate::imaging::measure::{MeasureKind, Point};
 use crate::imaging::{geometry, presets};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -18,10 +20,13 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 /// A drag in progress: what it does and where it started.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Drag {
     pointer: i32,
     tool: Tool,
+    /// Moving a measurement (all of it, or one point): its id, the handle, where the pointer
+    /// went down (image px) and its points then.
+    grab: Option<(u32, Option<usize>, Point, Vec<Point>)>,
     x: f64,
     y: f64,
     center: f64,
@@ -155,9 +160,25 @@ pub fn Viewport(store: Store) -> impl IntoView {
         });
     }
 
+    let measure_box = NodeRef::<leptos::html::Div>::new();
+    // The pointer in image pixels (fractional: pointer events carry sub-pixel positions).
+    let image_point = {
+        let image = store.image.clone();
+        move |ev: &web_sys::PointerEvent| -> Option<Point> {
+            let el = measure_box.get_untracked()?;
+            let (columns, rows) =
+                image.with_untracked(|i| i.as_ref().map(|i| (f64::from(i.image.columns()), f64::from(i.image.rows()))))?;
+            let rect = el.get_bounding_client_rect();
+            if rect.width() <= 0.0 || rect.height() <= 0.0 {
+                return None;
+            }
+            let (cx, cy) = client_position(ev);
+            Some(Point { x: (cx - rect.left()) / rect.width() * columns, y: (cy - rect.top()) / rect.height() * rows })
+        }
+    };
     let drag: Rc<RefCell<Option<Drag>>> = Rc::new(RefCell::new(None));
     let on_pointerdown = {
-        let (store, drag) = (store.clone(), drag.clone());
+        let (store, drag, image_point) = (store.clone(), drag.clone(), image_point.clone());
         move |ev: web_sys::PointerEvent| {
             let Some(shown) = store.image.get_untracked() else { return };
             let view = store.view.get_untracked();
@@ -172,10 +193,40 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 let _ = el.focus();
                 let _ = el.set_pointer_capture(ev.pointer_id());
             }
+            // On a drawn measurement (or its handle): select it and move it, whatever the tool.
+            let mut grab = None;
+            if let (Some(target), Some(at)) = (ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()), image_point(&ev)) {
+                let handle = target.get_attribute("data-handle").and_then(|h| h.parse::<usize>().ok());
+                let id = target.closest("[data-measurement-id]").ok().flatten().and_then(|g| g.get_attribute("data-measurement-id"));
+                if let Some(id) = id.and_then(|id| id.parse::<u32>().ok()) {
+                    let points = store
+                        .measurements
+                        .with_untracked(|m| m.drawn.iter().find(|d| d.measurement.id == id).map(|d| d.measurement.points.clone()));
+                    if let Some(points) = points {
+                        store.select_measurement(Some(id));
+                        grab = Some((id, handle, at, points));
+                    }
+                }
+            }
+            if grab.is_none() {
+                if let Tool::Measure(kind) = tool {
+                    let Some(at) = image_point(&ev) else { return };
+                    // An angle's third point: this click places it.
+                    if store.measurements.with_untracked(|m| m.draft.as_ref().is_some_and(|d| d.points.len() == 3)) {
+                        store.drag_measurement(at);
+                        store.release_measurement();
+                        return;
+                    }
+                    store.start_measurement(kind, at);
+                } else {
+                    store.select_measurement(None);
+                }
+            }
             let size = store.viewport_size.get_untracked();
             let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
             *drag.borrow_mut() = Some(Drag {
                 pointer: ev.pointer_id(),
+                grab,
                 tool,
                 x: f64::from(ev.client_x()),
                 y: f64::from(ev.client_y()),
@@ -189,14 +240,38 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointermove = {
-        let (store, drag) = (store.clone(), drag.clone());
+        let (store, drag, image_point) = (store.clone(), drag.clone(), image_point.clone());
         move |ev: web_sys::PointerEvent| {
-            let Some(d) = *drag.borrow() else { return };
+            let Some(d) = drag.borrow().clone() else {
+                // An angle waiting for its third point follows the pointer.
+                if store.measurements.with_untracked(|m| m.draft.as_ref().is_some_and(|d| d.points.len() == 3)) {
+                    if let Some(at) = image_point(&ev) {
+                        store.drag_measurement(at);
+                    }
+                }
+                return;
+            };
             if d.pointer != ev.pointer_id() {
+                return;
+            }
+            if let Some((id, handle, start, points)) = &d.grab {
+                let Some(at) = image_point(&ev) else { return };
+                let (dx, dy) = (at.x - start.x, at.y - start.y);
+                let moved = points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| if handle.is_none_or(|h| h == i) { Point { x: p.x + dx, y: p.y + dy } } else { *p })
+                    .collect();
+                store.move_measurement(*id, moved);
                 return;
             }
             let (dx, dy) = (f64::from(ev.client_x()) - d.x, f64::from(ev.client_y()) - d.y);
             match d.tool {
+                Tool::Measure(_) => {
+                    if let Some(at) = image_point(&ev) {
+                        store.drag_measurement(at);
+                    }
+                }
                 Tool::Window => {
                     let (center, width) = geometry::window_after_drag(d.center, d.width, dx, dy, d.span);
                     store.set_window(center, width);
@@ -211,10 +286,14 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointerup = {
-        let drag = drag.clone();
+        let (store, drag) = (store.clone(), drag.clone());
         move |ev: web_sys::PointerEvent| {
-            if drag.borrow().is_some_and(|d| d.pointer == ev.pointer_id()) {
+            let ended = drag.borrow().as_ref().filter(|d| d.pointer == ev.pointer_id()).map(|d| (d.tool, d.grab.is_some()));
+            if let Some((tool, grabbed)) = ended {
                 *drag.borrow_mut() = None;
+                if matches!(tool, Tool::Measure(_)) && !grabbed {
+                    store.release_measurement();
+                }
             }
         }
     };
@@ -231,8 +310,24 @@ pub fn Viewport(store: Store) -> impl IntoView {
     let on_keydown = {
         let store = store.clone();
         move |ev: web_sys::KeyboardEvent| {
+            let key = ev.key();
+            let handled = match key.as_str() {
+                "Delete" | "Backspace" => store.delete_selected(),
+                "Escape" => {
+                    store.cancel_draft()
+                        || store.measurements.with_untracked(|m| m.selected.is_some()) && {
+                            store.select_measurement(None);
+                            true
+                        }
+                }
+                _ => nudge(&store, &key, if ev.shift_key() { 10.0 } else { 1.0 }),
+            };
+            if handled {
+                ev.prevent_default();
+                return;
+            }
             let len = store.stack.with_untracked(|s| s.frames.len());
-            if let Some(delta) = stack_key_delta(&ev.key(), len) {
+            if let Some(delta) = stack_key_delta(&key, len) {
                 ev.prevent_default();
                 store.step(delta);
             }
@@ -248,7 +343,8 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 on:pointercancel=on_pointerup on:wheel=on_wheel on:keydown=on_keydown
                 on:contextmenu=|ev: web_sys::MouseEvent| ev.prevent_default()>
                 <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=STRINGS.image_label
-                    style=canvas_style(&store)></canvas>
+                    style=image_box_style(&store, true)></canvas>
+                <MeasureLayer store=store.clone() node_ref=measure_box style=Signal::derive(image_box_style(&store, false)) />
                 <Overlays store=store.clone() />
                 <ScrollBar store=store.clone() />
                 <LoadProgress store=store.clone() />
@@ -263,9 +359,33 @@ fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
     geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.pixel_spacing))
 }
 
-/// The canvas's CSS box: native pixels scaled by the zoom (fit by default; rows stretched by
-/// the pixel aspect ratio), moved by the pan.
-fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
+/// Arrow keys move the selected measurement (by `step` image pixels); `false` when none is
+/// selected or the key is no arrow.
+fn nudge(store: &Store, key: &str, step: f64) -> bool {
+    let (dx, dy) = match key {
+        "ArrowLeft" => (-step, 0.0),
+        "ArrowRight" => (step, 0.0),
+        "ArrowUp" => (0.0, -step),
+        "ArrowDown" => (0.0, step),
+        _ => return false,
+    };
+    let selected = store.measurements.with_untracked(|m| {
+        m.selected.and_then(|id| m.drawn.iter().find(|d| d.measurement.id == id)).map(|d| (d.measurement.id, d.measurement.points.clone()))
+    });
+    let Some((id, points)) = selected else { return false };
+    store.move_measurement(id, points.into_iter().map(|p| Point { x: p.x + dx, y: p.y + dy }).collect());
+    true
+}
+
+/// The pointer's position with its sub-pixel part (web-sys reads `clientX` as an integer).
+fn client_position(ev: &web_sys::PointerEvent) -> (f64, f64) {
+    let get = |key: &str| js_sys::Reflect::get(ev, &key.into()).ok().and_then(|v| v.as_f64());
+    (get("clientX").unwrap_or(f64::from(ev.client_x())), get("clientY").unwrap_or(f64::from(ev.client_y())))
+}
+
+/// The canvas's CSS box (and the measurement layer's, without the backdrop): native pixels
+/// scaled by the zoom (fit by default; rows stretched by the pixel aspect ratio), moved by the pan.
+fn image_box_style(store: &Store, backdrop: bool) -> impl Fn() -> String + Send + Sync + 'static {
     let (image, view, size) = (store.image.clone(), store.view.clone(), store.viewport_size.clone());
     move || {
         let Some((dims, aspect, fit)) = image.with(|i| {
@@ -280,7 +400,7 @@ fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
         let z = zoom.unwrap_or(fit);
         format!(
             "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
-            draw::BACKDROP,
+            if backdrop { draw::BACKDROP } else { "pointer-events:none" },
             f64::from(dims.0) * z,
             f64::from(dims.1) * z * aspect,
             pan.0,
@@ -352,6 +472,11 @@ fn Toolbar(store: Store) -> impl IntoView {
             {tool_button(Tool::Zoom, STRINGS.tool_zoom, "tool-zoom")}
             {tool_button(Tool::Pan, STRINGS.tool_pan, "tool-pan")}
             {tool_button(Tool::Scroll, STRINGS.tool_scroll, "tool-scroll")}
+            {tool_button(Tool::Measure(MeasureKind::Length), STRINGS.tool_length, "tool-length")}
+            {tool_button(Tool::Measure(MeasureKind::Angle), STRINGS.tool_angle, "tool-angle")}
+            {tool_button(Tool::Measure(MeasureKind::Ellipse), STRINGS.tool_ellipse, "tool-ellipse")}
+            {tool_button(Tool::Measure(MeasureKind::Rectangle), STRINGS.tool_rectangle, "tool-rectangle")}
+            {tool_button(Tool::Measure(MeasureKind::Arrow), STRINGS.tool_arrow, "tool-arrow")}
             <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
                 <option value="">{STRINGS.presets_label}</option>
                 {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {

@@ -149,6 +149,52 @@ export interface IidUrlRequest {
   keyImagesOnly?: boolean;
 }
 
+/** A measurement or annotation, as `getMeasurements()` returns it. Points are in the image's
+ * pixel coordinates (x along a row, y down the rows; pixel (c, r) spans [c, c+1) × [r, r+1)),
+ * results in the patient's millimetres unless `values.caveat` says otherwise. */
+export interface Measurement {
+  id: number;
+  kind: "length" | "angle" | "ellipse" | "rectangle" | "arrow";
+  studyUid: string;
+  seriesUid: string;
+  instanceUid: string;
+  /** The frame of a multi-frame instance (0 otherwise). */
+  frame: number;
+  points: { x: number; y: number }[];
+  values: MeasuredValues;
+  /** As shown beside it, e.g. `100.0 mm`. */
+  label: string;
+}
+
+/** What a measurement measures on its frame. */
+export interface MeasuredValues {
+  length?: number;
+  angleDegrees?: number;
+  area?: number;
+  /** Of the modality values (e.g. HU) of the pixels whose centres lie inside a region. */
+  stats?: RegionStats;
+  unit: "mm" | "px" | "mm²" | "px²" | null;
+  /** The modality values' unit, e.g. `HU`. */
+  valueUnit: string | null;
+  calibration:
+    | { kind: "patient"; rowMm: number; columnMm: number }
+    | { kind: "detector"; rowMm: number; columnMm: number; magnification: number | null }
+    | { kind: "uncalibrated" };
+  /** `uncalibrated` (pixels), or `detector` (spacing at the detector, not corrected for magnification). */
+  caveat: "uncalibrated" | "detector" | null;
+}
+
+export interface RegionStats {
+  /** mm² (or px² uncalibrated). */
+  area: number;
+  pixels: number;
+  mean: number | null;
+  /** Population standard deviation. */
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+}
+
 /** Event names accepted by `on()` and their details. */
 export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;

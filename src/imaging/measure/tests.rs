@@ -141,3 +141,32 @@ fn an_enhanced_instance_takes_its_frame_spacing_from_the_functional_groups() {
     assert_eq!(Calibration::of(&img.header), Calibration::Patient { row_mm: 0.25, column_mm: 0.4 });
     assert_eq!(Calibration::of(&image(None, false).header), Calibration::Uncalibrated);
 }
+
+#[test]
+fn a_measurement_reports_its_values_and_label() {
+    let img = image(Some("0.5\\0.8"), false);
+    let m = |kind, points: Vec<Point>| Measurement {
+        id: 1,
+        kind,
+        study_uid: "1".into(),
+        series_uid: "1.1".into(),
+        instance_uid: "1.1.1".into(),
+        frame: 0,
+        points,
+    };
+    let length = m(MeasureKind::Length, vec![p(0.0, 0.0), p(10.0, 0.0)]);
+    let values = length.values(&img);
+    assert_eq!((values.length, values.unit), (Some(8.0), Some("mm")));
+    assert_eq!(Measurement::label(&values), "8.0 mm");
+    let roi = m(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
+    let values = roi.values(&img);
+    assert_eq!(values.value_unit.as_deref(), Some("HU"));
+    assert!(Measurement::label(&values).starts_with("76.8 mm² · mean "), "{}", Measurement::label(&values));
+    let uncalibrated = image(None, false);
+    assert_eq!(Measurement::label(&length.values(&uncalibrated)), "10.0 px (uncalibrated)");
+    let angle = m(MeasureKind::Angle, vec![p(5.0, 0.0), p(0.0, 0.0), p(0.0, 5.0)]);
+    assert_eq!(Measurement::label(&angle.values(&uncalibrated)), "90.0°");
+    let json = serde_json::to_value(roi.values(&img)).unwrap();
+    assert_eq!(json["calibration"]["kind"], "patient");
+    assert_eq!(json["stats"]["pixels"], 192);
+}

@@ -70,6 +70,8 @@ pub struct Series {
     pub modality: String,
     pub description: String,
     pub instances: Vec<Instance>,
+    /// Known features of its phantom for measurement tests (the manifest's `landmarks`).
+    pub landmarks: Option<Value>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -278,6 +280,7 @@ pub fn generate(opts: &Options) -> Dataset {
                     modality: rp.modality.into(),
                     description: rp.description.into(),
                     instances: Vec::new(),
+                    landmarks: landmarks(&rp.phantom),
                 };
                 for k in 0..rp.slices {
                     let sop = uid::uid(&prefix, &format!("instance/{series_key}"), k as u64);
@@ -302,6 +305,7 @@ pub fn generate(opts: &Options) -> Dataset {
                     modality: "KO".into(),
                     description: "Key images".into(),
                     instances: Vec::new(),
+                    landmarks: None,
                 };
                 let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
                 series.instances.push(key_objects::document(&patient, &study, &series, sop, sp.key_images));
@@ -317,6 +321,20 @@ pub fn generate(opts: &Options) -> Dataset {
         patients.push(patient);
     }
     Dataset { id_prefix: prefix, patients }
+}
+
+/// What a measurement test can rely on in a phantom.
+fn landmarks(phantom: &Phantom) -> Option<Value> {
+    match phantom {
+        Phantom::CtChest => {
+            let ((cx, cy), radius) = phantom::CT_CHEST_INSERT;
+            Some(json!({
+                "ruler": { "points": phantom::CT_CHEST_RULER.iter().map(|(x, y)| json!({"x": x, "y": y})).collect::<Vec<_>>(), "mm": 100.0 },
+                "insert": { "center": {"x": cx, "y": cy}, "radius": radius, "mean": 60.0, "sd": ((17.0f64 * 17.0 - 1.0) / 12.0).sqrt() },
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// What an image needs from the levels above it.
@@ -470,6 +488,7 @@ fn manifest(ds: &Dataset, dicomweb_base: &str) -> Value {
                     "number": se.number,
                     "modality": se.modality,
                     "description": se.description,
+                    "landmarks": se.landmarks,
                     "instances": se.instances.iter().map(|i| json!({
                         "sop_instance_uid": i.sop_instance_uid,
                         "sop_class_uid": i.sop_class_uid,

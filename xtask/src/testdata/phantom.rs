@@ -30,10 +30,22 @@ fn progress(slice: usize, count: usize) -> f64 {
     }
 }
 
+/// The chest CT's column and row spacing, mm.
+pub const CT_CHEST_SPACING_MM: f64 = 0.7;
+
+/// Centres (image pixel coordinates) of two 1000 HU dots in the air above the chest, exactly
+/// 100.0 mm apart at the chest CT's 0.7 mm spacing: a ruler for length measurements.
+pub const CT_CHEST_RULER: [(f64, f64); 2] = [(256.0 - 50.0 / CT_CHEST_SPACING_MM, 60.0), (256.0 + 50.0 / CT_CHEST_SPACING_MM, 60.0)];
+
+/// The chest CT's "heart": a disk (centre, radius in pixels) of 60 + ((7x + 13y) mod 17) − 8
+/// HU, every value 52..=68 alike: mean 60 HU, SD √((17² − 1) / 12) ≈ 4.90 HU.
+pub const CT_CHEST_INSERT: ((f64, f64), f64) = ((256.0, 200.0), 24.0);
+
 /// Chest CT, 512×512, in HU: air, a body with fat rim and 40 HU soft tissue, two lungs at
 /// −800 HU whose height changes with the slice, a textured "heart", a horizontal ramp from
 /// −200 to +278 HU (spans the whole 40/400 window and saturates at both ends), and a vertebra
-/// ring 700–1200 HU around 150 HU marrow (gray under the soft-tissue window, so the ring shows).
+/// ring 700–1200 HU around 150 HU marrow (gray under the soft-tissue window, so the ring shows),
+/// and the ruler's two dots ([`CT_CHEST_RULER`]).
 pub fn ct_chest(slice: usize, count: usize) -> Slice {
     let (rows, columns) = (512usize, 512usize);
     let t = progress(slice, count);
@@ -62,6 +74,9 @@ pub fn ct_chest(slice: usize, count: usize) -> Slice {
                 }
             }
             if (marker_x..marker_x + 12).contains(&x) && (120..132).contains(&y) {
+                hu = 1000;
+            }
+            if CT_CHEST_RULER.iter().any(|&(mx, my)| (fx - mx).hypot(fy - my) <= 3.0) {
                 hu = 1000;
             }
             if l_marker(x, y, 2) {

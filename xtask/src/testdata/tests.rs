@@ -267,3 +267,22 @@ fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
         .filter(|s| s.key_images.is_empty())
         .all(|s| s.series.iter().all(|se| se.modality != "KO")));
 }
+
+#[test]
+fn the_chest_phantom_carries_a_100_mm_ruler_and_an_insert_of_known_statistics() {
+    let slice = phantom::ct_chest(0, 5);
+    let at = |x: f64, y: f64| slice.values[y as usize * slice.columns as usize + x as usize];
+    let [(x1, y1), (x2, y2)] = phantom::CT_CHEST_RULER;
+    assert!(((x2 - x1).hypot(y2 - y1) * phantom::CT_CHEST_SPACING_MM - 100.0).abs() < 1e-9);
+    assert_eq!((at(x1, y1), at(x2, y2)), (1000, 1000), "the dots are drawn");
+    assert_eq!(at((x1 + x2) / 2.0, y1), -1000, "in air between them");
+    let ((cx, cy), r) = phantom::CT_CHEST_INSERT;
+    let inside: Vec<f64> = (0..slice.rows as usize)
+        .flat_map(|y| (0..slice.columns as usize).map(move |x| (x, y)))
+        .filter(|&(x, y)| (x as f64 + 0.5 - cx).hypot(y as f64 + 0.5 - cy) <= r - 1.0)
+        .map(|(x, y)| f64::from(slice.values[y * slice.columns as usize + x]))
+        .collect();
+    let mean = inside.iter().sum::<f64>() / inside.len() as f64;
+    let sd = (inside.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / inside.len() as f64).sqrt();
+    assert!((mean - 60.0).abs() < 0.2 && (sd - 4.899).abs() < 0.2, "mean {mean}, sd {sd}");
+}
