@@ -338,8 +338,11 @@ pub(crate) mod tests {
         out.extend_from_slice(&value);
     }
 
+    /// One data element for the test files: (tag, VR, value).
+    pub(crate) type TestElement = (u32, &'static [u8; 2], Vec<u8>);
+
     /// A sequence value (`SQ`) of items of defined length, each from (tag, VR, value) triples.
-    pub(crate) fn items(items: &[&[(u32, &[u8; 2], Vec<u8>)]]) -> Vec<u8> {
+    pub(crate) fn items(items: &[&[TestElement]]) -> Vec<u8> {
         let mut out = Vec::new();
         for elements in items {
             let mut body = Vec::new();
