@@ -188,6 +188,17 @@ pub enum MeasureKind {
 }
 
 impl MeasureKind {
+    /// The name `getMeasurements()` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeasureKind::Length => "length",
+            MeasureKind::Angle => "angle",
+            MeasureKind::Ellipse => "ellipse",
+            MeasureKind::Rectangle => "rectangle",
+            MeasureKind::Arrow => "arrow",
+        }
+    }
+
     pub fn points(self) -> usize {
         match self {
             MeasureKind::Angle => 3,

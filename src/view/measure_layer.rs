@@ -48,7 +48,7 @@ fn shape(m: &Measurement, selected: bool, draft: bool) -> impl IntoView {
         "emr-measure"
     };
     view! {
-        <g class=class data-measurement-id=m.id.to_string() data-kind=format!("{:?}", m.kind).to_lowercase()>
+        <g class=class data-measurement-id=m.id.to_string() data-kind=m.kind.as_str()>
             <path class="emr-measure-grab" d=d.clone()></path>
             <path class="emr-measure-line" d=d></path>
             {handles}

@@ -63,7 +63,7 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                         let what = format!("{} · {}", kind_label(item.kind), STRINGS.not_an_image);
                         return view! {
                             <div class="emr-series emr-series-doc" role="note" data-document-series-uid=item.uid.clone()
-                                data-kind=format!("{:?}", item.kind) title=label.clone()>
+                                title=label.clone()>
                                 <span class="emr-thumb-box"></span>
                                 <span class="emr-series-label">{label.clone()}</span>
                                 <span class="emr-series-count">{what}</span>

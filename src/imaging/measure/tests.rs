@@ -170,3 +170,10 @@ fn a_measurement_reports_its_values_and_label() {
     assert_eq!(json["calibration"]["kind"], "patient");
     assert_eq!(json["stats"]["pixels"], 192);
 }
+
+#[test]
+fn kind_names_are_the_serialised_ones() {
+    for kind in [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow] {
+        assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+    }
+}
