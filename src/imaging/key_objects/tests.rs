@@ -2,7 +2,7 @@ use super::*;
 
 /// How a test document is written: the two encodings a server may hand back.
 #[derive(Clone, Copy)]
-enum Encoding {
+pub(crate) enum Encoding {
     /// Explicit VR Little Endian, sequences and items of undefined length.
     ExplicitUndefined,
     /// Implicit VR Little Endian, sequences and items of defined length (the parser must know
@@ -10,12 +10,12 @@ enum Encoding {
     ImplicitDefined,
 }
 
-enum V {
+pub(crate) enum V {
     Text(&'static [u8; 2], String),
     Seq(Vec<Vec<(u32, V)>>),
 }
 
-fn text(vr: &'static [u8; 2], s: &str) -> V {
+pub(crate) fn text(vr: &'static [u8; 2], s: &str) -> V {
     V::Text(vr, s.to_string())
 }
 
@@ -32,6 +32,11 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
                     bytes.push(if *vr == b"UI" { 0 } else { b' ' });
                 }
                 match enc {
+                    Encoding::ExplicitUndefined if matches!(*vr, b"UT" | b"UC" | b"UR") => {
+                        out.extend(*vr);
+                        out.extend([0, 0]);
+                        out.extend((bytes.len() as u32).to_le_bytes());
+                    }
                     Encoding::ExplicitUndefined => {
                         out.extend(*vr);
                         out.extend((bytes.len() as u16).to_le_bytes());
@@ -75,7 +80,7 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
     }
 }
 
-fn part10(data_set: &[(u32, V)], enc: Encoding) -> Vec<u8> {
+pub(crate) fn part10(data_set: &[(u32, V)], enc: Encoding) -> Vec<u8> {
     let syntax = match enc {
         Encoding::ExplicitUndefined => "1.2.840.10008.1.2.1",
         Encoding::ImplicitDefined => "1.2.840.10008.1.2",

@@ -108,6 +108,22 @@ pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA043);
 pub const CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE: Tag = Tag(0x0040, 0xA375);
 pub const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
 
+// Structured reports (PS3.3 C.17.3): the content items' values.
+pub const CONTENT_DATE: Tag = Tag(0x0008, 0x0023);
+pub const MEASUREMENT_UNITS_CODE_SEQUENCE: Tag = Tag(0x0040, 0x08EA);
+pub const DATETIME: Tag = Tag(0x0040, 0xA120);
+pub const DATE: Tag = Tag(0x0040, 0xA121);
+pub const TIME: Tag = Tag(0x0040, 0xA122);
+pub const PERSON_NAME: Tag = Tag(0x0040, 0xA123);
+pub const UID: Tag = Tag(0x0040, 0xA124);
+pub const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+pub const CONCEPT_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA168);
+pub const MEASURED_VALUE_SEQUENCE: Tag = Tag(0x0040, 0xA300);
+pub const NUMERIC_VALUE: Tag = Tag(0x0040, 0xA30A);
+pub const COMPLETION_FLAG: Tag = Tag(0x0040, 0xA491);
+pub const VERIFICATION_FLAG: Tag = Tag(0x0040, 0xA493);
+pub const GRAPHIC_TYPE: Tag = Tag(0x0070, 0x0023);
+
 // Encapsulation and sequence structure (no VR, always a 4-byte length).
 pub const ITEM: Tag = Tag(0xFFFE, 0xE000);
 pub const ITEM_DELIMITATION_ITEM: Tag = Tag(0xFFFE, 0xE00D);
