@@ -6,6 +6,7 @@ mod identity;
 pub mod key_objects;
 pub mod measure;
 pub mod presets;
+pub mod structured_report;
 
 pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
 
@@ -74,6 +75,14 @@ pub struct ImageHeader {
     pub frame_time_ms: Option<f64>,
     /// Every window the header carries (center, width), for the presets.
     pub windows: Vec<(f64, f64)>,
+}
+
+impl ImageHeader {
+    /// The spacing that gives a pixel its proportions on screen: Pixel Spacing, else a
+    /// radiograph's Imager Pixel Spacing (its only spacing; the magnification scales both alike).
+    pub fn display_spacing(&self) -> Option<[f64; 2]> {
+        self.pixel_spacing.or(self.imager_pixel_spacing)
+    }
 }
 
 fn fixed<const N: usize>(values: Vec<f64>) -> Option<[f64; N]> {
