@@ -276,13 +276,13 @@ impl EmrImagingComponent {
     /// drawn, with their results (a patient switch drops them).
     #[wasm_bindgen(js_name = getMeasurements, unchecked_return_type = "Measurement[]")]
     pub fn get_measurements(&self) -> Result<JsValue, JsValue> {
-        use crate::imaging::measure::{Measurement, MeasurementReport};
+        use crate::imaging::measure::MeasurementReport;
         use leptos::prelude::GetUntracked;
         let all = self.inner.face.store.measurements.get_untracked();
         let reports: Vec<MeasurementReport> = all
             .drawn
             .iter()
-            .map(|d| MeasurementReport { measurement: &d.measurement, values: &d.values, label: Measurement::label(&d.values) })
+            .map(|d| MeasurementReport { measurement: &d.measurement, values: &d.values, label: d.measurement.label(&d.values) })
             .collect();
         to_js(&reports)
     }
@@ -428,6 +428,11 @@ impl Inner {
             Action::KeyImagesOnly(on) => wasm_bindgen_futures::spawn_local(async move {
                 let _ = inner.session.set_key_images_only(on).await;
             }),
+            Action::OpenStructuredReports(series_uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.session.ensure_token().await;
+                let _ = inner.session.open_structured_reports(&series_uid).await;
+            }),
+            Action::CloseStructuredReports => inner.session.close_structured_reports(),
         }
     }
 }

@@ -185,6 +185,8 @@ pub enum MeasureKind {
     Rectangle,
     /// An annotation, from its tail to the point it shows; no result.
     Arrow,
+    /// A text the user typed, anchored at one point; no result.
+    Text,
 }
 
 impl MeasureKind {
@@ -196,12 +198,14 @@ impl MeasureKind {
             MeasureKind::Ellipse => "ellipse",
             MeasureKind::Rectangle => "rectangle",
             MeasureKind::Arrow => "arrow",
+            MeasureKind::Text => "text",
         }
     }
 
     pub fn points(self) -> usize {
         match self {
             MeasureKind::Angle => 3,
+            MeasureKind::Text => 1,
             _ => 2,
         }
     }
@@ -218,6 +222,20 @@ pub struct Measurement {
     pub instance_uid: String,
     pub frame: u32,
     pub points: Vec<Point>,
+    /// A text label's words, as typed (shown as DOM text, never as markup).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// The longest text label, in characters: a label, not a report.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+/// What a typed label keeps: trimmed, its control characters dropped, at most
+/// [`MAX_TEXT_CHARS`]; `None` when nothing is left.
+pub fn clean_text(typed: &str) -> Option<String> {
+    let kept: String = typed.trim().chars().filter(|c| !c.is_control()).take(MAX_TEXT_CHARS).collect();
+    let kept = kept.trim_end().to_string();
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// A measurement's result as the user reads it and `getMeasurements()` returns it.
@@ -286,9 +304,12 @@ impl Measurement {
         out
     }
 
-    /// The label drawn next to it, e.g. `100.0 mm`, `37.5°`, `Area 120.3 mm² · mean 60.1 HU · SD 4.9 ·
+    /// The label drawn next to it: a text label's words, else its result, e.g. `100.0 mm`, `37.5°`, `Area 120.3 mm² · mean 60.1 HU · SD 4.9 ·
     /// min 52 · max 68`.
-    pub fn label(values: &MeasuredValues) -> String {
+    pub fn label(&self, values: &MeasuredValues) -> String {
+        if let Some(text) = &self.text {
+            return text.clone();
+        }
         let caveat = values.caveat.map(|c| format!(" ({c})")).unwrap_or_default();
         let unit = values.unit.unwrap_or_default();
         if let Some(length) = values.length {

@@ -24,6 +24,7 @@ mod key_images;
 mod launch;
 mod load;
 mod screen;
+mod structured_reports;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,7 @@ pub use generation::{Generation, Generations, Scope};
 pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
+pub use structured_reports::OpenedReports;
 
 use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
@@ -349,19 +351,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// A series of the selected study chosen in the strip: replaces the stack, with a fresh
     /// view. Failures are reported (status and error event).
     pub async fn open_series(&self, series_uid: &str) -> Result<(), SessionError> {
-        let study = {
+        let showing = {
             let state = self.state.borrow();
-            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
-            if state.stack.as_ref().is_some_and(|(study, series)| *study == selected && series == series_uid) {
-                return Ok(());
-            }
-            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
-            drop(state);
-            match opened {
-                Some(study) => study,
-                None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?,
-            }
+            state.stack.as_ref().is_some_and(|(study, series)| state.selected_study.as_ref() == Some(study) && series == series_uid)
         };
+        if showing {
+            return Ok(());
+        }
+        let study = self.selected_study()?;
         self.state.borrow_mut().shown = None;
         match self.load_series(&study, series_uid, true).await {
             Ok(()) | Err(SessionError::Superseded) => Ok(()),
@@ -462,6 +459,20 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// The identity images are checked against, once the patient was read.
     fn context(&self) -> Option<Arc<PatientContext>> {
         self.state.borrow().patient.as_ref().map(|(_, c)| c.clone())
+    }
+
+    /// The study the user has open, as opened (its series listed) or as listed.
+    fn selected_study(&self) -> Result<Study, SessionError> {
+        let (selected, opened) = {
+            let state = self.state.borrow();
+            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
+            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
+            (selected, opened)
+        };
+        match opened {
+            Some(study) => Ok(study),
+            None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected)),
+        }
     }
 
     fn listed_study(&self, study_uid: &str) -> Option<Study> {

@@ -141,4 +141,7 @@ pub enum Update {
     KeyImages(Vec<(String, String)>),
     /// Whether studies open as their key images only.
     KeyImagesOnly(bool),
+    /// The structured reports shown beside the images, or none. A study opened or a patient
+    /// cleared closes them too.
+    StructuredReports(Option<super::OpenedReports>),
 }

@@ -5,8 +5,9 @@
 
 use super::store::{Drawn, Store};
 use super::STRINGS;
-use crate::imaging::measure::{MeasureKind, Measurement, Point};
+use crate::imaging::measure::{MeasureKind, Measurement, Point, MAX_TEXT_CHARS};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// The SVG for one measurement: its shape, a wide invisible stroke to grab it by, and a handle
 /// per point when it is selected.
@@ -65,10 +66,88 @@ fn label_at(m: &Measurement, columns: f64, rows: f64) -> (f64, f64) {
     q.map(|q| (q.x / columns * 100.0, q.y / rows * 100.0)).unwrap_or_default()
 }
 
+/// The text label being typed: where it sits (in % of the image box) and its words so far.
+#[derive(Debug, Clone, PartialEq)]
+struct Typing {
+    id: u32,
+    left: f64,
+    top: f64,
+    text: String,
+}
+
+/// The input for a text label being placed or edited again. Enter or leaving it keeps the
+/// words, Escape drops them; its keys never reach the viewport's shortcuts.
+fn text_editor(store: &Store, typing: Typing) -> impl IntoView {
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
+    // Back to the viewport, so the keyboard scrolls the stack again (found before the store
+    // change removes the input).
+    let viewport_of =
+        |el: &web_sys::HtmlInputElement| el.closest(".emr-viewport").ok().flatten().and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok());
+    let on_keydown = {
+        let store = store.clone();
+        move |ev: web_sys::KeyboardEvent| {
+            ev.stop_propagation();
+            let Some(el) = input.get_untracked() else { return };
+            match ev.key().as_str() {
+                "Enter" | "Escape" => {
+                    ev.prevent_default();
+                    let area = viewport_of(&el);
+                    if ev.key() == "Enter" {
+                        store.commit_text(&el.value());
+                    } else {
+                        store.cancel_draft();
+                    }
+                    if let Some(area) = area {
+                        let _ = area.focus();
+                    }
+                }
+                _ => {}
+            }
+        }
+    };
+    let on_blur = {
+        let store = store.clone();
+        move |ev: web_sys::FocusEvent| store.commit_text(&event_target_value(&ev))
+    };
+    view! {
+        <input class="emr-text-input" data-testid="text-input" type="text" node_ref=input
+            data-measurement-draft=typing.id.to_string() maxlength=MAX_TEXT_CHARS.to_string()
+            aria-label=STRINGS.text_input_label prop:value=typing.text
+            style=format!("left:{:.3}%;top:{:.3}%", typing.left, typing.top)
+            on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
+            on:dblclick=|ev: web_sys::MouseEvent| ev.stop_propagation()
+            on:keydown=on_keydown on:blur=on_blur />
+    }
+}
+
 /// Over the canvas in `style` (the canvas's own CSS box).
 #[component]
 pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: Signal<String>) -> impl IntoView {
     let (image, measurements) = (store.image.clone(), store.measurements.clone());
+    // Its own memo: the input must not be rebuilt (losing what was typed) when anything else
+    // on the layer changes.
+    let typing = Memo::new({
+        let (image, measurements) = (image.clone(), measurements.clone());
+        move |_| {
+            let (instance_uid, frame, columns, rows) = image.with(|i| {
+                i.as_ref().map(|s| (s.instance_uid.clone(), s.image.frame_index, f64::from(s.image.columns()), f64::from(s.image.rows())))
+            })?;
+            measurements.with(|m| {
+                let d = m.draft.as_ref().filter(|d| d.kind == MeasureKind::Text && d.instance_uid == instance_uid && d.frame == frame)?;
+                let (left, top) = label_at(d, columns, rows);
+                Some(Typing { id: d.id, left, top, text: d.text.clone().unwrap_or_default() })
+            })
+        }
+    });
+    let editor = {
+        let store = store.clone();
+        move || typing.get().map(|t| text_editor(&store, t))
+    };
     let content = move || {
         let shown = image.get()?;
         let (columns, rows) = (f64::from(shown.image.columns()), f64::from(shown.image.rows()));
@@ -85,9 +164,12 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
                 .filter(|d| d.measurement.kind != MeasureKind::Arrow)
                 .map(|d| {
                     let (left, top) = label_at(&d.measurement, columns, rows);
-                    let text = Measurement::label(&d.values);
+                    let text = d.measurement.label(&d.values);
+                    // A text label is its own handle: grabbed, it moves; double-clicked, it is edited.
+                    let class =
+                        if d.measurement.kind == MeasureKind::Text { "emr-measure-label emr-text-label" } else { "emr-measure-label" };
                     view! {
-                        <span class="emr-measure-label" data-testid="measure-label" data-measurement-id=d.measurement.id.to_string()
+                        <span class=class data-testid="measure-label" data-measurement-id=d.measurement.id.to_string()
                             style=format!("left:{left:.3}%;top:{top:.3}%")>{text}</span>
                     }
                 })
@@ -100,5 +182,5 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
             {labels}
         })
     };
-    view! { <div class="emr-measure-box" node_ref=node_ref data-testid="measure-layer" style=style>{content}</div> }
+    view! { <div class="emr-measure-box" node_ref=node_ref data-testid="measure-layer" style=style>{content}{editor}</div> }
 }

@@ -1,8 +1,11 @@
-//! The reports beside the images. Report text is only ever inserted as text nodes.
+//! The reports beside the images: the study's FHIR DiagnosticReports and, when the user picks
+//! an SR series, its structured reports as a tree. Report text is only ever inserted as text
+//! nodes.
 
-use super::store::{Reports, Store};
+use super::store::{Action, Reports, Store};
 use super::STRINGS;
 use crate::fhir::report::{Attachment, DiagnosticReport};
+use crate::imaging::structured_report::{ItemKind, Report, ReportItem};
 use leptos::either::{EitherOf3, EitherOf5};
 use leptos::prelude::*;
 
@@ -44,11 +47,63 @@ fn report_view(r: DiagnosticReport) -> impl IntoView {
     }
 }
 
+/// One content item: its concept, its value, and its children below it.
+fn item_view(item: ReportItem) -> AnyView {
+    let container = item.kind == ItemKind::Container;
+    let concept = item.concept.map(|c| if container || item.value.is_none() { c } else { format!("{c}: ") });
+    let children = (!item.children.is_empty())
+        .then(|| view! { <ul class="emr-sr-list">{item.children.into_iter().map(item_view).collect_view()}</ul> });
+    view! {
+        <li class=if container { "emr-sr-item emr-sr-container" } else { "emr-sr-item" } data-testid="sr-item">
+            <span class="emr-sr-concept">{concept}</span>
+            <span class="emr-sr-value">{item.value}</span>
+            {children}
+        </li>
+    }
+    .into_any()
+}
+
+fn structured_report_view(r: Report) -> impl IntoView {
+    let heading = [r.title.clone(), r.date.clone(), r.completion.clone(), r.verification.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let truncated = r.truncated.then(|| view! { <p class="emr-muted">{STRINGS.report_incomplete}</p> });
+    view! {
+        <article class="emr-report emr-sr" data-testid="sr-report" data-sop-instance-uid=r.sop_instance_uid.clone()>
+            <h3>{heading}</h3>
+            <ul class="emr-sr-list emr-sr-root">{r.items.into_iter().map(item_view).collect_view()}</ul>
+            {truncated}
+        </article>
+    }
+}
+
 #[component]
 pub fn ReportPanel(store: Store) -> impl IntoView {
     let reports = store.reports.clone();
+    let structured = store.structured_reports.clone();
+    let actions = store.actions.clone();
+    let structured = move || {
+        let opened = structured.get()?;
+        let actions = actions.clone();
+        let body = if opened.reports.is_empty() {
+            view! { <p class="emr-muted">{STRINGS.report_empty}</p> }.into_any()
+        } else {
+            opened.reports.into_iter().map(structured_report_view).collect_view().into_any()
+        };
+        Some(view! {
+            <section class="emr-sr-panel" aria-label=STRINGS.structured_report_label data-testid="sr-tree"
+                data-series-uid=opened.series_uid.clone()>
+                <button type="button" class="emr-sr-close" data-testid="sr-close" aria-label=STRINGS.close title=STRINGS.close
+                    on:click=move |_| (actions)(Action::CloseStructuredReports)>"×"</button>
+                {body}
+            </section>
+        })
+    };
     view! {
         <aside class="emr-reports" aria-label=STRINGS.reports_label data-testid="reports">
+            {structured}
             {move || match reports.get() {
                 Reports::Idle => EitherOf5::A(()),
                 Reports::Loading => EitherOf5::B(view! { <p class="emr-muted">{STRINGS.reports_loading}</p> }),

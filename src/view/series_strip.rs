@@ -59,6 +59,21 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                         item.modality.clone().unwrap_or_default(),
                         item.description.clone().unwrap_or_default()
                     );
+                    if item.kind == SeriesKind::Report {
+                        // Reports open beside the images, as text.
+                        let (actions, uid) = (actions.clone(), item.uid.clone());
+                        let what = format!("{} · {}", kind_label(item.kind), STRINGS.read_report);
+                        return view! {
+                            <button type="button" class="emr-series emr-series-doc" data-report-series-uid=item.uid.clone()
+                                data-document-series-uid=item.uid.clone() title=label.clone()
+                                on:click=move |_| (actions)(Action::OpenStructuredReports(uid.clone()))>
+                                <span class="emr-thumb-box"></span>
+                                <span class="emr-series-label">{label.clone()}</span>
+                                <span class="emr-series-count">{what}</span>
+                            </button>
+                        }
+                        .into_any();
+                    }
                     if item.kind != SeriesKind::Images {
                         let what = format!("{} · {}", kind_label(item.kind), STRINGS.not_an_image);
                         return view! {

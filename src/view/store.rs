@@ -6,7 +6,7 @@
 use crate::bridge::Study;
 use crate::fhir::Patient;
 use crate::imaging::geometry;
-use crate::imaging::measure::{MeasureKind, MeasuredValues, Measurement, Point};
+use crate::imaging::measure::{clean_text, MeasureKind, MeasuredValues, Measurement, Point};
 use crate::imaging::{PatientContext, VerifiedImage};
 use crate::session::Update as Change;
 pub use crate::session::{Activity, Reports, SeriesItem, Status};
@@ -32,6 +32,9 @@ pub enum Action {
     OpenSeries(String),
     /// Studies as their key images only, or all images.
     KeyImagesOnly(bool),
+    /// An SR series of the selected study, read and shown beside the images.
+    OpenStructuredReports(String),
+    CloseStructuredReports,
 }
 
 /// One decoded frame of the stack, in display order.
@@ -157,6 +160,8 @@ pub struct Store {
     pub reports: ArcRwSignal<Reports>,
     /// The open study's key images (series, SOP Instance UID).
     pub key_images: ArcRwSignal<crate::session::KeyImages>,
+    /// The structured reports shown beside the images.
+    pub structured_reports: ArcRwSignal<Option<crate::session::OpenedReports>>,
     pub key_images_only: ArcRwSignal<bool>,
     pub measurements: ArcRwSignal<Measurements>,
     pub theme: ArcRwSignal<Theme>,
@@ -184,6 +189,7 @@ impl Store {
             view: ArcRwSignal::new(ViewState::default()),
             reports: ArcRwSignal::new(Reports::Idle),
             key_images: ArcRwSignal::new(Vec::new()),
+            structured_reports: ArcRwSignal::new(None),
             key_images_only: ArcRwSignal::new(false),
             measurements: ArcRwSignal::new(Measurements::default()),
             theme: ArcRwSignal::new(Theme::Auto),
@@ -203,6 +209,7 @@ impl Store {
         self.blocked.set(None);
         self.reports.set(Reports::Idle);
         self.key_images.set(Vec::new());
+        self.structured_reports.set(None);
         // Drawn on the previous patient's images: never shown or handed out for the next.
         self.measurements.set(Measurements::default());
         self.studies.set(Vec::new());
@@ -229,12 +236,14 @@ impl Store {
                 self.image.set(None);
                 self.blocked.set(None);
                 self.key_images.set(Vec::new());
+                self.structured_reports.set(None);
             }
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
                 let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
                 self.image.set(None);
                 self.stack.set(Stack::default());
+                self.structured_reports.set(None);
                 self.blocked.set(Some(message.clone()));
                 self.status.set(Status::Error(message));
             }
@@ -281,6 +290,7 @@ impl Store {
             Change::Reports(reports) => self.reports.set(reports),
             Change::KeyImages(keys) => self.key_images.set(keys),
             Change::KeyImagesOnly(on) => self.key_images_only.set(on),
+            Change::StructuredReports(reports) => self.structured_reports.set(reports),
         }
     }
 
@@ -336,7 +346,8 @@ impl Store {
                 series_uid: shown.series_uid.clone(),
                 instance_uid: shown.instance_uid.clone(),
                 frame: shown.image.frame_index,
-                points: vec![at, at],
+                points: vec![at; kind.points().min(2)],
+                text: None,
             });
         });
     }
@@ -351,9 +362,13 @@ impl Store {
     }
 
     /// The pointer went up at the draft's last point: an angle then waits for its third point
-    /// (`true`), everything else is done (or dropped when it has no extent).
+    /// and a text label for its words (`true`), everything else is done (or dropped when it has
+    /// no extent).
     pub fn release_measurement(&self) -> bool {
         let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone()) else { return false };
+        if draft.kind == MeasureKind::Text {
+            return true;
+        }
         let [.., a, b] = draft.points.as_slice() else { return false };
         if (a.x - b.x).hypot(a.y - b.y) < 1.0 {
             // A click, not a drag: an angle's ray or a shape needs extent.
@@ -379,9 +394,39 @@ impl Store {
         self.measurements.update(|m| {
             // Not selected: the arrow keys keep scrolling the stack until the user picks it.
             m.draft = None;
-            m.next_id = measurement.id + 1;
-            m.drawn.push(Drawn { measurement, values });
+            m.next_id = m.next_id.max(measurement.id + 1);
+            // A label edited again keeps its place in the order drawn.
+            let at = m.drawn.partition_point(|d| d.measurement.id < measurement.id);
+            m.drawn.insert(at, Drawn { measurement, values });
         });
+    }
+
+    /// The words typed for the text label being placed: kept when something is left after
+    /// [`clean_text`], else the label is dropped.
+    pub fn commit_text(&self, typed: &str) {
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone().filter(|d| d.kind == MeasureKind::Text)) else {
+            return;
+        };
+        match clean_text(typed) {
+            Some(text) => self.finish_measurement(Measurement { text: Some(text), ..draft }),
+            None => {
+                self.measurements.update(|m| m.draft = None);
+            }
+        }
+    }
+
+    /// Opens the selected text label for editing again; `false` when the selection is not one.
+    pub fn edit_selected_text(&self) -> bool {
+        let picked = self.measurements.with_untracked(|m| {
+            m.selected.and_then(|id| m.drawn.iter().find(|d| d.measurement.id == id && d.measurement.kind == MeasureKind::Text)).cloned()
+        });
+        let Some(picked) = picked else { return false };
+        self.measurements.update(|m| {
+            m.drawn.retain(|d| d.measurement.id != picked.measurement.id);
+            m.selected = None;
+            m.draft = Some(picked.measurement);
+        });
+        true
     }
 
     /// A measurement's values on its own frame, if that frame is in the viewport or the stack.
@@ -429,11 +474,16 @@ impl Store {
         true
     }
 
-    /// Drops the measurement being drawn; `false` when there is none.
+    /// Drops the measurement being drawn (a text label being edited again goes back as it
+    /// was); `false` when there is none.
     pub fn cancel_draft(&self) -> bool {
-        let had = self.measurements.with_untracked(|m| m.draft.is_some());
-        self.measurements.update(|m| m.draft = None);
-        had
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone()) else { return false };
+        if draft.text.is_some() {
+            self.finish_measurement(draft);
+        } else {
+            self.measurements.update(|m| m.draft = None);
+        }
+        true
     }
 
     /// Moves through the stack by `delta` slices.

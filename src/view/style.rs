@@ -58,6 +58,8 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-measure-draft .emr-measure-line{stroke-dasharray:4 3}
 .emr-imaging .emr-handle{fill:#ffd54f;pointer-events:all;cursor:crosshair}
 .emr-imaging .emr-measure-label{position:absolute;transform:translate(8px,-50%);color:#fff;font-size:12px;white-space:nowrap;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
+.emr-imaging .emr-text-label{pointer-events:auto;cursor:move;font-size:13px}
+.emr-imaging .emr-text-input{position:absolute;transform:translate(8px,-50%);pointer-events:auto;font:13px sans-serif;min-width:12em;padding:1px 4px}
 .emr-imaging .emr-overlay{position:absolute;inset:0;pointer-events:none;font-size:12px;text-shadow:0 0 2px #000,0 0 2px #000}
 .emr-imaging .emr-ov{position:absolute;display:flex;flex-direction:column;max-width:48%}
 .emr-imaging .emr-ov-tl{left:6px;top:4px}
@@ -81,6 +83,11 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-report h3{font-size:13px;margin:4px 0}
 .emr-imaging .emr-report-text{white-space:pre-wrap;font:inherit;margin:4px 0;background:var(--emr-panel);padding:4px;border:1px solid var(--emr-border)}
 .emr-imaging .emr-report-link{color:var(--emr-accent)}
+.emr-imaging .emr-sr-panel{position:relative;border-bottom:1px solid var(--emr-border);padding-bottom:4px;margin-bottom:4px}
+.emr-imaging .emr-sr-close{position:absolute;right:0;top:0}
+.emr-imaging .emr-sr-list{list-style:none;margin:0;padding-left:12px}
+.emr-imaging .emr-sr-root{padding-left:0}
+.emr-imaging .emr-sr-container>.emr-sr-concept{font-weight:600}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
 @container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}

@@ -313,6 +313,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
             let key = ev.key();
             let handled = match key.as_str() {
                 "Delete" | "Backspace" => store.delete_selected(),
+                "Enter" => store.edit_selected_text(),
                 "Escape" => {
                     store.cancel_draft()
                         || store.measurements.with_untracked(|m| m.selected.is_some()) && {
@@ -334,6 +335,13 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
 
+    let on_dblclick = {
+        let store = store.clone();
+        move |_: web_sys::MouseEvent| {
+            store.edit_selected_text();
+        }
+    };
+
     view! {
         <div class="emr-viewer">
             <Toolbar store=store.clone() />
@@ -341,6 +349,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 aria-label=STRINGS.image_label aria-roledescription="image viewer"
                 on:pointerdown=on_pointerdown on:pointermove=on_pointermove on:pointerup=on_pointerup.clone()
                 on:pointercancel=on_pointerup on:wheel=on_wheel on:keydown=on_keydown
+                on:dblclick=on_dblclick
                 on:contextmenu=|ev: web_sys::MouseEvent| ev.prevent_default()>
                 <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=STRINGS.image_label
                     style=image_box_style(&store, true)></canvas>
@@ -356,7 +365,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
 
 /// The zoom that fits an image in the viewport, with its pixels' true proportions.
 fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
-    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.pixel_spacing))
+    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.display_spacing()))
 }
 
 /// Arrow keys move the selected measurement (by `step` image pixels); `false` when none is
@@ -391,7 +400,7 @@ fn image_box_style(store: &Store, backdrop: bool) -> impl Fn() -> String + Send 
         let Some((dims, aspect, fit)) = image.with(|i| {
             i.as_ref().map(|i| {
                 let img = &i.image;
-                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.pixel_spacing), shown_fit(img, size.get()))
+                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.display_spacing()), shown_fit(img, size.get()))
             })
         }) else {
             return "display:none".into();
@@ -477,6 +486,7 @@ fn Toolbar(store: Store) -> impl IntoView {
             {tool_button(Tool::Measure(MeasureKind::Ellipse), STRINGS.tool_ellipse, "tool-ellipse")}
             {tool_button(Tool::Measure(MeasureKind::Rectangle), STRINGS.tool_rectangle, "tool-rectangle")}
             {tool_button(Tool::Measure(MeasureKind::Arrow), STRINGS.tool_arrow, "tool-arrow")}
+            {tool_button(Tool::Measure(MeasureKind::Text), STRINGS.tool_text, "tool-text")}
             <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
                 <option value="">{STRINGS.presets_label}</option>
                 {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {

@@ -154,15 +154,17 @@ export interface IidUrlRequest {
  * results in the patient's millimetres unless `values.caveat` says otherwise. */
 export interface Measurement {
   id: number;
-  kind: "length" | "angle" | "ellipse" | "rectangle" | "arrow";
+  kind: "length" | "angle" | "ellipse" | "rectangle" | "arrow" | "text";
   studyUid: string;
   seriesUid: string;
   instanceUid: string;
   /** The frame of a multi-frame instance (0 otherwise). */
   frame: number;
   points: { x: number; y: number }[];
+  /** A text label's words, as typed. */
+  text?: string;
   values: MeasuredValues;
-  /** As shown beside it, e.g. `100.0 mm`. */
+  /** As shown beside it, e.g. `100.0 mm`, or a text label's words. */
   label: string;
 }
 

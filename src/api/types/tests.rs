@@ -302,7 +302,8 @@ fn the_viewer_messages_declare_every_message_type() {
 #[test]
 fn measurements_match_their_declarations() {
     use crate::imaging::measure::{Calibration, MeasureKind, MeasuredValues, Measurement, MeasurementReport, Point, RegionStats};
-    let kinds = [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow];
+    let kinds =
+        [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow, MeasureKind::Text];
     let sent: BTreeSet<String> = kinds.iter().map(|k| json(k).as_str().unwrap().to_string()).collect();
     let declared: BTreeSet<String> =
         typed_interface("Measurement")["kind"].1.split('|').map(|s| s.trim().trim_matches('"').to_string()).collect();
@@ -316,7 +317,9 @@ fn measurements_match_their_declarations() {
         instance_uid: "1.1.1".into(),
         frame: 0,
         points: vec![Point { x: 1.0, y: 2.0 }, Point { x: 3.0, y: 4.0 }],
+        text: None,
     };
+    let labelled = Measurement { text: Some("a".into()), ..measurement.clone() };
     let stats = RegionStats { area: 1.0, pixels: 1, mean: Some(1.0), sd: Some(0.0), min: Some(1.0), max: Some(1.0) };
     let full = MeasuredValues {
         length: Some(1.0),
@@ -330,11 +333,11 @@ fn measurements_match_their_declarations() {
     };
     let minimal =
         MeasuredValues { length: None, angle_degrees: None, area: None, stats: None, unit: None, value_unit: None, ..full.clone() };
-    let report = |values| json(&MeasurementReport { measurement: &measurement, values, label: "x".into() });
-    assert_matches("Measurement", &report(&full), &report(&minimal));
+    let report = |measurement, values| json(&MeasurementReport { measurement, values, label: "x".into() });
+    assert_matches("Measurement", &report(&labelled, &full), &report(&measurement, &minimal));
     assert_matches("MeasuredValues", &json(&full), &json(&minimal));
     assert_matches("RegionStats", &json(&stats), &json(&stats));
-    assert_eq!(keys(&report(&full)["points"][0]), ["x".to_string(), "y".to_string()].into());
+    assert_eq!(keys(&report(&measurement, &full)["points"][0]), ["x".to_string(), "y".to_string()].into());
     // Every calibration kind is declared with its fields.
     let declared = typed_interface("MeasuredValues")["calibration"].1.clone();
     for cal in [

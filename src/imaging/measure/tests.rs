@@ -60,6 +60,10 @@ fn calibration_prefers_the_patient_then_the_detector_and_says_what_it_is() {
     assert_eq!(corrected.caveat(), None);
     let none = Calibration::of(&header(Some([0.0, 0.5]), None, None));
     assert_eq!((none, none.length_unit(), none.caveat()), (Calibration::Uncalibrated, "px", Some("uncalibrated")));
+    // A radiograph is shown with its detector pixels' proportions.
+    assert_eq!(header(None, Some([0.3, 0.2]), Some(1.25)).display_spacing(), Some([0.3, 0.2]));
+    assert_eq!(header(Some([0.5, 0.8]), Some([0.2, 0.2]), None).display_spacing(), Some([0.5, 0.8]));
+    assert_eq!(header(None, None, None).display_spacing(), None);
 }
 
 #[test]
@@ -153,27 +157,46 @@ fn a_measurement_reports_its_values_and_label() {
         instance_uid: "1.1.1".into(),
         frame: 0,
         points,
+        text: None,
     };
     let length = m(MeasureKind::Length, vec![p(0.0, 0.0), p(10.0, 0.0)]);
     let values = length.values(&img);
     assert_eq!((values.length, values.unit), (Some(8.0), Some("mm")));
-    assert_eq!(Measurement::label(&values), "8.0 mm");
+    assert_eq!(length.label(&values), "8.0 mm");
     let roi = m(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
     let values = roi.values(&img);
     assert_eq!(values.value_unit.as_deref(), Some("HU"));
-    assert!(Measurement::label(&values).starts_with("76.8 mm² · mean "), "{}", Measurement::label(&values));
+    assert!(roi.label(&values).starts_with("76.8 mm² · mean "), "{}", roi.label(&values));
     let uncalibrated = image(None, false);
-    assert_eq!(Measurement::label(&length.values(&uncalibrated)), "10.0 px (uncalibrated)");
+    assert_eq!(length.label(&length.values(&uncalibrated)), "10.0 px (uncalibrated)");
     let angle = m(MeasureKind::Angle, vec![p(5.0, 0.0), p(0.0, 0.0), p(0.0, 5.0)]);
-    assert_eq!(Measurement::label(&angle.values(&uncalibrated)), "90.0°");
+    assert_eq!(angle.label(&angle.values(&uncalibrated)), "90.0°");
     let json = serde_json::to_value(roi.values(&img)).unwrap();
     assert_eq!(json["calibration"]["kind"], "patient");
     assert_eq!(json["stats"]["pixels"], 192);
+    let text = Measurement { text: Some("nodule".into()), ..m(MeasureKind::Text, vec![p(3.0, 4.0)]) };
+    let values = text.values(&img);
+    assert_eq!((values.length, values.area, values.unit), (None, None, None));
+    assert_eq!(text.label(&values), "nodule");
+    assert_eq!(serde_json::to_value(&text).unwrap()["text"], "nodule");
+    assert!(serde_json::to_value(&length).unwrap().get("text").is_none());
+}
+
+#[test]
+fn typed_text_is_trimmed_bounded_and_never_control_characters() {
+    assert_eq!(clean_text("  left apex \n").as_deref(), Some("left apex"));
+    assert_eq!(clean_text("a\u{7}b\tc").as_deref(), Some("abc"));
+    assert_eq!(clean_text(" \t "), None);
+    assert_eq!(clean_text("<b>x</b>").as_deref(), Some("<b>x</b>"), "kept as typed: it is shown as text");
+    let long = "é".repeat(MAX_TEXT_CHARS + 50);
+    assert_eq!(clean_text(&long).map(|t| t.chars().count()), Some(MAX_TEXT_CHARS));
 }
 
 #[test]
 fn kind_names_are_the_serialised_ones() {
-    for kind in [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow] {
+    for kind in
+        [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow, MeasureKind::Text]
+    {
         assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
     }
 }
