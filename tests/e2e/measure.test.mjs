@@ -32,8 +32,7 @@ async function drag(page, from, to) {
 const measurements = (page) => page.evaluate(() => window.emrDemo.viewer.getMeasurements());
 const zoomText = (page) => page.locator('[data-testid=overlay-zoom]').innerText();
 
-/** A length across the series' ruler (two dots `ruler.mm` apart) at fit, 1:1 and two thirds of
- * 1:1: each reads `ruler.mm` ± 0.5 with the given calibration kind, and stays on its pixels. */
+/** A length across the series' ruler (two dots `ruler.mm` apart) at fit, 1:1 and 80 % of 1:1: each reads `ruler.mm` ± 0.5 with the given calibration kind, and stays on its pixels. */
 async function rulerAtThreeZooms(page, series, calibration) {
   const { ruler } = series.landmarks;
   await page.click('[data-testid=tool-length]');
@@ -43,10 +42,10 @@ async function rulerAtThreeZooms(page, series, calibration) {
     async () => page.click('[data-testid=one-to-one]'),
     async () => {
       const box = await page.locator('[data-testid=viewport]').boundingBox();
-      // Down 80 px: out to two thirds of 1:1, the ruler still in view.
+      // Down 45 px: out to 80 % of 1:1 (e^-45/200), the ruler still in view.
       await page.mouse.move(box.x + 40, box.y + 40);
       await page.mouse.down({ button: 'right' });
-      await page.mouse.move(box.x + 40, box.y + 120, { steps: 4 });
+      await page.mouse.move(box.x + 40, box.y + 85, { steps: 4 });
       await page.mouse.up({ button: 'right' });
     },
   ];
@@ -138,7 +137,8 @@ test('measurements: 100.0 mm at three zooms, the insert\'s HU, an angle, an arro
 
   // A text label: click, type, Enter. Markup stays text; Escape while editing keeps the words.
   await page.click('[data-testid=tool-text]');
-  const at = await screenOf(page, { x: 330, y: 180 });
+  // Clear of every shape drawn so far (pressing on one would pick it instead).
+  const at = await screenOf(page, { x: 400, y: 440 });
   await page.mouse.click(at.x, at.y);
   const input = page.locator('[data-testid=text-input]');
   await input.waitFor();
@@ -149,7 +149,7 @@ test('measurements: 100.0 mm at three zooms, the insert\'s HU, an angle, an arro
   assert.equal(label.kind, 'text');
   assert.equal(label.text, '<b>nodule</b> 8 mm');
   assert.equal(label.label, label.text);
-  assert.ok(Math.abs(label.points[0].x - 330) < 0.6 && Math.abs(label.points[0].y - 180) < 0.6, JSON.stringify(label.points));
+  assert.ok(Math.abs(label.points[0].x - 400) < 0.6 && Math.abs(label.points[0].y - 440) < 0.6, JSON.stringify(label.points));
   const shown = page.locator(`[data-testid=measure-label][data-measurement-id="${label.id}"]`);
   assert.equal(await shown.innerText(), '<b>nodule</b> 8 mm');
   assert.equal(await shown.locator('b').count(), 0, 'typed markup is never markup');

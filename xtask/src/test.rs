@@ -174,6 +174,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         Command::new("node")
             .current_dir(install::e2e_dir())
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            // `E2E_ONLY=measure,hosted`: just those files, while working on them.
+            .args(std::env::var("E2E_ONLY").iter().flat_map(|o| o.split(',').map(|f| format!("{f}.test.mjs")).collect::<Vec<_>>()))
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
