@@ -7,8 +7,11 @@ use super::{part10, Instance, Patient, Series, Study};
 /// Comprehensive SR Storage.
 pub const COMPREHENSIVE_SR_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.88.33";
 
-/// (finding, [(measurement, value, UCUM unit, unit meaning)]) of each group.
-pub const GROUPS: [(&str, [(&str, &str, &str, &str); 2]); 2] = [
+/// A measurement: its name, value, UCUM unit and the unit's meaning.
+type Number = (&'static str, &'static str, &'static str, &'static str);
+
+/// (finding, its measurements) of each group.
+pub const GROUPS: [(&str, [Number; 2]); 2] = [
     ("Calibration marker", [("Length", "100.0", "mm", "millimeter"), ("Angle", "53.13", "deg", "degree")]),
     ("Nodule", [("Long Axis", "12.5", "mm", "millimeter"), ("Area", "96.1", "mm2", "square millimeter")]),
 ];
