@@ -177,11 +177,46 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let drag: Rc<RefCell<Option<Drag>>> = Rc::new(RefCell::new(None));
+    let touch = Rc::new(RefCell::new(Touches::default()));
     let on_pointerdown = {
-        let (store, drag, image_point) = (store.clone(), drag.clone(), image_point.clone());
+        let (store, drag, image_point, touch) = (store.clone(), drag.clone(), image_point.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
             let Some(shown) = store.image.get_untracked() else { return };
             let view = store.view.get_untracked();
+            if ev.pointer_type() == "touch" {
+                let at = centred(area, client_position(&ev));
+                let mut t = touch.borrow_mut();
+                t.down.push((ev.pointer_id(), ev.time_stamp(), at, at));
+                if t.down.len() >= 2 {
+                    // A second finger: the gesture is a pinch (zoom and pan), and what the first
+                    // finger began is undone.
+                    ev.prevent_default();
+                    if let Some(d) = drag.borrow_mut().take() {
+                        match d.grab {
+                            Some((id, _, _, points)) => store.move_measurement(id, points),
+                            None if matches!(d.tool, Tool::Measure(_)) => {
+                                store.cancel_draft();
+                            }
+                            None => match d.tool {
+                                Tool::Window => store.set_window(d.center, d.width),
+                                Tool::Scroll => store.show_index(d.index),
+                                _ => store.view.update(|v| v.pan = d.pan),
+                            },
+                        }
+                    }
+                    if t.down.len() == 2 {
+                        let view = store.view.get_untracked();
+                        let size = store.viewport_size.get_untracked();
+                        let fingers = [t.down[0].3, t.down[1].3];
+                        let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
+                        t.pinch = Some(geometry::Pinch { zoom, pan: view.pan, fingers });
+                    }
+                    if let Some(el) = area.get_untracked() {
+                        let _ = el.set_pointer_capture(ev.pointer_id());
+                    }
+                    return;
+                }
+            }
             let tool = match (ev.pointer_type().as_str(), ev.button()) {
                 ("mouse", 1) => Tool::Pan,
                 ("mouse", 2) => Tool::Zoom,
@@ -240,8 +275,26 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointermove = {
-        let (store, drag, image_point) = (store.clone(), drag.clone(), image_point.clone());
+        let (store, drag, image_point, touch) = (store.clone(), drag.clone(), image_point.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
+            if ev.pointer_type() == "touch" {
+                let mut t = touch.borrow_mut();
+                let at = centred(area, client_position(&ev));
+                if let Some(finger) = t.down.iter_mut().find(|f| f.0 == ev.pointer_id()) {
+                    finger.3 = at;
+                }
+                if let (Some(pinch), [a, b]) = (t.pinch, t.down.as_slice()) {
+                    let (zoom, pan) = pinch.view_at([a.3, b.3]);
+                    store.view.update(|v| {
+                        v.zoom = Some(zoom);
+                        v.pan = pan;
+                    });
+                    return;
+                }
+                if t.pinch.is_some() || t.down.len() > 1 {
+                    return;
+                }
+            }
             let Some(d) = drag.borrow().clone() else {
                 // An angle waiting for its third point follows the pointer.
                 if store.measurements.with_untracked(|m| m.draft.as_ref().is_some_and(|d| d.points.len() == 3)) {
@@ -286,14 +339,38 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointerup = {
-        let (store, drag) = (store.clone(), drag.clone());
+        let (store, drag, touch) = (store.clone(), drag.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
+            let mut double_tap = false;
+            if ev.pointer_type() == "touch" {
+                let mut t = touch.borrow_mut();
+                let finger = t.down.iter().position(|f| f.0 == ev.pointer_id()).map(|i| t.down.remove(i));
+                if t.pinch.is_some() {
+                    // The pinch ends with its first finger up; the last one lifts without effect.
+                    if t.down.len() < 2 {
+                        t.pinch = None;
+                    }
+                    return;
+                }
+                if let Some((_, time, at, _)) = finger {
+                    let up = (ev.time_stamp(), centred(area, client_position(&ev)));
+                    double_tap = ev.type_() == "pointerup" && t.taps.touch_ended((time, at), up);
+                }
+            }
             let ended = drag.borrow().as_ref().filter(|d| d.pointer == ev.pointer_id()).map(|d| (d.tool, d.grab.is_some()));
             if let Some((tool, grabbed)) = ended {
                 *drag.borrow_mut() = None;
                 if matches!(tool, Tool::Measure(_)) && !grabbed {
                     store.release_measurement();
                 }
+            }
+            if double_tap {
+                // Back to fit, as a double click on other viewers; a tap's draft goes.
+                store.cancel_draft();
+                store.view.update(|v| {
+                    v.zoom = None;
+                    v.pan = (0.0, 0.0);
+                });
             }
         }
     };
@@ -360,6 +437,26 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 <Blocked store=store />
             </div>
         </div>
+    }
+}
+
+/// The fingers on the viewport: (pointer, time down ms, where down, where now), positions in
+/// px from the viewport's centre; the pinch they make, and the taps so far.
+#[derive(Default)]
+struct Touches {
+    down: Vec<(i32, f64, (f64, f64), (f64, f64))>,
+    pinch: Option<geometry::Pinch>,
+    taps: geometry::TapDetector,
+}
+
+/// A client position as px from the viewport's centre (the pan's origin).
+fn centred(area: NodeRef<leptos::html::Div>, (x, y): (f64, f64)) -> (f64, f64) {
+    match area.get_untracked() {
+        Some(el) => {
+            let r = el.get_bounding_client_rect();
+            (x - r.left() - r.width() / 2.0, y - r.top() - r.height() / 2.0)
+        }
+        None => (x, y),
     }
 }
 
