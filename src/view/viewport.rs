@@ -186,7 +186,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
             if ev.pointer_type() == "touch" {
                 let at = centred(area, client_position(&ev));
                 let mut t = touch.borrow_mut();
-                t.down.push((ev.pointer_id(), ev.time_stamp(), at, at));
+                t.down.push(Finger { pointer: ev.pointer_id(), time: ev.time_stamp(), start: at, now: at });
                 if t.down.len() >= 2 {
                     // A second finger: the gesture is a pinch (zoom and pan), and what the first
                     // finger began is undone.
@@ -207,7 +207,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                     if t.down.len() == 2 {
                         let view = store.view.get_untracked();
                         let size = store.viewport_size.get_untracked();
-                        let fingers = [t.down[0].3, t.down[1].3];
+                        let fingers = [t.down[0].now, t.down[1].now];
                         let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
                         t.pinch = Some(geometry::Pinch { zoom, pan: view.pan, fingers });
                     }
@@ -280,11 +280,11 @@ pub fn Viewport(store: Store) -> impl IntoView {
             if ev.pointer_type() == "touch" {
                 let mut t = touch.borrow_mut();
                 let at = centred(area, client_position(&ev));
-                if let Some(finger) = t.down.iter_mut().find(|f| f.0 == ev.pointer_id()) {
-                    finger.3 = at;
+                if let Some(finger) = t.down.iter_mut().find(|f| f.pointer == ev.pointer_id()) {
+                    finger.now = at;
                 }
                 if let (Some(pinch), [a, b]) = (t.pinch, t.down.as_slice()) {
-                    let (zoom, pan) = pinch.view_at([a.3, b.3]);
+                    let (zoom, pan) = pinch.view_at([a.now, b.now]);
                     store.view.update(|v| {
                         v.zoom = Some(zoom);
                         v.pan = pan;
@@ -344,7 +344,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
             let mut double_tap = false;
             if ev.pointer_type() == "touch" {
                 let mut t = touch.borrow_mut();
-                let finger = t.down.iter().position(|f| f.0 == ev.pointer_id()).map(|i| t.down.remove(i));
+                let finger = t.down.iter().position(|f| f.pointer == ev.pointer_id()).map(|i| t.down.remove(i));
                 if t.pinch.is_some() {
                     // The pinch ends with its first finger up; the last one lifts without effect.
                     if t.down.len() < 2 {
@@ -352,9 +352,9 @@ pub fn Viewport(store: Store) -> impl IntoView {
                     }
                     return;
                 }
-                if let Some((_, time, at, _)) = finger {
+                if let Some(finger) = finger {
                     let up = (ev.time_stamp(), centred(area, client_position(&ev)));
-                    double_tap = ev.type_() == "pointerup" && t.taps.touch_ended((time, at), up);
+                    double_tap = ev.type_() == "pointerup" && t.taps.touch_ended((finger.time, finger.start), up);
                 }
             }
             let ended = drag.borrow().as_ref().filter(|d| d.pointer == ev.pointer_id()).map(|d| (d.tool, d.grab.is_some()));
@@ -440,11 +440,19 @@ pub fn Viewport(store: Store) -> impl IntoView {
     }
 }
 
-/// The fingers on the viewport: (pointer, time down ms, where down, where now), positions in
-/// px from the viewport's centre; the pinch they make, and the taps so far.
+/// A finger on the viewport; positions in px from the viewport's centre.
+struct Finger {
+    pointer: i32,
+    /// When it went down (ms, the events' time base).
+    time: f64,
+    start: (f64, f64),
+    now: (f64, f64),
+}
+
+/// The fingers on the viewport, the pinch they make, and the taps so far.
 #[derive(Default)]
 struct Touches {
-    down: Vec<(i32, f64, (f64, f64), (f64, f64))>,
+    down: Vec<Finger>,
     pinch: Option<geometry::Pinch>,
     taps: geometry::TapDetector,
 }
