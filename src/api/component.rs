@@ -10,7 +10,7 @@ use super::{jpeg, options};
 use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
 use crate::session::{Export, Screen, Session, SessionError, Update};
-use crate::view::{Action, App, ShownImage, Store};
+use crate::view::{Action, App, Locale, ShownImage, Store};
 use options::Options;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -109,6 +109,9 @@ impl EmrImagingComponent {
         face.unmount();
         let store = face.store.clone();
         store.set_theme(self.inner.options.theme_mode);
+        // The option, else the nearest `lang` attribute (the page's `<html lang>`).
+        let page = element.closest("[lang]").ok().flatten().and_then(|e| e.get_attribute("lang"));
+        store.set_locale(self.inner.options.lang.or_else(|| page.as_deref().and_then(Locale::from_tag)).unwrap_or_default());
         store.set_iid_viewer(self.inner.options.external_iid_viewer.clone());
         let handle = leptos::mount::mount_to(element.clone(), move || {
             leptos::prelude::view! { <App store=store /> }
@@ -282,7 +285,11 @@ impl EmrImagingComponent {
         let reports: Vec<MeasurementReport> = all
             .drawn
             .iter()
-            .map(|d| MeasurementReport { measurement: &d.measurement, values: &d.values, label: d.measurement.label(&d.values) })
+            .map(|d| MeasurementReport {
+                measurement: &d.measurement,
+                values: &d.values,
+                label: d.measurement.label_in(&d.values, &self.inner.face.store.strings().label_words),
+            })
             .collect();
         to_js(&reports)
     }

@@ -18,6 +18,7 @@ wire_enum! {
         RequestTimeoutSeconds = "requestTimeoutSeconds",
         ExternalIidViewer = "externalIidViewer",
         KeyImagesOnly = "keyImagesOnly",
+        Lang = "lang",
         Theme = "theme",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",

@@ -26,6 +26,7 @@ struct RawOptions {
     user_id: Option<String>,
     external_iid_viewer: Option<String>,
     key_images_only: Option<bool>,
+    lang: Option<String>,
     timeouts: Timeouts,
 }
 
@@ -52,6 +53,8 @@ pub struct Options {
     pub external_iid_viewer: Option<Url>,
     /// Each study shows only the images its Key Object Selections name.
     pub key_images_only: bool,
+    /// `lang`: the UI's language, else the page's (`lang` attribute), else English.
+    pub lang: Option<crate::view::Locale>,
 }
 
 impl Options {
@@ -124,6 +127,8 @@ impl Options {
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
             key_images_only: raw.key_images_only.unwrap_or(false),
+            // A language the UI lacks falls back to the page's, then to English, as browsers do.
+            lang: raw.lang.as_deref().and_then(crate::view::Locale::from_tag),
         })
     }
 
@@ -172,6 +177,7 @@ impl RawOptions {
             user_id: string(K::UserId)?,
             external_iid_viewer: string(K::ExternalIidViewer)?,
             key_images_only: boolean(K::KeyImagesOnly)?,
+            lang: string(K::Lang)?,
             timeouts: timeouts(get(K::RequestTimeoutSeconds))?,
         })
     }

@@ -304,27 +304,86 @@ impl Measurement {
         out
     }
 
-    /// The label drawn next to it: a text label's words, else its result, e.g. `100.0 mm`, `37.5°`, `Area 120.3 mm² · mean 60.1 HU · SD 4.9 ·
-    /// min 52 · max 68`.
-    pub fn label(&self, values: &MeasuredValues) -> String {
+    /// The label drawn next to it: a text label's words, else its result, e.g. `100.0 mm`,
+    /// `37.5°`, `Area 120.3 mm² · mean 60.1 HU · SD 4.9 · min 52 · max 68`, in `words`.
+    pub fn label_in(&self, values: &MeasuredValues, words: &LabelWords) -> String {
         if let Some(text) = &self.text {
             return text.clone();
         }
-        let caveat = values.caveat.map(|c| format!(" ({c})")).unwrap_or_default();
+        let n = |v: f64, places: usize| words.number(v, places);
+        let caveat = values.caveat.map(|c| format!(" ({})", words.caveat(c))).unwrap_or_default();
         let unit = values.unit.unwrap_or_default();
         if let Some(length) = values.length {
-            return format!("{length:.1} {unit}{caveat}");
+            return format!("{} {unit}{caveat}", n(length, 1));
         }
         if let Some(angle) = values.angle_degrees {
-            return format!("{angle:.1}°");
+            return format!("{}°", n(angle, 1));
         }
         let (Some(area), Some(stats)) = (values.area, values.stats) else { return String::new() };
         let v = values.value_unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
         match (stats.mean, stats.sd, stats.min, stats.max) {
-            (Some(mean), Some(sd), Some(min), Some(max)) => {
-                format!("{area:.1} {unit}{caveat} · mean {mean:.1}{v} · SD {sd:.1} · min {min:.0} · max {max:.0}")
-            }
-            _ => format!("{area:.1} {unit}{caveat}"),
+            (Some(mean), Some(sd), Some(min), Some(max)) => format!(
+                "{} {unit}{caveat} · {} {}{v} · {} {} · {} {} · {} {}",
+                n(area, 1),
+                words.mean,
+                n(mean, 1),
+                words.sd,
+                n(sd, 1),
+                words.min,
+                n(min, 0),
+                words.max,
+                n(max, 0)
+            ),
+            _ => format!("{} {unit}{caveat}", n(area, 1)),
+        }
+    }
+
+    /// [`Measurement::label_in`] in English.
+    pub fn label(&self, values: &MeasuredValues) -> String {
+        self.label_in(values, &LabelWords::ENGLISH)
+    }
+}
+
+/// The words and number style of a measurement's label, per language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelWords {
+    /// `12,5` rather than `12.5`.
+    pub decimal_comma: bool,
+    pub mean: &'static str,
+    pub sd: &'static str,
+    pub min: &'static str,
+    pub max: &'static str,
+    pub uncalibrated: &'static str,
+    pub detector: &'static str,
+}
+
+impl LabelWords {
+    pub const ENGLISH: LabelWords = LabelWords {
+        decimal_comma: false,
+        mean: "mean",
+        sd: "SD",
+        min: "min",
+        max: "max",
+        uncalibrated: "uncalibrated",
+        detector: "detector",
+    };
+
+    /// `v` with `places` decimals in this style (never `-0`).
+    pub fn number(&self, v: f64, places: usize) -> String {
+        let s = format!("{v:.places$}");
+        let s = if s.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') { s.trim_start_matches('-').to_string() } else { s };
+        if self.decimal_comma {
+            s.replace('.', ",")
+        } else {
+            s
+        }
+    }
+
+    /// A [`Calibration::caveat`] in these words.
+    fn caveat(&self, caveat: &str) -> &'static str {
+        match caveat {
+            "detector" => self.detector,
+            _ => self.uncalibrated,
         }
     }
 }

@@ -4,7 +4,6 @@
 //! canvas stays exactly the rendering.
 
 use super::store::{Drawn, Store};
-use super::STRINGS;
 use crate::imaging::measure::{MeasureKind, Measurement, Point, MAX_TEXT_CHARS};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -78,6 +77,7 @@ struct Typing {
 /// The input for a text label being placed or edited again. Enter or leaving it keeps the
 /// words, Escape drops them; its keys never reach the viewport's shortcuts.
 fn text_editor(store: &Store, typing: Typing) -> impl IntoView {
+    let t = store.strings();
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(el) = input.get() {
@@ -117,7 +117,7 @@ fn text_editor(store: &Store, typing: Typing) -> impl IntoView {
     view! {
         <input class="emr-text-input" data-testid="text-input" type="text" node_ref=input
             data-measurement-draft=typing.id.to_string() maxlength=MAX_TEXT_CHARS.to_string()
-            aria-label=STRINGS.text_input_label prop:value=typing.text
+            aria-label=t.text_input_label prop:value=typing.text
             style=format!("left:{:.3}%;top:{:.3}%", typing.left, typing.top)
             on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
             on:dblclick=|ev: web_sys::MouseEvent| ev.stop_propagation()
@@ -128,6 +128,7 @@ fn text_editor(store: &Store, typing: Typing) -> impl IntoView {
 /// Over the canvas in `style` (the canvas's own CSS box).
 #[component]
 pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: Signal<String>) -> impl IntoView {
+    let t = store.strings();
     let (image, measurements) = (store.image.clone(), store.measurements.clone());
     // Its own memo: the input must not be rebuilt (losing what was typed) when anything else
     // on the layer changes.
@@ -164,7 +165,7 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
                 .filter(|d| d.measurement.kind != MeasureKind::Arrow)
                 .map(|d| {
                     let (left, top) = label_at(&d.measurement, columns, rows);
-                    let text = d.measurement.label(&d.values);
+                    let text = d.measurement.label_in(&d.values, &t.label_words);
                     // A text label is its own handle: grabbed, it moves; double-clicked, it is edited.
                     let class =
                         if d.measurement.kind == MeasureKind::Text { "emr-measure-label emr-text-label" } else { "emr-measure-label" };
@@ -178,7 +179,7 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
         });
         Some(view! {
             <svg class="emr-measure-svg" viewBox=format!("0 0 {columns} {rows}") preserveAspectRatio="none" role="img"
-                aria-label=STRINGS.measurements_label>{shapes}</svg>
+                aria-label=t.measurements_label>{shapes}</svg>
             {labels}
         })
     };

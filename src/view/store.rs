@@ -162,6 +162,8 @@ pub struct Store {
     pub key_images: ArcRwSignal<crate::session::KeyImages>,
     /// The structured reports shown beside the images.
     pub structured_reports: ArcRwSignal<Option<crate::session::OpenedReports>>,
+    /// The UI's language, chosen before the view is built (it is not switched live).
+    pub locale: ArcRwSignal<super::Locale>,
     pub key_images_only: ArcRwSignal<bool>,
     pub measurements: ArcRwSignal<Measurements>,
     pub theme: ArcRwSignal<Theme>,
@@ -190,6 +192,7 @@ impl Store {
             reports: ArcRwSignal::new(Reports::Idle),
             key_images: ArcRwSignal::new(Vec::new()),
             structured_reports: ArcRwSignal::new(None),
+            locale: ArcRwSignal::new(super::Locale::default()),
             key_images_only: ArcRwSignal::new(false),
             measurements: ArcRwSignal::new(Measurements::default()),
             theme: ArcRwSignal::new(Theme::Auto),
@@ -240,7 +243,7 @@ impl Store {
             }
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
-                let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
+                let message = format!("{} {mismatch}", self.strings().blocked_prefix);
                 self.image.set(None);
                 self.stack.set(Stack::default());
                 self.structured_reports.set(None);
@@ -296,7 +299,11 @@ impl Store {
 
     /// A failure, in the status line.
     pub fn failed(&self, error: &crate::session::SessionError) {
-        self.status.set(Status::Error(super::error_message(error)));
+        let message = match error {
+            crate::session::SessionError::WrongPatient(mismatch) => format!("{} {mismatch}", self.strings().blocked_prefix),
+            other => super::error_message(other),
+        };
+        self.status.set(Status::Error(message));
     }
 
     fn update_item(&self, series_uid: &str, f: impl FnOnce(&mut SeriesItem)) {
@@ -310,6 +317,19 @@ impl Store {
     /// Light, dark or following the host's colour scheme (for the api's `theme` option).
     pub fn set_theme(&self, theme: Theme) {
         self.theme.set(theme);
+    }
+
+    pub fn set_locale(&self, locale: super::Locale) {
+        self.locale.set(locale);
+    }
+
+    /// The UI's strings, in its language.
+    pub fn strings(&self) -> &'static super::Strings {
+        self.locale.get_untracked().strings()
+    }
+
+    pub fn locale(&self) -> super::Locale {
+        self.locale.get_untracked()
     }
 
     pub fn set_iid_viewer(&self, viewer: Option<url::Url>) {

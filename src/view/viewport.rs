@@ -9,7 +9,7 @@ use super::draw;
 use super::logic::{dicom_date, overlay_number, person_name, stack_key_delta};
 use super::measure_layer::MeasureLayer;
 use super::store::{Action, Store, Tool};
-use super::STRINGS;
+use super::Strings;
 use crate::imaging::measure::{MeasureKind, Point};
 use crate::imaging::{geometry, presets};
 use leptos::prelude::*;
@@ -54,18 +54,19 @@ impl Drop for Observed {
 /// Screen px of drag per slice with the scroll tool.
 const PX_PER_SLICE: f64 = 8.0;
 
-fn preset_label(key: &str) -> &'static str {
+fn preset_label(t: &'static Strings, key: &str) -> &'static str {
     match key {
-        "soft-tissue" => STRINGS.preset_soft_tissue,
-        "lung" => STRINGS.preset_lung,
-        "bone" => STRINGS.preset_bone,
-        "brain" => STRINGS.preset_brain,
-        _ => STRINGS.preset_header,
+        "soft-tissue" => t.preset_soft_tissue,
+        "lung" => t.preset_lung,
+        "bone" => t.preset_bone,
+        "brain" => t.preset_brain,
+        _ => t.preset_header,
     }
 }
 
 #[component]
 pub fn Viewport(store: Store) -> impl IntoView {
+    let t = store.strings();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let area = NodeRef::<leptos::html::Div>::new();
 
@@ -423,12 +424,12 @@ pub fn Viewport(store: Store) -> impl IntoView {
         <div class="emr-viewer">
             <Toolbar store=store.clone() />
             <div class="emr-viewport" data-testid="viewport" node_ref=area tabindex="0" role="application"
-                aria-label=STRINGS.image_label aria-roledescription="image viewer"
+                aria-label=t.image_label aria-roledescription="image viewer"
                 on:pointerdown=on_pointerdown on:pointermove=on_pointermove on:pointerup=on_pointerup.clone()
                 on:pointercancel=on_pointerup on:wheel=on_wheel on:keydown=on_keydown
                 on:dblclick=on_dblclick
                 on:contextmenu=|ev: web_sys::MouseEvent| ev.prevent_default()>
-                <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=STRINGS.image_label
+                <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=t.image_label
                     style=image_box_style(&store, true)></canvas>
                 <MeasureLayer store=store.clone() node_ref=measure_box style=Signal::derive(image_box_style(&store, false)) />
                 <Overlays store=store.clone() />
@@ -525,6 +526,8 @@ fn image_box_style(store: &Store, backdrop: bool) -> impl Fn() -> String + Send 
 
 #[component]
 fn Toolbar(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let view = store.view.clone();
     let tool_button = {
         let view = view.clone();
@@ -581,40 +584,40 @@ fn Toolbar(store: Store) -> impl IntoView {
         (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
     let (v_play, v_fps) = (view.clone(), view.clone());
     view! {
-        <div class="emr-toolbar" role="toolbar" aria-label=STRINGS.toolbar_label data-testid="toolbar">
-            {tool_button(Tool::Window, STRINGS.tool_window, "tool-window")}
-            {tool_button(Tool::Zoom, STRINGS.tool_zoom, "tool-zoom")}
-            {tool_button(Tool::Pan, STRINGS.tool_pan, "tool-pan")}
-            {tool_button(Tool::Scroll, STRINGS.tool_scroll, "tool-scroll")}
-            {tool_button(Tool::Measure(MeasureKind::Length), STRINGS.tool_length, "tool-length")}
-            {tool_button(Tool::Measure(MeasureKind::Angle), STRINGS.tool_angle, "tool-angle")}
-            {tool_button(Tool::Measure(MeasureKind::Ellipse), STRINGS.tool_ellipse, "tool-ellipse")}
-            {tool_button(Tool::Measure(MeasureKind::Rectangle), STRINGS.tool_rectangle, "tool-rectangle")}
-            {tool_button(Tool::Measure(MeasureKind::Arrow), STRINGS.tool_arrow, "tool-arrow")}
-            {tool_button(Tool::Measure(MeasureKind::Text), STRINGS.tool_text, "tool-text")}
-            <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
-                <option value="">{STRINGS.presets_label}</option>
+        <div class="emr-toolbar" role="toolbar" aria-label=t.toolbar_label data-testid="toolbar">
+            {tool_button(Tool::Window, t.tool_window, "tool-window")}
+            {tool_button(Tool::Zoom, t.tool_zoom, "tool-zoom")}
+            {tool_button(Tool::Pan, t.tool_pan, "tool-pan")}
+            {tool_button(Tool::Scroll, t.tool_scroll, "tool-scroll")}
+            {tool_button(Tool::Measure(MeasureKind::Length), t.tool_length, "tool-length")}
+            {tool_button(Tool::Measure(MeasureKind::Angle), t.tool_angle, "tool-angle")}
+            {tool_button(Tool::Measure(MeasureKind::Ellipse), t.tool_ellipse, "tool-ellipse")}
+            {tool_button(Tool::Measure(MeasureKind::Rectangle), t.tool_rectangle, "tool-rectangle")}
+            {tool_button(Tool::Measure(MeasureKind::Arrow), t.tool_arrow, "tool-arrow")}
+            {tool_button(Tool::Measure(MeasureKind::Text), t.tool_text, "tool-text")}
+            <select data-testid="preset" aria-label=t.presets_label on:change=on_preset prop:value=current_preset>
+                <option value="">{t.presets_label}</option>
                 {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {
-                    <option value=i.to_string()>{format!("{} {}/{}", preset_label(p.key), overlay_number(p.center), overlay_number(p.width))}</option>
+                    <option value=i.to_string()>{format!("{} {}/{}", preset_label(t, p.key), locale.decimal(overlay_number(p.center)), locale.decimal(overlay_number(p.width)))}</option>
                 }).collect_view()}
             </select>
-            <button type="button" data-testid="fit" on:click=move |_| s_fit.view.update(|v| { v.zoom = None; v.pan = (0.0, 0.0); })>{STRINGS.fit}</button>
-            <button type="button" data-testid="one-to-one" on:click=move |_| s_one.view.update(|v| v.zoom = Some(1.0))>{STRINGS.one_to_one}</button>
+            <button type="button" data-testid="fit" on:click=move |_| s_fit.view.update(|v| { v.zoom = None; v.pan = (0.0, 0.0); })>{t.fit}</button>
+            <button type="button" data-testid="one-to-one" on:click=move |_| s_one.view.update(|v| v.zoom = Some(1.0))>{t.one_to_one}</button>
             <button type="button" data-testid="invert" aria-pressed=move || s_inv.view.with(|v| v.invert).to_string()
-                on:click={ let s = store.clone(); move |_| s.view.update(|v| v.invert = !v.invert) }>{STRINGS.invert}</button>
-            <button type="button" data-testid="reset" on:click=move |_| s_reset.reset_view()>{STRINGS.reset}</button>
+                on:click={ let s = store.clone(); move |_| s.view.update(|v| v.invert = !v.invert) }>{t.invert}</button>
+            <button type="button" data-testid="reset" on:click=move |_| s_reset.reset_view()>{t.reset}</button>
             <button type="button" data-testid="cine" aria-pressed=move || v_play.with(|v| v.playing).to_string()
                 on:click=move |_| s_play.view.update(|v| v.playing = !v.playing)>
-                {move || if view.with(|v| v.playing) { STRINGS.pause } else { STRINGS.play }}
+                {move || if view.with(|v| v.playing) { t.pause } else { t.play }}
             </button>
-            <label class="emr-fps">{STRINGS.frame_rate}
+            <label class="emr-fps">{t.frame_rate}
                 <input type="range" min="1" max="60" data-testid="fps" prop:value=move || v_fps.with(|v| v.fps.to_string())
                     on:input=move |ev| { if let Ok(f) = event_target_value(&ev).parse::<u32>() { s_fps.view.update(|v| v.fps = f.clamp(1, 60)); } } />
-                <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), STRINGS.fps)}</span>
+                <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), t.fps)}</span>
             </label>
             {key_toggle(&store)}
             {move || diagnostic().map(|href| view! {
-                <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{STRINGS.open_diagnostic}</a>
+                <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{t.open_diagnostic}</a>
             })}
         </div>
     }
@@ -622,6 +625,7 @@ fn Toolbar(store: Store) -> impl IntoView {
 
 /// "Key images only": offered while the open study has key images, or while it is on.
 fn key_toggle(store: &Store) -> impl IntoView {
+    let t = store.strings();
     let (keys, only, actions) = (store.key_images.clone(), store.key_images_only.clone(), store.actions.clone());
     move || {
         let on = only.get();
@@ -629,7 +633,7 @@ fn key_toggle(store: &Store) -> impl IntoView {
             let actions = actions.clone();
             view! {
                 <button type="button" data-testid="key-images-only" aria-pressed=on.to_string()
-                    on:click=move |_| (actions)(Action::KeyImagesOnly(!on))>{STRINGS.key_images_only}</button>
+                    on:click=move |_| (actions)(Action::KeyImagesOnly(!on))>{t.key_images_only}</button>
             }
         })
     }
@@ -637,6 +641,8 @@ fn key_toggle(store: &Store) -> impl IntoView {
 
 #[component]
 fn Overlays(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let (image, view, size, stack, index) =
         (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.stack.clone(), store.index.clone());
     let keys = store.key_images.clone();
@@ -647,42 +653,35 @@ fn Overlays(store: Store) -> impl IntoView {
         let vsize = size.get();
         let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize));
         let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
-        let position = shown.image.slice_position().map(|p| format!("{} {} {}", STRINGS.position, overlay_number(p), STRINGS.mm));
-        let image_line = format!(
-            "{} {} ({}/{})",
-            STRINGS.image_number,
-            h.instance_number.map(|n| n.to_string()).unwrap_or_default(),
-            index.get() + 1,
-            total
-        );
+        let position = shown.image.slice_position().map(|p| format!("{} {} {}", t.position, locale.decimal(overlay_number(p)), t.mm));
+        let image_line =
+            format!("{} {} ({}/{})", t.image_number, h.instance_number.map(|n| n.to_string()).unwrap_or_default(), index.get() + 1, total);
         let series_line = format!(
             "{} {} {}",
-            STRINGS.series_number,
+            t.series_number,
             h.series_number.map(|n| n.to_string()).unwrap_or_default(),
             h.series_description.clone().unwrap_or_default()
         );
         let wl = if shown.image.is_colour() {
             String::new()
         } else {
-            format!("W {} L {}", overlay_number(shown.window.width), overlay_number(shown.window.center))
+            format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };
         let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels);
         let bar = h.pixel_spacing.and_then(|s| geometry::scale_bar(s[1], z, (vsize.0 * 0.25).max(60.0)));
-        let lossy = h
-            .lossy
-            .then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
-        let key = keys.with(|k| k.iter().any(|(_, sop)| *sop == shown.instance_uid)).then(
-            || view! { <span class="emr-key" role="note" title=STRINGS.key_image_title data-testid="key-image">{STRINGS.key_image}</span> },
-        );
+        let lossy = h.lossy.then(|| view! { <span class="emr-lossy" role="note" title=t.lossy_title data-testid="lossy">{t.lossy}</span> });
+        let key = keys
+            .with(|k| k.iter().any(|(_, sop)| *sop == shown.instance_uid))
+            .then(|| view! { <span class="emr-key" role="note" title=t.key_image_title data-testid="key-image">{t.key_image}</span> });
         Some(view! {
             <div class="emr-overlay" data-testid="overlay" aria-hidden="false">
                 <div class="emr-ov emr-ov-tl">
                     <span data-testid="overlay-patient">{person_name(h.patient_name.as_deref().unwrap_or_default())}</span>
-                    <span data-testid="overlay-patient-id">{format!("{} {}", STRINGS.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
-                    <span class="emr-ov-optional">{format!("{} {}", STRINGS.born, dicom_date(h.patient_birth_date.as_deref().unwrap_or_default()))}</span>
+                    <span data-testid="overlay-patient-id">{format!("{} {}", t.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
+                    <span class="emr-ov-optional">{format!("{} {}", t.born, locale.date(&dicom_date(h.patient_birth_date.as_deref().unwrap_or_default())))}</span>
                 </div>
                 <div class="emr-ov emr-ov-tr">
-                    <span data-testid="overlay-study-date">{dicom_date(h.study_date.as_deref().unwrap_or_default())}</span>
+                    <span data-testid="overlay-study-date">{locale.date(&dicom_date(h.study_date.as_deref().unwrap_or_default()))}</span>
                     <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
                     {lossy}
                     {key}
@@ -694,7 +693,7 @@ fn Overlays(store: Store) -> impl IntoView {
                 </div>
                 <div class="emr-ov emr-ov-br">
                     <span data-testid="overlay-wl">{wl}</span>
-                    <span data-testid="overlay-zoom">{format!("{} {:.0}%", STRINGS.zoom, z * 100.0)}</span>
+                    <span data-testid="overlay-zoom">{format!("{} {}", t.zoom, locale.percent(z * 100.0))}</span>
                 </div>
                 {labels.map(|l| view! {
                     <span class="emr-orient emr-orient-l" data-testid="orient-left">{l.left}</span>
@@ -704,7 +703,7 @@ fn Overlays(store: Store) -> impl IntoView {
                 })}
                 {bar.map(|b| view! {
                     <div class="emr-scale" data-testid="scale-bar" style=format!("width:{:.1}px", b.screen_px)>
-                        <span>{format!("{} {}", overlay_number(b.mm), STRINGS.mm)}</span>
+                        <span>{format!("{} {}", locale.decimal(overlay_number(b.mm)), t.mm)}</span>
                     </div>
                 })}
             </div>
@@ -714,6 +713,7 @@ fn Overlays(store: Store) -> impl IntoView {
 
 #[component]
 fn ScrollBar(store: Store) -> impl IntoView {
+    let t = store.strings();
     let track = NodeRef::<leptos::html::Div>::new();
     let dragging = Rc::new(RefCell::new(None::<i32>));
     let seek = {
@@ -732,7 +732,7 @@ fn ScrollBar(store: Store) -> impl IntoView {
     let (stack, index, stack2, index2) = (store.stack.clone(), store.index.clone(), store.stack.clone(), store.index.clone());
     let visible = move || stack.with(|s| s.frames.len().max(s.total_instances)) > 1;
     view! {
-        <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=STRINGS.slice_scrollbar
+        <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=t.slice_scrollbar
             data-testid="scrollbar" aria-valuemin="1"
             aria-valuemax=move || stack2.with(|s| s.frames.len()).to_string()
             aria-valuenow=move || (index.get() + 1).to_string()
@@ -761,13 +761,14 @@ fn ScrollBar(store: Store) -> impl IntoView {
 
 #[component]
 fn LoadProgress(store: Store) -> impl IntoView {
+    let t = store.strings();
     let stack = store.stack.clone();
     move || {
         let (loaded, total) = stack.with(|s| (s.loaded_instances, s.total_instances));
         (total > 0 && loaded < total).then(|| {
             let pct = loaded * 100 / total;
             view! {
-                <div class="emr-progress" role="progressbar" aria-label=STRINGS.series_loading aria-valuemin="0" aria-valuemax=total.to_string()
+                <div class="emr-progress" role="progressbar" aria-label=t.series_loading aria-valuemin="0" aria-valuemax=total.to_string()
                     aria-valuenow=loaded.to_string() data-testid="series-progress">
                     <span style=format!("width:{pct}%")></span>
                 </div>
@@ -778,12 +779,13 @@ fn LoadProgress(store: Store) -> impl IntoView {
 
 #[component]
 fn Blocked(store: Store) -> impl IntoView {
+    let t = store.strings();
     let blocked = store.blocked.clone();
     move || {
         blocked.get().map(|why| {
             view! {
                 <div class="emr-blocked" role="alert" data-testid="blocked">
-                    <strong>{STRINGS.blocked_title}</strong>
+                    <strong>{t.blocked_title}</strong>
                     <span>{why}</span>
                 </div>
             }

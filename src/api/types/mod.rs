@@ -35,6 +35,9 @@ export interface EMRImagingOptions {
   /** Show each study as only the images its DICOM Key Object Selections name (IID's
    * `keyImagesOnly=true`); a study with none says so and shows nothing. Default false. */
   keyImagesOnly?: boolean;
+  /** The UI's language as a BCP 47 tag: `"en"` or `"de"` (dates and decimals follow it). Without
+   * it, or for a language the widget lacks, the nearest `lang` attribute decides, else English. */
+  lang?: string;
   /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */

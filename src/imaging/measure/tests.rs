@@ -193,6 +193,40 @@ fn typed_text_is_trimmed_bounded_and_never_control_characters() {
 }
 
 #[test]
+fn labels_follow_the_language_and_never_say_minus_zero() {
+    let img = image(Some("0.5\\0.8"), false);
+    let german = LabelWords {
+        decimal_comma: true,
+        mean: "Mittel",
+        sd: "SD",
+        min: "Min",
+        max: "Max",
+        uncalibrated: "unkalibriert",
+        detector: "Detektor",
+    };
+    let m = |kind, points: Vec<Point>| Measurement {
+        id: 1,
+        kind,
+        study_uid: "1".into(),
+        series_uid: "1.1".into(),
+        instance_uid: "1.1.1".into(),
+        frame: 0,
+        points,
+        text: None,
+    };
+    let length = m(MeasureKind::Length, vec![p(0.0, 0.0), p(12.5, 0.0)]);
+    assert_eq!(length.label_in(&length.values(&img), &german), "10,0 mm");
+    let uncalibrated = image(None, false);
+    assert_eq!(length.label_in(&length.values(&uncalibrated), &german), "12,5 px (unkalibriert)");
+    let roi = m(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
+    let label = roi.label_in(&roi.values(&img), &german);
+    assert!(label.starts_with("76,8 mm² · Mittel "), "{label}");
+    assert!(label.contains(" · Min ") && label.contains(" · Max "), "{label}");
+    assert_eq!(LabelWords::ENGLISH.number(-0.04, 1), "0.0");
+    assert_eq!(german.number(-1.25, 2), "-1,25");
+}
+
+#[test]
 fn kind_names_are_the_serialised_ones() {
     for kind in
         [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow, MeasureKind::Text]
