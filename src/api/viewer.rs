@@ -105,15 +105,17 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
             }
         };
         // The request is checked before anything is shown or asked of a server.
-        let mut target = match entry {
+        let launch = match entry {
             Entry::Iid => match launch::iid_target(&query, &config) {
-                Ok(target) => Some(target),
+                Ok(launch) => Some(launch),
                 Err(e) => return Ok(refuse(&root, &host, &e.to_string())),
             },
             Entry::Viewer | Entry::SmartLaunch => None,
         };
+        let key_images_only = launch.as_ref().is_some_and(|l| l.key_images_only);
+        let mut target = launch.map(|l| l.target);
         let fhir_base = granted.as_ref().map(|g| g.fhir_base.clone());
-        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref()))?);
+        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), key_images_only))?);
         let handshake = Rc::new(Handshake::default());
         // A host, if any, is asked for a token when ours cannot be renewed.
         if granted.is_none() || host.embedder().is_some() {
@@ -170,8 +172,9 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
     ViewerConfig::parse(&text, &url).map_err(|e| e.to_string())
 }
 
-/// The component's options from the site's settings (and nothing from the address).
-fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>) -> JsValue {
+/// The component's options from the site's settings and the SMART grant's FHIR base: nothing
+/// from the address but what to show of the studies.
+fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, key_images_only: bool) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&o, &k.into(), v);
@@ -183,6 +186,7 @@ fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>) -> JsValue {
     if let Some(viewer) = &config.external_iid_viewer {
         set("externalIidViewer", &viewer.as_str().into());
     }
+    set("keyImagesOnly", &key_images_only.into());
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
     o.into()

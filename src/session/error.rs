@@ -42,6 +42,9 @@ pub enum SessionError {
     NoPatientWithIdentifier(String),
     #[error("more than one patient has the identifier {0}; none is shown")]
     SeveralPatientsWithIdentifier(String),
+    /// Key images only, and no Key Object Selection of the study names one of its images.
+    #[error("study {0} has no key images: no Key Object Selection in it names any of its images")]
+    NoKeyImages(String),
     #[error("no patient in context")]
     NoPatient,
     /// The sign-in ended and could not be renewed; what is on screen stays.

@@ -174,8 +174,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         Command::new("node")
             .current_dir(install::e2e_dir())
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
-            // `EMR_E2E_ONLY=smart.test.mjs` runs the named files only (while working on them).
-            .args(std::env::var("EMR_E2E_ONLY").map(|f| f.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default())
+            // `E2E_ONLY=measure,hosted`: just those files, while working on them.
+            .args(std::env::var("E2E_ONLY").iter().flat_map(|o| o.split(',').map(|f| format!("{f}.test.mjs")).collect::<Vec<_>>()))
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
@@ -185,6 +185,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_HFS_BIN", install::hfs()?)
             .env("E2E_HFS_DB", dir.join("hfs").join("hfs.db"))
             .env("E2E_SEARCH_PARAMETERS", dir.join("hfs").join("search-parameters-r4.json"))
+            // The demo itself (`xtask demo --no-build`), which the demo test starts.
+            .env("E2E_XTASK", std::env::current_exe()?)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );
