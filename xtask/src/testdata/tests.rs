@@ -344,3 +344,48 @@ fn the_measurement_report_reads_back_with_both_groups() {
     let image = &study.series[0].instances[0].sop_instance_uid;
     assert!(items.iter().any(|i| i.kind == ItemKind::Reference && i.value.as_ref() == Some(image)));
 }
+
+/// pydicom, an independent reader, parses the generated documents and the radiograph and finds
+/// what the generator meant to write (the install step provides pydicom).
+#[test]
+fn pydicom_reads_the_generated_key_objects_report_and_radiograph() {
+    let ds = small();
+    let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let find = |modality: &str| {
+        ds.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).find(|se| se.modality == modality).unwrap().instances[0].clone()
+    };
+    for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR")] {
+        std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    let script = r#"
+import sys, pydicom
+d = sys.argv[1]
+ko = pydicom.dcmread(d + '/ko.dcm')
+assert ko.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.59', ko.SOPClassUID
+assert ko.ConceptNameCodeSequence[0].CodeValue == '113000'
+images = [i for i in ko.ContentSequence if i.ValueType == 'IMAGE']
+assert len(images) == 2, len(images)
+sr = pydicom.dcmread(d + '/sr.dcm')
+assert sr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.33'
+assert sr.ContentTemplateSequence[0].TemplateIdentifier == '1500'
+def walk(items):
+    for i in items:
+        yield i
+        yield from walk(getattr(i, 'ContentSequence', []))
+nums = [(i.ConceptNameCodeSequence[0].CodeMeaning, str(i.MeasuredValueSequence[0].NumericValue),
+         i.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue)
+        for i in walk(sr.ContentSequence) if i.ValueType == 'NUM']
+assert nums == [('Length', '100.0', 'mm'), ('Angle', '53.13', 'deg'), ('Long Axis', '12.5', 'mm'), ('Area', '96.1', 'mm2')], nums
+cr = pydicom.dcmread(d + '/cr.dcm')
+assert cr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.1'
+assert [float(v) for v in cr.ImagerPixelSpacing] == [0.3, 0.2]
+assert float(cr.EstimatedRadiographicMagnificationFactor) == 1.25
+assert 'PixelSpacing' not in cr
+assert (cr.Rows, cr.Columns, cr.BitsStored, len(cr.PixelData)) == (480, 512, 12, 480 * 512 * 2)
+print('pydicom ok')
+"#;
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&dir).output().expect("python3 runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "pydicom: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
