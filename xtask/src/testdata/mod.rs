@@ -9,6 +9,7 @@ mod fhir;
 mod key_objects;
 pub(crate) mod part10;
 mod phantom;
+mod sr_document;
 mod structured_report;
 mod uid;
 pub mod viewer;
