@@ -170,7 +170,8 @@ pub(crate) fn selection_part10(patient: (&str, &str), study: &str, sop: &str, re
     part10(&data_set, Encoding::ExplicitUndefined)
 }
 
-fn patient() -> PatientContext {
+/// The patient in context: MRN-1, Testperson.
+pub(crate) fn patient() -> PatientContext {
     PatientContext {
         id: "p".into(),
         identifiers: vec!["MRN-1".into()],
