@@ -5,6 +5,7 @@ pub mod geometry;
 mod identity;
 pub mod key_objects;
 pub mod measure;
+pub mod presentation_state;
 pub mod presets;
 pub mod structured_report;
 

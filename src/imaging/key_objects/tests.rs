@@ -12,6 +12,8 @@ pub(crate) enum Encoding {
 
 pub(crate) enum V {
     Text(&'static [u8; 2], String),
+    /// A binary value (FL, SL, US), already in little endian.
+    Binary(&'static [u8; 2], Vec<u8>),
     Seq(Vec<Vec<(u32, V)>>),
 }
 
@@ -26,8 +28,12 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
         out.extend(((tag >> 16) as u16).to_le_bytes());
         out.extend((*tag as u16).to_le_bytes());
         match value {
-            V::Text(vr, s) => {
-                let mut bytes = s.as_bytes().to_vec();
+            V::Text(vr, _) | V::Binary(vr, _) => {
+                let mut bytes = match value {
+                    V::Binary(_, b) => b.clone(),
+                    V::Text(_, s) => s.as_bytes().to_vec(),
+                    V::Seq(_) => Vec::new(),
+                };
                 if bytes.len() % 2 == 1 {
                     bytes.push(if *vr == b"UI" { 0 } else { b' ' });
                 }
