@@ -90,6 +90,17 @@ impl SpatialTransform {
         }
     }
 
+    /// A screen vector as a vector of the image plane: [`SpatialTransform::vector`] undone.
+    pub fn unvector(self, (x, y): (f64, f64)) -> (f64, f64) {
+        let x = if self.flip { -x } else { x };
+        match self.quarter_turns % 4 {
+            1 => (y, -x),
+            2 => (-x, -y),
+            3 => (-y, x),
+            _ => (x, y),
+        }
+    }
+
     /// The orientation letters after the transformation: each screen edge shows the image
     /// edge that now lies there.
     pub fn edge_labels(self, labels: &EdgeLabels) -> EdgeLabels {
@@ -109,13 +120,19 @@ impl SpatialTransform {
         EdgeLabels { left: edge((0.0, 0.5)), right: edge((1.0, 0.5)), top: edge((0.5, 0.0)), bottom: edge((0.5, 1.0)) }
     }
 
+    /// The CSS transform that undoes it, so text inside the transformed box stays upright.
+    pub fn upright_css(self) -> String {
+        let turn = u32::from(self.quarter_turns % 4) * 90;
+        format!("rotate(-{turn}deg){}", if self.flip { " scaleX(-1)" } else { "" })
+    }
+
     /// The CSS transform that shows it (rotate first: CSS applies the rightmost function first).
     pub fn css(self) -> String {
         let mut css = String::new();
         if self.flip {
             css.push_str(" scaleX(-1)");
         }
-        if self.quarter_turns % 4 != 0 {
+        if !self.quarter_turns.is_multiple_of(4) {
             css.push_str(&format!(" rotate({}deg)", u32::from(self.quarter_turns % 4) * 90));
         }
         css
@@ -221,11 +238,13 @@ struct RawGraphic {
     filled: bool,
 }
 
+/// Two corners of a box, in the units given.
+type Corners = (Units, (f64, f64), (f64, f64));
+
 #[derive(Debug, Clone, PartialEq)]
 struct RawText {
     text: String,
-    /// The bounding box corners and their units.
-    bounding_box: Option<(Units, (f64, f64), (f64, f64))>,
+    bounding_box: Option<Corners>,
     /// The anchor, its units and whether it is drawn.
     anchor: Option<(Units, (f64, f64), bool)>,
 }

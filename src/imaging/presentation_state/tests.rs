@@ -171,11 +171,14 @@ fn rotation_comes_before_the_flip_and_inverse_undoes_forward() {
                 let (a, b) = (t.forward((0.5, 0.5)), t.forward((0.5 + p.0 * 0.1, 0.5 + p.1 * 0.1)));
                 let v = t.vector((p.0, p.1));
                 assert!(((b.0 - a.0) * 10.0 - v.0).abs() < 1e-9 && ((b.1 - a.1) * 10.0 - v.1).abs() < 1e-9, "{t:?}");
+                let back = t.unvector(v);
+                assert!((back.0 - p.0).abs() < 1e-12 && (back.1 - p.1).abs() < 1e-12, "{t:?}");
             }
         }
     }
     assert_eq!(quarter_flipped.css(), " scaleX(-1) rotate(90deg)");
     assert_eq!(SpatialTransform::default().css(), "");
+    assert_eq!(quarter_flipped.upright_css(), "rotate(-90deg) scaleX(-1)");
 }
 
 #[test]
