@@ -32,6 +32,8 @@ wire_enum! {
         IidInvalidRequest = "iid-invalid-request",
         /// The hosted viewer's `config.json` is missing or wrong.
         InvalidConfig = "invalid-config",
+        /// FHIRcast: a context change was not followed somewhere (a SyncError), or the hub refused us.
+        ContextSync = "context-sync",
         Internal = "internal",
     }
 }
@@ -152,6 +154,7 @@ impl From<&SessionError> for ApiError {
             | SessionError::StudyNotFetched(_) => ApiError::new(ErrorCode::NotFound, message),
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
+            SessionError::ContextOutOfSync { .. } => ApiError::new(ErrorCode::ContextSync, message),
         }
     }
 }

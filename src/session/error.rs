@@ -42,6 +42,9 @@ pub enum SessionError {
     NoPatientWithIdentifier(String),
     #[error("more than one patient has the identifier {0}; none is shown")]
     SeveralPatientsWithIdentifier(String),
+    /// The FHIRcast hub says a context change was not followed (a SyncError).
+    #[error("the clinical context is out of step: {event} was not followed{by} ({reason})")]
+    ContextOutOfSync { event: String, by: String, reason: String },
     #[error("no patient in context")]
     NoPatient,
     /// A newer choice (patient, study or series) replaced this one; its results were dropped.

@@ -24,7 +24,7 @@ mod launch;
 mod load;
 mod screen;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
@@ -183,6 +183,40 @@ impl<T: Transport, S: Screen> Session<T, S> {
         *self.state.borrow_mut() = State::default();
         self.bridge.clear_memory();
         self.screen.apply(Update::Cleared { patient_changed: true });
+    }
+
+    /// The study open in the viewport, if any.
+    pub fn selected_study(&self) -> Option<String> {
+        self.state.borrow().selected_study.clone()
+    }
+
+    /// Whether `study_uid` is in the list on screen.
+    pub fn is_listed(&self, study_uid: &str) -> bool {
+        self.listed_study(study_uid).is_some()
+    }
+
+    /// Leaves the open study (a context close): its loads stop and the viewport empties; the
+    /// patient's banner and list stay.
+    pub fn leave_study(&self) {
+        self.generations.begin(Scope::Study);
+        let (patient, studies) = {
+            let mut state = self.state.borrow_mut();
+            state.selected_study = None;
+            state.stack = None;
+            state.shown = None;
+            (state.patient.clone(), state.studies.clone())
+        };
+        self.screen.apply(Update::Cleared { patient_changed: false });
+        if let Some((patient, context)) = patient {
+            self.screen.apply(Update::Patient { patient, context });
+        }
+        self.screen.apply(Update::Studies(studies));
+    }
+
+    /// Tells the user and the host of something that went wrong outside a load (a context
+    /// that could not be followed elsewhere).
+    pub fn report(&self, error: SessionError) {
+        self.fail(error);
     }
 
     /// Switches to `patient_id` and loads them: list, banner, the newest study's first image.

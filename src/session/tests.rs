@@ -85,7 +85,7 @@ struct StudyData {
 }
 
 #[derive(Default)]
-struct World {
+pub(crate) struct World {
     studies: Vec<StudyData>,
     /// URL fragments whose answers are held until released.
     held: RefCell<Vec<String>>,
@@ -101,16 +101,16 @@ struct World {
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
 #[derive(Clone)]
-struct HeldServers(Rc<World>);
+pub(crate) struct HeldServers(Rc<World>);
 
 impl HeldServers {
-    fn hold(&self, fragment: &str) {
+    pub(crate) fn hold(&self, fragment: &str) {
         self.0.held.borrow_mut().push(fragment.to_string());
     }
-    fn release(&self, fragment: &str) {
+    pub(crate) fn release(&self, fragment: &str) {
         self.0.held.borrow_mut().retain(|f| f != fragment);
     }
-    fn seen(&self, fragment: &str) -> usize {
+    pub(crate) fn seen(&self, fragment: &str) -> usize {
         self.0.seen.borrow().iter().filter(|u| u.contains(fragment)).count()
     }
     fn is_held(&self, url: &str) -> bool {
@@ -261,7 +261,7 @@ impl Transport for HeldServers {
 
 /// Every update, in order, and every failure reported with the number of updates before it.
 #[derive(Default)]
-struct Recorder(RefCell<Vec<Update>>, RefCell<Vec<(usize, SessionError)>>);
+pub(crate) struct Recorder(pub(crate) RefCell<Vec<Update>>, pub(crate) RefCell<Vec<(usize, SessionError)>>);
 
 impl Screen for Recorder {
     fn apply(&self, update: Update) {
@@ -272,7 +272,7 @@ impl Screen for Recorder {
     }
 }
 
-type TestSession = Session<HeldServers, Rc<Recorder>>;
+pub(crate) type TestSession = Session<HeldServers, Rc<Recorder>>;
 
 fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
     Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()) }
@@ -283,7 +283,7 @@ const B: (&str, &str) = ("MRN-B", "Beta");
 
 /// Patient a: study 1.1 (series 1.1.1 with three instances, 1.1.2 with one) and an older 1.2;
 /// patient b: study 2.1 with one instance.
-fn world() -> World {
+pub(crate) fn world() -> World {
     World {
         studies: vec![
             StudyData {
@@ -314,7 +314,7 @@ fn world() -> World {
     }
 }
 
-fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
     let servers = HeldServers(Rc::new(world));
     let config = BridgeConfig { memory_budget: 1 << 24, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
     let screen = Rc::new(Recorder::default());
@@ -322,12 +322,12 @@ fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
     (session, servers, screen)
 }
 
-fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
     session_with(world())
 }
 
 /// Resolves once `ready()` holds (waking itself, so every executor polls again).
-async fn until_true(ready: impl Fn() -> bool) {
+pub(crate) async fn until_true(ready: impl Fn() -> bool) {
     std::future::poll_fn(|cx| {
         if ready() {
             std::task::Poll::Ready(())
@@ -350,7 +350,7 @@ async fn turns(turns: usize) {
 }
 
 /// Runs `first` until `ready()` holds, then `second` as well; both to completion.
-fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
+pub(crate) fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
     block_on(futures_util::future::join(first, async {
         until_true(ready).await;
         second().await
@@ -358,7 +358,7 @@ fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: 
 }
 
 /// The (instance uid, patient id) of every image sent to the screen after the last `Cleared`.
-fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
+pub(crate) fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
     let updates = screen.0.borrow();
     let from = updates.iter().rposition(|u| matches!(u, Update::Cleared { .. })).map_or(0, |i| i + 1);
     updates[from..]
@@ -372,7 +372,7 @@ fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
         .collect()
 }
 
-fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
+pub(crate) fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
     screen.0.borrow().iter().filter(|u| f(u)).count()
 }
 
@@ -597,7 +597,7 @@ fn after_close_nothing_of_the_patient_comes_back() {
     assert!(matches!(block_on(session.open_study("1.1")), Err(SessionError::StudyNotLoaded(_))));
 }
 
-fn statuses(screen: &Recorder) -> Vec<Status> {
+pub(crate) fn statuses(screen: &Recorder) -> Vec<Status> {
     screen.0.borrow().iter().filter_map(|u| if let Update::Status(s) = u { Some(s.clone()) } else { None }).collect()
 }
 
@@ -736,7 +736,7 @@ impl TestSession {
 }
 
 /// The studies a screen was last given, in order.
-fn listed(screen: &Recorder) -> Vec<String> {
+pub(crate) fn listed(screen: &Recorder) -> Vec<String> {
     screen
         .0
         .borrow()

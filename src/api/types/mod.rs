@@ -101,7 +101,7 @@ export type EMRImagingErrorCode =
   | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
   | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
-  | "iid-invalid-request" | "invalid-config" | "internal";
+  | "iid-invalid-request" | "invalid-config" | "context-sync" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {
