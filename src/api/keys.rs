@@ -18,6 +18,7 @@ wire_enum! {
         RequestTimeoutSeconds = "requestTimeoutSeconds",
         ExternalIidViewer = "externalIidViewer",
         Theme = "theme",
+        Fhircast = "fhircast",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",
         OnStudyOpen = "onStudyOpen",

@@ -10,6 +10,8 @@ mod types;
 #[cfg(target_arch = "wasm32")]
 mod component;
 #[cfg(target_arch = "wasm32")]
+mod fhircast;
+#[cfg(target_arch = "wasm32")]
 mod iid;
 #[cfg(target_arch = "wasm32")]
 mod jpeg;

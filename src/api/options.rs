@@ -49,6 +49,8 @@ pub struct Options {
     pub user_id: Option<String>,
     /// A diagnostic viewer's IID address for the toolbar's "Open in diagnostic viewer".
     pub external_iid_viewer: Option<Url>,
+    /// `fhircast`: follow (and publish to) a FHIRcast hub from the start.
+    pub fhircast: Option<super::fhircast::FhircastConfig>,
 }
 
 impl Options {
@@ -76,6 +78,12 @@ impl Options {
                 }
             }
         }
+        let fhircast = match is_object.then(|| get(K::Fhircast)).filter(|v| !v.is_undefined() && !v.is_null()) {
+            Some(v) => Some(
+                super::fhircast::FhircastConfig::from_js(&v, page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
+            ),
+            None => None,
+        };
         let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
@@ -120,6 +128,7 @@ impl Options {
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
+            fhircast,
         })
     }
 
@@ -197,6 +206,11 @@ fn timeouts(value: Option<JsValue>) -> Result<Timeouts, String> {
         }
     }
     Ok(limits)
+}
+
+/// The page's address, for relative URLs.
+pub fn page_url() -> Option<Url> {
+    web_sys::window().and_then(|w| w.location().href().ok()).and_then(|h| Url::parse(&h).ok())
 }
 
 /// An http(s) URL, resolved against the page when relative.

@@ -115,6 +115,12 @@ fn options(config: &ViewerConfig) -> JsValue {
     }
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
+    if let Some(cast) = &config.fhircast {
+        let f = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&f, &"hubUrl".into(), &cast.hub_url.as_str().into());
+        let _ = js_sys::Reflect::set(&f, &"topic".into(), &cast.topic.as_str().into());
+        set("fhircast", &f);
+    }
     o.into()
 }
 

@@ -24,6 +24,15 @@ pub struct ViewerConfig {
     pub patient_id_systems: PatientIdSystems,
     /// An IID endpoint of a diagnostic viewer, for the "Open in diagnostic viewer" button.
     pub external_iid_viewer: Option<Url>,
+    /// A FHIRcast hub to follow: `fhircast { hubUrl, topic }`.
+    pub fhircast: Option<FhircastSetting>,
+}
+
+/// `hub.url` and `hub.topic` of the FHIRcast session the viewer follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FhircastSetting {
+    pub hub_url: Url,
+    pub topic: String,
 }
 
 /// Why `config.json` cannot be used. Each names the setting and the rule, for the site's IT.
@@ -47,7 +56,7 @@ pub enum ConfigError {
     Unknown(String),
 }
 
-const KNOWN: [&str; 6] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer"];
+const KNOWN: [&str; 7] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer", "fhircast"];
 
 impl ViewerConfig {
     /// Parses `text`, the body of `config.json` fetched from `config_url`.
@@ -71,6 +80,21 @@ impl ViewerConfig {
             }
             Some(_) => return Err(ConfigError::WrongType { key: "iid".into(), expected: "an object" }),
         };
+        let fhircast = match object.get("fhircast") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(cast)) => {
+                if let Some(unknown) = cast.keys().find(|k| !["hubUrl", "topic"].contains(&k.as_str())) {
+                    return Err(ConfigError::Unknown(format!("fhircast.{unknown}")));
+                }
+                let hub_url = address(cast, "hubUrl", config_url)?.ok_or(ConfigError::Missing("fhircast.hubUrl"))?;
+                let topic = match cast.get("topic") {
+                    Some(Value::String(t)) if !t.trim().is_empty() => t.trim().to_string(),
+                    _ => return Err(ConfigError::WrongType { key: "fhircast.topic".into(), expected: "a non-empty string" }),
+                };
+                Some(FhircastSetting { hub_url, topic })
+            }
+            Some(_) => return Err(ConfigError::WrongType { key: "fhircast".into(), expected: "an object { hubUrl, topic }" }),
+        };
         Ok(ViewerConfig {
             fhir_base,
             dicomweb_base,
@@ -78,6 +102,7 @@ impl ViewerConfig {
             parent_origins: origins(&object, "parentOrigins")?,
             patient_id_systems,
             external_iid_viewer,
+            fhircast,
         })
     }
 
@@ -170,6 +195,19 @@ mod tests {
 
     fn parse(text: &str) -> Result<ViewerConfig, ConfigError> {
         ViewerConfig::parse(text, &site())
+    }
+
+    #[test]
+    fn a_fhircast_hub_and_topic() {
+        let c = parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "../hub", "topic": "t1"}}"#).unwrap();
+        let cast = c.fhircast.unwrap();
+        assert_eq!((cast.hub_url.as_str(), cast.topic.as_str()), ("https://viewer.example/imaging/hub", "t1"));
+        assert!(matches!(parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h"}}"#), Err(ConfigError::WrongType { .. })));
+        assert!(matches!(
+            parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h", "topic": "t", "token": "x"}}"#),
+            Err(ConfigError::Unknown(_))
+        ));
+        assert_eq!(parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap().fhircast, None);
     }
 
     #[test]

@@ -174,6 +174,10 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         Command::new("node")
             .current_dir(install::e2e_dir())
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
+            // `E2E_TESTS=a.test.mjs,b.test.mjs`: only these files (while working on them).
+            .args(std::env::var("E2E_TESTS").map(|t| t.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default())
+            // The TestFhircastHub runs as `xtask fhircast-hub`, a process the tests kill and restart.
+            .env("E2E_XTASK", std::env::current_exe().unwrap_or_default())
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)

@@ -40,7 +40,28 @@ export interface EMRImagingOptions {
   onImageDisplayed?: (detail: ImageDisplayedDetail) => void;
   /** Called when a study is opened (also `emr-imaging:study-open`). */
   onStudyOpen?: (detail: Study) => void;
+  /** Follow a FHIRcast hub from the start (also `connectFhircast()`). */
+  fhircast?: FhircastOptions;
 }
+
+/** A FHIRcast STU3 hub to follow. The token goes to the hub only if its origin is the FHIR base's or in
+ * `allowedOrigins`. */
+export interface FhircastOptions {
+  /** `hub.url`, absolute or relative to the page. */
+  hubUrl: string;
+  /** `hub.topic`: the session to follow. */
+  topic: string;
+  /** Events to subscribe to (default: Patient, ImagingStudy and DiagnosticReport open/close, UserLogout,
+   * UserHibernate, SyncError). */
+  events?: string[];
+  /** Send ImagingStudy-open/-close when the user opens or leaves a study here (default false). */
+  publish?: boolean;
+  /** `subscriber.name`, named in the hub's SyncErrors (default "emr-imaging"). */
+  subscriberName?: string;
+}
+
+/** Detail of `emr-imaging:context`: a FHIRcast event and how it was followed (200 followed, 409 refused, 400 malformed). */
+export interface ContextDetail { event: string; id: string; context: unknown[]; status: number; }
 
 /** Returns a fresh bearer token (e.g. after a SMART refresh). */
 export type TokenProvider = () => Promise<string>;
@@ -151,6 +172,7 @@ export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;
   "error": EMRImagingError;
   "study-open": Study;
+  "context": ContextDetail;
 }
 "#;
 
