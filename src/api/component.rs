@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::error::ErrorCode;
 use super::events::{self, Event, ImageDisplayed};
 use super::fhircast::{Fhircast, FhircastConfig};
+use super::subscriptions::StudyWatch;
 use super::{jpeg, options};
 use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
@@ -33,6 +34,8 @@ pub(super) struct Inner {
     partition: RefCell<Option<String>>,
     /// The FHIRcast subscription, when connected.
     fhircast: RefCell<Option<Rc<Fhircast>>>,
+    /// New studies of the patient on screen (a FHIR Subscription or polling), when asked for.
+    watch: Option<Rc<StudyWatch>>,
 }
 
 /// Where the session's updates land: the view's store, and the host's events.
@@ -40,6 +43,7 @@ pub(super) struct Face {
     store: Store,
     /// FHIRcast hears of the user's studies (to publish them) and of patient clears.
     fhircast: RefCell<Option<std::rc::Weak<Fhircast>>>,
+    watch: RefCell<Option<std::rc::Weak<StudyWatch>>>,
     listeners: events::Listeners,
     /// `blob:` URLs handed out by `loadImage`, revoked on patient switch and `destroy()`.
     object_urls: RefCell<Vec<String>>,
@@ -54,11 +58,20 @@ struct Mounted {
 impl Screen for Face {
     fn apply(&self, update: Update) {
         let fhircast = self.fhircast.borrow().as_ref().and_then(std::rc::Weak::upgrade);
+        let watch = self.watch.borrow().as_ref().and_then(std::rc::Weak::upgrade);
         match &update {
             Update::Cleared { patient_changed: true } => {
                 self.revoke_object_urls();
                 if let Some(f) = &fhircast {
                     f.on_patient_cleared();
+                }
+                if let Some(w) = &watch {
+                    w.stop();
+                }
+            }
+            Update::Patient { patient, .. } => {
+                if let Some(w) = &watch {
+                    w.on_patient(&patient.id);
                 }
             }
             Update::StudyOpened(study) => {
@@ -112,6 +125,7 @@ impl EmrImagingComponent {
             let face = Rc::new(Face {
                 store,
                 fhircast: RefCell::new(None),
+                watch: RefCell::new(None),
                 listeners,
                 object_urls: RefCell::new(Vec::new()),
                 mounted: RefCell::new(None),
@@ -121,7 +135,9 @@ impl EmrImagingComponent {
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));
             }
-            Inner { session, options, face, partition: RefCell::new(None), fhircast: RefCell::new(None) }
+            let watch = options.watch.is_on().then(|| StudyWatch::new(weak.clone(), options.watch.clone()));
+            *face.watch.borrow_mut() = watch.as_ref().map(Rc::downgrade);
+            Inner { session, options, face, partition: RefCell::new(None), fhircast: RefCell::new(None), watch }
         });
         if let Some(config) = inner.options.fhircast.clone() {
             let inner = inner.clone();
@@ -350,6 +366,9 @@ impl EmrImagingComponent {
     pub fn destroy(self) {
         if let Some(fhircast) = self.inner.fhircast.borrow_mut().take() {
             wasm_bindgen_futures::spawn_local(async move { fhircast.disconnect().await });
+        }
+        if let Some(watch) = &self.inner.watch {
+            watch.stop();
         }
         self.inner.session.close();
         self.inner.face.unmount();

@@ -135,7 +135,7 @@ impl Fhircast {
             let _ = self.post_form(&self.config.subscription().unsubscribe_body(&endpoint)).await;
         }
         if let Some(socket) = socket {
-            let _ = socket.close_with_code(1000);
+            super::subscriptions::close(&socket);
         }
         self.state.borrow_mut().handlers.clear();
     }
@@ -154,7 +154,7 @@ impl Fhircast {
         let epoch = {
             let mut state = self.state.borrow_mut();
             if let Some(old) = state.socket.take() {
-                let _ = old.close_with_code(1000);
+                super::subscriptions::close(&old);
             }
             state.epoch += 1;
             state.endpoint = Some(endpoint.to_string());

@@ -19,6 +19,8 @@ wire_enum! {
         ExternalIidViewer = "externalIidViewer",
         Theme = "theme",
         Fhircast = "fhircast",
+        Subscriptions = "subscriptions",
+        StudyPollSeconds = "studyPollSeconds",
         OnError = "onError",
         OnImageDisplayed = "onImageDisplayed",
         OnStudyOpen = "onStudyOpen",

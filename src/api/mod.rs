@@ -17,6 +17,8 @@ mod iid;
 mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
+#[cfg(target_arch = "wasm32")]
+mod subscriptions;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 

@@ -51,6 +51,8 @@ pub struct Options {
     pub external_iid_viewer: Option<Url>,
     /// `fhircast`: follow (and publish to) a FHIRcast hub from the start.
     pub fhircast: Option<super::fhircast::FhircastConfig>,
+    /// `subscriptions` and `studyPollSeconds`: new studies of the patient on screen.
+    pub watch: super::subscriptions::WatchConfig,
 }
 
 impl Options {
@@ -83,6 +85,12 @@ impl Options {
                 super::fhircast::FhircastConfig::from_js(&v, page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
             ),
             None => None,
+        };
+        let watch = if is_object {
+            super::subscriptions::WatchConfig::from_js(&get(K::Subscriptions), &get(K::StudyPollSeconds))
+                .map_err(|e| ApiError::invalid_options(e).into_js())?
+        } else {
+            Default::default()
         };
         let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
@@ -129,6 +137,7 @@ impl Options {
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
             fhircast,
+            watch,
         })
     }
 

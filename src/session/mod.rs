@@ -195,6 +195,27 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.listed_study(study_uid).is_some()
     }
 
+    /// The patient's list read again (a new or changed study on the server): the list on screen
+    /// is replaced and the new studies announced; the open study and its viewport stay.
+    /// Returns the studies new to the list.
+    pub async fn refresh_studies(&self) -> Result<Vec<String>, SessionError> {
+        let generation = self.current();
+        let patient_id = self.patient_id().filter(|_| self.state.borrow().patient.is_some()).ok_or(SessionError::NoPatient)?;
+        let list = self.patient_studies(&patient_id).await?;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let fresh: Vec<String> = {
+            let state = self.state.borrow();
+            list.studies.iter().filter(|s| !state.studies.iter().any(|k| k.study_uid == s.study_uid)).map(|s| s.study_uid.clone()).collect()
+        };
+        self.set_studies(list.studies);
+        if !fresh.is_empty() {
+            self.screen.apply(Update::NewStudies(fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
     /// Leaves the open study (a context close): its loads stop and the viewport empties; the
     /// patient's banner and list stay.
     pub fn leave_study(&self) {

@@ -135,4 +135,6 @@ pub enum Update {
     /// A multi-frame instance's own frame rate, for cine.
     FrameRate(u32),
     Reports(Reports),
+    /// Studies that appeared in a refreshed list: announced, never opened (the viewport stays).
+    NewStudies(Vec<String>),
 }

@@ -42,6 +42,13 @@ export interface EMRImagingOptions {
   onStudyOpen?: (detail: Study) => void;
   /** Follow a FHIRcast hub from the start (also `connectFhircast()`). */
   fhircast?: FhircastOptions;
+  /** New studies of the patient on screen through a FHIR topic-based Subscription (R4 Backport, WebSocket
+   * channel): `topic` is the site's SubscriptionTopic canonical for ImagingStudy changes (a Subscription is
+   * created per patient and deleted on a switch and on destroy()), or `subscriptionId` one the host made.
+   * The list is read again and "New study available" shown; the viewport is never taken. */
+  subscriptions?: { topic?: string; subscriptionId?: string };
+  /** Without server support: read the list again every N seconds (off by default). */
+  studyPollSeconds?: number;
 }
 
 /** A FHIRcast STU3 hub to follow. The token goes to the hub only if its origin is the FHIR base's or in
