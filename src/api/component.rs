@@ -444,6 +444,9 @@ impl Inner {
         if let Some(old) = old {
             old.disconnect().await;
         }
+        // The token (for the hub, when its origin may have it) and the cache partition: the
+        // patients the hub opens load like those the host opens.
+        self.prepare(None).await;
         let fhircast = Fhircast::new(Rc::downgrade(self), config);
         *self.face.fhircast.borrow_mut() = Some(Rc::downgrade(&fhircast));
         *self.fhircast.borrow_mut() = Some(fhircast.clone());

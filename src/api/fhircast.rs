@@ -97,6 +97,8 @@ struct State {
     waiting: Vec<futures_channel::oneshot::Sender<Result<(), String>>>,
     /// Read the hub's current context after the next confirmation (a reconnect).
     reread: bool,
+    /// The hub's `.well-known/fhircast-configuration`, when it offers one.
+    configuration: Option<fhircast::HubConfiguration>,
     /// The study the shared context has open, as we know it: not published again.
     context_study: Option<String>,
     /// The study we published as open, closed when the user leaves it.
@@ -113,6 +115,12 @@ impl Fhircast {
     /// Subscribes and connects; resolves at the hub's confirmation. After a drop it reconnects
     /// by itself, with backoff, until [`Fhircast::disconnect`].
     pub async fn connect(self: &Rc<Self>) -> Result<(), String> {
+        if let Ok(url) = Url::parse(&fhircast::well_known_url(self.config.hub_url.as_str())) {
+            if let Ok(response) = self.send(Request::get(url)).await {
+                let configuration = (response.status == 200).then(|| fhircast::parse_configuration(&response.body).ok()).flatten();
+                self.state.borrow_mut().configuration = configuration;
+            }
+        }
         let (tx, rx) = futures_channel::oneshot::channel();
         self.state.borrow_mut().waiting.push(tx);
         if let Err(e) = self.subscribe_and_open().await {
@@ -266,6 +274,10 @@ impl Fhircast {
 
     /// After a reconnect: the hub's current context is the truth, whatever its time.
     async fn read_current_context(self: &Rc<Self>) {
+        // A hub that says it has no Get Current Context is not asked (one that says nothing is).
+        if self.state.borrow().configuration.as_ref().is_some_and(|c| !c.get_current_context) {
+            return;
+        }
         let url = fhircast::current_context_url(self.config.hub_url.as_str(), &self.config.topic);
         let Ok(url) = Url::parse(&url) else { return };
         let Ok(response) = self.send(Request::get(url)).await else { return };

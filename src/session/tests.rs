@@ -873,3 +873,17 @@ fn a_study_opened_right_after_its_list_is_shown_reads_the_patient_first() {
     assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.1.1.1"));
     assert_eq!(session.patient().map(|p| p.id).as_deref(), Some("a"));
 }
+
+#[test]
+fn a_refreshed_list_keeps_the_open_study_and_announces_only_new_studies() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.open_study("1.2")).expect("opens the older study");
+    let before = screen.0.borrow().len();
+    assert_eq!(block_on(session.refresh_studies()), Ok(vec![]), "nothing new");
+    let after: Vec<Update> = screen.0.borrow()[before..].to_vec();
+    assert!(matches!(after.as_slice(), [Update::Studies(list)] if list.len() == 2), "only the list: {after:?}");
+    assert_eq!(session.selected_study().as_deref(), Some("1.2"));
+    session.close();
+    assert_eq!(block_on(session.refresh_studies()), Err(SessionError::NoPatient));
+}
