@@ -74,12 +74,7 @@ impl Screen for Face {
                     w.on_patient(&patient.id);
                 }
             }
-            Update::StudyOpened(study) => {
-                self.emit(Event::StudyOpen, to_js(study).unwrap_or(JsValue::NULL));
-                if let Some(f) = &fhircast {
-                    f.on_study_opened(study);
-                }
-            }
+            Update::StudyOpened(study) => self.emit(Event::StudyOpen, to_js(study).unwrap_or(JsValue::NULL)),
             _ => {}
         }
         // The view first for a clear (nothing of the previous patient drawn after it), after
@@ -314,6 +309,7 @@ impl EmrImagingComponent {
     #[wasm_bindgen(js_name = openStudy, unchecked_return_type = "Promise<void>")]
     pub fn open_study(&self, #[wasm_bindgen(js_name = studyUid)] study_uid: String) -> js_sys::Promise {
         let inner = self.inner.clone();
+        inner.user_opens(&study_uid);
         future_to_promise(async move {
             inner.session.ensure_token().await;
             inner.session.open_study(&study_uid).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
@@ -438,6 +434,14 @@ fn api_error(error: SessionError) -> JsValue {
 }
 
 impl Inner {
+    /// The user chose a study: FHIRcast hears of it (to publish it).
+    fn user_opens(&self, study_uid: &str) {
+        let fhircast = self.fhircast.borrow().clone();
+        if let (Some(fhircast), Some(study)) = (fhircast, self.session.listed(study_uid)) {
+            fhircast.on_user_opened(&study);
+        }
+    }
+
     /// Replaces any FHIRcast subscription by one to `config`.
     async fn connect_fhircast(self: &Rc<Self>, config: FhircastConfig) -> Result<(), String> {
         let old = self.fhircast.borrow_mut().take();
@@ -502,6 +506,7 @@ impl Inner {
         let inner = self.clone();
         match action {
             Action::OpenStudy(uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.user_opens(&uid);
                 inner.session.ensure_token().await;
                 let _ = inner.session.open_study(&uid).await;
             }),

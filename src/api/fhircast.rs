@@ -327,7 +327,10 @@ impl Fhircast {
             });
         }
         if let Decision::OpenStudies { studies, .. } = &decision {
-            self.state.borrow_mut().context_study = studies.first().and_then(|s| s.uid.clone());
+            // The context moves there: what we published is no longer ours to close.
+            let mut state = self.state.borrow_mut();
+            state.context_study = studies.first().and_then(|s| s.uid.clone());
+            state.published = None;
         }
         self.state.borrow_mut().following = true;
         let socket = self.state.borrow().socket.clone().filter(|_| acknowledge);
@@ -355,19 +358,21 @@ impl Fhircast {
         });
     }
 
-    /// What the user did in the viewer (not what an event did): published when `publish`.
-    pub fn on_study_opened(self: &Rc<Self>, study: &Study) {
+    /// The user chose `study` (a click in the list, `openStudy()`): published when `publish`,
+    /// with a close of the study they leave. Studies the viewer opens by itself (the newest of
+    /// a patient) or because an event said so are not: they are nobody's choice to broadcast.
+    pub fn on_user_opened(self: &Rc<Self>, study: &Study) {
         if !self.config.publish {
             return;
         }
         let previous = {
             let mut state = self.state.borrow_mut();
+            let previous = state.published.replace(study.clone());
             if state.context_study.as_deref() == Some(study.study_uid.as_str()) {
-                state.published = Some(study.clone());
                 return;
             }
             state.context_study = Some(study.study_uid.clone());
-            state.published.replace(study.clone())
+            previous.filter(|p| p.study_uid != study.study_uid)
         };
         if let Some(previous) = previous {
             self.publish(EventKind::ImagingStudyClose, &previous);

@@ -195,6 +195,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.listed_study(study_uid).is_some()
     }
 
+    /// The study `study_uid` of the list on screen.
+    pub fn listed(&self, study_uid: &str) -> Option<Study> {
+        self.listed_study(study_uid)
+    }
+
     /// The patient's list read again (a new or changed study on the server): the list on screen
     /// is replaced and the new studies announced; the open study and its viewport stay.
     /// Returns the studies new to the list.

@@ -206,19 +206,25 @@ test('a study opened in the viewer reaches a second subscriber as ImagingStudy-o
   }, { hubUrl: hubUrl(), topic });
   const { page, problems } = await viewerPage();
   await page.evaluate((id) => window.viewer.loadPatientImages(id), a.fhir_id);
-  const chosen = a.studies[a.studies.length - 1];
+  // The study the viewer did not open by itself (it opens the newest).
+  const opened = await page.locator('[aria-selected=true]').getAttribute('data-study-uid');
+  const chosen = a.studies.find((s) => s.uid !== opened);
   await page.locator(`[data-study-uid="${chosen.uid}"]`).click();
   await other.page.waitForFunction((uid) => window.messages.some((m) => m.event?.['hub.event'] === 'ImagingStudy-open'
     && m.event.context.some((c) => c.key === 'study' && c.resource.identifier.some((i) => i.system === 'urn:dicom:uid' && i.value === `urn:oid:${uid}`))),
   chosen.uid, { timeout: 10000 });
-  const opened = await other.page.evaluate((uid) => window.messages.find((m) => m.event?.['hub.event'] === 'ImagingStudy-open'
+  const published = await other.page.evaluate((uid) => window.messages.find((m) => m.event?.['hub.event'] === 'ImagingStudy-open'
     && JSON.stringify(m).includes(uid)), chosen.uid);
-  const patient = opened.event.context.find((c) => c.key === 'patient');
+  const patient = published.event.context.find((c) => c.key === 'patient');
   assert.equal(patient.resource.id, a.fhir_id);
-  const identifiers = opened.event.context.find((c) => c.key === 'study').resource.identifier;
+  const identifiers = published.event.context.find((c) => c.key === 'study').resource.identifier;
   assert.ok(identifiers.some((i) => i.value === chosen.accession), JSON.stringify(identifiers));
+  // Only the user's choice went out, not the newest study the viewer opened by itself.
+  const opens = await other.page.evaluate(() => window.messages.filter((m) => m.event?.['hub.event'] === 'ImagingStudy-open')
+    .map((m) => m.event.context.find((c) => c.key === 'study').resource.identifier[0].value));
+  assert.deepEqual(opens, [`urn:oid:${chosen.uid}`]);
   // Our own event came back from the hub: acknowledged, and not followed a second time.
-  const ack = await ackOf(opened.id);
+  const ack = await ackOf(published.id);
   assert.equal(ack.status, 200);
   assert.deepEqual(problems, []);
   await other.page.close();
