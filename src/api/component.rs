@@ -13,7 +13,7 @@ use super::{jpeg, options};
 use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
 use crate::session::{Export, Screen, Session, SessionError, Update};
-use crate::view::{Action, App, ShownImage, Store};
+use crate::view::{Action, App, Locale, ShownImage, Store};
 use options::Options;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -152,6 +152,9 @@ impl EmrImagingComponent {
         face.unmount();
         let store = face.store.clone();
         store.set_theme(self.inner.options.theme_mode);
+        // The option, else the nearest `lang` attribute (the page's `<html lang>`).
+        let page = element.closest("[lang]").ok().flatten().and_then(|e| e.get_attribute("lang"));
+        store.set_locale(self.inner.options.lang.or_else(|| page.as_deref().and_then(Locale::from_tag)).unwrap_or_default());
         store.set_iid_viewer(self.inner.options.external_iid_viewer.clone());
         let handle = leptos::mount::mount_to(element.clone(), move || {
             leptos::prelude::view! { <App store=store /> }
@@ -345,6 +348,25 @@ impl EmrImagingComponent {
         })
     }
 
+    /// The measurements and annotations drawn on the current patient's images, in the order
+    /// drawn, with their results (a patient switch drops them).
+    #[wasm_bindgen(js_name = getMeasurements, unchecked_return_type = "Measurement[]")]
+    pub fn get_measurements(&self) -> Result<JsValue, JsValue> {
+        use crate::imaging::measure::MeasurementReport;
+        use leptos::prelude::GetUntracked;
+        let all = self.inner.face.store.measurements.get_untracked();
+        let reports: Vec<MeasurementReport> = all
+            .drawn
+            .iter()
+            .map(|d| MeasurementReport {
+                measurement: &d.measurement,
+                values: &d.values,
+                label: d.measurement.label_in(&d.values, &self.inner.face.store.strings().label_words),
+            })
+            .collect();
+        to_js(&reports)
+    }
+
     /// Drops cached images from memory and IndexedDB; resolves when both are empty.
     #[wasm_bindgen(js_name = clearCache, unchecked_return_type = "Promise<void>")]
     pub fn clear_cache(&self) -> js_sys::Promise {
@@ -513,6 +535,14 @@ impl Inner {
             Action::OpenSeries(series_uid) => wasm_bindgen_futures::spawn_local(async move {
                 let _ = inner.session.open_series(&series_uid).await;
             }),
+            Action::KeyImagesOnly(on) => wasm_bindgen_futures::spawn_local(async move {
+                let _ = inner.session.set_key_images_only(on).await;
+            }),
+            Action::OpenStructuredReports(series_uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.session.ensure_token().await;
+                let _ = inner.session.open_structured_reports(&series_uid).await;
+            }),
+            Action::CloseStructuredReports => inner.session.close_structured_reports(),
         }
     }
 }

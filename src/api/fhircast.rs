@@ -299,7 +299,7 @@ impl Fhircast {
         // Already shown (the hub greeted us with the same open): nothing to redo.
         let same = match event.kind {
             EventKind::PatientOpen => event.patient_id() == inner.session.patient_id(),
-            _ => event.studies().first().and_then(|s| s.uid.clone()) == inner.session.selected_study(),
+            _ => event.studies().first().and_then(|s| s.uid.clone()) == inner.session.selected_study_uid(),
         };
         if same {
             return;

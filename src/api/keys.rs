@@ -17,6 +17,8 @@ wire_enum! {
         UserId = "userId",
         RequestTimeoutSeconds = "requestTimeoutSeconds",
         ExternalIidViewer = "externalIidViewer",
+        KeyImagesOnly = "keyImagesOnly",
+        Lang = "lang",
         Theme = "theme",
         Fhircast = "fhircast",
         Subscriptions = "subscriptions",

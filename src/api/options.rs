@@ -25,6 +25,8 @@ struct RawOptions {
     /// The signed-in user, naming the cache partition; else the token's `sub`.
     user_id: Option<String>,
     external_iid_viewer: Option<String>,
+    key_images_only: Option<bool>,
+    lang: Option<String>,
     timeouts: Timeouts,
 }
 
@@ -53,6 +55,10 @@ pub struct Options {
     pub fhircast: Option<super::fhircast::FhircastConfig>,
     /// `subscriptions` and `studyPollSeconds`: new studies of the patient on screen.
     pub watch: super::subscriptions::WatchConfig,
+    /// Each study shows only the images its Key Object Selections name.
+    pub key_images_only: bool,
+    /// `lang`: the UI's language, else the page's (`lang` attribute), else English.
+    pub lang: Option<crate::view::Locale>,
 }
 
 impl Options {
@@ -138,6 +144,9 @@ impl Options {
                 .transpose()?,
             fhircast,
             watch,
+            key_images_only: raw.key_images_only.unwrap_or(false),
+            // A language the UI lacks falls back to the page's, then to English, as browsers do.
+            lang: raw.lang.as_deref().and_then(crate::view::Locale::from_tag),
         })
     }
 
@@ -154,7 +163,7 @@ impl Options {
 
     /// What the session needs of these options.
     pub fn session_config(&self) -> SessionConfig {
-        SessionConfig::default()
+        SessionConfig { key_images_only: self.key_images_only, ..SessionConfig::default() }
     }
 }
 
@@ -166,6 +175,7 @@ impl RawOptions {
         };
         let string = |key: K| get(key).map(|v| v.as_string().ok_or(format!("{key} must be a string"))).transpose();
         let number = |key: K| get(key).map(|v| v.as_f64().ok_or(format!("{key} must be a number"))).transpose();
+        let boolean = |key: K| get(key).map(|v| v.as_bool().ok_or(format!("{key} must be a boolean"))).transpose();
         let allowed_origins = match get(K::AllowedOrigins) {
             None => Vec::new(),
             Some(list) if js_sys::Array::is_array(&list) => js_sys::Array::from(&list)
@@ -179,13 +189,13 @@ impl RawOptions {
             dicomweb_base_url: string(K::DicomwebBaseUrl)?,
             allowed_origins,
             memory_cache_bytes: number(K::MemoryCacheBytes)?,
-            persistent_cache: get(K::PersistentCache)
-                .map(|v| v.as_bool().ok_or("persistentCache must be a boolean".to_string()))
-                .transpose()?,
+            persistent_cache: boolean(K::PersistentCache)?,
             cache_budget_bytes: number(K::CacheBudgetBytes)?,
             cache_ttl_seconds: number(K::CacheTtlSeconds)?,
             user_id: string(K::UserId)?,
             external_iid_viewer: string(K::ExternalIidViewer)?,
+            key_images_only: boolean(K::KeyImagesOnly)?,
+            lang: string(K::Lang)?,
             timeouts: timeouts(get(K::RequestTimeoutSeconds))?,
         })
     }

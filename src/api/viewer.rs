@@ -54,14 +54,15 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         };
         let host = Rc::new(Host::new(window.clone(), config.parent_origins.clone()));
         // The request is checked before anything is shown or asked of a server.
-        let target = match entry {
+        let launch = match entry {
             Entry::Iid => match launch::iid_target(&query, &config) {
-                Ok(target) => Some(target),
+                Ok(launch) => Some(launch),
                 Err(e) => return Ok(refuse(&root, &host, &e.to_string())),
             },
             Entry::Viewer => None,
         };
-        let component = Rc::new(EmrImagingComponent::new(options(&config))?);
+        let key_images_only = launch.as_ref().is_some_and(|l| l.key_images_only);
+        let component = Rc::new(EmrImagingComponent::new(options(&config, key_images_only))?);
         let handshake = Rc::new(Handshake::default());
         component.set_provider(token_provider(handshake.clone(), host.clone()));
         if let Some(token) = url_token {
@@ -80,8 +81,8 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         let notice = Rc::new(Notice { root: root.clone(), shown: Cell::new(false) });
         listen_to_host(&window, &config, &host, &component, &handshake, &notice)?;
         host.post(MessageType::Ready, None);
-        if let Some(target) = target {
-            open(&component, &notice, target);
+        if let Some(launch) = launch {
+            open(&component, &notice, launch.target);
         }
         Ok(JsValue::UNDEFINED)
     })
@@ -100,8 +101,9 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
     ViewerConfig::parse(&text, &url).map_err(|e| e.to_string())
 }
 
-/// The component's options from the site's settings (and nothing from the address).
-fn options(config: &ViewerConfig) -> JsValue {
+/// The component's options from the site's settings: nothing from the address but what to
+/// show of the studies.
+fn options(config: &ViewerConfig, key_images_only: bool) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&o, &k.into(), v);
@@ -113,6 +115,7 @@ fn options(config: &ViewerConfig) -> JsValue {
     if let Some(viewer) = &config.external_iid_viewer {
         set("externalIidViewer", &viewer.as_str().into());
     }
+    set("keyImagesOnly", &key_images_only.into());
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
     if let Some(cast) = &config.fhircast {

@@ -9,7 +9,7 @@ pub mod rendered;
 mod report;
 mod study;
 
-pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
+pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
@@ -406,9 +406,10 @@ impl<T: Transport> ImagingBridge<T> {
         Ok(instances)
     }
 
-    /// The first image to show for a study: first series (by number) with instances, first instance.
+    /// The first image to show for a study: first image series (by number) with instances,
+    /// first instance.
     pub async fn first_image(&self, study: &Study) -> Result<(SeriesRef, InstanceRef), BridgeError> {
-        for series in study.series_in_order() {
+        for series in study.image_series() {
             let instances = self.series_instances(study, series).await?;
             if let Some(first) = instances.into_iter().next() {
                 return Ok((series.clone(), first));

@@ -207,6 +207,80 @@ impl Study {
         all.sort_by(|a, b| display_order((a.number, &a.uid), (b.number, &b.uid)));
         all
     }
+
+    /// The series with pictures, in display order: what the viewport and the strip show.
+    pub fn image_series(&self) -> Vec<&SeriesRef> {
+        self.series_in_order().into_iter().filter(|s| s.holds_images()).collect()
+    }
+
+    /// The Key Object Selection series (modality KO), whose documents name the key images.
+    pub fn key_object_series(&self) -> Vec<&SeriesRef> {
+        self.series_in_order().into_iter().filter(|s| s.modality.as_deref() == Some("KO")).collect()
+    }
+
+    /// This study with only the images `keys` names (series UID, SOP Instance UID): a series
+    /// keeps its own facts and lists just its key instances; a series without any goes. Where
+    /// a series lists its instances, a key it does not list is dropped (the server lacks it).
+    pub fn narrowed_to(&self, keys: &[(String, String)]) -> Study {
+        let mut study = self.clone();
+        study.series = self
+            .series
+            .iter()
+            .filter(|s| s.holds_images())
+            .filter_map(|s| {
+                let named = keys.iter().filter(|(series, _)| *series == s.uid);
+                let instances: Vec<InstanceRef> = if s.instances.is_empty() {
+                    named.map(|(_, sop)| InstanceRef { uid: sop.clone(), number: None, sop_class: None }).collect()
+                } else {
+                    named.filter_map(|(_, sop)| s.instances.iter().find(|i| i.uid == *sop).cloned()).collect()
+                };
+                (!instances.is_empty()).then(|| SeriesRef { number_of_instances: Some(instances.len() as u32), instances, ..s.clone() })
+            })
+            .collect();
+        study.number_of_series = Some(study.series.len() as u32);
+        study.number_of_instances = Some(study.series.iter().map(|s| s.instances.len() as u32).sum());
+        study
+    }
+}
+
+/// What a series holds, by its modality (PS3.3 C.7.3.1.1.1): images to show, or documents
+/// and objects that must never be drawn as a (broken) image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SeriesKind {
+    Images,
+    /// KO: Key Object Selections.
+    KeyObjects,
+    /// SR: structured reports.
+    Report,
+    /// PR: presentation states.
+    PresentationState,
+    /// SEG: segmentations (binary or fractional frames, not pictures of the patient).
+    Segmentation,
+    /// Registrations, fiducials, waveforms, RT plans and other objects without pixels.
+    OtherObject,
+}
+
+/// Modalities of the [`SeriesKind::OtherObject`] kind.
+const OTHER_OBJECT_MODALITIES: [&str; 9] = ["DOC", "REG", "FID", "RWV", "AU", "PLAN", "RTPLAN", "RTRECORD", "RTSTRUCT"];
+
+impl SeriesRef {
+    /// What the series holds (a series of unknown modality may hold images).
+    pub fn kind(&self) -> SeriesKind {
+        match self.modality.as_deref() {
+            Some("KO") => SeriesKind::KeyObjects,
+            Some("SR") => SeriesKind::Report,
+            Some("PR") => SeriesKind::PresentationState,
+            Some("SEG") => SeriesKind::Segmentation,
+            Some(m) if OTHER_OBJECT_MODALITIES.contains(&m) => SeriesKind::OtherObject,
+            _ => SeriesKind::Images,
+        }
+    }
+
+    /// Whether the series may hold images to show.
+    pub fn holds_images(&self) -> bool {
+        self.kind() == SeriesKind::Images
+    }
 }
 
 #[cfg(test)]
@@ -233,5 +307,40 @@ mod tests {
         assert_eq!(study.modalities, ["CT", "SR"]);
         let order: Vec<&str> = study.series_in_order().iter().map(|s| s.uid.as_str()).collect();
         assert_eq!(order, ["1.2.0", "1.2.1"]);
+        let images: Vec<&str> = study.image_series().iter().map(|s| s.uid.as_str()).collect();
+        assert_eq!(images, ["1.2.1"], "an SR series holds no pixels");
+        let kind = |modality: Option<&str>| SeriesRef { modality: modality.map(Into::into), ..study.series[0].clone() }.kind();
+        assert_eq!(kind(Some("SR")), SeriesKind::Report);
+        assert_eq!(kind(Some("SEG")), SeriesKind::Segmentation);
+        assert_eq!(kind(Some("RTSTRUCT")), SeriesKind::OtherObject);
+        assert_eq!(kind(Some("MR")), SeriesKind::Images);
+        assert_eq!(kind(None), SeriesKind::Images, "unknown: may hold images");
+    }
+
+    #[test]
+    fn a_study_narrowed_to_its_key_images_keeps_only_them() {
+        let fhir = ImagingStudy::from_json(json!({"resourceType": "ImagingStudy", "id": "s",
+            "identifier": [{"system": "urn:dicom:uid", "value": "urn:oid:1.2"}],
+            "series": [
+                {"uid": "1.2.1", "number": 1, "modality": {"code": "MR"}, "instance": [
+                    {"uid": "1.2.1.1", "number": 1}, {"uid": "1.2.1.2", "number": 2}, {"uid": "1.2.1.3", "number": 3}]},
+                {"uid": "1.2.2", "number": 2, "modality": {"code": "MR"}},
+                {"uid": "1.2.9", "number": 9, "modality": {"code": "KO"}, "instance": [{"uid": "1.2.9.1"}]}]}))
+        .unwrap();
+        let study = Study::from_fhir(fhir);
+        assert_eq!(study.key_object_series().len(), 1);
+        let keys = [
+            ("1.2.1".to_string(), "1.2.1.3".to_string()),
+            ("1.2.1".into(), "1.2.1.1".into()),
+            ("1.2.2".into(), "1.2.2.7".into()),
+            ("1.2.1".into(), "1.2.1.9".into()),
+        ];
+        let narrowed = study.narrowed_to(&keys);
+        let listed: Vec<(&str, Vec<&str>)> =
+            narrowed.series.iter().map(|s| (s.uid.as_str(), s.instances.iter().map(|i| i.uid.as_str()).collect())).collect();
+        assert_eq!(listed, [("1.2.1", vec!["1.2.1.3", "1.2.1.1"]), ("1.2.2", vec!["1.2.2.7"])]);
+        assert_eq!(narrowed.series[0].instances[0].number, Some(3), "a listed instance keeps its facts");
+        assert_eq!((narrowed.number_of_series, narrowed.number_of_instances), (Some(2), Some(3)));
+        assert!(study.narrowed_to(&[]).series.is_empty());
     }
 }

@@ -138,7 +138,7 @@ pub async fn follow<T: Transport, S: Screen>(session: &Session<T, S>, decision: 
             done(FOLLOWED, None)
         }
         Decision::LeaveStudy(studies) => {
-            let open = session.selected_study();
+            let open = session.selected_study_uid();
             if open.as_deref().is_some_and(|uid| studies.is_empty() || studies.iter().any(|k| k.uid.as_deref() == Some(uid))) {
                 session.leave_study();
             }

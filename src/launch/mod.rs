@@ -16,5 +16,5 @@ pub use iid::{
 };
 pub use invoker::{build_iid_url, diagnostic_link, iid_url_from_values, InvokerError, ParamValue};
 pub use messages::{HostMessage, MessageError, MessageType, OpenRequest};
-pub use plan::{iid_target, open_target, target, PlanError};
+pub use plan::{iid_target, open_target, target, IidLaunch, PlanError};
 pub use token::take_access_token;

@@ -11,21 +11,24 @@ use thiserror::Error;
 pub enum PlanError {
     #[error(transparent)]
     Request(#[from] IidError),
-    /// Key images (a KOS or an ImagingSelection) are not read yet: showing every image instead
-    /// would answer another question than the one asked.
-    #[error("keyImagesOnly=true is not supported by this viewer yet; open the request without it to see all images")]
-    KeyImagesNotRead,
     #[error(transparent)]
     Identifier(#[from] IdentifierError),
 }
 
+/// What an IID launch opens, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IidLaunch {
+    pub target: Target,
+    /// `keyImagesOnly=true`: only the images the studies' Key Object Selections name.
+    pub key_images_only: bool,
+}
+
 /// What the IID `query` (the address's, its token already taken out) opens at this site.
-pub fn iid_target(query: &str, config: &ViewerConfig) -> Result<Target, PlanError> {
+/// `diagnosticQuality=true` asks for nothing more: the viewer never shows a lossy rendition
+/// of its own making (no server-rendered JPEG, no lossy preview).
+pub fn iid_target(query: &str, config: &ViewerConfig) -> Result<IidLaunch, PlanError> {
     let request = IidRequest::parse_query(query)?;
-    if request.options().key_images_only == Some(true) {
-        return Err(PlanError::KeyImagesNotRead);
-    }
-    Ok(target(&request, config)?)
+    Ok(IidLaunch { target: target(&request, config)?, key_images_only: request.options().key_images_only == Some(true) })
 }
 
 /// What the host's `emr-imaging:open` opens: a study (by UID, else accession) of the named
@@ -107,10 +110,14 @@ mod tests {
     #[test]
     fn an_iid_launch_is_parsed_refused_or_planned_in_one_step() {
         let site = config();
-        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2", &site), Ok(Target::Studies { uids: vec!["1.2".into()], patient: None }));
+        let studies = Target::Studies { uids: vec!["1.2".into()], patient: None };
+        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2", &site), Ok(IidLaunch { target: studies.clone(), key_images_only: false }));
         assert!(matches!(iid_target("requestType=STUDY", &site), Err(PlanError::Request(_))));
-        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2&keyImagesOnly=true", &site), Err(PlanError::KeyImagesNotRead));
-        assert!(PlanError::KeyImagesNotRead.to_string().contains("keyImagesOnly"));
+        assert_eq!(
+            iid_target("requestType=STUDY&studyUID=1.2&keyImagesOnly=true", &site),
+            Ok(IidLaunch { target: studies.clone(), key_images_only: true })
+        );
+        assert_eq!(iid_target("requestType=STUDY&studyUID=1.2&keyImagesOnly=false", &site).map(|l| l.key_images_only), Ok(false));
         assert_eq!(
             iid_target("requestType=PATIENT&patientID=99%5E%5E%5EOther", &site),
             Err(PlanError::Identifier(IdentifierError::UnknownAuthority("Other".into())))

@@ -19,17 +19,21 @@ const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 /// Instances requested ahead of the one being decoded.
 const FETCH_AHEAD: usize = 4;
 
-/// The strip's entries for a study, in display order, before anything is loaded.
+/// The strip's entries for a study, in display order, before anything is loaded: its image
+/// series, then its document series (key objects, reports, …), listed for what they are.
 fn series_items(study: &Study) -> Vec<SeriesItem> {
-    study
-        .series_in_order()
+    let all = study.series_in_order();
+    let (images, documents): (Vec<_>, Vec<_>) = all.into_iter().partition(|s| s.holds_images());
+    images
         .into_iter()
+        .chain(documents)
         .map(|s| SeriesItem {
             uid: s.uid.clone(),
             number: s.number,
             modality: s.modality.clone(),
             description: s.description.clone(),
             count: s.number_of_instances,
+            kind: s.kind(),
             thumb: None,
             loaded: 0,
             total: s.number_of_instances.unwrap_or(0) as usize,
@@ -46,7 +50,13 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// The series stack, the reports and the thumbnails of the study `generation` opened.
     pub(super) async fn after_first_image(&self, study: &Study, series_uid: &str, generation: &Generation) -> Result<(), SessionError> {
         self.screen.apply(Update::Series(series_items(study)));
-        let (_, stack) = futures_util::future::join(self.load_reports(study, generation), self.load_series(study, series_uid, false)).await;
+        let (_, stack, keys) = futures_util::future::join3(
+            self.load_reports(study, generation),
+            self.load_series(study, series_uid, false),
+            self.mark_key_images(study, generation),
+        )
+        .await;
+        keys?;
         match stack {
             // Another series was chosen meanwhile: the study's thumbnails are still wanted.
             Err(SessionError::Superseded) if generation.is_current() => {}
@@ -144,7 +154,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// patient blocks; one that cannot be fetched or decoded leaves its series without one.
     async fn load_thumbnails(&self, study: &Study, generation: &Generation) -> Result<(), SessionError> {
         let stacked = self.state.borrow().stack.as_ref().map(|(_, series)| series.clone());
-        for series in study.series_in_order() {
+        for series in study.image_series() {
             // The stack's series has its thumbnail from the stack.
             if stacked.as_deref() == Some(series.uid.as_str()) {
                 continue;

@@ -20,16 +20,20 @@
 
 mod error;
 mod generation;
+mod key_images;
 mod launch;
 mod load;
 mod screen;
+mod structured_reports;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
+pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
+pub use structured_reports::OpenedReports;
 
 use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
@@ -57,11 +61,13 @@ pub fn patient_context(patient: &Patient) -> PatientContext {
 pub struct SessionConfig {
     /// How long an answer may take before the status line names the server being waited for.
     pub patience: Duration,
+    /// Show a study as only the images its Key Object Selections name.
+    pub key_images_only: bool,
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { patience: Duration::from_secs(3) }
+        SessionConfig { patience: Duration::from_secs(3), key_images_only: false }
     }
 }
 
@@ -86,6 +92,8 @@ struct State {
     /// still be exported or listed.
     fetched: Option<(String, Vec<Study>)>,
     selected_study: Option<String>,
+    /// The selected study as opened: with key images only, narrowed to them.
+    opened: Option<Study>,
     /// (study, series) of the stack in the viewport.
     stack: Option<(String, String)>,
     /// (series, instance) the viewport shows.
@@ -98,11 +106,14 @@ pub struct Session<T, S> {
     config: SessionConfig,
     generations: Generations,
     state: RefCell<State>,
+    /// Studies open as their key images only (the option, then the user's toggle).
+    key_images_only: std::cell::Cell<bool>,
 }
 
 impl<T: Transport, S: Screen> Session<T, S> {
     pub fn new(bridge: ImagingBridge<T>, config: SessionConfig, screen: S) -> Self {
-        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()) }
+        let key_images_only = std::cell::Cell::new(config.key_images_only);
+        Session { bridge, screen, config, generations: Generations::default(), state: RefCell::new(State::default()), key_images_only }
     }
 
     pub fn bridge(&self) -> &ImagingBridge<T> {
@@ -186,7 +197,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// The study open in the viewport, if any.
-    pub fn selected_study(&self) -> Option<String> {
+    pub fn selected_study_uid(&self) -> Option<String> {
         self.state.borrow().selected_study.clone()
     }
 
@@ -336,26 +347,41 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// reports and the other series' thumbnails. Resolves when the strip is filled. An earlier
     /// study's loads stop.
     pub async fn open_study(&self, study_uid: &str) -> Result<(), SessionError> {
-        let study = self.listed_study(study_uid).ok_or_else(|| SessionError::StudyNotLoaded(study_uid.to_string()))?;
+        let listed = self.listed_study(study_uid).ok_or_else(|| SessionError::StudyNotLoaded(study_uid.to_string()))?;
         let generation = self.generations.begin(Scope::Study);
         {
             let mut state = self.state.borrow_mut();
             state.selected_study = Some(study_uid.to_string());
+            state.opened = None;
             state.stack = None;
             state.shown = None;
         }
-        self.screen.apply(Update::StudyOpened(Box::new(study.clone())));
+        self.screen.apply(Update::StudyOpened(Box::new(listed.clone())));
         self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
         let loaded = async {
+            let (study, keys) = if self.key_images_only.get() {
+                let (study, keys) = self.key_images_of(&listed, &generation).await?;
+                (study, Some(keys))
+            } else {
+                (listed.clone(), None)
+            };
             let (series, instance) = self.bridge.first_image(&study).await?;
             let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
-            Ok::<_, BridgeError>((series, instance, bytes))
+            Ok::<_, SessionError>((study, keys, series, instance, bytes))
         };
         let loaded = self.patiently(Activity::Image, &generation, loaded).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let (series, instance, bytes) = loaded.map_err(|e| self.fail(e.into()))?;
+        let (study, keys, series, instance, bytes) = loaded.map_err(|e| match e {
+            // Blocked and reported already.
+            e @ SessionError::WrongPatient(_) => e,
+            e => self.fail(e),
+        })?;
+        self.state.borrow_mut().opened = Some(study.clone());
+        if let Some(keys) = keys {
+            self.screen.apply(Update::KeyImages(keys));
+        }
         let context = self.identity(&generation).await?;
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
         let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
@@ -385,15 +411,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// A series of the selected study chosen in the strip: replaces the stack, with a fresh
     /// view. Failures are reported (status and error event).
     pub async fn open_series(&self, series_uid: &str) -> Result<(), SessionError> {
-        let study = {
+        let showing = {
             let state = self.state.borrow();
-            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
-            if state.stack.as_ref().is_some_and(|(study, series)| *study == selected && series == series_uid) {
-                return Ok(());
-            }
-            drop(state);
-            self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?
+            state.stack.as_ref().is_some_and(|(study, series)| state.selected_study.as_ref() == Some(study) && series == series_uid)
         };
+        if showing {
+            return Ok(());
+        }
+        let study = self.selected_study()?;
         self.state.borrow_mut().shown = None;
         match self.load_series(&study, series_uid, true).await {
             Ok(()) | Err(SessionError::Superseded) => Ok(()),
@@ -494,6 +519,20 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// The identity images are checked against, once the patient was read.
     fn context(&self) -> Option<Arc<PatientContext>> {
         self.state.borrow().patient.as_ref().map(|(_, c)| c.clone())
+    }
+
+    /// The study the user has open, as opened (its series listed) or as listed.
+    fn selected_study(&self) -> Result<Study, SessionError> {
+        let (selected, opened) = {
+            let state = self.state.borrow();
+            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
+            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
+            (selected, opened)
+        };
+        match opened {
+            Some(study) => Ok(study),
+            None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected)),
+        }
     }
 
     fn listed_study(&self, study_uid: &str) -> Option<Study> {

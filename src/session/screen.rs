@@ -75,6 +75,8 @@ pub struct SeriesItem {
     pub modality: Option<String>,
     pub description: Option<String>,
     pub count: Option<u32>,
+    /// Images, or a document series listed for what it is (never drawn as an image).
+    pub kind: crate::bridge::SeriesKind,
     /// The middle image, verified, when it has been decoded.
     pub thumb: Option<VerifiedImage>,
     pub loaded: usize,
@@ -137,4 +139,11 @@ pub enum Update {
     Reports(Reports),
     /// Studies that appeared in a refreshed list: announced, never opened (the viewport stays).
     NewStudies(Vec<String>),
+    /// The images (series, SOP Instance UID) the open study's Key Object Selections name.
+    KeyImages(Vec<(String, String)>),
+    /// Whether studies open as their key images only.
+    KeyImagesOnly(bool),
+    /// The structured reports shown beside the images, or none. A study opened or a patient
+    /// cleared closes them too.
+    StructuredReports(Option<super::OpenedReports>),
 }

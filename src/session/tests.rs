@@ -7,7 +7,9 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use super::*;
-use crate::bridge::BridgeConfig;
+use crate::bridge::{BridgeConfig, SeriesKind};
+use crate::imaging::key_objects::tests::selection_part10;
+use crate::imaging::key_objects::KEY_OBJECT_SELECTION_SOP_CLASS;
 use crate::net::native::block_on;
 use crate::net::{NetError, Request, Response};
 use std::cell::{Cell, RefCell};
@@ -74,6 +76,9 @@ struct Instance {
     sop: String,
     /// The header's PatientID and family name (another patient's, to test the guard).
     header: (String, String),
+    /// A Key Object Selection (a rejection note when the flag is set) of these (series, SOP)
+    /// instead of an image.
+    selects: Option<(bool, Vec<(String, String)>)>,
 }
 
 #[derive(Clone)]
@@ -188,7 +193,13 @@ impl HeldServers {
                 if let Some(i) = study.instances.iter().find(|i| i.sop == sop) {
                     let number = study.instances.iter().position(|x| x.sop == sop).unwrap_or(0) as u32 + 1;
                     let mut body = b"--b\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
-                    body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number));
+                    match &i.selects {
+                        Some((rejection, keys)) => {
+                            let keys: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
+                            body.extend(selection_part10((&i.header.0, &i.header.1), &study.uid, sop, *rejection, &keys));
+                        }
+                        None => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
+                    }
                     body.extend(b"\r\n--b--");
                     return Response {
                         status: 200,
@@ -214,9 +225,14 @@ fn study_json(s: &StudyData) -> serde_json::Value {
                 .iter()
                 .filter(|i| &i.series == uid)
                 .enumerate()
-                .map(|(k, i)| serde_json::json!({"uid": i.sop, "number": k + 1, "sopClass": {"code": "urn:oid:1.2.840.10008.5.1.4.1.1.2"}}))
+                .map(|(k, i)| {
+                    let class = if i.selects.is_some() { KEY_OBJECT_SELECTION_SOP_CLASS } else { "1.2.840.10008.5.1.4.1.1.2" };
+                    serde_json::json!({"uid": i.sop, "number": k + 1, "sopClass": {"code": format!("urn:oid:{class}")}})
+                })
                 .collect();
-            serde_json::json!({"uid": uid, "number": n + 1, "modality": {"code": "CT"}, "numberOfInstances": instances.len(), "instance": instances})
+            let key_objects = s.instances.iter().any(|i| &i.series == uid && i.selects.is_some());
+            let modality = if key_objects { "KO" } else { "CT" };
+            serde_json::json!({"uid": uid, "number": n + 1, "modality": {"code": modality}, "numberOfInstances": instances.len(), "instance": instances})
         })
         .collect();
     serde_json::json!({"resourceType": "ImagingStudy", "id": format!("fhir-{}", s.uid), "status": "available",
@@ -275,7 +291,12 @@ impl Screen for Recorder {
 pub(crate) type TestSession = Session<HeldServers, Rc<Recorder>>;
 
 fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
-    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()) }
+    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None }
+}
+
+fn selection(series: &str, sop: &str, header: (&str, &str), rejection: bool, keys: &[(&str, &str)]) -> Instance {
+    let keys = keys.iter().map(|(s, k)| (s.to_string(), k.to_string())).collect();
+    Instance { selects: Some((rejection, keys)), ..instance(series, sop, header) }
 }
 
 const A: (&str, &str) = ("MRN-A", "Alpha");
@@ -315,10 +336,14 @@ pub(crate) fn world() -> World {
 }
 
 pub(crate) fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
+    session_configured(world, SessionConfig::default())
+}
+
+fn session_configured(world: World, session_config: SessionConfig) -> (TestSession, HeldServers, Rc<Recorder>) {
     let servers = HeldServers(Rc::new(world));
     let config = BridgeConfig { memory_budget: 1 << 24, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
     let screen = Rc::new(Recorder::default());
-    let session = Session::new(ImagingBridge::new(servers.clone(), &config), SessionConfig::default(), screen.clone());
+    let session = Session::new(ImagingBridge::new(servers.clone(), &config), session_config, screen.clone());
     (session, servers, screen)
 }
 
@@ -883,7 +908,108 @@ fn a_refreshed_list_keeps_the_open_study_and_announces_only_new_studies() {
     assert_eq!(block_on(session.refresh_studies()), Ok(vec![]), "nothing new");
     let after: Vec<Update> = screen.0.borrow()[before..].to_vec();
     assert!(matches!(after.as_slice(), [Update::Studies(list)] if list.len() == 2), "only the list: {after:?}");
-    assert_eq!(session.selected_study().as_deref(), Some("1.2"));
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.2"));
     session.close();
     assert_eq!(block_on(session.refresh_studies()), Err(SessionError::NoPatient));
+}
+
+/// Patient a's study 1.1 with a KO series numbered first: a selection of 1.1.1.3 and 1.1.2.1,
+/// and a rejection note withdrawing 1.1.2.1.
+fn world_with_key_images(header: (&str, &str)) -> World {
+    let mut world = world();
+    let keys = [("1.1.1", "1.1.1.3"), ("1.1.2", "1.1.2.1")];
+    world.studies[0]
+        .instances
+        .splice(0..0, [selection("1.1.0", "1.1.0.1", header, false, &keys), selection("1.1.0", "1.1.0.2", header, true, &keys[1..])]);
+    world
+}
+
+fn strip(screen: &Recorder) -> Vec<(String, Option<u32>)> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            Update::Series(items) => Some(items.iter().map(|i| (i.uid.clone(), i.count)).collect()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn key_images_only_shows_what_the_selections_name_and_nothing_they_reject() {
+    let config = SessionConfig { key_images_only: true, ..SessionConfig::default() };
+    let (session, _servers, screen) = session_configured(world_with_key_images(A), config);
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(shown_instances(&screen), ["1.1.1.3"]);
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(1))], "the rejected 1.1.2.1 and the KO series are not shown");
+    let stacked: Vec<String> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::StackFrame { instance_uid, .. } => Some(instance_uid.clone()),
+            Update::Thumbnail { series_uid, .. } => Some(series_uid.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stacked, ["1.1.1.3", "1.1.1"], "a stack of the one key image and its series' thumbnail");
+    // The strip's series stays narrowed when chosen again.
+    block_on(session.open_series("1.1.1")).expect("same series");
+    // A study without a selection says so and shows nothing.
+    let before = shown_instances(&screen).len();
+    assert_eq!(block_on(session.open_study("1.2")), Err(SessionError::NoKeyImages("1.2".into())));
+    assert_eq!(shown_instances(&screen).len(), before);
+    assert!(matches!(screen.1.borrow().last(), Some((_, SessionError::NoKeyImages(_)))), "reported");
+}
+
+#[test]
+fn another_patients_selection_blocks_and_chooses_nothing() {
+    let config = SessionConfig { key_images_only: true, ..SessionConfig::default() };
+    let (session, _servers, screen) = session_configured(world_with_key_images(B), config);
+    let result = block_on(session.open_patient("a"));
+    assert!(matches!(result, Err(SessionError::WrongPatient(_))), "{result:?}");
+    assert!(shown_instances(&screen).is_empty());
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::Blocked(_))));
+}
+
+fn key_marks(screen: &Recorder) -> Vec<KeyImages> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::KeyImages(keys) => Some(keys.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() {
+    let (session, _servers, screen) = session_with(world_with_key_images(A));
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(shown_instances(&screen), ["1.1.1.1"], "the first image series, not the KO series numbered before it");
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1)), ("1.1.0".to_string(), Some(2))]);
+    let kinds: Vec<SeriesKind> = screen
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            Update::Series(items) => Some(items.iter().map(|i| i.kind).collect()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds, [SeriesKind::Images, SeriesKind::Images, SeriesKind::KeyObjects], "the document series last, for what it is");
+    assert_eq!(key_marks(&screen), [vec![("1.1.1".to_string(), "1.1.1.3".to_string())]], "1.1.2.1 is rejected");
+    // The user's toggle opens the study again as its key images, and back.
+    block_on(session.set_key_images_only(true)).expect("key images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.3"));
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(1))]);
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::KeyImagesOnly(true))));
+    block_on(session.set_key_images_only(false)).expect("all images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.1"));
+    assert_eq!(key_marks(&screen).len(), 3, "marked each time the study opened");
 }

@@ -90,3 +90,73 @@ test('built-in sample data: the demo shows a study list and a windowed CT', asyn
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the demo as `cargo xtask demo` runs it: the hosted tab embeds the IID viewer from its second origin', async () => {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    // Two free ports 100 apart: the demo's and its viewer's.
+    const tryPort = (p) => {
+      const a = net.createServer();
+      a.once('error', () => tryPort(p + 1));
+      a.listen(p, '127.0.0.1', () => {
+        const b = net.createServer();
+        b.once('error', () => a.close(() => tryPort(p + 1)));
+        b.listen(p + 100, '127.0.0.1', () => a.close(() => b.close(() => resolve(p))));
+      });
+    };
+    tryPort(20000 + Math.floor(Math.random() * 20000));
+  });
+  // Its own process group: stopping it also stops the static server it starts.
+  const demo = spawn(requireEnv('E2E_XTASK'), ['demo', '--no-build', '--port', String(port)], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+  let printed = '';
+  demo.stdout.on('data', (d) => { printed += d; });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; !/IID STUDY/.test(printed); i++) {
+      if (i > 300) throw new Error(`the demo did not start: ${printed}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const dataDir = requireEnv('E2E_SAMPLE_DATA');
+    const manifest = loadManifest(dataDir);
+    const { study, series } = ctOf(manifest);
+    assert.ok(printed.includes(`requestType=STUDY&studyUID=${study.uid}`), 'an IID URL per study is printed');
+    const { page, problems } = await newPage(browser);
+    const requests = [];
+    page.on('request', (r) => requests.push({ url: r.url(), authorization: r.headers().authorization }));
+    await openDemo(page, base);
+    await page.click('[data-testid=tab-hosted]');
+    const frameOf = () => page.frames().find((f) => f.url().startsWith(`http://127.0.0.1:${port + 100}/viewer/`));
+    await page.waitForFunction(() => document.querySelector('[data-testid=hosted-frame]')?.src, null, { timeout: 10000 });
+    for (let i = 0; !frameOf() && i < 100; i++) await new Promise((r) => setTimeout(r, 100));
+    const frame = frameOf();
+    assert.ok(frame, 'the viewer runs on the second origin');
+    await frame.waitForFunction((uid) => document.querySelector('[data-testid=viewport]')
+      && [...document.querySelectorAll('[data-study-uid]')].some((e) => e.dataset.studyUid === uid), study.uid, { timeout: 60000 });
+    await frame.waitForFunction(() => document.querySelector('[data-testid=viewport-canvas]')?.width > 0, null, { timeout: 60000 });
+    const first = series.instances[0];
+    const canvas = await compareCanvas(frame, expectedGray8(dataDir, first.expected), first.columns, first.rows);
+    assert.equal(canvas.mismatches, 0, `the first patient's newest study: ${JSON.stringify(canvas)}`);
+    // The picker steers the frame by emr-imaging:open: the other patient, at once.
+    const other = manifest.patients.find((p) => !p.studies.some((s) => s.uid === study.uid));
+    await page.selectOption('#patient-picker', other.fhir_id);
+    await frame.waitForFunction((family) => document.querySelector('[data-testid=patient-banner]')?.innerText.toUpperCase().includes(family),
+      other.family.toUpperCase(), { timeout: 60000 });
+    const theirs = other.studies[0].series[0].instances[0];
+    await frame.waitForFunction((uid) => document.querySelector(`[data-study-uid="${uid}"]`), other.studies[0].uid, { timeout: 60000 });
+    for (let i = 0; i < 100; i++) {
+      if ((await compareCanvas(frame, expectedGray8(dataDir, theirs.expected), theirs.columns, theirs.rows)).mismatches === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const switched = await compareCanvas(frame, expectedGray8(dataDir, theirs.expected), theirs.columns, theirs.rows);
+    assert.equal(switched.mismatches, 0, `the other patient's image: ${JSON.stringify(switched)}`);
+    const fromFrame = requests.filter((r) => r.url.startsWith(`${base}/fhir/`) && r.authorization);
+    assert.ok(fromFrame.some((r) => r.authorization === 'Bearer demo-token'), 'the token came by postMessage');
+    assert.ok(!frame.url().includes('token'), 'and never in the address');
+    await page.screenshot({ path: path.join(artifacts, 'demo-hosted-tab.png') });
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    try { process.kill(-demo.pid, 'SIGTERM'); } catch { /* already gone */ }
+  }
+});

@@ -22,8 +22,8 @@ export function launch() {
 }
 
 /** A page that fails the test on any console error or uncaught exception. */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => {

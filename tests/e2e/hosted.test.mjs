@@ -171,6 +171,77 @@ test('IID STUDY by accession and PATIENT by CX with filters open the right studi
   await page.close();
 });
 
+test('keyImagesOnly=true shows just the images a Key Object Selection names, and says so when there are none', async () => {
+  const dataDir = requireEnv('E2E_DATA');
+  const manifest = loadManifest(dataDir);
+  const patient = manifest.patients.find((p) => p.studies.some((s) => s.key_images.length > 0));
+  const study = patient.studies.find((s) => s.key_images.length > 0);
+  const images = study.series.flatMap((se) => se.instances).filter((i) => study.key_images.includes(i.sop_instance_uid));
+  // Shown in display order (instance number), whatever order the document names them in.
+  images.sort((a, b) => a.number - b.number);
+  assert.ok(images.length >= 2 && images.length < study.series[0].instances.length, 'the selection leaves images out');
+  const { page, problems } = await newPage(browser);
+  await embed(page, iid(`requestType=STUDY&studyUID=${study.uid}&keyImagesOnly=true`));
+  const shown = (await message(page, 'emr-imaging:image-displayed')).detail;
+  assert.equal(shown.instanceUid, images[0].sop_instance_uid);
+  const frame = viewerFrame(page);
+  const position = (n) => frame.waitForFunction(
+    (n) => new RegExp(`\\(${n[0]}/${n[1]}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), [n, images.length]);
+  await position(1);
+  let canvas = await compareCanvas(frame, expectedGray8(dataDir, images[0].expected), images[0].columns, images[0].rows);
+  assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
+  await frame.locator('[data-testid=viewport]').focus();
+  await page.keyboard.press('End');
+  await position(images.length);
+  const last = images[images.length - 1];
+  canvas = await compareCanvas(frame, expectedGray8(dataDir, last.expected), last.columns, last.rows);
+  assert.equal(canvas.mismatches, 0, `the last key image: ${JSON.stringify(canvas)}`);
+  const strip = await frame.locator('[data-testid=series-strip] [data-series-uid]').evaluateAll((els) => els.map((e) => e.dataset.seriesUid));
+  assert.deepEqual(strip, [study.series[0].uid], 'only the series with key images; the KO series is no picture');
+
+  // A study without a selection: a plain message, no image.
+  const plain = patient.studies.find((s) => s.key_images.length === 0);
+  await embed(page, iid(`requestType=STUDY&studyUID=${plain.uid}&keyImagesOnly=true`));
+  const error = (await message(page, 'emr-imaging:error')).detail;
+  assert.equal(error.code, 'no-images');
+  assert.match(error.message, /no key images/);
+  assert.match(await viewerFrame(page).locator('[data-testid=status]').innerText(), /no key images/);
+  assert.ok(!(await page.evaluate(() => window.received.some((m) => m.type === 'emr-imaging:image-displayed'))), 'no image shown');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('without keyImagesOnly the key images are marked, the KO series is listed as no image, and the toolbar narrows', async () => {
+  const dataDir = requireEnv('E2E_DATA');
+  const manifest = loadManifest(dataDir);
+  const study = manifest.patients.flatMap((p) => p.studies).find((s) => s.key_images.length > 0);
+  const [images, ko] = [study.series[0], study.series.find((se) => se.modality === 'KO')];
+  const { page, problems } = await newPage(browser);
+  await embed(page, iid(`requestType=STUDY&studyUID=${study.uid}`));
+  await message(page, 'emr-imaging:image-displayed');
+  const frame = viewerFrame(page);
+  await frame.waitForSelector('[data-testid=key-badge]');
+  assert.equal(await frame.locator(`[data-series-uid="${images.uid}"] [data-testid=key-badge]`).innerText(), `KEY ${study.key_images.length}`);
+  assert.match(await frame.locator(`[data-document-series-uid="${ko.uid}"]`).innerText(), /Key image selection · not an image/);
+  assert.equal(await frame.locator(`[data-series-uid="${ko.uid}"]`).count(), 0, 'the KO series is no button to open');
+  // Slice by slice, the mark follows the selection.
+  await frame.locator('[data-testid=viewport]').focus();
+  for (const [n, instance] of images.instances.entries()) {
+    await frame.waitForFunction((n) => new RegExp(`\\(${n}/`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), n + 1);
+    const marked = await frame.locator('[data-testid=key-image]').count();
+    assert.equal(marked, study.key_images.includes(instance.sop_instance_uid) ? 1 : 0, `slice ${n + 1}`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await frame.locator('[data-testid=key-images-only]').click();
+  await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), study.key_images.length);
+  assert.equal(await frame.locator('[data-testid=key-images-only]').getAttribute('aria-pressed'), 'true');
+  assert.equal(await frame.locator('[data-document-series-uid]').count(), 0, 'only the key images remain');
+  await frame.locator('[data-testid=key-images-only]').click();
+  await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), images.instances.length);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('every malformed IID request shows its rule, tells the host iid-invalid-request, and shows no image', async () => {
   const { study } = ctOf(loadManifest(requireEnv('E2E_DATA')));
   const cases = [
@@ -190,7 +261,7 @@ test('every malformed IID request shows its rule, tells the host iid-invalid-req
     ['requestType=PATIENT&patientID=1%5E%5E%5EHOSP&mostRecentResults=0', 'mostRecentResults'],
     ['requestType=PATIENT&patientID=1%5E%5E%5EHOSP&lowerDateTime=yesterday', 'lowerDateTime'],
     ['requestType=PATIENT&patientID=1%5E%5E%5ENOWHERE', 'NOWHERE'],
-    [`requestType=STUDY&studyUID=${study.uid}&keyImagesOnly=true`, 'keyImagesOnly'],
+    [`requestType=STUDY&studyUID=${study.uid}&keyImagesOnly=1`, 'keyImagesOnly'],
   ];
   const { page, problems } = await newPage(browser);
   const requests = recordRequests(page);

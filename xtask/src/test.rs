@@ -177,10 +177,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         Command::new("node")
             .current_dir(install::e2e_dir())
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
-            // `E2E_TESTS=a.test.mjs,b.test.mjs`: only these files (while working on them).
-            .args(std::env::var("E2E_TESTS").map(|t| t.split(',').map(str::to_string).collect::<Vec<_>>()).unwrap_or_default())
-            // The TestFhircastHub runs as `xtask fhircast-hub`, a process the tests kill and restart.
-            .env("E2E_XTASK", std::env::current_exe().unwrap_or_default())
+            // `E2E_ONLY=measure,hosted`: just those files, while working on them.
+            .args(std::env::var("E2E_ONLY").iter().flat_map(|o| o.split(',').map(|f| format!("{f}.test.mjs")).collect::<Vec<_>>()))
             .env("E2E_SUBSCRIPTIONS_FHIR", hfs_subs.url())
             .env("E2E_STUDY_TOPIC", servers::STUDY_TOPIC)
             .env("E2E_PROXY_URL", &proxy_url)
@@ -188,6 +186,9 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
             .env("E2E_VIEWER_DATA", &viewer_dir)
+            // The demo itself (`xtask demo --no-build`), which the demo test starts, and the
+            // TestFhircastHub (`xtask fhircast-hub`), a process the tests kill and restart.
+            .env("E2E_XTASK", std::env::current_exe()?)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );

@@ -32,6 +32,12 @@ export interface EMRImagingOptions {
   /** A diagnostic viewer's IID address (`…/IHEInvokeImageDisplay`): the toolbar then offers
    * "Open in diagnostic viewer" (a study's own `ihe-iid` Endpoint wins). No token is put in the link. */
   externalIidViewer?: string;
+  /** Show each study as only the images its DICOM Key Object Selections name (IID's
+   * `keyImagesOnly=true`); a study with none says so and shows nothing. Default false. */
+  keyImagesOnly?: boolean;
+  /** The UI's language as a BCP 47 tag: `"en"` or `"de"` (dates and decimals follow it). Without
+   * it, or for a language the widget lacks, the nearest `lang` attribute decides, else English. */
+  lang?: string;
   /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */
@@ -172,6 +178,54 @@ export interface IidUrlRequest {
   viewerType?: "IHE_BIR";
   diagnosticQuality?: boolean;
   keyImagesOnly?: boolean;
+}
+
+/** A measurement or annotation, as `getMeasurements()` returns it. Points are in the image's
+ * pixel coordinates (x along a row, y down the rows; pixel (c, r) spans [c, c+1) × [r, r+1)),
+ * results in the patient's millimetres unless `values.caveat` says otherwise. */
+export interface Measurement {
+  id: number;
+  kind: "length" | "angle" | "ellipse" | "rectangle" | "arrow" | "text";
+  studyUid: string;
+  seriesUid: string;
+  instanceUid: string;
+  /** The frame of a multi-frame instance (0 otherwise). */
+  frame: number;
+  points: { x: number; y: number }[];
+  /** A text label's words, as typed. */
+  text?: string;
+  values: MeasuredValues;
+  /** As shown beside it, e.g. `100.0 mm`, or a text label's words. */
+  label: string;
+}
+
+/** What a measurement measures on its frame. */
+export interface MeasuredValues {
+  length?: number;
+  angleDegrees?: number;
+  area?: number;
+  /** Of the modality values (e.g. HU) of the pixels whose centres lie inside a region. */
+  stats?: RegionStats;
+  unit: "mm" | "px" | "mm²" | "px²" | null;
+  /** The modality values' unit, e.g. `HU`. */
+  valueUnit: string | null;
+  calibration:
+    | { kind: "patient"; rowMm: number; columnMm: number }
+    | { kind: "detector"; rowMm: number; columnMm: number; magnification: number | null }
+    | { kind: "uncalibrated" };
+  /** `uncalibrated` (pixels), or `detector` (spacing at the detector, not corrected for magnification). */
+  caveat: "uncalibrated" | "detector" | null;
+}
+
+export interface RegionStats {
+  /** mm² (or px² uncalibrated). */
+  area: number;
+  pixels: number;
+  mean: number | null;
+  /** Population standard deviation. */
+  sd: number | null;
+  min: number | null;
+  max: number | null;
 }
 
 /** Event names accepted by `on()` and their details. */

@@ -67,7 +67,7 @@ fn a_study_of_another_patient_is_refused_and_nothing_changes() {
         assert_eq!(acks.0.borrow()[0].1, 409);
     }
     assert_eq!(screen.0.borrow().len(), before, "nothing drawn or cleared");
-    assert_eq!(session.selected_study().as_deref(), Some("1.1"));
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.1"));
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn a_study_of_the_patient_on_screen_opens_and_another_patients_study_switches() 
     let mut follower = Follower::default();
     let d = follower.decide(&event("e3", "2026-01-01T10:00:00Z", "imagingstudy-open", json!([study("1.2"), patient("a")])), Some("a"));
     assert_eq!(block_on(follow(&session, d, |_| {})).status, FOLLOWED);
-    assert_eq!(session.selected_study().as_deref(), Some("1.2"));
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.2"));
     assert!(
         matches!(screen.0.borrow().iter().rev().find(|u| matches!(u, Update::Image(_))), Some(Update::Image(s)) if s.instance_uid == "1.2.1.1")
     );
@@ -125,7 +125,7 @@ fn close_logout_and_hibernate_leave_nothing_shown() {
     let mut follower = Follower::default();
     let d = follower.decide(&event("c1", "2026-01-01T10:00:00Z", "ImagingStudy-close", json!([study("1.1"), patient("a")])), Some("a"));
     block_on(follow(&session, d, |_| {}));
-    assert_eq!((session.selected_study(), session.patient_id().as_deref()), (None, Some("a")), "the study goes, the patient stays");
+    assert_eq!((session.selected_study_uid(), session.patient_id().as_deref()), (None, Some("a")), "the study goes, the patient stays");
     assert!(images_since_clear(&screen).is_empty());
     // A close of another patient is not ours.
     assert_eq!(follower.decide(&event("c2", "2026-01-01T10:00:01Z", "Patient-close", json!([patient("b")])), Some("a")), Decision::Nothing);

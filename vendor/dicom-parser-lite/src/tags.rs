@@ -78,6 +78,10 @@ pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
 pub const SHARED_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9229);
 pub const PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9230);
 pub const PIXEL_VALUE_TRANSFORMATION_SEQUENCE: Tag = Tag(0x0028, 0x9145);
+pub const PIXEL_MEASURES_SEQUENCE: Tag = Tag(0x0028, 0x9110);
+// Projection radiography calibration.
+pub const IMAGER_PIXEL_SPACING: Tag = Tag(0x0018, 0x1164);
+pub const ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR: Tag = Tag(0x0018, 0x1114);
 pub const FRAME_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x9132);
 
 pub const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0, 0x0001);
@@ -91,6 +95,34 @@ pub const FAILURE_REASON: Tag = Tag(0x0008, 0x1197);
 pub const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
 
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
+
+// Structured documents: what a Key Object Selection (PS3.3 A.35.4) names.
+pub const REFERENCED_SERIES_SEQUENCE: Tag = Tag(0x0008, 0x1115);
+pub const REFERENCED_SOP_CLASS_UID: Tag = Tag(0x0008, 0x1150);
+pub const CODE_VALUE: Tag = Tag(0x0008, 0x0100);
+pub const CODING_SCHEME_DESIGNATOR: Tag = Tag(0x0008, 0x0102);
+pub const CODE_MEANING: Tag = Tag(0x0008, 0x0104);
+pub const RELATIONSHIP_TYPE: Tag = Tag(0x0040, 0xA010);
+pub const VALUE_TYPE: Tag = Tag(0x0040, 0xA040);
+pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA043);
+pub const CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE: Tag = Tag(0x0040, 0xA375);
+pub const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
+
+// Structured reports (PS3.3 C.17.3): the content items' values.
+pub const CONTENT_DATE: Tag = Tag(0x0008, 0x0023);
+pub const MEASUREMENT_UNITS_CODE_SEQUENCE: Tag = Tag(0x0040, 0x08EA);
+pub const DATETIME: Tag = Tag(0x0040, 0xA120);
+pub const DATE: Tag = Tag(0x0040, 0xA121);
+pub const TIME: Tag = Tag(0x0040, 0xA122);
+pub const PERSON_NAME: Tag = Tag(0x0040, 0xA123);
+pub const UID: Tag = Tag(0x0040, 0xA124);
+pub const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+pub const CONCEPT_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA168);
+pub const MEASURED_VALUE_SEQUENCE: Tag = Tag(0x0040, 0xA300);
+pub const NUMERIC_VALUE: Tag = Tag(0x0040, 0xA30A);
+pub const COMPLETION_FLAG: Tag = Tag(0x0040, 0xA491);
+pub const VERIFICATION_FLAG: Tag = Tag(0x0040, 0xA493);
+pub const GRAPHIC_TYPE: Tag = Tag(0x0070, 0x0023);
 
 // Encapsulation and sequence structure (no VR, always a 4-byte length).
 pub const ITEM: Tag = Tag(0xFFFE, 0xE000);

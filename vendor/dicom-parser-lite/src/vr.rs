@@ -155,7 +155,15 @@ fn is_known_sequence(tag: Tag) -> bool {
             | Tag(0x0032, 0x1064) // Requested Procedure Code
             | Tag(0x0040, 0x0100) // Scheduled Procedure Step
             | Tag(0x0040, 0x0275) // Request Attributes
+            | Tag(0x0040, 0x08EA) // Measurement Units Code
             | Tag(0x0040, 0x9096) // Real World Value Mapping
+            | Tag(0x0040, 0xA073) // Verifying Observer
+            | Tag(0x0040, 0xA168) // Concept Code
+            | Tag(0x0040, 0xA300) // Measured Value
+            | Tag(0x0040, 0xA372) // Performed Procedure Code
+            | Tag(0x0040, 0xA375) // Current Requested Procedure Evidence
+            | Tag(0x0040, 0xA385) // Pertinent Other Evidence
+            | Tag(0x0040, 0xA504) // Content Template
             | Tag(0x0040, 0xA043) // Concept Name Code
             | Tag(0x0040, 0xA730) // Content
             | Tag(0x0088, 0x0200) // Icon Image

@@ -214,16 +214,20 @@ pub fn series_json(s: &Study, se: &Series, base: &str) -> Value {
 }
 
 pub fn instance_json(s: &Study, se: &Series, i: &Instance, base: &str) -> Value {
-    json!({
+    let mut found = json!({
         "00080016": string("UI", &i.sop_class_uid),
         "00080018": string("UI", &i.sop_instance_uid),
         "00081190": string("UR", &format!("{base}/studies/{}/series/{}/instances/{}", s.uid, se.uid, i.sop_instance_uid)),
         "0020000D": string("UI", &s.uid),
         "0020000E": string("UI", &se.uid),
         "00200013": number("IS", i.number as usize),
-        "00280010": number("US", i.rows as usize),
-        "00280011": number("US", i.columns as usize),
-    })
+    });
+    // A document (a Key Object Selection) has no Rows or Columns.
+    if i.rows > 0 {
+        found["00280010"] = number("US", i.rows as usize);
+        found["00280011"] = number("US", i.columns as usize);
+    }
+    found
 }
 
 /// `*` and `?` wildcards (PS3.4 C.2.2.2.4), otherwise exact.

@@ -48,6 +48,20 @@ impl Elements {
         self
     }
 
+    /// A sequence of defined length whose items (each of defined length) are `items`.
+    pub fn sequence(&mut self, tag: u32, items: Vec<Elements>) -> &mut Self {
+        let mut value = Vec::new();
+        for mut item in items {
+            let mut body = Vec::new();
+            item.encode(&mut body);
+            value.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+            value.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            value.extend_from_slice(&body);
+        }
+        self.0.push((tag, *b"SQ", value));
+        self
+    }
+
     fn encode(&mut self, out: &mut Vec<u8>) {
         self.0.sort_by_key(|(tag, _, _)| *tag);
         for (tag, vr, value) in &self.0 {

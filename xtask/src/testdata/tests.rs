@@ -4,9 +4,15 @@ fn small() -> Dataset {
     generate(&Options { ct_slices: 3, id_prefix: "unit".into() })
 }
 
+/// Every image (the Key Object Selections and reports, which have no pixels, left out).
 fn instances(ds: &Dataset) -> impl Iterator<Item = (&Patient, &Study, &Series, &Instance)> {
     ds.patients.iter().flat_map(|p| {
-        p.studies.iter().flat_map(move |s| s.series.iter().flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i))))
+        p.studies.iter().flat_map(move |s| {
+            s.series
+                .iter()
+                .filter(|se| !matches!(se.modality.as_str(), "KO" | "SR"))
+                .flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i)))
+        })
     })
 }
 
@@ -126,6 +132,16 @@ fn part10_structure() {
     let mr = &ds.patients[0].studies[1].series[0].instances[0].part10;
     assert_eq!((us(mr, 0x0028_0101), us(mr, 0x0028_0102), us(mr, 0x0028_0103)), (12, 11, 0));
     assert_eq!(text(mr, 0x0008_0016), MR_IMAGE_STORAGE);
+    // The radiograph: the detector's spacing and the magnification, no PixelSpacing, no plane.
+    let cr = &ds.patients[2].studies[0].series[0].instances[0].part10;
+    assert_eq!(text(cr, 0x0008_0016), CR_IMAGE_STORAGE);
+    assert_eq!(text(cr, 0x0018_1164), "0.3\\0.2");
+    assert_eq!(text(cr, 0x0018_1114), "1.25");
+    assert_eq!((us(cr, 0x0028_0101), us(cr, 0x0028_0102), us(cr, 0x0028_0103)), (12, 11, 0));
+    let tags: Vec<u32> = part10::walk(cr).into_iter().map(|e| e.0).collect();
+    for absent in [0x0028_0030, 0x0020_0032, 0x0020_0037, 0x0018_0050] {
+        assert!(!tags.contains(&absent), "{absent:08X} on a projection radiograph");
+    }
 }
 
 /// The stored pixels rendered with the file's own rescale and window equal `expected_gray8`.
@@ -170,7 +186,7 @@ fn fhir_bundle_shape() {
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "transaction");
     let entries = bundle["entry"].as_array().unwrap();
-    assert_eq!(entries.len(), 1 + 2 + 3);
+    assert_eq!(entries.len(), 1 + 3 + 4);
     for e in entries {
         let r = &e["resource"];
         assert_eq!(e["request"]["method"], "PUT");
@@ -189,7 +205,7 @@ fn fhir_bundle_shape() {
     assert_eq!(patients[0]["name"][0]["given"][0], "Anna");
     assert_eq!(patients[0]["gender"], "female");
     let studies = of_type("ImagingStudy");
-    assert_eq!(studies.len(), 3);
+    assert_eq!(studies.len(), 4);
     let ct = studies[0];
     let study = &ds.patients[0].studies[0];
     assert_eq!(ct["identifier"][0]["system"], "urn:dicom:uid");
@@ -228,4 +244,103 @@ fn write_to_dir_writes_files_the_manifest_names() {
     let bundle: Value = serde_json::from_slice(&std::fs::read(dir.join("fhir-bundle.json")).unwrap()).unwrap();
     assert_eq!(bundle, fhir_transaction(&ds, "http://h/dicom-web"));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
+    let ds = small();
+    let mr = &ds.patients[0].studies[1];
+    let slices = &mr.series[0].instances;
+    assert_eq!(mr.key_images, [slices[2].sop_instance_uid.clone(), slices[0].sop_instance_uid.clone()]);
+    let ko = mr.series.last().unwrap();
+    assert_eq!((ko.modality.as_str(), ko.number, ko.instances.len()), ("KO", 2, 1));
+    let file = &ko.instances[0].part10;
+    assert_eq!(text(file, 0x0008_0016), key_objects::KEY_OBJECT_SELECTION_STORAGE);
+    assert_eq!(text(file, 0x0010_0020), ds.patients[0].mrn);
+    assert_eq!(text(file, 0x0020_000D), mr.uid);
+    let elements = part10::walk(file);
+    for tag in [0x0040_A043, 0x0040_A375, 0x0040_A730] {
+        assert!(elements.iter().any(|e| e.0 == tag && &e.1 == b"SQ"), "{tag:08X} is a sequence");
+    }
+    // The content names the key slices in order, each once, and not the middle one.
+    let content = String::from_utf8_lossy(value(file, 0x0040_A730)).into_owned();
+    let at = |sop: &str| content.find(sop).unwrap_or_else(|| panic!("{sop} not in the content"));
+    assert!(at(&slices[2].sop_instance_uid) < at(&slices[0].sop_instance_uid));
+    assert!(!content.contains(&slices[1].sop_instance_uid));
+    // Items of defined length that add up to the sequence's length.
+    let evidence = value(file, 0x0040_A375);
+    assert_eq!(&evidence[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
+    assert_eq!(u32::from_le_bytes(evidence[4..8].try_into().unwrap()) as usize, evidence.len() - 8);
+    // Studies without a selection have no KO series.
+    assert!(ds.patients[0].studies[0].key_images.is_empty());
+    assert!(ds
+        .patients
+        .iter()
+        .flat_map(|p| &p.studies)
+        .filter(|s| s.key_images.is_empty())
+        .all(|s| s.series.iter().all(|se| se.modality != "KO")));
+}
+
+#[test]
+fn the_chest_phantom_carries_a_100_mm_ruler_and_an_insert_of_known_statistics() {
+    let slice = phantom::ct_chest(0, 5);
+    let at = |x: f64, y: f64| slice.values[y as usize * slice.columns as usize + x as usize];
+    let [(x1, y1), (x2, y2)] = phantom::CT_CHEST_RULER;
+    assert!(((x2 - x1).hypot(y2 - y1) * phantom::CT_CHEST_SPACING_MM - 100.0).abs() < 1e-9);
+    assert_eq!((at(x1, y1), at(x2, y2)), (1000, 1000), "the dots are drawn");
+    assert_eq!(at((x1 + x2) / 2.0, y1), -1000, "in air between them");
+    let ((cx, cy), r) = phantom::CT_CHEST_INSERT;
+    let inside: Vec<f64> = (0..slice.rows as usize)
+        .flat_map(|y| (0..slice.columns as usize).map(move |x| (x, y)))
+        .filter(|&(x, y)| (x as f64 + 0.5 - cx).hypot(y as f64 + 0.5 - cy) <= r - 1.0)
+        .map(|(x, y)| f64::from(slice.values[y * slice.columns as usize + x]))
+        .collect();
+    let mean = inside.iter().sum::<f64>() / inside.len() as f64;
+    let sd = (inside.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / inside.len() as f64).sqrt();
+    assert!((mean - 60.0).abs() < 0.2 && (sd - 4.899).abs() < 0.2, "mean {mean}, sd {sd}");
+}
+
+#[test]
+fn the_measurement_report_reads_back_with_both_groups() {
+    use emr_imaging::imaging::structured_report::{read_report, ItemKind, ReportItem};
+    use emr_imaging::imaging::PatientContext;
+    let ds = small();
+    let (patient, study) = ds
+        .patients
+        .iter()
+        .flat_map(|p| p.studies.iter().map(move |s| (p, s)))
+        .find(|(_, s)| s.series.iter().any(|se| se.modality == "SR"))
+        .unwrap();
+    let sr = study.series.iter().find(|se| se.modality == "SR").unwrap();
+    let context = PatientContext {
+        id: patient.fhir_id.clone(),
+        identifiers: vec![patient.mrn.clone()],
+        family: Some(patient.family.clone()),
+        display_name: patient.family.clone(),
+    };
+    let report = read_report(&sr.instances[0].part10, &context).unwrap();
+    assert_eq!(report.title.as_deref(), Some("Imaging Measurement Report"));
+    fn all<'a>(items: &'a [ReportItem], out: &mut Vec<&'a ReportItem>) {
+        for i in items {
+            out.push(i);
+            all(&i.children, out);
+        }
+    }
+    let mut items = Vec::new();
+    all(&report.items, &mut items);
+    let numbers: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Num)
+        .map(|i| (i.concept.clone().unwrap_or_default(), i.value.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [("Length", "100.0 mm"), ("Angle", "53.13°"), ("Long Axis", "12.5 mm"), ("Area", "96.1 mm²")]
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+    );
+    let findings: Vec<_> = items.iter().filter(|i| i.concept.as_deref() == Some("Finding")).filter_map(|i| i.value.as_deref()).collect();
+    assert_eq!(findings, ["Calibration marker", "Nodule"]);
+    // The image it measures is the study's radiograph.
+    let image = &study.series[0].instances[0].sop_instance_uid;
+    assert!(items.iter().any(|i| i.kind == ItemKind::Reference && i.value.as_ref() == Some(image)));
 }

@@ -40,6 +40,7 @@ fn study(prefix: &str, key: &str, fhir_id: String, header_patient: &Patient, pla
         description: description.into(),
         series: Vec::new(),
         fhir_id,
+        key_images: Vec::new(),
     };
     let frame_of_reference = uid::uid(prefix, &format!("frame-of-reference/{key}"), 0);
     let series_key = format!("{key}/r1");
@@ -49,6 +50,7 @@ fn study(prefix: &str, key: &str, fhir_id: String, header_patient: &Patient, pla
         modality: plan.modality.into(),
         description: plan.description.into(),
         instances: Vec::new(),
+        landmarks: None,
     };
     for k in 0..plan.slices {
         let sop = uid::uid(prefix, &format!("instance/{series_key}"), k as u64);
