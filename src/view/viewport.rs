@@ -698,7 +698,9 @@ fn Overlays(store: Store) -> impl IntoView {
             view! {
                 <span class="emr-state" role="status" data-testid="state-applied">
                     {format!("{}: {label}", t.state_applied)}
+                    // Its own pointer: the viewport's pointer capture would take the click.
                     <button type="button" class="emr-state-remove" data-testid="state-remove" title=t.remove_state aria-label=t.remove_state
+                        on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
                         on:click=move |_| (actions)(Action::RemovePresentationState)>"×"</button>
                 </span>
             }
