@@ -543,6 +543,11 @@ impl Inner {
                 let _ = inner.session.open_structured_reports(&series_uid).await;
             }),
             Action::CloseStructuredReports => inner.session.close_structured_reports(),
+            Action::ApplyPresentationState(series_uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.session.ensure_token().await;
+                let _ = inner.session.apply_presentation_state(&series_uid).await;
+            }),
+            Action::RemovePresentationState => inner.session.remove_presentation_state(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod geometry;
 mod identity;
 pub mod key_objects;
 pub mod measure;
+pub mod presentation_state;
 pub mod presets;
 pub mod structured_report;
 
@@ -214,6 +215,19 @@ impl DecodedImage {
 
     pub fn columns(&self) -> u32 {
         self.info.columns
+    }
+
+    /// The Modality LUT (slope, intercept) of a grayscale frame; identity for colour.
+    pub fn rescale(&self) -> (f64, f64) {
+        match &self.pixels {
+            Pixels::Gray { modality, .. } => (modality.slope, modality.intercept),
+            Pixels::Colour { .. } => (1.0, 0.0),
+        }
+    }
+
+    /// MONOCHROME1: the renderer shows low values bright unless told otherwise.
+    pub fn is_monochrome1(&self) -> bool {
+        matches!(&self.pixels, Pixels::Gray { monochrome1: true, .. })
     }
 
     /// The modality value (stored value through the Modality LUT, e.g. HU) of the pixel at

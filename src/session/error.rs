@@ -48,6 +48,10 @@ pub enum SessionError {
     /// Key images only, and no Key Object Selection of the study names one of its images.
     #[error("study {0} has no key images: no Key Object Selection in it names any of its images")]
     NoKeyImages(String),
+    #[error("series {0} holds no grayscale presentation state")]
+    NoPresentationState(String),
+    #[error("the presentation state of series {0} names no image series of this study")]
+    PresentationStateWithoutImages(String),
     #[error("no patient in context")]
     NoPatient,
     /// A newer choice (patient, study or series) replaced this one; its results were dropped.

@@ -23,6 +23,7 @@ mod generation;
 mod key_images;
 mod launch;
 mod load;
+mod presentation_states;
 mod screen;
 mod structured_reports;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
 pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
+pub use presentation_states::AppliedState;
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 pub use structured_reports::OpenedReports;
 

@@ -146,4 +146,7 @@ pub enum Update {
     /// The structured reports shown beside the images, or none. A study opened or a patient
     /// cleared closes them too.
     StructuredReports(Option<super::OpenedReports>),
+    /// The presentation state the images are shown with, or none. A study opened, a patient
+    /// cleared or a series it does not name removes it too.
+    PresentationState(Option<std::sync::Arc<super::AppliedState>>),
 }

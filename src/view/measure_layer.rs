@@ -5,6 +5,7 @@
 
 use super::store::{Drawn, Store};
 use crate::imaging::measure::{MeasureKind, Measurement, Point, MAX_TEXT_CHARS};
+use crate::imaging::presentation_state::{Mark, Shape};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -54,6 +55,53 @@ fn shape(m: &Measurement, selected: bool, draft: bool) -> impl IntoView {
             {handles}
         </g>
     }
+}
+
+/// A presentation state's graphics (SVG, in image pixels) and texts (DOM text, upright).
+fn state_marks(marks: &[Mark], columns: f64, rows: f64) -> (Vec<AnyView>, Vec<AnyView>) {
+    let mut shapes = Vec::new();
+    let mut texts = Vec::new();
+    for mark in marks {
+        match mark {
+            Mark::Graphic { shape, filled, layer } => {
+                let class = if *filled { "emr-state-mark emr-state-filled" } else { "emr-state-mark" };
+                let layer = layer.clone();
+                shapes.push(match shape {
+                    Shape::Point(p) => view! {
+                        <circle class=class data-testid="state-graphic" data-shape="point" data-layer=layer cx=p.x cy=p.y r="2"></circle>
+                    }
+                    .into_any(),
+                    Shape::Polyline(points) => {
+                        let points = points.iter().map(|p| format!("{},{}", p.x, p.y)).collect::<Vec<_>>().join(" ");
+                        view! { <polyline class=class data-testid="state-graphic" data-shape="polyline" data-layer=layer points=points></polyline> }
+                            .into_any()
+                    }
+                    Shape::Circle { centre, radius } => view! {
+                        <circle class=class data-testid="state-graphic" data-shape="circle" data-layer=layer cx=centre.x cy=centre.y r=*radius></circle>
+                    }
+                    .into_any(),
+                    Shape::Ellipse { centre, rx, ry, degrees } => view! {
+                        <ellipse class=class data-testid="state-graphic" data-shape="ellipse" data-layer=layer cx=centre.x cy=centre.y rx=*rx ry=*ry
+                            transform=format!("rotate({degrees} {} {})", centre.x, centre.y)></ellipse>
+                    }
+                    .into_any(),
+                });
+            }
+            Mark::Text { text, at, anchor, layer } => {
+                if let Some(a) = anchor {
+                    shapes.push(
+                        view! { <line class="emr-state-mark" data-testid="state-anchor" x1=a.x y1=a.y x2=at.x y2=at.y></line> }.into_any(),
+                    );
+                }
+                let style = format!("left:{:.3}%;top:{:.3}%", at.x / columns * 100.0, at.y / rows * 100.0);
+                texts.push(
+                    view! { <span class="emr-state-text" data-testid="state-text" data-layer=layer.clone() style=style>{text.clone()}</span> }
+                        .into_any(),
+                );
+            }
+        }
+    }
+    (shapes, texts)
 }
 
 /// Where a measurement's label goes: beside its last point, in % of the image box.
@@ -149,8 +197,10 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
         let store = store.clone();
         move || typing.get().map(|t| text_editor(&store, t))
     };
+    let store_marks = store.clone();
     let content = move || {
         let shown = image.get()?;
+        let marks = store_marks.applied_state().map(|a| a.marks).unwrap_or_default();
         let (columns, rows) = (f64::from(shown.image.columns()), f64::from(shown.image.rows()));
         let frame = shown.image.frame_index;
         let (shapes, labels) = measurements.with(|all| {
@@ -177,9 +227,11 @@ pub fn MeasureLayer(store: Store, node_ref: NodeRef<leptos::html::Div>, style: S
                 .collect();
             (shapes, labels)
         });
+        let (state_shapes, state_texts) = state_marks(&marks, columns, rows);
         Some(view! {
             <svg class="emr-measure-svg" viewBox=format!("0 0 {columns} {rows}") preserveAspectRatio="none" role="img"
-                aria-label=t.measurements_label>{shapes}</svg>
+                aria-label=t.measurements_label>{state_shapes}{shapes}</svg>
+            {state_texts}
             {labels}
         })
     };

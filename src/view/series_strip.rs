@@ -75,6 +75,21 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                         }
                         .into_any();
                     }
+                    if item.kind == SeriesKind::PresentationState {
+                        // A state is applied to the images it names.
+                        let (actions, uid) = (actions.clone(), item.uid.clone());
+                        let what = format!("{} · {}", kind_label(t, item.kind), t.apply_state);
+                        return view! {
+                            <button type="button" class="emr-series emr-series-doc" data-state-series-uid=item.uid.clone()
+                                data-document-series-uid=item.uid.clone() title=label.clone()
+                                on:click=move |_| (actions)(Action::ApplyPresentationState(uid.clone()))>
+                                <span class="emr-thumb-box"></span>
+                                <span class="emr-series-label">{label.clone()}</span>
+                                <span class="emr-series-count">{what}</span>
+                            </button>
+                        }
+                        .into_any();
+                    }
                     if item.kind != SeriesKind::Images {
                         let what = format!("{} · {}", kind_label(t, item.kind), t.not_an_image);
                         return view! {

@@ -7,9 +7,10 @@ use crate::bridge::Study;
 use crate::fhir::Patient;
 use crate::imaging::geometry;
 use crate::imaging::measure::{clean_text, MeasureKind, MeasuredValues, Measurement, Point};
+use crate::imaging::presentation_state::{area_view, Applied, SpatialTransform};
 use crate::imaging::{PatientContext, VerifiedImage};
 use crate::session::Update as Change;
-pub use crate::session::{Activity, Reports, SeriesItem, Status};
+pub use crate::session::{Activity, AppliedState, Reports, SeriesItem, Status};
 use dicom_parser_lite::transform::Window;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub enum Action {
     /// An SR series of the selected study, read and shown beside the images.
     OpenStructuredReports(String),
     CloseStructuredReports,
+    /// A PR series of the selected study: its presentation state is applied.
+    ApplyPresentationState(String),
+    RemovePresentationState,
 }
 
 /// One decoded frame of the stack, in display order.
@@ -164,6 +168,10 @@ pub struct Store {
     pub key_images: ArcRwSignal<crate::session::KeyImages>,
     /// The structured reports shown beside the images.
     pub structured_reports: ArcRwSignal<Option<crate::session::OpenedReports>>,
+    /// The presentation state the images are shown with.
+    pub presentation: ArcRwSignal<Option<Arc<AppliedState>>>,
+    /// The state's displayed area is still to be placed on its first image.
+    area_pending: ArcRwSignal<bool>,
     /// The UI's language, chosen before the view is built (it is not switched live).
     pub locale: ArcRwSignal<super::Locale>,
     pub key_images_only: ArcRwSignal<bool>,
@@ -195,6 +203,8 @@ impl Store {
             reports: ArcRwSignal::new(Reports::Idle),
             key_images: ArcRwSignal::new(Vec::new()),
             structured_reports: ArcRwSignal::new(None),
+            presentation: ArcRwSignal::new(None),
+            area_pending: ArcRwSignal::new(false),
             locale: ArcRwSignal::new(super::Locale::default()),
             key_images_only: ArcRwSignal::new(false),
             measurements: ArcRwSignal::new(Measurements::default()),
@@ -216,6 +226,7 @@ impl Store {
         self.reports.set(Reports::Idle);
         self.key_images.set(Vec::new());
         self.structured_reports.set(None);
+        self.presentation.set(None);
         // Drawn on the previous patient's images: never shown or handed out for the next.
         self.measurements.set(Measurements::default());
         self.studies.set(Vec::new());
@@ -244,6 +255,7 @@ impl Store {
                 self.blocked.set(None);
                 self.key_images.set(Vec::new());
                 self.structured_reports.set(None);
+                self.presentation.set(None);
             }
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
@@ -251,11 +263,12 @@ impl Store {
                 self.image.set(None);
                 self.stack.set(Stack::default());
                 self.structured_reports.set(None);
+                self.presentation.set(None);
                 self.blocked.set(Some(message.clone()));
                 self.status.set(Status::Error(message));
             }
             Change::Image(shown) => {
-                let window = shown.image.default_window;
+                let window = self.own_window(&shown.series_uid, &shown.instance_uid, &shown.image);
                 self.image.set(Some(ShownImage {
                     study_uid: shown.study_uid,
                     series_uid: shown.series_uid,
@@ -263,6 +276,7 @@ impl Store {
                     image: shown.image,
                     window,
                 }));
+                self.place_area();
             }
             Change::Series(items) => self.series.set(items),
             Change::SeriesProgress { series_uid, loaded, total } => self.update_item(&series_uid, |i| {
@@ -276,6 +290,11 @@ impl Store {
                 }
             }),
             Change::StackStarted { study_uid, series_uid, fresh_view } => {
+                let named =
+                    self.presentation.with_untracked(|p| p.as_ref().is_none_or(|p| p.state.series_uids().contains(&series_uid.as_str())));
+                if !named {
+                    self.presentation.set(None);
+                }
                 if fresh_view {
                     self.image.set(None);
                     self.view.update(|v| {
@@ -299,6 +318,25 @@ impl Store {
             Change::KeyImages(keys) => self.key_images.set(keys),
             Change::KeyImagesOnly(on) => self.key_images_only.set(on),
             Change::StructuredReports(reports) => self.structured_reports.set(reports),
+            Change::PresentationState(state) => {
+                let applied = state.is_some();
+                self.presentation.set(state);
+                // The state's window and area replace the user's; without it, the image's own.
+                self.view.update(|v| {
+                    v.window = None;
+                    v.zoom = None;
+                    v.pan = (0.0, 0.0);
+                });
+                self.area_pending.set(applied);
+                let index = self.index.get_untracked();
+                self.image.update(|i| {
+                    if let Some(i) = i {
+                        i.window = i.image.default_window;
+                    }
+                });
+                self.show_index(index);
+                self.place_area();
+            }
         }
     }
 
@@ -349,13 +387,68 @@ impl Store {
         });
         let Some((frame, study_uid, series_uid, len)) = frame else { return };
         let index = geometry::step_index(index, 0, len);
-        let window = self.view.with_untracked(|v| v.window).unwrap_or(frame.image.default_window);
+        let window =
+            self.view.with_untracked(|v| v.window).unwrap_or_else(|| self.own_window(&series_uid, &frame.instance_uid, &frame.image));
         self.index.set(index);
         let same = self.image.with_untracked(|i| {
             i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window)
         });
         if !same {
             self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));
+            self.place_area();
+        }
+    }
+
+    /// What the applied presentation state says for the image in the viewport (tracked).
+    pub fn applied_state(&self) -> Option<Applied> {
+        self.image.with(|i| {
+            let i = i.as_ref()?;
+            self.presentation
+                .with(|p| p.as_ref()?.state.for_image(&i.series_uid, &i.instance_uid, i.image.frame_index + 1, i.image.rescale()))
+        })
+    }
+
+    /// The spatial transformation the image in the viewport is shown with (untracked).
+    pub fn transform_untracked(&self) -> SpatialTransform {
+        self.image
+            .with_untracked(|i| {
+                let i = i.as_ref()?;
+                self.presentation.with_untracked(|p| {
+                    p.as_ref().filter(|p| p.state.names(&i.series_uid, &i.instance_uid, i.image.frame_index + 1)).map(|p| p.state.transform)
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    /// An image's window when the user has chosen none: the state's for it, else its own.
+    fn own_window(&self, series_uid: &str, instance_uid: &str, image: &VerifiedImage) -> Window {
+        self.presentation
+            .with_untracked(|p| p.as_ref()?.state.for_image(series_uid, instance_uid, image.frame_index + 1, image.rescale())?.window)
+            .unwrap_or(image.default_window)
+    }
+
+    /// Zooms and pans to the state's displayed area once, on the first image it is for; from
+    /// then on zoom and pan are the user's.
+    fn place_area(&self) {
+        if !self.area_pending.get_untracked() {
+            return;
+        }
+        let placed = self.image.with_untracked(|i| {
+            let i = i.as_ref()?;
+            let applied = self.presentation.with_untracked(|p| {
+                p.as_ref()?.state.for_image(&i.series_uid, &i.instance_uid, i.image.frame_index + 1, i.image.rescale())
+            })?;
+            let area = applied.area?;
+            let aspect = geometry::pixel_aspect(i.image.header.display_spacing());
+            let dims = (i.image.columns(), i.image.rows());
+            Some(area_view(&area, applied.transform, dims, aspect, self.viewport_size.get_untracked()))
+        });
+        if let Some((zoom, pan)) = placed {
+            self.area_pending.set(false);
+            self.view.update(|v| {
+                v.zoom = Some(zoom);
+                v.pan = pan;
+            });
         }
     }
 

@@ -58,9 +58,14 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-measure-selected .emr-measure-line{stroke:#ffd54f}
 .emr-imaging .emr-measure-draft .emr-measure-line{stroke-dasharray:4 3}
 .emr-imaging .emr-handle{fill:#ffd54f;pointer-events:all;cursor:crosshair}
-.emr-imaging .emr-measure-label{position:absolute;transform:translate(8px,-50%);color:#fff;font-size:12px;white-space:nowrap;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
+.emr-imaging .emr-measure-label{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(8px,-50%);color:#fff;font-size:12px;white-space:nowrap;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
 .emr-imaging .emr-text-label{pointer-events:auto;cursor:move;font-size:13px}
-.emr-imaging .emr-text-input{position:absolute;transform:translate(8px,-50%);pointer-events:auto;font:13px sans-serif;min-width:12em;padding:1px 4px}
+.emr-imaging .emr-text-input{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(8px,-50%);pointer-events:auto;font:13px sans-serif;min-width:12em;padding:1px 4px}
+.emr-imaging .emr-state-mark{fill:none;stroke:#ffb74d;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+.emr-imaging .emr-state-filled{fill:rgba(255,183,77,.25)}
+.emr-imaging .emr-state-text{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(-50%,-50%);color:#ffb74d;font-size:12px;white-space:pre;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
+.emr-imaging .emr-state{pointer-events:auto;color:#ffb74d}
+.emr-imaging .emr-state-remove{margin-left:4px;padding:0 4px;font:inherit;line-height:1}
 .emr-imaging .emr-overlay{position:absolute;inset:0;pointer-events:none;font-size:12px;text-shadow:0 0 2px #000,0 0 2px #000}
 .emr-imaging .emr-ov{position:absolute;display:flex;flex-direction:column;max-width:48%}
 .emr-imaging .emr-ov-tl{left:6px;top:4px}

@@ -11,6 +11,7 @@ use super::measure_layer::MeasureLayer;
 use super::store::{Action, Store, Tool};
 use super::Strings;
 use crate::imaging::measure::{MeasureKind, Point};
+use crate::imaging::presentation_state::SpatialTransform;
 use crate::imaging::{geometry, presets};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -73,6 +74,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
     // Draw whenever the frame, its window, inversion or the patient in context changes.
     {
         let (image, view, patient, displayed) = (store.image.clone(), store.view.clone(), store.context.clone(), store.displayed.clone());
+        let store_state = store.clone();
         // The last image announced: a new decoded image (not a new window on the same one)
         // gets an `image-displayed` event.
         // Holding it (not its address) means a new image can never be mistaken for it.
@@ -80,7 +82,11 @@ pub fn Viewport(store: Store) -> impl IntoView {
         let image_w = store.image.clone();
         Effect::new(move |_| {
             let shown = image.get();
-            let invert = view.with(|v| v.invert);
+            // Under a presentation state its Presentation LUT decides, not MONOCHROME1 (PS3.4 N.2):
+            // the renderer's own MONOCHROME1 inversion is undone, then the state's applied.
+            let state_inverts = store_state.applied_state().map(|a| a.inverse);
+            let monochrome1 = image.with(|i| i.as_ref().is_some_and(|i| i.image.is_monochrome1()));
+            let invert = view.with(|v| v.invert) != state_inverts.is_some_and(|inverse| inverse != monochrome1);
             let p = patient.get();
             let Some(el) = canvas.get() else { return };
             let Some(shown) = shown else {
@@ -165,6 +171,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
     // The pointer in image pixels (fractional: pointer events carry sub-pixel positions).
     let image_point = {
         let image = store.image.clone();
+        let store_point = store.clone();
         move |ev: &web_sys::PointerEvent| -> Option<Point> {
             let el = measure_box.get_untracked()?;
             let (columns, rows) =
@@ -174,7 +181,9 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 return None;
             }
             let (cx, cy) = client_position(ev);
-            Some(Point { x: (cx - rect.left()) / rect.width() * columns, y: (cy - rect.top()) / rect.height() * rows })
+            // The layer's box on screen is the image as transformed: undo the rotation and flip.
+            let (u, v) = store_point.transform_untracked().inverse(((cx - rect.left()) / rect.width(), (cy - rect.top()) / rect.height()));
+            Some(Point { x: u * columns, y: v * rows })
         }
     };
     let drag: Rc<RefCell<Option<Drag>>> = Rc::new(RefCell::new(None));
@@ -209,7 +218,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                         let view = store.view.get_untracked();
                         let size = store.viewport_size.get_untracked();
                         let fingers = [t.down[0].now, t.down[1].now];
-                        let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
+                        let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size, store.transform_untracked()));
                         t.pinch = Some(geometry::Pinch { zoom, pan: view.pan, fingers });
                     }
                     if let Some(el) = area.get_untracked() {
@@ -259,7 +268,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 }
             }
             let size = store.viewport_size.get_untracked();
-            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
+            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size, store.transform_untracked()));
             *drag.borrow_mut() = Some(Drag {
                 pointer: ev.pointer_id(),
                 grab,
@@ -470,8 +479,15 @@ fn centred(area: NodeRef<leptos::html::Div>, (x, y): (f64, f64)) -> (f64, f64) {
 }
 
 /// The zoom that fits an image in the viewport, with its pixels' true proportions.
-fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
-    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.display_spacing()))
+fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64), transform: SpatialTransform) -> f64 {
+    let aspect = geometry::pixel_aspect(image.header.display_spacing());
+    if transform.swaps_axes() {
+        // Turned a quarter: the rows lie across the viewport.
+        let (w, h) = (f64::from(image.rows()) * aspect, f64::from(image.columns()));
+        let z = (size.0 / w).min(size.1 / h);
+        return if z.is_finite() && z > 0.0 { z } else { geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), aspect) };
+    }
+    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), aspect)
 }
 
 /// Arrow keys move the selected measurement (by `step` image pixels); `false` when none is
@@ -484,6 +500,8 @@ fn nudge(store: &Store, key: &str, step: f64) -> bool {
         "ArrowDown" => (0.0, step),
         _ => return false,
     };
+    // The arrow's direction on screen, in the image as it is turned.
+    let (dx, dy) = store.transform_untracked().unvector((dx, dy));
     let selected = store.measurements.with_untracked(|m| {
         m.selected.and_then(|id| m.drawn.iter().find(|d| d.measurement.id == id)).map(|d| (d.measurement.id, d.measurement.points.clone()))
     });
@@ -501,25 +519,29 @@ fn client_position(ev: &web_sys::PointerEvent) -> (f64, f64) {
 /// The canvas's CSS box (and the measurement layer's, without the backdrop): native pixels
 /// scaled by the zoom (fit by default; rows stretched by the pixel aspect ratio), moved by the pan.
 fn image_box_style(store: &Store, backdrop: bool) -> impl Fn() -> String + Send + Sync + 'static {
-    let (image, view, size) = (store.image.clone(), store.view.clone(), store.viewport_size.clone());
+    let (image, view, size, store) = (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.clone());
     move || {
+        let transform = store.applied_state().map(|a| a.transform).unwrap_or_default();
         let Some((dims, aspect, fit)) = image.with(|i| {
             i.as_ref().map(|i| {
                 let img = &i.image;
-                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.display_spacing()), shown_fit(img, size.get()))
+                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.display_spacing()), shown_fit(img, size.get(), transform))
             })
         }) else {
             return "display:none".into();
         };
         let (zoom, pan) = view.with(|v| (v.zoom, v.pan));
         let z = zoom.unwrap_or(fit);
+        // Labels inside the layer turn back upright (`--emr-upright` undoes the transform).
         format!(
-            "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
+            "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px){};--emr-upright:{}",
             if backdrop { draw::BACKDROP } else { "pointer-events:none" },
             f64::from(dims.0) * z,
             f64::from(dims.1) * z * aspect,
             pan.0,
-            pan.1
+            pan.1,
+            transform.css(),
+            transform.upright_css()
         )
     }
 }
@@ -646,12 +668,15 @@ fn Overlays(store: Store) -> impl IntoView {
     let (image, view, size, stack, index) =
         (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.stack.clone(), store.index.clone());
     let keys = store.key_images.clone();
+    let store = store.clone();
     move || {
         let shown = image.get()?;
+        let applied = store.applied_state();
+        let transform = applied.as_ref().map(|a| a.transform).unwrap_or_default();
         let h = &shown.image.header;
         let (zoom, _) = view.with(|v| (v.zoom, v.pan));
         let vsize = size.get();
-        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize));
+        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize, transform));
         let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
         let position = shown.image.slice_position().map(|p| format!("{} {} {}", t.position, locale.decimal(overlay_number(p)), t.mm));
         let image_line =
@@ -667,7 +692,19 @@ fn Overlays(store: Store) -> impl IntoView {
         } else {
             format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };
-        let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels);
+        let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels).map(|l| transform.edge_labels(&l));
+        let state = applied.and_then(|_| store.presentation.with(|p| p.as_ref().map(|p| p.state.label.clone()))).map(|label| {
+            let actions = store.actions.clone();
+            view! {
+                <span class="emr-state" role="status" data-testid="state-applied">
+                    {format!("{}: {label}", t.state_applied)}
+                    // Its own pointer: the viewport's pointer capture would take the click.
+                    <button type="button" class="emr-state-remove" data-testid="state-remove" title=t.remove_state aria-label=t.remove_state
+                        on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
+                        on:click=move |_| (actions)(Action::RemovePresentationState)>"×"</button>
+                </span>
+            }
+        });
         let bar = h.pixel_spacing.and_then(|s| geometry::scale_bar(s[1], z, (vsize.0 * 0.25).max(60.0)));
         let lossy = h.lossy.then(|| view! { <span class="emr-lossy" role="note" title=t.lossy_title data-testid="lossy">{t.lossy}</span> });
         let key = keys
@@ -685,6 +722,7 @@ fn Overlays(store: Store) -> impl IntoView {
                     <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
                     {lossy}
                     {key}
+                    {state}
                 </div>
                 <div class="emr-ov emr-ov-bl">
                     <span data-testid="overlay-series">{series_line}</span>

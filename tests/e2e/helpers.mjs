@@ -70,6 +70,19 @@ export async function displayedAfter(page, action, studyUid = null) {
   return page.evaluate(() => window.__displayed);
 }
 
+/**
+ * Opens the demo page without its automatic patient, picks `patient`, clicks `study` in the list
+ * and waits until its first image is displayed.
+ */
+export async function openStudyInDemo(page, patient, study) {
+  await page.goto(`${requireEnv('E2E_PROXY_URL')}/?manual`);
+  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
+  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
+  const row = page.locator(`[data-study-uid="${study.uid}"]`);
+  await row.waitFor();
+  await displayedAfter(page, () => row.click(), study.uid);
+}
+
 /** Resolves once the viewport shows some image. */
 export async function anyImageShown(page) {
   await page.waitForFunction(() => document.querySelector('[data-testid=viewport-canvas]')?.width > 0, null, { timeout: 60000 });

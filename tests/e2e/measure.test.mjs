@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { artifacts, ctOf, displayedAfter, launch, loadManifest, newPage, requireEnv } from './helpers.mjs';
+import { artifacts, ctOf, launch, loadManifest, newPage, openStudyInDemo, requireEnv } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -84,12 +84,7 @@ test('measurements: 100.0 mm at three zooms, the insert\'s HU, an angle, an arro
   const { patient, study, series } = ctOf(manifest);
   const { ruler, insert } = series.landmarks;
   const { page, problems } = await newPage(browser);
-  await page.goto(`${requireEnv('E2E_PROXY_URL')}/?manual`);
-  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
-  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
-  const row = page.locator(`[data-study-uid="${study.uid}"]`);
-  await row.waitFor();
-  await displayedAfter(page, () => row.click(), study.uid);
+  await openStudyInDemo(page, patient, study);
 
   // Length across the ruler at three zoom levels: fit, 1:1, and out with the zoom tool.
   await rulerAtThreeZooms(page, series, 'patient');
@@ -205,12 +200,7 @@ test('a radiograph with non-square detector pixels and a magnification: the rule
   assert.ok(found, 'the test data has a radiograph');
   const { patient, study, series } = found;
   const { page, problems } = await newPage(browser);
-  await page.goto(`${requireEnv('E2E_PROXY_URL')}/?manual`);
-  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
-  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
-  const row = page.locator(`[data-study-uid="${study.uid}"]`);
-  await row.waitFor();
-  await displayedAfter(page, () => row.click(), study.uid);
+  await openStudyInDemo(page, patient, study);
   // Shown with its pixels' proportions: rows 0.3 mm, columns 0.2 mm at the detector.
   const box = await page.locator('[data-testid=viewport-canvas]').boundingBox();
   const aspect = (box.height / 480) / (box.width / 512);

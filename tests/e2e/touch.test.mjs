@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { artifacts, ctOf, displayedAfter, launch, loadManifest, newPage, requireEnv } from './helpers.mjs';
+import { artifacts, ctOf, launch, loadManifest, newPage, openStudyInDemo, requireEnv } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -18,12 +18,7 @@ test('touch: pinch zoom, two-finger pan, one-finger length, double tap to fit', 
   const manifest = loadManifest(requireEnv('E2E_DATA'));
   const { patient, study, series } = ctOf(manifest);
   const { page, problems } = await newPage(browser, { hasTouch: true });
-  await page.goto(`${requireEnv('E2E_PROXY_URL')}/?manual`);
-  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
-  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
-  const row = page.locator(`[data-study-uid="${study.uid}"]`);
-  await row.waitFor();
-  await displayedAfter(page, () => row.click(), study.uid);
+  await openStudyInDemo(page, patient, study);
 
   const cdp = await page.context().newCDPSession(page);
   const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', {

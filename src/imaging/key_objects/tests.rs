@@ -12,6 +12,8 @@ pub(crate) enum Encoding {
 
 pub(crate) enum V {
     Text(&'static [u8; 2], String),
+    /// A binary value (FL, SL, US), already in little endian.
+    Binary(&'static [u8; 2], Vec<u8>),
     Seq(Vec<Vec<(u32, V)>>),
 }
 
@@ -26,8 +28,12 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
         out.extend(((tag >> 16) as u16).to_le_bytes());
         out.extend((*tag as u16).to_le_bytes());
         match value {
-            V::Text(vr, s) => {
-                let mut bytes = s.as_bytes().to_vec();
+            V::Text(vr, _) | V::Binary(vr, _) => {
+                let mut bytes = match value {
+                    V::Binary(_, b) => b.clone(),
+                    V::Text(_, s) => s.as_bytes().to_vec(),
+                    V::Seq(_) => Vec::new(),
+                };
                 if bytes.len() % 2 == 1 {
                     bytes.push(if *vr == b"UI" { 0 } else { b' ' });
                 }
@@ -170,7 +176,8 @@ pub(crate) fn selection_part10(patient: (&str, &str), study: &str, sop: &str, re
     part10(&data_set, Encoding::ExplicitUndefined)
 }
 
-fn patient() -> PatientContext {
+/// The patient in context: MRN-1, Testperson.
+pub(crate) fn patient() -> PatientContext {
     PatientContext {
         id: "p".into(),
         identifiers: vec!["MRN-1".into()],

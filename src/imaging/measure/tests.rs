@@ -146,35 +146,30 @@ fn an_enhanced_instance_takes_its_frame_spacing_from_the_functional_groups() {
     assert_eq!(Calibration::of(&image(None, false).header), Calibration::Uncalibrated);
 }
 
+/// A measurement of `kind` through `points` on the first frame of instance 1.1.1.
+fn measurement(kind: MeasureKind, points: Vec<Point>) -> Measurement {
+    Measurement { id: 1, kind, study_uid: "1".into(), series_uid: "1.1".into(), instance_uid: "1.1.1".into(), frame: 0, points, text: None }
+}
+
 #[test]
 fn a_measurement_reports_its_values_and_label() {
     let img = image(Some("0.5\\0.8"), false);
-    let m = |kind, points: Vec<Point>| Measurement {
-        id: 1,
-        kind,
-        study_uid: "1".into(),
-        series_uid: "1.1".into(),
-        instance_uid: "1.1.1".into(),
-        frame: 0,
-        points,
-        text: None,
-    };
-    let length = m(MeasureKind::Length, vec![p(0.0, 0.0), p(10.0, 0.0)]);
+    let length = measurement(MeasureKind::Length, vec![p(0.0, 0.0), p(10.0, 0.0)]);
     let values = length.values(&img);
     assert_eq!((values.length, values.unit), (Some(8.0), Some("mm")));
     assert_eq!(length.label(&values), "8.0 mm");
-    let roi = m(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
+    let roi = measurement(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
     let values = roi.values(&img);
     assert_eq!(values.value_unit.as_deref(), Some("HU"));
     assert!(roi.label(&values).starts_with("76.8 mm² · mean "), "{}", roi.label(&values));
     let uncalibrated = image(None, false);
     assert_eq!(length.label(&length.values(&uncalibrated)), "10.0 px (uncalibrated)");
-    let angle = m(MeasureKind::Angle, vec![p(5.0, 0.0), p(0.0, 0.0), p(0.0, 5.0)]);
+    let angle = measurement(MeasureKind::Angle, vec![p(5.0, 0.0), p(0.0, 0.0), p(0.0, 5.0)]);
     assert_eq!(angle.label(&angle.values(&uncalibrated)), "90.0°");
     let json = serde_json::to_value(roi.values(&img)).unwrap();
     assert_eq!(json["calibration"]["kind"], "patient");
     assert_eq!(json["stats"]["pixels"], 192);
-    let text = Measurement { text: Some("nodule".into()), ..m(MeasureKind::Text, vec![p(3.0, 4.0)]) };
+    let text = Measurement { text: Some("nodule".into()), ..measurement(MeasureKind::Text, vec![p(3.0, 4.0)]) };
     let values = text.values(&img);
     assert_eq!((values.length, values.area, values.unit), (None, None, None));
     assert_eq!(text.label(&values), "nodule");
@@ -204,21 +199,11 @@ fn labels_follow_the_language_and_never_say_minus_zero() {
         uncalibrated: "unkalibriert",
         detector: "Detektor",
     };
-    let m = |kind, points: Vec<Point>| Measurement {
-        id: 1,
-        kind,
-        study_uid: "1".into(),
-        series_uid: "1.1".into(),
-        instance_uid: "1.1.1".into(),
-        frame: 0,
-        points,
-        text: None,
-    };
-    let length = m(MeasureKind::Length, vec![p(0.0, 0.0), p(12.5, 0.0)]);
+    let length = measurement(MeasureKind::Length, vec![p(0.0, 0.0), p(12.5, 0.0)]);
     assert_eq!(length.label_in(&length.values(&img), &german), "10,0 mm");
     let uncalibrated = image(None, false);
     assert_eq!(length.label_in(&length.values(&uncalibrated), &german), "12,5 px (unkalibriert)");
-    let roi = m(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
+    let roi = measurement(MeasureKind::Rectangle, vec![p(0.0, 0.0), p(16.0, 12.0)]);
     let label = roi.label_in(&roi.values(&img), &german);
     assert!(label.starts_with("76,8 mm² · Mittel "), "{label}");
     assert!(label.contains(" · Min ") && label.contains(" · Max "), "{label}");

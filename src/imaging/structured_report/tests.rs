@@ -1,14 +1,5 @@
 use super::*;
-use crate::imaging::key_objects::tests::{part10, text, Encoding, V};
-
-fn patient() -> PatientContext {
-    PatientContext {
-        id: "p".into(),
-        identifiers: vec!["MRN-1".into()],
-        family: Some("Testperson".into()),
-        display_name: "TESTPERSON, Anna".into(),
-    }
-}
+use crate::imaging::key_objects::tests::{part10, patient, text, Encoding, V};
 
 fn code(value: &str, scheme: &str, meaning: &str) -> Vec<(u32, V)> {
     vec![(0x0008_0100, text(b"SH", value)), (0x0008_0102, text(b"SH", scheme)), (0x0008_0104, text(b"LO", meaning))]

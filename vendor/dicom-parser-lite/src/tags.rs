@@ -122,7 +122,40 @@ pub const MEASURED_VALUE_SEQUENCE: Tag = Tag(0x0040, 0xA300);
 pub const NUMERIC_VALUE: Tag = Tag(0x0040, 0xA30A);
 pub const COMPLETION_FLAG: Tag = Tag(0x0040, 0xA491);
 pub const VERIFICATION_FLAG: Tag = Tag(0x0040, 0xA493);
+
+// Grayscale Softcopy Presentation State (PS3.3 A.33.1): VOI, spatial transformation, displayed
+// area, graphic annotations.
+pub const SOFTCOPY_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3110);
+pub const REFERENCED_FRAME_NUMBER: Tag = Tag(0x0008, 0x1160);
+pub const PRESENTATION_LUT_SHAPE: Tag = Tag(0x2050, 0x0020);
+pub const GRAPHIC_ANNOTATION_SEQUENCE: Tag = Tag(0x0070, 0x0001);
+pub const GRAPHIC_LAYER: Tag = Tag(0x0070, 0x0002);
+pub const BOUNDING_BOX_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0003);
+pub const ANCHOR_POINT_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0004);
+pub const GRAPHIC_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0005);
+pub const UNFORMATTED_TEXT_VALUE: Tag = Tag(0x0070, 0x0006);
+pub const TEXT_OBJECT_SEQUENCE: Tag = Tag(0x0070, 0x0008);
+pub const GRAPHIC_OBJECT_SEQUENCE: Tag = Tag(0x0070, 0x0009);
+pub const BOUNDING_BOX_TOP_LEFT_HAND_CORNER: Tag = Tag(0x0070, 0x0010);
+pub const BOUNDING_BOX_BOTTOM_RIGHT_HAND_CORNER: Tag = Tag(0x0070, 0x0011);
+pub const ANCHOR_POINT: Tag = Tag(0x0070, 0x0014);
+pub const ANCHOR_POINT_VISIBILITY: Tag = Tag(0x0070, 0x0015);
+pub const GRAPHIC_DIMENSIONS: Tag = Tag(0x0070, 0x0020);
+pub const NUMBER_OF_GRAPHIC_POINTS: Tag = Tag(0x0070, 0x0021);
+pub const GRAPHIC_DATA: Tag = Tag(0x0070, 0x0022);
 pub const GRAPHIC_TYPE: Tag = Tag(0x0070, 0x0023);
+pub const GRAPHIC_FILLED: Tag = Tag(0x0070, 0x0024);
+pub const IMAGE_HORIZONTAL_FLIP: Tag = Tag(0x0070, 0x0041);
+pub const IMAGE_ROTATION: Tag = Tag(0x0070, 0x0042);
+pub const DISPLAYED_AREA_TOP_LEFT_HAND_CORNER: Tag = Tag(0x0070, 0x0052);
+pub const DISPLAYED_AREA_BOTTOM_RIGHT_HAND_CORNER: Tag = Tag(0x0070, 0x0053);
+pub const DISPLAYED_AREA_SELECTION_SEQUENCE: Tag = Tag(0x0070, 0x005A);
+pub const PRESENTATION_SIZE_MODE: Tag = Tag(0x0070, 0x0100);
+pub const PRESENTATION_PIXEL_SPACING: Tag = Tag(0x0070, 0x0101);
+pub const PRESENTATION_PIXEL_MAGNIFICATION_RATIO: Tag = Tag(0x0070, 0x0103);
+pub const CONTENT_LABEL: Tag = Tag(0x0070, 0x0080);
+pub const CONTENT_DESCRIPTION: Tag = Tag(0x0070, 0x0081);
+pub const CONTENT_CREATOR_NAME: Tag = Tag(0x0070, 0x0084);
 
 // Encapsulation and sequence structure (no VR, always a 4-byte length).
 pub const ITEM: Tag = Tag(0xFFFE, 0xE000);

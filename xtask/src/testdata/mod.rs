@@ -9,6 +9,8 @@ mod fhir;
 mod key_objects;
 pub(crate) mod part10;
 mod phantom;
+mod presentation_state;
+mod sr_document;
 mod structured_report;
 mod uid;
 pub mod viewer;
@@ -173,6 +175,8 @@ struct StudyPlan {
     key_images: &'static [(usize, usize)],
     /// A TID 1500 measurement report on the first image, in an SR series of its own.
     measurement_report: bool,
+    /// A presentation state of the first image, in a PR series of its own.
+    presentation_state: bool,
 }
 
 struct PatientPlan {
@@ -206,6 +210,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     }],
                     key_images: &[],
                     measurement_report: false,
+                    presentation_state: false,
                 },
                 StudyPlan {
                     date: "20230708",
@@ -223,6 +228,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     // The first and the last of three slices: the middle one is not key.
                     key_images: &[(0, 2), (0, 0)],
                     measurement_report: false,
+                    presentation_state: false,
                 },
             ],
         },
@@ -247,6 +253,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                 }],
                 key_images: &[],
                 measurement_report: false,
+                presentation_state: false,
             }],
         },
         PatientPlan {
@@ -269,6 +276,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                 }],
                 key_images: &[],
                 measurement_report: true,
+                presentation_state: true,
             }],
         },
     ]
@@ -362,6 +370,24 @@ pub fn generate(opts: &Options) -> Dataset {
                 if let Some(images) = study.series.first() {
                     if let Some(image) = images.instances.first() {
                         series.instances.push(structured_report::document(&patient, &study, &series, sop, images, image));
+                        study.series.push(series);
+                    }
+                }
+            }
+            if sp.presentation_state {
+                let series_key = format!("{key}/pr");
+                let mut series = Series {
+                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
+                    number: study.series.len() as u32 + 1,
+                    modality: "PR".into(),
+                    description: "Presentation state".into(),
+                    instances: Vec::new(),
+                    landmarks: Some(presentation_state::facts()),
+                };
+                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
+                if let Some(images) = study.series.first() {
+                    if let Some(image) = images.instances.first() {
+                        series.instances.push(presentation_state::document(&patient, &study, &series, sop, images, image));
                         study.series.push(series);
                     }
                 }

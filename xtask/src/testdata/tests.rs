@@ -4,13 +4,14 @@ fn small() -> Dataset {
     generate(&Options { ct_slices: 3, id_prefix: "unit".into() })
 }
 
-/// Every image (the Key Object Selections and reports, which have no pixels, left out).
+/// Every image (the Key Object Selections, reports and presentation states, which have no
+/// pixels, left out).
 fn instances(ds: &Dataset) -> impl Iterator<Item = (&Patient, &Study, &Series, &Instance)> {
     ds.patients.iter().flat_map(|p| {
         p.studies.iter().flat_map(move |s| {
             s.series
                 .iter()
-                .filter(|se| !matches!(se.modality.as_str(), "KO" | "SR"))
+                .filter(|se| !matches!(se.modality.as_str(), "KO" | "SR" | "PR"))
                 .flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i)))
         })
     })
@@ -343,4 +344,94 @@ fn the_measurement_report_reads_back_with_both_groups() {
     // The image it measures is the study's radiograph.
     let image = &study.series[0].instances[0].sop_instance_uid;
     assert!(items.iter().any(|i| i.kind == ItemKind::Reference && i.value.as_ref() == Some(image)));
+}
+
+#[test]
+fn the_presentation_state_reads_back_for_the_radiograph() {
+    use emr_imaging::imaging::presentation_state::{read_state, Mark, Shape, SpatialTransform};
+    use emr_imaging::imaging::PatientContext;
+    let ds = small();
+    let (patient, study) = ds
+        .patients
+        .iter()
+        .flat_map(|p| p.studies.iter().map(move |s| (p, s)))
+        .find(|(_, s)| s.series.iter().any(|se| se.modality == "PR"))
+        .unwrap();
+    let pr = study.series.iter().find(|se| se.modality == "PR").unwrap();
+    let context = PatientContext {
+        id: patient.fhir_id.clone(),
+        identifiers: vec![patient.mrn.clone()],
+        family: Some(patient.family.clone()),
+        display_name: patient.family.clone(),
+    };
+    let state = read_state(&pr.instances[0].part10, &context).unwrap();
+    let image = &study.series[0];
+    assert_eq!(state.label, presentation_state::LABEL);
+    assert_eq!(state.transform, SpatialTransform { quarter_turns: 1, flip: true });
+    let applied = state.for_image(&image.uid, &image.instances[0].sop_instance_uid, 1, (1.0, 0.0)).unwrap();
+    let window = applied.window.unwrap();
+    assert_eq!((window.center, window.width), presentation_state::WINDOW);
+    let area = applied.area.unwrap().rect;
+    assert_eq!((area.left, area.top, area.right, area.bottom), (100.0, 80.0, 400.0, 400.0));
+    let ruler = phantom::CR_CHEST_RULER;
+    assert!(applied.marks.iter().any(|m| matches!(m, Mark::Graphic { shape: Shape::Polyline(p), .. }
+        if (p[0].x - ruler[0].0).abs() < 1e-3 && (p[1].y - ruler[1].1).abs() < 1e-3)));
+    let texts: Vec<&str> =
+        applied.marks.iter().filter_map(|m| if let Mark::Text { text, .. } = m { Some(text.as_str()) } else { None }).collect();
+    assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
+}
+
+/// pydicom, an independent reader, parses the generated documents and the radiograph and finds
+/// what the generator meant to write (the install step provides pydicom).
+#[test]
+fn pydicom_reads_the_generated_key_objects_report_and_radiograph() {
+    let ds = small();
+    let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let find = |modality: &str| {
+        ds.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).find(|se| se.modality == modality).unwrap().instances[0].clone()
+    };
+    for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
+        std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    let script = r#"
+import sys, pydicom
+d = sys.argv[1]
+ko = pydicom.dcmread(d + '/ko.dcm')
+assert ko.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.59', ko.SOPClassUID
+assert ko.ConceptNameCodeSequence[0].CodeValue == '113000'
+images = [i for i in ko.ContentSequence if i.ValueType == 'IMAGE']
+assert len(images) == 2, len(images)
+sr = pydicom.dcmread(d + '/sr.dcm')
+assert sr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.33'
+assert sr.ContentTemplateSequence[0].TemplateIdentifier == '1500'
+def walk(items):
+    for i in items:
+        yield i
+        yield from walk(getattr(i, 'ContentSequence', []))
+nums = [(i.ConceptNameCodeSequence[0].CodeMeaning, str(i.MeasuredValueSequence[0].NumericValue),
+         i.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue)
+        for i in walk(sr.ContentSequence) if i.ValueType == 'NUM']
+assert nums == [('Length', '100.0', 'mm'), ('Angle', '53.13', 'deg'), ('Long Axis', '12.5', 'mm'), ('Area', '96.1', 'mm2')], nums
+cr = pydicom.dcmread(d + '/cr.dcm')
+assert cr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.1'
+assert [float(v) for v in cr.ImagerPixelSpacing] == [0.3, 0.2]
+assert float(cr.EstimatedRadiographicMagnificationFactor) == 1.25
+assert 'PixelSpacing' not in cr
+assert (cr.Rows, cr.Columns, cr.BitsStored, len(cr.PixelData)) == (480, 512, 12, 480 * 512 * 2)
+pr = pydicom.dcmread(d + '/pr.dcm')
+assert pr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.11.1'
+assert pr.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID == cr.SOPInstanceUID
+assert (pr.ImageRotation, pr.ImageHorizontalFlip, pr.PresentationLUTShape) == (90, 'Y', 'IDENTITY')
+area = pr.DisplayedAreaSelectionSequence[0]
+assert (list(area.DisplayedAreaTopLeftHandCorner), list(area.DisplayedAreaBottomRightHandCorner)) == ([101, 81], [400, 400])
+kinds = [g.GraphicType for g in pr.GraphicAnnotationSequence[0].GraphicObjectSequence]
+assert kinds == ['POLYLINE', 'CIRCLE', 'POINT'], kinds
+texts = [t.UnformattedTextValue for t in pr.GraphicAnnotationSequence[0].TextObjectSequence]
+assert texts == ['Ruler 100 mm', 'Presentation state test'], texts
+print('pydicom ok')
+"#;
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&dir).output().expect("python3 runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "pydicom: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
