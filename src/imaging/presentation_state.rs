@@ -548,4 +548,4 @@ pub fn area_view(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
