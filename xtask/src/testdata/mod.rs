@@ -5,12 +5,12 @@
 //! The same options always give the same bytes, and different `id_prefix`es never share an
 //! id or a UID, so several data sets can live in one Orthanc / FHIR server.
 
+mod document;
 mod fhir;
 mod key_objects;
 pub(crate) mod part10;
 mod phantom;
 mod presentation_state;
-mod sr_document;
 mod structured_report;
 mod uid;
 pub mod viewer;
