@@ -9,7 +9,9 @@ pub mod presentation_state;
 pub mod presets;
 pub mod structured_report;
 
-pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
+pub use identity::{
+    check_document, check_header, decode_for, decode_frame_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage, VerifyError,
+};
 
 use dicom_parser_lite::{
     color,

@@ -163,12 +163,12 @@ fn display_units_are_placed_on_the_displayed_area_as_shown() {
 #[test]
 fn another_patients_state_is_refused_and_other_objects_are_not_states() {
     let other = read_state(&part10(&state("MRN-2", 0, "N"), Encoding::ExplicitUndefined), &patient());
-    assert!(matches!(other, Err(StateError::WrongPatient(_))), "{other:?}");
+    assert!(matches!(other, Err(DocumentError::WrongPatient(_))), "{other:?}");
     let mut not_state = state("MRN-1", 0, "N");
     not_state[0] = (0x0008_0016, text(b"UI", "1.2.840.10008.5.1.4.1.1.88.33"));
     assert_eq!(
         read_state(&part10(&not_state, Encoding::ExplicitUndefined), &patient()),
-        Err(StateError::NotPresentationState("9.9".into()))
+        Err(DocumentError::OtherClass("9.9".into(), "a grayscale softcopy presentation state"))
     );
 }
 
