@@ -39,7 +39,7 @@ pub use structured_reports::OpenedReports;
 
 use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
-use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage};
+use crate::imaging::{decode_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
 use std::cell::RefCell;
 use std::future::Future;
@@ -552,6 +552,17 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// Withholds everything drawn: a wrong image is worse than no image.
+    /// What a document read means for the session: read (`Some`), of another class than the
+    /// reader's and so skipped (`None`), undecodable, or another patient's, which blocks.
+    fn document<D>(&self, read: Result<D, DocumentError>) -> Result<Option<D>, SessionError> {
+        match read {
+            Ok(document) => Ok(Some(document)),
+            Err(DocumentError::OtherClass(..)) => Ok(None),
+            Err(DocumentError::Imaging(e)) => Err(e.into()),
+            Err(DocumentError::WrongPatient(m)) => Err(self.block(m)),
+        }
+    }
+
     fn block(&self, mismatch: IdentityMismatch) -> SessionError {
         {
             let mut state = self.state.borrow_mut();

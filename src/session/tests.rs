@@ -10,6 +10,8 @@ use super::*;
 use crate::bridge::{BridgeConfig, SeriesKind};
 use crate::imaging::key_objects::tests::selection_part10;
 use crate::imaging::key_objects::KEY_OBJECT_SELECTION_SOP_CLASS;
+use crate::imaging::presentation_state::tests::state_part10;
+use crate::imaging::presentation_state::GRAYSCALE_SOFTCOPY_PRESENTATION_STATE;
 use crate::net::native::block_on;
 use crate::net::{NetError, Request, Response};
 use std::cell::{Cell, RefCell};
@@ -79,6 +81,8 @@ struct Instance {
     /// A Key Object Selection (a rejection note when the flag is set) of these (series, SOP)
     /// instead of an image.
     selects: Option<(bool, Vec<(String, String)>)>,
+    /// A presentation state (its Part 10 bytes) instead of an image.
+    state: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -193,12 +197,13 @@ impl HeldServers {
                 if let Some(i) = study.instances.iter().find(|i| i.sop == sop) {
                     let number = study.instances.iter().position(|x| x.sop == sop).unwrap_or(0) as u32 + 1;
                     let mut body = b"--b\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
-                    match &i.selects {
-                        Some((rejection, keys)) => {
+                    match (&i.state, &i.selects) {
+                        (Some(state), _) => body.extend(state),
+                        (None, Some((rejection, keys))) => {
                             let keys: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
                             body.extend(selection_part10((&i.header.0, &i.header.1), &study.uid, sop, *rejection, &keys));
                         }
-                        None => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
+                        (None, None) => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
                     }
                     body.extend(b"\r\n--b--");
                     return Response {
@@ -226,12 +231,23 @@ fn study_json(s: &StudyData) -> serde_json::Value {
                 .filter(|i| &i.series == uid)
                 .enumerate()
                 .map(|(k, i)| {
-                    let class = if i.selects.is_some() { KEY_OBJECT_SELECTION_SOP_CLASS } else { "1.2.840.10008.5.1.4.1.1.2" };
+                    let class = match (&i.selects, &i.state) {
+                        (_, Some(_)) => GRAYSCALE_SOFTCOPY_PRESENTATION_STATE,
+                        (Some(_), None) => KEY_OBJECT_SELECTION_SOP_CLASS,
+                        (None, None) => "1.2.840.10008.5.1.4.1.1.2",
+                    };
                     serde_json::json!({"uid": i.sop, "number": k + 1, "sopClass": {"code": format!("urn:oid:{class}")}})
                 })
                 .collect();
             let key_objects = s.instances.iter().any(|i| &i.series == uid && i.selects.is_some());
-            let modality = if key_objects { "KO" } else { "CT" };
+            let states = s.instances.iter().any(|i| &i.series == uid && i.state.is_some());
+            let modality = if states {
+                "PR"
+            } else if key_objects {
+                "KO"
+            } else {
+                "CT"
+            };
             serde_json::json!({"uid": uid, "number": n + 1, "modality": {"code": modality}, "numberOfInstances": instances.len(), "instance": instances})
         })
         .collect();
@@ -291,7 +307,12 @@ impl Screen for Recorder {
 pub(crate) type TestSession = Session<HeldServers, Rc<Recorder>>;
 
 fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
-    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None }
+    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None, state: None }
+}
+
+/// A presentation state of `patient` in series `series`, for images `sops` of `images`.
+fn presentation(series: &str, patient: (&str, &str), images: &str, sops: &[&str]) -> Instance {
+    Instance { state: Some(state_part10(patient, images, sops)), ..instance(series, &format!("{series}.1"), patient) }
 }
 
 fn selection(series: &str, sop: &str, header: (&str, &str), rejection: bool, keys: &[(&str, &str)]) -> Instance {
@@ -573,6 +594,31 @@ fn a_series_chosen_in_the_strip_replaces_the_stack_with_a_fresh_view() {
     assert!(updates[started..].iter().any(|u| matches!(u, Update::ShowFrame(0))), "its first frame is shown");
     drop(updates);
     assert!(matches!(session.open_series_blocking("9.9"), Err(SessionError::UnknownSeries(_))));
+}
+
+#[test]
+fn a_presentation_state_opens_the_series_it_names_and_another_patients_blocks() {
+    let mut w = world();
+    w.studies[0].instances.push(presentation("1.1.8", A, "1.1.2", &["1.1.2.1"]));
+    w.studies[0].instances.push(presentation("1.1.9", B, "1.1.2", &["1.1.2.1"]));
+    let (session, _, screen) = session_with(w);
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.apply_presentation_state("1.1.8")).expect("applied");
+    {
+        let updates = screen.0.borrow();
+        let applied = updates
+            .iter()
+            .rposition(|u| matches!(u, Update::PresentationState(Some(s)) if s.series_uid == "1.1.8" && s.state.label == "TURNED"))
+            .expect("the state goes to the screen");
+        // Then the series it names comes into the viewport.
+        assert!(updates[applied..].iter().any(|u| matches!(u, Update::StackStarted { series_uid, .. } if series_uid == "1.1.2")));
+    }
+    session.remove_presentation_state();
+    assert!(matches!(screen.0.borrow().last(), Some(Update::PresentationState(None))));
+    // An image series is no state; another patient's state blocks like an image.
+    assert!(matches!(block_on(session.apply_presentation_state("1.1.1")), Err(SessionError::UnknownSeries(_))));
+    assert!(matches!(block_on(session.apply_presentation_state("1.1.9")), Err(SessionError::WrongPatient(_))));
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Blocked(_))), "what is drawn goes");
 }
 
 #[test]

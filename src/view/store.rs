@@ -438,17 +438,20 @@ impl Store {
             let applied = self.presentation.with_untracked(|p| {
                 p.as_ref()?.state.for_image(&i.series_uid, &i.instance_uid, i.image.frame_index + 1, i.image.rescale())
             })?;
-            let area = applied.area?;
+            let Some(area) = applied.area else { return Some(None) };
             let aspect = geometry::pixel_aspect(i.image.header.display_spacing());
             let dims = (i.image.columns(), i.image.rows());
-            Some(area_view(&area, applied.transform, dims, aspect, self.viewport_size.get_untracked()))
+            Some(Some(area_view(&area, applied.transform, dims, aspect, self.viewport_size.get_untracked())))
         });
-        if let Some((zoom, pan)) = placed {
+        // Placed, or the state's first image has no area: either way the user's from now on.
+        if let Some(placed) = placed {
             self.area_pending.set(false);
-            self.view.update(|v| {
-                v.zoom = Some(zoom);
-                v.pan = pan;
-            });
+            if let Some((zoom, pan)) = placed {
+                self.view.update(|v| {
+                    v.zoom = Some(zoom);
+                    v.pan = pan;
+                });
+            }
         }
     }
 

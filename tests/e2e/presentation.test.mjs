@@ -14,6 +14,9 @@ after(async () => { await browser?.close(); });
 
 const measurements = (page) => page.evaluate(() => window.emrDemo.viewer.getMeasurements());
 const zoomPercent = async (page) => Number((await page.locator('[data-testid=overlay-zoom]').innerText()).match(/(\d+)%/)[1]);
+/** The orientation letters at the left, right, top and bottom edges. */
+const letters = (page) => page.evaluate(() => ['left', 'right', 'top', 'bottom']
+  .map((edge) => document.querySelector(`[data-testid=orient-${edge}]`)?.innerText ?? ''));
 const rect = (page, selector) => page.evaluate((s) => {
   const r = document.querySelector(s).getBoundingClientRect();
   return { left: r.left, top: r.top, width: r.width, height: r.height, cx: r.left + r.width / 2, cy: r.top + r.height / 2 };
@@ -43,6 +46,8 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   const plain = await rect(page, '[data-testid=viewport-canvas]');
   const plainWl = await page.locator('[data-testid=overlay-wl]').innerText();
   assert.ok(Math.abs(plain.height / plain.width - (rows * 1.5) / columns) < 0.01, 'upright, rows 1.5 times as tall as columns');
+  // A PA radiograph's Patient Orientation L\F: the patient's right on the viewer's left.
+  assert.deepEqual(await letters(page), ['R', 'L', 'H', 'F']);
 
   await page.click(`[data-state-series-uid="${pr.uid}"]`);
   const badge = page.locator('[data-testid=state-applied]');
@@ -54,6 +59,8 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   // Turned a quarter: the image's rows (1.5 times as tall) now lie across.
   const turned = await rect(page, '[data-testid=viewport-canvas]');
   assert.ok(Math.abs(turned.width / turned.height - (rows * 1.5) / columns) < 0.01, `turned box ${turned.width}×${turned.height}`);
+  // Transposed: the image's left edge (R) is now on top, its top (H) on the left.
+  assert.deepEqual(await letters(page), ['H', 'F', 'R', 'L']);
   const layer = await rect(page, '[data-testid=measure-layer]');
   assert.ok(Math.abs(layer.width - turned.width) < 0.5 && Math.abs(layer.height - turned.height) < 0.5, 'the layer turns with the canvas');
 
@@ -114,6 +121,7 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   await page.waitForFunction((w) => document.querySelector('[data-testid=overlay-wl]').innerText === w, plainWl);
   const back = await rect(page, '[data-testid=viewport-canvas]');
   assert.ok(Math.abs(back.height / back.width - (rows * 1.5) / columns) < 0.01, 'upright again');
+  assert.deepEqual(await letters(page), ['R', 'L', 'H', 'F']);
   assert.equal(await page.locator('[data-testid=state-graphic], [data-testid=state-text]').count(), 0);
   assert.equal((await measurements(page)).length, 1);
 
