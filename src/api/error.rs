@@ -34,6 +34,8 @@ wire_enum! {
         IidInvalidRequest = "iid-invalid-request",
         /// The hosted viewer's `config.json` is missing or wrong.
         InvalidConfig = "invalid-config",
+        /// FHIRcast: a context change was not followed somewhere (a SyncError), or the hub refused us.
+        ContextSync = "context-sync",
         Internal = "internal",
     }
 }
@@ -159,6 +161,7 @@ impl From<&SessionError> for ApiError {
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
             SessionError::SessionExpired => ApiError::new(ErrorCode::SessionExpired, message),
+            SessionError::ContextOutOfSync { .. } => ApiError::new(ErrorCode::ContextSync, message),
         }
     }
 }

@@ -10,6 +10,8 @@ mod types;
 #[cfg(target_arch = "wasm32")]
 mod component;
 #[cfg(target_arch = "wasm32")]
+mod fhircast;
+#[cfg(target_arch = "wasm32")]
 mod iid;
 #[cfg(target_arch = "wasm32")]
 mod jpeg;
@@ -17,6 +19,8 @@ mod jpeg;
 mod options;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod smart_launch;
+#[cfg(target_arch = "wasm32")]
+mod subscriptions;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 

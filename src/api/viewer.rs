@@ -6,6 +6,7 @@ use super::component::EmrImagingComponent;
 use super::error::{ApiError, ErrorCode};
 use super::events::Event;
 use super::smart_launch;
+use crate::launch::config::FhircastSetting;
 use crate::launch::smart::{Callback, SmartError, StudyRef};
 use crate::launch::{self, HostMessage, MessageType, ViewerConfig};
 use crate::net::Transport;
@@ -115,7 +116,9 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         let key_images_only = launch.as_ref().is_some_and(|l| l.key_images_only);
         let mut target = launch.map(|l| l.target);
         let fhir_base = granted.as_ref().map(|g| g.fhir_base.clone());
-        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), key_images_only))?);
+        let context = granted.as_ref().map(|g| &g.context);
+        let fhircast = config.fhircast_session(context.and_then(|c| c.hub_url.as_deref()), context.and_then(|c| c.hub_topic.as_deref()));
+        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), fhircast.as_ref(), key_images_only))?);
         let handshake = Rc::new(Handshake::default());
         // A host, if any, is asked for a token when ours cannot be renewed.
         if granted.is_none() || host.embedder().is_some() {
@@ -132,6 +135,7 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
             }
             target = match (context.study, context.patient) {
                 (Some(StudyRef::Uid(uid)), patient) => Some(Target::Studies { uids: vec![uid], patient }),
+                (Some(StudyRef::Id(id)), patient) => Some(Target::StudyIds { ids: vec![id], patient }),
                 (_, Some(id)) => Some(Target::Patient { id }),
                 (_, None) => {
                     show_error(&root, "This sign-in is refused", &SmartError::NoPatient.to_string());
@@ -172,9 +176,9 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
     ViewerConfig::parse(&text, &url).map_err(|e| e.to_string())
 }
 
-/// The component's options from the site's settings and the SMART grant's FHIR base: nothing
-/// from the address but what to show of the studies.
-fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, key_images_only: bool) -> JsValue {
+/// The component's options from the site's settings and the SMART grant (its FHIR base and
+/// FHIRcast session): nothing from the address but what to show of the studies.
+fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, fhircast: Option<&FhircastSetting>, key_images_only: bool) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&o, &k.into(), v);
@@ -189,6 +193,12 @@ fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, key_images_only:
     set("keyImagesOnly", &key_images_only.into());
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
+    if let Some(cast) = fhircast {
+        let f = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&f, &"hubUrl".into(), &cast.hub_url.as_str().into());
+        let _ = js_sys::Reflect::set(&f, &"topic".into(), &cast.topic.as_str().into());
+        set("fhircast", &f);
+    }
     o.into()
 }
 

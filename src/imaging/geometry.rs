@@ -59,6 +59,32 @@ pub fn edge_labels(iop: &[f64; 6]) -> Option<EdgeLabels> {
     })
 }
 
+/// Edge labels from Patient Orientation (PS3.3 C.7.6.1.1.1): the row direction is the right
+/// edge's, the column direction the bottom edge's, each opposite letter for the other edge.
+/// `None` unless both are made only of the six direction letters.
+pub fn edge_labels_from_patient_orientation([row, column]: &[String; 2]) -> Option<EdgeLabels> {
+    let opposite = |v: &str| -> Option<String> {
+        v.chars()
+            .map(|c| match c {
+                'L' => Some('R'),
+                'R' => Some('L'),
+                'A' => Some('P'),
+                'P' => Some('A'),
+                'H' => Some('F'),
+                'F' => Some('H'),
+                _ => None,
+            })
+            .collect::<Option<String>>()
+            .filter(|s| !s.is_empty())
+    };
+    Some(EdgeLabels {
+        left: opposite(row)?,
+        right: opposite(&opposite(row)?)?,
+        top: opposite(column)?,
+        bottom: opposite(&opposite(column)?)?,
+    })
+}
+
 /// The slice's position along its normal (row × column) in mm: the value that orders a stack
 /// and that the overlay shows. `None` without position or orientation.
 pub fn slice_position(ipp: &[f64; 3], iop: &[f64; 6]) -> Option<f64> {
@@ -283,6 +309,13 @@ mod tests {
         assert_eq!(direction_label([s, s, 0.1]), "LP");
         assert_eq!(edge_labels(&[0.0; 6]), None);
         assert_eq!(edge_labels(&[f64::NAN, 0.0, 0.0, 0.0, 1.0, 0.0]), None);
+        // A chest PA: rows toward the patient's left, columns toward the feet.
+        let pa = ["L".to_string(), "F".to_string()];
+        assert_eq!(super::edge_labels_from_patient_orientation(&pa), Some(labels("R", "L", "H", "F")));
+        let oblique = ["AL".to_string(), "F".to_string()];
+        assert_eq!(super::edge_labels_from_patient_orientation(&oblique), Some(labels("PR", "AL", "H", "F")));
+        assert_eq!(super::edge_labels_from_patient_orientation(&["L".to_string(), String::new()]), None);
+        assert_eq!(super::edge_labels_from_patient_orientation(&["X".to_string(), "F".to_string()]), None);
     }
 
     #[test]

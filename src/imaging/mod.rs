@@ -9,7 +9,9 @@ pub mod presentation_state;
 pub mod presets;
 pub mod structured_report;
 
-pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
+pub use identity::{
+    check_document, check_header, decode_for, decode_frame_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage, VerifyError,
+};
 
 use dicom_parser_lite::{
     color,
@@ -62,6 +64,9 @@ pub struct ImageHeader {
     pub image_position: Option<[f64; 3]>,
     /// Image Orientation (Patient): row then column direction cosines.
     pub image_orientation: Option<[f64; 6]>,
+    /// Patient Orientation: the directions of the rows and the columns (e.g. `L`, `F`), what a
+    /// projection radiograph has instead of an Image Orientation (Patient).
+    pub patient_orientation: Option<[String; 2]>,
     /// Pixel Spacing: row spacing (between rows), column spacing (between columns), mm; of
     /// this frame (from its functional groups) in an enhanced multi-frame instance.
     pub pixel_spacing: Option<[f64; 2]>,
@@ -142,6 +147,7 @@ fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
         series_description: ds.string(tags::SERIES_DESCRIPTION),
         image_position: fixed(ds.f64s(tags::IMAGE_POSITION_PATIENT)),
         image_orientation: fixed(ds.f64s(tags::IMAGE_ORIENTATION_PATIENT)),
+        patient_orientation: ds.strings(tags::PATIENT_ORIENTATION).try_into().ok(),
         pixel_spacing: fixed(ds.f64s(tags::PIXEL_SPACING)),
         imager_pixel_spacing: fixed(ds.f64s(tags::IMAGER_PIXEL_SPACING)),
         magnification: ds.f64(tags::ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR).filter(|m| m.is_finite() && *m > 0.0),

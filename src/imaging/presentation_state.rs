@@ -8,12 +8,10 @@
 //! The state is checked against the patient in context like an image.
 
 use super::geometry::EdgeLabels;
-use super::identity::check_header;
 use super::measure::Point;
-use super::{IdentityMismatch, ImageHeader, ImagingError, PatientContext};
+use super::{check_document, DocumentError, ImagingError, PatientContext};
 use dicom_parser_lite::transform::Window;
 use dicom_parser_lite::{tags, DataSet};
-use thiserror::Error;
 
 /// Grayscale Softcopy Presentation State Storage.
 pub const GRAYSCALE_SOFTCOPY_PRESENTATION_STATE: &str = "1.2.840.10008.5.1.4.1.1.11.1";
@@ -21,16 +19,6 @@ pub const GRAYSCALE_SOFTCOPY_PRESENTATION_STATE: &str = "1.2.840.10008.5.1.4.1.1
 /// More graphic points than this in one state are left out: a hostile state must not make
 /// the overlay draw millions of vertices.
 const MAX_POINTS: usize = 100_000;
-
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum StateError {
-    #[error(transparent)]
-    Imaging(#[from] ImagingError),
-    #[error("instance {0} is not a grayscale softcopy presentation state")]
-    NotPresentationState(String),
-    #[error(transparent)]
-    WrongPatient(#[from] IdentityMismatch),
-}
 
 /// Image Rotation (clockwise, in quarter turns) then Image Horizontal Flip (PS3.3 C.10.6:
 /// the rotation comes "before any Image Horizontal Flip").
@@ -288,16 +276,12 @@ pub struct Applied {
 }
 
 /// Reads a presentation state checked against `patient`.
-pub fn read_state(bytes: &[u8], patient: &PatientContext) -> Result<PresentationState, StateError> {
+pub fn read_state(bytes: &[u8], patient: &PatientContext) -> Result<PresentationState, DocumentError> {
     let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
     let file = buffer.parse().map_err(ImagingError::from)?;
     let ds = file.dataset();
-    let sop_instance_uid = ds.string(tags::SOP_INSTANCE_UID).unwrap_or_default();
-    if ds.string(tags::SOP_CLASS_UID).as_deref() != Some(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE) {
-        return Err(StateError::NotPresentationState(sop_instance_uid));
-    }
-    let header = ImageHeader { patient_id: ds.string(tags::PATIENT_ID), patient_name: ds.string(tags::PATIENT_NAME), ..Default::default() };
-    check_header(&header, patient)?;
+    let sop_instance_uid =
+        check_document(ds, &[GRAYSCALE_SOFTCOPY_PRESENTATION_STATE], "a grayscale softcopy presentation state", patient)?;
     let mut budget = MAX_POINTS;
     let quarter_turns = match ds.u32(tags::IMAGE_ROTATION) {
         Some(90) => 1,
@@ -548,4 +532,4 @@ pub fn area_view(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

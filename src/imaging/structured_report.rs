@@ -5,11 +5,9 @@
 //! Only text comes out: the view shows it as DOM text, never as markup. The document is checked
 //! against the patient in context like an image, and a hostile nesting is cut off, not followed.
 
-use super::identity::check_header;
-use super::{IdentityMismatch, ImageHeader, ImagingError, PatientContext};
+use super::{check_document, DocumentError, ImagingError, PatientContext};
 use dicom_parser_lite::{tags, DataSet};
 use serde::Serialize;
-use thiserror::Error;
 
 /// The SR storage classes read as a text tree: Basic Text, Enhanced, Comprehensive,
 /// Comprehensive 3D and Extensible SR.
@@ -25,16 +23,6 @@ pub const STRUCTURED_REPORT_SOP_CLASSES: [&str; 5] = [
 const MAX_DEPTH: usize = 16;
 /// More content items than this are left out, and the report says it is incomplete.
 const MAX_ITEMS: usize = 5000;
-
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum ReportError {
-    #[error(transparent)]
-    Imaging(#[from] ImagingError),
-    #[error("instance {0} is not a structured report")]
-    NotReport(String),
-    #[error(transparent)]
-    WrongPatient(#[from] IdentityMismatch),
-}
 
 /// A content item's value type (PS3.3 C.17.3.2.1), as far as the tree tells them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,17 +73,11 @@ pub struct Report {
 }
 
 /// Reads a structured report checked against `patient`.
-pub fn read_report(bytes: &[u8], patient: &PatientContext) -> Result<Report, ReportError> {
+pub fn read_report(bytes: &[u8], patient: &PatientContext) -> Result<Report, DocumentError> {
     let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
     let file = buffer.parse().map_err(ImagingError::from)?;
     let ds = file.dataset();
-    let sop_instance_uid = ds.string(tags::SOP_INSTANCE_UID).unwrap_or_default();
-    let class = ds.string(tags::SOP_CLASS_UID).unwrap_or_default();
-    if !STRUCTURED_REPORT_SOP_CLASSES.contains(&class.as_str()) {
-        return Err(ReportError::NotReport(sop_instance_uid));
-    }
-    let header = ImageHeader { patient_id: ds.string(tags::PATIENT_ID), patient_name: ds.string(tags::PATIENT_NAME), ..Default::default() };
-    check_header(&header, patient)?;
+    let sop_instance_uid = check_document(ds, &STRUCTURED_REPORT_SOP_CLASSES, "a structured report", patient)?;
     let mut budget = Budget { left: MAX_ITEMS, truncated: false };
     let items = children(ds, 1, &mut budget);
     Ok(Report {

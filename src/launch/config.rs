@@ -27,6 +27,15 @@ pub struct ViewerConfig {
     pub external_iid_viewer: Option<Url>,
     /// SMART App Launch: the client registration and the issuers that may launch us.
     pub smart: Option<SmartSettings>,
+    /// A FHIRcast hub to follow: `fhircast { hubUrl, topic }`.
+    pub fhircast: Option<FhircastSetting>,
+}
+
+/// `hub.url` and `hub.topic` of the FHIRcast session the viewer follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FhircastSetting {
+    pub hub_url: Url,
+    pub topic: String,
 }
 
 /// Why `config.json` cannot be used. Each names the setting and the rule, for the site's IT.
@@ -52,7 +61,8 @@ pub enum ConfigError {
     Smart(String),
 }
 
-const KNOWN: [&str; 7] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer", "smart"];
+const KNOWN: [&str; 8] =
+    ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer", "smart", "fhircast"];
 
 impl ViewerConfig {
     /// Parses `text`, the body of `config.json` fetched from `config_url`.
@@ -89,6 +99,21 @@ impl ViewerConfig {
                 )));
             }
         }
+        let fhircast = match object.get("fhircast") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(cast)) => {
+                if let Some(unknown) = cast.keys().find(|k| !["hubUrl", "topic"].contains(&k.as_str())) {
+                    return Err(ConfigError::Unknown(format!("fhircast.{unknown}")));
+                }
+                let hub_url = address(cast, "hubUrl", config_url)?.ok_or(ConfigError::Missing("fhircast.hubUrl"))?;
+                let topic = match cast.get("topic") {
+                    Some(Value::String(t)) if !t.trim().is_empty() => t.trim().to_string(),
+                    _ => return Err(ConfigError::WrongType { key: "fhircast.topic".into(), expected: "a non-empty string" }),
+                };
+                Some(FhircastSetting { hub_url, topic })
+            }
+            Some(_) => return Err(ConfigError::WrongType { key: "fhircast".into(), expected: "an object { hubUrl, topic }" }),
+        };
         Ok(ViewerConfig {
             smart,
             fhir_base,
@@ -97,7 +122,22 @@ impl ViewerConfig {
             parent_origins: origins(&object, "parentOrigins")?,
             patient_id_systems,
             external_iid_viewer,
+            fhircast,
         })
+    }
+
+    /// The FHIRcast session to follow. An EHR that launched us names its session in the token
+    /// response (`hub.url`, `hub.topic`), and that one wins over the site's: it is this user's.
+    /// A token response with a topic but no hub keeps the site's hub. A hub the EHR names must
+    /// be an http(s) address; it gets the token only if its origin is allowed, like any server.
+    pub fn fhircast_session(&self, hub_url: Option<&str>, hub_topic: Option<&str>) -> Option<FhircastSetting> {
+        let topic = hub_topic.map(str::trim).filter(|t| !t.is_empty());
+        let hub = hub_url.and_then(|u| Url::parse(u.trim()).ok()).filter(|u| check_address(u).is_ok());
+        match (hub, topic, &self.fhircast) {
+            (Some(hub_url), Some(topic), _) => Some(FhircastSetting { hub_url, topic: topic.to_string() }),
+            (None, Some(topic), Some(site)) => Some(FhircastSetting { hub_url: site.hub_url.clone(), topic: topic.to_string() }),
+            (_, _, site) => site.clone(),
+        }
     }
 
     /// Whether a message from `origin` is for us: an exact match with a `parentOrigins` entry.
@@ -189,6 +229,36 @@ mod tests {
 
     fn parse(text: &str) -> Result<ViewerConfig, ConfigError> {
         ViewerConfig::parse(text, &site())
+    }
+
+    #[test]
+    fn the_token_responses_fhircast_session_wins_over_the_sites() {
+        let site = parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/hub", "topic": "site"}}"#).unwrap();
+        let bare = parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap();
+        let ehr = site.fhircast_session(Some("https://hub.example/fhircast"), Some("t-1")).unwrap();
+        assert_eq!((ehr.hub_url.as_str(), ehr.topic.as_str()), ("https://hub.example/fhircast", "t-1"));
+        // A topic alone keeps the site's hub; nothing from the EHR keeps the site's session.
+        let topic_only = site.fhircast_session(None, Some("t-2")).unwrap();
+        assert_eq!((topic_only.hub_url.as_str(), topic_only.topic.as_str()), ("https://viewer.example/hub", "t-2"));
+        assert_eq!(site.fhircast_session(None, None), site.fhircast);
+        // A hub that is no http(s) address, or a blank topic, is not taken.
+        assert_eq!(site.fhircast_session(Some("javascript:alert(1)"), Some("t-3")).unwrap().hub_url.as_str(), "https://viewer.example/hub");
+        assert_eq!(site.fhircast_session(Some("https://hub.example/"), Some("  ")), site.fhircast);
+        assert_eq!(bare.fhircast_session(None, Some("t-4")), None);
+        assert_eq!(bare.fhircast_session(Some("https://hub.example/"), Some("t-4")).map(|s| s.topic), Some("t-4".into()));
+    }
+
+    #[test]
+    fn a_fhircast_hub_and_topic() {
+        let c = parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "../hub", "topic": "t1"}}"#).unwrap();
+        let cast = c.fhircast.unwrap();
+        assert_eq!((cast.hub_url.as_str(), cast.topic.as_str()), ("https://viewer.example/imaging/hub", "t1"));
+        assert!(matches!(parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h"}}"#), Err(ConfigError::WrongType { .. })));
+        assert!(matches!(
+            parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h", "topic": "t", "token": "x"}}"#),
+            Err(ConfigError::Unknown(_))
+        ));
+        assert_eq!(parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap().fhircast, None);
     }
 
     #[test]

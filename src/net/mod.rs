@@ -28,6 +28,8 @@ pub enum Method {
     Get,
     Post,
     Put,
+    /// Removing what we created (a Subscription).
+    Delete,
 }
 
 impl Method {
@@ -36,6 +38,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use super::{Generation, Screen, Session, SessionError, Update};
 use crate::bridge::Study;
-use crate::imaging::key_objects::{read_key_objects, KeyObjectError, KEY_OBJECT_SELECTION_SOP_CLASS};
+use crate::imaging::key_objects::{read_key_objects, KEY_OBJECT_SELECTION_SOP_CLASS};
 use crate::net::Transport;
 
 /// (Series Instance UID, SOP Instance UID) of each key image, in the order first named.
@@ -41,13 +41,8 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                let selection = match read_key_objects(&bytes, &context) {
-                    Ok(selection) => selection,
-                    // A KO series may hold other objects; only selections choose.
-                    Err(KeyObjectError::NotKeyObject(_)) => continue,
-                    Err(KeyObjectError::Imaging(e)) => return Err(e.into()),
-                    Err(KeyObjectError::WrongPatient(m)) => return Err(self.block(m)),
-                };
+                // A KO series may hold other objects; only selections choose.
+                let Some(selection) = self.document(read_key_objects(&bytes, &context))? else { continue };
                 for image in selection.images.into_iter().filter(|i| i.study_uid == study.study_uid) {
                     if selection.rejection {
                         rejected.push(image.sop_instance_uid);

@@ -3,7 +3,7 @@
 
 use super::{Scope, Screen, Session, SessionError, Update};
 use crate::bridge::SeriesKind;
-use crate::imaging::presentation_state::{read_state, PresentationState, StateError, GRAYSCALE_SOFTCOPY_PRESENTATION_STATE};
+use crate::imaging::presentation_state::{read_state, PresentationState, GRAYSCALE_SOFTCOPY_PRESENTATION_STATE};
 use crate::net::Transport;
 use std::sync::Arc;
 
@@ -35,12 +35,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                match read_state(&bytes, &context) {
-                    Ok(state) => return Ok(state),
-                    // Colour, blending and other states are not grayscale states to apply.
-                    Err(StateError::NotPresentationState(_)) => continue,
-                    Err(StateError::Imaging(e)) => return Err(e.into()),
-                    Err(StateError::WrongPatient(m)) => return Err(self.block(m)),
+                // Colour, blending and other states are not grayscale states to apply.
+                if let Some(state) = self.document(read_state(&bytes, &context))? {
+                    return Ok(state);
                 }
             }
             Err(SessionError::NoPresentationState(series_uid.to_string()))

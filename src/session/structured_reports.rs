@@ -3,7 +3,7 @@
 
 use super::{Scope, Screen, Session, SessionError, Update};
 use crate::bridge::SeriesKind;
-use crate::imaging::structured_report::{read_report, Report, ReportError, STRUCTURED_REPORT_SOP_CLASSES};
+use crate::imaging::structured_report::{read_report, Report, STRUCTURED_REPORT_SOP_CLASSES};
 use crate::net::Transport;
 
 /// The reports of one SR series of the open study.
@@ -36,13 +36,8 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                match read_report(&bytes, &context) {
-                    Ok(report) => reports.push(report),
-                    // An SR series may hold objects of other classes; they are not reports to read.
-                    Err(ReportError::NotReport(_)) => continue,
-                    Err(ReportError::Imaging(e)) => return Err(e.into()),
-                    Err(ReportError::WrongPatient(m)) => return Err(self.block(m)),
-                }
+                // An SR series may hold objects of other classes; they are not reports to read.
+                reports.extend(self.document(read_report(&bytes, &context))?);
             }
             Ok(reports)
         };

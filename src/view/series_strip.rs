@@ -60,29 +60,21 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                         item.modality.clone().unwrap_or_default(),
                         item.description.clone().unwrap_or_default()
                     );
-                    if item.kind == SeriesKind::Report {
-                        // Reports open beside the images, as text.
-                        let (actions, uid) = (actions.clone(), item.uid.clone());
-                        let what = format!("{} · {}", kind_label(t, item.kind), t.read_report);
+                    // Reports open beside the images, as text; a state is applied to the images it names.
+                    let opens = match item.kind {
+                        SeriesKind::Report => Some((Action::OpenStructuredReports(item.uid.clone()), t.read_report)),
+                        SeriesKind::PresentationState => Some((Action::ApplyPresentationState(item.uid.clone()), t.apply_state)),
+                        _ => None,
+                    };
+                    if let Some((action, verb)) = opens {
+                        let actions = actions.clone();
+                        let what = format!("{} · {}", kind_label(t, item.kind), verb);
+                        let report = (item.kind == SeriesKind::Report).then(|| item.uid.clone());
+                        let state = (item.kind == SeriesKind::PresentationState).then(|| item.uid.clone());
                         return view! {
-                            <button type="button" class="emr-series emr-series-doc" data-report-series-uid=item.uid.clone()
+                            <button type="button" class="emr-series emr-series-doc" data-report-series-uid=report data-state-series-uid=state
                                 data-document-series-uid=item.uid.clone() title=label.clone()
-                                on:click=move |_| (actions)(Action::OpenStructuredReports(uid.clone()))>
-                                <span class="emr-thumb-box"></span>
-                                <span class="emr-series-label">{label.clone()}</span>
-                                <span class="emr-series-count">{what}</span>
-                            </button>
-                        }
-                        .into_any();
-                    }
-                    if item.kind == SeriesKind::PresentationState {
-                        // A state is applied to the images it names.
-                        let (actions, uid) = (actions.clone(), item.uid.clone());
-                        let what = format!("{} · {}", kind_label(t, item.kind), t.apply_state);
-                        return view! {
-                            <button type="button" class="emr-series emr-series-doc" data-state-series-uid=item.uid.clone()
-                                data-document-series-uid=item.uid.clone() title=label.clone()
-                                on:click=move |_| (actions)(Action::ApplyPresentationState(uid.clone()))>
+                                on:click=move |_| (actions)(action.clone())>
                                 <span class="emr-thumb-box"></span>
                                 <span class="emr-series-label">{label.clone()}</span>
                                 <span class="emr-series-count">{what}</span>

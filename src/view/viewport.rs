@@ -692,13 +692,20 @@ fn Overlays(store: Store) -> impl IntoView {
         } else {
             format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };
-        let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels).map(|l| transform.edge_labels(&l));
+        let labels = h
+            .image_orientation
+            .as_ref()
+            .and_then(geometry::edge_labels)
+            .or_else(|| h.patient_orientation.as_ref().and_then(geometry::edge_labels_from_patient_orientation))
+            .map(|l| transform.edge_labels(&l));
         let state = applied.and_then(|_| store.presentation.with(|p| p.as_ref().map(|p| p.state.label.clone()))).map(|label| {
             let actions = store.actions.clone();
             view! {
                 <span class="emr-state" role="status" data-testid="state-applied">
                     {format!("{}: {label}", t.state_applied)}
+                    // Its own pointer: the viewport's pointer capture would take the click.
                     <button type="button" class="emr-state-remove" data-testid="state-remove" title=t.remove_state aria-label=t.remove_state
+                        on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
                         on:click=move |_| (actions)(Action::RemovePresentationState)>"×"</button>
                 </span>
             }

@@ -54,10 +54,17 @@ async function rulerAtThreeZooms(page, series, calibration) {
     zooms.push(await zoomText(page));
     if (i > 0) {
       // The length drawn at the last zoom stayed on its pixels: its label sits beside its end.
-      const label = await page.locator('[data-testid=measure-label]').boundingBox();
-      const end = await screenOf(page, ruler.points[1]);
-      assert.ok(Math.abs(label.x - (end.x + 8)) < 2 && Math.abs(label.y + label.height / 2 - end.y) < 2,
-        `at ${zooms[i]}: label at ${label.x},${label.y}, end point at ${end.x},${end.y}`);
+      // Label and layer read in one go, once the zoom's re-render has settled.
+      const beside = ({ x, y, report }) => {
+        const label = document.querySelector('[data-testid=measure-label]').getBoundingClientRect();
+        const box = document.querySelector('[data-testid=measure-layer]').getBoundingClientRect();
+        const canvas = document.querySelector('[data-testid=viewport-canvas]');
+        const end = { x: box.left + (x / canvas.width) * box.width, y: box.top + (y / canvas.height) * box.height };
+        const ok = Math.abs(label.x - (end.x + 8)) < 2 && Math.abs(label.y + label.height / 2 - end.y) < 2;
+        return report ? `label at ${label.x},${label.y} (${label.height} px tall), end point at ${end.x},${end.y}` : ok;
+      };
+      const placed = await page.waitForFunction(beside, { ...ruler.points[1], report: false }, { timeout: 5000 }).then(() => true, () => false);
+      assert.ok(placed, `at ${zooms[i]}: ${await page.evaluate(beside, { ...ruler.points[1], report: true })}`);
       // Pressing on it selects it (whatever the tool); Delete removes it.
       const on = await screenOf(page, { x: (ruler.points[0].x + ruler.points[1].x) / 2, y: (ruler.points[0].y + ruler.points[1].y) / 2 });
       await page.mouse.click(on.x, on.y);

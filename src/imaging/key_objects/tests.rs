@@ -1,4 +1,5 @@
 use super::*;
+use crate::imaging::IdentityMismatch;
 
 /// How a test document is written: the two encodings a server may hand back.
 #[derive(Clone, Copy)]
@@ -218,10 +219,10 @@ fn a_rejection_note_is_told_apart() {
 #[test]
 fn another_patients_selection_or_another_document_is_refused() {
     let other = part10(&document(KEY_OBJECT_SELECTION_SOP_CLASS, "MRN-2", "TESTPERSON", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert!(matches!(read_key_objects(&other, &patient()), Err(KeyObjectError::WrongPatient(IdentityMismatch::PatientId { .. }))));
+    assert!(matches!(read_key_objects(&other, &patient()), Err(DocumentError::WrongPatient(IdentityMismatch::PatientId { .. }))));
     let renamed = part10(&document(KEY_OBJECT_SELECTION_SOP_CLASS, "MRN-1", "OTHER", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert!(matches!(read_key_objects(&renamed, &patient()), Err(KeyObjectError::WrongPatient(IdentityMismatch::PatientName { .. }))));
+    assert!(matches!(read_key_objects(&renamed, &patient()), Err(DocumentError::WrongPatient(IdentityMismatch::PatientName { .. }))));
     let image = part10(&document("1.2.840.10008.5.1.4.1.1.4", "MRN-1", "TESTPERSON", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert_eq!(read_key_objects(&image, &patient()), Err(KeyObjectError::NotKeyObject("9.9.1".into())));
-    assert!(matches!(read_key_objects(b"not dicom", &patient()), Err(KeyObjectError::Imaging(_))));
+    assert_eq!(read_key_objects(&image, &patient()), Err(DocumentError::OtherClass("9.9.1".into(), "a Key Object Selection document")));
+    assert!(matches!(read_key_objects(b"not dicom", &patient()), Err(DocumentError::Imaging(_))));
 }

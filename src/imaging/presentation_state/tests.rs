@@ -87,6 +87,25 @@ fn state(patient_id: &str, rotation: u16, flip: &str) -> Vec<(u32, V)> {
     ]
 }
 
+/// A state of patient (`id`, `family`) for images `sops` of `series`, turned a quarter: what
+/// the session tests put on their PACS.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn state_part10((id, family): (&str, &str), series: &str, sops: &[&str]) -> Vec<u8> {
+    let images = sops.iter().map(|sop| image(sop)).collect();
+    part10(
+        &[
+            (0x0008_0016, text(b"UI", GRAYSCALE_SOFTCOPY_PRESENTATION_STATE)),
+            (0x0008_0018, text(b"UI", &format!("{series}.ps"))),
+            (0x0008_1115, V::Seq(vec![vec![(0x0020_000E, text(b"UI", series)), (0x0008_1140, V::Seq(images))]])),
+            (0x0010_0010, text(b"PN", &format!("{family}^Ann"))),
+            (0x0010_0020, text(b"LO", id)),
+            (0x0070_0042, us(90)),
+            (0x0070_0080, text(b"CS", "TURNED")),
+        ],
+        Encoding::ExplicitUndefined,
+    )
+}
+
 #[test]
 fn a_state_is_read_in_either_encoding() {
     for enc in [Encoding::ExplicitUndefined, Encoding::ImplicitDefined] {
@@ -144,12 +163,12 @@ fn display_units_are_placed_on_the_displayed_area_as_shown() {
 #[test]
 fn another_patients_state_is_refused_and_other_objects_are_not_states() {
     let other = read_state(&part10(&state("MRN-2", 0, "N"), Encoding::ExplicitUndefined), &patient());
-    assert!(matches!(other, Err(StateError::WrongPatient(_))), "{other:?}");
+    assert!(matches!(other, Err(DocumentError::WrongPatient(_))), "{other:?}");
     let mut not_state = state("MRN-1", 0, "N");
     not_state[0] = (0x0008_0016, text(b"UI", "1.2.840.10008.5.1.4.1.1.88.33"));
     assert_eq!(
         read_state(&part10(&not_state, Encoding::ExplicitUndefined), &patient()),
-        Err(StateError::NotPresentationState("9.9".into()))
+        Err(DocumentError::OtherClass("9.9".into(), "a grayscale softcopy presentation state"))
     );
 }
 

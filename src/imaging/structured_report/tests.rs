@@ -96,10 +96,10 @@ fn a_measurement_report_reads_as_text_with_units_in_both_encodings() {
 #[test]
 fn another_patients_report_or_another_class_is_refused() {
     let other = part10(&measurement_report(STRUCTURED_REPORT_SOP_CLASSES[2], "MRN-2"), Encoding::ExplicitUndefined);
-    assert!(matches!(read_report(&other, &patient()), Err(ReportError::WrongPatient(_))));
+    assert!(matches!(read_report(&other, &patient()), Err(DocumentError::WrongPatient(_))));
     let kos = part10(&measurement_report("1.2.840.10008.5.1.4.1.1.88.59", "MRN-1"), Encoding::ExplicitUndefined);
-    assert_eq!(read_report(&kos, &patient()), Err(ReportError::NotReport("9.9.7".into())));
-    assert!(matches!(read_report(b"not dicom", &patient()), Err(ReportError::Imaging(_))));
+    assert_eq!(read_report(&kos, &patient()), Err(DocumentError::OtherClass("9.9.7".into(), "a structured report")));
+    assert!(matches!(read_report(b"not dicom", &patient()), Err(DocumentError::Imaging(_))));
 }
 
 #[test]

@@ -94,6 +94,8 @@ pub const REFERENCED_SOP_INSTANCE_UID: Tag = Tag(0x0008, 0x1155);
 pub const FAILURE_REASON: Tag = Tag(0x0008, 0x1197);
 pub const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
 
+pub const PATIENT_ORIENTATION: Tag = Tag(0x0020, 0x0020);
+
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
 // Structured documents: what a Key Object Selection (PS3.3 A.35.4) names.

@@ -87,7 +87,8 @@ impl Vr {
             | tags::GRAPHIC_FILLED
             | tags::IMAGE_HORIZONTAL_FLIP
             | tags::PRESENTATION_SIZE_MODE
-            | tags::CONTENT_LABEL => Vr::CS,
+            | tags::CONTENT_LABEL
+            | tags::PATIENT_ORIENTATION => Vr::CS,
             tags::UNFORMATTED_TEXT_VALUE => Vr::ST,
             tags::CONTENT_DESCRIPTION => Vr::LO,
             tags::BOUNDING_BOX_TOP_LEFT_HAND_CORNER

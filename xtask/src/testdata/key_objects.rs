@@ -1,7 +1,7 @@
 //! A Key Object Selection document (PS3.3 A.35.4, TID 2010 "Of Interest") naming some images of
 //! a study: what IID's `keyImagesOnly=true` shows.
 
-use super::{part10, sr_document, Instance, Patient, Series, Study};
+use super::{document, part10, Instance, Patient, Series, Study};
 
 /// Key Object Selection Document Storage.
 pub const KEY_OBJECT_SELECTION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.88.59";
@@ -40,10 +40,10 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
     let mut template = part10::Elements::default();
     template.text(0x0008_0105, b"CS", "DCMR").text(0x0040_DB00, b"CS", "2010");
 
-    let mut e = sr_document::header(patient, study, series, &sop, KEY_OBJECT_SELECTION_STORAGE, "KO");
+    let mut e = document::sr_header(patient, study, series, &sop, KEY_OBJECT_SELECTION_STORAGE, "KO");
     e.sequence(0x0040_A043, vec![title])
         .sequence(0x0040_A375, vec![evidence])
         .sequence(0x0040_A504, vec![template])
         .sequence(0x0040_A730, content);
-    sr_document::instance(KEY_OBJECT_SELECTION_STORAGE, sop, e)
+    document::instance(KEY_OBJECT_SELECTION_STORAGE, sop, e)
 }

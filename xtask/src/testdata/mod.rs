@@ -5,12 +5,12 @@
 //! The same options always give the same bytes, and different `id_prefix`es never share an
 //! id or a UID, so several data sets can live in one Orthanc / FHIR server.
 
+mod document;
 mod fhir;
 mod key_objects;
 pub(crate) mod part10;
 mod phantom;
 mod presentation_state;
-mod sr_document;
 mod structured_report;
 mod uid;
 pub mod viewer;
@@ -338,16 +338,7 @@ pub fn generate(opts: &Options) -> Dataset {
                 study.series.push(series);
             }
             if !sp.key_images.is_empty() {
-                let series_key = format!("{key}/ko");
-                let mut series = Series {
-                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
-                    number: study.series.len() as u32 + 1,
-                    modality: "KO".into(),
-                    description: "Key images".into(),
-                    instances: Vec::new(),
-                    landmarks: None,
-                };
-                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
+                let (mut series, sop) = document_series(&prefix, &key, "ko", study.series.len(), "KO", "Key images", None);
                 series.instances.push(key_objects::document(&patient, &study, &series, sop, sp.key_images));
                 study.key_images = sp
                     .key_images
@@ -356,38 +347,19 @@ pub fn generate(opts: &Options) -> Dataset {
                     .collect();
                 study.series.push(series);
             }
-            if sp.measurement_report {
-                let series_key = format!("{key}/sr");
-                let mut series = Series {
-                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
-                    number: study.series.len() as u32 + 1,
-                    modality: "SR".into(),
-                    description: "Measurement report".into(),
-                    instances: Vec::new(),
-                    landmarks: None,
-                };
-                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
-                if let Some(images) = study.series.first() {
-                    if let Some(image) = images.instances.first() {
-                        series.instances.push(structured_report::document(&patient, &study, &series, sop, images, image));
-                        study.series.push(series);
-                    }
+            // Documents on the study's first image, each in a series of its own.
+            let on_first_image = [
+                (sp.measurement_report, "sr", "SR", "Measurement report", None, structured_report::document as OnImage),
+                (sp.presentation_state, "pr", "PR", "Presentation state", Some(presentation_state::facts()), presentation_state::document),
+            ];
+            for (wanted, suffix, modality, description, landmarks, make) in on_first_image {
+                if !wanted {
+                    continue;
                 }
-            }
-            if sp.presentation_state {
-                let series_key = format!("{key}/pr");
-                let mut series = Series {
-                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
-                    number: study.series.len() as u32 + 1,
-                    modality: "PR".into(),
-                    description: "Presentation state".into(),
-                    instances: Vec::new(),
-                    landmarks: Some(presentation_state::facts()),
-                };
-                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
+                let (mut series, sop) = document_series(&prefix, &key, suffix, study.series.len(), modality, description, landmarks);
                 if let Some(images) = study.series.first() {
                     if let Some(image) = images.instances.first() {
-                        series.instances.push(presentation_state::document(&patient, &study, &series, sop, images, image));
+                        series.instances.push(make(&patient, &study, &series, sop, images, image));
                         study.series.push(series);
                     }
                 }
@@ -397,6 +369,33 @@ pub fn generate(opts: &Options) -> Dataset {
         patients.push(patient);
     }
     Dataset { id_prefix: prefix, patients }
+}
+
+/// A document generator for one image: (patient, study, its series, SOP Instance UID, the image's
+/// series, the image) to the document.
+type OnImage = fn(&Patient, &Study, &Series, String, &Series, &Instance) -> Instance;
+
+/// The empty series after the study's `existing` series that holds one document, and that
+/// document's SOP Instance UID, both derived from the study's `key` and `suffix`.
+fn document_series(
+    prefix: &str,
+    key: &str,
+    suffix: &str,
+    existing: usize,
+    modality: &str,
+    description: &str,
+    landmarks: Option<Value>,
+) -> (Series, String) {
+    let series_key = format!("{key}/{suffix}");
+    let series = Series {
+        uid: uid::uid(prefix, &format!("series/{series_key}"), 0),
+        number: existing as u32 + 1,
+        modality: modality.into(),
+        description: description.into(),
+        instances: Vec::new(),
+        landmarks,
+    };
+    (series, uid::uid(prefix, &format!("instance/{series_key}"), 0))
 }
 
 /// What a measurement test can rely on in a phantom.

@@ -2,7 +2,7 @@
 //! window, a quarter turn then a flip, a displayed area, and graphics and text in both PIXEL
 //! and DISPLAY units, what the viewer must apply when the user picks it.
 
-use super::{part10, phantom, Instance, Patient, Series, Study};
+use super::{document, part10, phantom, Instance, Patient, Series, Study};
 use serde_json::{json, Value};
 
 /// Grayscale Softcopy Presentation State Storage.
@@ -84,28 +84,8 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
     let mut layer = part10::Elements::default();
     layer.text(0x0070_0002, b"CS", "FINDINGS").text(0x0070_0062, b"IS", "1").text(0x0070_0068, b"LO", "Findings");
 
-    let mut e = part10::Elements::default();
-    e.text(0x0008_0005, b"CS", "ISO_IR 192")
-        .text(0x0008_0016, b"UI", GRAYSCALE_SOFTCOPY_PRESENTATION_STATE)
-        .text(0x0008_0018, b"UI", &sop)
-        .text(0x0008_0020, b"DA", &study.date)
-        .text(0x0008_0030, b"TM", &study.time)
-        .text(0x0008_0050, b"SH", &study.accession)
-        .text(0x0008_0060, b"CS", "PR")
-        .text(0x0008_0070, b"LO", "emr-imaging synthetic")
-        .text(0x0008_0090, b"PN", "")
-        .text(0x0008_1030, b"LO", &study.description)
-        .text(0x0008_103E, b"LO", &series.description)
-        .sequence(0x0008_1115, vec![referenced_series])
-        .text(0x0010_0010, b"PN", &patient.dicom_name())
-        .text(0x0010_0020, b"LO", &patient.mrn)
-        .text(0x0010_0030, b"DA", &patient.birth_date.replace('-', ""))
-        .text(0x0010_0040, b"CS", &patient.sex)
-        .text(0x0020_000D, b"UI", &study.uid)
-        .text(0x0020_000E, b"UI", &series.uid)
-        .text(0x0020_0010, b"SH", "")
-        .text(0x0020_0011, b"IS", &series.number.to_string())
-        .text(0x0020_0013, b"IS", "1")
+    let mut e = document::header(patient, study, series, &sop, GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, "PR");
+    e.sequence(0x0008_1115, vec![referenced_series])
         .sequence(0x0028_3110, vec![voi])
         .sequence(0x0070_0001, vec![annotation])
         .text(0x0070_0041, b"CS", "Y")
@@ -118,15 +98,7 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
         .text(0x0070_0083, b"TM", &study.time)
         .text(0x0070_0084, b"PN", "Example^Ruth^^Dr")
         .text(0x2050_0020, b"CS", "IDENTITY");
-    Instance {
-        part10: part10::write(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, &sop, e),
-        sop_instance_uid: sop,
-        sop_class_uid: GRAYSCALE_SOFTCOPY_PRESENTATION_STATE.into(),
-        number: 1,
-        rows: 0,
-        columns: 0,
-        expected_gray8: Vec::new(),
-    }
+    document::instance(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, sop, e)
 }
 
 /// What the browser test checks, in the manifest beside the state's series.

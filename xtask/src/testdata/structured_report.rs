@@ -2,7 +2,7 @@
 //! of a study: two measurement groups with a finding and numbers in UCUM units, what the
 //! viewer's SR text tree must show.
 
-use super::{part10, sr_document, Instance, Patient, Series, Study};
+use super::{document, part10, Instance, Patient, Series, Study};
 
 /// Comprehensive SR Storage.
 pub const COMPREHENSIVE_SR_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.88.33";
@@ -84,12 +84,12 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
     let mut template = part10::Elements::default();
     template.text(0x0008_0105, b"CS", "DCMR").text(0x0040_DB00, b"CS", "1500");
 
-    let mut e = sr_document::header(patient, study, series, &sop, COMPREHENSIVE_SR_STORAGE, "SR");
+    let mut e = document::sr_header(patient, study, series, &sop, COMPREHENSIVE_SR_STORAGE, "SR");
     e.sequence(0x0040_A043, vec![code("126000", "DCM", "Imaging Measurement Report")])
         .sequence(0x0040_A375, vec![evidence])
         .text(0x0040_A491, b"CS", "COMPLETE")
         .text(0x0040_A493, b"CS", "UNVERIFIED")
         .sequence(0x0040_A504, vec![template])
         .sequence(0x0040_A730, vec![language, observer, procedure, library, measurements]);
-    sr_document::instance(COMPREHENSIVE_SR_STORAGE, sop, e)
+    document::instance(COMPREHENSIVE_SR_STORAGE, sop, e)
 }

@@ -301,24 +301,30 @@ fn the_chest_phantom_carries_a_100_mm_ruler_and_an_insert_of_known_statistics() 
     assert!((mean - 60.0).abs() < 0.2 && (sd - 4.899).abs() < 0.2, "mean {mean}, sd {sd}");
 }
 
-#[test]
-fn the_measurement_report_reads_back_with_both_groups() {
-    use emr_imaging::imaging::structured_report::{read_report, ItemKind, ReportItem};
-    use emr_imaging::imaging::PatientContext;
-    let ds = small();
+/// The first study with a series of `modality`, that series, and the study's patient as the
+/// viewer's context.
+fn document_series<'a>(ds: &'a Dataset, modality: &str) -> (&'a Study, &'a Series, emr_imaging::imaging::PatientContext) {
     let (patient, study) = ds
         .patients
         .iter()
         .flat_map(|p| p.studies.iter().map(move |s| (p, s)))
-        .find(|(_, s)| s.series.iter().any(|se| se.modality == "SR"))
+        .find(|(_, s)| s.series.iter().any(|se| se.modality == modality))
         .unwrap();
-    let sr = study.series.iter().find(|se| se.modality == "SR").unwrap();
-    let context = PatientContext {
+    let series = study.series.iter().find(|se| se.modality == modality).unwrap();
+    let context = emr_imaging::imaging::PatientContext {
         id: patient.fhir_id.clone(),
         identifiers: vec![patient.mrn.clone()],
         family: Some(patient.family.clone()),
         display_name: patient.family.clone(),
     };
+    (study, series, context)
+}
+
+#[test]
+fn the_measurement_report_reads_back_with_both_groups() {
+    use emr_imaging::imaging::structured_report::{read_report, ItemKind, ReportItem};
+    let ds = small();
+    let (study, sr, context) = document_series(&ds, "SR");
     let report = read_report(&sr.instances[0].part10, &context).unwrap();
     assert_eq!(report.title.as_deref(), Some("Imaging Measurement Report"));
     fn all<'a>(items: &'a [ReportItem], out: &mut Vec<&'a ReportItem>) {
@@ -349,21 +355,8 @@ fn the_measurement_report_reads_back_with_both_groups() {
 #[test]
 fn the_presentation_state_reads_back_for_the_radiograph() {
     use emr_imaging::imaging::presentation_state::{read_state, Mark, Shape, SpatialTransform};
-    use emr_imaging::imaging::PatientContext;
     let ds = small();
-    let (patient, study) = ds
-        .patients
-        .iter()
-        .flat_map(|p| p.studies.iter().map(move |s| (p, s)))
-        .find(|(_, s)| s.series.iter().any(|se| se.modality == "PR"))
-        .unwrap();
-    let pr = study.series.iter().find(|se| se.modality == "PR").unwrap();
-    let context = PatientContext {
-        id: patient.fhir_id.clone(),
-        identifiers: vec![patient.mrn.clone()],
-        family: Some(patient.family.clone()),
-        display_name: patient.family.clone(),
-    };
+    let (study, pr, context) = document_series(&ds, "PR");
     let state = read_state(&pr.instances[0].part10, &context).unwrap();
     let image = &study.series[0];
     assert_eq!(state.label, presentation_state::LABEL);
