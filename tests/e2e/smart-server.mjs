@@ -111,7 +111,7 @@ provider.use(async (ctx, next) => {
   }
 });
 
-const html = (body) => `<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title></head><body>${body}</body></html>`;
+const html = (body) => `<!doctype html><html><head><meta charset="utf-8"><title>Sign in</title><link rel="icon" href="data:,"></head><body>${body}</body></html>`;
 const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 async function body(req) {

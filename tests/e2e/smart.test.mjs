@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,39 @@ let fhir; // the FHIR base with authorization on (the issuer)
 let as; // the authorization server
 let proxy;
 let manifest;
+/** Which token each request to Helios carried, in order: `{at, path, tokenTail}`. */
+const fhirJournal = [];
+
+/**
+ * A pass-through in front of Helios that notes each request's token (its last 12 characters,
+ * as the dev server's journal does): the FHIR side of "never an old token again".
+ */
+function recordingPassThrough(port, upstreamPort) {
+  const server = http.createServer((req, res) => {
+    const auth = req.headers.authorization;
+    fhirJournal.push({ at: Date.now(), path: req.url, tokenTail: auth ? auth.slice(-12) : null });
+    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+let passThrough;
+
+/** The tokens of `tails` in the order they first appear, and whether one came back after its successor. */
+function tokenOrder(tails) {
+  const order = [];
+  let cameBack = null;
+  for (const tail of tails.filter(Boolean)) {
+    if (order.at(-1) === tail) continue;
+    if (order.includes(tail)) cameBack = tail;
+    else order.push(tail);
+  }
+  return { order, cameBack };
+}
 
 function freePort() {
   return new Promise((resolve) => {
@@ -53,10 +87,12 @@ before(async () => {
   browser = await launch();
   proxy = new URL(requireEnv('E2E_PROXY_URL')).origin;
   manifest = loadManifest(requireEnv('E2E_DATA'));
-  const [viewerPort, asPort, fhirPort] = [await freePort(), await freePort(), await freePort()];
+  const [viewerPort, asPort, fhirPort, hfsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   viewer = `http://localhost:${viewerPort}`;
   as = `http://127.0.0.1:${asPort}`;
+  // The issuer is the recording pass-through; Helios listens behind it.
   fhir = `http://127.0.0.1:${fhirPort}`;
+  passThrough = await recordingPassThrough(fhirPort, hfsPort);
   // The authorization server first: Helios fetches its JWKS at boot and exits without it.
   start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html`,
     manifest.patients.map((p) => p.fhir_id).join(',')], {}, 'smart-server');
@@ -71,7 +107,7 @@ before(async () => {
     cwd: data,
     env: {
       ...process.env,
-      HFS_SERVER_HOST: '127.0.0.1', HFS_SERVER_PORT: String(fhirPort), HFS_BASE_URL: fhir, HFS_DATA_DIR: data,
+      HFS_SERVER_HOST: '127.0.0.1', HFS_SERVER_PORT: String(hfsPort), HFS_BASE_URL: fhir, HFS_DATA_DIR: data,
       HFS_DATABASE_URL: path.join(data, 'hfs.db'), HFS_NL_SEARCH_ENABLED: 'false', HFS_UI_ENABLED: 'false', RUST_MIN_STACK: '8388608',
       HFS_AUTH_ENABLED: 'true', HFS_AUTH_JWKS_URL: `${as}/jwks`, HFS_AUTH_ISSUER: as, HFS_AUTH_AUDIENCE: fhir, HFS_AUTH_ALGORITHMS: 'RS256',
       HFS_SMART_AUTHORIZE_ENDPOINT: `${as}/auth`, HFS_SMART_TOKEN_ENDPOINT: `${as}/token`,
@@ -99,6 +135,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   for (const child of children) child.kill('SIGTERM');
+  passThrough?.close();
   if (site) fs.rmSync(site, { recursive: true, force: true });
 });
 
@@ -226,7 +263,7 @@ test('a revoked refresh token ends in "session expired" and the images shown sta
   await page.close();
 });
 
-test('a 60 s token is renewed over 3 minutes: the proxy sees each new token and never an old one again', async () => {
+test('a 60 s token is renewed over 3 minutes: the proxies see each new token and never an old one again', async () => {
   const { patient } = ctOf(manifest);
   const { page, problems } = await newPage(browser);
   const errors = [];
@@ -237,23 +274,31 @@ test('a 60 s token is renewed over 3 minutes: the proxy sees each new token and 
   await ehrLaunch(page, patient.fhir_id, null);
   await signIn(page);
   await waitDisplayed(page);
-  const seen = [];
+  const fhirFrom = fhirJournal.length;
+  const dicomweb = [];
   const started = Date.now();
   const items = page.locator('[data-testid=study-list] li');
   for (let i = 0; Date.now() - started < 180000; i++) {
     await new Promise((r) => setTimeout(r, 15000));
-    // Switch studies, so images are asked for with whatever token is current.
+    // Switch studies, so the servers are asked with whatever token is current.
     await items.nth(i % Math.max(1, await items.count())).click().catch(() => {});
     const entries = await journal(proxy);
-    for (const entry of entries) if (entry.token_tail && seen.at(-1) !== entry.token_tail) seen.push(entry.token_tail);
-    const renewals = requests.filter((r) => r.url.startsWith(`${as}/token`)).length;
-    console.log(`${Math.round((Date.now() - started) / 1000)} s: proxy saw ${entries.length} requests, token endpoint called ${renewals} times, browser used ${bearers(requests).length} tokens`);
+    dicomweb.push(...entries.map((e) => e.token_tail));
     await clearJournal(proxy);
+    const renewals = requests.filter((r) => r.url.startsWith(`${as}/token`)).length;
+    const fhirNow = fhirJournal.slice(fhirFrom);
+    console.log(`${Math.round((Date.now() - started) / 1000)} s: token endpoint called ${renewals} times; Helios saw ${fhirNow.length} requests with ${tokenOrder(fhirNow.map((e) => e.tokenTail)).order.length} tokens, Orthanc's proxy ${dicomweb.length} with ${tokenOrder(dicomweb).order.length}`);
     await noTokenStored(page, bearers(requests));
   }
-  console.log(`tokens seen by the proxy over 3 min, in order: ${seen.length}`);
-  assert.ok(seen.length >= 3, `renewed at least twice: ${seen.length}`);
-  assert.equal(new Set(seen).size, seen.length, 'no token came back after its successor');
+  const onFhir = tokenOrder(fhirJournal.slice(fhirFrom).map((e) => e.tokenTail));
+  const onDicomweb = tokenOrder(dicomweb);
+  console.log(`tokens over 3 min, in order: Helios ${onFhir.order.length}, Orthanc ${onDicomweb.order.length}`);
+  assert.ok(onFhir.order.length >= 3, `renewed at least twice: ${onFhir.order.length}`);
+  assert.equal(onFhir.cameBack, null, 'no token came back to Helios after its successor');
+  assert.equal(onDicomweb.cameBack, null, 'no token came back to Orthanc after its successor');
+  // Both servers saw the tokens in one order: Orthanc's are Helios's, in the same sequence.
+  const positions = onDicomweb.order.map((t) => onFhir.order.indexOf(t));
+  assert.ok(positions.every((p, k) => p >= 0 && (k === 0 || p > positions[k - 1])), `one order: ${positions}`);
   assert.deepEqual(errors.filter((e) => !e.startsWith('superseded')), [], 'no 401 reached the user');
   assert.deepEqual(problems, []);
   await page.close();
