@@ -408,16 +408,7 @@ mod life {
             let auth = request.header_value("authorization").map(|a| a.trim_start_matches("Bearer ").to_string());
             self.seen.borrow_mut().push(auth.clone());
             if self.yield_once.get() {
-                let mut once = false;
-                std::future::poll_fn(|cx| {
-                    if std::mem::replace(&mut once, true) {
-                        Poll::Ready(())
-                    } else {
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                })
-                .await;
+                yield_once().await;
             }
             let ok = auth.is_some_and(|a| self.good.borrow().contains(&a));
             Ok(Response { status: if ok { 200 } else { 401 }, headers: vec![], body: b"{}".to_vec() })
@@ -431,6 +422,20 @@ mod life {
         fn jitter(&self) -> f64 {
             0.0
         }
+    }
+
+    /// Pending for one poll: lets other futures run in between, as a real request would.
+    async fn yield_once() {
+        let mut once = false;
+        std::future::poll_fn(|cx| {
+            if std::mem::replace(&mut once, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        })
+        .await
     }
 
     fn client(clock: &Rc<Clock>) -> HttpClient<Rc<Clock>> {
@@ -448,16 +453,7 @@ mod life {
             let (clock, calls) = (clock.clone(), calls.clone());
             Box::pin(async move {
                 calls.set(calls.get() + 1);
-                let mut once = false;
-                std::future::poll_fn(|cx| {
-                    if std::mem::replace(&mut once, true) {
-                        Poll::Ready(())
-                    } else {
-                        cx.waker().wake_by_ref();
-                        Poll::Pending
-                    }
-                })
-                .await;
+                yield_once().await;
                 if calls.get() >= fail_from {
                     return Err("invalid_grant".to_string());
                 }
