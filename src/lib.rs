@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod bridge;
 pub mod cache;
+pub mod context;
 pub mod dicomweb;
 pub mod fhir;
 pub mod imaging;

@@ -895,10 +895,12 @@ fn stow_json(stored: &[(&str, Option<u32>)], failed: &[(&str, u32)]) -> String {
     };
     let mut body = serde_json::json!({});
     if !stored.is_empty() {
-        body["00081199"] = serde_json::json!({ "vr": "SQ", "Value": stored.iter().map(|(u, w)| item(u, "00081196", *w)).collect::<Vec<_>>() });
+        body["00081199"] =
+            serde_json::json!({ "vr": "SQ", "Value": stored.iter().map(|(u, w)| item(u, "00081196", *w)).collect::<Vec<_>>() });
     }
     if !failed.is_empty() {
-        body["00081198"] = serde_json::json!({ "vr": "SQ", "Value": failed.iter().map(|(u, r)| item(u, "00081197", Some(*r))).collect::<Vec<_>>() });
+        body["00081198"] =
+            serde_json::json!({ "vr": "SQ", "Value": failed.iter().map(|(u, r)| item(u, "00081197", Some(*r))).collect::<Vec<_>>() });
     }
     body.to_string()
 }
@@ -938,7 +940,8 @@ fn stow_202_shows_warnings_and_failures_per_file_and_resends_only_the_unconfirme
     let uids: Vec<String> = files.iter().map(|(u, _)| u.clone()).collect();
     let first = stow_json(&[(&uids[0], Some(0xB000))], &[(&uids[1], 0xC000), (&uids[2], 0xA700)]);
     let second = stow_json(&[(&uids[2], None)], &[]);
-    let server = FaultyServer::start(Arc::new(move |_, _, nth| answer(if nth == 0 { 202 } else { 200 }, if nth == 0 { &first } else { &second })));
+    let server =
+        FaultyServer::start(Arc::new(move |_, _, nth| answer(if nth == 0 { 202 } else { 200 }, if nth == 0 { &first } else { &second })));
     let (ran, sent) = run_queue(&server, &files, 10);
     assert!(ran.empty);
     assert_eq!(sent, [uids.clone(), vec![uids[2].clone()]], "out of resources: only that file again");

@@ -12,6 +12,8 @@ wire_enum! {
         StudyOpen = "study-open",
         /// An access, as a FHIR AuditEvent.
         Audit = "audit",
+        /// A FHIRcast event was followed (or refused): `{event, id, context, status}`.
+        Context = "context",
     }
 }
 

@@ -26,6 +26,7 @@ struct RawOptions {
     user_id: Option<String>,
     external_iid_viewer: Option<String>,
     key_images_only: Option<bool>,
+    lang: Option<String>,
     timeouts: Timeouts,
 }
 
@@ -50,10 +51,16 @@ pub struct Options {
     pub user_id: Option<String>,
     /// A diagnostic viewer's IID address for the toolbar's "Open in diagnostic viewer".
     pub external_iid_viewer: Option<Url>,
+    /// `fhircast`: follow (and publish to) a FHIRcast hub from the start.
+    pub fhircast: Option<super::fhircast::FhircastConfig>,
+    /// `subscriptions` and `studyPollSeconds`: new studies of the patient on screen.
+    pub watch: super::subscriptions::WatchConfig,
     /// Each study shows only the images its Key Object Selections name.
     pub key_images_only: bool,
     /// `audit: { enabled: true, fhirBaseUrl? }`: the FHIR server AuditEvents are delivered to.
     pub audit_to: Option<Url>,
+    /// `lang`: the UI's language, else the page's (`lang` attribute), else English.
+    pub lang: Option<crate::view::Locale>,
 }
 
 impl Options {
@@ -85,6 +92,18 @@ impl Options {
             }
         }
         let audit_to = if is_object { audit(&get(K::Audit))? } else { None };
+        let fhircast = match is_object.then(|| get(K::Fhircast)).filter(|v| !v.is_undefined() && !v.is_null()) {
+            Some(v) => Some(
+                super::fhircast::FhircastConfig::from_js(&v, page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
+            ),
+            None => None,
+        };
+        let watch = if is_object {
+            super::subscriptions::WatchConfig::from_js(&get(K::Subscriptions), &get(K::StudyPollSeconds))
+                .map_err(|e| ApiError::invalid_options(e).into_js())?
+        } else {
+            Default::default()
+        };
         let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
@@ -131,8 +150,12 @@ impl Options {
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
+            fhircast,
+            watch,
             key_images_only: raw.key_images_only.unwrap_or(false),
             audit_to,
+            // A language the UI lacks falls back to the page's, then to English, as browsers do.
+            lang: raw.lang.as_deref().and_then(crate::view::Locale::from_tag),
         })
     }
 
@@ -181,6 +204,7 @@ impl RawOptions {
             user_id: string(K::UserId)?,
             external_iid_viewer: string(K::ExternalIidViewer)?,
             key_images_only: boolean(K::KeyImagesOnly)?,
+            lang: string(K::Lang)?,
             timeouts: timeouts(get(K::RequestTimeoutSeconds))?,
         })
     }
@@ -234,6 +258,11 @@ fn audit(value: &JsValue) -> Result<Option<Option<Url>>, JsValue> {
     }
     let text = base.as_string().ok_or_else(|| ApiError::invalid_options("audit.fhirBaseUrl must be a string".into()).into_js())?;
     Ok(Some(Some(http_url(K::Audit, &text)?)))
+}
+
+/// The page's address, for relative URLs.
+pub fn page_url() -> Option<Url> {
+    web_sys::window().and_then(|w| w.location().href().ok()).and_then(|h| Url::parse(&h).ok())
 }
 
 /// An http(s) URL, resolved against the page when relative.

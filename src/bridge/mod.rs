@@ -9,7 +9,7 @@ pub mod rendered;
 mod report;
 mod study;
 
-pub use study::{InstanceRef, SeriesRef, Service, Source, Study};
+pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
@@ -197,6 +197,12 @@ impl<T: Transport> ImagingBridge<T> {
     /// Study Instance UID, a bare accession number), enriched like a patient's; newest first.
     pub async fn studies_by_identifier(&self, token: &str) -> Result<StudyList, BridgeError> {
         let search = self.fhir.search_studies_by_identifier(&self.http, token).await?;
+        Ok(self.studies_from_search(search).await)
+    }
+
+    /// The study with FHIR id `id` (a context event may name a study by reference only).
+    pub async fn studies_by_id(&self, id: &str) -> Result<StudyList, BridgeError> {
+        let search = self.fhir.search_studies_by_id(&self.http, id).await?;
         Ok(self.studies_from_search(search).await)
     }
 

@@ -243,14 +243,43 @@ impl Study {
     }
 }
 
-/// Modalities of series that hold documents or objects, never pixels (PS3.3 C.7.3.1.1.1):
-/// key object selections, reports, presentation states, registrations and the like.
-const NON_IMAGE_MODALITIES: [&str; 12] = ["KO", "SR", "PR", "DOC", "REG", "FID", "RWV", "AU", "PLAN", "RTPLAN", "RTRECORD", "RTSTRUCT"];
+/// What a series holds, by its modality (PS3.3 C.7.3.1.1.1): images to show, or documents
+/// and objects that must never be drawn as a (broken) image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SeriesKind {
+    Images,
+    /// KO: Key Object Selections.
+    KeyObjects,
+    /// SR: structured reports.
+    Report,
+    /// PR: presentation states.
+    PresentationState,
+    /// SEG: segmentations (binary or fractional frames, not pictures of the patient).
+    Segmentation,
+    /// Registrations, fiducials, waveforms, RT plans and other objects without pixels.
+    OtherObject,
+}
+
+/// Modalities of the [`SeriesKind::OtherObject`] kind.
+const OTHER_OBJECT_MODALITIES: [&str; 9] = ["DOC", "REG", "FID", "RWV", "AU", "PLAN", "RTPLAN", "RTRECORD", "RTSTRUCT"];
 
 impl SeriesRef {
-    /// Whether the series may hold images (a series of unknown modality may).
+    /// What the series holds (a series of unknown modality may hold images).
+    pub fn kind(&self) -> SeriesKind {
+        match self.modality.as_deref() {
+            Some("KO") => SeriesKind::KeyObjects,
+            Some("SR") => SeriesKind::Report,
+            Some("PR") => SeriesKind::PresentationState,
+            Some("SEG") => SeriesKind::Segmentation,
+            Some(m) if OTHER_OBJECT_MODALITIES.contains(&m) => SeriesKind::OtherObject,
+            _ => SeriesKind::Images,
+        }
+    }
+
+    /// Whether the series may hold images to show.
     pub fn holds_images(&self) -> bool {
-        self.modality.as_deref().is_none_or(|m| !NON_IMAGE_MODALITIES.contains(&m))
+        self.kind() == SeriesKind::Images
     }
 }
 
@@ -280,6 +309,12 @@ mod tests {
         assert_eq!(order, ["1.2.0", "1.2.1"]);
         let images: Vec<&str> = study.image_series().iter().map(|s| s.uid.as_str()).collect();
         assert_eq!(images, ["1.2.1"], "an SR series holds no pixels");
+        let kind = |modality: Option<&str>| SeriesRef { modality: modality.map(Into::into), ..study.series[0].clone() }.kind();
+        assert_eq!(kind(Some("SR")), SeriesKind::Report);
+        assert_eq!(kind(Some("SEG")), SeriesKind::Segmentation);
+        assert_eq!(kind(Some("RTSTRUCT")), SeriesKind::OtherObject);
+        assert_eq!(kind(Some("MR")), SeriesKind::Images);
+        assert_eq!(kind(None), SeriesKind::Images, "unknown: may hold images");
     }
 
     #[test]

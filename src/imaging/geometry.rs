@@ -59,6 +59,32 @@ pub fn edge_labels(iop: &[f64; 6]) -> Option<EdgeLabels> {
     })
 }
 
+/// Edge labels from Patient Orientation (PS3.3 C.7.6.1.1.1): the row direction is the right
+/// edge's, the column direction the bottom edge's, each opposite letter for the other edge.
+/// `None` unless both are made only of the six direction letters.
+pub fn edge_labels_from_patient_orientation([row, column]: &[String; 2]) -> Option<EdgeLabels> {
+    let opposite = |v: &str| -> Option<String> {
+        v.chars()
+            .map(|c| match c {
+                'L' => Some('R'),
+                'R' => Some('L'),
+                'A' => Some('P'),
+                'P' => Some('A'),
+                'H' => Some('F'),
+                'F' => Some('H'),
+                _ => None,
+            })
+            .collect::<Option<String>>()
+            .filter(|s| !s.is_empty())
+    };
+    Some(EdgeLabels {
+        left: opposite(row)?,
+        right: opposite(&opposite(row)?)?,
+        top: opposite(column)?,
+        bottom: opposite(&opposite(column)?)?,
+    })
+}
+
 /// The slice's position along its normal (row × column) in mm: the value that orders a stack
 /// and that the overlay shows. `None` without position or orientation.
 pub fn slice_position(ipp: &[f64; 3], iop: &[f64; 6]) -> Option<f64> {
@@ -133,6 +159,59 @@ pub fn fit_zoom_aspect(container: (f64, f64), image: (u32, u32), aspect: f64) ->
     }
 }
 
+/// Two fingers on the viewport: where they were when the pinch began, and the view then.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pinch {
+    pub zoom: f64,
+    /// The image centre's offset from the viewport centre, screen px.
+    pub pan: (f64, f64),
+    pub fingers: [(f64, f64); 2],
+}
+
+impl Pinch {
+    /// Zoom and pan with the fingers at `now` (screen px, relative to the viewport centre):
+    /// the zoom follows their spread, and the image point under their midpoint at the start
+    /// stays under their midpoint, so the image moves with the hand.
+    pub fn view_at(&self, now: [(f64, f64); 2]) -> (f64, (f64, f64)) {
+        let spread = |f: [(f64, f64); 2]| (f[0].0 - f[1].0).hypot(f[0].1 - f[1].1);
+        let mid = |f: [(f64, f64); 2]| ((f[0].0 + f[1].0) / 2.0, (f[0].1 + f[1].1) / 2.0);
+        let (s0, s1) = (spread(self.fingers), spread(now));
+        let ratio = if s0 >= 1.0 && s1.is_finite() { s1 / s0 } else { 1.0 };
+        let zoom = (self.zoom * ratio).clamp(0.05, 40.0);
+        let ratio = zoom / self.zoom;
+        let ((m0x, m0y), (mx, my)) = (mid(self.fingers), mid(now));
+        (zoom, (mx - (m0x - self.pan.0) * ratio, my - (m0y - self.pan.1) * ratio))
+    }
+}
+
+/// A second tap within this long (ms) and this near (px) of the first is a double tap.
+const DOUBLE_TAP_MS: f64 = 300.0;
+const DOUBLE_TAP_PX: f64 = 30.0;
+/// A touch that moved less than this (px) and lasted less than this (ms) is a tap.
+const TAP_SLOP_PX: f64 = 10.0;
+const TAP_MS: f64 = 250.0;
+
+/// Tells a double tap from taps and drags, from when and where each touch began and ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TapDetector {
+    last_tap: Option<(f64, (f64, f64))>,
+}
+
+impl TapDetector {
+    /// A touch went down at `down` (time ms, position px) and up at `up`: `true` when it
+    /// completes a double tap (which then starts over).
+    pub fn touch_ended(&mut self, down: (f64, (f64, f64)), up: (f64, (f64, f64))) -> bool {
+        let moved = (up.1 .0 - down.1 .0).hypot(up.1 .1 - down.1 .1);
+        if moved > TAP_SLOP_PX || up.0 - down.0 > TAP_MS {
+            self.last_tap = None;
+            return false;
+        }
+        let double = self.last_tap.is_some_and(|(t, p)| up.0 - t <= DOUBLE_TAP_MS && (up.1 .0 - p.0).hypot(up.1 .1 - p.1) <= DOUBLE_TAP_PX);
+        self.last_tap = if double { None } else { Some(up) };
+        double
+    }
+}
+
 /// Zoom after a vertical drag of `dy` screen px (up zooms in), kept within sane limits.
 pub fn zoom_after_drag(zoom: f64, dy: f64) -> f64 {
     (zoom * (-dy / 200.0).exp()).clamp(0.05, 40.0)
@@ -169,6 +248,44 @@ pub fn middle(len: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_pinch_zooms_with_the_spread_and_keeps_the_point_under_the_fingers() {
+        let pinch = super::Pinch { zoom: 1.0, pan: (10.0, 0.0), fingers: [(-50.0, 0.0), (50.0, 0.0)] };
+        // Unchanged fingers: unchanged view.
+        assert_eq!(pinch.view_at(pinch.fingers), (1.0, (10.0, 0.0)));
+        // Spread to twice the distance about the same midpoint: twice the zoom; the image point
+        // under the midpoint (10 px left of the image centre) stays there.
+        let (zoom, pan) = pinch.view_at([(-100.0, 0.0), (100.0, 0.0)]);
+        assert_eq!(zoom, 2.0);
+        assert_eq!(pan, (20.0, 0.0));
+        // Both fingers moved 30 px down: a two-finger pan.
+        assert_eq!(pinch.view_at([(-50.0, 30.0), (50.0, 30.0)]), (1.0, (10.0, 30.0)));
+        // Fingers together: the zoom stays within its limits.
+        assert_eq!(pinch.view_at([(0.0, 0.0), (0.01, 0.0)]).0, 0.05);
+        let degenerate = super::Pinch { fingers: [(0.0, 0.0), (0.0, 0.0)], ..pinch };
+        assert_eq!(degenerate.view_at([(-50.0, 0.0), (50.0, 0.0)]).0, 1.0);
+    }
+
+    #[test]
+    fn two_quick_near_taps_are_a_double_tap_and_drags_are_not_taps() {
+        let mut taps = super::TapDetector::default();
+        let tap = |t: f64, x: f64| ((t, (x, 0.0)), (t + 80.0, (x + 2.0, 0.0)));
+        let (d, u) = tap(0.0, 100.0);
+        assert!(!taps.touch_ended(d, u));
+        let (d, u) = tap(200.0, 110.0);
+        assert!(taps.touch_ended(d, u), "a second tap 120 ms later, 10 px away");
+        let (d, u) = tap(400.0, 110.0);
+        assert!(!taps.touch_ended(d, u), "a third tap starts over");
+        let (d, u) = tap(1000.0, 110.0);
+        assert!(!taps.touch_ended(d, u), "too late: a new first tap");
+        assert!(!taps.touch_ended((1100.0, (110.0, 0.0)), (1150.0, (180.0, 0.0))), "a drag is no tap");
+        let (d, u) = tap(1200.0, 110.0);
+        assert!(!taps.touch_ended(d, u), "after a drag, a tap is a first tap");
+        let (d, u) = tap(1300.0, 200.0);
+        assert!(!taps.touch_ended(d, u), "too far from the first");
+        assert!(!taps.touch_ended((1400.0, (200.0, 0.0)), (1700.0, (200.0, 0.0))), "a long press is no tap");
+    }
+
     use super::*;
 
     fn labels(l: &str, r: &str, t: &str, b: &str) -> EdgeLabels {
@@ -192,6 +309,13 @@ mod tests {
         assert_eq!(direction_label([s, s, 0.1]), "LP");
         assert_eq!(edge_labels(&[0.0; 6]), None);
         assert_eq!(edge_labels(&[f64::NAN, 0.0, 0.0, 0.0, 1.0, 0.0]), None);
+        // A chest PA: rows toward the patient's left, columns toward the feet.
+        let pa = ["L".to_string(), "F".to_string()];
+        assert_eq!(super::edge_labels_from_patient_orientation(&pa), Some(labels("R", "L", "H", "F")));
+        let oblique = ["AL".to_string(), "F".to_string()];
+        assert_eq!(super::edge_labels_from_patient_orientation(&oblique), Some(labels("PR", "AL", "H", "F")));
+        assert_eq!(super::edge_labels_from_patient_orientation(&["L".to_string(), String::new()]), None);
+        assert_eq!(super::edge_labels_from_patient_orientation(&["X".to_string(), "F".to_string()]), None);
     }
 
     #[test]

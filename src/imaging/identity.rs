@@ -22,6 +22,37 @@ pub struct PatientContext {
     pub display_name: String,
 }
 
+/// Why a document (an instance without pixels: a Key Object Selection, a structured report, a
+/// presentation state) was not read.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum DocumentError {
+    #[error(transparent)]
+    Imaging(#[from] ImagingError),
+    /// Another SOP class than the reader reads (a series may hold several): skipped, not a fault.
+    #[error("instance {0} is not {1}")]
+    OtherClass(String, &'static str),
+    #[error(transparent)]
+    WrongPatient(#[from] IdentityMismatch),
+}
+
+/// Checks a document's SOP class (one of `classes`, else it is not `what`) and its patient; its
+/// SOP Instance UID.
+pub fn check_document(
+    ds: &dicom_parser_lite::DataSet,
+    classes: &[&str],
+    what: &'static str,
+    patient: &PatientContext,
+) -> Result<String, DocumentError> {
+    use dicom_parser_lite::tags;
+    let sop_instance_uid = ds.string(tags::SOP_INSTANCE_UID).unwrap_or_default();
+    if !ds.string(tags::SOP_CLASS_UID).is_some_and(|class| classes.contains(&class.as_str())) {
+        return Err(DocumentError::OtherClass(sop_instance_uid, what));
+    }
+    let header = ImageHeader { patient_id: ds.string(tags::PATIENT_ID), patient_name: ds.string(tags::PATIENT_NAME), ..Default::default() };
+    check_header(&header, patient)?;
+    Ok(sop_instance_uid)
+}
+
 /// Why an image was withheld.
 #[derive(Debug, Error, Clone, PartialEq, serde::Serialize)]
 pub enum IdentityMismatch {

@@ -4,10 +4,8 @@
 //! The document is checked against the patient in context like an image: a selection made for
 //! another patient must not choose what this one's viewer shows.
 
-use super::identity::check_header;
-use super::{IdentityMismatch, ImageHeader, ImagingError, PatientContext};
+use super::{check_document, DocumentError, ImagingError, PatientContext};
 use dicom_parser_lite::{tags, DataSet};
-use thiserror::Error;
 
 /// Key Object Selection Document Storage.
 pub const KEY_OBJECT_SELECTION_SOP_CLASS: &str = "1.2.840.10008.5.1.4.1.1.88.59";
@@ -20,16 +18,6 @@ const REJECTION_TITLES: [&str; 4] = [
     "113038", // Incorrect Modality Worklist Entry
     "113039", // Data Retention Policy Expired
 ];
-
-#[derive(Debug, Error, Clone, PartialEq)]
-pub enum KeyObjectError {
-    #[error(transparent)]
-    Imaging(#[from] ImagingError),
-    #[error("instance {0} is not a Key Object Selection document")]
-    NotKeyObject(String),
-    #[error(transparent)]
-    WrongPatient(#[from] IdentityMismatch),
-}
 
 /// One image a selection names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,16 +43,11 @@ pub struct KeySelection {
 /// The key images are the content tree's IMAGE items; their study and series come from the
 /// Current Requested Procedure Evidence Sequence, which must list every instance the content
 /// names. An IMAGE item the evidence does not list cannot be located and is left out.
-pub fn read_key_objects(bytes: &[u8], patient: &PatientContext) -> Result<KeySelection, KeyObjectError> {
+pub fn read_key_objects(bytes: &[u8], patient: &PatientContext) -> Result<KeySelection, DocumentError> {
     let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
     let file = buffer.parse().map_err(ImagingError::from)?;
     let ds = file.dataset();
-    let sop = ds.string(tags::SOP_INSTANCE_UID).unwrap_or_default();
-    if ds.string(tags::SOP_CLASS_UID).as_deref() != Some(KEY_OBJECT_SELECTION_SOP_CLASS) {
-        return Err(KeyObjectError::NotKeyObject(sop));
-    }
-    let header = ImageHeader { patient_id: ds.string(tags::PATIENT_ID), patient_name: ds.string(tags::PATIENT_NAME), ..Default::default() };
-    check_header(&header, patient)?;
+    check_document(ds, &[KEY_OBJECT_SELECTION_SOP_CLASS], "a Key Object Selection document", patient)?;
     let title_code = ds.items(tags::CONCEPT_NAME_CODE_SEQUENCE).and_then(|items| items.first());
     let code = |tag| title_code.and_then(|item| item.string(tag));
     let rejection = code(tags::CODING_SCHEME_DESIGNATOR).as_deref() == Some("DCM")

@@ -4,9 +4,14 @@
 pub mod geometry;
 mod identity;
 pub mod key_objects;
+pub mod measure;
+pub mod presentation_state;
 pub mod presets;
+pub mod structured_report;
 
-pub use identity::{check_header, decode_for, decode_frame_for, IdentityMismatch, PatientContext, VerifiedImage, VerifyError};
+pub use identity::{
+    check_document, check_header, decode_for, decode_frame_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage, VerifyError,
+};
 
 use dicom_parser_lite::{
     color,
@@ -59,13 +64,31 @@ pub struct ImageHeader {
     pub image_position: Option<[f64; 3]>,
     /// Image Orientation (Patient): row then column direction cosines.
     pub image_orientation: Option<[f64; 6]>,
-    /// Pixel Spacing: row spacing (between rows), column spacing (between columns), mm.
+    /// Patient Orientation: the directions of the rows and the columns (e.g. `L`, `F`), what a
+    /// projection radiograph has instead of an Image Orientation (Patient).
+    pub patient_orientation: Option<[String; 2]>,
+    /// Pixel Spacing: row spacing (between rows), column spacing (between columns), mm; of
+    /// this frame (from its functional groups) in an enhanced multi-frame instance.
     pub pixel_spacing: Option<[f64; 2]>,
+    /// Imager Pixel Spacing (at the detector, projection radiography), as Pixel Spacing.
+    pub imager_pixel_spacing: Option<[f64; 2]>,
+    /// Estimated Radiographic Magnification Factor.
+    pub magnification: Option<f64>,
+    /// Rescale Type (e.g. HU), the unit of the modality values.
+    pub rescale_type: Option<String>,
     pub number_of_frames: u32,
     /// Frame Time (ms) of a multi-frame instance, for cine.
     pub frame_time_ms: Option<f64>,
     /// Every window the header carries (center, width), for the presets.
     pub windows: Vec<(f64, f64)>,
+}
+
+impl ImageHeader {
+    /// The spacing that gives a pixel its proportions on screen: Pixel Spacing, else a
+    /// radiograph's Imager Pixel Spacing (its only spacing; the magnification scales both alike).
+    pub fn display_spacing(&self) -> Option<[f64; 2]> {
+        self.pixel_spacing.or(self.imager_pixel_spacing)
+    }
 }
 
 fn fixed<const N: usize>(values: Vec<f64>) -> Option<[f64; N]> {
@@ -124,7 +147,11 @@ fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
         series_description: ds.string(tags::SERIES_DESCRIPTION),
         image_position: fixed(ds.f64s(tags::IMAGE_POSITION_PATIENT)),
         image_orientation: fixed(ds.f64s(tags::IMAGE_ORIENTATION_PATIENT)),
+        patient_orientation: ds.strings(tags::PATIENT_ORIENTATION).try_into().ok(),
         pixel_spacing: fixed(ds.f64s(tags::PIXEL_SPACING)),
+        imager_pixel_spacing: fixed(ds.f64s(tags::IMAGER_PIXEL_SPACING)),
+        magnification: ds.f64(tags::ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR).filter(|m| m.is_finite() && *m > 0.0),
+        rescale_type: ds.string(tags::RESCALE_TYPE).filter(|t| !t.is_empty()),
         number_of_frames: ds.u32(tags::NUMBER_OF_FRAMES).unwrap_or(1).max(1),
         frame_time_ms: ds.f64(tags::FRAME_TIME).filter(|t| t.is_finite() && *t > 0.0),
         windows: centers.iter().zip(&widths).map(|(&c, &w)| (c, w)).collect(),
@@ -157,8 +184,12 @@ impl DecodedImage {
         (0..header.number_of_frames).map(|i| Self::decode_one(&file, header.clone(), i)).collect()
     }
 
-    fn decode_one(file: &dicom_parser_lite::DicomFile, header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
+    fn decode_one(file: &dicom_parser_lite::DicomFile, mut header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
         let ds = file.dataset();
+        if header.pixel_spacing.is_none() {
+            header.pixel_spacing = transform::frame_sources(ds, index as usize, tags::PIXEL_MEASURES_SEQUENCE)
+                .find_map(|d| fixed(d.f64s(tags::PIXEL_SPACING)).filter(|s: &[f64; 2]| s.iter().all(|v| *v > 0.0)));
+        }
         let frame = pixel::decode_frame(file, index as usize)?;
         let info = frame.info.clone();
         let at = index as usize;
@@ -190,6 +221,30 @@ impl DecodedImage {
 
     pub fn columns(&self) -> u32 {
         self.info.columns
+    }
+
+    /// The Modality LUT (slope, intercept) of a grayscale frame; identity for colour.
+    pub fn rescale(&self) -> (f64, f64) {
+        match &self.pixels {
+            Pixels::Gray { modality, .. } => (modality.slope, modality.intercept),
+            Pixels::Colour { .. } => (1.0, 0.0),
+        }
+    }
+
+    /// MONOCHROME1: the renderer shows low values bright unless told otherwise.
+    pub fn is_monochrome1(&self) -> bool {
+        matches!(&self.pixels, Pixels::Gray { monochrome1: true, .. })
+    }
+
+    /// The modality value (stored value through the Modality LUT, e.g. HU) of the pixel at
+    /// `column`, `row`; `None` for colour images and outside the image.
+    pub fn modality_value(&self, column: u32, row: u32) -> Option<f64> {
+        let Pixels::Gray { frame, modality, .. } = &self.pixels else { return None };
+        if column >= self.info.columns || row >= self.info.rows {
+            return None;
+        }
+        let i = row as usize * self.info.columns as usize + column as usize;
+        frame.samples.get_f64(i).map(|v| modality.apply(v))
     }
 
     /// Colour images ignore the window.
@@ -292,27 +347,46 @@ fn modality_range(frame: &Frame, modality: &ModalityLut, range: Option<(i32, i32
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A minimal Explicit VR Little Endian Part 10 file from (tag, VR, value) triples.
-    fn part10(elements: &[(u32, &[u8; 2], Vec<u8>)]) -> Vec<u8> {
-        fn encode(out: &mut Vec<u8>, tag: u32, vr: &[u8; 2], value: &[u8]) {
-            let mut value = value.to_vec();
-            if value.len() % 2 == 1 {
-                value.push(if vr == b"UI" || vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
-            }
-            out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
-            out.extend_from_slice(&(tag as u16).to_le_bytes());
-            out.extend_from_slice(vr);
-            if matches!(vr, b"OB" | b"OW") {
-                out.extend_from_slice(&[0, 0]);
-                out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-            } else {
-                out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-            }
-            out.extend_from_slice(&value);
+    fn encode(out: &mut Vec<u8>, tag: u32, vr: &[u8; 2], value: &[u8]) {
+        let mut value = value.to_vec();
+        if value.len() % 2 == 1 {
+            value.push(if vr == b"UI" || vr == b"OB" || vr == b"OW" { 0 } else { b' ' });
         }
+        out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
+        out.extend_from_slice(&(tag as u16).to_le_bytes());
+        out.extend_from_slice(vr);
+        if matches!(vr, b"OB" | b"OW" | b"SQ") {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(&value);
+    }
+
+    /// One data element for the test files: (tag, VR, value).
+    pub(crate) type TestElement = (u32, &'static [u8; 2], Vec<u8>);
+
+    /// A sequence value (`SQ`) of items of defined length, each from (tag, VR, value) triples.
+    pub(crate) fn items(items: &[&[TestElement]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for elements in items {
+            let mut body = Vec::new();
+            for (tag, vr, value) in *elements {
+                encode(&mut body, *tag, vr, value);
+            }
+            out.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&body);
+        }
+        out
+    }
+
+    /// A minimal Explicit VR Little Endian Part 10 file from (tag, VR, value) triples.
+    pub(crate) fn part10(elements: &[(u32, &[u8; 2], Vec<u8>)]) -> Vec<u8> {
         let mut meta = Vec::new();
         encode(&mut meta, 0x0002_0010, b"UI", b"1.2.840.10008.1.2.1");
         let mut out = vec![0u8; 128];
@@ -327,11 +401,11 @@ mod tests {
         out
     }
 
-    fn us(v: u16) -> Vec<u8> {
+    pub(crate) fn us(v: u16) -> Vec<u8> {
         v.to_le_bytes().to_vec()
     }
 
-    fn text(s: &str) -> Vec<u8> {
+    pub(crate) fn text(s: &str) -> Vec<u8> {
         s.as_bytes().to_vec()
     }
 

@@ -1,20 +1,38 @@
-//! Key images only (IID `keyImagesOnly=true`, the widget's `keyImagesOnly`): a study is shown
-//! as just the images its Key Object Selection documents name, and a study with none says so
-//! instead of showing everything (that would answer another question than the one asked).
+//! Key images: the images a study's Key Object Selection documents name. They are marked in
+//! the strip and the viewport, and with key images only (IID `keyImagesOnly=true`, the
+//! widget's `keyImagesOnly`, the toolbar's toggle) a study is shown as just those images; a
+//! study with none says so instead of showing everything (that would answer another question
+//! than the one asked).
 //!
 //! The documents are checked against the patient in context like images are. An image a
 //! rejection note withdraws (IHE IOCM) is never a key image, whatever another document says.
 
-use super::{Generation, Screen, Session, SessionError};
+use super::{Generation, Screen, Session, SessionError, Update};
 use crate::bridge::Study;
-use crate::imaging::key_objects::{read_key_objects, KeyObjectError, KEY_OBJECT_SELECTION_SOP_CLASS};
+use crate::imaging::key_objects::{read_key_objects, KEY_OBJECT_SELECTION_SOP_CLASS};
 use crate::net::Transport;
 
+/// (Series Instance UID, SOP Instance UID) of each key image, in the order first named.
+pub type KeyImages = Vec<(String, String)>;
+
 impl<T: Transport, S: Screen> Session<T, S> {
-    /// `study` narrowed to its key images.
-    pub(super) async fn key_images_of(&self, study: &Study, generation: &Generation) -> Result<Study, SessionError> {
+    /// Shows studies as their key images only (or not), and opens the selected study again so.
+    pub async fn set_key_images_only(&self, on: bool) -> Result<(), SessionError> {
+        if self.key_images_only.replace(on) == on {
+            return Ok(());
+        }
+        self.screen.apply(Update::KeyImagesOnly(on));
+        let selected = self.state.borrow().selected_study.clone();
+        match selected {
+            Some(uid) => self.open_study(&uid).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The key images of `study` from all its selections, less what rejection notes withdraw.
+    async fn key_selection(&self, study: &Study, generation: &Generation) -> Result<KeyImages, SessionError> {
         let context = self.identity(generation).await?;
-        let mut keys: Vec<(String, String)> = Vec::new();
+        let mut keys = KeyImages::new();
         let mut rejected: Vec<String> = Vec::new();
         for series in study.key_object_series() {
             let instances = self.bridge.series_instances(study, series).await?;
@@ -23,13 +41,8 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                let selection = match read_key_objects(&bytes, &context) {
-                    Ok(selection) => selection,
-                    // A KO series may hold other objects; only selections choose.
-                    Err(KeyObjectError::NotKeyObject(_)) => continue,
-                    Err(KeyObjectError::Imaging(e)) => return Err(e.into()),
-                    Err(KeyObjectError::WrongPatient(m)) => return Err(self.block(m)),
-                };
+                // A KO series may hold other objects; only selections choose.
+                let Some(selection) = self.document(read_key_objects(&bytes, &context))? else { continue };
                 for image in selection.images.into_iter().filter(|i| i.study_uid == study.study_uid) {
                     if selection.rejection {
                         rejected.push(image.sop_instance_uid);
@@ -40,6 +53,12 @@ impl<T: Transport, S: Screen> Session<T, S> {
             }
         }
         keys.retain(|(_, sop)| !rejected.contains(sop));
+        Ok(keys)
+    }
+
+    /// `study` narrowed to its key images, and those images.
+    pub(super) async fn key_images_of(&self, study: &Study, generation: &Generation) -> Result<(Study, KeyImages), SessionError> {
+        let keys = self.key_selection(study, generation).await?;
         // The server's own listing gives each key image its number and drops what it lacks.
         let mut listed = study.clone();
         for series in listed.series.iter_mut().filter(|s| s.instances.is_empty() && keys.iter().any(|(uid, _)| *uid == s.uid)) {
@@ -52,6 +71,27 @@ impl<T: Transport, S: Screen> Session<T, S> {
         if narrowed.series.is_empty() {
             return Err(SessionError::NoKeyImages(study.study_uid.clone()));
         }
-        Ok(narrowed)
+        Ok((narrowed, keys))
+    }
+
+    /// Marks the key images of the open study, when it has selections (a study opened as its
+    /// key images has none left: its marks came with it). Another patient's selection blocks;
+    /// a selection that cannot be read is reported and marks nothing.
+    pub(super) async fn mark_key_images(&self, study: &Study, generation: &Generation) -> Result<(), SessionError> {
+        if study.key_object_series().is_empty() {
+            return Ok(());
+        }
+        match self.key_selection(study, generation).await {
+            Ok(keys) if generation.is_current() => {
+                self.screen.apply(Update::KeyImages(keys));
+                Ok(())
+            }
+            Ok(_) | Err(SessionError::Superseded) => Err(SessionError::Superseded),
+            Err(e @ SessionError::WrongPatient(_)) => Err(e),
+            Err(e) => {
+                self.fail(e);
+                Ok(())
+            }
+        }
     }
 }

@@ -19,17 +19,21 @@ const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 /// Instances requested ahead of the one being decoded.
 const FETCH_AHEAD: usize = 4;
 
-/// The strip's entries for a study, in display order, before anything is loaded.
+/// The strip's entries for a study, in display order, before anything is loaded: its image
+/// series, then its document series (key objects, reports, …), listed for what they are.
 fn series_items(study: &Study) -> Vec<SeriesItem> {
-    study
-        .image_series()
+    let all = study.series_in_order();
+    let (images, documents): (Vec<_>, Vec<_>) = all.into_iter().partition(|s| s.holds_images());
+    images
         .into_iter()
+        .chain(documents)
         .map(|s| SeriesItem {
             uid: s.uid.clone(),
             number: s.number,
             modality: s.modality.clone(),
             description: s.description.clone(),
             count: s.number_of_instances,
+            kind: s.kind(),
             thumb: None,
             loaded: 0,
             total: s.number_of_instances.unwrap_or(0) as usize,
@@ -46,7 +50,13 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// The series stack, the reports and the thumbnails of the study `generation` opened.
     pub(super) async fn after_first_image(&self, study: &Study, series_uid: &str, generation: &Generation) -> Result<(), SessionError> {
         self.screen.apply(Update::Series(series_items(study)));
-        let (_, stack) = futures_util::future::join(self.load_reports(study, generation), self.load_series(study, series_uid, false)).await;
+        let (_, stack, keys) = futures_util::future::join3(
+            self.load_reports(study, generation),
+            self.load_series(study, series_uid, false),
+            self.mark_key_images(study, generation),
+        )
+        .await;
+        keys?;
         match stack {
             // Another series was chosen meanwhile: the study's thumbnails are still wanted.
             Err(SessionError::Superseded) if generation.is_current() => {}

@@ -24,19 +24,24 @@ mod generation;
 mod key_images;
 mod launch;
 mod load;
+mod presentation_states;
 mod screen;
+mod structured_reports;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use audit::blocked_reason;
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
+pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
+pub use presentation_states::AppliedState;
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
+pub use structured_reports::OpenedReports;
 
 use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
-use crate::imaging::{decode_for, IdentityMismatch, PatientContext, VerifiedImage};
+use crate::imaging::{decode_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
 use std::cell::RefCell;
 use std::future::Future;
@@ -106,10 +111,13 @@ pub struct Session<T, S> {
     generations: Generations,
     state: RefCell<State>,
     audit: audit::Audit,
+    /// Studies open as their key images only (the option, then the user's toggle).
+    key_images_only: std::cell::Cell<bool>,
 }
 
 impl<T: Transport, S: Screen> Session<T, S> {
     pub fn new(bridge: ImagingBridge<T>, config: SessionConfig, screen: S) -> Self {
+        let key_images_only = std::cell::Cell::new(config.key_images_only);
         Session {
             bridge,
             screen,
@@ -117,6 +125,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             generations: Generations::default(),
             state: RefCell::new(State::default()),
             audit: Default::default(),
+            key_images_only,
         }
     }
 
@@ -147,6 +156,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub fn set_token(&self, token: Option<String>) {
         let auth = self.bridge.http().auth();
         auth.set_provider(None);
+        auth.set_renewer(None);
         auth.set_token(token);
     }
 
@@ -162,6 +172,24 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let auth = self.bridge.http().auth();
         auth.set_token(None);
         auth.set_provider(Some(provider));
+    }
+
+    /// A token the app obtained itself (a SMART grant), with its renewal: from now on the
+    /// token is renewed before it ends and after a 401 ([`crate::net::AuthMapper`]).
+    pub fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        let auth = self.bridge.http().auth();
+        auth.set_renewer(renewer);
+        auth.set_fresh(fresh);
+    }
+
+    /// Renews the app's token before each end while it can (resolves when renewing stops);
+    /// when renewing failed, the user is told at once, before a request fails on it.
+    pub async fn keep_fresh(&self) {
+        let http = self.bridge.http();
+        http.auth().keep_fresh(http.transport()).await;
+        if http.auth().is_expired() {
+            self.fail(SessionError::SessionExpired);
+        }
     }
 
     /// Asks the provider for a token when there is a provider and no token yet.
@@ -199,6 +227,66 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.audit_forget();
         self.bridge.clear_memory();
         self.screen.apply(Update::Cleared { patient_changed: true });
+    }
+
+    /// The study open in the viewport, if any.
+    pub fn selected_study_uid(&self) -> Option<String> {
+        self.state.borrow().selected_study.clone()
+    }
+
+    /// Whether `study_uid` is in the list on screen.
+    pub fn is_listed(&self, study_uid: &str) -> bool {
+        self.listed_study(study_uid).is_some()
+    }
+
+    /// The study `study_uid` of the list on screen.
+    pub fn listed(&self, study_uid: &str) -> Option<Study> {
+        self.listed_study(study_uid)
+    }
+
+    /// The patient's list read again (a new or changed study on the server): the list on screen
+    /// is replaced and the new studies announced; the open study and its viewport stay.
+    /// Returns the studies new to the list.
+    pub async fn refresh_studies(&self) -> Result<Vec<String>, SessionError> {
+        let generation = self.current();
+        let patient_id = self.patient_id().filter(|_| self.state.borrow().patient.is_some()).ok_or(SessionError::NoPatient)?;
+        let list = self.patient_studies(&patient_id).await?;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let fresh: Vec<String> = {
+            let state = self.state.borrow();
+            list.studies.iter().filter(|s| !state.studies.iter().any(|k| k.study_uid == s.study_uid)).map(|s| s.study_uid.clone()).collect()
+        };
+        self.set_studies(list.studies);
+        if !fresh.is_empty() {
+            self.screen.apply(Update::NewStudies(fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    /// Leaves the open study (a context close): its loads stop and the viewport empties; the
+    /// patient's banner and list stay.
+    pub fn leave_study(&self) {
+        self.generations.begin(Scope::Study);
+        let (patient, studies) = {
+            let mut state = self.state.borrow_mut();
+            state.selected_study = None;
+            state.stack = None;
+            state.shown = None;
+            (state.patient.clone(), state.studies.clone())
+        };
+        self.screen.apply(Update::Cleared { patient_changed: false });
+        if let Some((patient, context)) = patient {
+            self.screen.apply(Update::Patient { patient, context });
+        }
+        self.screen.apply(Update::Studies(studies));
+    }
+
+    /// Tells the user and the host of something that went wrong outside a load (a context
+    /// that could not be followed elsewhere).
+    pub fn report(&self, error: SessionError) {
+        self.fail(error);
     }
 
     /// Switches to `patient_id` and loads them: list, banner, the newest study's first image.
@@ -306,21 +394,29 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.screen.apply(Update::StudyOpened(Box::new(listed.clone())));
         self.screen.apply(Update::Status(Status::Loading(Activity::Image)));
         let loaded = async {
-            let study = if self.config.key_images_only { self.key_images_of(&listed, &generation).await? } else { listed.clone() };
+            let (study, keys) = if self.key_images_only.get() {
+                let (study, keys) = self.key_images_of(&listed, &generation).await?;
+                (study, Some(keys))
+            } else {
+                (listed.clone(), None)
+            };
             let (series, instance) = self.bridge.first_image(&study).await?;
             let bytes = self.bridge.get_instance(&study, &series.uid, &instance.uid, generation.token()).await?;
-            Ok::<_, SessionError>((study, series, instance, bytes))
+            Ok::<_, SessionError>((study, keys, series, instance, bytes))
         };
         let loaded = self.patiently(Activity::Image, &generation, loaded).await;
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let (study, series, instance, bytes) = loaded.map_err(|e| match e {
+        let (study, keys, series, instance, bytes) = loaded.map_err(|e| match e {
             // Blocked and reported already.
             e @ SessionError::WrongPatient(_) => e,
             e => self.fail(e),
         })?;
         self.state.borrow_mut().opened = Some(study.clone());
+        if let Some(keys) = keys {
+            self.screen.apply(Update::KeyImages(keys));
+        }
         let context = self.identity(&generation).await?;
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
         let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
@@ -351,19 +447,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// A series of the selected study chosen in the strip: replaces the stack, with a fresh
     /// view. Failures are reported (status and error event).
     pub async fn open_series(&self, series_uid: &str) -> Result<(), SessionError> {
-        let study = {
+        let showing = {
             let state = self.state.borrow();
-            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
-            if state.stack.as_ref().is_some_and(|(study, series)| *study == selected && series == series_uid) {
-                return Ok(());
-            }
-            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
-            drop(state);
-            match opened {
-                Some(study) => study,
-                None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected))?,
-            }
+            state.stack.as_ref().is_some_and(|(study, series)| state.selected_study.as_ref() == Some(study) && series == series_uid)
         };
+        if showing {
+            return Ok(());
+        }
+        let study = self.selected_study()?;
         self.state.borrow_mut().shown = None;
         match self.load_series(&study, series_uid, true).await {
             Ok(()) | Err(SessionError::Superseded) => Ok(()),
@@ -471,6 +562,20 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.state.borrow().patient.as_ref().map(|(_, c)| c.clone())
     }
 
+    /// The study the user has open, as opened (its series listed) or as listed.
+    fn selected_study(&self) -> Result<Study, SessionError> {
+        let (selected, opened) = {
+            let state = self.state.borrow();
+            let selected = state.selected_study.clone().ok_or(SessionError::Superseded)?;
+            let opened = state.opened.clone().filter(|s| s.study_uid == selected);
+            (selected, opened)
+        };
+        match opened {
+            Some(study) => Ok(study),
+            None => self.listed_study(&selected).ok_or(SessionError::StudyNotLoaded(selected)),
+        }
+    }
+
     fn listed_study(&self, study_uid: &str) -> Option<Study> {
         self.state.borrow().studies.iter().find(|s| s.study_uid == study_uid).cloned()
     }
@@ -486,6 +591,17 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// Withholds everything drawn: a wrong image is worse than no image.
+    /// What a document read means for the session: read (`Some`), of another class than the
+    /// reader's and so skipped (`None`), undecodable, or another patient's, which blocks.
+    fn document<D>(&self, read: Result<D, DocumentError>) -> Result<Option<D>, SessionError> {
+        match read {
+            Ok(document) => Ok(Some(document)),
+            Err(DocumentError::OtherClass(..)) => Ok(None),
+            Err(DocumentError::Imaging(e)) => Err(e.into()),
+            Err(DocumentError::WrongPatient(m)) => Err(self.block(m)),
+        }
+    }
+
     fn block(&self, mismatch: IdentityMismatch) -> SessionError {
         self.audit_blocked(&mismatch);
         {

@@ -75,6 +75,8 @@ pub struct SeriesItem {
     pub modality: Option<String>,
     pub description: Option<String>,
     pub count: Option<u32>,
+    /// Images, or a document series listed for what it is (never drawn as an image).
+    pub kind: crate::bridge::SeriesKind,
     /// The middle image, verified, when it has been decoded.
     pub thumb: Option<VerifiedImage>,
     pub loaded: usize,
@@ -135,4 +137,16 @@ pub enum Update {
     /// A multi-frame instance's own frame rate, for cine.
     FrameRate(u32),
     Reports(Reports),
+    /// Studies that appeared in a refreshed list: announced, never opened (the viewport stays).
+    NewStudies(Vec<String>),
+    /// The images (series, SOP Instance UID) the open study's Key Object Selections name.
+    KeyImages(Vec<(String, String)>),
+    /// Whether studies open as their key images only.
+    KeyImagesOnly(bool),
+    /// The structured reports shown beside the images, or none. A study opened or a patient
+    /// cleared closes them too.
+    StructuredReports(Option<super::OpenedReports>),
+    /// The presentation state the images are shown with, or none. A study opened, a patient
+    /// cleared or a series it does not name removes it too.
+    PresentationState(Option<std::sync::Arc<super::AppliedState>>),
 }

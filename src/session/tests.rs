@@ -7,9 +7,11 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use super::*;
-use crate::bridge::BridgeConfig;
+use crate::bridge::{BridgeConfig, SeriesKind};
 use crate::imaging::key_objects::tests::selection_part10;
 use crate::imaging::key_objects::KEY_OBJECT_SELECTION_SOP_CLASS;
+use crate::imaging::presentation_state::tests::state_part10;
+use crate::imaging::presentation_state::GRAYSCALE_SOFTCOPY_PRESENTATION_STATE;
 use crate::net::native::block_on;
 use crate::net::{NetError, Request, Response};
 use std::cell::{Cell, RefCell};
@@ -79,6 +81,8 @@ struct Instance {
     /// A Key Object Selection (a rejection note when the flag is set) of these (series, SOP)
     /// instead of an image.
     selects: Option<(bool, Vec<(String, String)>)>,
+    /// A presentation state (its Part 10 bytes) instead of an image.
+    state: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -90,7 +94,7 @@ struct StudyData {
 }
 
 #[derive(Default)]
-struct World {
+pub(crate) struct World {
     studies: Vec<StudyData>,
     /// URL fragments whose answers are held until released.
     held: RefCell<Vec<String>>,
@@ -106,16 +110,16 @@ struct World {
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
 #[derive(Clone)]
-struct HeldServers(Rc<World>);
+pub(crate) struct HeldServers(Rc<World>);
 
 impl HeldServers {
-    fn hold(&self, fragment: &str) {
+    pub(crate) fn hold(&self, fragment: &str) {
         self.0.held.borrow_mut().push(fragment.to_string());
     }
-    fn release(&self, fragment: &str) {
+    pub(crate) fn release(&self, fragment: &str) {
         self.0.held.borrow_mut().retain(|f| f != fragment);
     }
-    fn seen(&self, fragment: &str) -> usize {
+    pub(crate) fn seen(&self, fragment: &str) -> usize {
         self.0.seen.borrow().iter().filter(|u| u.contains(fragment)).count()
     }
     fn is_held(&self, url: &str) -> bool {
@@ -165,8 +169,11 @@ impl HeldServers {
         if path == "/fhir/ImagingStudy" {
             let patient = param("patient");
             let identifier = param("identifier");
+            let id = param("_id");
             let wanted = |s: &&StudyData| {
-                if identifier.is_empty() {
+                if !id.is_empty() {
+                    id == format!("fhir-{}", s.uid)
+                } else if identifier.is_empty() {
                     s.patient == patient
                 } else {
                     identifier == format!("urn:dicom:uid|urn:oid:{}", s.uid) || identifier == format!("ACC-{}", s.uid)
@@ -193,12 +200,13 @@ impl HeldServers {
                 if let Some(i) = study.instances.iter().find(|i| i.sop == sop) {
                     let number = study.instances.iter().position(|x| x.sop == sop).unwrap_or(0) as u32 + 1;
                     let mut body = b"--b\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
-                    match &i.selects {
-                        Some((rejection, keys)) => {
+                    match (&i.state, &i.selects) {
+                        (Some(state), _) => body.extend(state),
+                        (None, Some((rejection, keys))) => {
                             let keys: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
                             body.extend(selection_part10((&i.header.0, &i.header.1), &study.uid, sop, *rejection, &keys));
                         }
-                        None => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
+                        (None, None) => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
                     }
                     body.extend(b"\r\n--b--");
                     return Response {
@@ -226,12 +234,23 @@ fn study_json(s: &StudyData) -> serde_json::Value {
                 .filter(|i| &i.series == uid)
                 .enumerate()
                 .map(|(k, i)| {
-                    let class = if i.selects.is_some() { KEY_OBJECT_SELECTION_SOP_CLASS } else { "1.2.840.10008.5.1.4.1.1.2" };
+                    let class = match (&i.selects, &i.state) {
+                        (_, Some(_)) => GRAYSCALE_SOFTCOPY_PRESENTATION_STATE,
+                        (Some(_), None) => KEY_OBJECT_SELECTION_SOP_CLASS,
+                        (None, None) => "1.2.840.10008.5.1.4.1.1.2",
+                    };
                     serde_json::json!({"uid": i.sop, "number": k + 1, "sopClass": {"code": format!("urn:oid:{class}")}})
                 })
                 .collect();
             let key_objects = s.instances.iter().any(|i| &i.series == uid && i.selects.is_some());
-            let modality = if key_objects { "KO" } else { "CT" };
+            let states = s.instances.iter().any(|i| &i.series == uid && i.state.is_some());
+            let modality = if states {
+                "PR"
+            } else if key_objects {
+                "KO"
+            } else {
+                "CT"
+            };
             serde_json::json!({"uid": uid, "number": n + 1, "modality": {"code": modality}, "numberOfInstances": instances.len(), "instance": instances})
         })
         .collect();
@@ -277,7 +296,7 @@ impl Transport for HeldServers {
 
 /// Every update, in order, and every failure reported with the number of updates before it.
 #[derive(Default)]
-struct Recorder(RefCell<Vec<Update>>, RefCell<Vec<(usize, SessionError)>>);
+pub(crate) struct Recorder(pub(crate) RefCell<Vec<Update>>, pub(crate) RefCell<Vec<(usize, SessionError)>>);
 
 impl Screen for Recorder {
     fn apply(&self, update: Update) {
@@ -288,10 +307,15 @@ impl Screen for Recorder {
     }
 }
 
-type TestSession = Session<HeldServers, Rc<Recorder>>;
+pub(crate) type TestSession = Session<HeldServers, Rc<Recorder>>;
 
 fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
-    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None }
+    Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None, state: None }
+}
+
+/// A presentation state of `patient` in series `series`, for images `sops` of `images`.
+fn presentation(series: &str, patient: (&str, &str), images: &str, sops: &[&str]) -> Instance {
+    Instance { state: Some(state_part10(patient, images, sops)), ..instance(series, &format!("{series}.1"), patient) }
 }
 
 fn selection(series: &str, sop: &str, header: (&str, &str), rejection: bool, keys: &[(&str, &str)]) -> Instance {
@@ -304,7 +328,7 @@ const B: (&str, &str) = ("MRN-B", "Beta");
 
 /// Patient a: study 1.1 (series 1.1.1 with three instances, 1.1.2 with one) and an older 1.2;
 /// patient b: study 2.1 with one instance.
-fn world() -> World {
+pub(crate) fn world() -> World {
     World {
         studies: vec![
             StudyData {
@@ -335,7 +359,7 @@ fn world() -> World {
     }
 }
 
-fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
     session_configured(world, SessionConfig::default())
 }
 
@@ -347,12 +371,12 @@ fn session_configured(world: World, session_config: SessionConfig) -> (TestSessi
     (session, servers, screen)
 }
 
-fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
     session_with(world())
 }
 
 /// Resolves once `ready()` holds (waking itself, so every executor polls again).
-async fn until_true(ready: impl Fn() -> bool) {
+pub(crate) async fn until_true(ready: impl Fn() -> bool) {
     std::future::poll_fn(|cx| {
         if ready() {
             std::task::Poll::Ready(())
@@ -375,7 +399,7 @@ async fn turns(turns: usize) {
 }
 
 /// Runs `first` until `ready()` holds, then `second` as well; both to completion.
-fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
+pub(crate) fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
     block_on(futures_util::future::join(first, async {
         until_true(ready).await;
         second().await
@@ -383,7 +407,7 @@ fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: 
 }
 
 /// The (instance uid, patient id) of every image sent to the screen after the last `Cleared`.
-fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
+pub(crate) fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
     let updates = screen.0.borrow();
     let from = updates.iter().rposition(|u| matches!(u, Update::Cleared { .. })).map_or(0, |i| i + 1);
     updates[from..]
@@ -397,7 +421,7 @@ fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
         .collect()
 }
 
-fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
+pub(crate) fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
     screen.0.borrow().iter().filter(|u| f(u)).count()
 }
 
@@ -576,6 +600,31 @@ fn a_series_chosen_in_the_strip_replaces_the_stack_with_a_fresh_view() {
 }
 
 #[test]
+fn a_presentation_state_opens_the_series_it_names_and_another_patients_blocks() {
+    let mut w = world();
+    w.studies[0].instances.push(presentation("1.1.8", A, "1.1.2", &["1.1.2.1"]));
+    w.studies[0].instances.push(presentation("1.1.9", B, "1.1.2", &["1.1.2.1"]));
+    let (session, _, screen) = session_with(w);
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.apply_presentation_state("1.1.8")).expect("applied");
+    {
+        let updates = screen.0.borrow();
+        let applied = updates
+            .iter()
+            .rposition(|u| matches!(u, Update::PresentationState(Some(s)) if s.series_uid == "1.1.8" && s.state.label == "TURNED"))
+            .expect("the state goes to the screen");
+        // Then the series it names comes into the viewport.
+        assert!(updates[applied..].iter().any(|u| matches!(u, Update::StackStarted { series_uid, .. } if series_uid == "1.1.2")));
+    }
+    session.remove_presentation_state();
+    assert!(matches!(screen.0.borrow().last(), Some(Update::PresentationState(None))));
+    // An image series is no state; another patient's state blocks like an image.
+    assert!(matches!(block_on(session.apply_presentation_state("1.1.1")), Err(SessionError::UnknownSeries(_))));
+    assert!(matches!(block_on(session.apply_presentation_state("1.1.9")), Err(SessionError::WrongPatient(_))));
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Blocked(_))), "what is drawn goes");
+}
+
+#[test]
 fn listing_fetched_studies_switches_to_their_patient() {
     let (session, _, screen) = session();
     assert_eq!(session.show_studies(&["1.1".into()]).map(|g| g.is_some()), Err(SessionError::NothingFetched));
@@ -622,7 +671,7 @@ fn after_close_nothing_of_the_patient_comes_back() {
     assert!(matches!(block_on(session.open_study("1.1")), Err(SessionError::StudyNotLoaded(_))));
 }
 
-fn statuses(screen: &Recorder) -> Vec<Status> {
+pub(crate) fn statuses(screen: &Recorder) -> Vec<Status> {
     screen.0.borrow().iter().filter_map(|u| if let Update::Status(s) = u { Some(s.clone()) } else { None }).collect()
 }
 
@@ -761,7 +810,7 @@ impl TestSession {
 }
 
 /// The studies a screen was last given, in order.
-fn listed(screen: &Recorder) -> Vec<String> {
+pub(crate) fn listed(screen: &Recorder) -> Vec<String> {
     screen
         .0
         .borrow()
@@ -801,6 +850,18 @@ fn a_launch_by_accession_number_finds_the_study() {
     block_on(session.open_target(&Target::Accessions { numbers: vec!["ACC-2.1".into()], patient: None })).expect("opens");
     assert_eq!(session.patient_id().as_deref(), Some("b"));
     assert_eq!(listed(&screen), ["2.1"]);
+}
+
+#[test]
+fn a_launch_by_study_reference_opens_that_study_and_checks_its_patient() {
+    let (session, _servers, screen) = session();
+    block_on(session.open_target(&Target::StudyIds { ids: vec!["fhir-1.2".into()], patient: Some("a".into()) })).expect("opens");
+    assert_eq!(listed(&screen), ["1.2"]);
+    assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.2.1.1"));
+    let other = block_on(session.open_target(&Target::StudyIds { ids: vec!["fhir-2.1".into()], patient: Some("a".into()) }));
+    assert_eq!(other, Err(SessionError::StudyOfAnotherPatient { study: "2.1".into(), patient: "a".into() }));
+    let unknown = block_on(session.open_target(&Target::StudyIds { ids: vec!["nope".into()], patient: None }));
+    assert_eq!(unknown, Err(SessionError::StudyNotFound("nope".into())));
 }
 
 #[test]
@@ -899,6 +960,20 @@ fn a_study_opened_right_after_its_list_is_shown_reads_the_patient_first() {
     assert_eq!(session.patient().map(|p| p.id).as_deref(), Some("a"));
 }
 
+#[test]
+fn a_refreshed_list_keeps_the_open_study_and_announces_only_new_studies() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.open_study("1.2")).expect("opens the older study");
+    let before = screen.0.borrow().len();
+    assert_eq!(block_on(session.refresh_studies()), Ok(vec![]), "nothing new");
+    let after: Vec<Update> = screen.0.borrow()[before..].to_vec();
+    assert!(matches!(after.as_slice(), [Update::Studies(list)] if list.len() == 2), "only the list: {after:?}");
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.2"));
+    session.close();
+    assert_eq!(block_on(session.refresh_studies()), Err(SessionError::NoPatient));
+}
+
 /// Patient a's study 1.1 with a KO series numbered first: a selection of 1.1.1.3 and 1.1.2.1,
 /// and a rejection note withdrawing 1.1.2.1.
 fn world_with_key_images(header: (&str, &str)) -> World {
@@ -960,12 +1035,44 @@ fn another_patients_selection_blocks_and_chooses_nothing() {
     assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::Blocked(_))));
 }
 
+fn key_marks(screen: &Recorder) -> Vec<KeyImages> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::KeyImages(keys) => Some(keys.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn without_key_images_only_a_ko_series_is_neither_opened_nor_stripped() {
+fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() {
     let (session, _servers, screen) = session_with(world_with_key_images(A));
     block_on(session.open_patient("a")).expect("opens");
     assert_eq!(shown_instances(&screen), ["1.1.1.1"], "the first image series, not the KO series numbered before it");
-    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1))]);
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(3)), ("1.1.2".to_string(), Some(1)), ("1.1.0".to_string(), Some(2))]);
+    let kinds: Vec<SeriesKind> = screen
+        .0
+        .borrow()
+        .iter()
+        .rev()
+        .find_map(|u| match u {
+            Update::Series(items) => Some(items.iter().map(|i| i.kind).collect()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert_eq!(kinds, [SeriesKind::Images, SeriesKind::Images, SeriesKind::KeyObjects], "the document series last, for what it is");
+    assert_eq!(key_marks(&screen), [vec![("1.1.1".to_string(), "1.1.1.3".to_string())]], "1.1.2.1 is rejected");
+    // The user's toggle opens the study again as its key images, and back.
+    block_on(session.set_key_images_only(true)).expect("key images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.3"));
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(1))]);
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::KeyImagesOnly(true))));
+    block_on(session.set_key_images_only(false)).expect("all images");
+    assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.1"));
+    assert_eq!(key_marks(&screen).len(), 3, "marked each time the study opened");
 }
 
 mod audit;

@@ -4,8 +4,8 @@ use super::reports::ReportPanel;
 use super::series_strip::SeriesStrip;
 use super::store::{Activity, Status, Store};
 use super::study_list::StudyList;
+use super::style;
 use super::viewport::Viewport;
-use super::{style, STRINGS};
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -13,9 +13,10 @@ use leptos::prelude::*;
 /// scoped to it; `data-theme` picks light, dark or the host's colour scheme.
 #[component]
 pub fn App(store: Store) -> impl IntoView {
+    let t = store.strings();
     let theme = store.theme.clone();
     view! {
-        <div class="emr-imaging" role="region" aria-label=STRINGS.region_label data-theme=move || theme.get().attr()>
+        <div class="emr-imaging" role="region" aria-label=t.region_label data-theme=move || theme.get().attr()>
             <style>{style::CSS}</style>
             <PatientBanner store=store.clone() />
             <div class="emr-body">
@@ -33,6 +34,8 @@ pub fn App(store: Store) -> impl IntoView {
 
 #[component]
 fn PatientBanner(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let patient = store.patient.clone();
     view! {
         <div class="emr-banner" role="banner" data-testid="patient-banner">
@@ -42,11 +45,11 @@ fn PatientBanner(store: Store) -> impl IntoView {
                     let born = p.birth_date.clone().unwrap_or_default();
                     view! {
                         <span class="emr-banner-name">{p.display_name()}</span>
-                        <span class="emr-banner-id">{format!("{} {ids}", STRINGS.patient_id)}</span>
-                        <span class="emr-banner-dob">{format!("{} {born}", STRINGS.born)}</span>
+                        <span class="emr-banner-id">{format!("{} {ids}", t.patient_id)}</span>
+                        <span class="emr-banner-dob">{format!("{} {}", t.born, locale.date(&born))}</span>
                     }
                 }),
-                None => Either::Right(view! { <span class="emr-banner-none">{STRINGS.no_patient}</span> }),
+                None => Either::Right(view! { <span class="emr-banner-none">{t.no_patient}</span> }),
             }}
         </div>
     }
@@ -54,17 +57,18 @@ fn PatientBanner(store: Store) -> impl IntoView {
 
 #[component]
 fn StatusLine(store: Store) -> impl IntoView {
+    let t = store.strings();
     let status = store.status.clone();
     view! {
         <div class="emr-status" role="status" aria-live="polite" data-testid="status">
             {move || match status.get() {
                 Status::Idle => String::new(),
-                Status::Loading(Activity::Studies) => STRINGS.loading_studies.to_string(),
-                Status::Loading(Activity::Image) => STRINGS.loading_image.to_string(),
-                Status::Waiting(Activity::Studies) => STRINGS.waiting_fhir.to_string(),
-                Status::Waiting(Activity::Image) => STRINGS.waiting_images.to_string(),
-                Status::NoStudies => STRINGS.no_studies.to_string(),
-                Status::Error(message) => format!("{} {message}", STRINGS.error_prefix),
+                Status::Loading(Activity::Studies) => t.loading_studies.to_string(),
+                Status::Loading(Activity::Image) => t.loading_image.to_string(),
+                Status::Waiting(Activity::Studies) => t.waiting_fhir.to_string(),
+                Status::Waiting(Activity::Image) => t.waiting_images.to_string(),
+                Status::NoStudies => t.no_studies.to_string(),
+                Status::Error(message) => format!("{} {message}", t.error_prefix),
             }}
         </div>
     }

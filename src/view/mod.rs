@@ -10,13 +10,13 @@
 pub mod logic;
 mod strings;
 
-pub use strings::STRINGS;
+pub use strings::{Locale, Strings, EN};
 
-/// How a session error reads in the status line and in the host's error: a withheld image
+/// How a session error reads in the host's error (English: hosts log it): a withheld image
 /// says that it was blocked, and why.
 pub fn error_message(error: &crate::session::SessionError) -> String {
     match error {
-        crate::session::SessionError::WrongPatient(mismatch) => format!("{} {mismatch}", STRINGS.blocked_prefix),
+        crate::session::SessionError::WrongPatient(mismatch) => format!("{} {mismatch}", EN.blocked_prefix),
         other => other.to_string(),
     }
 }
@@ -25,6 +25,8 @@ pub fn error_message(error: &crate::session::SessionError) -> String {
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod draw;
+#[cfg(target_arch = "wasm32")]
+mod measure_layer;
 #[cfg(target_arch = "wasm32")]
 mod reports;
 #[cfg(target_arch = "wasm32")]

@@ -6,9 +6,11 @@
 use crate::bridge::Study;
 use crate::fhir::Patient;
 use crate::imaging::geometry;
+use crate::imaging::measure::{clean_text, MeasureKind, MeasuredValues, Measurement, Point};
+use crate::imaging::presentation_state::{area_view, Applied, SpatialTransform};
 use crate::imaging::{PatientContext, VerifiedImage};
 use crate::session::Update as Change;
-pub use crate::session::{Activity, Reports, SeriesItem, Status};
+pub use crate::session::{Activity, AppliedState, Reports, SeriesItem, Status};
 use dicom_parser_lite::transform::Window;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -29,6 +31,14 @@ pub enum Action {
     OpenStudy(String),
     /// A series of the selected study, from the series strip.
     OpenSeries(String),
+    /// Studies as their key images only, or all images.
+    KeyImagesOnly(bool),
+    /// An SR series of the selected study, read and shown beside the images.
+    OpenStructuredReports(String),
+    CloseStructuredReports,
+    /// A PR series of the selected study: its presentation state is applied.
+    ApplyPresentationState(String),
+    RemovePresentationState,
 }
 
 /// One decoded frame of the stack, in display order.
@@ -62,6 +72,32 @@ pub enum Tool {
     Zoom,
     Pan,
     Scroll,
+    /// Draws a measurement or an annotation of this kind.
+    Measure(MeasureKind),
+}
+
+/// A measurement on screen: what was drawn and what it measures on its frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drawn {
+    pub measurement: Measurement,
+    pub values: MeasuredValues,
+}
+
+/// The measurements of the patient in context, the one selected, and the one being drawn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Measurements {
+    pub drawn: Vec<Drawn>,
+    pub selected: Option<u32>,
+    pub draft: Option<Measurement>,
+    pub next_id: u32,
+}
+
+impl Measurements {
+    /// Those attached to the frame `instance_uid` / `frame`.
+    pub fn on(&self, instance_uid: &str, frame: u32) -> impl Iterator<Item = &Drawn> {
+        let instance_uid = instance_uid.to_string();
+        self.drawn.iter().filter(move |d| d.measurement.instance_uid == instance_uid && d.measurement.frame == frame)
+    }
 }
 
 /// The user's view of the image: kept across slices of one series, reset on a new series.
@@ -116,6 +152,8 @@ pub struct Store {
     pub context: ArcRwSignal<Option<Arc<PatientContext>>>,
     pub studies: ArcRwSignal<Vec<Study>>,
     pub selected_study: ArcRwSignal<Option<String>>,
+    /// Studies that appeared while the patient was open ("New study available").
+    pub new_studies: ArcRwSignal<Vec<String>>,
     pub status: ArcRwSignal<Status>,
     /// The frame in the viewport.
     pub image: ArcRwSignal<Option<ShownImage>>,
@@ -126,6 +164,18 @@ pub struct Store {
     pub series: ArcRwSignal<Vec<SeriesItem>>,
     pub view: ArcRwSignal<ViewState>,
     pub reports: ArcRwSignal<Reports>,
+    /// The open study's key images (series, SOP Instance UID).
+    pub key_images: ArcRwSignal<crate::session::KeyImages>,
+    /// The structured reports shown beside the images.
+    pub structured_reports: ArcRwSignal<Option<crate::session::OpenedReports>>,
+    /// The presentation state the images are shown with.
+    pub presentation: ArcRwSignal<Option<Arc<AppliedState>>>,
+    /// The state's displayed area is still to be placed on its first image.
+    area_pending: ArcRwSignal<bool>,
+    /// The UI's language, chosen before the view is built (it is not switched live).
+    pub locale: ArcRwSignal<super::Locale>,
+    pub key_images_only: ArcRwSignal<bool>,
+    pub measurements: ArcRwSignal<Measurements>,
     pub theme: ArcRwSignal<Theme>,
     /// The site's diagnostic viewer (IID), for studies without an `ihe-iid` Endpoint of their own.
     pub iid_viewer: ArcRwSignal<Option<url::Url>>,
@@ -142,6 +192,7 @@ impl Store {
             context: ArcRwSignal::new(None),
             studies: ArcRwSignal::new(Vec::new()),
             selected_study: ArcRwSignal::new(None),
+            new_studies: ArcRwSignal::new(Vec::new()),
             status: ArcRwSignal::new(Status::Idle),
             image: ArcRwSignal::new(None),
             blocked: ArcRwSignal::new(None),
@@ -150,6 +201,13 @@ impl Store {
             series: ArcRwSignal::new(Vec::new()),
             view: ArcRwSignal::new(ViewState::default()),
             reports: ArcRwSignal::new(Reports::Idle),
+            key_images: ArcRwSignal::new(Vec::new()),
+            structured_reports: ArcRwSignal::new(None),
+            presentation: ArcRwSignal::new(None),
+            area_pending: ArcRwSignal::new(false),
+            locale: ArcRwSignal::new(super::Locale::default()),
+            key_images_only: ArcRwSignal::new(false),
+            measurements: ArcRwSignal::new(Measurements::default()),
             theme: ArcRwSignal::new(Theme::Auto),
             iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
@@ -166,8 +224,14 @@ impl Store {
         self.series.set(Vec::new());
         self.blocked.set(None);
         self.reports.set(Reports::Idle);
+        self.key_images.set(Vec::new());
+        self.structured_reports.set(None);
+        self.presentation.set(None);
+        // Drawn on the previous patient's images: never shown or handed out for the next.
+        self.measurements.set(Measurements::default());
         self.studies.set(Vec::new());
         self.selected_study.set(None);
+        self.new_studies.set(Vec::new());
         self.context.set(None);
         self.patient.set(None);
         self.index.set(0);
@@ -189,17 +253,22 @@ impl Store {
                 self.selected_study.set(Some(study.study_uid));
                 self.image.set(None);
                 self.blocked.set(None);
+                self.key_images.set(Vec::new());
+                self.structured_reports.set(None);
+                self.presentation.set(None);
             }
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
-                let message = format!("{} {mismatch}", super::STRINGS.blocked_prefix);
+                let message = format!("{} {mismatch}", self.strings().blocked_prefix);
                 self.image.set(None);
                 self.stack.set(Stack::default());
+                self.structured_reports.set(None);
+                self.presentation.set(None);
                 self.blocked.set(Some(message.clone()));
                 self.status.set(Status::Error(message));
             }
             Change::Image(shown) => {
-                let window = shown.image.default_window;
+                let window = self.own_window(&shown.series_uid, &shown.instance_uid, &shown.image);
                 self.image.set(Some(ShownImage {
                     study_uid: shown.study_uid,
                     series_uid: shown.series_uid,
@@ -207,6 +276,7 @@ impl Store {
                     image: shown.image,
                     window,
                 }));
+                self.place_area();
             }
             Change::Series(items) => self.series.set(items),
             Change::SeriesProgress { series_uid, loaded, total } => self.update_item(&series_uid, |i| {
@@ -220,6 +290,11 @@ impl Store {
                 }
             }),
             Change::StackStarted { study_uid, series_uid, fresh_view } => {
+                let named =
+                    self.presentation.with_untracked(|p| p.as_ref().is_none_or(|p| p.state.series_uids().contains(&series_uid.as_str())));
+                if !named {
+                    self.presentation.set(None);
+                }
                 if fresh_view {
                     self.image.set(None);
                     self.view.update(|v| {
@@ -239,12 +314,39 @@ impl Store {
             Change::ShowFrame(index) => self.show_index(index),
             Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
             Change::Reports(reports) => self.reports.set(reports),
+            Change::NewStudies(uids) => self.new_studies.update(|n| n.extend(uids)),
+            Change::KeyImages(keys) => self.key_images.set(keys),
+            Change::KeyImagesOnly(on) => self.key_images_only.set(on),
+            Change::StructuredReports(reports) => self.structured_reports.set(reports),
+            Change::PresentationState(state) => {
+                let applied = state.is_some();
+                self.presentation.set(state);
+                // The state's window and area replace the user's; without it, the image's own.
+                self.view.update(|v| {
+                    v.window = None;
+                    v.zoom = None;
+                    v.pan = (0.0, 0.0);
+                });
+                self.area_pending.set(applied);
+                let index = self.index.get_untracked();
+                self.image.update(|i| {
+                    if let Some(i) = i {
+                        i.window = i.image.default_window;
+                    }
+                });
+                self.show_index(index);
+                self.place_area();
+            }
         }
     }
 
     /// A failure, in the status line.
     pub fn failed(&self, error: &crate::session::SessionError) {
-        self.status.set(Status::Error(super::error_message(error)));
+        let message = match error {
+            crate::session::SessionError::WrongPatient(mismatch) => format!("{} {mismatch}", self.strings().blocked_prefix),
+            other => super::error_message(other),
+        };
+        self.status.set(Status::Error(message));
     }
 
     fn update_item(&self, series_uid: &str, f: impl FnOnce(&mut SeriesItem)) {
@@ -260,6 +362,19 @@ impl Store {
         self.theme.set(theme);
     }
 
+    pub fn set_locale(&self, locale: super::Locale) {
+        self.locale.set(locale);
+    }
+
+    /// The UI's strings, in its language.
+    pub fn strings(&self) -> &'static super::Strings {
+        self.locale.get_untracked().strings()
+    }
+
+    pub fn locale(&self) -> super::Locale {
+        self.locale.get_untracked()
+    }
+
     pub fn set_iid_viewer(&self, viewer: Option<url::Url>) {
         self.iid_viewer.set(viewer);
     }
@@ -272,14 +387,224 @@ impl Store {
         });
         let Some((frame, study_uid, series_uid, len)) = frame else { return };
         let index = geometry::step_index(index, 0, len);
-        let window = self.view.with_untracked(|v| v.window).unwrap_or(frame.image.default_window);
+        let window =
+            self.view.with_untracked(|v| v.window).unwrap_or_else(|| self.own_window(&series_uid, &frame.instance_uid, &frame.image));
         self.index.set(index);
         let same = self.image.with_untracked(|i| {
             i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window)
         });
         if !same {
             self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));
+            self.place_area();
         }
+    }
+
+    /// What the applied presentation state says for the image in the viewport (tracked).
+    pub fn applied_state(&self) -> Option<Applied> {
+        self.image.with(|i| {
+            let i = i.as_ref()?;
+            self.presentation
+                .with(|p| p.as_ref()?.state.for_image(&i.series_uid, &i.instance_uid, i.image.frame_index + 1, i.image.rescale()))
+        })
+    }
+
+    /// The spatial transformation the image in the viewport is shown with (untracked).
+    pub fn transform_untracked(&self) -> SpatialTransform {
+        self.image
+            .with_untracked(|i| {
+                let i = i.as_ref()?;
+                self.presentation.with_untracked(|p| {
+                    p.as_ref().filter(|p| p.state.names(&i.series_uid, &i.instance_uid, i.image.frame_index + 1)).map(|p| p.state.transform)
+                })
+            })
+            .unwrap_or_default()
+    }
+
+    /// An image's window when the user has chosen none: the state's for it, else its own.
+    fn own_window(&self, series_uid: &str, instance_uid: &str, image: &VerifiedImage) -> Window {
+        self.presentation
+            .with_untracked(|p| p.as_ref()?.state.for_image(series_uid, instance_uid, image.frame_index + 1, image.rescale())?.window)
+            .unwrap_or(image.default_window)
+    }
+
+    /// Zooms and pans to the state's displayed area once, on the first image it is for; from
+    /// then on zoom and pan are the user's.
+    fn place_area(&self) {
+        if !self.area_pending.get_untracked() {
+            return;
+        }
+        let placed = self.image.with_untracked(|i| {
+            let i = i.as_ref()?;
+            let applied = self.presentation.with_untracked(|p| {
+                p.as_ref()?.state.for_image(&i.series_uid, &i.instance_uid, i.image.frame_index + 1, i.image.rescale())
+            })?;
+            let Some(area) = applied.area else { return Some(None) };
+            let aspect = geometry::pixel_aspect(i.image.header.display_spacing());
+            let dims = (i.image.columns(), i.image.rows());
+            Some(Some(area_view(&area, applied.transform, dims, aspect, self.viewport_size.get_untracked())))
+        });
+        // Placed, or the state's first image has no area: either way the user's from now on.
+        if let Some(placed) = placed {
+            self.area_pending.set(false);
+            if let Some((zoom, pan)) = placed {
+                self.view.update(|v| {
+                    v.zoom = Some(zoom);
+                    v.pan = pan;
+                });
+            }
+        }
+    }
+
+    /// Starts drawing a `kind` at `at` on the frame in the viewport.
+    pub fn start_measurement(&self, kind: MeasureKind, at: Point) {
+        let Some(shown) = self.image.get_untracked() else { return };
+        self.measurements.update(|m| {
+            m.selected = None;
+            m.draft = Some(Measurement {
+                id: m.next_id,
+                kind,
+                study_uid: shown.study_uid.clone(),
+                series_uid: shown.series_uid.clone(),
+                instance_uid: shown.instance_uid.clone(),
+                frame: shown.image.frame_index,
+                points: vec![at; kind.points().min(2)],
+                text: None,
+            });
+        });
+    }
+
+    /// Moves the draft's last point to `at`.
+    pub fn drag_measurement(&self, at: Point) {
+        self.measurements.update(|m| {
+            if let Some(last) = m.draft.as_mut().and_then(|d| d.points.last_mut()) {
+                *last = at;
+            }
+        });
+    }
+
+    /// The pointer went up at the draft's last point: an angle then waits for its third point
+    /// and a text label for its words (`true`), everything else is done (or dropped when it has
+    /// no extent).
+    pub fn release_measurement(&self) -> bool {
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone()) else { return false };
+        if draft.kind == MeasureKind::Text {
+            return true;
+        }
+        let [.., a, b] = draft.points.as_slice() else { return false };
+        if (a.x - b.x).hypot(a.y - b.y) < 1.0 {
+            // A click, not a drag: an angle's ray or a shape needs extent.
+            if draft.points.len() == 2 {
+                self.measurements.update(|m| m.draft = None);
+            }
+            return false;
+        }
+        if draft.points.len() < draft.kind.points() {
+            self.measurements.update(|m| {
+                if let Some(d) = m.draft.as_mut() {
+                    d.points.push(*b);
+                }
+            });
+            return true;
+        }
+        self.finish_measurement(draft);
+        false
+    }
+
+    fn finish_measurement(&self, measurement: Measurement) {
+        let Some(values) = self.values_of(&measurement) else { return };
+        self.measurements.update(|m| {
+            // Not selected: the arrow keys keep scrolling the stack until the user picks it.
+            m.draft = None;
+            m.next_id = m.next_id.max(measurement.id + 1);
+            // A label edited again keeps its place in the order drawn.
+            let at = m.drawn.partition_point(|d| d.measurement.id < measurement.id);
+            m.drawn.insert(at, Drawn { measurement, values });
+        });
+    }
+
+    /// The words typed for the text label being placed: kept when something is left after
+    /// [`clean_text`], else the label is dropped.
+    pub fn commit_text(&self, typed: &str) {
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone().filter(|d| d.kind == MeasureKind::Text)) else {
+            return;
+        };
+        match clean_text(typed) {
+            Some(text) => self.finish_measurement(Measurement { text: Some(text), ..draft }),
+            None => {
+                self.measurements.update(|m| m.draft = None);
+            }
+        }
+    }
+
+    /// Opens the selected text label for editing again; `false` when the selection is not one.
+    pub fn edit_selected_text(&self) -> bool {
+        let picked = self.measurements.with_untracked(|m| {
+            m.selected.and_then(|id| m.drawn.iter().find(|d| d.measurement.id == id && d.measurement.kind == MeasureKind::Text)).cloned()
+        });
+        let Some(picked) = picked else { return false };
+        self.measurements.update(|m| {
+            m.drawn.retain(|d| d.measurement.id != picked.measurement.id);
+            m.selected = None;
+            m.draft = Some(picked.measurement);
+        });
+        true
+    }
+
+    /// A measurement's values on its own frame, if that frame is in the viewport or the stack.
+    fn values_of(&self, measurement: &Measurement) -> Option<MeasuredValues> {
+        let on_screen = self.image.with_untracked(|i| {
+            i.as_ref()
+                .filter(|i| i.instance_uid == measurement.instance_uid && i.image.frame_index == measurement.frame)
+                .map(|i| measurement.values(&i.image))
+        });
+        on_screen.or_else(|| {
+            self.stack.with_untracked(|s| {
+                s.frames
+                    .iter()
+                    .find(|f| f.instance_uid == measurement.instance_uid && f.image.frame_index == measurement.frame)
+                    .map(|f| measurement.values(&f.image))
+            })
+        })
+    }
+
+    /// Replaces the points of measurement `id` (moved as a whole or by one handle).
+    pub fn move_measurement(&self, id: u32, points: Vec<Point>) {
+        let Some(mut moved) = self.measurements.with_untracked(|m| m.drawn.iter().find(|d| d.measurement.id == id).cloned()) else {
+            return;
+        };
+        moved.measurement.points = points;
+        let Some(values) = self.values_of(&moved.measurement) else { return };
+        self.measurements.update(|m| {
+            if let Some(d) = m.drawn.iter_mut().find(|d| d.measurement.id == id) {
+                *d = Drawn { measurement: moved.measurement, values };
+            }
+        });
+    }
+
+    pub fn select_measurement(&self, id: Option<u32>) {
+        self.measurements.update(|m| m.selected = id);
+    }
+
+    /// Deletes the selected measurement; `false` when none is selected.
+    pub fn delete_selected(&self) -> bool {
+        let Some(id) = self.measurements.with_untracked(|m| m.selected) else { return false };
+        self.measurements.update(|m| {
+            m.drawn.retain(|d| d.measurement.id != id);
+            m.selected = None;
+        });
+        true
+    }
+
+    /// Drops the measurement being drawn (a text label being edited again goes back as it
+    /// was); `false` when there is none.
+    pub fn cancel_draft(&self) -> bool {
+        let Some(draft) = self.measurements.with_untracked(|m| m.draft.clone()) else { return false };
+        if draft.text.is_some() {
+            self.finish_measurement(draft);
+        } else {
+            self.measurements.update(|m| m.draft = None);
+        }
+        true
     }
 
     /// Moves through the stack by `delta` slices.

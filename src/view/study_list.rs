@@ -2,18 +2,18 @@
 
 use super::logic::{date_of, list_key_target, modalities, StudyFilter};
 use super::store::{Action, Activity, Status, Store};
-use super::STRINGS;
+use super::Strings;
 use crate::bridge::{Source, Study};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn source_label(source: &Source) -> &'static str {
+fn source_label(t: &'static Strings, source: &Source) -> &'static str {
     match source {
-        Source::FhirOnly => STRINGS.source_fhir_only,
-        Source::Enriched => STRINGS.source_enriched,
-        Source::NoEndpoint => STRINGS.source_no_endpoint,
-        Source::PacsUnreachable { .. } => STRINGS.source_unreachable,
-        Source::InvalidEndpoint { .. } => STRINGS.source_invalid_endpoint,
+        Source::FhirOnly => t.source_fhir_only,
+        Source::Enriched => t.source_enriched,
+        Source::NoEndpoint => t.source_no_endpoint,
+        Source::PacsUnreachable { .. } => t.source_unreachable,
+        Source::InvalidEndpoint { .. } => t.source_invalid_endpoint,
     }
 }
 
@@ -40,10 +40,13 @@ fn focus_row(list: &web_sys::HtmlElement, index: usize) {
 
 #[component]
 pub fn StudyList(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let filter = RwSignal::new(StudyFilter::default());
     let focused = RwSignal::new(0usize);
     let list_ref = NodeRef::<leptos::html::Ul>::new();
     let studies = store.studies.clone();
+    let new_studies = store.new_studies.clone();
     let shown = {
         let studies = studies.clone();
         Memo::new(move |_| filter.with(|f| studies.with(|all| f.apply(all))))
@@ -56,13 +59,13 @@ pub fn StudyList(store: Store) -> impl IntoView {
         let (studies, status, patient) = (studies.clone(), store.status.clone(), store.patient.clone());
         move || {
             if !studies.with(Vec::is_empty) {
-                return (shown.with(Vec::is_empty)).then_some(STRINGS.no_matching_studies);
+                return (shown.with(Vec::is_empty)).then_some(t.no_matching_studies);
             }
             match status.get() {
-                Status::Loading(Activity::Studies) => Some(STRINGS.loading_studies),
-                Status::Waiting(Activity::Studies) => Some(STRINGS.waiting_fhir),
-                Status::Error(_) if patient.with(Option::is_none) => Some(STRINGS.studies_failed),
-                _ if patient.with(Option::is_some) => Some(STRINGS.no_studies),
+                Status::Loading(Activity::Studies) => Some(t.loading_studies),
+                Status::Waiting(Activity::Studies) => Some(t.waiting_fhir),
+                Status::Error(_) if patient.with(Option::is_none) => Some(t.studies_failed),
+                _ if patient.with(Option::is_some) => Some(t.no_studies),
                 _ => None,
             }
         }
@@ -93,26 +96,29 @@ pub fn StudyList(store: Store) -> impl IntoView {
     };
     view! {
         <div class="emr-studies">
-            <div class="emr-filters" role="group" aria-label=STRINGS.studies_label>
-                <label>{STRINGS.modality_filter}
+            <div class="emr-filters" role="group" aria-label=t.studies_label>
+                <label>{t.modality_filter}
                     <select data-testid="modality-filter" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.modality = v); }>
-                        <option value="">{STRINGS.all_modalities}</option>
+                        <option value="">{t.all_modalities}</option>
                         {move || modality_choices().into_iter().map(|m| view! { <option value=m.clone()>{m.clone()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label>{STRINGS.date_from}
+                <label>{t.date_from}
                     <input type="date" data-testid="date-from" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.from = v); } />
                 </label>
-                <label>{STRINGS.date_to}
+                <label>{t.date_to}
                     <input type="date" data-testid="date-to" on:change=move |ev| { let v = event_target_value(&ev); filter.update(|f| f.to = v); } />
                 </label>
                 <button type="button" data-testid="sort-toggle" aria-pressed=move || filter.with(|f| f.oldest_first).to_string()
                     on:click=move |_| filter.update(|f| f.oldest_first = !f.oldest_first)>
-                    {move || if filter.with(|f| f.oldest_first) { STRINGS.sort_oldest } else { STRINGS.sort_newest }}
+                    {move || if filter.with(|f| f.oldest_first) { t.sort_oldest } else { t.sort_newest }}
                 </button>
             </div>
             {move || state_message().map(|m| view! { <p class="emr-list-state" data-testid="study-list-state">{m}</p> })}
-            <ul class="emr-study-list" role="listbox" aria-label=STRINGS.studies_label data-testid="study-list" node_ref=list_ref on:keydown=on_keydown>
+            {move || (!new_studies.with(Vec::is_empty)).then(|| view! {
+                <p class="emr-new-study" role="status" data-testid="new-study-notice">{t.new_study}</p>
+            })}
+            <ul class="emr-study-list" role="listbox" aria-label=t.studies_label data-testid="study-list" node_ref=list_ref on:keydown=on_keydown>
                 <For
                     each=move || shown.get().into_iter().enumerate()
                     key=|(i, study)| (*i, study.study_uid.clone())
@@ -124,7 +130,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
                         let uid_click = study.study_uid.clone();
                         let counts = format!(
                             "{} {} · {} {}",
-                            count(study.number_of_series), STRINGS.series, count(study.number_of_instances), STRINGS.images,
+                            count(study.number_of_series), t.series, count(study.number_of_instances), t.images,
                         );
                         view! {
                             <li
@@ -136,13 +142,13 @@ pub fn StudyList(store: Store) -> impl IntoView {
                                 on:click=move |_| { focused.set(i); open(uid_click.clone()); }
                                 on:focus=move |_| focused.set(i)
                             >
-                                <span class="emr-study-date">{date_of(&study.started)}</span>
+                                <span class="emr-study-date">{locale.date(&date_of(&study.started))}</span>
                                 <span class="emr-study-modality">{study.modalities.join("/")}</span>
                                 <span class="emr-study-desc">{study.description.clone().unwrap_or_default()}</span>
                                 <span class="emr-study-acc">{study.accession.clone().unwrap_or_default()}</span>
                                 <span class="emr-study-counts">{counts}</span>
                                 <span class=source_class(&study.source) title=match &study.source { Source::PacsUnreachable { message } | Source::InvalidEndpoint { message } => message.clone(), _ => String::new() }>
-                                    {source_label(&study.source)}
+                                    {source_label(t, &study.source)}
                                 </span>
                             </li>
                         }

@@ -25,6 +25,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-filters label{display:flex;flex-direction:column;font-size:11px;color:var(--emr-muted)}
 .emr-imaging .emr-filters input{width:9.5em}
 .emr-imaging .emr-list-state{margin:8px;color:var(--emr-muted)}
+.emr-imaging .emr-new-study{margin:8px;color:var(--emr-accent);font-weight:600}
 .emr-imaging .emr-study-list{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
 .emr-imaging .emr-study{display:grid;grid-template-columns:auto 1fr;gap:0 .5em;padding:6px 8px;cursor:pointer;border-bottom:1px solid var(--emr-border)}
 .emr-imaging .emr-study[aria-selected=true]{background:var(--emr-selected)}
@@ -38,6 +39,9 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-thumb{max-width:48px;max-height:48px}
 .emr-imaging .emr-series-label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .emr-imaging .emr-series-count{color:var(--emr-muted)}
+.emr-imaging .emr-series-doc{opacity:.75;cursor:default;border-style:dashed}
+.emr-imaging .emr-key-badge{position:absolute;top:2px;left:2px;color:#1b1f24;background:#ffd54f;font-size:10px;font-weight:700;padding:0 3px;border-radius:2px}
+.emr-imaging .emr-key{color:#1b1f24;background:#ffd54f;font-weight:700;padding:0 4px;border-radius:2px}
 .emr-imaging .emr-mini-progress{height:3px;background:var(--emr-border);display:block}
 .emr-imaging .emr-mini-progress span,.emr-imaging .emr-progress span{display:block;height:100%;background:var(--emr-accent)}
 .emr-imaging .emr-viewer{flex:1;display:flex;flex-direction:column;min-height:0}
@@ -47,6 +51,21 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-diagnostic{margin-left:auto;color:var(--emr-accent);padding:2px 6px;border:1px solid var(--emr-border);border-radius:3px;text-decoration:none}
 .emr-imaging .emr-viewport{position:relative;flex:1;background:#000;min-width:0;min-height:160px;overflow:hidden;touch-action:none;user-select:none;color:#eee}
 .emr-imaging .emr-canvas{position:absolute;left:50%;top:50%}
+.emr-imaging .emr-measure-box{position:absolute;left:50%;top:50%;pointer-events:none}
+.emr-imaging .emr-measure-svg{position:absolute;inset:0;width:100%;height:100%;overflow:visible}
+.emr-imaging .emr-measure-line{fill:none;stroke:#4fc3f7;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+.emr-imaging .emr-measure-grab{fill:none;stroke:transparent;stroke-width:12px;vector-effect:non-scaling-stroke;pointer-events:stroke;cursor:move}
+.emr-imaging .emr-measure-selected .emr-measure-line{stroke:#ffd54f}
+.emr-imaging .emr-measure-draft .emr-measure-line{stroke-dasharray:4 3}
+.emr-imaging .emr-handle{fill:#ffd54f;pointer-events:all;cursor:crosshair}
+.emr-imaging .emr-measure-label{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(8px,-50%);color:#fff;font-size:12px;white-space:nowrap;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
+.emr-imaging .emr-text-label{pointer-events:auto;cursor:move;font-size:13px}
+.emr-imaging .emr-text-input{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(8px,-50%);pointer-events:auto;font:13px sans-serif;min-width:12em;padding:1px 4px}
+.emr-imaging .emr-state-mark{fill:none;stroke:#ffb74d;stroke-width:1.5px;vector-effect:non-scaling-stroke}
+.emr-imaging .emr-state-filled{fill:rgba(255,183,77,.25)}
+.emr-imaging .emr-state-text{position:absolute;transform-origin:0 0;transform:var(--emr-upright) translate(-50%,-50%);color:#ffb74d;font-size:12px;white-space:pre;text-shadow:0 0 2px #000,0 0 2px #000;pointer-events:none}
+.emr-imaging .emr-state{pointer-events:auto;color:#ffb74d}
+.emr-imaging .emr-state-remove{margin-left:4px;padding:0 4px;font:inherit;line-height:1}
 .emr-imaging .emr-overlay{position:absolute;inset:0;pointer-events:none;font-size:12px;text-shadow:0 0 2px #000,0 0 2px #000}
 .emr-imaging .emr-ov{position:absolute;display:flex;flex-direction:column;max-width:48%}
 .emr-imaging .emr-ov-tl{left:6px;top:4px}
@@ -70,6 +89,11 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-report h3{font-size:13px;margin:4px 0}
 .emr-imaging .emr-report-text{white-space:pre-wrap;font:inherit;margin:4px 0;background:var(--emr-panel);padding:4px;border:1px solid var(--emr-border)}
 .emr-imaging .emr-report-link{color:var(--emr-accent)}
+.emr-imaging .emr-sr-panel{position:relative;border-bottom:1px solid var(--emr-border);padding-bottom:4px;margin-bottom:4px}
+.emr-imaging .emr-sr-close{position:absolute;right:0;top:0}
+.emr-imaging .emr-sr-list{list-style:none;margin:0;padding-left:12px}
+.emr-imaging .emr-sr-root{padding-left:0}
+.emr-imaging .emr-sr-container>.emr-sr-concept{font-weight:600}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
 @container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}

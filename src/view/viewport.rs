@@ -7,8 +7,11 @@
 
 use super::draw;
 use super::logic::{dicom_date, overlay_number, person_name, stack_key_delta};
-use super::store::{Store, Tool};
-use super::STRINGS;
+use super::measure_layer::MeasureLayer;
+use super::store::{Action, Store, Tool};
+use super::Strings;
+use crate::imaging::measure::{MeasureKind, Point};
+use crate::imaging::presentation_state::SpatialTransform;
 use crate::imaging::{geometry, presets};
 use leptos::prelude::*;
 use std::cell::RefCell;
@@ -18,10 +21,13 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 /// A drag in progress: what it does and where it started.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Drag {
     pointer: i32,
     tool: Tool,
+    /// Moving a measurement (all of it, or one point): its id, the handle, where the pointer
+    /// went down (image px) and its points then.
+    grab: Option<(u32, Option<usize>, Point, Vec<Point>)>,
     x: f64,
     y: f64,
     center: f64,
@@ -49,24 +55,26 @@ impl Drop for Observed {
 /// Screen px of drag per slice with the scroll tool.
 const PX_PER_SLICE: f64 = 8.0;
 
-fn preset_label(key: &str) -> &'static str {
+fn preset_label(t: &'static Strings, key: &str) -> &'static str {
     match key {
-        "soft-tissue" => STRINGS.preset_soft_tissue,
-        "lung" => STRINGS.preset_lung,
-        "bone" => STRINGS.preset_bone,
-        "brain" => STRINGS.preset_brain,
-        _ => STRINGS.preset_header,
+        "soft-tissue" => t.preset_soft_tissue,
+        "lung" => t.preset_lung,
+        "bone" => t.preset_bone,
+        "brain" => t.preset_brain,
+        _ => t.preset_header,
     }
 }
 
 #[component]
 pub fn Viewport(store: Store) -> impl IntoView {
+    let t = store.strings();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let area = NodeRef::<leptos::html::Div>::new();
 
     // Draw whenever the frame, its window, inversion or the patient in context changes.
     {
         let (image, view, patient, displayed) = (store.image.clone(), store.view.clone(), store.context.clone(), store.displayed.clone());
+        let store_state = store.clone();
         // The last image announced: a new decoded image (not a new window on the same one)
         // gets an `image-displayed` event.
         // Holding it (not its address) means a new image can never be mistaken for it.
@@ -74,7 +82,11 @@ pub fn Viewport(store: Store) -> impl IntoView {
         let image_w = store.image.clone();
         Effect::new(move |_| {
             let shown = image.get();
-            let invert = view.with(|v| v.invert);
+            // Under a presentation state its Presentation LUT decides, not MONOCHROME1 (PS3.4 N.2):
+            // the renderer's own MONOCHROME1 inversion is undone, then the state's applied.
+            let state_inverts = store_state.applied_state().map(|a| a.inverse);
+            let monochrome1 = image.with(|i| i.as_ref().is_some_and(|i| i.image.is_monochrome1()));
+            let invert = view.with(|v| v.invert) != state_inverts.is_some_and(|inverse| inverse != monochrome1);
             let p = patient.get();
             let Some(el) = canvas.get() else { return };
             let Some(shown) = shown else {
@@ -155,12 +167,66 @@ pub fn Viewport(store: Store) -> impl IntoView {
         });
     }
 
+    let measure_box = NodeRef::<leptos::html::Div>::new();
+    // The pointer in image pixels (fractional: pointer events carry sub-pixel positions).
+    let image_point = {
+        let image = store.image.clone();
+        let store_point = store.clone();
+        move |ev: &web_sys::PointerEvent| -> Option<Point> {
+            let el = measure_box.get_untracked()?;
+            let (columns, rows) =
+                image.with_untracked(|i| i.as_ref().map(|i| (f64::from(i.image.columns()), f64::from(i.image.rows()))))?;
+            let rect = el.get_bounding_client_rect();
+            if rect.width() <= 0.0 || rect.height() <= 0.0 {
+                return None;
+            }
+            let (cx, cy) = client_position(ev);
+            // The layer's box on screen is the image as transformed: undo the rotation and flip.
+            let (u, v) = store_point.transform_untracked().inverse(((cx - rect.left()) / rect.width(), (cy - rect.top()) / rect.height()));
+            Some(Point { x: u * columns, y: v * rows })
+        }
+    };
     let drag: Rc<RefCell<Option<Drag>>> = Rc::new(RefCell::new(None));
+    let touch = Rc::new(RefCell::new(Touches::default()));
     let on_pointerdown = {
-        let (store, drag) = (store.clone(), drag.clone());
+        let (store, drag, image_point, touch) = (store.clone(), drag.clone(), image_point.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
             let Some(shown) = store.image.get_untracked() else { return };
             let view = store.view.get_untracked();
+            if ev.pointer_type() == "touch" {
+                let at = centred(area, client_position(&ev));
+                let mut t = touch.borrow_mut();
+                t.down.push(Finger { pointer: ev.pointer_id(), time: ev.time_stamp(), start: at, now: at });
+                if t.down.len() >= 2 {
+                    // A second finger: the gesture is a pinch (zoom and pan), and what the first
+                    // finger began is undone.
+                    ev.prevent_default();
+                    if let Some(d) = drag.borrow_mut().take() {
+                        match d.grab {
+                            Some((id, _, _, points)) => store.move_measurement(id, points),
+                            None if matches!(d.tool, Tool::Measure(_)) => {
+                                store.cancel_draft();
+                            }
+                            None => match d.tool {
+                                Tool::Window => store.set_window(d.center, d.width),
+                                Tool::Scroll => store.show_index(d.index),
+                                _ => store.view.update(|v| v.pan = d.pan),
+                            },
+                        }
+                    }
+                    if t.down.len() == 2 {
+                        let view = store.view.get_untracked();
+                        let size = store.viewport_size.get_untracked();
+                        let fingers = [t.down[0].now, t.down[1].now];
+                        let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size, store.transform_untracked()));
+                        t.pinch = Some(geometry::Pinch { zoom, pan: view.pan, fingers });
+                    }
+                    if let Some(el) = area.get_untracked() {
+                        let _ = el.set_pointer_capture(ev.pointer_id());
+                    }
+                    return;
+                }
+            }
             let tool = match (ev.pointer_type().as_str(), ev.button()) {
                 ("mouse", 1) => Tool::Pan,
                 ("mouse", 2) => Tool::Zoom,
@@ -172,10 +238,40 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 let _ = el.focus();
                 let _ = el.set_pointer_capture(ev.pointer_id());
             }
+            // On a drawn measurement (or its handle): select it and move it, whatever the tool.
+            let mut grab = None;
+            if let (Some(target), Some(at)) = (ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()), image_point(&ev)) {
+                let handle = target.get_attribute("data-handle").and_then(|h| h.parse::<usize>().ok());
+                let id = target.closest("[data-measurement-id]").ok().flatten().and_then(|g| g.get_attribute("data-measurement-id"));
+                if let Some(id) = id.and_then(|id| id.parse::<u32>().ok()) {
+                    let points = store
+                        .measurements
+                        .with_untracked(|m| m.drawn.iter().find(|d| d.measurement.id == id).map(|d| d.measurement.points.clone()));
+                    if let Some(points) = points {
+                        store.select_measurement(Some(id));
+                        grab = Some((id, handle, at, points));
+                    }
+                }
+            }
+            if grab.is_none() {
+                if let Tool::Measure(kind) = tool {
+                    let Some(at) = image_point(&ev) else { return };
+                    // An angle's third point: this click places it.
+                    if store.measurements.with_untracked(|m| m.draft.as_ref().is_some_and(|d| d.points.len() == 3)) {
+                        store.drag_measurement(at);
+                        store.release_measurement();
+                        return;
+                    }
+                    store.start_measurement(kind, at);
+                } else {
+                    store.select_measurement(None);
+                }
+            }
             let size = store.viewport_size.get_untracked();
-            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size));
+            let zoom = view.zoom.unwrap_or_else(|| shown_fit(&shown.image, size, store.transform_untracked()));
             *drag.borrow_mut() = Some(Drag {
                 pointer: ev.pointer_id(),
+                grab,
                 tool,
                 x: f64::from(ev.client_x()),
                 y: f64::from(ev.client_y()),
@@ -189,14 +285,56 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointermove = {
-        let (store, drag) = (store.clone(), drag.clone());
+        let (store, drag, image_point, touch) = (store.clone(), drag.clone(), image_point.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
-            let Some(d) = *drag.borrow() else { return };
+            if ev.pointer_type() == "touch" {
+                let mut t = touch.borrow_mut();
+                let at = centred(area, client_position(&ev));
+                if let Some(finger) = t.down.iter_mut().find(|f| f.pointer == ev.pointer_id()) {
+                    finger.now = at;
+                }
+                if let (Some(pinch), [a, b]) = (t.pinch, t.down.as_slice()) {
+                    let (zoom, pan) = pinch.view_at([a.now, b.now]);
+                    store.view.update(|v| {
+                        v.zoom = Some(zoom);
+                        v.pan = pan;
+                    });
+                    return;
+                }
+                if t.pinch.is_some() || t.down.len() > 1 {
+                    return;
+                }
+            }
+            let Some(d) = drag.borrow().clone() else {
+                // An angle waiting for its third point follows the pointer.
+                if store.measurements.with_untracked(|m| m.draft.as_ref().is_some_and(|d| d.points.len() == 3)) {
+                    if let Some(at) = image_point(&ev) {
+                        store.drag_measurement(at);
+                    }
+                }
+                return;
+            };
             if d.pointer != ev.pointer_id() {
+                return;
+            }
+            if let Some((id, handle, start, points)) = &d.grab {
+                let Some(at) = image_point(&ev) else { return };
+                let (dx, dy) = (at.x - start.x, at.y - start.y);
+                let moved = points
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| if handle.is_none_or(|h| h == i) { Point { x: p.x + dx, y: p.y + dy } } else { *p })
+                    .collect();
+                store.move_measurement(*id, moved);
                 return;
             }
             let (dx, dy) = (f64::from(ev.client_x()) - d.x, f64::from(ev.client_y()) - d.y);
             match d.tool {
+                Tool::Measure(_) => {
+                    if let Some(at) = image_point(&ev) {
+                        store.drag_measurement(at);
+                    }
+                }
                 Tool::Window => {
                     let (center, width) = geometry::window_after_drag(d.center, d.width, dx, dy, d.span);
                     store.set_window(center, width);
@@ -211,10 +349,38 @@ pub fn Viewport(store: Store) -> impl IntoView {
         }
     };
     let on_pointerup = {
-        let drag = drag.clone();
+        let (store, drag, touch) = (store.clone(), drag.clone(), touch.clone());
         move |ev: web_sys::PointerEvent| {
-            if drag.borrow().is_some_and(|d| d.pointer == ev.pointer_id()) {
+            let mut double_tap = false;
+            if ev.pointer_type() == "touch" {
+                let mut t = touch.borrow_mut();
+                let finger = t.down.iter().position(|f| f.pointer == ev.pointer_id()).map(|i| t.down.remove(i));
+                if t.pinch.is_some() {
+                    // The pinch ends with its first finger up; the last one lifts without effect.
+                    if t.down.len() < 2 {
+                        t.pinch = None;
+                    }
+                    return;
+                }
+                if let Some(finger) = finger {
+                    let up = (ev.time_stamp(), centred(area, client_position(&ev)));
+                    double_tap = ev.type_() == "pointerup" && t.taps.touch_ended((finger.time, finger.start), up);
+                }
+            }
+            let ended = drag.borrow().as_ref().filter(|d| d.pointer == ev.pointer_id()).map(|d| (d.tool, d.grab.is_some()));
+            if let Some((tool, grabbed)) = ended {
                 *drag.borrow_mut() = None;
+                if matches!(tool, Tool::Measure(_)) && !grabbed {
+                    store.release_measurement();
+                }
+            }
+            if double_tap {
+                // Back to fit, as a double click on other viewers; a tap's draft goes.
+                store.cancel_draft();
+                store.view.update(|v| {
+                    v.zoom = None;
+                    v.pan = (0.0, 0.0);
+                });
             }
         }
     };
@@ -231,11 +397,35 @@ pub fn Viewport(store: Store) -> impl IntoView {
     let on_keydown = {
         let store = store.clone();
         move |ev: web_sys::KeyboardEvent| {
+            let key = ev.key();
+            let handled = match key.as_str() {
+                "Delete" | "Backspace" => store.delete_selected(),
+                "Enter" => store.edit_selected_text(),
+                "Escape" => {
+                    store.cancel_draft()
+                        || store.measurements.with_untracked(|m| m.selected.is_some()) && {
+                            store.select_measurement(None);
+                            true
+                        }
+                }
+                _ => nudge(&store, &key, if ev.shift_key() { 10.0 } else { 1.0 }),
+            };
+            if handled {
+                ev.prevent_default();
+                return;
+            }
             let len = store.stack.with_untracked(|s| s.frames.len());
-            if let Some(delta) = stack_key_delta(&ev.key(), len) {
+            if let Some(delta) = stack_key_delta(&key, len) {
                 ev.prevent_default();
                 store.step(delta);
             }
+        }
+    };
+
+    let on_dblclick = {
+        let store = store.clone();
+        move |_: web_sys::MouseEvent| {
+            store.edit_selected_text();
         }
     };
 
@@ -243,12 +433,14 @@ pub fn Viewport(store: Store) -> impl IntoView {
         <div class="emr-viewer">
             <Toolbar store=store.clone() />
             <div class="emr-viewport" data-testid="viewport" node_ref=area tabindex="0" role="application"
-                aria-label=STRINGS.image_label aria-roledescription="image viewer"
+                aria-label=t.image_label aria-roledescription="image viewer"
                 on:pointerdown=on_pointerdown on:pointermove=on_pointermove on:pointerup=on_pointerup.clone()
                 on:pointercancel=on_pointerup on:wheel=on_wheel on:keydown=on_keydown
+                on:dblclick=on_dblclick
                 on:contextmenu=|ev: web_sys::MouseEvent| ev.prevent_default()>
-                <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=STRINGS.image_label
-                    style=canvas_style(&store)></canvas>
+                <canvas node_ref=canvas class="emr-canvas" data-testid="viewport-canvas" role="img" aria-label=t.image_label
+                    style=image_box_style(&store, true)></canvas>
+                <MeasureLayer store=store.clone() node_ref=measure_box style=Signal::derive(image_box_style(&store, false)) />
                 <Overlays store=store.clone() />
                 <ScrollBar store=store.clone() />
                 <LoadProgress store=store.clone() />
@@ -258,39 +450,106 @@ pub fn Viewport(store: Store) -> impl IntoView {
     }
 }
 
-/// The zoom that fits an image in the viewport, with its pixels' true proportions.
-fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64)) -> f64 {
-    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), geometry::pixel_aspect(image.header.pixel_spacing))
+/// A finger on the viewport; positions in px from the viewport's centre.
+struct Finger {
+    pointer: i32,
+    /// When it went down (ms, the events' time base).
+    time: f64,
+    start: (f64, f64),
+    now: (f64, f64),
 }
 
-/// The canvas's CSS box: native pixels scaled by the zoom (fit by default; rows stretched by
-/// the pixel aspect ratio), moved by the pan.
-fn canvas_style(store: &Store) -> impl Fn() -> String + Send + Sync + 'static {
-    let (image, view, size) = (store.image.clone(), store.view.clone(), store.viewport_size.clone());
+/// The fingers on the viewport, the pinch they make, and the taps so far.
+#[derive(Default)]
+struct Touches {
+    down: Vec<Finger>,
+    pinch: Option<geometry::Pinch>,
+    taps: geometry::TapDetector,
+}
+
+/// A client position as px from the viewport's centre (the pan's origin).
+fn centred(area: NodeRef<leptos::html::Div>, (x, y): (f64, f64)) -> (f64, f64) {
+    match area.get_untracked() {
+        Some(el) => {
+            let r = el.get_bounding_client_rect();
+            (x - r.left() - r.width() / 2.0, y - r.top() - r.height() / 2.0)
+        }
+        None => (x, y),
+    }
+}
+
+/// The zoom that fits an image in the viewport, with its pixels' true proportions.
+fn shown_fit(image: &crate::imaging::DecodedImage, size: (f64, f64), transform: SpatialTransform) -> f64 {
+    let aspect = geometry::pixel_aspect(image.header.display_spacing());
+    if transform.swaps_axes() {
+        // Turned a quarter: the rows lie across the viewport.
+        let (w, h) = (f64::from(image.rows()) * aspect, f64::from(image.columns()));
+        let z = (size.0 / w).min(size.1 / h);
+        return if z.is_finite() && z > 0.0 { z } else { geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), aspect) };
+    }
+    geometry::fit_zoom_aspect(size, (image.columns(), image.rows()), aspect)
+}
+
+/// Arrow keys move the selected measurement (by `step` image pixels); `false` when none is
+/// selected or the key is no arrow.
+fn nudge(store: &Store, key: &str, step: f64) -> bool {
+    let (dx, dy) = match key {
+        "ArrowLeft" => (-step, 0.0),
+        "ArrowRight" => (step, 0.0),
+        "ArrowUp" => (0.0, -step),
+        "ArrowDown" => (0.0, step),
+        _ => return false,
+    };
+    // The arrow's direction on screen, in the image as it is turned.
+    let (dx, dy) = store.transform_untracked().unvector((dx, dy));
+    let selected = store.measurements.with_untracked(|m| {
+        m.selected.and_then(|id| m.drawn.iter().find(|d| d.measurement.id == id)).map(|d| (d.measurement.id, d.measurement.points.clone()))
+    });
+    let Some((id, points)) = selected else { return false };
+    store.move_measurement(id, points.into_iter().map(|p| Point { x: p.x + dx, y: p.y + dy }).collect());
+    true
+}
+
+/// The pointer's position with its sub-pixel part (web-sys reads `clientX` as an integer).
+fn client_position(ev: &web_sys::PointerEvent) -> (f64, f64) {
+    let get = |key: &str| js_sys::Reflect::get(ev, &key.into()).ok().and_then(|v| v.as_f64());
+    (get("clientX").unwrap_or(f64::from(ev.client_x())), get("clientY").unwrap_or(f64::from(ev.client_y())))
+}
+
+/// The canvas's CSS box (and the measurement layer's, without the backdrop): native pixels
+/// scaled by the zoom (fit by default; rows stretched by the pixel aspect ratio), moved by the pan.
+fn image_box_style(store: &Store, backdrop: bool) -> impl Fn() -> String + Send + Sync + 'static {
+    let (image, view, size, store) = (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.clone());
     move || {
+        let transform = store.applied_state().map(|a| a.transform).unwrap_or_default();
         let Some((dims, aspect, fit)) = image.with(|i| {
             i.as_ref().map(|i| {
                 let img = &i.image;
-                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.pixel_spacing), shown_fit(img, size.get()))
+                ((img.columns(), img.rows()), geometry::pixel_aspect(img.header.display_spacing()), shown_fit(img, size.get(), transform))
             })
         }) else {
             return "display:none".into();
         };
         let (zoom, pan) = view.with(|v| (v.zoom, v.pan));
         let z = zoom.unwrap_or(fit);
+        // Labels inside the layer turn back upright (`--emr-upright` undoes the transform).
         format!(
-            "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px)",
-            draw::BACKDROP,
+            "{};width:{:.2}px;height:{:.2}px;transform:translate(-50%,-50%) translate({:.1}px,{:.1}px){};--emr-upright:{}",
+            if backdrop { draw::BACKDROP } else { "pointer-events:none" },
             f64::from(dims.0) * z,
             f64::from(dims.1) * z * aspect,
             pan.0,
-            pan.1
+            pan.1,
+            transform.css(),
+            transform.upright_css()
         )
     }
 }
 
 #[component]
 fn Toolbar(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let view = store.view.clone();
     let tool_button = {
         let view = view.clone();
@@ -347,84 +606,128 @@ fn Toolbar(store: Store) -> impl IntoView {
         (store.clone(), store.clone(), store.clone(), store.clone(), store.clone(), store.clone());
     let (v_play, v_fps) = (view.clone(), view.clone());
     view! {
-        <div class="emr-toolbar" role="toolbar" aria-label=STRINGS.toolbar_label data-testid="toolbar">
-            {tool_button(Tool::Window, STRINGS.tool_window, "tool-window")}
-            {tool_button(Tool::Zoom, STRINGS.tool_zoom, "tool-zoom")}
-            {tool_button(Tool::Pan, STRINGS.tool_pan, "tool-pan")}
-            {tool_button(Tool::Scroll, STRINGS.tool_scroll, "tool-scroll")}
-            <select data-testid="preset" aria-label=STRINGS.presets_label on:change=on_preset prop:value=current_preset>
-                <option value="">{STRINGS.presets_label}</option>
+        <div class="emr-toolbar" role="toolbar" aria-label=t.toolbar_label data-testid="toolbar">
+            {tool_button(Tool::Window, t.tool_window, "tool-window")}
+            {tool_button(Tool::Zoom, t.tool_zoom, "tool-zoom")}
+            {tool_button(Tool::Pan, t.tool_pan, "tool-pan")}
+            {tool_button(Tool::Scroll, t.tool_scroll, "tool-scroll")}
+            {tool_button(Tool::Measure(MeasureKind::Length), t.tool_length, "tool-length")}
+            {tool_button(Tool::Measure(MeasureKind::Angle), t.tool_angle, "tool-angle")}
+            {tool_button(Tool::Measure(MeasureKind::Ellipse), t.tool_ellipse, "tool-ellipse")}
+            {tool_button(Tool::Measure(MeasureKind::Rectangle), t.tool_rectangle, "tool-rectangle")}
+            {tool_button(Tool::Measure(MeasureKind::Arrow), t.tool_arrow, "tool-arrow")}
+            {tool_button(Tool::Measure(MeasureKind::Text), t.tool_text, "tool-text")}
+            <select data-testid="preset" aria-label=t.presets_label on:change=on_preset prop:value=current_preset>
+                <option value="">{t.presets_label}</option>
                 {move || presets_list().into_iter().enumerate().map(|(i, p)| view! {
-                    <option value=i.to_string()>{format!("{} {}/{}", preset_label(p.key), overlay_number(p.center), overlay_number(p.width))}</option>
+                    <option value=i.to_string()>{format!("{} {}/{}", preset_label(t, p.key), locale.decimal(overlay_number(p.center)), locale.decimal(overlay_number(p.width)))}</option>
                 }).collect_view()}
             </select>
-            <button type="button" data-testid="fit" on:click=move |_| s_fit.view.update(|v| { v.zoom = None; v.pan = (0.0, 0.0); })>{STRINGS.fit}</button>
-            <button type="button" data-testid="one-to-one" on:click=move |_| s_one.view.update(|v| v.zoom = Some(1.0))>{STRINGS.one_to_one}</button>
+            <button type="button" data-testid="fit" on:click=move |_| s_fit.view.update(|v| { v.zoom = None; v.pan = (0.0, 0.0); })>{t.fit}</button>
+            <button type="button" data-testid="one-to-one" on:click=move |_| s_one.view.update(|v| v.zoom = Some(1.0))>{t.one_to_one}</button>
             <button type="button" data-testid="invert" aria-pressed=move || s_inv.view.with(|v| v.invert).to_string()
-                on:click={ let s = store.clone(); move |_| s.view.update(|v| v.invert = !v.invert) }>{STRINGS.invert}</button>
-            <button type="button" data-testid="reset" on:click=move |_| s_reset.reset_view()>{STRINGS.reset}</button>
+                on:click={ let s = store.clone(); move |_| s.view.update(|v| v.invert = !v.invert) }>{t.invert}</button>
+            <button type="button" data-testid="reset" on:click=move |_| s_reset.reset_view()>{t.reset}</button>
             <button type="button" data-testid="cine" aria-pressed=move || v_play.with(|v| v.playing).to_string()
                 on:click=move |_| s_play.view.update(|v| v.playing = !v.playing)>
-                {move || if view.with(|v| v.playing) { STRINGS.pause } else { STRINGS.play }}
+                {move || if view.with(|v| v.playing) { t.pause } else { t.play }}
             </button>
-            <label class="emr-fps">{STRINGS.frame_rate}
+            <label class="emr-fps">{t.frame_rate}
                 <input type="range" min="1" max="60" data-testid="fps" prop:value=move || v_fps.with(|v| v.fps.to_string())
                     on:input=move |ev| { if let Ok(f) = event_target_value(&ev).parse::<u32>() { s_fps.view.update(|v| v.fps = f.clamp(1, 60)); } } />
-                <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), STRINGS.fps)}</span>
+                <span>{let v = store.view.clone(); move || format!("{} {}", v.with(|v| v.fps), t.fps)}</span>
             </label>
+            {key_toggle(&store)}
             {move || diagnostic().map(|href| view! {
-                <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{STRINGS.open_diagnostic}</a>
+                <a class="emr-diagnostic" data-testid="open-diagnostic" href=href target="_blank" rel="noopener noreferrer">{t.open_diagnostic}</a>
             })}
         </div>
     }
 }
 
+/// "Key images only": offered while the open study has key images, or while it is on.
+fn key_toggle(store: &Store) -> impl IntoView {
+    let t = store.strings();
+    let (keys, only, actions) = (store.key_images.clone(), store.key_images_only.clone(), store.actions.clone());
+    move || {
+        let on = only.get();
+        (on || keys.with(|k| !k.is_empty())).then(|| {
+            let actions = actions.clone();
+            view! {
+                <button type="button" data-testid="key-images-only" aria-pressed=on.to_string()
+                    on:click=move |_| (actions)(Action::KeyImagesOnly(!on))>{t.key_images_only}</button>
+            }
+        })
+    }
+}
+
 #[component]
 fn Overlays(store: Store) -> impl IntoView {
+    let t = store.strings();
+    let locale = store.locale();
     let (image, view, size, stack, index) =
         (store.image.clone(), store.view.clone(), store.viewport_size.clone(), store.stack.clone(), store.index.clone());
+    let keys = store.key_images.clone();
+    let store = store.clone();
     move || {
         let shown = image.get()?;
+        let applied = store.applied_state();
+        let transform = applied.as_ref().map(|a| a.transform).unwrap_or_default();
         let h = &shown.image.header;
         let (zoom, _) = view.with(|v| (v.zoom, v.pan));
         let vsize = size.get();
-        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize));
+        let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize, transform));
         let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
-        let position = shown.image.slice_position().map(|p| format!("{} {} {}", STRINGS.position, overlay_number(p), STRINGS.mm));
-        let image_line = format!(
-            "{} {} ({}/{})",
-            STRINGS.image_number,
-            h.instance_number.map(|n| n.to_string()).unwrap_or_default(),
-            index.get() + 1,
-            total
-        );
+        let position = shown.image.slice_position().map(|p| format!("{} {} {}", t.position, locale.decimal(overlay_number(p)), t.mm));
+        let image_line =
+            format!("{} {} ({}/{})", t.image_number, h.instance_number.map(|n| n.to_string()).unwrap_or_default(), index.get() + 1, total);
         let series_line = format!(
             "{} {} {}",
-            STRINGS.series_number,
+            t.series_number,
             h.series_number.map(|n| n.to_string()).unwrap_or_default(),
             h.series_description.clone().unwrap_or_default()
         );
         let wl = if shown.image.is_colour() {
             String::new()
         } else {
-            format!("W {} L {}", overlay_number(shown.window.width), overlay_number(shown.window.center))
+            format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };
-        let labels = h.image_orientation.as_ref().and_then(geometry::edge_labels);
+        let labels = h
+            .image_orientation
+            .as_ref()
+            .and_then(geometry::edge_labels)
+            .or_else(|| h.patient_orientation.as_ref().and_then(geometry::edge_labels_from_patient_orientation))
+            .map(|l| transform.edge_labels(&l));
+        let state = applied.and_then(|_| store.presentation.with(|p| p.as_ref().map(|p| p.state.label.clone()))).map(|label| {
+            let actions = store.actions.clone();
+            view! {
+                <span class="emr-state" role="status" data-testid="state-applied">
+                    {format!("{}: {label}", t.state_applied)}
+                    // Its own pointer: the viewport's pointer capture would take the click.
+                    <button type="button" class="emr-state-remove" data-testid="state-remove" title=t.remove_state aria-label=t.remove_state
+                        on:pointerdown=|ev: web_sys::PointerEvent| ev.stop_propagation()
+                        on:click=move |_| (actions)(Action::RemovePresentationState)>"×"</button>
+                </span>
+            }
+        });
         let bar = h.pixel_spacing.and_then(|s| geometry::scale_bar(s[1], z, (vsize.0 * 0.25).max(60.0)));
-        let lossy = h
-            .lossy
-            .then(|| view! { <span class="emr-lossy" role="note" title=STRINGS.lossy_title data-testid="lossy">{STRINGS.lossy}</span> });
+        let lossy = h.lossy.then(|| view! { <span class="emr-lossy" role="note" title=t.lossy_title data-testid="lossy">{t.lossy}</span> });
+        let key = keys
+            .with(|k| k.iter().any(|(_, sop)| *sop == shown.instance_uid))
+            .then(|| view! { <span class="emr-key" role="note" title=t.key_image_title data-testid="key-image">{t.key_image}</span> });
         Some(view! {
             <div class="emr-overlay" data-testid="overlay" aria-hidden="false">
                 <div class="emr-ov emr-ov-tl">
                     <span data-testid="overlay-patient">{person_name(h.patient_name.as_deref().unwrap_or_default())}</span>
-                    <span data-testid="overlay-patient-id">{format!("{} {}", STRINGS.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
-                    <span class="emr-ov-optional">{format!("{} {}", STRINGS.born, dicom_date(h.patient_birth_date.as_deref().unwrap_or_default()))}</span>
+                    <span data-testid="overlay-patient-id">{format!("{} {}", t.patient_id, h.patient_id.clone().unwrap_or_default())}</span>
+                    <span class="emr-ov-optional">{format!("{} {}", t.born, locale.date(&dicom_date(h.patient_birth_date.as_deref().unwrap_or_default())))}</span>
                 </div>
                 <div class="emr-ov emr-ov-tr">
-                    <span data-testid="overlay-study-date">{dicom_date(h.study_date.as_deref().unwrap_or_default())}</span>
+                    <span data-testid="overlay-study-date">{locale.date(&dicom_date(h.study_date.as_deref().unwrap_or_default()))}</span>
                     <span class="emr-ov-optional">{h.study_description.clone().unwrap_or_default()}</span>
                     {lossy}
+                    {key}
+                    {state}
                 </div>
                 <div class="emr-ov emr-ov-bl">
                     <span data-testid="overlay-series">{series_line}</span>
@@ -433,7 +736,7 @@ fn Overlays(store: Store) -> impl IntoView {
                 </div>
                 <div class="emr-ov emr-ov-br">
                     <span data-testid="overlay-wl">{wl}</span>
-                    <span data-testid="overlay-zoom">{format!("{} {:.0}%", STRINGS.zoom, z * 100.0)}</span>
+                    <span data-testid="overlay-zoom">{format!("{} {}", t.zoom, locale.percent(z * 100.0))}</span>
                 </div>
                 {labels.map(|l| view! {
                     <span class="emr-orient emr-orient-l" data-testid="orient-left">{l.left}</span>
@@ -443,7 +746,7 @@ fn Overlays(store: Store) -> impl IntoView {
                 })}
                 {bar.map(|b| view! {
                     <div class="emr-scale" data-testid="scale-bar" style=format!("width:{:.1}px", b.screen_px)>
-                        <span>{format!("{} {}", overlay_number(b.mm), STRINGS.mm)}</span>
+                        <span>{format!("{} {}", locale.decimal(overlay_number(b.mm)), t.mm)}</span>
                     </div>
                 })}
             </div>
@@ -453,6 +756,7 @@ fn Overlays(store: Store) -> impl IntoView {
 
 #[component]
 fn ScrollBar(store: Store) -> impl IntoView {
+    let t = store.strings();
     let track = NodeRef::<leptos::html::Div>::new();
     let dragging = Rc::new(RefCell::new(None::<i32>));
     let seek = {
@@ -471,7 +775,7 @@ fn ScrollBar(store: Store) -> impl IntoView {
     let (stack, index, stack2, index2) = (store.stack.clone(), store.index.clone(), store.stack.clone(), store.index.clone());
     let visible = move || stack.with(|s| s.frames.len().max(s.total_instances)) > 1;
     view! {
-        <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=STRINGS.slice_scrollbar
+        <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=t.slice_scrollbar
             data-testid="scrollbar" aria-valuemin="1"
             aria-valuemax=move || stack2.with(|s| s.frames.len()).to_string()
             aria-valuenow=move || (index.get() + 1).to_string()
@@ -500,13 +804,14 @@ fn ScrollBar(store: Store) -> impl IntoView {
 
 #[component]
 fn LoadProgress(store: Store) -> impl IntoView {
+    let t = store.strings();
     let stack = store.stack.clone();
     move || {
         let (loaded, total) = stack.with(|s| (s.loaded_instances, s.total_instances));
         (total > 0 && loaded < total).then(|| {
             let pct = loaded * 100 / total;
             view! {
-                <div class="emr-progress" role="progressbar" aria-label=STRINGS.series_loading aria-valuemin="0" aria-valuemax=total.to_string()
+                <div class="emr-progress" role="progressbar" aria-label=t.series_loading aria-valuemin="0" aria-valuemax=total.to_string()
                     aria-valuenow=loaded.to_string() data-testid="series-progress">
                     <span style=format!("width:{pct}%")></span>
                 </div>
@@ -517,12 +822,13 @@ fn LoadProgress(store: Store) -> impl IntoView {
 
 #[component]
 fn Blocked(store: Store) -> impl IntoView {
+    let t = store.strings();
     let blocked = store.blocked.clone();
     move || {
         blocked.get().map(|why| {
             view! {
                 <div class="emr-blocked" role="alert" data-testid="blocked">
-                    <strong>{STRINGS.blocked_title}</strong>
+                    <strong>{t.blocked_title}</strong>
                     <span>{why}</span>
                 </div>
             }

@@ -22,8 +22,8 @@ export function launch() {
 }
 
 /** A page that fails the test on any console error or uncaught exception. */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
   const page = await context.newPage();
   const problems = [];
   page.on('pageerror', (e) => {
@@ -31,7 +31,12 @@ export async function newPage(browser) {
     // Where it came from, for the log (the assertion compares messages only).
     console.error(`pageerror: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 12).join('\n')}`);
   });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // A failed load says which resource only in its location.
+    const where = m.text().startsWith('Failed to load resource') ? ` (${m.location()?.url ?? '?'})` : '';
+    problems.push(`console: ${m.text()}${where}`);
+  });
   return { page, problems };
 }
 
@@ -68,6 +73,19 @@ export async function displayedAfter(page, action, studyUid = null) {
   }, studyUid);
   await action();
   return page.evaluate(() => window.__displayed);
+}
+
+/**
+ * Opens the demo page without its automatic patient, picks `patient`, clicks `study` in the list
+ * and waits until its first image is displayed.
+ */
+export async function openStudyInDemo(page, patient, study) {
+  await page.goto(`${requireEnv('E2E_PROXY_URL')}/?manual`);
+  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
+  await page.selectOption('[data-testid=patient-picker]', patient.fhir_id);
+  const row = page.locator(`[data-study-uid="${study.uid}"]`);
+  await row.waitFor();
+  await displayedAfter(page, () => row.click(), study.uid);
 }
 
 /** Resolves once the viewport shows some image. */

@@ -211,6 +211,37 @@ test('keyImagesOnly=true shows just the images a Key Object Selection names, and
   await page.close();
 });
 
+test('without keyImagesOnly the key images are marked, the KO series is listed as no image, and the toolbar narrows', async () => {
+  const dataDir = requireEnv('E2E_DATA');
+  const manifest = loadManifest(dataDir);
+  const study = manifest.patients.flatMap((p) => p.studies).find((s) => s.key_images.length > 0);
+  const [images, ko] = [study.series[0], study.series.find((se) => se.modality === 'KO')];
+  const { page, problems } = await newPage(browser);
+  await embed(page, iid(`requestType=STUDY&studyUID=${study.uid}`));
+  await message(page, 'emr-imaging:image-displayed');
+  const frame = viewerFrame(page);
+  await frame.waitForSelector('[data-testid=key-badge]');
+  assert.equal(await frame.locator(`[data-series-uid="${images.uid}"] [data-testid=key-badge]`).innerText(), `KEY ${study.key_images.length}`);
+  assert.match(await frame.locator(`[data-document-series-uid="${ko.uid}"]`).innerText(), /Key image selection · not an image/);
+  assert.equal(await frame.locator(`[data-series-uid="${ko.uid}"]`).count(), 0, 'the KO series is no button to open');
+  // Slice by slice, the mark follows the selection.
+  await frame.locator('[data-testid=viewport]').focus();
+  for (const [n, instance] of images.instances.entries()) {
+    await frame.waitForFunction((n) => new RegExp(`\\(${n}/`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), n + 1);
+    const marked = await frame.locator('[data-testid=key-image]').count();
+    assert.equal(marked, study.key_images.includes(instance.sop_instance_uid) ? 1 : 0, `slice ${n + 1}`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await frame.locator('[data-testid=key-images-only]').click();
+  await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), study.key_images.length);
+  assert.equal(await frame.locator('[data-testid=key-images-only]').getAttribute('aria-pressed'), 'true');
+  assert.equal(await frame.locator('[data-document-series-uid]').count(), 0, 'only the key images remain');
+  await frame.locator('[data-testid=key-images-only]').click();
+  await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), images.instances.length);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('every malformed IID request shows its rule, tells the host iid-invalid-request, and shows no image', async () => {
   const { study } = ctOf(loadManifest(requireEnv('E2E_DATA')));
   const cases = [

@@ -35,6 +35,9 @@ export interface EMRImagingOptions {
   /** Show each study as only the images its DICOM Key Object Selections name (IID's
    * `keyImagesOnly=true`); a study with none says so and shows nothing. Default false. */
   keyImagesOnly?: boolean;
+  /** The UI's language as a BCP 47 tag: `"en"` or `"de"` (dates and decimals follow it). Without
+   * it, or for a language the widget lacks, the nearest `lang` attribute decides, else English. */
+  lang?: string;
   /** Colours: "dark", "light", or CSS colours per role over the default, which follows the host's `prefers-color-scheme`. */
   theme?: "dark" | "light" | EMRImagingTheme;
   /** Called with every error the widget shows (also the `emr-imaging:error` DOM event). */
@@ -49,6 +52,15 @@ export interface EMRImagingOptions {
   /** Also deliver the AuditEvents to a FHIR server, through an IndexedDB outbox that keeps them across
    * reloads and network loss until the server confirmed each one (never stored twice). */
   audit?: EMRImagingAuditOptions;
+  /** Follow a FHIRcast hub from the start (also `connectFhircast()`). */
+  fhircast?: FhircastOptions;
+  /** New studies of the patient on screen through a FHIR topic-based Subscription (R4 Backport, WebSocket
+   * channel): `topic` is the site's SubscriptionTopic canonical for ImagingStudy changes (a Subscription is
+   * created per patient and deleted on a switch and on destroy()), or `subscriptionId` one the host made.
+   * The list is read again and "New study available" shown; the viewport is never taken. */
+  subscriptions?: { topic?: string; subscriptionId?: string };
+  /** Without server support: read the list again every N seconds (off by default). */
+  studyPollSeconds?: number;
 }
 
 /** Where AuditEvents are delivered. */
@@ -68,6 +80,25 @@ export interface AuditEventDetail {
   outcome: "0" | "4";
   [element: string]: unknown;
 }
+
+/** A FHIRcast STU3 hub to follow. The token goes to the hub only if its origin is the FHIR base's or in
+ * `allowedOrigins`. */
+export interface FhircastOptions {
+  /** `hub.url`, absolute or relative to the page. */
+  hubUrl: string;
+  /** `hub.topic`: the session to follow. */
+  topic: string;
+  /** Events to subscribe to (default: Patient, ImagingStudy and DiagnosticReport open/close, UserLogout,
+   * UserHibernate, SyncError). */
+  events?: string[];
+  /** Send ImagingStudy-open/-close when the user opens or leaves a study here (default false). */
+  publish?: boolean;
+  /** `subscriber.name`, named in the hub's SyncErrors (default "emr-imaging"). */
+  subscriberName?: string;
+}
+
+/** Detail of `emr-imaging:context`: a FHIRcast event and how it was followed (200 followed, 409 refused, 400 malformed). */
+export interface ContextDetail { event: string; id: string; context: unknown[]; status: number; }
 
 /** Returns a fresh bearer token (e.g. after a SMART refresh). */
 export type TokenProvider = () => Promise<string>;
@@ -125,10 +156,10 @@ export type StudySource =
 
 /** Stable codes of `EMRImagingError.code`. */
 export type EMRImagingErrorCode =
-  | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
+  | "network" | "unauthorized" | "session-expired" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
   | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
-  | "iid-invalid-request" | "invalid-config" | "internal";
+  | "iid-invalid-request" | "invalid-config" | "context-sync" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {
@@ -173,12 +204,61 @@ export interface IidUrlRequest {
   keyImagesOnly?: boolean;
 }
 
+/** A measurement or annotation, as `getMeasurements()` returns it. Points are in the image's
+ * pixel coordinates (x along a row, y down the rows; pixel (c, r) spans [c, c+1) × [r, r+1)),
+ * results in the patient's millimetres unless `values.caveat` says otherwise. */
+export interface Measurement {
+  id: number;
+  kind: "length" | "angle" | "ellipse" | "rectangle" | "arrow" | "text";
+  studyUid: string;
+  seriesUid: string;
+  instanceUid: string;
+  /** The frame of a multi-frame instance (0 otherwise). */
+  frame: number;
+  points: { x: number; y: number }[];
+  /** A text label's words, as typed. */
+  text?: string;
+  values: MeasuredValues;
+  /** As shown beside it, e.g. `100.0 mm`, or a text label's words. */
+  label: string;
+}
+
+/** What a measurement measures on its frame. */
+export interface MeasuredValues {
+  length?: number;
+  angleDegrees?: number;
+  area?: number;
+  /** Of the modality values (e.g. HU) of the pixels whose centres lie inside a region. */
+  stats?: RegionStats;
+  unit: "mm" | "px" | "mm²" | "px²" | null;
+  /** The modality values' unit, e.g. `HU`. */
+  valueUnit: string | null;
+  calibration:
+    | { kind: "patient"; rowMm: number; columnMm: number }
+    | { kind: "detector"; rowMm: number; columnMm: number; magnification: number | null }
+    | { kind: "uncalibrated" };
+  /** `uncalibrated` (pixels), or `detector` (spacing at the detector, not corrected for magnification). */
+  caveat: "uncalibrated" | "detector" | null;
+}
+
+export interface RegionStats {
+  /** mm² (or px² uncalibrated). */
+  area: number;
+  pixels: number;
+  mean: number | null;
+  /** Population standard deviation. */
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+}
+
 /** Event names accepted by `on()` and their details. */
 export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;
   "error": EMRImagingError;
   "study-open": Study;
   "audit": AuditEventDetail;
+  "context": ContextDetail;
 }
 "#;
 

@@ -229,9 +229,13 @@ fn events_and_their_details_match_the_declarations() {
     assert_matches("ImageDisplayedDetail", &json(&detail), &json(&detail));
     // The detail types the map names are the ones checked here and above.
     let text = declarations();
-    for (event, detail) in
-        [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study"), ("audit", "AuditEventDetail")]
-    {
+    for (event, detail) in [
+        ("image-displayed", "ImageDisplayedDetail"),
+        ("error", "EMRImagingError"),
+        ("study-open", "Study"),
+        ("audit", "AuditEventDetail"),
+        ("context", "ContextDetail"),
+    ] {
         assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
     }
 }
@@ -310,4 +314,60 @@ fn an_audit_event_has_the_declared_fields() {
         assert!(!required || event.get(field).is_some(), "AuditEventDetail.{field} is not in the AuditEvent");
     }
     assert!(declared.contains_key("outcome") && declared.contains_key("recorded"));
+}
+
+#[test]
+fn measurements_match_their_declarations() {
+    use crate::imaging::measure::{Calibration, MeasureKind, MeasuredValues, Measurement, MeasurementReport, Point, RegionStats};
+    let kinds =
+        [MeasureKind::Length, MeasureKind::Angle, MeasureKind::Ellipse, MeasureKind::Rectangle, MeasureKind::Arrow, MeasureKind::Text];
+    let sent: BTreeSet<String> = kinds.iter().map(|k| json(k).as_str().unwrap().to_string()).collect();
+    let declared: BTreeSet<String> =
+        typed_interface("Measurement")["kind"].1.split('|').map(|s| s.trim().trim_matches('"').to_string()).collect();
+    assert_eq!(sent, declared, "MeasureKind (left) against Measurement.kind (right)");
+
+    let measurement = Measurement {
+        id: 1,
+        kind: MeasureKind::Ellipse,
+        study_uid: "1".into(),
+        series_uid: "1.1".into(),
+        instance_uid: "1.1.1".into(),
+        frame: 0,
+        points: vec![Point { x: 1.0, y: 2.0 }, Point { x: 3.0, y: 4.0 }],
+        text: None,
+    };
+    let labelled = Measurement { text: Some("a".into()), ..measurement.clone() };
+    let stats = RegionStats { area: 1.0, pixels: 1, mean: Some(1.0), sd: Some(0.0), min: Some(1.0), max: Some(1.0) };
+    let full = MeasuredValues {
+        length: Some(1.0),
+        angle_degrees: Some(1.0),
+        area: Some(1.0),
+        stats: Some(stats),
+        unit: Some("mm²"),
+        value_unit: Some("HU".into()),
+        calibration: Calibration::Patient { row_mm: 0.5, column_mm: 0.5 },
+        caveat: None,
+    };
+    let minimal =
+        MeasuredValues { length: None, angle_degrees: None, area: None, stats: None, unit: None, value_unit: None, ..full.clone() };
+    let report = |measurement, values| json(&MeasurementReport { measurement, values, label: "x".into() });
+    assert_matches("Measurement", &report(&labelled, &full), &report(&measurement, &minimal));
+    assert_matches("MeasuredValues", &json(&full), &json(&minimal));
+    assert_matches("RegionStats", &json(&stats), &json(&stats));
+    assert_eq!(keys(&report(&measurement, &full)["points"][0]), ["x".to_string(), "y".to_string()].into());
+    // Every calibration kind is declared with its fields.
+    let declared = typed_interface("MeasuredValues")["calibration"].1.clone();
+    for cal in [
+        Calibration::Patient { row_mm: 1.0, column_mm: 1.0 },
+        Calibration::Detector { row_mm: 1.0, column_mm: 1.0, magnification: None },
+        Calibration::Uncalibrated,
+    ] {
+        let value = json(&cal);
+        let kind = value["kind"].as_str().unwrap();
+        // The variant is the braced object that names this kind (its own `|`s are inside).
+        let at = declared.find(&format!("\"{kind}\"")).unwrap_or_else(|| panic!("{kind} not declared"));
+        let variant = &declared[declared[..at].rfind('{').unwrap()..];
+        let fields: BTreeSet<String> = members(braced(variant, 0)).into_keys().collect();
+        assert_eq!(keys(&value), fields, "calibration {kind}");
+    }
 }

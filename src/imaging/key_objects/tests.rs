@@ -1,8 +1,9 @@
 use super::*;
+use crate::imaging::IdentityMismatch;
 
 /// How a test document is written: the two encodings a server may hand back.
 #[derive(Clone, Copy)]
-enum Encoding {
+pub(crate) enum Encoding {
     /// Explicit VR Little Endian, sequences and items of undefined length.
     ExplicitUndefined,
     /// Implicit VR Little Endian, sequences and items of defined length (the parser must know
@@ -10,12 +11,14 @@ enum Encoding {
     ImplicitDefined,
 }
 
-enum V {
+pub(crate) enum V {
     Text(&'static [u8; 2], String),
+    /// A binary value (FL, SL, US), already in little endian.
+    Binary(&'static [u8; 2], Vec<u8>),
     Seq(Vec<Vec<(u32, V)>>),
 }
 
-fn text(vr: &'static [u8; 2], s: &str) -> V {
+pub(crate) fn text(vr: &'static [u8; 2], s: &str) -> V {
     V::Text(vr, s.to_string())
 }
 
@@ -26,12 +29,21 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
         out.extend(((tag >> 16) as u16).to_le_bytes());
         out.extend((*tag as u16).to_le_bytes());
         match value {
-            V::Text(vr, s) => {
-                let mut bytes = s.as_bytes().to_vec();
+            V::Text(vr, _) | V::Binary(vr, _) => {
+                let mut bytes = match value {
+                    V::Binary(_, b) => b.clone(),
+                    V::Text(_, s) => s.as_bytes().to_vec(),
+                    V::Seq(_) => Vec::new(),
+                };
                 if bytes.len() % 2 == 1 {
                     bytes.push(if *vr == b"UI" { 0 } else { b' ' });
                 }
                 match enc {
+                    Encoding::ExplicitUndefined if matches!(*vr, b"UT" | b"UC" | b"UR") => {
+                        out.extend(*vr);
+                        out.extend([0, 0]);
+                        out.extend((bytes.len() as u32).to_le_bytes());
+                    }
                     Encoding::ExplicitUndefined => {
                         out.extend(*vr);
                         out.extend((bytes.len() as u16).to_le_bytes());
@@ -75,7 +87,7 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
     }
 }
 
-fn part10(data_set: &[(u32, V)], enc: Encoding) -> Vec<u8> {
+pub(crate) fn part10(data_set: &[(u32, V)], enc: Encoding) -> Vec<u8> {
     let syntax = match enc {
         Encoding::ExplicitUndefined => "1.2.840.10008.1.2.1",
         Encoding::ImplicitDefined => "1.2.840.10008.1.2",
@@ -133,7 +145,9 @@ fn document(sop_class: &str, patient_id: &str, family: &str, title: &str, keys: 
 }
 
 /// A selection of `keys` (series, SOP Instance UID) in study `study`, titled "Of Interest"
-/// or, with `rejection`, "Rejected for Quality Reasons", for the patient `(id, family)`.
+/// or, with `rejection`, "Rejected for Quality Reasons", for the patient `(id, family)`. For
+/// the session's native tests.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn selection_part10(patient: (&str, &str), study: &str, sop: &str, rejection: bool, keys: &[(&str, &str)]) -> Vec<u8> {
     let mut series: Vec<&str> = keys.iter().map(|(s, _)| *s).collect();
     series.dedup();
@@ -163,7 +177,8 @@ pub(crate) fn selection_part10(patient: (&str, &str), study: &str, sop: &str, re
     part10(&data_set, Encoding::ExplicitUndefined)
 }
 
-fn patient() -> PatientContext {
+/// The patient in context: MRN-1, Testperson.
+pub(crate) fn patient() -> PatientContext {
     PatientContext {
         id: "p".into(),
         identifiers: vec!["MRN-1".into()],
@@ -204,10 +219,10 @@ fn a_rejection_note_is_told_apart() {
 #[test]
 fn another_patients_selection_or_another_document_is_refused() {
     let other = part10(&document(KEY_OBJECT_SELECTION_SOP_CLASS, "MRN-2", "TESTPERSON", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert!(matches!(read_key_objects(&other, &patient()), Err(KeyObjectError::WrongPatient(IdentityMismatch::PatientId { .. }))));
+    assert!(matches!(read_key_objects(&other, &patient()), Err(DocumentError::WrongPatient(IdentityMismatch::PatientId { .. }))));
     let renamed = part10(&document(KEY_OBJECT_SELECTION_SOP_CLASS, "MRN-1", "OTHER", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert!(matches!(read_key_objects(&renamed, &patient()), Err(KeyObjectError::WrongPatient(IdentityMismatch::PatientName { .. }))));
+    assert!(matches!(read_key_objects(&renamed, &patient()), Err(DocumentError::WrongPatient(IdentityMismatch::PatientName { .. }))));
     let image = part10(&document("1.2.840.10008.5.1.4.1.1.4", "MRN-1", "TESTPERSON", "113000", &["1.1"]), Encoding::ExplicitUndefined);
-    assert_eq!(read_key_objects(&image, &patient()), Err(KeyObjectError::NotKeyObject("9.9.1".into())));
-    assert!(matches!(read_key_objects(b"not dicom", &patient()), Err(KeyObjectError::Imaging(_))));
+    assert_eq!(read_key_objects(&image, &patient()), Err(DocumentError::OtherClass("9.9.1".into(), "a Key Object Selection document")));
+    assert!(matches!(read_key_objects(b"not dicom", &patient()), Err(DocumentError::Imaging(_))));
 }

@@ -78,6 +78,10 @@ pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
 pub const SHARED_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9229);
 pub const PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE: Tag = Tag(0x5200, 0x9230);
 pub const PIXEL_VALUE_TRANSFORMATION_SEQUENCE: Tag = Tag(0x0028, 0x9145);
+pub const PIXEL_MEASURES_SEQUENCE: Tag = Tag(0x0028, 0x9110);
+// Projection radiography calibration.
+pub const IMAGER_PIXEL_SPACING: Tag = Tag(0x0018, 0x1164);
+pub const ESTIMATED_RADIOGRAPHIC_MAGNIFICATION_FACTOR: Tag = Tag(0x0018, 0x1114);
 pub const FRAME_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x9132);
 
 pub const EXTENDED_OFFSET_TABLE: Tag = Tag(0x7FE0, 0x0001);
@@ -89,6 +93,8 @@ pub const FAILED_SOP_SEQUENCE: Tag = Tag(0x0008, 0x1198);
 pub const REFERENCED_SOP_INSTANCE_UID: Tag = Tag(0x0008, 0x1155);
 pub const FAILURE_REASON: Tag = Tag(0x0008, 0x1197);
 pub const FRAME_TIME: Tag = Tag(0x0018, 0x1063);
+
+pub const PATIENT_ORIENTATION: Tag = Tag(0x0020, 0x0020);
 
 pub const PIXEL_DATA: Tag = Tag(0x7FE0, 0x0010);
 
@@ -103,6 +109,55 @@ pub const VALUE_TYPE: Tag = Tag(0x0040, 0xA040);
 pub const CONCEPT_NAME_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA043);
 pub const CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE: Tag = Tag(0x0040, 0xA375);
 pub const CONTENT_SEQUENCE: Tag = Tag(0x0040, 0xA730);
+
+// Structured reports (PS3.3 C.17.3): the content items' values.
+pub const CONTENT_DATE: Tag = Tag(0x0008, 0x0023);
+pub const MEASUREMENT_UNITS_CODE_SEQUENCE: Tag = Tag(0x0040, 0x08EA);
+pub const DATETIME: Tag = Tag(0x0040, 0xA120);
+pub const DATE: Tag = Tag(0x0040, 0xA121);
+pub const TIME: Tag = Tag(0x0040, 0xA122);
+pub const PERSON_NAME: Tag = Tag(0x0040, 0xA123);
+pub const UID: Tag = Tag(0x0040, 0xA124);
+pub const TEXT_VALUE: Tag = Tag(0x0040, 0xA160);
+pub const CONCEPT_CODE_SEQUENCE: Tag = Tag(0x0040, 0xA168);
+pub const MEASURED_VALUE_SEQUENCE: Tag = Tag(0x0040, 0xA300);
+pub const NUMERIC_VALUE: Tag = Tag(0x0040, 0xA30A);
+pub const COMPLETION_FLAG: Tag = Tag(0x0040, 0xA491);
+pub const VERIFICATION_FLAG: Tag = Tag(0x0040, 0xA493);
+
+// Grayscale Softcopy Presentation State (PS3.3 A.33.1): VOI, spatial transformation, displayed
+// area, graphic annotations.
+pub const SOFTCOPY_VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3110);
+pub const REFERENCED_FRAME_NUMBER: Tag = Tag(0x0008, 0x1160);
+pub const PRESENTATION_LUT_SHAPE: Tag = Tag(0x2050, 0x0020);
+pub const GRAPHIC_ANNOTATION_SEQUENCE: Tag = Tag(0x0070, 0x0001);
+pub const GRAPHIC_LAYER: Tag = Tag(0x0070, 0x0002);
+pub const BOUNDING_BOX_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0003);
+pub const ANCHOR_POINT_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0004);
+pub const GRAPHIC_ANNOTATION_UNITS: Tag = Tag(0x0070, 0x0005);
+pub const UNFORMATTED_TEXT_VALUE: Tag = Tag(0x0070, 0x0006);
+pub const TEXT_OBJECT_SEQUENCE: Tag = Tag(0x0070, 0x0008);
+pub const GRAPHIC_OBJECT_SEQUENCE: Tag = Tag(0x0070, 0x0009);
+pub const BOUNDING_BOX_TOP_LEFT_HAND_CORNER: Tag = Tag(0x0070, 0x0010);
+pub const BOUNDING_BOX_BOTTOM_RIGHT_HAND_CORNER: Tag = Tag(0x0070, 0x0011);
+pub const ANCHOR_POINT: Tag = Tag(0x0070, 0x0014);
+pub const ANCHOR_POINT_VISIBILITY: Tag = Tag(0x0070, 0x0015);
+pub const GRAPHIC_DIMENSIONS: Tag = Tag(0x0070, 0x0020);
+pub const NUMBER_OF_GRAPHIC_POINTS: Tag = Tag(0x0070, 0x0021);
+pub const GRAPHIC_DATA: Tag = Tag(0x0070, 0x0022);
+pub const GRAPHIC_TYPE: Tag = Tag(0x0070, 0x0023);
+pub const GRAPHIC_FILLED: Tag = Tag(0x0070, 0x0024);
+pub const IMAGE_HORIZONTAL_FLIP: Tag = Tag(0x0070, 0x0041);
+pub const IMAGE_ROTATION: Tag = Tag(0x0070, 0x0042);
+pub const DISPLAYED_AREA_TOP_LEFT_HAND_CORNER: Tag = Tag(0x0070, 0x0052);
+pub const DISPLAYED_AREA_BOTTOM_RIGHT_HAND_CORNER: Tag = Tag(0x0070, 0x0053);
+pub const DISPLAYED_AREA_SELECTION_SEQUENCE: Tag = Tag(0x0070, 0x005A);
+pub const PRESENTATION_SIZE_MODE: Tag = Tag(0x0070, 0x0100);
+pub const PRESENTATION_PIXEL_SPACING: Tag = Tag(0x0070, 0x0101);
+pub const PRESENTATION_PIXEL_MAGNIFICATION_RATIO: Tag = Tag(0x0070, 0x0103);
+pub const CONTENT_LABEL: Tag = Tag(0x0070, 0x0080);
+pub const CONTENT_DESCRIPTION: Tag = Tag(0x0070, 0x0081);
+pub const CONTENT_CREATOR_NAME: Tag = Tag(0x0070, 0x0084);
 
 // Encapsulation and sequence structure (no VR, always a 4-byte length).
 pub const ITEM: Tag = Tag(0xFFFE, 0xE000);

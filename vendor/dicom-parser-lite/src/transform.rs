@@ -14,7 +14,9 @@ mod window;
 /// The data sets that may hold a frame's attribute, in lookup order: the top level, the
 /// frame's item of the Per-frame Functional Groups, the Shared Functional Groups item, each
 /// through the functional group macro `group` (first item).
-fn frame_sources<'s, 'a>(ds: &'s DataSet<'a>, frame: usize, group: Tag) -> impl Iterator<Item = &'s DataSet<'a>> {
+/// Where frame `frame`'s attributes of a functional `group` (e.g. Pixel Measures) may be: the
+/// top level, then the frame's own functional group, then the shared one.
+pub fn frame_sources<'s, 'a>(ds: &'s DataSet<'a>, frame: usize, group: Tag) -> impl Iterator<Item = &'s DataSet<'a>> {
     let per_frame = ds.items(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|items| items.get(frame));
     let shared = ds.items(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|items| items.first());
     std::iter::once(ds).chain([per_frame, shared].into_iter().flatten().filter_map(move |g| g.items(group).and_then(|i| i.first())))

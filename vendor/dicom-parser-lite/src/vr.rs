@@ -76,7 +76,29 @@ impl Vr {
             | tags::PHOTOMETRIC_INTERPRETATION
             | tags::RESCALE_TYPE
             | tags::VOI_LUT_FUNCTION
-            | tags::LOSSY_IMAGE_COMPRESSION => Vr::CS,
+            | tags::LOSSY_IMAGE_COMPRESSION
+            | tags::PRESENTATION_LUT_SHAPE
+            | tags::GRAPHIC_LAYER
+            | tags::BOUNDING_BOX_ANNOTATION_UNITS
+            | tags::ANCHOR_POINT_ANNOTATION_UNITS
+            | tags::GRAPHIC_ANNOTATION_UNITS
+            | tags::ANCHOR_POINT_VISIBILITY
+            | tags::GRAPHIC_TYPE
+            | tags::GRAPHIC_FILLED
+            | tags::IMAGE_HORIZONTAL_FLIP
+            | tags::PRESENTATION_SIZE_MODE
+            | tags::CONTENT_LABEL
+            | tags::PATIENT_ORIENTATION => Vr::CS,
+            tags::UNFORMATTED_TEXT_VALUE => Vr::ST,
+            tags::CONTENT_DESCRIPTION => Vr::LO,
+            tags::BOUNDING_BOX_TOP_LEFT_HAND_CORNER
+            | tags::BOUNDING_BOX_BOTTOM_RIGHT_HAND_CORNER
+            | tags::ANCHOR_POINT
+            | tags::GRAPHIC_DATA
+            | tags::PRESENTATION_PIXEL_MAGNIFICATION_RATIO => Vr::FL,
+            tags::DISPLAYED_AREA_TOP_LEFT_HAND_CORNER | tags::DISPLAYED_AREA_BOTTOM_RIGHT_HAND_CORNER => Vr::SL,
+            tags::GRAPHIC_DIMENSIONS | tags::NUMBER_OF_GRAPHIC_POINTS | tags::IMAGE_ROTATION => Vr::US,
+            tags::REFERENCED_FRAME_NUMBER => Vr::IS,
             tags::MEDIA_STORAGE_SOP_CLASS_UID
             | tags::MEDIA_STORAGE_SOP_INSTANCE_UID
             | tags::TRANSFER_SYNTAX_UID
@@ -97,7 +119,7 @@ impl Vr {
             | tags::PATIENT_ID
             | Tag(0x0008, 0x0104)
             | Tag(0x0008, 0x1090) => Vr::LO,
-            tags::PATIENT_NAME | Tag(0x0008, 0x0090) => Vr::PN,
+            tags::PATIENT_NAME | Tag(0x0008, 0x0090) | tags::CONTENT_CREATOR_NAME => Vr::PN,
             tags::SLICE_THICKNESS
             | tags::IMAGE_POSITION_PATIENT
             | tags::IMAGE_ORIENTATION_PATIENT
@@ -106,6 +128,7 @@ impl Vr {
             | tags::WINDOW_WIDTH
             | tags::RESCALE_INTERCEPT
             | tags::RESCALE_SLOPE
+            | tags::PRESENTATION_PIXEL_SPACING
             | Tag(0x0018, 0x0088)
             | Tag(0x0020, 0x1041)
             | Tag(0x0018, 0x0060)
@@ -137,6 +160,12 @@ fn is_known_sequence(tag: Tag) -> bool {
             | tags::VOI_LUT_SEQUENCE
             | tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE
             | tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE
+            | tags::SOFTCOPY_VOI_LUT_SEQUENCE
+            | tags::GRAPHIC_ANNOTATION_SEQUENCE
+            | tags::TEXT_OBJECT_SEQUENCE
+            | tags::GRAPHIC_OBJECT_SEQUENCE
+            | tags::DISPLAYED_AREA_SELECTION_SEQUENCE
+            | Tag(0x0070, 0x0060) // Graphic Layer
             | Tag(0x0008, 0x1032) // Procedure Code
             | Tag(0x0008, 0x1110) // Referenced Study
             | Tag(0x0008, 0x1111) // Referenced Performed Procedure Step
@@ -155,9 +184,11 @@ fn is_known_sequence(tag: Tag) -> bool {
             | Tag(0x0032, 0x1064) // Requested Procedure Code
             | Tag(0x0040, 0x0100) // Scheduled Procedure Step
             | Tag(0x0040, 0x0275) // Request Attributes
+            | Tag(0x0040, 0x08EA) // Measurement Units Code
             | Tag(0x0040, 0x9096) // Real World Value Mapping
             | Tag(0x0040, 0xA073) // Verifying Observer
             | Tag(0x0040, 0xA168) // Concept Code
+            | Tag(0x0040, 0xA300) // Measured Value
             | Tag(0x0040, 0xA372) // Performed Procedure Code
             | Tag(0x0040, 0xA375) // Current Requested Procedure Evidence
             | Tag(0x0040, 0xA385) // Pertinent Other Evidence

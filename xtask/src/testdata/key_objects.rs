@@ -1,7 +1,7 @@
 //! A Key Object Selection document (PS3.3 A.35.4, TID 2010 "Of Interest") naming some images of
 //! a study: what IID's `keyImagesOnly=true` shows.
 
-use super::{part10, Instance, Patient, Series, Study};
+use super::{document, part10, Instance, Patient, Series, Study};
 
 /// Key Object Selection Document Storage.
 pub const KEY_OBJECT_SELECTION_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.88.59";
@@ -40,44 +40,10 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
     let mut template = part10::Elements::default();
     template.text(0x0008_0105, b"CS", "DCMR").text(0x0040_DB00, b"CS", "2010");
 
-    let mut e = part10::Elements::default();
-    e.text(0x0008_0005, b"CS", "ISO_IR 192")
-        .text(0x0008_0016, b"UI", KEY_OBJECT_SELECTION_STORAGE)
-        .text(0x0008_0018, b"UI", &sop)
-        .text(0x0008_0020, b"DA", &study.date)
-        .text(0x0008_0023, b"DA", &study.date)
-        .text(0x0008_0030, b"TM", &study.time)
-        .text(0x0008_0033, b"TM", &study.time)
-        .text(0x0008_0050, b"SH", &study.accession)
-        .text(0x0008_0060, b"CS", "KO")
-        .text(0x0008_0070, b"LO", "emr-imaging synthetic")
-        .text(0x0008_0090, b"PN", "")
-        .text(0x0008_1030, b"LO", &study.description)
-        .text(0x0008_103E, b"LO", &series.description)
-        .sequence(0x0008_1111, Vec::new())
-        .text(0x0010_0010, b"PN", &patient.dicom_name())
-        .text(0x0010_0020, b"LO", &patient.mrn)
-        .text(0x0010_0030, b"DA", &patient.birth_date.replace('-', ""))
-        .text(0x0010_0040, b"CS", &patient.sex)
-        .text(0x0020_000D, b"UI", &study.uid)
-        .text(0x0020_000E, b"UI", &series.uid)
-        .text(0x0020_0010, b"SH", "")
-        .text(0x0020_0011, b"IS", &series.number.to_string())
-        .text(0x0020_0013, b"IS", "1")
-        .text(0x0040_A040, b"CS", "CONTAINER")
-        .sequence(0x0040_A043, vec![title])
-        .text(0x0040_A050, b"CS", "SEPARATE")
-        .sequence(0x0040_A372, Vec::new())
+    let mut e = document::sr_header(patient, study, series, &sop, KEY_OBJECT_SELECTION_STORAGE, "KO");
+    e.sequence(0x0040_A043, vec![title])
         .sequence(0x0040_A375, vec![evidence])
         .sequence(0x0040_A504, vec![template])
         .sequence(0x0040_A730, content);
-    Instance {
-        part10: part10::write(KEY_OBJECT_SELECTION_STORAGE, &sop, e),
-        sop_instance_uid: sop,
-        sop_class_uid: KEY_OBJECT_SELECTION_STORAGE.into(),
-        number: 1,
-        rows: 0,
-        columns: 0,
-        expected_gray8: Vec::new(),
-    }
+    document::instance(KEY_OBJECT_SELECTION_STORAGE, sop, e)
 }

@@ -5,10 +5,13 @@
 //! The same options always give the same bytes, and different `id_prefix`es never share an
 //! id or a UID, so several data sets can live in one Orthanc / FHIR server.
 
+mod document;
 mod fhir;
 mod key_objects;
 pub(crate) mod part10;
 mod phantom;
+mod presentation_state;
+mod structured_report;
 mod uid;
 pub mod viewer;
 
@@ -70,6 +73,8 @@ pub struct Series {
     pub modality: String,
     pub description: String,
     pub instances: Vec<Instance>,
+    /// Known features of its phantom for measurement tests (the manifest's `landmarks`).
+    pub landmarks: Option<Value>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -115,6 +120,7 @@ impl Default for Options {
 
 pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
 pub const MR_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.4";
+pub const CR_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.1";
 const MRN_SYSTEM: &str = "urn:oid:2.16.840.1.113883.19.5";
 
 /// A FHIR transaction Bundle: one Endpoint (address = `dicomweb_base` as given), the Patients
@@ -145,6 +151,9 @@ enum Phantom {
     CtChest,
     MrHead,
     CtHead,
+    /// A projection radiograph: Imager Pixel Spacing and a magnification, no PixelSpacing
+    /// and no plane.
+    CrChest,
 }
 
 struct SeriesPlan {
@@ -164,6 +173,10 @@ struct StudyPlan {
     series: Vec<SeriesPlan>,
     /// Images (series index, instance index) a Key Object Selection names.
     key_images: &'static [(usize, usize)],
+    /// A TID 1500 measurement report on the first image, in an SR series of its own.
+    measurement_report: bool,
+    /// A presentation state of the first image, in a PR series of its own.
+    presentation_state: bool,
 }
 
 struct PatientPlan {
@@ -196,6 +209,8 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         thickness: 5.0,
                     }],
                     key_images: &[],
+                    measurement_report: false,
+                    presentation_state: false,
                 },
                 StudyPlan {
                     date: "20230708",
@@ -212,6 +227,8 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     }],
                     // The first and the last of three slices: the middle one is not key.
                     key_images: &[(0, 2), (0, 0)],
+                    measurement_report: false,
+                    presentation_state: false,
                 },
             ],
         },
@@ -235,6 +252,31 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     thickness: 5.0,
                 }],
                 key_images: &[],
+                measurement_report: false,
+                presentation_state: false,
+            }],
+        },
+        PatientPlan {
+            family: "Beispiel",
+            given: "Clara",
+            birth_date: "1952-06-30",
+            sex: "F",
+            studies: vec![StudyPlan {
+                date: "20240520",
+                time: "081000",
+                description: "CR Chest PA (synthetic phantom)",
+                series: vec![SeriesPlan {
+                    modality: "CR",
+                    description: "PA",
+                    phantom: Phantom::CrChest,
+                    slices: 1,
+                    window: (2048.0, 4096.0),
+                    spacing: "",
+                    thickness: 0.0,
+                }],
+                key_images: &[],
+                measurement_report: true,
+                presentation_state: true,
             }],
         },
     ]
@@ -278,6 +320,7 @@ pub fn generate(opts: &Options) -> Dataset {
                     modality: rp.modality.into(),
                     description: rp.description.into(),
                     instances: Vec::new(),
+                    landmarks: landmarks(&rp.phantom),
                 };
                 for k in 0..rp.slices {
                     let sop = uid::uid(&prefix, &format!("instance/{series_key}"), k as u64);
@@ -295,15 +338,7 @@ pub fn generate(opts: &Options) -> Dataset {
                 study.series.push(series);
             }
             if !sp.key_images.is_empty() {
-                let series_key = format!("{key}/ko");
-                let mut series = Series {
-                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
-                    number: study.series.len() as u32 + 1,
-                    modality: "KO".into(),
-                    description: "Key images".into(),
-                    instances: Vec::new(),
-                };
-                let sop = uid::uid(&prefix, &format!("instance/{series_key}"), 0);
+                let (mut series, sop) = document_series(&prefix, &key, "ko", study.series.len(), "KO", "Key images", None);
                 series.instances.push(key_objects::document(&patient, &study, &series, sop, sp.key_images));
                 study.key_images = sp
                     .key_images
@@ -312,11 +347,72 @@ pub fn generate(opts: &Options) -> Dataset {
                     .collect();
                 study.series.push(series);
             }
+            // Documents on the study's first image, each in a series of its own.
+            let on_first_image = [
+                (sp.measurement_report, "sr", "SR", "Measurement report", None, structured_report::document as OnImage),
+                (sp.presentation_state, "pr", "PR", "Presentation state", Some(presentation_state::facts()), presentation_state::document),
+            ];
+            for (wanted, suffix, modality, description, landmarks, make) in on_first_image {
+                if !wanted {
+                    continue;
+                }
+                let (mut series, sop) = document_series(&prefix, &key, suffix, study.series.len(), modality, description, landmarks);
+                if let Some(images) = study.series.first() {
+                    if let Some(image) = images.instances.first() {
+                        series.instances.push(make(&patient, &study, &series, sop, images, image));
+                        study.series.push(series);
+                    }
+                }
+            }
             patient.studies.push(study);
         }
         patients.push(patient);
     }
     Dataset { id_prefix: prefix, patients }
+}
+
+/// A document generator for one image: (patient, study, its series, SOP Instance UID, the image's
+/// series, the image) to the document.
+type OnImage = fn(&Patient, &Study, &Series, String, &Series, &Instance) -> Instance;
+
+/// The empty series after the study's `existing` series that holds one document, and that
+/// document's SOP Instance UID, both derived from the study's `key` and `suffix`.
+fn document_series(
+    prefix: &str,
+    key: &str,
+    suffix: &str,
+    existing: usize,
+    modality: &str,
+    description: &str,
+    landmarks: Option<Value>,
+) -> (Series, String) {
+    let series_key = format!("{key}/{suffix}");
+    let series = Series {
+        uid: uid::uid(prefix, &format!("series/{series_key}"), 0),
+        number: existing as u32 + 1,
+        modality: modality.into(),
+        description: description.into(),
+        instances: Vec::new(),
+        landmarks,
+    };
+    (series, uid::uid(prefix, &format!("instance/{series_key}"), 0))
+}
+
+/// What a measurement test can rely on in a phantom.
+fn landmarks(phantom: &Phantom) -> Option<Value> {
+    match phantom {
+        Phantom::CrChest => Some(json!({
+            "ruler": { "points": phantom::CR_CHEST_RULER.iter().map(|(x, y)| json!({"x": x, "y": y})).collect::<Vec<_>>(), "mm": 100.0 },
+        })),
+        Phantom::CtChest => {
+            let ((cx, cy), radius) = phantom::CT_CHEST_INSERT;
+            Some(json!({
+                "ruler": { "points": phantom::CT_CHEST_RULER.iter().map(|(x, y)| json!({"x": x, "y": y})).collect::<Vec<_>>(), "mm": 100.0 },
+                "insert": { "center": {"x": cx, "y": cy}, "radius": radius, "mean": 60.0, "sd": ((17.0f64 * 17.0 - 1.0) / 12.0).sqrt() },
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// What an image needs from the levels above it.
@@ -346,7 +442,9 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
         Phantom::CtChest => phantom::ct_chest(k, plan.slices),
         Phantom::MrHead => phantom::mr_head(k, plan.slices),
         Phantom::CtHead => phantom::ct_head(k, plan.slices),
+        Phantom::CrChest => phantom::cr_chest(),
     };
+    let projection = matches!(plan.phantom, Phantom::CrChest);
     let is_ct = plan.modality == "CT";
     let (center, width) = plan.window;
     // CT: int16 stored = HU + 1024, rendered after the rescale; MR: uint16 12-bit, no rescale.
@@ -366,13 +464,17 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
     let spacing: f64 = plan.spacing.split('\\').next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let origin = -(f64::from(slice.columns) * spacing) / 2.0 + spacing / 2.0;
     let z = -(k as f64) * plan.thickness;
-    let sop_class = if is_ct { CT_IMAGE_STORAGE } else { MR_IMAGE_STORAGE };
+    let sop_class = match plan.modality {
+        "CT" => CT_IMAGE_STORAGE,
+        "CR" => CR_IMAGE_STORAGE,
+        _ => MR_IMAGE_STORAGE,
+    };
     let number = k as u32 + 1;
     let p = ctx.patient;
 
     let mut e = part10::Elements::default();
     e.text(0x0008_0005, b"CS", "ISO_IR 192")
-        .text(0x0008_0008, b"CS", "ORIGINAL\\PRIMARY\\AXIAL")
+        .text(0x0008_0008, b"CS", if projection { "ORIGINAL\\PRIMARY" } else { "ORIGINAL\\PRIMARY\\AXIAL" })
         .text(0x0008_0016, b"UI", sop_class)
         .text(0x0008_0018, b"UI", &sop)
         .text(0x0008_0020, b"DA", &ctx.study.date)
@@ -391,26 +493,42 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
         .text(0x0010_0020, b"LO", &p.mrn)
         .text(0x0010_0030, b"DA", &p.birth_date.replace('-', ""))
         .text(0x0010_0040, b"CS", &p.sex)
-        .text(0x0018_0050, b"DS", &decimal(plan.thickness))
         .text(0x0020_000D, b"UI", &ctx.study.uid)
         .text(0x0020_000E, b"UI", &ctx.series.uid)
         .text(0x0020_0010, b"SH", &ctx.study_id.to_string())
         .text(0x0020_0011, b"IS", &ctx.series.number.to_string())
         .text(0x0020_0013, b"IS", &number.to_string())
-        .text(0x0020_0032, b"DS", &format!("{}\\{}\\{}", decimal(origin), decimal(origin), decimal(z)))
-        .text(0x0020_0037, b"DS", "1\\0\\0\\0\\1\\0")
-        .text(0x0020_0052, b"UI", ctx.frame_of_reference)
-        .text(0x0020_1040, b"LO", "")
-        .text(0x0020_1041, b"DS", &decimal(z))
         .us(0x0028_0002, 1)
         .text(0x0028_0004, b"CS", "MONOCHROME2")
         .us(0x0028_0010, slice.rows)
         .us(0x0028_0011, slice.columns)
-        .text(0x0028_0030, b"DS", plan.spacing)
         .us(0x0028_0100, 16)
         .text(0x0028_1050, b"DS", &decimal(center))
         .text(0x0028_1051, b"DS", &decimal(width))
         .binary(0x7FE0_0010, b"OW", pixels);
+    if projection {
+        // DX/CR: the spacing is the detector's; the magnification brings it to the patient.
+        e.text(0x0018_0015, b"CS", "CHEST")
+            .text(0x0018_1114, b"DS", &decimal(phantom::CR_MAGNIFICATION))
+            .text(
+                0x0018_1164,
+                b"DS",
+                &format!("{}\\{}", decimal(phantom::CR_IMAGER_SPACING_MM.0), decimal(phantom::CR_IMAGER_SPACING_MM.1)),
+            )
+            .text(0x0018_5101, b"CS", "PA")
+            .text(0x0020_0020, b"CS", "L\\F")
+            .us(0x0028_0101, 12)
+            .us(0x0028_0102, 11)
+            .us(0x0028_0103, 0);
+    } else {
+        e.text(0x0018_0050, b"DS", &decimal(plan.thickness))
+            .text(0x0020_0032, b"DS", &format!("{}\\{}\\{}", decimal(origin), decimal(origin), decimal(z)))
+            .text(0x0020_0037, b"DS", "1\\0\\0\\0\\1\\0")
+            .text(0x0020_0052, b"UI", ctx.frame_of_reference)
+            .text(0x0020_1040, b"LO", "")
+            .text(0x0020_1041, b"DS", &decimal(z))
+            .text(0x0028_0030, b"DS", plan.spacing);
+    }
     if is_ct {
         e.text(0x0018_0060, b"DS", "120")
             .us(0x0028_0101, 16)
@@ -419,7 +537,7 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
             .text(0x0028_1052, b"DS", "-1024")
             .text(0x0028_1053, b"DS", "1")
             .text(0x0028_1054, b"LO", "HU");
-    } else {
+    } else if !projection {
         e.text(0x0018_0020, b"CS", "SE")
             .text(0x0018_0021, b"CS", "NONE")
             .text(0x0018_0022, b"CS", "")
@@ -470,6 +588,7 @@ fn manifest(ds: &Dataset, dicomweb_base: &str) -> Value {
                     "number": se.number,
                     "modality": se.modality,
                     "description": se.description,
+                    "landmarks": se.landmarks,
                     "instances": se.instances.iter().map(|i| json!({
                         "sop_instance_uid": i.sop_instance_uid,
                         "sop_class_uid": i.sop_class_uid,

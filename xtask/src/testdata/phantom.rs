@@ -30,10 +30,22 @@ fn progress(slice: usize, count: usize) -> f64 {
     }
 }
 
+/// The chest CT's column and row spacing, mm.
+pub const CT_CHEST_SPACING_MM: f64 = 0.7;
+
+/// Centres (image pixel coordinates) of two 1000 HU dots in the air above the chest, exactly
+/// 100.0 mm apart at the chest CT's 0.7 mm spacing: a ruler for length measurements.
+pub const CT_CHEST_RULER: [(f64, f64); 2] = [(256.0 - 50.0 / CT_CHEST_SPACING_MM, 60.0), (256.0 + 50.0 / CT_CHEST_SPACING_MM, 60.0)];
+
+/// The chest CT's "heart": a disk (centre, radius in pixels) of 60 + ((7x + 13y) mod 17) − 8
+/// HU, every value 52..=68 alike: mean 60 HU, SD √((17² − 1) / 12) ≈ 4.90 HU.
+pub const CT_CHEST_INSERT: ((f64, f64), f64) = ((256.0, 200.0), 24.0);
+
 /// Chest CT, 512×512, in HU: air, a body with fat rim and 40 HU soft tissue, two lungs at
 /// −800 HU whose height changes with the slice, a textured "heart", a horizontal ramp from
 /// −200 to +278 HU (spans the whole 40/400 window and saturates at both ends), and a vertebra
-/// ring 700–1200 HU around 150 HU marrow (gray under the soft-tissue window, so the ring shows).
+/// ring 700–1200 HU around 150 HU marrow (gray under the soft-tissue window, so the ring shows),
+/// and the ruler's two dots ([`CT_CHEST_RULER`]).
 pub fn ct_chest(slice: usize, count: usize) -> Slice {
     let (rows, columns) = (512usize, 512usize);
     let t = progress(slice, count);
@@ -62,6 +74,9 @@ pub fn ct_chest(slice: usize, count: usize) -> Slice {
                 }
             }
             if (marker_x..marker_x + 12).contains(&x) && (120..132).contains(&y) {
+                hu = 1000;
+            }
+            if CT_CHEST_RULER.iter().any(|&(mx, my)| (fx - mx).hypot(fy - my) <= 3.0) {
                 hu = 1000;
             }
             if l_marker(x, y, 2) {
@@ -135,6 +150,50 @@ pub fn ct_head(slice: usize, count: usize) -> Slice {
     Slice { rows: rows as u16, columns: columns as u16, values }
 }
 
+/// The chest radiograph's Imager Pixel Spacing (row, column), mm at the detector: not square.
+pub const CR_IMAGER_SPACING_MM: (f64, f64) = (0.3, 0.2);
+
+/// Its Estimated Radiographic Magnification Factor: the patient's plane is 1/1.25 of the detector's.
+pub const CR_MAGNIFICATION: f64 = 1.25;
+
+/// Centres of two dots exactly 100.0 mm apart in the patient's plane (60 mm across, 80 mm down):
+/// 375 columns at 0.16 mm and 333⅓ rows at 0.24 mm once the magnification is corrected.
+pub const CR_CHEST_RULER: [(f64, f64); 2] = {
+    let (row_mm, column_mm) = (CR_IMAGER_SPACING_MM.0 / CR_MAGNIFICATION, CR_IMAGER_SPACING_MM.1 / CR_MAGNIFICATION);
+    [(60.0, 80.0), (60.0 + 60.0 / column_mm, 80.0 + 80.0 / row_mm)]
+};
+
+/// Chest radiograph, 480 rows × 512 columns, 12-bit stored values (no rescale): a body of
+/// 1400, two lungs of 700, a spine of 2200 and the ruler's dots ([`CR_CHEST_RULER`], within
+/// 3 columns and 2 rows of each centre, so they look round) at 4000.
+pub fn cr_chest() -> Slice {
+    let (rows, columns) = (480usize, 512usize);
+    let mut values = Vec::with_capacity(rows * columns);
+    for y in 0..rows {
+        for x in 0..columns {
+            let (fx, fy) = (x as f64 + 0.5, y as f64 + 0.5);
+            let mut v = 300;
+            if inside_ellipse(fx, fy, 256.0, 250.0, 200.0, 210.0) <= 1.0 {
+                v = 1400;
+                if [176.0, 336.0].iter().any(|&lx| inside_ellipse(fx, fy, lx, 230.0, 60.0, 130.0) <= 1.0) {
+                    v = 700;
+                }
+                if (240..272).contains(&x) {
+                    v = 2200;
+                }
+            }
+            if CR_CHEST_RULER.iter().any(|&(mx, my)| inside_ellipse(fx, fy, mx, my, 3.0, 2.0) <= 1.0) {
+                v = 4000;
+            }
+            if l_marker(x, y, 2) {
+                v = 4000;
+            }
+            values.push(v);
+        }
+    }
+    Slice { rows: rows as u16, columns: columns as u16, values }
+}
+
 /// DICOM PS3.3 C.11.2.1.2.1 (VOI LUT Function LINEAR), output range 0..=255, in f64.
 pub fn linear_window(m: f64, center: f64, width: f64) -> u8 {
     let w = if width < 1.0 { 1.0 } else { width };
@@ -200,5 +259,21 @@ mod tests {
         assert_eq!(a.values[512 * 512 - 1], -1000, "bottom-right corner is air");
         let mr = mr_head(2, 3);
         assert!(mr.values.iter().all(|&v| (0..4096).contains(&v)), "fits 12 bits");
+        let cr = cr_chest();
+        assert!(cr.values.iter().all(|&v| (0..4096).contains(&v)), "fits 12 bits");
+    }
+
+    #[test]
+    fn the_radiograph_ruler_is_100_mm_in_the_patient_plane() {
+        let [(x1, y1), (x2, y2)] = CR_CHEST_RULER;
+        let (row_mm, column_mm) = (CR_IMAGER_SPACING_MM.0 / CR_MAGNIFICATION, CR_IMAGER_SPACING_MM.1 / CR_MAGNIFICATION);
+        let mm = ((x2 - x1) * column_mm).hypot((y2 - y1) * row_mm);
+        assert!((mm - 100.0).abs() < 1e-9, "{mm}");
+        // At the detector, and counted in pixels, it is not 100.
+        assert!(((x2 - x1) * CR_IMAGER_SPACING_MM.1).hypot((y2 - y1) * CR_IMAGER_SPACING_MM.0) > 124.9);
+        let cr = cr_chest();
+        for (x, y) in CR_CHEST_RULER {
+            assert_eq!(cr.values[y as usize * 512 + x as usize], 4000, "a dot at ({x}, {y})");
+        }
     }
 }

@@ -4,11 +4,15 @@ fn small() -> Dataset {
     generate(&Options { ct_slices: 3, id_prefix: "unit".into() })
 }
 
-/// Every image (the Key Object Selections, which have no pixels, left out).
+/// Every image (the Key Object Selections, reports and presentation states, which have no
+/// pixels, left out).
 fn instances(ds: &Dataset) -> impl Iterator<Item = (&Patient, &Study, &Series, &Instance)> {
     ds.patients.iter().flat_map(|p| {
         p.studies.iter().flat_map(move |s| {
-            s.series.iter().filter(|se| se.modality != "KO").flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i)))
+            s.series
+                .iter()
+                .filter(|se| !matches!(se.modality.as_str(), "KO" | "SR" | "PR"))
+                .flat_map(move |se| se.instances.iter().map(move |i| (p, s, se, i)))
         })
     })
 }
@@ -129,6 +133,16 @@ fn part10_structure() {
     let mr = &ds.patients[0].studies[1].series[0].instances[0].part10;
     assert_eq!((us(mr, 0x0028_0101), us(mr, 0x0028_0102), us(mr, 0x0028_0103)), (12, 11, 0));
     assert_eq!(text(mr, 0x0008_0016), MR_IMAGE_STORAGE);
+    // The radiograph: the detector's spacing and the magnification, no PixelSpacing, no plane.
+    let cr = &ds.patients[2].studies[0].series[0].instances[0].part10;
+    assert_eq!(text(cr, 0x0008_0016), CR_IMAGE_STORAGE);
+    assert_eq!(text(cr, 0x0018_1164), "0.3\\0.2");
+    assert_eq!(text(cr, 0x0018_1114), "1.25");
+    assert_eq!((us(cr, 0x0028_0101), us(cr, 0x0028_0102), us(cr, 0x0028_0103)), (12, 11, 0));
+    let tags: Vec<u32> = part10::walk(cr).into_iter().map(|e| e.0).collect();
+    for absent in [0x0028_0030, 0x0020_0032, 0x0020_0037, 0x0018_0050] {
+        assert!(!tags.contains(&absent), "{absent:08X} on a projection radiograph");
+    }
 }
 
 /// The stored pixels rendered with the file's own rescale and window equal `expected_gray8`.
@@ -173,7 +187,7 @@ fn fhir_bundle_shape() {
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "transaction");
     let entries = bundle["entry"].as_array().unwrap();
-    assert_eq!(entries.len(), 1 + 2 + 3);
+    assert_eq!(entries.len(), 1 + 3 + 4);
     for e in entries {
         let r = &e["resource"];
         assert_eq!(e["request"]["method"], "PUT");
@@ -192,7 +206,7 @@ fn fhir_bundle_shape() {
     assert_eq!(patients[0]["name"][0]["given"][0], "Anna");
     assert_eq!(patients[0]["gender"], "female");
     let studies = of_type("ImagingStudy");
-    assert_eq!(studies.len(), 3);
+    assert_eq!(studies.len(), 4);
     let ct = studies[0];
     let study = &ds.patients[0].studies[0];
     assert_eq!(ct["identifier"][0]["system"], "urn:dicom:uid");
@@ -266,4 +280,151 @@ fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
         .flat_map(|p| &p.studies)
         .filter(|s| s.key_images.is_empty())
         .all(|s| s.series.iter().all(|se| se.modality != "KO")));
+}
+
+#[test]
+fn the_chest_phantom_carries_a_100_mm_ruler_and_an_insert_of_known_statistics() {
+    let slice = phantom::ct_chest(0, 5);
+    let at = |x: f64, y: f64| slice.values[y as usize * slice.columns as usize + x as usize];
+    let [(x1, y1), (x2, y2)] = phantom::CT_CHEST_RULER;
+    assert!(((x2 - x1).hypot(y2 - y1) * phantom::CT_CHEST_SPACING_MM - 100.0).abs() < 1e-9);
+    assert_eq!((at(x1, y1), at(x2, y2)), (1000, 1000), "the dots are drawn");
+    assert_eq!(at((x1 + x2) / 2.0, y1), -1000, "in air between them");
+    let ((cx, cy), r) = phantom::CT_CHEST_INSERT;
+    let inside: Vec<f64> = (0..slice.rows as usize)
+        .flat_map(|y| (0..slice.columns as usize).map(move |x| (x, y)))
+        .filter(|&(x, y)| (x as f64 + 0.5 - cx).hypot(y as f64 + 0.5 - cy) <= r - 1.0)
+        .map(|(x, y)| f64::from(slice.values[y * slice.columns as usize + x]))
+        .collect();
+    let mean = inside.iter().sum::<f64>() / inside.len() as f64;
+    let sd = (inside.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / inside.len() as f64).sqrt();
+    assert!((mean - 60.0).abs() < 0.2 && (sd - 4.899).abs() < 0.2, "mean {mean}, sd {sd}");
+}
+
+/// The first study with a series of `modality`, that series, and the study's patient as the
+/// viewer's context.
+fn document_series<'a>(ds: &'a Dataset, modality: &str) -> (&'a Study, &'a Series, emr_imaging::imaging::PatientContext) {
+    let (patient, study) = ds
+        .patients
+        .iter()
+        .flat_map(|p| p.studies.iter().map(move |s| (p, s)))
+        .find(|(_, s)| s.series.iter().any(|se| se.modality == modality))
+        .unwrap();
+    let series = study.series.iter().find(|se| se.modality == modality).unwrap();
+    let context = emr_imaging::imaging::PatientContext {
+        id: patient.fhir_id.clone(),
+        identifiers: vec![patient.mrn.clone()],
+        family: Some(patient.family.clone()),
+        display_name: patient.family.clone(),
+    };
+    (study, series, context)
+}
+
+#[test]
+fn the_measurement_report_reads_back_with_both_groups() {
+    use emr_imaging::imaging::structured_report::{read_report, ItemKind, ReportItem};
+    let ds = small();
+    let (study, sr, context) = document_series(&ds, "SR");
+    let report = read_report(&sr.instances[0].part10, &context).unwrap();
+    assert_eq!(report.title.as_deref(), Some("Imaging Measurement Report"));
+    fn all<'a>(items: &'a [ReportItem], out: &mut Vec<&'a ReportItem>) {
+        for i in items {
+            out.push(i);
+            all(&i.children, out);
+        }
+    }
+    let mut items = Vec::new();
+    all(&report.items, &mut items);
+    let numbers: Vec<(String, String)> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Num)
+        .map(|i| (i.concept.clone().unwrap_or_default(), i.value.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [("Length", "100.0 mm"), ("Angle", "53.13°"), ("Long Axis", "12.5 mm"), ("Area", "96.1 mm²")]
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+    );
+    let findings: Vec<_> = items.iter().filter(|i| i.concept.as_deref() == Some("Finding")).filter_map(|i| i.value.as_deref()).collect();
+    assert_eq!(findings, ["Calibration marker", "Nodule"]);
+    // The image it measures is the study's radiograph.
+    let image = &study.series[0].instances[0].sop_instance_uid;
+    assert!(items.iter().any(|i| i.kind == ItemKind::Reference && i.value.as_ref() == Some(image)));
+}
+
+#[test]
+fn the_presentation_state_reads_back_for_the_radiograph() {
+    use emr_imaging::imaging::presentation_state::{read_state, Mark, Shape, SpatialTransform};
+    let ds = small();
+    let (study, pr, context) = document_series(&ds, "PR");
+    let state = read_state(&pr.instances[0].part10, &context).unwrap();
+    let image = &study.series[0];
+    assert_eq!(state.label, presentation_state::LABEL);
+    assert_eq!(state.transform, SpatialTransform { quarter_turns: 1, flip: true });
+    let applied = state.for_image(&image.uid, &image.instances[0].sop_instance_uid, 1, (1.0, 0.0)).unwrap();
+    let window = applied.window.unwrap();
+    assert_eq!((window.center, window.width), presentation_state::WINDOW);
+    let area = applied.area.unwrap().rect;
+    assert_eq!((area.left, area.top, area.right, area.bottom), (100.0, 80.0, 400.0, 400.0));
+    let ruler = phantom::CR_CHEST_RULER;
+    assert!(applied.marks.iter().any(|m| matches!(m, Mark::Graphic { shape: Shape::Polyline(p), .. }
+        if (p[0].x - ruler[0].0).abs() < 1e-3 && (p[1].y - ruler[1].1).abs() < 1e-3)));
+    let texts: Vec<&str> =
+        applied.marks.iter().filter_map(|m| if let Mark::Text { text, .. } = m { Some(text.as_str()) } else { None }).collect();
+    assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
+}
+
+/// pydicom, an independent reader, parses the generated documents and the radiograph and finds
+/// what the generator meant to write (the install step provides pydicom).
+#[test]
+fn pydicom_reads_the_generated_key_objects_report_and_radiograph() {
+    let ds = small();
+    let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let find = |modality: &str| {
+        ds.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).find(|se| se.modality == modality).unwrap().instances[0].clone()
+    };
+    for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
+        std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    let script = r#"
+import sys, pydicom
+d = sys.argv[1]
+ko = pydicom.dcmread(d + '/ko.dcm')
+assert ko.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.59', ko.SOPClassUID
+assert ko.ConceptNameCodeSequence[0].CodeValue == '113000'
+images = [i for i in ko.ContentSequence if i.ValueType == 'IMAGE']
+assert len(images) == 2, len(images)
+sr = pydicom.dcmread(d + '/sr.dcm')
+assert sr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.33'
+assert sr.ContentTemplateSequence[0].TemplateIdentifier == '1500'
+def walk(items):
+    for i in items:
+        yield i
+        yield from walk(getattr(i, 'ContentSequence', []))
+nums = [(i.ConceptNameCodeSequence[0].CodeMeaning, str(i.MeasuredValueSequence[0].NumericValue),
+         i.MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue)
+        for i in walk(sr.ContentSequence) if i.ValueType == 'NUM']
+assert nums == [('Length', '100.0', 'mm'), ('Angle', '53.13', 'deg'), ('Long Axis', '12.5', 'mm'), ('Area', '96.1', 'mm2')], nums
+cr = pydicom.dcmread(d + '/cr.dcm')
+assert cr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.1'
+assert [float(v) for v in cr.ImagerPixelSpacing] == [0.3, 0.2]
+assert float(cr.EstimatedRadiographicMagnificationFactor) == 1.25
+assert 'PixelSpacing' not in cr
+assert (cr.Rows, cr.Columns, cr.BitsStored, len(cr.PixelData)) == (480, 512, 12, 480 * 512 * 2)
+pr = pydicom.dcmread(d + '/pr.dcm')
+assert pr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.11.1'
+assert pr.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID == cr.SOPInstanceUID
+assert (pr.ImageRotation, pr.ImageHorizontalFlip, pr.PresentationLUTShape) == (90, 'Y', 'IDENTITY')
+area = pr.DisplayedAreaSelectionSequence[0]
+assert (list(area.DisplayedAreaTopLeftHandCorner), list(area.DisplayedAreaBottomRightHandCorner)) == ([101, 81], [400, 400])
+kinds = [g.GraphicType for g in pr.GraphicAnnotationSequence[0].GraphicObjectSequence]
+assert kinds == ['POLYLINE', 'CIRCLE', 'POINT'], kinds
+texts = [t.UnformattedTextValue for t in pr.GraphicAnnotationSequence[0].TextObjectSequence]
+assert texts == ['Ruler 100 mm', 'Presentation state test'], texts
+print('pydicom ok')
+"#;
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&dir).output().expect("python3 runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "pydicom: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }

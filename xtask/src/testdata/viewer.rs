@@ -50,6 +50,7 @@ fn study(prefix: &str, key: &str, fhir_id: String, header_patient: &Patient, pla
         modality: plan.modality.into(),
         description: plan.description.into(),
         instances: Vec::new(),
+        landmarks: None,
     };
     for k in 0..plan.slices {
         let sop = uid::uid(prefix, &format!("instance/{series_key}"), k as u64);

@@ -1,0 +1,116 @@
+//! A Grayscale Softcopy Presentation State (PS3.3 A.33.1) on the chest radiograph: its own
+//! window, a quarter turn then a flip, a displayed area, and graphics and text in both PIXEL
+//! and DISPLAY units, what the viewer must apply when the user picks it.
+
+use super::{document, part10, phantom, Instance, Patient, Series, Study};
+use serde_json::{json, Value};
+
+/// Grayscale Softcopy Presentation State Storage.
+pub const GRAYSCALE_SOFTCOPY_PRESENTATION_STATE: &str = "1.2.840.10008.5.1.4.1.1.11.1";
+
+pub const LABEL: &str = "RULER_VIEW";
+/// Window center and width, in the radiograph's stored values (it has no rescale).
+pub const WINDOW: (f64, f64) = (1800.0, 2400.0);
+pub const ROTATION: u16 = 90;
+/// The displayed area's first and last pixels (column\row, 1-based).
+pub const AREA: [(i32, i32); 2] = [(101, 81), (400, 400)];
+/// A POINT graphic at the area's centre, in image pixel coordinates: it must land in the
+/// viewport's centre.
+const CENTRE: (f32, f32) = (250.0, 240.0);
+pub const RULER_TEXT: &str = "Ruler 100 mm";
+pub const CORNER_TEXT: &str = "Presentation state test";
+
+fn fl(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn graphic(kind: &str, points: &[f32], filled: bool) -> part10::Elements {
+    let mut g = part10::Elements::default();
+    g.text(0x0070_0005, b"CS", "PIXEL")
+        .us(0x0070_0020, 2)
+        .us(0x0070_0021, (points.len() / 2) as u16)
+        .binary(0x0070_0022, b"FL", fl(points))
+        .text(0x0070_0023, b"CS", kind)
+        .text(0x0070_0024, b"CS", if filled { "Y" } else { "N" });
+    g
+}
+
+fn text_object(units: &str, text: &str, corners: [f32; 4]) -> part10::Elements {
+    let mut t = part10::Elements::default();
+    t.text(0x0070_0003, b"CS", units)
+        .text(0x0070_0006, b"ST", text)
+        .binary(0x0070_0010, b"FL", fl(&corners[..2]))
+        .binary(0x0070_0011, b"FL", fl(&corners[2..]))
+        .text(0x0070_0012, b"CS", "LEFT");
+    t
+}
+
+/// The state, in its own series (`series`, already numbered), for `image` of `image_series`.
+pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, image_series: &Series, image: &Instance) -> Instance {
+    let mut reference = part10::Elements::default();
+    reference.text(0x0008_1150, b"UI", &image.sop_class_uid).text(0x0008_1155, b"UI", &image.sop_instance_uid);
+    let mut referenced_series = part10::Elements::default();
+    referenced_series.text(0x0020_000E, b"UI", &image_series.uid).sequence(0x0008_1140, vec![reference]);
+
+    let mut voi = part10::Elements::default();
+    voi.text(0x0028_1050, b"DS", &WINDOW.0.to_string()).text(0x0028_1051, b"DS", &WINDOW.1.to_string());
+    let mut area = part10::Elements::default();
+    let corner = |(x, y): (i32, i32)| [x, y].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    area.binary(0x0070_0052, b"SL", corner(AREA[0]))
+        .binary(0x0070_0053, b"SL", corner(AREA[1]))
+        .text(0x0070_0100, b"CS", "SCALE TO FIT")
+        .text(0x0070_0102, b"IS", "1\\1");
+
+    let [(x0, y0), (x1, y1)] = phantom::CR_CHEST_RULER.map(|(x, y)| (x as f32, y as f32));
+    let middle = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let mut annotation = part10::Elements::default();
+    annotation
+        .text(0x0070_0002, b"CS", "FINDINGS")
+        .sequence(
+            0x0070_0009,
+            vec![
+                graphic("POLYLINE", &[x0, y0, x1, y1], false),
+                graphic("CIRCLE", &[middle.0, middle.1, middle.0 + 20.0, middle.1], false),
+                graphic("POINT", &[CENTRE.0, CENTRE.1], false),
+            ],
+        )
+        .sequence(
+            0x0070_0008,
+            vec![
+                text_object("PIXEL", RULER_TEXT, [middle.0 + 30.0, middle.1 - 8.0, middle.0 + 130.0, middle.1 + 8.0]),
+                text_object("DISPLAY", CORNER_TEXT, [0.02, 0.02, 0.4, 0.08]),
+            ],
+        );
+    let mut layer = part10::Elements::default();
+    layer.text(0x0070_0002, b"CS", "FINDINGS").text(0x0070_0062, b"IS", "1").text(0x0070_0068, b"LO", "Findings");
+
+    let mut e = document::header(patient, study, series, &sop, GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, "PR");
+    e.sequence(0x0008_1115, vec![referenced_series])
+        .sequence(0x0028_3110, vec![voi])
+        .sequence(0x0070_0001, vec![annotation])
+        .text(0x0070_0041, b"CS", "Y")
+        .us(0x0070_0042, ROTATION)
+        .sequence(0x0070_005A, vec![area])
+        .sequence(0x0070_0060, vec![layer])
+        .text(0x0070_0080, b"CS", LABEL)
+        .text(0x0070_0081, b"LO", "Ruler, turned and flipped")
+        .text(0x0070_0082, b"DA", &study.date)
+        .text(0x0070_0083, b"TM", &study.time)
+        .text(0x0070_0084, b"PN", "Example^Ruth^^Dr")
+        .text(0x2050_0020, b"CS", "IDENTITY");
+    document::instance(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, sop, e)
+}
+
+/// What the browser test checks, in the manifest beside the state's series.
+pub fn facts() -> Value {
+    json!({
+        "label": LABEL,
+        "window": { "center": WINDOW.0, "width": WINDOW.1 },
+        "rotation": ROTATION,
+        "flip": true,
+        "area": { "first": { "column": AREA[0].0, "row": AREA[0].1 }, "last": { "column": AREA[1].0, "row": AREA[1].1 } },
+        "centre": { "x": CENTRE.0, "y": CENTRE.1 },
+        "rulerText": RULER_TEXT,
+        "cornerText": CORNER_TEXT,
+    })
+}
