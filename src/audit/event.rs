@@ -136,7 +136,7 @@ fn entities(access: &Access, id: &str) -> Value {
         entities.push(json!({
             "type": coding(ENTITY_TYPE, "2", "System Object"),
             "role": coding(OBJECT_ROLE, "24", "Query"),
-            "query": base64(query.as_bytes()),
+            "query": crate::text::base64_encode(query.as_bytes()),
         }));
     }
     for study in &access.studies {
@@ -190,27 +190,4 @@ pub fn batch_bundle<'a>(events: impl IntoIterator<Item = (&'a str, &'a Value)>) 
         })
         .collect();
     json!({ "resourceType": "Bundle", "type": "batch", "entry": entry })
-}
-
-/// Standard base64 with padding (a BALP query entity carries the search this way).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-pub(super) fn base64_for_test(bytes: &[u8]) -> String {
-    base64(bytes)
 }
