@@ -61,7 +61,7 @@ pub fn run(flags: &Flags) -> Result<()> {
         port: 0,
         www: www.clone(),
         pkg: pkg.clone(),
-        upstream: devserver::Upstream::Proxy { fhir: fhir_base.clone(), dicomweb: dicomweb.clone() },
+        upstream: devserver::Upstream::Proxy { fhir: fhir_base.clone(), dicomweb: dicomweb.clone(), audit: None },
         log_requests: false,
     })?;
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);

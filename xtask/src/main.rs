@@ -1,6 +1,7 @@
 //! `cargo xtask …`: build the npm package, run the demo, and run every test tier against real
 //! servers that this tool installs, starts and stops.
 
+mod audit_repository;
 mod bench;
 mod bench_fetch;
 mod bench_view;
@@ -94,7 +95,7 @@ fn demo(flags: &Flags) -> Result<()> {
     let port: u16 = flags.value("--port")?.map(|p| p.parse()).transpose().context("--port")?.unwrap_or(8080);
     let mut sample = None;
     let upstream = match (flags.value("--fhir")?, flags.value("--dicomweb")?) {
-        (Some(fhir), Some(dicomweb)) => devserver::Upstream::Proxy { fhir, dicomweb },
+        (Some(fhir), Some(dicomweb)) => devserver::Upstream::Proxy { fhir, dicomweb, audit: None },
         (None, None) => {
             let ds = testdata::generate(&testdata::Options { id_prefix: "demo".into(), ..Default::default() });
             sample = Some(ds.clone());

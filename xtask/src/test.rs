@@ -11,7 +11,7 @@
 //!
 //! A failing tier does not stop the others.
 
-use crate::{build, devserver, fuzz, install, servers, testdata, workspace_root};
+use crate::{audit_repository, build, devserver, fuzz, install, servers, testdata, workspace_root};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -71,12 +71,18 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     let fhir_base = hfs.url();
     let orthanc_dicomweb = format!("{}/dicom-web", orthanc.url());
 
-    // The e2e pages reach both servers through this proxy: one origin for the browser.
+    // Helios refuses client AuditEvents: the audit trail goes to the test's own repository.
+    let audit_repository = audit_repository::start(0)?;
+    // The e2e pages reach the servers through this proxy: one origin for the browser.
     let proxy = devserver::start(devserver::Options {
         port: 0,
         www: workspace_root().join("www"),
         pkg: workspace_root().join("pkg"),
-        upstream: devserver::Upstream::Proxy { fhir: fhir_base.clone(), dicomweb: orthanc_dicomweb.clone() },
+        upstream: devserver::Upstream::Proxy {
+            fhir: fhir_base.clone(),
+            dicomweb: orthanc_dicomweb.clone(),
+            audit: Some(audit_repository.url()),
+        },
         log_requests: false,
     })?;
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
@@ -182,6 +188,7 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_SUBSCRIPTIONS_FHIR", hfs_subs.url())
             .env("E2E_STUDY_TOPIC", servers::STUDY_TOPIC)
             .env("E2E_PROXY_URL", &proxy_url)
+            .env("E2E_AUDIT_URL", audit_repository.url())
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)

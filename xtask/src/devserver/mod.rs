@@ -13,6 +13,10 @@
 //! first 12 characters), and `DELETE /__devserver/requests` clears them. Tests use it to assert
 //! what reached the server (e.g. where a token went). It exists only in this dev server, never
 //! in anything the component ships.
+//!
+//! **Dev-only fault switch:** `PUT /__devserver/refuse` with body `on` makes every proxied or
+//! sample API request (`/fhir`, `/dicom-web`, `/audit`) answer 503 without reaching a server, as
+//! a proxy whose upstream is gone does; body `off` ends it. Tests cut the network with it.
 
 use crate::testdata::Dataset;
 use anyhow::{anyhow, Context, Result};
@@ -41,8 +45,9 @@ pub struct Options {
 pub enum Upstream {
     /// Built-in sample data: FHIR and DICOMweb answered from memory.
     Sample(Dataset),
-    /// Real servers' base URLs, e.g. `http://127.0.0.1:8081/fhir` and `http://127.0.0.1:8042/dicom-web`.
-    Proxy { fhir: String, dicomweb: String },
+    /// Real servers' base URLs, e.g. `http://127.0.0.1:8081/fhir` and `http://127.0.0.1:8042/dicom-web`;
+    /// `audit`, when given, is the FHIR server AuditEvents go to, at `/audit`.
+    Proxy { fhir: String, dicomweb: String, audit: Option<String> },
 }
 
 /// A running server. Dropping it (or [`Handle::stop`]) shuts it down.
@@ -82,6 +87,7 @@ const WORKERS: usize = 8;
 /// How many requests `/__devserver/requests` remembers.
 pub const JOURNAL_LEN: usize = 200;
 const JOURNAL_PATH: &str = "/__devserver/requests";
+const REFUSE_PATH: &str = "/__devserver/refuse";
 /// How often idle workers look at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -98,17 +104,24 @@ pub fn start(opts: Options) -> Result<Handle> {
     let port = server.server_addr().to_ip().context("the dev server is not on an IP socket")?.port();
     let mode = match opts.upstream {
         Upstream::Sample(ds) => Mode::Sample(ds),
-        Upstream::Proxy { fhir, dicomweb } => {
-            for base in [&fhir, &dicomweb] {
+        Upstream::Proxy { fhir, dicomweb, audit } => {
+            for base in [Some(&fhir), Some(&dicomweb), audit.as_ref()].into_iter().flatten() {
                 if !(base.starts_with("http://") || base.starts_with("https://")) {
                     anyhow::bail!("upstream base {base:?} is not an http(s) URL");
                 }
             }
-            Mode::Proxy { fhir, dicomweb, agent: proxy::agent() }
+            Mode::Proxy { fhir, dicomweb, audit, agent: proxy::agent() }
         }
     };
-    let state =
-        Arc::new(State { www: opts.www, pkg: opts.pkg, mode, log_requests: opts.log_requests, journal: Mutex::new(VecDeque::new()), port });
+    let state = Arc::new(State {
+        www: opts.www,
+        pkg: opts.pkg,
+        mode,
+        log_requests: opts.log_requests,
+        journal: Mutex::new(VecDeque::new()),
+        port,
+        refusing: AtomicBool::new(false),
+    });
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
@@ -135,11 +148,13 @@ struct State {
     log_requests: bool,
     journal: Mutex<VecDeque<Seen>>,
     port: u16,
+    /// The fault switch: API requests answer 503 while it is on.
+    refusing: AtomicBool,
 }
 
 enum Mode {
     Sample(Dataset),
-    Proxy { fhir: String, dicomweb: String, agent: ureq::Agent },
+    Proxy { fhir: String, dicomweb: String, audit: Option<String>, agent: ureq::Agent },
 }
 
 /// One journal entry. The Authorization value is cut to 12 characters: enough to tell which
@@ -317,13 +332,29 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
     if path == JOURNAL_PATH {
         return state.journal(method);
     }
-    let api = [("/fhir", Api::Fhir), ("/dicom-web", Api::DicomWeb)].into_iter().find_map(|(p, api)| under(path, p).map(|rest| (api, rest)));
+    if path == REFUSE_PATH {
+        let mut body = String::new();
+        let _ = rq.as_reader().take(16).read_to_string(&mut body);
+        return match (method, body.trim()) {
+            ("PUT", "on" | "off") => {
+                state.refusing.store(body.trim() == "on", Ordering::SeqCst);
+                Reply::empty(204)
+            }
+            _ => Reply::text(400, "PUT on or off"),
+        };
+    }
+    let api = [("/fhir", Api::Fhir), ("/dicom-web", Api::DicomWeb), ("/audit", Api::Audit)]
+        .into_iter()
+        .find_map(|(p, api)| under(path, p).map(|rest| (api, rest)));
     let Some((api, rest)) = api else {
         return match method {
             "GET" | "HEAD" => files::serve(state, path),
             _ => Reply::text(405, "static files are GET only").header("Allow", "GET, HEAD"),
         };
     };
+    if state.refusing.load(Ordering::SeqCst) {
+        return Reply::text(503, "the dev server refuses API requests now (fault switch on)");
+    }
     let host = match host::own(header(rq, "Host").as_deref(), state.port) {
         Ok(host) => host,
         Err(e) => return Reply::text(400, &e),
@@ -342,12 +373,17 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
             match api {
                 Api::Fhir => sample::fhir(ds, &request),
                 Api::DicomWeb => sample::dicomweb(ds, &request, header(rq, "Accept").as_deref()),
+                Api::Audit => Reply::text(404, "the sample server keeps no audit trail"),
             }
         }
-        Mode::Proxy { fhir, dicomweb, agent } => {
+        Mode::Proxy { fhir, dicomweb, audit, agent } => {
             let base = match api {
                 Api::Fhir => fhir,
                 Api::DicomWeb => dicomweb,
+                Api::Audit => match audit {
+                    Some(audit) => audit,
+                    None => return Reply::text(404, "no audit server behind this dev server"),
+                },
             };
             // FHIR answers name the server by its own base: point those URLs back here.
             let rewrite = matches!(api, Api::Fhir).then(|| proxy::Rewrite { upstream: fhir, public: format!("http://{host}/fhir") });
@@ -360,6 +396,8 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
 enum Api {
     Fhir,
     DicomWeb,
+    /// The FHIR server AuditEvents are delivered to.
+    Audit,
 }
 
 /// Percent-decoding and path safety.

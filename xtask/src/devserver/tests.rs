@@ -362,7 +362,11 @@ fn proxy_mode_passes_requests_through() {
         port: 0,
         www: dirs.www.clone(),
         pkg: dirs.pkg.clone(),
-        upstream: Upstream::Proxy { fhir: format!("{}/fhir", upstream.url()), dicomweb: format!("{}/dicom-web/", upstream.url()) },
+        upstream: Upstream::Proxy {
+            fhir: format!("{}/fhir", upstream.url()),
+            dicomweb: format!("{}/dicom-web/", upstream.url()),
+            audit: None,
+        },
         log_requests: false,
     })
     .expect("proxy starts");
@@ -408,7 +412,7 @@ fn proxy_mode_passes_requests_through() {
         port: 0,
         www: dirs.www.clone(),
         pkg: dirs.pkg.clone(),
-        upstream: Upstream::Proxy { fhir: format!("{dead}/fhir"), dicomweb: format!("{dead}/dicom-web") },
+        upstream: Upstream::Proxy { fhir: format!("{dead}/fhir"), dicomweb: format!("{dead}/dicom-web"), audit: None },
         log_requests: false,
     })
     .unwrap();
@@ -447,7 +451,7 @@ fn proxy_rewrites_the_upstream_fhir_base_in_json_and_location() {
         port: 0,
         www: dirs.www.clone(),
         pkg: dirs.pkg.clone(),
-        upstream: Upstream::Proxy { fhir: own.clone(), dicomweb: format!("{own}/dicom-web") },
+        upstream: Upstream::Proxy { fhir: own.clone(), dicomweb: format!("{own}/dicom-web"), audit: None },
         log_requests: false,
     })
     .expect("proxy starts");
