@@ -14,9 +14,10 @@
 //! what reached the server (e.g. where a token went). It exists only in this dev server, never
 //! in anything the component ships.
 //!
-//! **Dev-only fault switch:** `PUT /__devserver/refuse` with body `on` makes every proxied or
-//! sample API request (`/fhir`, `/dicom-web`, `/audit`) answer 503 without reaching a server, as
-//! a proxy whose upstream is gone does; body `off` ends it. Tests cut the network with it.
+//! **Dev-only fault switch:** `PUT /__devserver/refuse` with body `on` makes every API request
+//! (`/fhir`, `/dicom-web`, `/audit`) answer 503 without reaching a server, as a proxy whose
+//! upstream is gone does; a body naming prefixes (`/audit`) refuses those only; `off` ends it.
+//! Tests cut the network with it.
 
 use crate::testdata::Dataset;
 use anyhow::{anyhow, Context, Result};
@@ -120,7 +121,7 @@ pub fn start(opts: Options) -> Result<Handle> {
         log_requests: opts.log_requests,
         journal: Mutex::new(VecDeque::new()),
         port,
-        refusing: AtomicBool::new(false),
+        refusing: Mutex::new(Vec::new()),
     });
     let server = Arc::new(server);
     let stop = Arc::new(AtomicBool::new(false));
@@ -148,8 +149,8 @@ struct State {
     log_requests: bool,
     journal: Mutex<VecDeque<Seen>>,
     port: u16,
-    /// The fault switch: API requests answer 503 while it is on.
-    refusing: AtomicBool,
+    /// The fault switch: API prefixes that answer 503 while listed.
+    refusing: Mutex<Vec<&'static str>>,
 }
 
 enum Mode {
@@ -334,25 +335,29 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
     }
     if path == REFUSE_PATH {
         let mut body = String::new();
-        let _ = rq.as_reader().take(16).read_to_string(&mut body);
-        return match (method, body.trim()) {
-            ("PUT", "on" | "off") => {
-                state.refusing.store(body.trim() == "on", Ordering::SeqCst);
+        let _ = rq.as_reader().take(256).read_to_string(&mut body);
+        let words: Vec<&str> = body.split_whitespace().collect();
+        let refused: Option<Vec<&'static str>> = match words.as_slice() {
+            ["on"] => Some(API_PREFIXES.iter().map(|(p, _)| *p).collect()),
+            ["off"] => Some(Vec::new()),
+            named => named.iter().map(|w| API_PREFIXES.iter().map(|(p, _)| *p).find(|p| p == w)).collect(),
+        };
+        return match (method, refused) {
+            ("PUT", Some(refused)) if !words.is_empty() => {
+                *state.refusing.lock().unwrap_or_else(|e| e.into_inner()) = refused;
                 Reply::empty(204)
             }
-            _ => Reply::text(400, "PUT on or off"),
+            _ => Reply::text(400, "PUT on, off, or API prefixes such as /audit"),
         };
     }
-    let api = [("/fhir", Api::Fhir), ("/dicom-web", Api::DicomWeb), ("/audit", Api::Audit)]
-        .into_iter()
-        .find_map(|(p, api)| under(path, p).map(|rest| (api, rest)));
-    let Some((api, rest)) = api else {
+    let api = API_PREFIXES.into_iter().find_map(|(p, api)| under(path, p).map(|rest| (p, api, rest)));
+    let Some((prefix, api, rest)) = api else {
         return match method {
             "GET" | "HEAD" => files::serve(state, path),
             _ => Reply::text(405, "static files are GET only").header("Allow", "GET, HEAD"),
         };
     };
-    if state.refusing.load(Ordering::SeqCst) {
+    if state.refusing.lock().unwrap_or_else(|e| e.into_inner()).contains(&prefix) {
         return Reply::text(503, "the dev server refuses API requests now (fault switch on)");
     }
     let host = match host::own(header(rq, "Host").as_deref(), state.port) {
@@ -391,6 +396,9 @@ fn route(state: &State, rq: &mut tiny_http::Request, method: &str, path: &str, q
         }
     }
 }
+
+/// The API prefixes, and which upstream answers each.
+const API_PREFIXES: [(&str, Api); 3] = [("/fhir", Api::Fhir), ("/dicom-web", Api::DicomWeb), ("/audit", Api::Audit)];
 
 #[derive(Clone, Copy)]
 enum Api {
