@@ -491,3 +491,26 @@ fn a_burst_of_keep_alive_connections_is_served_while_all_stay_open() {
         }
     }
 }
+
+/// The fault switch: `on` refuses every API prefix, a named prefix only that one, `off` none;
+/// static files are always served, and anything else is a 400.
+#[test]
+fn the_fault_switch_refuses_api_requests_until_it_is_off() {
+    let dirs = static_dirs("refuse");
+    let server = sample_server(dataset(), &dirs);
+    let switch = |body: &str| {
+        let response = proxy::agent().put(format!("{}{REFUSE_PATH}", server.url())).send(body.as_bytes()).expect("switch");
+        response.status().as_u16()
+    };
+    let status = |path: &str| get(&format!("{}{path}", server.url()), &[]).status;
+    assert_eq!(status("/fhir/metadata"), 200);
+    assert_eq!(switch("on"), 204);
+    assert_eq!((status("/fhir/metadata"), status("/dicom-web/studies"), status("/audit/metadata")), (503, 503, 503));
+    assert_eq!(status("/index.html"), 200, "static files still served");
+    assert_eq!(switch("/audit"), 204);
+    assert_eq!((status("/fhir/metadata"), status("/audit/metadata")), (200, 503));
+    assert_eq!(switch("/nowhere"), 400);
+    assert_eq!(switch(""), 400);
+    assert_eq!(switch("off"), 204);
+    assert_eq!(status("/audit/metadata"), 404, "the sample server keeps no audit trail");
+}
