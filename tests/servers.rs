@@ -602,7 +602,7 @@ print(json.dumps({"sop_class": ds.SOPClassUID, "patient_id": ds.PatientID, "name
 #[ignore = "needs the real servers: run `cargo xtask test`"]
 fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
     use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
-    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, QueueStore, Waiting};
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, QueueError, QueueStore, Waiting};
     use emr_imaging::upload::stow::InstanceOutcome;
     use std::cell::{Cell, RefCell};
 
@@ -613,16 +613,16 @@ fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
         reload_after: Option<usize>,
     }
     impl QueueStore for Reloading<'_> {
-        async fn waiting(&self) -> Result<Vec<Waiting>, String> {
+        async fn waiting(&self) -> Result<Vec<Waiting>, QueueError> {
             self.queue.waiting().await
         }
-        async fn bytes(&self, uid: &str) -> Result<Option<Vec<u8>>, String> {
+        async fn bytes(&self, uid: &str) -> Result<Option<Vec<u8>>, QueueError> {
             if self.reload_after.is_some_and(|n| self.finished.get() >= n) {
-                return Err("the page reloaded".into());
+                return Err(QueueError::Store("the page reloaded".into()));
             }
             self.queue.bytes(uid).await
         }
-        async fn finish(&self, uid: &str, outcome: &InstanceOutcome) -> Result<(), String> {
+        async fn finish(&self, uid: &str, outcome: &InstanceOutcome) -> Result<(), QueueError> {
             self.finished.set(self.finished.get() + 1);
             self.queue.finish(uid, outcome).await
         }

@@ -7,6 +7,15 @@ use super::stow::{batches, send_batch, InstanceOutcome};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::net::{HttpClient, Transport};
 use std::time::Duration;
+use thiserror::Error;
+
+/// Why a run stopped before the queue was empty for a reason other than the network.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum QueueError {
+    /// The store (IndexedDB in the browser) could not be read or written; the files stay.
+    #[error("the upload queue could not be read or written: {0}")]
+    Store(String),
+}
 
 /// A file waiting in the queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,10 +28,10 @@ pub struct Waiting {
 #[allow(async_fn_in_trait)]
 pub trait QueueStore {
     /// The files still waiting, in the order they were queued.
-    async fn waiting(&self) -> Result<Vec<Waiting>, String>;
-    async fn bytes(&self, sop_instance_uid: &str) -> Result<Option<Vec<u8>>, String>;
+    async fn waiting(&self) -> Result<Vec<Waiting>, QueueError>;
+    async fn bytes(&self, sop_instance_uid: &str) -> Result<Option<Vec<u8>>, QueueError>;
     /// The server answered for this file for good: it leaves the queue with its outcome.
-    async fn finish(&self, sop_instance_uid: &str, outcome: &InstanceOutcome) -> Result<(), String>;
+    async fn finish(&self, sop_instance_uid: &str, outcome: &InstanceOutcome) -> Result<(), QueueError>;
 }
 
 /// Batch bounds and the backoff.
@@ -68,7 +77,7 @@ pub async fn run<T: Transport, S: QueueStore>(
     limits: Limits,
     progress: &dyn Fn(&str, &InstanceOutcome),
     failed: &dyn Fn(&DicomWebError),
-) -> Result<Ran, String> {
+) -> Result<Ran, QueueError> {
     let mut ran = Ran::default();
     let mut in_a_row = 0u32;
     'resume: loop {
@@ -142,13 +151,13 @@ impl MemoryQueue {
 }
 
 impl QueueStore for MemoryQueue {
-    async fn waiting(&self) -> Result<Vec<Waiting>, String> {
+    async fn waiting(&self) -> Result<Vec<Waiting>, QueueError> {
         Ok(self.files.borrow().iter().map(|(uid, b)| Waiting { sop_instance_uid: uid.clone(), size: b.len() }).collect())
     }
-    async fn bytes(&self, sop_instance_uid: &str) -> Result<Option<Vec<u8>>, String> {
+    async fn bytes(&self, sop_instance_uid: &str) -> Result<Option<Vec<u8>>, QueueError> {
         Ok(self.files.borrow().iter().find(|(u, _)| u == sop_instance_uid).map(|(_, b)| b.clone()))
     }
-    async fn finish(&self, sop_instance_uid: &str, outcome: &InstanceOutcome) -> Result<(), String> {
+    async fn finish(&self, sop_instance_uid: &str, outcome: &InstanceOutcome) -> Result<(), QueueError> {
         self.files.borrow_mut().retain(|(u, _)| u != sop_instance_uid);
         self.outcomes.borrow_mut().push((sop_instance_uid.to_string(), outcome.clone()));
         Ok(())
