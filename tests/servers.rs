@@ -730,3 +730,71 @@ fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
         mb / curl.as_secs_f64()
     );
 }
+
+/// A folder with a file of another patient: the local check refuses it with its reason, the
+/// queue never holds it, and after the upload Orthanc has the patient's files and not that one.
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn a_file_of_another_patient_is_refused_and_never_reaches_orthanc() {
+    use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue};
+    use emr_imaging::upload::{LocalFile, Refusal};
+    let person = |id: &str, mrn: &str, family: &str| emr_imaging::fhir::Patient {
+        id: id.into(),
+        identifiers: vec![mrn.into()],
+        family: Some(family.into()),
+        given: vec![],
+        birth_date: None,
+        gender: None,
+    };
+    let (ours, theirs) = (person("mixed-1", "MRN-MIXED-1", "Ours"), person("mixed-2", "MRN-MIXED-2", "Theirs"));
+    let seed = std::process::id().to_be_bytes();
+    let mut k = 0u32;
+    let mut random = || {
+        k += 1;
+        let mut b = [0x5a; 16];
+        b[..4].copy_from_slice(&seed);
+        b[4..8].copy_from_slice(&k.to_be_bytes());
+        b
+    };
+    let photo = |patient: &emr_imaging::fhir::Patient, random: &mut dyn FnMut() -> [u8; 16]| {
+        let context = PhotoContext {
+            patient: patient.clone(),
+            patient_id: patient.identifiers[0].clone(),
+            study_uid: None,
+            accession: None,
+            body_site: None,
+            date: "20261203".into(),
+            time: "100000".into(),
+            description: None,
+        };
+        vl_photo(Picture::Rgb { width: 2, height: 2, pixels: &[7; 12] }, &context, random).unwrap()
+    };
+    let folder = [photo(&ours, &mut random), photo(&theirs, &mut random), photo(&ours, &mut random)];
+    let context = patient_context(&ours);
+    let queue = MemoryQueue::default();
+    let mut refused = Vec::new();
+    for (i, f) in folder.iter().enumerate() {
+        match LocalFile::accept(&format!("IMG{i}.dcm"), &f.part10, &context) {
+            Ok(file) => queue.push(&file.sop_instance_uid, f.part10.clone()),
+            Err(refusal) => refused.push((i, refusal)),
+        }
+    }
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].0, 1);
+    assert!(matches!(refused[0].1, Refusal::OtherPatient(_)), "{}", refused[0].1);
+    assert!(refused[0].1.to_string().starts_with("not this patient's"), "the reason shown: {}", refused[0].1);
+    assert_eq!(queue.waiting_now(), 2);
+
+    let dicomweb = Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap();
+    let client = emr_imaging::dicomweb::DicomWebClient::new(&dicomweb);
+    let http = http();
+    let ran = block_on(run(&http, &client, &queue, Limits::default(), &|_, _| {}, &|_| {})).unwrap();
+    assert!(ran.empty);
+    for f in [&folder[0], &folder[2]] {
+        assert_eq!(block_on(client.search_instances(&http, &f.study_uid, &f.series_uid)).unwrap().len(), 1);
+    }
+    let other = &folder[1];
+    let held = block_on(client.search_instances(&http, &other.study_uid, &other.series_uid)).map(|l| l.len()).unwrap_or(0);
+    assert_eq!(held, 0, "Orthanc never received the other patient's file");
+}
