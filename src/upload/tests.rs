@@ -211,3 +211,57 @@ fn a_dicomdir_names_its_files_with_their_patient_and_study() {
     assert_eq!(files[0].study_uid.as_deref(), Some("1.2.840.1"));
     assert!(matches!(dicomdir::files(b"nope"), Err(UploadError::Dicomdir(_))));
 }
+
+/// A CD image written by pydicom's FileSet (an independent DICOMDIR writer, PS3.10 File-set):
+/// our reader finds every file with its patient and study, at a path that holds that file.
+#[test]
+fn a_dicomdir_written_by_pydicom_names_every_file_on_the_cd() {
+    let dir = std::env::temp_dir().join(format!("emr-imaging-cd-{}", std::process::id()));
+    let (input, cd) = (dir.join("in"), dir.join("cd"));
+    std::fs::create_dir_all(&input).unwrap();
+    let mut n = 0u8;
+    let mut random = || {
+        n += 1;
+        [n; 16]
+    };
+    let mut context = photo_context();
+    let photos: Vec<_> = (0..3)
+        .map(|i| {
+            // Two studies: the first two photos share one.
+            context.study_uid = if i < 2 { Some("2.25.1001".into()) } else { Some("2.25.1002".into()) };
+            vl_photo(Picture::Rgb { width: 2, height: 2, pixels: &[i; 12] }, &context, &mut random).unwrap()
+        })
+        .collect();
+    for (i, p) in photos.iter().enumerate() {
+        std::fs::write(input.join(format!("{i}.dcm")), &p.part10).unwrap();
+    }
+    let script = r#"
+import sys, glob, pydicom
+from pydicom.fileset import FileSet
+fs = FileSet()
+for path in sorted(glob.glob(sys.argv[1] + '/*.dcm')):
+    ds = pydicom.dcmread(path)
+    # Type 2 in the image, empty in ours; Type 1 in a STUDY directory record (PS3.3 F.5.2).
+    ds.StudyID = ds.StudyID or '1'
+    fs.add(ds)
+fs.write(sys.argv[2])
+"#;
+    let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&input).arg(&cd).output().expect("python3 runs");
+    assert!(out.status.success(), "pydicom: {}", String::from_utf8_lossy(&out.stderr));
+    let listed = dicomdir::files(&std::fs::read(cd.join("DICOMDIR")).unwrap()).unwrap();
+    let result = std::panic::catch_unwind(|| {
+        assert_eq!(listed.len(), 3, "{listed:?}");
+        for record in &listed {
+            let bytes = std::fs::read(cd.join(&record.path)).unwrap_or_else(|e| panic!("{}: {e}", record.path));
+            let file = LocalFile::read(&record.path, &bytes).unwrap();
+            assert_eq!(record.sop_instance_uid.as_deref(), Some(file.sop_instance_uid.as_str()));
+            assert_eq!(record.study_uid.as_deref(), Some(file.study_uid.as_str()), "the record's study is the file's");
+            assert_eq!(record.patient_id.as_deref(), Some("MRN-7"));
+            assert!(photos.iter().any(|p| p.sop_instance_uid == file.sop_instance_uid), "the file on the CD is one added");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
