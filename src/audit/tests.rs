@@ -181,6 +181,8 @@ struct AuditServer {
     refuse: Cell<Option<u16>>,
     batches: RefCell<Vec<Vec<String>>>,
     slept: Cell<Duration>,
+    /// The Authorization header of each request.
+    authorizations: RefCell<Vec<Option<String>>>,
 }
 
 #[derive(Clone, Default)]
@@ -189,6 +191,7 @@ struct Fake(Rc<AuditServer>);
 impl Transport for Fake {
     async fn send(&self, request: Request) -> Result<Response, NetError> {
         let s = &self.0;
+        s.authorizations.borrow_mut().push(request.header_value("authorization").map(str::to_string));
         if s.unreachable.get() > 0 {
             s.unreachable.set(s.unreachable.get() - 1);
             return Err(NetError::Unreachable { url: request.url.to_string(), message: "refused".into() });
@@ -318,4 +321,20 @@ fn ids_are_version_4_uuids_and_claims_are_read_from_the_token() {
     assert_eq!(token_claim(token, "fhirUser").as_deref(), Some("Practitioner/7"));
     assert_eq!(token_claim(token, "sub").as_deref(), Some("dr-who"));
     assert_eq!(token_claim("opaque", "sub"), None);
+}
+
+/// The audit server gets the token only when its origin is the FHIR base's or allowed.
+#[test]
+fn the_token_goes_to_the_audit_server_only_when_its_origin_is_allowed() {
+    let base = Url::parse("https://ehr.test/fhir/").unwrap();
+    let audit = Url::parse("https://audit.test/fhir/").unwrap();
+    for (allowed, expected) in [(vec![], None), (vec!["https://audit.test".to_string()], Some("Bearer t-1"))] {
+        let fake = Fake::default();
+        let http = HttpClient::new(fake.clone(), AuthMapper::new(&base, &allowed));
+        http.auth().set_token(Some("t-1".into()));
+        let outbox = Outbox::new(MemoryStore::default(), audit.clone(), 10);
+        enqueue(&outbox, 1);
+        assert!(block_on(outbox.drain(&http, Some(1), &|e| panic!("{e}"))).empty);
+        assert_eq!(fake.0.authorizations.borrow().as_slice(), [expected.map(str::to_string)], "allowed: {allowed:?}");
+    }
 }
