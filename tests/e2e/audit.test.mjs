@@ -1,8 +1,8 @@
 // The audit trail in Chromium against Helios + Orthanc: every access becomes a FHIR AuditEvent
 // (onAudit, emr-imaging:audit) and, through the IndexedDB outbox, reaches the audit repository
 // behind the dev proxy at /audit (the TestAuditRepository: Helios refuses client AuditEvents).
-// Read back by patient: the right types, study UIDs, accession and user; a 20 s cut of the
-// audit path loses and doubles nothing; 5 events queued before a reload are delivered once.
+// Read back by patient: the right types, study UIDs, accession and user; a 20 s cut (the audit path,
+// then the whole proxy) loses and doubles nothing; 5 events queued before a reload are delivered once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
@@ -161,7 +161,7 @@ test('one viewing session, read back from the repository: Query, Read once per s
   await page.close();
 });
 
-test('the audit path refused for 20 s during viewing: afterwards every event is stored, none twice', async () => {
+test('the audit path, then the whole proxy, refused for 20 s during viewing: afterwards every event is stored, none twice', async () => {
   const [vera] = loadManifest(requireEnv('E2E_VIEWER_DATA')).patients;
   const study = vera.studies[0];
   const { page, problems } = await componentPage();
@@ -171,6 +171,10 @@ test('the audit path refused for 20 s during viewing: afterwards every event is 
   for (const s of study.series) {
     await page.evaluate(({ a, b, c }) => window.viewer.loadImage(a, b, c), { a: study.uid, b: s.uid, c: s.instances[0].sop_instance_uid });
   }
+  // Then the whole proxy refuses: viewing goes on with what is loaded; a new image fails.
+  await refuse('on');
+  const second = study.series[0].instances[1] ?? study.series[0].instances[0];
+  await page.evaluate(({ a, b, c }) => window.viewer.loadImage(a, b, c).catch(() => null), { a: study.uid, b: study.series[0].uid, c: second.sop_instance_uid });
   const during = await page.evaluate(() => window.audits.length);
   await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - cutAt))));
   const waiting = await queued(page);
