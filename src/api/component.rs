@@ -435,7 +435,7 @@ impl EmrImagingComponent {
     }
 }
 
-/// A JS `() => Promise<string>` as the session's token provider.
+/// A JS `() => string | Promise<string>` as the session's token provider.
 fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
     Rc::new(move || {
         let f = f.clone();

@@ -76,8 +76,8 @@ export interface FhircastOptions {
 /** Detail of `emr-imaging:context`: a FHIRcast event and how it was followed (200 followed, 409 refused, 400 malformed). */
 export interface ContextDetail { event: string; id: string; context: unknown[]; status: number; }
 
-/** Returns a fresh bearer token (e.g. after a SMART refresh). */
-export type TokenProvider = () => Promise<string>;
+/** Returns a fresh bearer token (e.g. after a SMART refresh), at once or as a Promise. */
+export type TokenProvider = () => string | Promise<string>;
 
 /** CSS colours of the widget's roles. */
 export interface EMRImagingTheme { bg?: string; fg?: string; accent?: string; muted?: string; alert?: string; }
