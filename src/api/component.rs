@@ -518,7 +518,7 @@ impl AuditHooks for Hooks {
     }
 }
 
-/// A JS `() => Promise<string>` as the session's token provider.
+/// A JS `() => string | Promise<string>` as the session's token provider.
 fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
     Rc::new(move || {
         let f = f.clone();

@@ -2,7 +2,9 @@
 // authorization server (smart-server.mjs), a second Helios FHIR Server with authorization on
 // (it checks the RS256 JWTs against the server's JWKS and enforces SMART v2 scopes) over a
 // copy of the test data, and Orthanc behind the dev server's proxy, whose journal shows
-// which token each DICOMweb request carried. The viewer is `pkg/viewer/` on a static host.
+// which token each DICOMweb request carried. The viewer is `pkg/viewer/` on a static host; a
+// host page that signs in with the SMART JS client (`fhirclient`) and embeds the widget is on
+// a static host of its own.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,10 +14,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clearJournal, ctOf, journal, launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
+import { clearJournal, ctOf, displayedAfter, journal, launch, loadManifest, newPage, recordRequests, requireEnv, settled } from './helpers.mjs';
 
-const pkgViewer = fileURLToPath(new URL('../../pkg/viewer/', import.meta.url));
-const pkgRoot = fileURLToPath(new URL('../../pkg/', import.meta.url));
+const pkg = fileURLToPath(new URL('../../pkg/', import.meta.url));
+const pkgViewer = path.join(pkg, 'viewer');
+const fhirclientBuild = fileURLToPath(new URL('./node_modules/fhirclient/build/fhir-client.js', import.meta.url));
 
 /**
  * An EMR page with the widget: an EHR launch arrives with `iss` and `launch` and calls
@@ -79,11 +82,13 @@ const children = [];
 let browser;
 let site;
 let viewer; // the viewer's origin
+let hostSite;
+let host; // the origin of the page that uses fhirclient
 let fhir; // the FHIR base with authorization on (the issuer)
 let as; // the authorization server
 let proxy;
 let manifest;
-/** Which token each request to Helios carried, in order: `{at, path, tokenTail}`. */
+/** Which token each request to Helios carried, in order: `{at, method, path, tokenTail}`. */
 const fhirJournal = [];
 
 /**
@@ -93,7 +98,7 @@ const fhirJournal = [];
 function recordingPassThrough(port, upstreamPort) {
   const server = http.createServer((req, res) => {
     const auth = req.headers.authorization;
-    fhirJournal.push({ at: Date.now(), path: req.url, tokenTail: auth ? auth.slice(-12) : null });
+    fhirJournal.push({ at: Date.now(), method: req.method, path: req.url, tokenTail: auth ? auth.slice(-12) : null });
     const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode, answer.headers);
       answer.pipe(res);
@@ -146,14 +151,15 @@ before(async () => {
   browser = await launch();
   proxy = new URL(requireEnv('E2E_PROXY_URL')).origin;
   manifest = loadManifest(requireEnv('E2E_DATA'));
-  const [viewerPort, asPort, fhirPort, hfsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [viewerPort, asPort, fhirPort, hfsPort, hostPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   viewer = `http://localhost:${viewerPort}`;
+  host = `http://127.0.0.1:${hostPort}`;
   as = `http://127.0.0.1:${asPort}`;
   // The issuer is the recording pass-through; Helios listens behind it.
   fhir = `http://127.0.0.1:${fhirPort}`;
   passThrough = await recordingPassThrough(fhirPort, hfsPort);
   // The authorization server first: Helios fetches its JWKS at boot and exits without it.
-  start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html,${viewer}/widget/smart.html`,
+  start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html,${viewer}/widget/smart.html,${host}/index.html`,
     manifest.patients.map((p) => p.fhir_id).join(',')], {}, 'smart-server');
   await waitFor(`${as}/jwks`);
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-hfs-auth-'));
@@ -170,7 +176,7 @@ before(async () => {
       HFS_DATABASE_URL: path.join(data, 'hfs.db'), HFS_NL_SEARCH_ENABLED: 'false', HFS_UI_ENABLED: 'false', RUST_MIN_STACK: '8388608',
       HFS_AUTH_ENABLED: 'true', HFS_AUTH_JWKS_URL: `${as}/jwks`, HFS_AUTH_ISSUER: as, HFS_AUTH_AUDIENCE: fhir, HFS_AUTH_ALGORITHMS: 'RS256',
       HFS_SMART_AUTHORIZE_ENDPOINT: `${as}/auth`, HFS_SMART_TOKEN_ENDPOINT: `${as}/token`,
-      HFS_ENABLE_CORS: 'true', HFS_CORS_ORIGINS: viewer,
+      HFS_ENABLE_CORS: 'true', HFS_CORS_ORIGINS: `${viewer},${host}`,
     },
   }, 'hfs (auth on)');
   await waitFor(`${fhir}/health`);
@@ -188,7 +194,7 @@ before(async () => {
     },
   }));
   // A page that embeds the widget from the npm package and runs the launch itself.
-  fs.cpSync(pkgRoot, path.join(site, 'widget'), { recursive: true, filter: (f) => !f.includes(`${path.sep}viewer`) });
+  fs.cpSync(pkg, path.join(site, 'widget'), { recursive: true, filter: (from) => from !== pkgViewer });
   fs.writeFileSync(path.join(site, 'widget', 'smart.html'), widgetPage({
     clientId: 'emr-imaging-viewer',
     allowedIssuers: [fhir],
@@ -196,6 +202,17 @@ before(async () => {
   }, [proxy]));
   start('python3', ['-m', 'http.server', String(viewerPort), '--bind', '127.0.0.1', '--directory', site], {}, 'http.server');
   await waitFor(`${viewer}/viewer/`);
+  hostSite = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-fhirclient-host-'));
+  fs.cpSync(pkg, path.join(hostSite, 'pkg'), { recursive: true, filter: (from) => from !== pkgViewer });
+  fs.copyFileSync(fhirclientBuild, path.join(hostSite, 'fhir-client.js'));
+  fs.writeFileSync(path.join(hostSite, 'index.html'), fhirclientHost({
+    clientId: 'emr-imaging-viewer',
+    iss: fhir,
+    scope: 'launch/patient openid fhirUser online_access patient/ImagingStudy.rs patient/Endpoint.rs user/Endpoint.rs patient/Patient.rs patient/DiagnosticReport.rs',
+    allowedOrigins: [proxy],
+  }));
+  start('python3', ['-m', 'http.server', String(hostPort), '--bind', '127.0.0.1', '--directory', hostSite], {}, 'http.server (host)');
+  await waitFor(`${host}/index.html`);
 });
 
 after(async () => {
@@ -203,14 +220,41 @@ after(async () => {
   for (const child of children) child.kill('SIGTERM');
   passThrough?.close();
   if (site) fs.rmSync(site, { recursive: true, force: true });
+  if (hostSite) fs.rmSync(hostSite, { recursive: true, force: true });
 });
 
 /** Fills the authorization server's sign-in page (and its patient picker, standalone). */
-async function signIn(page, patient = null) {
+async function signIn(page, patient = null, back = viewer) {
   await page.waitForURL((u) => u.href.startsWith(`${as}/interaction/`), { timeout: 30000 });
   if (patient) await page.selectOption('[data-testid=smart-patient]', patient);
   await page.click('[data-testid=smart-submit]');
-  await page.waitForURL((u) => u.href.startsWith(`${viewer}/`), { timeout: 30000 });
+  await page.waitForURL((u) => u.href.startsWith(`${back}/`), { timeout: 30000 });
+}
+
+/**
+ * A host page as a site that already uses fhirclient writes it: without `code` it starts
+ * fhirclient's standalone launch, on return `FHIR.oauth2.ready()` gives the client, and the
+ * widget gets fhirclient's current access token from a provider. `window.emr` lets the test
+ * act as the host's own code.
+ */
+function fhirclientHost({ clientId, iss, scope, allowedOrigins }) {
+  return `<!doctype html><html><head><meta charset="utf-8"><title>Host with fhirclient</title><link rel="icon" href="data:,">
+<script src="fhir-client.js"></script></head><body>
+<div id="imaging" style="width:1100px;height:700px"></div>
+<script type="module">
+  import { EMRImagingComponent } from './pkg/index.js';
+  // oidc-provider, like most servers, wants a public client's client_id on a refresh.
+  FHIR.oauth2.settings.refreshTokenWithClientId = true;
+  if (!new URLSearchParams(location.search).has('state')) {
+    await FHIR.oauth2.authorize(${JSON.stringify({ clientId, iss, scope, redirectUri: 'index.html', pkceMode: 'required' })});
+  } else {
+    const client = await FHIR.oauth2.ready();
+    const token = () => client.state.tokenResponse.access_token;
+    const viewer = new EMRImagingComponent({ fhirBaseUrl: client.state.serverUrl, allowedOrigins: ${JSON.stringify(allowedOrigins)}, token });
+    viewer.mount(document.getElementById('imaging'));
+    window.emr = { client, viewer, token };
+  }
+</script></body></html>`;
 }
 
 /** No token in the viewer's storage: localStorage empty, sessionStorage at most the launch's state. */
@@ -291,6 +335,61 @@ test('a standalone launch shows the patient picked at sign-in', async () => {
   const banner = await page.locator('[data-testid=patient-banner]').innerText();
   assert.ok(banner.toUpperCase().includes(other.family.toUpperCase()), banner);
   await noTokenStored(page, bearers(requests));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a host that uses fhirclient hands its token over; after client.refresh() and setToken only the new token is sent', async () => {
+  const { patient } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  const requests = recordRequests(page);
+  // fhirclient's standalone launch: its authorize, our sign-in page, its ready().
+  await page.goto(`${host}/index.html`);
+  await signIn(page, patient.fhir_id, host);
+  await page.waitForFunction(() => window.emr !== undefined, null, { timeout: 30000 });
+  assert.equal(await page.evaluate(() => emr.client.patient.id), patient.fhir_id, 'the patient picked at sign-in');
+  const first = await displayedAfter(page, () => page.evaluate(() => emr.viewer.loadPatientImages(emr.client.patient.id)));
+  const old = await page.evaluate(() => emr.token());
+  assert.ok(fhirJournal.some((e) => e.tokenTail === old.slice(-12)), "Helios was sent fhirclient's token");
+
+  // The host renews through fhirclient and hands the same provider over again: the held token
+  // is dropped, and the provider is asked before the next request.
+  await settled(proxy);
+  const fhirFrom = fhirJournal.length;
+  await clearJournal(proxy);
+  const fresh = await page.evaluate(async () => {
+    await emr.client.refresh();
+    emr.viewer.setToken(emr.token);
+    return emr.token();
+  });
+  assert.notEqual(fresh, old, 'client.refresh() brought a new access token');
+  // New requests to both servers: the patient again (FHIR), then the study not shown yet.
+  await displayedAfter(page, () => page.evaluate(() => emr.viewer.loadPatientImages(emr.client.patient.id)));
+  const other = patient.studies.find((s) => s.uid !== first.studyUid);
+  await displayedAfter(page, () => page.click(`[data-study-uid="${other.uid}"]`), other.uid);
+  const onFhir = fhirJournal.slice(fhirFrom).filter((e) => e.method !== 'OPTIONS');
+  const onDicomweb = (await journal(proxy)).filter((e) => e.method !== 'OPTIONS' && e.path.startsWith('/dicom-web/'));
+  console.log(`after client.refresh(): Helios ${onFhir.length} requests, Orthanc's proxy ${onDicomweb.length}`);
+  assert.ok(onFhir.length > 0, 'Helios was asked after the refresh');
+  assert.ok(onDicomweb.length > 0, 'Orthanc was asked after the refresh');
+  assert.deepEqual([...new Set(onFhir.map((e) => e.tokenTail))], [fresh.slice(-12)], 'Helios: the new token on every request, never the old one');
+  assert.deepEqual([...new Set(onDicomweb.map((e) => e.token_tail))], [fresh.slice(-12)], 'Orthanc: the new token on every request, never the old one');
+  for (const r of requests.filter((r) => r.authorization?.startsWith('Bearer '))) {
+    assert.ok([new URL(fhir).origin, proxy, as].includes(new URL(r.url).origin), `token only to the servers: ${r.url}`);
+  }
+
+  // Nothing in localStorage. sessionStorage is fhirclient's alone: SMART_KEY names its state,
+  // which holds the token response, refresh token included (fhirclient's choice, not the widget's).
+  const stored = await page.evaluate(() => ({
+    local: Object.keys(localStorage),
+    session: Object.fromEntries(Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)])),
+  }));
+  assert.deepEqual(stored.local, [], 'nothing in localStorage');
+  const key = JSON.parse(stored.session.SMART_KEY);
+  assert.deepEqual(Object.keys(stored.session).sort(), ['SMART_KEY', key].sort(), "only fhirclient's entries in sessionStorage");
+  const state = JSON.parse(stored.session[key]);
+  assert.equal(state.tokenResponse.access_token, fresh, 'fhirclient keeps the refreshed token response');
+  console.log(`fhirclient's sessionStorage: SMART_KEY → {${Object.keys(state).sort()}}, tokenResponse {${Object.keys(state.tokenResponse).sort()}}`);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -141,8 +141,8 @@ export interface LaunchContext {
   user: string | null;
 }
 
-/** Returns a fresh bearer token (e.g. after a SMART refresh). */
-export type TokenProvider = () => Promise<string>;
+/** Returns a fresh bearer token (e.g. after a SMART refresh), at once or as a Promise. */
+export type TokenProvider = () => string | Promise<string>;
 
 /** CSS colours of the widget's roles. */
 export interface EMRImagingTheme { bg?: string; fg?: string; accent?: string; muted?: string; alert?: string; }
