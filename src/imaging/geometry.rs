@@ -97,6 +97,28 @@ pub fn slice_position(ipp: &[f64; 3], iop: &[f64; 6]) -> Option<f64> {
     Some((ipp[0] * n[0] + ipp[1] * n[1] + ipp[2] * n[2]) / len)
 }
 
+/// The index of the slice whose position along the normal is nearest `target`: how a second
+/// viewport follows the first through a stack of other spacing. `positions` may come in any
+/// order; a position that is not finite is skipped, and a tie goes to the lower index so the
+/// answer does not flicker between two equidistant slices. `None` when no position is finite
+/// or `target` is not.
+pub fn nearest_slice(positions: &[f64], target: f64) -> Option<usize> {
+    if !target.is_finite() {
+        return None;
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &p) in positions.iter().enumerate() {
+        if !p.is_finite() {
+            continue;
+        }
+        let d = (p - target).abs();
+        if best.is_none_or(|(_, b)| d < b) {
+            best = Some((i, d));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
 /// A scale bar: its length in mm and in screen pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScaleBar {
@@ -359,5 +381,56 @@ mod tests {
         assert_eq!(index_at_fraction(1.0, 5), 4);
         assert_eq!(index_at_fraction(-1.0, 5), 0);
         assert_eq!(middle(5), 2);
+    }
+
+    #[test]
+    fn the_nearest_slice_is_found_in_any_order_and_ties_go_to_the_lower_index() {
+        use super::nearest_slice;
+        // Descending, as a stack from head to feet comes.
+        let stack = [4.0, -4.0, -12.0, -20.0];
+        assert_eq!(nearest_slice(&stack, 0.5), Some(0));
+        assert_eq!(nearest_slice(&stack, -0.5), Some(1));
+        assert_eq!(nearest_slice(&stack, 0.0), Some(0), "a tie: the lower index");
+        assert_eq!(nearest_slice(&stack, 100.0), Some(0), "beyond the stack: its nearest end");
+        assert_eq!(nearest_slice(&stack, -100.0), Some(3));
+        assert_eq!(nearest_slice(&[-20.0, 4.0, -12.0, -4.0], -9.0), Some(2), "unsorted");
+        assert_eq!(nearest_slice(&[1.0, 1.0, 1.0], 1.0), Some(0), "duplicates: the first");
+        // Positions that are not finite are skipped; a target that is not finite finds none.
+        assert_eq!(nearest_slice(&[f64::NAN, 3.0, f64::INFINITY], 100.0), Some(1));
+        assert_eq!(nearest_slice(&[f64::NAN, f64::NEG_INFINITY], 0.0), None);
+        assert_eq!(nearest_slice(&stack, f64::NAN), None);
+        assert_eq!(nearest_slice(&stack, f64::INFINITY), None);
+        assert_eq!(nearest_slice(&[], 0.0), None);
+    }
+
+    /// Against a reference that sorts every finite candidate by (distance, index), on stacks
+    /// with duplicates, ties on grid points and NaNs.
+    #[test]
+    fn the_nearest_slice_equals_a_brute_force_reference() {
+        use super::nearest_slice;
+        fn reference(positions: &[f64], target: f64) -> Option<usize> {
+            if !target.is_finite() {
+                return None;
+            }
+            let mut all: Vec<(f64, usize)> =
+                positions.iter().enumerate().filter(|(_, p)| p.is_finite()).map(|(i, p)| ((p - target).abs(), i)).collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.first().map(|&(_, i)| i)
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5000 {
+            let len = (next() % 12) as usize;
+            // Half-millimetre grid points: ties and duplicates are common.
+            let positions: Vec<f64> =
+                (0..len).map(|_| if next() % 10 == 0 { f64::NAN } else { (next() % 81) as f64 * 0.5 - 20.0 }).collect();
+            let target = if next() % 50 == 0 { f64::NAN } else { (next() % 101) as f64 * 0.25 - 12.5 };
+            assert_eq!(nearest_slice(&positions, target), reference(&positions, target), "{positions:?} to {target}");
+        }
     }
 }

@@ -24,6 +24,7 @@ mod key_images;
 mod launch;
 mod load;
 mod presentation_states;
+mod priors;
 mod screen;
 mod structured_reports;
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use generation::{Generation, Generations, Scope};
 pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
 pub use presentation_states::AppliedState;
+pub use priors::{comparable_studies, is_comparable};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 pub use structured_reports::OpenedReports;
 
