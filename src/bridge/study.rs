@@ -127,7 +127,8 @@ impl InstanceRef {
 }
 
 impl Study {
-    pub(crate) fn from_fhir(s: ImagingStudy) -> Study {
+    /// A study from its FHIR facts alone, before any DICOMweb enrichment.
+    pub fn from_fhir(s: ImagingStudy) -> Study {
         let series = s
             .series
             .into_iter()
