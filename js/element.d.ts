@@ -1,4 +1,4 @@
-import type { EMRImagingComponent, EMRImagingError, ImageDisplayedDetail, Study, TokenProvider } from './index.js';
+import type { ContextDetail, EMRImagingComponent, EMRImagingError, ImageDisplayedDetail, Study, TokenProvider } from './index.js';
 
 /** The tag name, `emr-imaging`. */
 export declare const TAG: 'emr-imaging';
@@ -24,6 +24,7 @@ declare global {
     'emr-imaging:image-displayed': CustomEvent<ImageDisplayedDetail>;
     'emr-imaging:error': CustomEvent<EMRImagingError>;
     'emr-imaging:study-open': CustomEvent<Study>;
+    'emr-imaging:context': CustomEvent<ContextDetail>;
     /** Sent to the element by the host to set the token. */
     'emr-imaging:token': CustomEvent<string | TokenProvider>;
   }

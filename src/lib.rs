@@ -9,6 +9,7 @@
 
 pub mod bridge;
 pub mod cache;
+pub mod context;
 pub mod dicomweb;
 pub mod fhir;
 pub mod imaging;

@@ -65,9 +65,43 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Base64url without padding (RFC 4648 §5): PKCE verifiers and challenges, OAuth `state`.
+pub fn base64url_encode(bytes: &[u8]) -> String {
+    encode(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false)
+}
+
+/// Base64 with padding (RFC 4648 §4): HTTP Basic credentials.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    encode(bytes, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", true)
+}
+
+fn encode(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let acc = chunk.iter().enumerate().fold(0u32, |acc, (i, &b)| acc | u32::from(b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(alphabet[(acc >> (18 - 6 * i) & 63) as usize]));
+        }
+        if pad {
+            out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for text in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            assert_eq!(base64_decode(&base64_encode(text.as_bytes())).unwrap(), text.as_bytes());
+            assert_eq!(base64_decode(&base64url_encode(text.as_bytes())).unwrap(), text.as_bytes());
+        }
+        assert_eq!(base64_encode(b"foob"), "Zm9vYg==");
+        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
+    }
 
     /// Where we fold, we fold exactly as Unicode does.
     #[test]

@@ -5,7 +5,10 @@
 //! caller may call another method while one is pending.
 
 use super::error::ApiError;
+use super::error::ErrorCode;
 use super::events::{self, Event, ImageDisplayed};
+use super::fhircast::{Fhircast, FhircastConfig};
+use super::subscriptions::StudyWatch;
 use super::{jpeg, options};
 use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
@@ -23,17 +26,24 @@ pub struct EmrImagingComponent {
     inner: Rc<Inner>,
 }
 
-struct Inner {
-    session: Session<FetchTransport, Rc<Face>>,
+pub(super) struct Inner {
+    pub(super) session: Session<FetchTransport, Rc<Face>>,
     options: Options,
-    face: Rc<Face>,
+    pub(super) face: Rc<Face>,
     /// The cache partition currently open (FHIR base + user), if any.
     partition: RefCell<Option<String>>,
+    /// The FHIRcast subscription, when connected.
+    fhircast: RefCell<Option<Rc<Fhircast>>>,
+    /// New studies of the patient on screen (a FHIR Subscription or polling), when asked for.
+    watch: Option<Rc<StudyWatch>>,
 }
 
 /// Where the session's updates land: the view's store, and the host's events.
-struct Face {
+pub(super) struct Face {
     store: Store,
+    /// FHIRcast hears of the user's studies (to publish them) and of patient clears.
+    fhircast: RefCell<Option<std::rc::Weak<Fhircast>>>,
+    watch: RefCell<Option<std::rc::Weak<StudyWatch>>>,
     listeners: events::Listeners,
     /// `blob:` URLs handed out by `loadImage`, revoked on patient switch and `destroy()`.
     object_urls: RefCell<Vec<String>>,
@@ -47,8 +57,23 @@ struct Mounted {
 
 impl Screen for Face {
     fn apply(&self, update: Update) {
+        let fhircast = self.fhircast.borrow().as_ref().and_then(std::rc::Weak::upgrade);
+        let watch = self.watch.borrow().as_ref().and_then(std::rc::Weak::upgrade);
         match &update {
-            Update::Cleared { patient_changed: true } => self.revoke_object_urls(),
+            Update::Cleared { patient_changed: true } => {
+                self.revoke_object_urls();
+                if let Some(f) = &fhircast {
+                    f.on_patient_cleared();
+                }
+                if let Some(w) = &watch {
+                    w.stop();
+                }
+            }
+            Update::Patient { patient, .. } => {
+                if let Some(w) = &watch {
+                    w.on_patient(&patient.id);
+                }
+            }
             Update::StudyOpened(study) => self.emit(Event::StudyOpen, to_js(study).unwrap_or(JsValue::NULL)),
             _ => {}
         }
@@ -92,14 +117,32 @@ impl EmrImagingComponent {
             for (event, f) in &options.callbacks {
                 listeners.add(*event, f.clone());
             }
-            let face = Rc::new(Face { store, listeners, object_urls: RefCell::new(Vec::new()), mounted: RefCell::new(None) });
+            let face = Rc::new(Face {
+                store,
+                fhircast: RefCell::new(None),
+                watch: RefCell::new(None),
+                listeners,
+                object_urls: RefCell::new(Vec::new()),
+                mounted: RefCell::new(None),
+            });
             let session = Session::new(bridge, options.session_config(), face.clone());
             session.set_token(options.token.clone());
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));
             }
-            Inner { session, options, face, partition: RefCell::new(None) }
+            let watch = options.watch.is_on().then(|| StudyWatch::new(weak.clone(), options.watch.clone()));
+            *face.watch.borrow_mut() = watch.as_ref().map(Rc::downgrade);
+            Inner { session, options, face, partition: RefCell::new(None), fhircast: RefCell::new(None), watch }
         });
+        if let Some(config) = inner.options.fhircast.clone() {
+            let inner = inner.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // A hub that cannot be reached now is retried with backoff; the host hears of it.
+                if let Err(message) = inner.connect_fhircast(config).await {
+                    inner.face.emit(Event::Error, ApiError::with_code(ErrorCode::ContextSync, message).to_js_object());
+                }
+            });
+        }
         Ok(EmrImagingComponent { inner })
     }
 
@@ -269,9 +312,39 @@ impl EmrImagingComponent {
     #[wasm_bindgen(js_name = openStudy, unchecked_return_type = "Promise<void>")]
     pub fn open_study(&self, #[wasm_bindgen(js_name = studyUid)] study_uid: String) -> js_sys::Promise {
         let inner = self.inner.clone();
+        inner.user_opens(&study_uid);
         future_to_promise(async move {
             inner.session.ensure_token().await;
             inner.session.open_study(&study_uid).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
+        })
+    }
+
+    /// Follows a FHIRcast hub (STU3): subscribes to `options` (else the `fhircast` option's),
+    /// replacing any earlier subscription; resolves at the hub's confirmation. A dropped
+    /// connection is re-established with backoff, and the hub's current context re-read.
+    #[wasm_bindgen(js_name = connectFhircast, unchecked_return_type = "Promise<void>")]
+    pub fn connect_fhircast(&self, #[wasm_bindgen(unchecked_param_type = "FhircastOptions")] options: Option<JsValue>) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let config = match options.filter(|o| !o.is_undefined() && !o.is_null()) {
+                Some(o) => FhircastConfig::from_js(&o, options::page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
+                None => inner.options.fhircast.clone().ok_or_else(|| ApiError::invalid_options("no fhircast options".into()).into_js())?,
+            };
+            inner.connect_fhircast(config).await.map_err(|e| ApiError::with_code(ErrorCode::ContextSync, e).into_js())?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Unsubscribes from the hub and closes its socket (code 1000).
+    #[wasm_bindgen(js_name = disconnectFhircast, unchecked_return_type = "Promise<void>")]
+    pub fn disconnect_fhircast(&self) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let fhircast = inner.fhircast.borrow_mut().take();
+            if let Some(fhircast) = fhircast {
+                fhircast.disconnect().await;
+            }
+            Ok(JsValue::UNDEFINED)
         })
     }
 
@@ -309,6 +382,12 @@ impl EmrImagingComponent {
     /// pending calls resolve as superseded without touching the page, and frees this object
     /// (no `free()` needed; any later call throws, as after `free()`).
     pub fn destroy(self) {
+        if let Some(fhircast) = self.inner.fhircast.borrow_mut().take() {
+            wasm_bindgen_futures::spawn_local(async move { fhircast.disconnect().await });
+        }
+        if let Some(watch) = &self.inner.watch {
+            watch.stop();
+        }
         self.inner.session.close();
         self.inner.face.unmount();
         self.inner.session.set_token(None);
@@ -336,6 +415,13 @@ impl EmrImagingComponent {
 
     pub(crate) fn set_provider(&self, provider: crate::net::TokenProvider) {
         self.inner.session.set_token_provider(provider);
+    }
+
+    /// A SMART grant's token and its renewal, kept fresh for as long as the page lives.
+    pub(crate) fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        self.inner.session.put_grant(fresh, renewer);
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::spawn_local(async move { inner.session.keep_fresh().await });
     }
 
     /// Forgets the patient, as a context close does.
@@ -377,6 +463,29 @@ fn api_error(error: SessionError) -> JsValue {
 }
 
 impl Inner {
+    /// The user chose a study: FHIRcast hears of it (to publish it).
+    fn user_opens(&self, study_uid: &str) {
+        let fhircast = self.fhircast.borrow().clone();
+        if let (Some(fhircast), Some(study)) = (fhircast, self.session.listed(study_uid)) {
+            fhircast.on_user_opened(&study);
+        }
+    }
+
+    /// Replaces any FHIRcast subscription by one to `config`.
+    async fn connect_fhircast(self: &Rc<Self>, config: FhircastConfig) -> Result<(), String> {
+        let old = self.fhircast.borrow_mut().take();
+        if let Some(old) = old {
+            old.disconnect().await;
+        }
+        // The token (for the hub, when its origin may have it) and the cache partition: the
+        // patients the hub opens load like those the host opens.
+        self.prepare(None).await;
+        let fhircast = Fhircast::new(Rc::downgrade(self), config);
+        *self.face.fhircast.borrow_mut() = Some(Rc::downgrade(&fhircast));
+        *self.fhircast.borrow_mut() = Some(fhircast.clone());
+        fhircast.connect().await
+    }
+
     /// Before a patient's studies are asked for: a token from the provider if none is held,
     /// then the cache partition of that token's user. Returns whether images are kept.
     async fn prepare(&self, token: Option<&str>) -> bool {
@@ -426,6 +535,7 @@ impl Inner {
         let inner = self.clone();
         match action {
             Action::OpenStudy(uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.user_opens(&uid);
                 inner.session.ensure_token().await;
                 let _ = inner.session.open_study(&uid).await;
             }),
@@ -472,7 +582,7 @@ impl Face {
     }
 
     /// To `on` listeners and option callbacks, then as a DOM event on the mount element.
-    fn emit(&self, event: Event, detail: JsValue) {
+    pub(super) fn emit(&self, event: Event, detail: JsValue) {
         self.listeners.call(event, &detail);
         self.dispatch(&format!("{}{event}", events::DOM_PREFIX), detail);
     }

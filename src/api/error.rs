@@ -13,6 +13,8 @@ wire_enum! {
     pub enum ErrorCode {
         Network = "network",
         Unauthorized = "unauthorized",
+        /// The sign-in ended and could not be renewed: what is shown stays, nothing new loads.
+        SessionExpired = "session-expired",
         NotFound = "not-found",
         Server = "server",
         Timeout = "timeout",
@@ -32,6 +34,8 @@ wire_enum! {
         IidInvalidRequest = "iid-invalid-request",
         /// The hosted viewer's `config.json` is missing or wrong.
         InvalidConfig = "invalid-config",
+        /// FHIRcast: a context change was not followed somewhere (a SyncError), or the hub refused us.
+        ContextSync = "context-sync",
         Internal = "internal",
     }
 }
@@ -102,6 +106,7 @@ fn from_net(e: &NetError) -> ApiError {
             NetError::Timeout { .. } => ErrorCode::Timeout,
             // Only a newer choice cancels work.
             NetError::Cancelled { .. } => ErrorCode::Superseded,
+            NetError::SessionExpired { .. } => ErrorCode::SessionExpired,
         },
         e.to_string(),
     );
@@ -155,6 +160,8 @@ impl From<&SessionError> for ApiError {
             }
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
+            SessionError::SessionExpired => ApiError::new(ErrorCode::SessionExpired, message),
+            SessionError::ContextOutOfSync { .. } => ApiError::new(ErrorCode::ContextSync, message),
         }
     }
 }

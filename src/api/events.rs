@@ -10,6 +10,8 @@ wire_enum! {
         ImageDisplayed = "image-displayed",
         Error = "error",
         StudyOpen = "study-open",
+        /// A FHIRcast event was followed (or refused): `{event, id, context, status}`.
+        Context = "context",
     }
 }
 

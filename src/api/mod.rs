@@ -10,11 +10,17 @@ mod types;
 #[cfg(target_arch = "wasm32")]
 mod component;
 #[cfg(target_arch = "wasm32")]
+mod fhircast;
+#[cfg(target_arch = "wasm32")]
 mod iid;
 #[cfg(target_arch = "wasm32")]
 mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
+#[cfg(all(target_arch = "wasm32", feature = "viewer"))]
+mod smart_launch;
+#[cfg(target_arch = "wasm32")]
+mod subscriptions;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 

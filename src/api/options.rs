@@ -51,6 +51,10 @@ pub struct Options {
     pub user_id: Option<String>,
     /// A diagnostic viewer's IID address for the toolbar's "Open in diagnostic viewer".
     pub external_iid_viewer: Option<Url>,
+    /// `fhircast`: follow (and publish to) a FHIRcast hub from the start.
+    pub fhircast: Option<super::fhircast::FhircastConfig>,
+    /// `subscriptions` and `studyPollSeconds`: new studies of the patient on screen.
+    pub watch: super::subscriptions::WatchConfig,
     /// Each study shows only the images its Key Object Selections name.
     pub key_images_only: bool,
     /// `lang`: the UI's language, else the page's (`lang` attribute), else English.
@@ -82,6 +86,18 @@ impl Options {
                 }
             }
         }
+        let fhircast = match is_object.then(|| get(K::Fhircast)).filter(|v| !v.is_undefined() && !v.is_null()) {
+            Some(v) => Some(
+                super::fhircast::FhircastConfig::from_js(&v, page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
+            ),
+            None => None,
+        };
+        let watch = if is_object {
+            super::subscriptions::WatchConfig::from_js(&get(K::Subscriptions), &get(K::StudyPollSeconds))
+                .map_err(|e| ApiError::invalid_options(e).into_js())?
+        } else {
+            Default::default()
+        };
         let (theme_mode, theme) = if is_object { theme(&get(K::Theme))? } else { (crate::view::Theme::Auto, Vec::new()) };
         let raw = if let Some(url) = value.as_string() {
             RawOptions { fhir_base_url: Some(url), ..Default::default() }
@@ -126,6 +142,8 @@ impl Options {
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| http_url(K::ExternalIidViewer, &v))
                 .transpose()?,
+            fhircast,
+            watch,
             key_images_only: raw.key_images_only.unwrap_or(false),
             // A language the UI lacks falls back to the page's, then to English, as browsers do.
             lang: raw.lang.as_deref().and_then(crate::view::Locale::from_tag),
@@ -207,6 +225,11 @@ fn timeouts(value: Option<JsValue>) -> Result<Timeouts, String> {
         }
     }
     Ok(limits)
+}
+
+/// The page's address, for relative URLs.
+pub fn page_url() -> Option<Url> {
+    web_sys::window().and_then(|w| w.location().href().ok()).and_then(|h| Url::parse(&h).ok())
 }
 
 /// An http(s) URL, resolved against the page when relative.

@@ -5,6 +5,9 @@
 use super::component::EmrImagingComponent;
 use super::error::{ApiError, ErrorCode};
 use super::events::Event;
+use super::smart_launch;
+use crate::launch::config::FhircastSetting;
+use crate::launch::smart::{Callback, SmartError, StudyRef};
 use crate::launch::{self, HostMessage, MessageType, ViewerConfig};
 use crate::net::Transport;
 use crate::session::Target;
@@ -24,6 +27,8 @@ enum Entry {
     Viewer,
     /// `viewer/IHEInvokeImageDisplay/`: the page's query is an IID request.
     Iid,
+    /// `viewer/launch.html`: a SMART EHR launch (`iss`, `launch`).
+    SmartLaunch,
 }
 
 /// Starts the hosted viewer in `root`: `entry` is `"viewer"` or `"iid"`, `configUrl` the
@@ -36,15 +41,21 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
         // Before anything else is fetched: the address comes back without its token (history,
         // Referer and logs never see it).
-        let (url_token, query) = match url::Url::parse(&launch_address) {
+        // The SMART callback's code and state leave the address in the same step.
+        let (url_token, callback, query) = match url::Url::parse(&launch_address) {
             Ok(address) => {
                 let (token, clean) = launch::take_access_token(&address);
+                let (callback, clean) = Callback::take(&clean);
                 window.history()?.replace_state_with_url(&JsValue::NULL, "", Some(clean.as_str()))?;
-                (token, clean.query().unwrap_or_default().to_string())
+                (token, callback, clean.query().unwrap_or_default().to_string())
             }
-            Err(_) => (None, String::new()),
+            Err(_) => (None, None, String::new()),
         };
-        let entry = if entry == "iid" { Entry::Iid } else { Entry::Viewer };
+        let entry = match entry.as_str() {
+            "iid" => Entry::Iid,
+            "launch" => Entry::SmartLaunch,
+            _ => Entry::Viewer,
+        };
         let config = match load_config(&config_url).await {
             Ok(config) => config,
             Err(message) => {
@@ -53,20 +64,84 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
             }
         };
         let host = Rc::new(Host::new(window.clone(), config.parent_origins.clone()));
+        let smart = config.smart.clone();
+        // An EHR launch: checked, then the browser goes to the authorization server.
+        if entry == Entry::SmartLaunch
+            || (entry == Entry::Viewer && callback.is_none() && url_token.is_none() && smart.is_some() && host.embedder().is_none())
+        {
+            let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+            let started = match &smart {
+                None => Err(SmartError::NotConfigured),
+                Some(settings) if entry == Entry::SmartLaunch => match param("iss") {
+                    None => Err(SmartError::NoIssuer),
+                    Some(iss) => match settings.check_issuer(&iss) {
+                        Ok(iss) => smart_launch::begin(settings, &iss, param("launch").as_deref()).await,
+                        Err(e) => Err(e),
+                    },
+                },
+                // A standalone launch, by itself: the site's FHIR server is the issuer.
+                Some(settings) => match settings.check_issuer(config.fhir_base.as_str()) {
+                    Ok(iss) => smart_launch::begin(settings, &iss, None).await,
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = started {
+                show_error(&root, "This launch is refused", &e.to_string());
+            }
+            return Ok(JsValue::UNDEFINED);
+        }
+        let granted = match (callback, &smart) {
+            (None, _) => None,
+            (Some(callback), Some(settings)) => match smart_launch::complete(settings, callback).await {
+                Ok(granted) => Some(granted),
+                Err(e) => {
+                    show_error(&root, "This sign-in is refused", &e.to_string());
+                    return Ok(JsValue::UNDEFINED);
+                }
+            },
+            (Some(_), None) => {
+                show_error(&root, "This sign-in is refused", &SmartError::NotConfigured.to_string());
+                return Ok(JsValue::UNDEFINED);
+            }
+        };
         // The request is checked before anything is shown or asked of a server.
         let launch = match entry {
             Entry::Iid => match launch::iid_target(&query, &config) {
                 Ok(launch) => Some(launch),
                 Err(e) => return Ok(refuse(&root, &host, &e.to_string())),
             },
-            Entry::Viewer => None,
+            Entry::Viewer | Entry::SmartLaunch => None,
         };
         let key_images_only = launch.as_ref().is_some_and(|l| l.key_images_only);
-        let component = Rc::new(EmrImagingComponent::new(options(&config, key_images_only))?);
+        let mut target = launch.map(|l| l.target);
+        let fhir_base = granted.as_ref().map(|g| g.fhir_base.clone());
+        let context = granted.as_ref().map(|g| &g.context);
+        let fhircast = config.fhircast_session(context.and_then(|c| c.hub_url.as_deref()), context.and_then(|c| c.hub_topic.as_deref()));
+        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), fhircast.as_ref(), key_images_only))?);
         let handshake = Rc::new(Handshake::default());
-        component.set_provider(token_provider(handshake.clone(), host.clone()));
+        // A host, if any, is asked for a token when ours cannot be renewed.
+        if granted.is_none() || host.embedder().is_some() {
+            component.set_provider(token_provider(handshake.clone(), host.clone()));
+        }
         if let Some(token) = url_token {
             component.put_token(token);
+        }
+        if let Some(granted) = granted {
+            let context = granted.context;
+            component.put_grant(granted.fresh, granted.renewer);
+            if !context.need_patient_banner {
+                let _ = root.set_attribute("data-ehr-banner", "");
+            }
+            target = match (context.study, context.patient) {
+                (Some(StudyRef::Uid(uid)), patient) => Some(Target::Studies { uids: vec![uid], patient }),
+                (Some(StudyRef::Id(id)), patient) => Some(Target::StudyIds { ids: vec![id], patient }),
+                (_, Some(id)) => Some(Target::Patient { id }),
+                (_, None) => {
+                    show_error(&root, "This sign-in is refused", &SmartError::NoPatient.to_string());
+                    return Ok(JsValue::UNDEFINED);
+                }
+            };
         }
         for (event, kind) in [
             (Event::StudyOpen, MessageType::StudyOpen),
@@ -81,8 +156,8 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         let notice = Rc::new(Notice { root: root.clone(), shown: Cell::new(false) });
         listen_to_host(&window, &config, &host, &component, &handshake, &notice)?;
         host.post(MessageType::Ready, None);
-        if let Some(launch) = launch {
-            open(&component, &notice, launch.target);
+        if let Some(target) = target {
+            open(&component, &notice, target);
         }
         Ok(JsValue::UNDEFINED)
     })
@@ -101,14 +176,14 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
     ViewerConfig::parse(&text, &url).map_err(|e| e.to_string())
 }
 
-/// The component's options from the site's settings: nothing from the address but what to
-/// show of the studies.
-fn options(config: &ViewerConfig, key_images_only: bool) -> JsValue {
+/// The component's options from the site's settings and the SMART grant (its FHIR base and
+/// FHIRcast session): nothing from the address but what to show of the studies.
+fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, fhircast: Option<&FhircastSetting>, key_images_only: bool) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&o, &k.into(), v);
     };
-    set("fhirBaseUrl", &config.fhir_base.as_str().into());
+    set("fhirBaseUrl", &fhir_base.unwrap_or(&config.fhir_base).as_str().into());
     if let Some(base) = &config.dicomweb_base {
         set("dicomwebBaseUrl", &base.as_str().into());
     }
@@ -118,6 +193,12 @@ fn options(config: &ViewerConfig, key_images_only: bool) -> JsValue {
     set("keyImagesOnly", &key_images_only.into());
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
+    if let Some(cast) = fhircast {
+        let f = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&f, &"hubUrl".into(), &cast.hub_url.as_str().into());
+        let _ = js_sys::Reflect::set(&f, &"topic".into(), &cast.topic.as_str().into());
+        set("fhircast", &f);
+    }
     o.into()
 }
 

@@ -200,6 +200,12 @@ impl<T: Transport> ImagingBridge<T> {
         Ok(self.studies_from_search(search).await)
     }
 
+    /// The study with FHIR id `id` (a context event may name a study by reference only).
+    pub async fn studies_by_id(&self, id: &str) -> Result<StudyList, BridgeError> {
+        let search = self.fhir.search_studies_by_id(&self.http, id).await?;
+        Ok(self.studies_from_search(search).await)
+    }
+
     /// The Patients whose `identifier` matches `token` (`system|value`).
     pub async fn find_patients(&self, token: &str) -> Result<Vec<Patient>, BridgeError> {
         Ok(self.fhir.search_patients(&self.http, token).await?)

@@ -195,6 +195,13 @@ impl FhirClient {
         self.search_pages(http, url).await
     }
 
+    /// The ImagingStudy with this FHIR id, with its Endpoints (a search, so `_include` works).
+    pub async fn search_studies_by_id<T: Transport>(&self, http: &HttpClient<T>, id: &str) -> Result<StudySearch, FhirError> {
+        let mut url = self.url("ImagingStudy")?;
+        url.query_pairs_mut().append_pair("_id", id).append_pair("_include", "ImagingStudy:endpoint");
+        self.search_pages(http, url).await
+    }
+
     /// The Patients whose `identifier` matches `token` (`system|value`): one page, since an
     /// identifier that names more than a few patients is an answer to refuse, not to page.
     pub async fn search_patients<T: Transport>(&self, http: &HttpClient<T>, token: &str) -> Result<Vec<Patient>, FhirError> {

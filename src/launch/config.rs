@@ -2,6 +2,7 @@
 //! whole. It is the only source of server addresses and allow-lists; a URL parameter or a
 //! message never changes one.
 
+use super::smart::SmartSettings;
 use super::PatientIdSystems;
 use crate::net::check_address;
 use serde_json::{Map, Value};
@@ -24,6 +25,17 @@ pub struct ViewerConfig {
     pub patient_id_systems: PatientIdSystems,
     /// An IID endpoint of a diagnostic viewer, for the "Open in diagnostic viewer" button.
     pub external_iid_viewer: Option<Url>,
+    /// SMART App Launch: the client registration and the issuers that may launch us.
+    pub smart: Option<SmartSettings>,
+    /// A FHIRcast hub to follow: `fhircast { hubUrl, topic }`.
+    pub fhircast: Option<FhircastSetting>,
+}
+
+/// `hub.url` and `hub.topic` of the FHIRcast session the viewer follows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FhircastSetting {
+    pub hub_url: Url,
+    pub topic: String,
 }
 
 /// Why `config.json` cannot be used. Each names the setting and the rule, for the site's IT.
@@ -45,9 +57,12 @@ pub enum ConfigError {
     BadOrigin { key: String, value: String },
     #[error("viewer/config.json: unknown setting {0:?} (known: {known})", known = KNOWN.join(", "))]
     Unknown(String),
+    #[error("{0}")]
+    Smart(String),
 }
 
-const KNOWN: [&str; 6] = ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer"];
+const KNOWN: [&str; 8] =
+    ["fhirBaseUrl", "dicomwebBaseUrl", "allowedOrigins", "parentOrigins", "iid", "externalIidViewer", "smart", "fhircast"];
 
 impl ViewerConfig {
     /// Parses `text`, the body of `config.json` fetched from `config_url`.
@@ -71,14 +86,58 @@ impl ViewerConfig {
             }
             Some(_) => return Err(ConfigError::WrongType { key: "iid".into(), expected: "an object" }),
         };
+        let smart = match object.get("smart") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(SmartSettings::parse(value, config_url).map_err(|e| ConfigError::Smart(e.to_string()))?),
+        };
+        if let Some(smart) = &smart {
+            // The standalone launch's issuer is the FHIR base: it must be one the site allows.
+            if !smart.allowed_issuers.is_empty() && smart.check_issuer(fhir_base.as_str()).is_err() {
+                return Err(ConfigError::Smart(format!(
+                    "viewer/config.json: fhirBaseUrl {} must be one of smart.allowedIssuers",
+                    fhir_base.as_str()
+                )));
+            }
+        }
+        let fhircast = match object.get("fhircast") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(cast)) => {
+                if let Some(unknown) = cast.keys().find(|k| !["hubUrl", "topic"].contains(&k.as_str())) {
+                    return Err(ConfigError::Unknown(format!("fhircast.{unknown}")));
+                }
+                let hub_url = address(cast, "hubUrl", config_url)?.ok_or(ConfigError::Missing("fhircast.hubUrl"))?;
+                let topic = match cast.get("topic") {
+                    Some(Value::String(t)) if !t.trim().is_empty() => t.trim().to_string(),
+                    _ => return Err(ConfigError::WrongType { key: "fhircast.topic".into(), expected: "a non-empty string" }),
+                };
+                Some(FhircastSetting { hub_url, topic })
+            }
+            Some(_) => return Err(ConfigError::WrongType { key: "fhircast".into(), expected: "an object { hubUrl, topic }" }),
+        };
         Ok(ViewerConfig {
+            smart,
             fhir_base,
             dicomweb_base,
             allowed_origins: origins(&object, "allowedOrigins")?,
             parent_origins: origins(&object, "parentOrigins")?,
             patient_id_systems,
             external_iid_viewer,
+            fhircast,
         })
+    }
+
+    /// The FHIRcast session to follow. An EHR that launched us names its session in the token
+    /// response (`hub.url`, `hub.topic`), and that one wins over the site's: it is this user's.
+    /// A token response with a topic but no hub keeps the site's hub. A hub the EHR names must
+    /// be an http(s) address; it gets the token only if its origin is allowed, like any server.
+    pub fn fhircast_session(&self, hub_url: Option<&str>, hub_topic: Option<&str>) -> Option<FhircastSetting> {
+        let topic = hub_topic.map(str::trim).filter(|t| !t.is_empty());
+        let hub = hub_url.and_then(|u| Url::parse(u.trim()).ok()).filter(|u| check_address(u).is_ok());
+        match (hub, topic, &self.fhircast) {
+            (Some(hub_url), Some(topic), _) => Some(FhircastSetting { hub_url, topic: topic.to_string() }),
+            (None, Some(topic), Some(site)) => Some(FhircastSetting { hub_url: site.hub_url.clone(), topic: topic.to_string() }),
+            (_, _, site) => site.clone(),
+        }
     }
 
     /// Whether a message from `origin` is for us: an exact match with a `parentOrigins` entry.
@@ -173,6 +232,36 @@ mod tests {
     }
 
     #[test]
+    fn the_token_responses_fhircast_session_wins_over_the_sites() {
+        let site = parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/hub", "topic": "site"}}"#).unwrap();
+        let bare = parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap();
+        let ehr = site.fhircast_session(Some("https://hub.example/fhircast"), Some("t-1")).unwrap();
+        assert_eq!((ehr.hub_url.as_str(), ehr.topic.as_str()), ("https://hub.example/fhircast", "t-1"));
+        // A topic alone keeps the site's hub; nothing from the EHR keeps the site's session.
+        let topic_only = site.fhircast_session(None, Some("t-2")).unwrap();
+        assert_eq!((topic_only.hub_url.as_str(), topic_only.topic.as_str()), ("https://viewer.example/hub", "t-2"));
+        assert_eq!(site.fhircast_session(None, None), site.fhircast);
+        // A hub that is no http(s) address, or a blank topic, is not taken.
+        assert_eq!(site.fhircast_session(Some("javascript:alert(1)"), Some("t-3")).unwrap().hub_url.as_str(), "https://viewer.example/hub");
+        assert_eq!(site.fhircast_session(Some("https://hub.example/"), Some("  ")), site.fhircast);
+        assert_eq!(bare.fhircast_session(None, Some("t-4")), None);
+        assert_eq!(bare.fhircast_session(Some("https://hub.example/"), Some("t-4")).map(|s| s.topic), Some("t-4".into()));
+    }
+
+    #[test]
+    fn a_fhircast_hub_and_topic() {
+        let c = parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "../hub", "topic": "t1"}}"#).unwrap();
+        let cast = c.fhircast.unwrap();
+        assert_eq!((cast.hub_url.as_str(), cast.topic.as_str()), ("https://viewer.example/imaging/hub", "t1"));
+        assert!(matches!(parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h"}}"#), Err(ConfigError::WrongType { .. })));
+        assert!(matches!(
+            parse(r#"{"fhirBaseUrl": "/fhir", "fhircast": {"hubUrl": "/h", "topic": "t", "token": "x"}}"#),
+            Err(ConfigError::Unknown(_))
+        ));
+        assert_eq!(parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap().fhircast, None);
+    }
+
+    #[test]
     fn a_full_config_resolves_relative_addresses_against_its_own() {
         let config = parse(
             r#"{
@@ -232,6 +321,25 @@ mod tests {
             let err = parse(&format!(r#"{{"fhirBaseUrl": {bad:?}}}"#)).unwrap_err();
             assert!(matches!(err, ConfigError::BadAddress { ref key, .. } if key == "fhirBaseUrl"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_smart_section_is_checked_whole() {
+        let config = parse(
+            r#"{"fhirBaseUrl": "https://ehr.example/fhir", "smart": {"clientId": "c", "allowedIssuers": ["https://ehr.example/fhir"]}}"#,
+        )
+        .unwrap();
+        let smart = config.smart.unwrap();
+        assert_eq!(smart.client_id, "c");
+        assert_eq!(smart.redirect_uri.as_str(), "https://viewer.example/imaging/viewer/index.html");
+        let err = parse(
+            r#"{"fhirBaseUrl": "https://ehr.example/fhir", "smart": {"clientId": "c", "allowedIssuers": ["https://other.example/fhir"]}}"#,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("must be one of smart.allowedIssuers"), "{err}");
+        let err = parse(r#"{"fhirBaseUrl": "/fhir", "smart": {"clientID": "c"}}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown setting smart.clientID"), "{err}");
+        assert_eq!(parse(r#"{"fhirBaseUrl": "/fhir"}"#).unwrap().smart, None);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod iid;
 pub mod invoker;
 pub mod messages;
 pub mod plan;
+pub mod smart;
 pub mod token;
 
 pub use config::{ConfigError, ViewerConfig};

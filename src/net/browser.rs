@@ -145,6 +145,7 @@ async fn run(request: Request, signal: &web_sys::AbortSignal, sink: Option<&mut 
         Method::Get => gloo_net::http::Method::GET,
         Method::Post => gloo_net::http::Method::POST,
         Method::Put => gloo_net::http::Method::PUT,
+        Method::Delete => gloo_net::http::Method::DELETE,
     };
     let mut builder = RequestBuilder::new(request.url.as_str()).method(method).abort_signal(Some(signal));
     for (name, value) in &request.headers {

@@ -13,7 +13,7 @@ pub mod native;
 pub mod retry;
 pub mod scheduler;
 
-pub use auth::{token_subject, AuthMapper, TokenProvider};
+pub use auth::{renew_time, token_subject, AuthMapper, Fresh, Renewer, TokenProvider, RENEW_AT};
 pub use retry::RetryPolicy;
 pub use scheduler::{CancelToken, Permit, Priority, Scheduler};
 
@@ -28,6 +28,8 @@ pub enum Method {
     Get,
     Post,
     Put,
+    /// Removing what we created (a Subscription).
+    Delete,
 }
 
 impl Method {
@@ -36,6 +38,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 }
@@ -184,6 +187,9 @@ pub enum NetError {
     /// The request's work was cancelled (the user moved on); whoever cancelled drops it.
     #[error("the request to {url} was cancelled")]
     Cancelled { url: String },
+    /// The server refused the token and it could not be renewed: the user must sign in again.
+    #[error("session expired: {url} refused the sign-in and it could not be renewed; sign in again")]
+    SessionExpired { url: String },
 }
 
 /// The first line of a detail, at most [`DETAIL_SHOWN`] characters: an error message stays short.
@@ -347,7 +353,8 @@ impl<T: Transport> HttpClient<T> {
         request.timeout = Some(request.timeout.unwrap_or(self.timeouts.for_kind(request.kind)));
         // A provider but no token yet (just set, or cleared): a request that would carry the
         // token waits for the provider's answer rather than going out without it.
-        if !request.withhold_token && self.auth.has_provider() && !self.auth.has_token() && self.auth.is_allowed(&request.url) {
+        let wants_token = !request.withhold_token && self.auth.is_allowed(&request.url);
+        if wants_token && self.auth.can_renew() && !self.auth.has_token() {
             self.auth.refresh().await;
         }
         let mut attempt = 1;
@@ -356,9 +363,17 @@ impl<T: Transport> HttpClient<T> {
             if request.is_cancelled() {
                 return Err(cancelled(&url));
             }
+            if wants_token {
+                // A token at its renewal time is renewed first; while a renewal is under way
+                // the request waits, so none leaves with a token about to be replaced.
+                if self.auth.is_due(self.transport.now_unix()) {
+                    self.auth.refresh().await;
+                }
+                self.auth.settled().await;
+            }
             let mut this_try = request.clone();
             self.auth.authorize(&mut this_try);
-            let carried_token = this_try.header_value("authorization").is_some();
+            let carried = this_try.header_value("authorization").is_some().then(|| self.auth.current()).flatten();
             let outcome = match sink.as_mut() {
                 Some(sink) => self.transport.send_streaming(this_try, &mut **sink).await,
                 None => self.transport.send(this_try).await,
@@ -367,10 +382,16 @@ impl<T: Transport> HttpClient<T> {
                 return Err(cancelled(&url));
             }
             if let Ok(response) = &outcome {
-                if response.status == 401 && carried_token && !refreshed && self.auth.has_provider() {
-                    refreshed = true;
-                    if self.auth.refresh().await {
-                        continue;
+                if response.status == 401 && carried.is_some() {
+                    if !refreshed && self.auth.can_renew() {
+                        refreshed = true;
+                        // Renewed meanwhile by another request: resend with the new token.
+                        if self.auth.current() != carried || self.auth.refresh().await {
+                            continue;
+                        }
+                    }
+                    if self.auth.is_expired() {
+                        return Err(NetError::SessionExpired { url });
                     }
                 }
             }

@@ -42,6 +42,9 @@ pub enum SessionError {
     NoPatientWithIdentifier(String),
     #[error("more than one patient has the identifier {0}; none is shown")]
     SeveralPatientsWithIdentifier(String),
+    /// The FHIRcast hub says a context change was not followed (a SyncError).
+    #[error("the clinical context is out of step: {event} was not followed{by} ({reason})")]
+    ContextOutOfSync { event: String, by: String, reason: String },
     /// Key images only, and no Key Object Selection of the study names one of its images.
     #[error("study {0} has no key images: no Key Object Selection in it names any of its images")]
     NoKeyImages(String),
@@ -51,6 +54,9 @@ pub enum SessionError {
     PresentationStateWithoutImages(String),
     #[error("no patient in context")]
     NoPatient,
+    /// The sign-in ended and could not be renewed; what is on screen stays.
+    #[error("session expired: the sign-in could not be renewed; the images shown stay, sign in again to load more")]
+    SessionExpired,
     /// A newer choice (patient, study or series) replaced this one; its results were dropped.
     #[error("a newer request replaced this one")]
     Superseded,

@@ -22,6 +22,9 @@ pub enum Target {
     Studies { uids: Vec<String>, patient: Option<String> },
     /// The studies with these accession numbers, as for `Studies`.
     Accessions { numbers: Vec<String>, patient: Option<String> },
+    /// The ImagingStudy resources with these FHIR ids (a SMART `fhirContext` reference), as for
+    /// `Studies`.
+    StudyIds { ids: Vec<String>, patient: Option<String> },
 }
 
 /// The FHIR identifier token of a Study Instance UID (FHIR's DICOM UID convention).
@@ -39,6 +42,7 @@ impl<T: Transport, S: super::Screen> Session<T, S> {
             }
             Target::Studies { uids, patient } => self.open_found(uids, patient.as_deref(), Key::Uid).await,
             Target::Accessions { numbers, patient } => self.open_found(numbers, patient.as_deref(), Key::Accession).await,
+            Target::StudyIds { ids, patient } => self.open_found(ids, patient.as_deref(), Key::FhirId).await,
         }
     }
 
@@ -119,17 +123,18 @@ impl<T: Transport, S: super::Screen> Session<T, S> {
 
     /// The studies `wanted` names, and why paging stopped, if it did.
     async fn find_studies(&self, wanted: &str, key: Key) -> Result<(Vec<Study>, Option<BridgeError>), BridgeError> {
-        let token = match key {
-            Key::Uid => study_uid_token(wanted),
-            Key::Accession => wanted.to_string(),
+        let StudyList { studies, incomplete } = match key {
+            Key::Uid => self.bridge.studies_by_identifier(&study_uid_token(wanted)).await?,
+            Key::Accession => self.bridge.studies_by_identifier(wanted).await?,
+            Key::FhirId => self.bridge.studies_by_id(wanted).await?,
         };
-        let StudyList { studies, incomplete } = self.bridge.studies_by_identifier(&token).await?;
         // A server may match an identifier loosely (another system, a prefix): keep exact ones.
         let exact = studies
             .into_iter()
             .filter(|s| match key {
                 Key::Uid => s.study_uid == wanted,
                 Key::Accession => s.accession.as_deref() == Some(wanted),
+                Key::FhirId => s.fhir_id == wanted,
             })
             .collect();
         Ok((exact, incomplete))
@@ -140,12 +145,13 @@ impl<T: Transport, S: super::Screen> Session<T, S> {
 enum Key {
     Uid,
     Accession,
+    FhirId,
 }
 
 impl Key {
     fn not_found(self, wanted: &str) -> SessionError {
         match self {
-            Key::Uid => SessionError::StudyNotFound(wanted.to_string()),
+            Key::Uid | Key::FhirId => SessionError::StudyNotFound(wanted.to_string()),
             Key::Accession => SessionError::AccessionNotFound(wanted.to_string()),
         }
     }

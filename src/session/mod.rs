@@ -28,7 +28,7 @@ mod priors;
 mod screen;
 mod structured_reports;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
@@ -147,6 +147,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
     pub fn set_token(&self, token: Option<String>) {
         let auth = self.bridge.http().auth();
         auth.set_provider(None);
+        auth.set_renewer(None);
         auth.set_token(token);
     }
 
@@ -162,6 +163,24 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let auth = self.bridge.http().auth();
         auth.set_token(None);
         auth.set_provider(Some(provider));
+    }
+
+    /// A token the app obtained itself (a SMART grant), with its renewal: from now on the
+    /// token is renewed before it ends and after a 401 ([`crate::net::AuthMapper`]).
+    pub fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        let auth = self.bridge.http().auth();
+        auth.set_renewer(renewer);
+        auth.set_fresh(fresh);
+    }
+
+    /// Renews the app's token before each end while it can (resolves when renewing stops);
+    /// when renewing failed, the user is told at once, before a request fails on it.
+    pub async fn keep_fresh(&self) {
+        let http = self.bridge.http();
+        http.auth().keep_fresh(http.transport()).await;
+        if http.auth().is_expired() {
+            self.fail(SessionError::SessionExpired);
+        }
     }
 
     /// Asks the provider for a token when there is a provider and no token yet.
@@ -198,6 +217,66 @@ impl<T: Transport, S: Screen> Session<T, S> {
         *self.state.borrow_mut() = State::default();
         self.bridge.clear_memory();
         self.screen.apply(Update::Cleared { patient_changed: true });
+    }
+
+    /// The study open in the viewport, if any.
+    pub fn selected_study_uid(&self) -> Option<String> {
+        self.state.borrow().selected_study.clone()
+    }
+
+    /// Whether `study_uid` is in the list on screen.
+    pub fn is_listed(&self, study_uid: &str) -> bool {
+        self.listed_study(study_uid).is_some()
+    }
+
+    /// The study `study_uid` of the list on screen.
+    pub fn listed(&self, study_uid: &str) -> Option<Study> {
+        self.listed_study(study_uid)
+    }
+
+    /// The patient's list read again (a new or changed study on the server): the list on screen
+    /// is replaced and the new studies announced; the open study and its viewport stay.
+    /// Returns the studies new to the list.
+    pub async fn refresh_studies(&self) -> Result<Vec<String>, SessionError> {
+        let generation = self.current();
+        let patient_id = self.patient_id().filter(|_| self.state.borrow().patient.is_some()).ok_or(SessionError::NoPatient)?;
+        let list = self.patient_studies(&patient_id).await?;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let fresh: Vec<String> = {
+            let state = self.state.borrow();
+            list.studies.iter().filter(|s| !state.studies.iter().any(|k| k.study_uid == s.study_uid)).map(|s| s.study_uid.clone()).collect()
+        };
+        self.set_studies(list.studies);
+        if !fresh.is_empty() {
+            self.screen.apply(Update::NewStudies(fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    /// Leaves the open study (a context close): its loads stop and the viewport empties; the
+    /// patient's banner and list stay.
+    pub fn leave_study(&self) {
+        self.generations.begin(Scope::Study);
+        let (patient, studies) = {
+            let mut state = self.state.borrow_mut();
+            state.selected_study = None;
+            state.stack = None;
+            state.shown = None;
+            (state.patient.clone(), state.studies.clone())
+        };
+        self.screen.apply(Update::Cleared { patient_changed: false });
+        if let Some((patient, context)) = patient {
+            self.screen.apply(Update::Patient { patient, context });
+        }
+        self.screen.apply(Update::Studies(studies));
+    }
+
+    /// Tells the user and the host of something that went wrong outside a load (a context
+    /// that could not be followed elsewhere).
+    pub fn report(&self, error: SessionError) {
+        self.fail(error);
     }
 
     /// Switches to `patient_id` and loads them: list, banner, the newest study's first image.

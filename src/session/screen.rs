@@ -137,6 +137,8 @@ pub enum Update {
     /// A multi-frame instance's own frame rate, for cine.
     FrameRate(u32),
     Reports(Reports),
+    /// Studies that appeared in a refreshed list: announced, never opened (the viewport stays).
+    NewStudies(Vec<String>),
     /// The images (series, SOP Instance UID) the open study's Key Object Selections name.
     KeyImages(Vec<(String, String)>),
     /// Whether studies open as their key images only.

@@ -94,7 +94,7 @@ struct StudyData {
 }
 
 #[derive(Default)]
-struct World {
+pub(crate) struct World {
     studies: Vec<StudyData>,
     /// URL fragments whose answers are held until released.
     held: RefCell<Vec<String>>,
@@ -110,16 +110,16 @@ struct World {
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
 #[derive(Clone)]
-struct HeldServers(Rc<World>);
+pub(crate) struct HeldServers(Rc<World>);
 
 impl HeldServers {
-    fn hold(&self, fragment: &str) {
+    pub(crate) fn hold(&self, fragment: &str) {
         self.0.held.borrow_mut().push(fragment.to_string());
     }
-    fn release(&self, fragment: &str) {
+    pub(crate) fn release(&self, fragment: &str) {
         self.0.held.borrow_mut().retain(|f| f != fragment);
     }
-    fn seen(&self, fragment: &str) -> usize {
+    pub(crate) fn seen(&self, fragment: &str) -> usize {
         self.0.seen.borrow().iter().filter(|u| u.contains(fragment)).count()
     }
     fn is_held(&self, url: &str) -> bool {
@@ -169,8 +169,11 @@ impl HeldServers {
         if path == "/fhir/ImagingStudy" {
             let patient = param("patient");
             let identifier = param("identifier");
+            let id = param("_id");
             let wanted = |s: &&StudyData| {
-                if identifier.is_empty() {
+                if !id.is_empty() {
+                    id == format!("fhir-{}", s.uid)
+                } else if identifier.is_empty() {
                     s.patient == patient
                 } else {
                     identifier == format!("urn:dicom:uid|urn:oid:{}", s.uid) || identifier == format!("ACC-{}", s.uid)
@@ -293,7 +296,7 @@ impl Transport for HeldServers {
 
 /// Every update, in order, and every failure reported with the number of updates before it.
 #[derive(Default)]
-struct Recorder(RefCell<Vec<Update>>, RefCell<Vec<(usize, SessionError)>>);
+pub(crate) struct Recorder(pub(crate) RefCell<Vec<Update>>, pub(crate) RefCell<Vec<(usize, SessionError)>>);
 
 impl Screen for Recorder {
     fn apply(&self, update: Update) {
@@ -304,7 +307,7 @@ impl Screen for Recorder {
     }
 }
 
-type TestSession = Session<HeldServers, Rc<Recorder>>;
+pub(crate) type TestSession = Session<HeldServers, Rc<Recorder>>;
 
 fn instance(series: &str, sop: &str, header: (&str, &str)) -> Instance {
     Instance { series: series.into(), sop: sop.into(), header: (header.0.into(), header.1.into()), selects: None, state: None }
@@ -325,7 +328,7 @@ const B: (&str, &str) = ("MRN-B", "Beta");
 
 /// Patient a: study 1.1 (series 1.1.1 with three instances, 1.1.2 with one) and an older 1.2;
 /// patient b: study 2.1 with one instance.
-fn world() -> World {
+pub(crate) fn world() -> World {
     World {
         studies: vec![
             StudyData {
@@ -356,7 +359,7 @@ fn world() -> World {
     }
 }
 
-fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session_with(world: World) -> (TestSession, HeldServers, Rc<Recorder>) {
     session_configured(world, SessionConfig::default())
 }
 
@@ -368,12 +371,12 @@ fn session_configured(world: World, session_config: SessionConfig) -> (TestSessi
     (session, servers, screen)
 }
 
-fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
+pub(crate) fn session() -> (TestSession, HeldServers, Rc<Recorder>) {
     session_with(world())
 }
 
 /// Resolves once `ready()` holds (waking itself, so every executor polls again).
-async fn until_true(ready: impl Fn() -> bool) {
+pub(crate) async fn until_true(ready: impl Fn() -> bool) {
     std::future::poll_fn(|cx| {
         if ready() {
             std::task::Poll::Ready(())
@@ -396,7 +399,7 @@ async fn turns(turns: usize) {
 }
 
 /// Runs `first` until `ready()` holds, then `second` as well; both to completion.
-fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
+pub(crate) fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: impl FnOnce() -> B) -> (A::Output, B::Output) {
     block_on(futures_util::future::join(first, async {
         until_true(ready).await;
         second().await
@@ -404,7 +407,7 @@ fn interleave<A: Future, B: Future>(first: A, ready: impl Fn() -> bool, second: 
 }
 
 /// The (instance uid, patient id) of every image sent to the screen after the last `Cleared`.
-fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
+pub(crate) fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
     let updates = screen.0.borrow();
     let from = updates.iter().rposition(|u| matches!(u, Update::Cleared { .. })).map_or(0, |i| i + 1);
     updates[from..]
@@ -418,7 +421,7 @@ fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
         .collect()
 }
 
-fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
+pub(crate) fn count(screen: &Recorder, f: impl Fn(&Update) -> bool) -> usize {
     screen.0.borrow().iter().filter(|u| f(u)).count()
 }
 
@@ -668,7 +671,7 @@ fn after_close_nothing_of_the_patient_comes_back() {
     assert!(matches!(block_on(session.open_study("1.1")), Err(SessionError::StudyNotLoaded(_))));
 }
 
-fn statuses(screen: &Recorder) -> Vec<Status> {
+pub(crate) fn statuses(screen: &Recorder) -> Vec<Status> {
     screen.0.borrow().iter().filter_map(|u| if let Update::Status(s) = u { Some(s.clone()) } else { None }).collect()
 }
 
@@ -807,7 +810,7 @@ impl TestSession {
 }
 
 /// The studies a screen was last given, in order.
-fn listed(screen: &Recorder) -> Vec<String> {
+pub(crate) fn listed(screen: &Recorder) -> Vec<String> {
     screen
         .0
         .borrow()
@@ -847,6 +850,18 @@ fn a_launch_by_accession_number_finds_the_study() {
     block_on(session.open_target(&Target::Accessions { numbers: vec!["ACC-2.1".into()], patient: None })).expect("opens");
     assert_eq!(session.patient_id().as_deref(), Some("b"));
     assert_eq!(listed(&screen), ["2.1"]);
+}
+
+#[test]
+fn a_launch_by_study_reference_opens_that_study_and_checks_its_patient() {
+    let (session, _servers, screen) = session();
+    block_on(session.open_target(&Target::StudyIds { ids: vec!["fhir-1.2".into()], patient: Some("a".into()) })).expect("opens");
+    assert_eq!(listed(&screen), ["1.2"]);
+    assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.2.1.1"));
+    let other = block_on(session.open_target(&Target::StudyIds { ids: vec!["fhir-2.1".into()], patient: Some("a".into()) }));
+    assert_eq!(other, Err(SessionError::StudyOfAnotherPatient { study: "2.1".into(), patient: "a".into() }));
+    let unknown = block_on(session.open_target(&Target::StudyIds { ids: vec!["nope".into()], patient: None }));
+    assert_eq!(unknown, Err(SessionError::StudyNotFound("nope".into())));
 }
 
 #[test]
@@ -943,6 +958,20 @@ fn a_study_opened_right_after_its_list_is_shown_reads_the_patient_first() {
     block_on(session.open_study("1.1")).expect("opens without waiting for the banner");
     assert_eq!(shown_instances(&screen).first().map(String::as_str), Some("1.1.1.1"));
     assert_eq!(session.patient().map(|p| p.id).as_deref(), Some("a"));
+}
+
+#[test]
+fn a_refreshed_list_keeps_the_open_study_and_announces_only_new_studies() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.open_study("1.2")).expect("opens the older study");
+    let before = screen.0.borrow().len();
+    assert_eq!(block_on(session.refresh_studies()), Ok(vec![]), "nothing new");
+    let after: Vec<Update> = screen.0.borrow()[before..].to_vec();
+    assert!(matches!(after.as_slice(), [Update::Studies(list)] if list.len() == 2), "only the list: {after:?}");
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.2"));
+    session.close();
+    assert_eq!(block_on(session.refresh_studies()), Err(SessionError::NoPatient));
 }
 
 /// Patient a's study 1.1 with a KO series numbered first: a selection of 1.1.1.3 and 1.1.2.1,

@@ -152,6 +152,8 @@ pub struct Store {
     pub context: ArcRwSignal<Option<Arc<PatientContext>>>,
     pub studies: ArcRwSignal<Vec<Study>>,
     pub selected_study: ArcRwSignal<Option<String>>,
+    /// Studies that appeared while the patient was open ("New study available").
+    pub new_studies: ArcRwSignal<Vec<String>>,
     pub status: ArcRwSignal<Status>,
     /// The frame in the viewport.
     pub image: ArcRwSignal<Option<ShownImage>>,
@@ -190,6 +192,7 @@ impl Store {
             context: ArcRwSignal::new(None),
             studies: ArcRwSignal::new(Vec::new()),
             selected_study: ArcRwSignal::new(None),
+            new_studies: ArcRwSignal::new(Vec::new()),
             status: ArcRwSignal::new(Status::Idle),
             image: ArcRwSignal::new(None),
             blocked: ArcRwSignal::new(None),
@@ -228,6 +231,7 @@ impl Store {
         self.measurements.set(Measurements::default());
         self.studies.set(Vec::new());
         self.selected_study.set(None);
+        self.new_studies.set(Vec::new());
         self.context.set(None);
         self.patient.set(None);
         self.index.set(0);
@@ -310,6 +314,7 @@ impl Store {
             Change::ShowFrame(index) => self.show_index(index),
             Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
             Change::Reports(reports) => self.reports.set(reports),
+            Change::NewStudies(uids) => self.new_studies.update(|n| n.extend(uids)),
             Change::KeyImages(keys) => self.key_images.set(keys),
             Change::KeyImagesOnly(on) => self.key_images_only.set(on),
             Change::StructuredReports(reports) => self.structured_reports.set(reports),

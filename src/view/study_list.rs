@@ -46,6 +46,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
     let focused = RwSignal::new(0usize);
     let list_ref = NodeRef::<leptos::html::Ul>::new();
     let studies = store.studies.clone();
+    let new_studies = store.new_studies.clone();
     let shown = {
         let studies = studies.clone();
         Memo::new(move |_| filter.with(|f| studies.with(|all| f.apply(all))))
@@ -114,6 +115,9 @@ pub fn StudyList(store: Store) -> impl IntoView {
                 </button>
             </div>
             {move || state_message().map(|m| view! { <p class="emr-list-state" data-testid="study-list-state">{m}</p> })}
+            {move || (!new_studies.with(Vec::is_empty)).then(|| view! {
+                <p class="emr-new-study" role="status" data-testid="new-study-notice">{t.new_study}</p>
+            })}
             <ul class="emr-study-list" role="listbox" aria-label=t.studies_label data-testid="study-list" node_ref=list_ref on:keydown=on_keydown>
                 <For
                     each=move || shown.get().into_iter().enumerate()

@@ -25,6 +25,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-filters label{display:flex;flex-direction:column;font-size:11px;color:var(--emr-muted)}
 .emr-imaging .emr-filters input{width:9.5em}
 .emr-imaging .emr-list-state{margin:8px;color:var(--emr-muted)}
+.emr-imaging .emr-new-study{margin:8px;color:var(--emr-accent);font-weight:600}
 .emr-imaging .emr-study-list{list-style:none;margin:0;padding:0;overflow:auto;flex:1}
 .emr-imaging .emr-study{display:grid;grid-template-columns:auto 1fr;gap:0 .5em;padding:6px 8px;cursor:pointer;border-bottom:1px solid var(--emr-border)}
 .emr-imaging .emr-study[aria-selected=true]{background:var(--emr-selected)}

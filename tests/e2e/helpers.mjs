@@ -31,7 +31,12 @@ export async function newPage(browser, options = {}) {
     // Where it came from, for the log (the assertion compares messages only).
     console.error(`pageerror: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 12).join('\n')}`);
   });
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // A failed load says which resource only in its location.
+    const where = m.text().startsWith('Failed to load resource') ? ` (${m.location()?.url ?? '?'})` : '';
+    problems.push(`console: ${m.text()}${where}`);
+  });
   return { page, problems };
 }
 

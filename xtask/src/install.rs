@@ -111,22 +111,30 @@ pub fn tools_root() -> PathBuf {
     cache.join("emr-imaging").join("tools")
 }
 
+/// The Helios FHIR Server's cargo features: `subscriptions` serves the topic-based
+/// Subscriptions tests, and stays off at run time unless `HFS_SUBSCRIPTIONS_ENABLED=true`,
+/// so one binary serves every test.
+const HFS_FEATURES: &str = "R4,sqlite,subscriptions";
+
 /// The Helios FHIR Server binary, built once (debug: it builds several times faster and is
-/// fast enough for tests) and reused by every later run.
+/// fast enough for tests) and reused by every later run. A stamp beside it names its features:
+/// a binary built with others is replaced.
 pub fn hfs() -> Result<PathBuf> {
     let root = tools_root();
     let bin = root.join("bin").join("hfs");
-    if bin.exists() {
+    let stamp = root.join("hfs.features");
+    if bin.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == HFS_FEATURES) {
         return Ok(bin);
     }
     let target = root.parent().unwrap_or(&root).join("hfs-target");
     run_cmd(
         Command::new(env!("CARGO"))
-            .args(["install", "helios-hfs", "--version", HFS_VERSION, "--locked", "--debug", "--no-default-features"])
-            .args(["--features", "R4,sqlite", "--root"])
+            .args(["install", "helios-hfs", "--version", HFS_VERSION, "--locked", "--debug", "--no-default-features", "--force"])
+            .args(["--features", HFS_FEATURES, "--root"])
             .arg(&root)
             .env("CARGO_TARGET_DIR", target),
     )?;
+    std::fs::write(&stamp, HFS_FEATURES)?;
     Ok(bin)
 }
 

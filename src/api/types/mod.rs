@@ -46,7 +46,35 @@ export interface EMRImagingOptions {
   onImageDisplayed?: (detail: ImageDisplayedDetail) => void;
   /** Called when a study is opened (also `emr-imaging:study-open`). */
   onStudyOpen?: (detail: Study) => void;
+  /** Follow a FHIRcast hub from the start (also `connectFhircast()`). */
+  fhircast?: FhircastOptions;
+  /** New studies of the patient on screen through a FHIR topic-based Subscription (R4 Backport, WebSocket
+   * channel): `topic` is the site's SubscriptionTopic canonical for ImagingStudy changes (a Subscription is
+   * created per patient and deleted on a switch and on destroy()), or `subscriptionId` one the host made.
+   * The list is read again and "New study available" shown; the viewport is never taken. */
+  subscriptions?: { topic?: string; subscriptionId?: string };
+  /** Without server support: read the list again every N seconds (off by default). */
+  studyPollSeconds?: number;
 }
+
+/** A FHIRcast STU3 hub to follow. The token goes to the hub only if its origin is the FHIR base's or in
+ * `allowedOrigins`. */
+export interface FhircastOptions {
+  /** `hub.url`, absolute or relative to the page. */
+  hubUrl: string;
+  /** `hub.topic`: the session to follow. */
+  topic: string;
+  /** Events to subscribe to (default: Patient, ImagingStudy and DiagnosticReport open/close, UserLogout,
+   * UserHibernate, SyncError). */
+  events?: string[];
+  /** Send ImagingStudy-open/-close when the user opens or leaves a study here (default false). */
+  publish?: boolean;
+  /** `subscriber.name`, named in the hub's SyncErrors (default "emr-imaging"). */
+  subscriberName?: string;
+}
+
+/** Detail of `emr-imaging:context`: a FHIRcast event and how it was followed (200 followed, 409 refused, 400 malformed). */
+export interface ContextDetail { event: string; id: string; context: unknown[]; status: number; }
 
 /** Returns a fresh bearer token (e.g. after a SMART refresh). */
 export type TokenProvider = () => Promise<string>;
@@ -106,10 +134,10 @@ export type StudySource =
 
 /** Stable codes of `EMRImagingError.code`. */
 export type EMRImagingErrorCode =
-  | "network" | "unauthorized" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
+  | "network" | "unauthorized" | "session-expired" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
   | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
-  | "iid-invalid-request" | "invalid-config" | "internal";
+  | "iid-invalid-request" | "invalid-config" | "context-sync" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {
@@ -207,6 +235,7 @@ export interface EMRImagingEventMap {
   "image-displayed": ImageDisplayedDetail;
   "error": EMRImagingError;
   "study-open": Study;
+  "context": ContextDetail;
 }
 "#;
 

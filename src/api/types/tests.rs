@@ -230,7 +230,9 @@ fn events_and_their_details_match_the_declarations() {
     assert_matches("ImageDisplayedDetail", &json(&detail), &json(&detail));
     // The detail types the map names are the ones checked here and above.
     let text = declarations();
-    for (event, detail) in [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study")] {
+    for (event, detail) in
+        [("image-displayed", "ImageDisplayedDetail"), ("error", "EMRImagingError"), ("study-open", "Study"), ("context", "ContextDetail")]
+    {
         assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
     }
 }

@@ -143,7 +143,8 @@ enum Mode {
 }
 
 /// One journal entry. The Authorization value is cut to 12 characters: enough to tell which
-/// token went where, not enough to reuse it.
+/// token went where, not enough to reuse it. JWTs of one server all begin alike, so their last
+/// 12 characters (of the signature) tell them apart too.
 #[derive(serde::Serialize, Clone, Debug)]
 struct Seen {
     method: String,
@@ -151,6 +152,7 @@ struct Seen {
     query: Option<String>,
     has_authorization: bool,
     authorization: Option<String>,
+    token_tail: Option<String>,
 }
 
 /// What a handler answers; written out by [`respond`].
@@ -270,6 +272,10 @@ impl State {
             query: query.map(Into::into),
             has_authorization: authorization.is_some(),
             authorization: authorization.map(|a| a.chars().take(12).collect()),
+            token_tail: authorization.map(|a| {
+                let chars: Vec<char> = a.chars().collect();
+                chars[chars.len().saturating_sub(12)..].iter().collect()
+            }),
         };
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         if journal.len() == JOURNAL_LEN {

@@ -1,0 +1,305 @@
+// SMART App Launch of the hosted viewer against real servers: the `oidc-provider`
+// authorization server (smart-server.mjs), a second Helios FHIR Server with authorization on
+// (it checks the RS256 JWTs against the server's JWKS and enforces SMART v2 scopes) over a
+// copy of the test data, and Orthanc behind the dev server's proxy, whose journal shows
+// which token each DICOMweb request carried. The viewer is `pkg/viewer/` on a static host.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clearJournal, ctOf, journal, launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
+
+const pkgViewer = fileURLToPath(new URL('../../pkg/viewer/', import.meta.url));
+const here = fileURLToPath(new URL('.', import.meta.url));
+const children = [];
+let browser;
+let site;
+let viewer; // the viewer's origin
+let fhir; // the FHIR base with authorization on (the issuer)
+let as; // the authorization server
+let proxy;
+let manifest;
+/** Which token each request to Helios carried, in order: `{at, path, tokenTail}`. */
+const fhirJournal = [];
+
+/**
+ * A pass-through in front of Helios that notes each request's token (its last 12 characters,
+ * as the dev server's journal does): the FHIR side of "never an old token again".
+ */
+function recordingPassThrough(port, upstreamPort) {
+  const server = http.createServer((req, res) => {
+    const auth = req.headers.authorization;
+    fhirJournal.push({ at: Date.now(), path: req.url, tokenTail: auth ? auth.slice(-12) : null });
+    const upstream = http.request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => { res.writeHead(502); res.end(); });
+    req.pipe(upstream);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+let passThrough;
+
+/** The tokens of `tails` in the order they first appear, and whether one came back after its successor. */
+function tokenOrder(tails) {
+  const order = [];
+  let cameBack = null;
+  for (const tail of tails.filter(Boolean)) {
+    if (order.at(-1) === tail) continue;
+    if (order.includes(tail)) cameBack = tail;
+    else order.push(tail);
+  }
+  return { order, cameBack };
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+async function waitFor(url, okStatuses = [200]) {
+  for (let i = 0; i < 600; i++) {
+    try { if (okStatuses.includes((await fetch(url)).status)) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+function start(cmd, args, options, name) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let log = '';
+  child.stdout.on('data', (d) => { log += d; });
+  child.stderr.on('data', (d) => { log += d; });
+  child.on('exit', (code) => { if (code) console.error(`${name} exited ${code}:\n${log.slice(-2000)}`); });
+  children.push(child);
+  return child;
+}
+
+before(async () => {
+  browser = await launch();
+  proxy = new URL(requireEnv('E2E_PROXY_URL')).origin;
+  manifest = loadManifest(requireEnv('E2E_DATA'));
+  const [viewerPort, asPort, fhirPort, hfsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  viewer = `http://localhost:${viewerPort}`;
+  as = `http://127.0.0.1:${asPort}`;
+  // The issuer is the recording pass-through; Helios listens behind it.
+  fhir = `http://127.0.0.1:${fhirPort}`;
+  passThrough = await recordingPassThrough(fhirPort, hfsPort);
+  // The authorization server first: Helios fetches its JWKS at boot and exits without it.
+  start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html`,
+    manifest.patients.map((p) => p.fhir_id).join(',')], {}, 'smart-server');
+  await waitFor(`${as}/jwks`);
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-hfs-auth-'));
+  fs.copyFileSync(requireEnv('E2E_SEARCH_PARAMETERS'), path.join(data, 'search-parameters-r4.json'));
+  for (const suffix of ['', '-wal', '-shm']) {
+    const from = requireEnv('E2E_HFS_DB') + suffix;
+    if (fs.existsSync(from)) fs.copyFileSync(from, path.join(data, `hfs.db${suffix}`));
+  }
+  start(requireEnv('E2E_HFS_BIN'), [], {
+    cwd: data,
+    env: {
+      ...process.env,
+      HFS_SERVER_HOST: '127.0.0.1', HFS_SERVER_PORT: String(hfsPort), HFS_BASE_URL: fhir, HFS_DATA_DIR: data,
+      HFS_DATABASE_URL: path.join(data, 'hfs.db'), HFS_NL_SEARCH_ENABLED: 'false', HFS_UI_ENABLED: 'false', RUST_MIN_STACK: '8388608',
+      HFS_AUTH_ENABLED: 'true', HFS_AUTH_JWKS_URL: `${as}/jwks`, HFS_AUTH_ISSUER: as, HFS_AUTH_AUDIENCE: fhir, HFS_AUTH_ALGORITHMS: 'RS256',
+      HFS_SMART_AUTHORIZE_ENDPOINT: `${as}/auth`, HFS_SMART_TOKEN_ENDPOINT: `${as}/token`,
+      HFS_ENABLE_CORS: 'true', HFS_CORS_ORIGINS: viewer,
+    },
+  }, 'hfs (auth on)');
+  await waitFor(`${fhir}/health`);
+  site = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-smart-site-'));
+  fs.cpSync(pkgViewer, path.join(site, 'viewer'), { recursive: true });
+  fs.writeFileSync(path.join(site, 'viewer', 'config.json'), JSON.stringify({
+    fhirBaseUrl: fhir,
+    allowedOrigins: [proxy],
+    // Helios confines patient/ scopes to the patient's compartment, which holds no Endpoint:
+    // the Endpoints an ImagingStudy names are read with user/Endpoint.rs.
+    smart: {
+      clientId: 'emr-imaging-viewer',
+      allowedIssuers: [fhir],
+      scope: 'launch openid fhirUser online_access patient/ImagingStudy.rs patient/Endpoint.rs user/Endpoint.rs patient/Patient.rs patient/DiagnosticReport.rs',
+    },
+  }));
+  start('python3', ['-m', 'http.server', String(viewerPort), '--bind', '127.0.0.1', '--directory', site], {}, 'http.server');
+  await waitFor(`${viewer}/viewer/`);
+});
+
+after(async () => {
+  await browser?.close();
+  for (const child of children) child.kill('SIGTERM');
+  passThrough?.close();
+  if (site) fs.rmSync(site, { recursive: true, force: true });
+});
+
+/** Fills the authorization server's sign-in page (and its patient picker, standalone). */
+async function signIn(page, patient = null) {
+  await page.waitForURL((u) => u.href.startsWith(`${as}/interaction/`), { timeout: 30000 });
+  if (patient) await page.selectOption('[data-testid=smart-patient]', patient);
+  await page.click('[data-testid=smart-submit]');
+  await page.waitForURL((u) => u.href.startsWith(`${viewer}/`), { timeout: 30000 });
+}
+
+/** No token in the viewer's storage: localStorage empty, sessionStorage at most the launch's state. */
+async function noTokenStored(page, tokens) {
+  if (!page.url().startsWith(viewer)) return;
+  const stored = await page.evaluate(() => ({
+    local: Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)]),
+    session: Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)]),
+  }));
+  assert.deepEqual(stored.local, [], 'nothing in localStorage');
+  for (const [key, value] of stored.session) {
+    assert.equal(key, 'emr-imaging:smart-launch', 'only the launch under way');
+    assert.deepEqual(Object.keys(JSON.parse(value)).sort(), ['iss', 'state', 'verifier']);
+    for (const token of tokens) assert.ok(!value.includes(token), 'no token in sessionStorage');
+  }
+}
+
+const bearers = (requests) => [...new Set(requests.map((r) => r.authorization).filter((a) => a?.startsWith('Bearer ')).map((a) => a.slice(7)))];
+
+async function waitDisplayed(page) {
+  try {
+    await page.waitForFunction(() => document.querySelector('[data-testid=viewport-canvas]')?.width > 0, null, { timeout: 60000 });
+  } catch (e) {
+    // What the viewer said instead, for the log.
+    const said = await page.evaluate(() => [...document.querySelectorAll('[data-testid=viewer-error], [data-testid=status]')].map((n) => n.innerText)).catch(() => []);
+    throw new Error(`no image shown; the viewer says: ${JSON.stringify(said)}`);
+  }
+}
+
+async function ehrLaunch(page, patient, studyUid) {
+  const { launch: value } = await (await fetch(`${as}/test/launch`, { method: 'POST', body: JSON.stringify({ patient, studyUid }) })).json();
+  await page.goto(`${viewer}/viewer/launch.html?iss=${encodeURIComponent(fhir)}&launch=${value}`);
+}
+
+test('Helios with authorization on answers 401 without a valid token', async () => {
+  assert.equal((await fetch(`${fhir}/Patient`)).status, 401);
+  assert.equal((await fetch(`${fhir}/Patient`, { headers: { Authorization: 'Bearer not-a-jwt' } })).status, 401);
+  const forged = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.';
+  assert.equal((await fetch(`${fhir}/ImagingStudy`, { headers: { Authorization: `Bearer ${forged}` } })).status, 401);
+});
+
+test('an EHR launch opens the study fhirContext names, with no token stored at any step', async () => {
+  const { patient, study } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  const requests = recordRequests(page);
+  const opened = [];
+  await page.exposeFunction('studyOpened', (uid) => opened.push(uid));
+  await page.addInitScript(() => document.addEventListener('emr-imaging:study-open', (e) => window.studyOpened(e.detail.studyUid)));
+  const started = Date.now();
+  await ehrLaunch(page, patient.fhir_id, study.uid);
+  await signIn(page);
+  assert.ok(!/[?&](code|state)=/.test(page.url()), `code and state left the address: ${page.url()}`);
+  await waitDisplayed(page);
+  console.log(`EHR launch to first image (sign-in included): ${Date.now() - started} ms`);
+  await page.waitForFunction(() => true);
+  assert.ok(opened.includes(study.uid), `the fhirContext study was opened: ${opened}`);
+  const tokens = bearers(requests);
+  assert.ok(tokens.length >= 1, 'a bearer token was used');
+  await noTokenStored(page, tokens);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the state and verifier are gone once used');
+  assert.ok(!page.url().includes('code='));
+  const banner = await page.locator('[data-testid=patient-banner]').innerText();
+  assert.ok(banner.toUpperCase().includes(patient.family.toUpperCase()), banner);
+  for (const r of requests.filter((r) => r.authorization?.startsWith('Bearer '))) {
+    assert.ok([new URL(fhir).origin, proxy].includes(new URL(r.url).origin), `token only to the servers: ${r.url}`);
+  }
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a standalone launch shows the patient picked at sign-in', async () => {
+  const other = manifest.patients[1];
+  const { page, problems } = await newPage(browser);
+  const requests = recordRequests(page);
+  await page.goto(`${viewer}/viewer/index.html`);
+  await signIn(page, other.fhir_id);
+  await waitDisplayed(page);
+  const banner = await page.locator('[data-testid=patient-banner]').innerText();
+  assert.ok(banner.toUpperCase().includes(other.family.toUpperCase()), banner);
+  await noTokenStored(page, bearers(requests));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a wrong state, a missing verifier and an iss outside allowedIssuers are each refused', async () => {
+  const { page } = await newPage(browser);
+  await page.goto(`${viewer}/viewer/launch.html?iss=${encodeURIComponent('https://evil.example/fhir')}&launch=x`);
+  assert.match(await page.locator('[data-testid=viewer-error]').innerText(), /not a FHIR server this viewer may be launched from/);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'nothing started');
+  // No launch was started in this tab: no verifier.
+  await page.goto(`${viewer}/viewer/index.html?code=stolen&state=guessed`);
+  assert.match(await page.locator('[data-testid=viewer-error]').innerText(), /not started in this tab/);
+  assert.ok(!page.url().includes('code='), 'the code left the address');
+  // A launch under way, answered with another state.
+  const { patient, study } = ctOf(manifest);
+  await ehrLaunch(page, patient.fhir_id, study.uid);
+  await page.waitForURL((u) => u.href.startsWith(`${as}/interaction/`));
+  await page.goto(`${viewer}/viewer/index.html?code=stolen&state=guessed`);
+  assert.match(await page.locator('[data-testid=viewer-error]').innerText(), /does not carry the state this tab sent/);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the state and verifier were deleted once read');
+  assert.equal(await page.evaluate(() => localStorage.length), 0);
+  await page.close();
+});
+
+test('a revoked refresh token ends in "session expired" and the images shown stay', async () => {
+  const { patient, study } = ctOf(manifest);
+  const { page } = await newPage(browser);
+  await ehrLaunch(page, patient.fhir_id, study.uid);
+  await signIn(page);
+  await waitDisplayed(page);
+  await fetch(`${as}/test/revoke`, { method: 'POST' });
+  // The refresh at three quarters of the 60 s token fails.
+  await page.waitForFunction(() => /session expired/.test(document.querySelector('[data-testid=status]')?.innerText ?? ''), null, { timeout: 90000 });
+  assert.ok(await page.evaluate(() => document.querySelector('[data-testid=viewport-canvas]').width > 0), 'the image stays');
+  await noTokenStored(page, []);
+  await page.close();
+});
+
+test('a 60 s token is renewed over 3 minutes: the proxies see each new token and never an old one again', async () => {
+  const { patient } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  const errors = [];
+  await page.exposeFunction('viewerError', (e) => errors.push(e));
+  await page.addInitScript(() => document.addEventListener('emr-imaging:error', (e) => window.viewerError(`${e.detail.code}: ${e.detail.message}`)));
+  const requests = recordRequests(page);
+  await clearJournal(proxy);
+  await ehrLaunch(page, patient.fhir_id, null);
+  await signIn(page);
+  await waitDisplayed(page);
+  const fhirFrom = fhirJournal.length;
+  const dicomweb = [];
+  const started = Date.now();
+  const items = page.locator('[data-testid=study-list] li');
+  for (let i = 0; Date.now() - started < 180000; i++) {
+    await new Promise((r) => setTimeout(r, 15000));
+    // Switch studies, so the servers are asked with whatever token is current.
+    await items.nth(i % Math.max(1, await items.count())).click().catch(() => {});
+    const entries = await journal(proxy);
+    dicomweb.push(...entries.map((e) => e.token_tail));
+    await clearJournal(proxy);
+    const renewals = requests.filter((r) => r.url.startsWith(`${as}/token`)).length;
+    const fhirNow = fhirJournal.slice(fhirFrom);
+    console.log(`${Math.round((Date.now() - started) / 1000)} s: token endpoint called ${renewals} times; Helios saw ${fhirNow.length} requests with ${tokenOrder(fhirNow.map((e) => e.tokenTail)).order.length} tokens, Orthanc's proxy ${dicomweb.length} with ${tokenOrder(dicomweb).order.length}`);
+    await noTokenStored(page, bearers(requests));
+  }
+  const onFhir = tokenOrder(fhirJournal.slice(fhirFrom).map((e) => e.tokenTail));
+  const onDicomweb = tokenOrder(dicomweb);
+  console.log(`tokens over 3 min, in order: Helios ${onFhir.order.length}, Orthanc ${onDicomweb.order.length}`);
+  assert.ok(onFhir.order.length >= 3, `renewed at least twice: ${onFhir.order.length}`);
+  assert.equal(onFhir.cameBack, null, 'no token came back to Helios after its successor');
+  assert.equal(onDicomweb.cameBack, null, 'no token came back to Orthanc after its successor');
+  // Both servers saw the tokens in one order: Orthanc's are Helios's, in the same sequence.
+  const positions = onDicomweb.order.map((t) => onFhir.order.indexOf(t));
+  assert.ok(positions.every((p, k) => p >= 0 && (k === 0 || p > positions[k - 1])), `one order: ${positions}`);
+  assert.deepEqual(errors.filter((e) => !e.startsWith('superseded')), [], 'no 401 reached the user');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
