@@ -119,6 +119,17 @@ pub fn nearest_slice(positions: &[f64], target: f64) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
+/// The slice of `follower` (each slice's Image Position (Patient), if it has one) nearest the
+/// leader's slice at `leader_ipp` with orientation `leader_iop`, both measured along the
+/// leader's normal: two stacks of other spacing, start or order are matched by where their
+/// slices lie, never by index. `None` without a usable orientation or any positioned slice.
+pub fn linked_slice(leader_ipp: &[f64; 3], leader_iop: &[f64; 6], follower: &[Option<[f64; 3]>]) -> Option<usize> {
+    let target = slice_position(leader_ipp, leader_iop)?;
+    let positions: Vec<f64> =
+        follower.iter().map(|ipp| ipp.as_ref().and_then(|ipp| slice_position(ipp, leader_iop)).unwrap_or(f64::NAN)).collect();
+    nearest_slice(&positions, target)
+}
+
 /// A scale bar: its length in mm and in screen pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScaleBar {
@@ -401,6 +412,35 @@ mod tests {
         assert_eq!(nearest_slice(&stack, f64::NAN), None);
         assert_eq!(nearest_slice(&stack, f64::INFINITY), None);
         assert_eq!(nearest_slice(&[], 0.0), None);
+    }
+
+    #[test]
+    fn a_linked_slice_is_matched_by_position_along_the_leaders_normal() {
+        use super::linked_slice;
+        const AXIAL: [f64; 6] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        // The prior: 8 mm slices from z = +4 down; the current: 5 mm from z = 0 down.
+        let prior: Vec<Option<[f64; 3]>> = (0..6).map(|i| Some([-100.0, -80.0, 4.0 - 8.0 * f64::from(i)])).collect();
+        for (i, want) in [(0, 0), (1, 1), (2, 2), (3, 2), (4, 3), (5, 4), (6, 4), (7, 5)] {
+            let z = -5.0 * f64::from(i);
+            assert_eq!(linked_slice(&[0.0, 0.0, z], &AXIAL, &prior), Some(want), "current slice {i} at z {z}");
+            let got = prior[want].map(|p| p[2]).unwrap_or(f64::NAN);
+            assert!((got - z).abs() <= 4.0, "within half the prior's spacing: {got} for {z}");
+        }
+        assert_eq!(linked_slice(&[0.0, 0.0, -60.0], &AXIAL, &prior), Some(5), "beyond the prior: its nearest end");
+        // The row offset (x, y) does not move a slice along the normal; the order does not matter.
+        let mut reversed = prior.clone();
+        reversed.reverse();
+        assert_eq!(linked_slice(&[55.0, -20.0, -10.0], &AXIAL, &reversed), Some(3), "z -12 is the nearest of -10");
+        // A slice without a position is skipped; without an orientation nothing is matched.
+        let gaps = [None, Some([0.0, 0.0, -20.0]), None];
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &AXIAL, &gaps), Some(1));
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &[0.0; 6], &prior), None);
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &AXIAL, &[None, None]), None);
+        // A leader tilted about x: positions are read along its own normal (0, -sin, cos).
+        let (s, c) = (0.3_f64.sin(), 0.3_f64.cos());
+        let tilted = [1.0, 0.0, 0.0, 0.0, c, s];
+        let follower: Vec<Option<[f64; 3]>> = (0..5).map(|i| Some([0.0, -s * 10.0 * f64::from(i), c * 10.0 * f64::from(i)])).collect();
+        assert_eq!(linked_slice(&[0.0, -s * 21.0, c * 21.0], &tilted, &follower), Some(2));
     }
 
     /// Against a reference that sorts every finite candidate by (distance, index), on stacks

@@ -18,6 +18,7 @@
 //!   waited for ([`Status::Waiting`]), and a list the server could not page through completely
 //!   is shown with the reason reported ([`Screen::failed`]).
 
+mod compare;
 mod error;
 mod generation;
 mod key_images;
@@ -30,6 +31,7 @@ mod structured_reports;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub use compare::{prior_series, Comparison, ScrollLink, Side, SliceGeometry};
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
 pub use key_images::KeyImages;
@@ -102,6 +104,8 @@ struct State {
     stack: Option<(String, String)>,
     /// (series, instance) the viewport shows.
     shown: Option<(String, String)>,
+    /// The study shown beside the open one, and its loads' claim.
+    comparison: Option<(String, Generation)>,
 }
 
 pub struct Session<T, S> {
@@ -262,6 +266,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let (patient, studies) = {
             let mut state = self.state.borrow_mut();
             state.selected_study = None;
+            state.comparison = None;
             state.stack = None;
             state.shown = None;
             (state.patient.clone(), state.studies.clone())
@@ -375,6 +380,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         {
             let mut state = self.state.borrow_mut();
             state.selected_study = Some(study_uid.to_string());
+            state.comparison = None;
             state.opened = None;
             state.stack = None;
             state.shown = None;
@@ -589,6 +595,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
             let mut state = self.state.borrow_mut();
             state.stack = None;
             state.shown = None;
+            if let Some((_, comparison)) = state.comparison.take() {
+                comparison.token().cancel();
+            }
         }
         self.screen.apply(Update::Blocked(mismatch.clone()));
         self.fail(SessionError::WrongPatient(mismatch))
