@@ -47,7 +47,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-panes{flex:1;display:flex;gap:4px;min-width:0;min-height:0}
 .emr-imaging .emr-pane{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}
 .emr-imaging .emr-pane-head{display:flex;gap:.5em;align-items:center;padding:2px 4px;flex-wrap:wrap}
-.emr-imaging .emr-pane-label{flex:1;font-weight:600}
+.emr-imaging .emr-pane-label{flex:1 1 100%;font-weight:600}
 .emr-imaging .emr-comparable{color:var(--emr-accent);font-weight:600}
 .emr-imaging .emr-viewer{flex:1;display:flex;flex-direction:column;min-height:0}
 .emr-imaging .emr-toolbar{display:flex;flex-wrap:wrap;gap:3px;padding:3px 4px;border-bottom:1px solid var(--emr-border);flex:none;align-items:center}
