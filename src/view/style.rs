@@ -101,6 +101,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-sr-container>.emr-sr-concept{font-weight:600}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
+@container emr (max-width:700px){.emr-imaging .emr-panes{flex-direction:column}}
 @container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}
   .emr-imaging .emr-reports{grid-column:1/-1;max-height:8em;border-left:none;border-top:1px solid var(--emr-border)}}
 @container emr (max-width:560px){.emr-imaging .emr-body{grid-template-columns:minmax(0,1fr);grid-template-rows:auto minmax(0,1fr) auto}
