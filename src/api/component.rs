@@ -36,6 +36,8 @@ pub(super) struct Inner {
     fhircast: RefCell<Option<Rc<Fhircast>>>,
     /// New studies of the patient on screen (a FHIR Subscription or polling), when asked for.
     watch: Option<Rc<StudyWatch>>,
+    /// The SMART launch this component was made for, and who signed in (`fromSmartLaunch`).
+    launch: RefCell<Option<(crate::launch::smart::LaunchContext, Option<String>)>>,
 }
 
 /// Where the session's updates land: the view's store, and the host's events.
@@ -132,7 +134,7 @@ impl EmrImagingComponent {
             }
             let watch = options.watch.is_on().then(|| StudyWatch::new(weak.clone(), options.watch.clone()));
             *face.watch.borrow_mut() = watch.as_ref().map(Rc::downgrade);
-            Inner { session, options, face, partition: RefCell::new(None), fhircast: RefCell::new(None), watch }
+            Inner { session, options, face, partition: RefCell::new(None), fhircast: RefCell::new(None), watch, launch: RefCell::new(None) }
         });
         if let Some(config) = inner.options.fhircast.clone() {
             let inner = inner.clone();
@@ -384,6 +386,40 @@ impl EmrImagingComponent {
         to_js(&reports)
     }
 
+    /// The SMART launch's context (`fromSmartLaunch`), else null: `patient`, `encounter`, the
+    /// `study` `fhirContext` names, `needPatientBanner` (false: the EHR shows its own),
+    /// `fhircast` (`hub.url`, `hub.topic`) and the signed-in `user` (the id_token's `fhirUser`,
+    /// else `sub`).
+    #[wasm_bindgen(getter, js_name = launchContext, unchecked_return_type = "LaunchContext | null")]
+    pub fn launch_context(&self) -> JsValue {
+        let launch = self.inner.launch.borrow();
+        match launch.as_ref() {
+            Some((context, user)) => to_js(&super::smart_face::launch_context_json(context, user.as_deref())).unwrap_or(JsValue::NULL),
+            None => JsValue::NULL,
+        }
+    }
+
+    /// Opens what the SMART launch names: the `fhirContext` study (of the launch patient), else
+    /// the patient's studies. Rejects with "smart-launch" on a component not from a launch.
+    #[wasm_bindgen(js_name = openLaunch, unchecked_return_type = "Promise<void>")]
+    pub fn open_launch(&self) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        let target = inner.launch.borrow().as_ref().map(|(context, _)| context.target());
+        future_to_promise(async move {
+            let target = match target {
+                Some(Ok(target)) => target,
+                Some(Err(e)) => return Err(ApiError::from(&e).into_js()),
+                None => {
+                    let message = "this component was not made by EMRImagingComponent.fromSmartLaunch".to_string();
+                    return Err(ApiError::with_code(ErrorCode::SmartLaunch, message).into_js());
+                }
+            };
+            inner.prepare(None).await;
+            inner.session.open_target(&target).await.map_err(api_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// Drops cached images from memory and IndexedDB; resolves when both are empty.
     #[wasm_bindgen(js_name = clearCache, unchecked_return_type = "Promise<void>")]
     pub fn clear_cache(&self) -> js_sys::Promise {
@@ -412,6 +448,21 @@ impl EmrImagingComponent {
     }
 }
 
+/// What a SMART launch (`fromSmartLaunch`, the hosted viewer) sets.
+impl EmrImagingComponent {
+    /// A SMART grant's token and its renewal, kept fresh for as long as the page lives.
+    pub(crate) fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
+        self.inner.session.put_grant(fresh, renewer);
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::spawn_local(async move { inner.session.keep_fresh().await });
+    }
+
+    /// The launch's context and signed-in user, for `launchContext` and `openLaunch`.
+    pub(crate) fn set_launch(&self, context: crate::launch::smart::LaunchContext, user: Option<String>) {
+        *self.inner.launch.borrow_mut() = Some((context, user));
+    }
+}
+
 #[cfg(feature = "viewer")]
 /// What the hosted viewer drives besides the public methods (crate-internal: the viewer is
 /// another face of the same session).
@@ -432,13 +483,6 @@ impl EmrImagingComponent {
 
     pub(crate) fn set_provider(&self, provider: crate::net::TokenProvider) {
         self.inner.session.set_token_provider(provider);
-    }
-
-    /// A SMART grant's token and its renewal, kept fresh for as long as the page lives.
-    pub(crate) fn put_grant(&self, fresh: crate::net::Fresh, renewer: Option<crate::net::Renewer>) {
-        self.inner.session.put_grant(fresh, renewer);
-        let inner = self.inner.clone();
-        wasm_bindgen_futures::spawn_local(async move { inner.session.keep_fresh().await });
     }
 
     /// Forgets the patient, as a context close does.

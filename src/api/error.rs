@@ -36,6 +36,8 @@ wire_enum! {
         InvalidConfig = "invalid-config",
         /// FHIRcast: a context change was not followed somewhere (a SyncError), or the hub refused us.
         ContextSync = "context-sync",
+        /// A SMART launch was refused or failed (`smartLaunch`, `fromSmartLaunch`, `openLaunch`).
+        SmartLaunch = "smart-launch",
         Internal = "internal",
     }
 }
@@ -91,6 +93,12 @@ impl ApiError {
         let _ = js_sys::Reflect::set(target, &code.into(), &self.code.as_str().into());
         let _ = js_sys::Reflect::set(target, &message.into(), &self.message.as_str().into());
         let _ = js_sys::Reflect::set(target, &status.into(), &self.status.map(JsValue::from).unwrap_or(JsValue::NULL));
+    }
+}
+
+impl From<&crate::launch::smart::SmartError> for ApiError {
+    fn from(e: &crate::launch::smart::SmartError) -> Self {
+        ApiError::new(ErrorCode::SmartLaunch, e.to_string())
     }
 }
 

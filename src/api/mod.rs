@@ -5,6 +5,7 @@
 pub mod error;
 pub mod events;
 pub mod keys;
+pub mod smart_face;
 mod types;
 
 #[cfg(target_arch = "wasm32")]
@@ -18,6 +19,8 @@ mod jpeg;
 #[cfg(target_arch = "wasm32")]
 mod options;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
+mod sign_in_window;
+#[cfg(target_arch = "wasm32")]
 mod smart_launch;
 #[cfg(target_arch = "wasm32")]
 mod subscriptions;

@@ -5,9 +5,10 @@
 use super::component::EmrImagingComponent;
 use super::error::{ApiError, ErrorCode};
 use super::events::Event;
+use super::sign_in_window;
 use super::smart_launch;
 use crate::launch::config::FhircastSetting;
-use crate::launch::smart::{Callback, SmartError, StudyRef};
+use crate::launch::smart::{Callback, SmartError};
 use crate::launch::{self, HostMessage, MessageType, ViewerConfig};
 use crate::net::Transport;
 use crate::session::Target;
@@ -47,6 +48,11 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
                 let (token, clean) = launch::take_access_token(&address);
                 let (callback, clean) = Callback::take(&clean);
                 window.history()?.replace_state_with_url(&JsValue::NULL, "", Some(clean.as_str()))?;
+                // The sign-in window of a frame without storage: the answer is the frame's.
+                if callback.is_some() && sign_in_window::hand_to_opener(&address) {
+                    show_error(&root, "Signed in", "This window closes; the images open where you started.");
+                    return Ok(JsValue::UNDEFINED);
+                }
                 (token, callback, clean.query().unwrap_or_default().to_string())
             }
             Err(_) => (None, None, String::new()),
@@ -65,33 +71,41 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         };
         let host = Rc::new(Host::new(window.clone(), config.parent_origins.clone()));
         let smart = config.smart.clone();
-        // An EHR launch: checked, then the browser goes to the authorization server.
+        // An EHR launch: checked, then the browser goes to the authorization server; in a
+        // frame without storage, a sign-in window goes there and the launch goes on here.
+        let mut signed_in = None;
         if entry == Entry::SmartLaunch
             || (entry == Entry::Viewer && callback.is_none() && url_token.is_none() && smart.is_some() && host.embedder().is_none())
         {
             let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
             let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            let started = match &smart {
+            let issuer = match &smart {
                 None => Err(SmartError::NotConfigured),
                 Some(settings) if entry == Entry::SmartLaunch => match param("iss") {
                     None => Err(SmartError::NoIssuer),
-                    Some(iss) => match settings.check_issuer(&iss) {
-                        Ok(iss) => smart_launch::begin(settings, &iss, param("launch").as_deref()).await,
-                        Err(e) => Err(e),
-                    },
+                    Some(iss) => settings.check_issuer(&iss).map(|iss| (settings, iss, param("launch"))),
                 },
                 // A standalone launch, by itself: the site's FHIR server is the issuer.
-                Some(settings) => match settings.check_issuer(config.fhir_base.as_str()) {
-                    Ok(iss) => smart_launch::begin(settings, &iss, None).await,
-                    Err(e) => Err(e),
-                },
+                Some(settings) => settings.check_issuer(config.fhir_base.as_str()).map(|iss| (settings, iss, None)),
             };
-            if let Err(e) = started {
-                show_error(&root, "This launch is refused", &e.to_string());
+            let started = match issuer {
+                Ok((settings, iss, launch)) if !smart_launch::has_storage() && sign_in_window::in_frame() => {
+                    sign_in_window::sign_in(&root, settings, &iss, launch.as_deref()).await.map(Some)
+                }
+                Ok((settings, iss, launch)) => smart_launch::begin(settings, &iss, launch.as_deref()).await.map(|_| None),
+                Err(e) => Err(e),
+            };
+            match started {
+                Ok(Some(granted)) => signed_in = Some(granted),
+                Ok(None) => return Ok(JsValue::UNDEFINED),
+                Err(e) => {
+                    show_error(&root, "This launch is refused", &e.to_string());
+                    return Ok(JsValue::UNDEFINED);
+                }
             }
-            return Ok(JsValue::UNDEFINED);
         }
         let granted = match (callback, &smart) {
+            _ if signed_in.is_some() => signed_in,
             (None, _) => None,
             (Some(callback), Some(settings)) => match smart_launch::complete(settings, callback).await {
                 Ok(granted) => Some(granted),
@@ -118,7 +132,8 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
         let fhir_base = granted.as_ref().map(|g| g.fhir_base.clone());
         let context = granted.as_ref().map(|g| &g.context);
         let fhircast = config.fhircast_session(context.and_then(|c| c.hub_url.as_deref()), context.and_then(|c| c.hub_topic.as_deref()));
-        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), fhircast.as_ref(), key_images_only))?);
+        let user = granted.as_ref().and_then(|g| g.user.as_deref());
+        let component = Rc::new(EmrImagingComponent::new(options(&config, fhir_base.as_ref(), user, fhircast.as_ref(), key_images_only))?);
         let handshake = Rc::new(Handshake::default());
         // A host, if any, is asked for a token when ours cannot be renewed.
         if granted.is_none() || host.embedder().is_some() {
@@ -133,12 +148,10 @@ pub fn start_viewer(root: web_sys::HtmlElement, entry: String, config_url: Strin
             if !context.need_patient_banner {
                 let _ = root.set_attribute("data-ehr-banner", "");
             }
-            target = match (context.study, context.patient) {
-                (Some(StudyRef::Uid(uid)), patient) => Some(Target::Studies { uids: vec![uid], patient }),
-                (Some(StudyRef::Id(id)), patient) => Some(Target::StudyIds { ids: vec![id], patient }),
-                (_, Some(id)) => Some(Target::Patient { id }),
-                (_, None) => {
-                    show_error(&root, "This sign-in is refused", &SmartError::NoPatient.to_string());
+            target = match context.target() {
+                Ok(target) => Some(target),
+                Err(e) => {
+                    show_error(&root, "This sign-in is refused", &e.to_string());
                     return Ok(JsValue::UNDEFINED);
                 }
             };
@@ -178,7 +191,13 @@ async fn load_config(address: &str) -> Result<ViewerConfig, String> {
 
 /// The component's options from the site's settings and the SMART grant (its FHIR base and
 /// FHIRcast session): nothing from the address but what to show of the studies.
-fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, fhircast: Option<&FhircastSetting>, key_images_only: bool) -> JsValue {
+fn options(
+    config: &ViewerConfig,
+    fhir_base: Option<&url::Url>,
+    user: Option<&str>,
+    fhircast: Option<&FhircastSetting>,
+    key_images_only: bool,
+) -> JsValue {
     let o = js_sys::Object::new();
     let set = |k: &str, v: &JsValue| {
         let _ = js_sys::Reflect::set(&o, &k.into(), v);
@@ -191,6 +210,9 @@ fn options(config: &ViewerConfig, fhir_base: Option<&url::Url>, fhircast: Option
         set("externalIidViewer", &viewer.as_str().into());
     }
     set("keyImagesOnly", &key_images_only.into());
+    if let Some(user) = user {
+        set("userId", &user.into());
+    }
     let allowed: js_sys::Array = config.allowed_origins.iter().map(|o| JsValue::from_str(o)).collect();
     set("allowedOrigins", &allowed);
     if let Some(cast) = fhircast {

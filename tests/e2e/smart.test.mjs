@@ -15,6 +15,65 @@ import { fileURLToPath } from 'node:url';
 import { clearJournal, ctOf, journal, launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
 
 const pkgViewer = fileURLToPath(new URL('../../pkg/viewer/', import.meta.url));
+const pkgRoot = fileURLToPath(new URL('../../pkg/', import.meta.url));
+
+/**
+ * An EMR page with the widget: an EHR launch arrives with `iss` and `launch` and calls
+ * `smartLaunch`; the sign-in comes back with `code` and `state`, and `fromSmartLaunch` ends it.
+ * `window.launched` settles with the launch context, or the error's code and message.
+ */
+function widgetPage(smart, allowedOrigins) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>EMR chart</title><link rel="icon" href="data:,"></head>
+<body><div id="images" style="width:800px;height:600px"></div>
+<script type="module">
+import { EMRImagingComponent, smartLaunch } from './index.js';
+const smart = ${JSON.stringify(smart)};
+const query = new URLSearchParams(location.search);
+window.launched = (async () => {
+  if (!query.has('code') && !query.has('error')) {
+    await smartLaunch(smart);
+    return { started: true };
+  }
+  const component = await EMRImagingComponent.fromSmartLaunch({ smart, allowedOrigins: ${JSON.stringify(allowedOrigins)} });
+  window.component = component;
+  component.mount(document.getElementById('images'));
+  window.opened = [];
+  component.on('study-open', (study) => window.opened.push(study.studyUid));
+  await component.openLaunch();
+  return component.launchContext;
+})().catch((e) => ({ code: e.code, message: e.message }));
+</script></body></html>`;
+}
+
+/** What the widget page's launch settled with. */
+async function launched(page) {
+  await page.waitForFunction(() => window.launched !== undefined, null, { timeout: 30000 });
+  return page.evaluate(() => window.launched);
+}
+
+/** The cache partition of a FHIR base and user, as the widget names it (cache::policy::partition). */
+function partitionOf(fhirBase, user) {
+  const bytes = [...Buffer.from(fhirBase), 0, ...Buffer.from(user)];
+  const hash = (seed) => {
+    let h = seed;
+    for (const b of bytes) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+    return h.toString(16).padStart(16, '0');
+  };
+  return hash(0xcbf29ce484222325n) + hash(0x84222325cbf29ce4n);
+}
+
+/** The partitions of the images the page's widget keeps in IndexedDB. */
+function storedPartitions(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('emr-imaging-cache');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const all = open.result.transaction('meta').objectStore('meta').getAll();
+      all.onsuccess = () => { resolve([...new Set(all.result.map((r) => r.partition))]); open.result.close(); };
+      all.onerror = () => reject(all.error);
+    };
+  }));
+}
 const here = fileURLToPath(new URL('.', import.meta.url));
 const children = [];
 let browser;
@@ -94,7 +153,7 @@ before(async () => {
   fhir = `http://127.0.0.1:${fhirPort}`;
   passThrough = await recordingPassThrough(fhirPort, hfsPort);
   // The authorization server first: Helios fetches its JWKS at boot and exits without it.
-  start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html`,
+  start('node', [path.join(here, 'smart-server.mjs'), String(asPort), fhir, `${viewer}/viewer/index.html,${viewer}/widget/smart.html`,
     manifest.patients.map((p) => p.fhir_id).join(',')], {}, 'smart-server');
   await waitFor(`${as}/jwks`);
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'emr-imaging-hfs-auth-'));
@@ -128,6 +187,13 @@ before(async () => {
       scope: 'launch openid fhirUser online_access patient/ImagingStudy.rs patient/Endpoint.rs user/Endpoint.rs patient/Patient.rs patient/DiagnosticReport.rs',
     },
   }));
+  // A page that embeds the widget from the npm package and runs the launch itself.
+  fs.cpSync(pkgRoot, path.join(site, 'widget'), { recursive: true, filter: (f) => !f.includes(`${path.sep}viewer`) });
+  fs.writeFileSync(path.join(site, 'widget', 'smart.html'), widgetPage({
+    clientId: 'emr-imaging-viewer',
+    allowedIssuers: [fhir],
+    scope: 'launch openid fhirUser online_access patient/ImagingStudy.rs patient/Endpoint.rs user/Endpoint.rs patient/Patient.rs patient/DiagnosticReport.rs',
+  }, [proxy]));
   start('python3', ['-m', 'http.server', String(viewerPort), '--bind', '127.0.0.1', '--directory', site], {}, 'http.server');
   await waitFor(`${viewer}/viewer/`);
 });
@@ -302,4 +368,95 @@ test('a 60 s token is renewed over 3 minutes: the proxies see each new token and
   assert.deepEqual(errors.filter((e) => !e.startsWith('superseded')), [], 'no 401 reached the user');
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('the widget runs an EHR launch itself: smartLaunch, then fromSmartLaunch and openLaunch', async () => {
+  const { patient, study } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  const requests = recordRequests(page);
+  const { launch: value } = await (await fetch(`${as}/test/launch`, { method: 'POST', body: JSON.stringify({ patient: patient.fhir_id, studyUid: study.uid }) })).json();
+  await page.goto(`${viewer}/widget/smart.html?iss=${encodeURIComponent(fhir)}&launch=${value}`);
+  await signIn(page);
+  const context = await launched(page);
+  assert.ok(!/[?&](code|state)=/.test(page.url()), `code and state left the address: ${page.url()}`);
+  assert.equal(context.code, undefined, `the launch failed: ${JSON.stringify(context)}`);
+  assert.equal(context.patient, patient.fhir_id);
+  assert.deepEqual(context.study, { studyUid: study.uid });
+  assert.equal(context.needPatientBanner, true);
+  // The id_token, checked against the issuer's keys, names the user: not the access token.
+  assert.equal(context.user, 'Practitioner/dr-e2e');
+  await waitDisplayed(page);
+  assert.deepEqual(await page.evaluate(() => window.opened), [study.uid], 'openLaunch opened the fhirContext study');
+  const tokens = bearers(requests);
+  assert.ok(tokens.length >= 1, 'the images came with the launch token');
+  await noTokenStored(page, tokens);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the launch state is gone once used');
+  // The cache partition is the id_token's user's.
+  await page.waitForFunction(() => new Promise((r) => { const o = indexedDB.open('emr-imaging-cache'); o.onsuccess = () => { const c = o.result.transaction('meta').objectStore('meta').count(); c.onsuccess = () => { r(c.result > 0); o.result.close(); }; }; }), null, { timeout: 30000 });
+  // (The bridge holds the base as a URL, with its trailing slash.)
+  assert.notEqual(partitionOf(`${fhir}/`, 'Practitioner/dr-e2e'), partitionOf(`${fhir}/`, 'dr-e2e'));
+  assert.deepEqual(await storedPartitions(page), [partitionOf(`${fhir}/`, 'Practitioner/dr-e2e')], 'not the access token sub\'s');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('the widget refuses a launch whose id_token was altered, and without a sign-in answer', async () => {
+  const { patient, study } = ctOf(manifest);
+  const { page } = await newPage(browser);
+  // The token response's id_token with another user put in: its signature no longer holds.
+  await page.route(`${as}/token`, async (route) => {
+    const answer = await route.fetch();
+    const body = await answer.json();
+    const [header, claims, signature] = body.id_token.split('.');
+    const changed = { ...JSON.parse(Buffer.from(claims, 'base64url')), sub: 'someone-else', fhirUser: 'Practitioner/someone-else' };
+    body.id_token = [header, Buffer.from(JSON.stringify(changed)).toString('base64url'), signature].join('.');
+    await route.fulfill({ response: answer, json: body });
+  });
+  const { launch: value } = await (await fetch(`${as}/test/launch`, { method: 'POST', body: JSON.stringify({ patient: patient.fhir_id, studyUid: study.uid }) })).json();
+  await page.goto(`${viewer}/widget/smart.html?iss=${encodeURIComponent(fhir)}&launch=${value}`);
+  await signIn(page);
+  const refused = await launched(page);
+  assert.equal(refused.code, 'smart-launch', JSON.stringify(refused));
+  assert.match(refused.message, /signature does not check/);
+  assert.equal(await page.evaluate(() => window.component), undefined, 'no component, so no image');
+  await page.unroute(`${as}/token`);
+  // A redirect page opened without a sign-in answer.
+  await page.goto(`${viewer}/widget/smart.html?code=forged&state=forged`);
+  const stray = await launched(page);
+  assert.equal(stray.code, 'smart-launch');
+  assert.match(stray.message, /not started in this tab/);
+  await page.close();
+});
+
+test('an EHR launch into a cross-site frame without storage signs in through a window of its own', async () => {
+  const { patient, study } = ctOf(manifest);
+  // The EHR's page on another site (127.0.0.1 against the viewer's localhost) frames the launch.
+  const { launch: value } = await (await fetch(`${as}/test/launch`, { method: 'POST', body: JSON.stringify({ patient: patient.fhir_id, studyUid: study.uid }) })).json();
+  const src = `${viewer}/viewer/launch.html?iss=${encodeURIComponent(fhir)}&launch=${value}`;
+  const ehr = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>EHR</title><link rel="icon" href="data:,"><iframe src="${src}" style="width:900px;height:700px"></iframe>`);
+  });
+  await new Promise((r) => ehr.listen(0, '127.0.0.1', r));
+  const { page, problems } = await newPage(browser);
+  try {
+    await page.goto(`http://127.0.0.1:${ehr.address().port}/`);
+    const frame = page.frameLocator('iframe');
+    const button = frame.locator('[data-testid=smart-sign-in]');
+    await button.waitFor({ timeout: 30000 });
+    assert.equal(await page.frames()[1].evaluate(() => { try { sessionStorage.length; return 'stored'; } catch { return 'denied'; } }), 'denied');
+    const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    await signIn(popup);
+    // The window hands the answer to the frame and closes; the frame exchanges the code.
+    await popup.waitForEvent('close', { timeout: 30000 });
+    const viewerFrame = page.frames().find((f) => f.url().startsWith(viewer));
+    await waitDisplayed(viewerFrame);
+    const shown = await viewerFrame.evaluate(() => document.querySelector('[data-testid=overlay-patient-id]')?.innerText ?? '');
+    assert.ok(shown.includes(patient.mrn), `the launch patient's image: ${shown}`);
+    assert.ok(!/[?&](code|state)=/.test(viewerFrame.url()), 'no code or state in the frame address');
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    ehr.close();
+  }
 });

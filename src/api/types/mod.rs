@@ -76,6 +76,47 @@ export interface FhircastOptions {
 /** Detail of `emr-imaging:context`: a FHIRcast event and how it was followed (200 followed, 409 refused, 400 malformed). */
 export interface ContextDetail { event: string; id: string; context: unknown[]; status: number; }
 
+/** `smartLaunch(config)`: the site's SMART client registration (as `config.json` `smart` of the hosted viewer),
+ * and the launch. Tokens stay in memory; only `state` and the PKCE verifier go to sessionStorage, until used. */
+export interface SmartLaunchConfig {
+  clientId: string;
+  /** FHIR bases that may launch this page. Required unless `iss` is given, which then allows just itself. */
+  allowedIssuers?: string[];
+  /** The scopes asked for (default: `launch openid fhirUser online_access patient/ImagingStudy.rs patient/Endpoint.rs
+   * patient/Patient.rs patient/DiagnosticReport.rs`; `launch/patient` in place of `launch` for a standalone launch). */
+  scope?: string;
+  /** Registered with the client exactly; default: this page without its query. */
+  redirectUri?: string;
+  /** Only for a confidential client (a static page cannot keep a secret from its users). */
+  clientSecret?: string;
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+  /** The FHIR server to launch from; default: the page's `iss` parameter (an EHR launch). */
+  iss?: string;
+  /** The EHR's `launch`; default: the page's `launch` parameter. Without one, a standalone launch. */
+  launch?: string;
+}
+
+/** `EMRImagingComponent.fromSmartLaunch(options)`: the component's options, with the SMART settings given to
+ * `smartLaunch`; `fhirBaseUrl` comes from the launch (the issuer, or its imaging endpoint). */
+export interface SmartLaunchOptions extends Omit<EMRImagingOptions, "fhirBaseUrl"> {
+  smart: Omit<SmartLaunchConfig, "iss" | "launch">;
+}
+
+/** `component.launchContext`: what the SMART token response named. */
+export interface LaunchContext {
+  /** The FHIR id of the launch patient. */
+  patient: string | null;
+  encounter: string | null;
+  /** The ImagingStudy `fhirContext` names, by DICOM UID or by FHIR id. */
+  study: { studyUid: string } | { fhirId: string } | null;
+  /** false when the EHR shows its own patient banner. */
+  needPatientBanner: boolean;
+  /** The FHIRcast session of the launch (followed by the component). */
+  fhircast: { hubUrl: string; topic: string } | null;
+  /** Who signed in: the verified id_token's `fhirUser`, else its `sub`; null without an id_token. */
+  user: string | null;
+}
+
 /** Returns a fresh bearer token (e.g. after a SMART refresh). */
 export type TokenProvider = () => Promise<string>;
 
@@ -137,7 +178,7 @@ export type EMRImagingErrorCode =
   | "network" | "unauthorized" | "session-expired" | "not-found" | "server" | "timeout" | "too-large" | "invalid-url"
   | "invalid-options" | "fhir" | "dicomweb" | "no-endpoint" | "no-images" | "invalid-dicom"
   | "unsupported-image" | "patient-mismatch" | "superseded" | "foreign-page"
-  | "iid-invalid-request" | "invalid-config" | "context-sync" | "internal";
+  | "iid-invalid-request" | "invalid-config" | "context-sync" | "smart-launch" | "internal";
 
 /** What a rejected Promise and the `error` event carry. */
 export interface EMRImagingError extends Error {

@@ -357,3 +357,22 @@ fn measurements_match_their_declarations() {
         assert_eq!(keys(&value), fields, "calibration {kind}");
     }
 }
+
+#[test]
+fn the_smart_launch_declarations_match_the_settings_and_the_context() {
+    use crate::api::smart_face::{launch_context_json, LAUNCH_MEMBERS};
+    use crate::launch::smart::{LaunchContext, StudyRef, SETTINGS};
+    let declared = interface("SmartLaunchConfig");
+    let accepted: BTreeSet<String> = SETTINGS.iter().chain(LAUNCH_MEMBERS.iter()).map(|k| k.to_string()).collect();
+    assert_eq!(declared.keys().cloned().collect::<BTreeSet<_>>(), accepted, "SmartLaunchConfig (left) against the settings read");
+    assert_eq!(declared.iter().filter(|(_, required)| **required).map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["clientId"]);
+    let full = LaunchContext {
+        patient: Some("p".into()),
+        encounter: Some("e".into()),
+        study: Some(StudyRef::Id("s".into())),
+        need_patient_banner: true,
+        hub_url: Some("https://hub.example".into()),
+        hub_topic: Some("t".into()),
+    };
+    assert_matches("LaunchContext", &launch_context_json(&full, Some("u")), &launch_context_json(&LaunchContext::default(), None));
+}

@@ -15,6 +15,8 @@ pub struct SmartConfiguration {
     pub authorization_endpoint: Url,
     pub token_endpoint: Url,
     pub revocation_endpoint: Option<Url>,
+    /// The issuer's signing keys (JWKS), which the id_token is checked against.
+    pub jwks_uri: Option<Url>,
     pub capabilities: Vec<String>,
     /// `associated_endpoints[]`: other FHIR servers the same token is good for.
     pub associated_endpoints: Vec<(Url, Vec<String>)>,
@@ -40,6 +42,7 @@ impl SmartConfiguration {
             endpoint("authorization_endpoint")?.ok_or(SmartError::Discovery("no authorization_endpoint".into()))?;
         let token_endpoint = endpoint("token_endpoint")?.ok_or(SmartError::Discovery("no token_endpoint".into()))?;
         let revocation_endpoint = endpoint("revocation_endpoint")?;
+        let jwks_uri = endpoint("jwks_uri")?;
         let methods = strings(json.get("code_challenge_methods_supported"));
         if !methods.iter().any(|m| m == "S256") {
             return Err(SmartError::NoS256(if methods.is_empty() { "none".into() } else { methods.join(", ") }));
@@ -63,6 +66,7 @@ impl SmartConfiguration {
             authorization_endpoint,
             token_endpoint,
             revocation_endpoint,
+            jwks_uri,
             capabilities: strings(json.get("capabilities")),
             associated_endpoints,
         })

@@ -240,6 +240,71 @@ pub fn renewer<T: Transport + 'static>(
     }))
 }
 
+/// Who signed in, from the grant's `id_token`: its key is found in the issuer's JWKS, the
+/// signature checked by `verify` (WebCrypto in the browser) and then its claims. `Ok(None)`
+/// when the token uses an algorithm we do not check: it is then not used.
+///
+/// The keys are the SMART configuration's `jwks_uri`; else the issuer's OpenID configuration
+/// is read, and believed only when it names the token endpoint the code went to (so a token
+/// cannot pick its own issuer).
+pub async fn signed_in_user<T, V, F>(
+    transport: &T,
+    discovery: &SmartConfiguration,
+    client_id: &str,
+    id_token: &str,
+    verify: V,
+) -> Result<Option<super::SignedInUser>, SmartError>
+where
+    T: Transport,
+    V: FnOnce(super::Alg, Value, Vec<u8>, Vec<u8>) -> F,
+    F: std::future::Future<Output = Result<bool, String>>,
+{
+    use super::{IdToken, IdTokenError};
+    let token = match IdToken::parse(id_token) {
+        Err(e) if e.is_unchecked() => return Ok(None),
+        other => other?,
+    };
+    let keys_error = |e: String| SmartError::IdToken(IdTokenError::Keys(e));
+    let (issuer, jwks_uri) = match (&discovery.issuer, &discovery.jwks_uri) {
+        (Some(issuer), Some(jwks)) => (issuer.clone(), jwks.clone()),
+        (issuer, _) => {
+            let issuer =
+                issuer.clone().or_else(|| token.claimed_issuer().map(str::to_string)).ok_or(IdTokenError::Issuer(String::new()))?;
+            let base = Url::parse(&format!("{}/", issuer.trim_end_matches('/'))).map_err(|_| IdTokenError::Issuer(issuer.clone()))?;
+            let url = base.join(".well-known/openid-configuration").map_err(|e| keys_error(e.to_string()))?;
+            let config = json_document(transport, url).await.map_err(keys_error)?;
+            let named = |k: &str| config.get(k).and_then(Value::as_str).map(str::to_string);
+            if named("issuer").as_deref() != Some(issuer.as_str())
+                || named("token_endpoint").as_deref() != Some(discovery.token_endpoint.as_str())
+            {
+                return Err(IdTokenError::Issuer(issuer).into());
+            }
+            let jwks = named("jwks_uri").and_then(|u| Url::parse(&u).ok()).ok_or_else(|| keys_error("no jwks_uri".into()))?;
+            (issuer, jwks)
+        }
+    };
+    let jwks = json_document(transport, jwks_uri).await.map_err(keys_error)?;
+    let key = token.key(&jwks)?.clone();
+    match verify(token.alg, key, token.signing_input.clone().into_bytes(), token.signature.clone()).await {
+        Ok(true) => {}
+        Ok(false) => return Err(IdTokenError::Signature.into()),
+        Err(why) => return Err(keys_error(why)),
+    }
+    Ok(Some(token.check(&issuer, client_id, transport.now_unix())?))
+}
+
+/// A public JSON document (no token is sent).
+async fn json_document<T: Transport>(transport: &T, url: Url) -> Result<Value, String> {
+    crate::net::check_address(&url).map_err(|e| e.to_string())?;
+    let mut request = Request::get(url.clone()).header("Accept", "application/json");
+    request.withhold_token = true;
+    let response = transport.send(request).await.map_err(|e| e.to_string())?;
+    if !response.is_success() {
+        return Err(format!("{url} answered HTTP {}", response.status));
+    }
+    serde_json::from_slice(&response.body).map_err(|_| format!("{url} is not JSON"))
+}
+
 /// The discovery document of `iss`.
 pub async fn discover<T: Transport>(transport: &T, iss: &Url) -> Result<SmartConfiguration, SmartError> {
     let url = super::discovery_url(iss)?;
@@ -386,5 +451,88 @@ mod tests {
         let post = SmartSettings { client_auth: Some(ClientAuth::Post("x".into())), ..s };
         let request = token_request(&endpoint, &post, &[("grant_type", "authorization_code")]);
         assert!(String::from_utf8(request.body.unwrap()).unwrap().ends_with("&client_id=emr+imaging&client_secret=x"));
+    }
+
+    /// Public documents by address, for the id_token's key lookup.
+    struct Documents(Vec<(&'static str, Value)>, std::cell::RefCell<Vec<String>>);
+
+    impl Transport for Documents {
+        async fn send(&self, request: Request) -> Result<crate::net::Response, crate::net::NetError> {
+            assert!(request.withhold_token);
+            self.1.borrow_mut().push(request.url.to_string());
+            let found = self.0.iter().find(|(u, _)| *u == request.url.as_str());
+            let (status, body) = found.map(|(_, v)| (200, v.to_string())).unwrap_or((404, String::new()));
+            Ok(crate::net::Response { status, headers: vec![], body: body.into_bytes() })
+        }
+        async fn sleep(&self, _: std::time::Duration) {}
+        fn now_unix(&self) -> f64 {
+            950.0
+        }
+        fn jitter(&self) -> f64 {
+            0.0
+        }
+    }
+
+    fn id_token(alg: &str, claims: Value) -> String {
+        let b64 = crate::text::base64url_encode;
+        format!("{}.{}.{}", b64(json!({"alg": alg, "kid": "k1"}).to_string().as_bytes()), b64(claims.to_string().as_bytes()), b64(b"sig"))
+    }
+
+    #[test]
+    fn the_id_token_is_checked_against_the_issuers_keys() {
+        use crate::launch::smart::{Alg, IdTokenError};
+        use crate::net::native::block_on;
+        let claims = json!({"iss": "https://as.example", "aud": "viewer", "sub": "u-1", "fhirUser": "Practitioner/7", "exp": 1000});
+        let jwks = json!({"keys": [{"kty": "RSA", "kid": "k1", "n": "n", "e": "AQAB"}]});
+        let openid =
+            json!({"issuer": "https://as.example", "token_endpoint": "https://as.example/token", "jwks_uri": "https://as.example/jwks"});
+        let docs = || {
+            Documents(
+                vec![("https://as.example/.well-known/openid-configuration", openid.clone()), ("https://as.example/jwks", jwks.clone())],
+                Default::default(),
+            )
+        };
+        // The SMART configuration names no keys (as Helios's does not): the issuer's OpenID
+        // configuration, which names our token endpoint, gives them.
+        let d = SmartConfiguration { issuer: None, jwks_uri: None, ..discovery() };
+        let transport = docs();
+        let seen = std::cell::RefCell::new(None);
+        let good = |alg, key: Value, input: Vec<u8>, sig: Vec<u8>| {
+            *seen.borrow_mut() = Some((alg, key["n"].clone(), input.len(), sig));
+            async { Ok(true) }
+        };
+        let user = block_on(signed_in_user(&transport, &d, "viewer", &id_token("RS256", claims.clone()), good)).unwrap().unwrap();
+        assert_eq!(user.partition_user(), "Practitioner/7");
+        let (alg, n, _, sig) = seen.borrow().clone().unwrap();
+        assert_eq!((alg, n, sig), (Alg::Rs256, json!("n"), b"sig".to_vec()));
+        let bad = |_, _, _, _| async { Ok(false) };
+        let err = block_on(signed_in_user(&docs(), &d, "viewer", &id_token("RS256", claims.clone()), bad)).unwrap_err();
+        assert_eq!(err, SmartError::IdToken(IdTokenError::Signature));
+        // A token naming another issuer, whose configuration names another token endpoint.
+        let evil = json!({"iss": "https://evil.example", "aud": "viewer", "sub": "x", "exp": 1000});
+        let other = Documents(
+            vec![(
+                "https://evil.example/.well-known/openid-configuration",
+                json!({"issuer": "https://evil.example", "token_endpoint": "https://evil.example/token", "jwks_uri": "https://evil.example/jwks"}),
+            )],
+            Default::default(),
+        );
+        let any = |_, _, _, _| async { Ok(true) };
+        let err = block_on(signed_in_user(&other, &d, "viewer", &id_token("RS256", evil), any)).unwrap_err();
+        assert_eq!(err, SmartError::IdToken(IdTokenError::Issuer("https://evil.example".into())));
+        // Named in the SMART configuration: no OpenID configuration is read; the claims are checked.
+        let named = SmartConfiguration {
+            issuer: Some("https://as.example".into()),
+            jwks_uri: Some(Url::parse("https://as.example/jwks").unwrap()),
+            ..discovery()
+        };
+        let transport = docs();
+        let wrong_client = block_on(signed_in_user(&transport, &named, "another", &id_token("RS256", claims.clone()), any)).unwrap_err();
+        assert_eq!(wrong_client, SmartError::IdToken(IdTokenError::Audience));
+        assert_eq!(*transport.1.borrow(), vec!["https://as.example/jwks".to_string()]);
+        // An algorithm we do not check: not used, and nothing fetched.
+        let transport = docs();
+        assert_eq!(block_on(signed_in_user(&transport, &named, "viewer", &id_token("PS256", claims), any)), Ok(None));
+        assert!(transport.1.borrow().is_empty());
     }
 }

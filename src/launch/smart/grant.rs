@@ -43,6 +43,21 @@ pub struct LaunchContext {
     pub hub_topic: Option<String>,
 }
 
+impl LaunchContext {
+    /// What the launch opens: the study `fhirContext` names (confined to the launch patient
+    /// when there is one), else the patient's studies.
+    pub fn target(&self) -> Result<crate::session::Target, SmartError> {
+        use crate::session::Target;
+        let patient = self.patient.clone();
+        Ok(match (&self.study, patient) {
+            (Some(StudyRef::Uid(uid)), patient) => Target::Studies { uids: vec![uid.clone()], patient },
+            (Some(StudyRef::Id(id)), patient) => Target::StudyIds { ids: vec![id.clone()], patient },
+            (None, Some(id)) => Target::Patient { id },
+            (None, None) => return Err(SmartError::NoPatient),
+        })
+    }
+}
+
 /// An ImagingStudy named in `fhirContext`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StudyRef {

@@ -6,16 +6,18 @@
 mod discovery;
 mod flow;
 mod grant;
+mod id_token;
 mod pkce;
 pub mod scope;
 mod settings;
 
 pub use discovery::{discovery_url, SmartConfiguration, IMAGING_CAPABILITY};
-pub use flow::{discover, exchange_code, refresh, renewer, Authorize, Callback, Pending, PENDING_KEY};
+pub use flow::{discover, exchange_code, refresh, renewer, signed_in_user, Authorize, Callback, Pending, PENDING_KEY};
 pub use grant::{is_bearer_token, Grant, LaunchContext, StudyRef};
+pub use id_token::{Alg, IdToken, IdTokenError, SignedInUser};
 pub use pkce::{challenge_s256, new_state, state_matches, Pkce, RANDOM_BYTES};
 pub use scope::{check_granted, MissingScope};
-pub use settings::{ClientAuth, SmartSettings};
+pub use settings::{ClientAuth, SmartSettings, KNOWN as SETTINGS};
 
 use thiserror::Error;
 
@@ -50,4 +52,6 @@ pub enum SmartError {
     Scope(#[from] MissingScope),
     #[error("the launch names no patient (the token response has no patient)")]
     NoPatient,
+    #[error(transparent)]
+    IdToken(#[from] IdTokenError),
 }

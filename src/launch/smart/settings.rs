@@ -5,7 +5,8 @@ use super::SmartError;
 use serde_json::{Map, Value};
 use url::Url;
 
-const KNOWN: [&str; 6] = ["clientId", "scope", "allowedIssuers", "redirectUri", "clientSecret", "tokenEndpointAuthMethod"];
+/// The settings `config.json` `smart` (and `smartLaunch`) take.
+pub const KNOWN: [&str; 6] = ["clientId", "scope", "allowedIssuers", "redirectUri", "clientSecret", "tokenEndpointAuthMethod"];
 
 /// The site's SMART registration.
 #[derive(Clone, PartialEq)]
@@ -45,8 +46,23 @@ pub enum ClientAuth {
 }
 
 impl SmartSettings {
-    /// Parses the `smart` object of `config.json` (at `config_url`).
+    /// Parses the `smart` object of `config.json` (at `config_url`); the redirect defaults to
+    /// `index.html` beside it.
     pub fn parse(value: &Value, config_url: &Url) -> Result<SmartSettings, SmartError> {
+        let index = config_url.join("index.html").map_err(|e| SmartError::Settings(e.to_string()))?;
+        Self::parse_at(value, config_url, index)
+    }
+
+    /// Parses the settings a page passes to `smartLaunch` or `fromSmartLaunch`: a relative
+    /// `redirectUri` is the page's, and the default is the page itself without its query.
+    pub fn for_page(value: &Value, page: &Url) -> Result<SmartSettings, SmartError> {
+        let mut here = page.clone();
+        here.set_query(None);
+        here.set_fragment(None);
+        Self::parse_at(value, page, here)
+    }
+
+    fn parse_at(value: &Value, base: &Url, default_redirect: Url) -> Result<SmartSettings, SmartError> {
         let Value::Object(object) = value else { return Err(bad("smart", "an object")) };
         if let Some(unknown) = object.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(SmartError::Settings(format!("unknown setting smart.{unknown} (known: {})", KNOWN.join(", "))));
@@ -65,8 +81,10 @@ impl SmartSettings {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(bad("smart.allowedIssuers", "an array of FHIR base addresses")),
         };
-        let redirect = text(object, "redirectUri")?.unwrap_or_else(|| "index.html".into());
-        let redirect_uri = config_url.join(&redirect).map_err(|e| SmartError::Settings(format!("smart.redirectUri: {e}")))?;
+        let redirect_uri = match text(object, "redirectUri")? {
+            Some(redirect) => base.join(&redirect).map_err(|e| SmartError::Settings(format!("smart.redirectUri: {e}")))?,
+            None => default_redirect,
+        };
         crate::net::check_address(&redirect_uri).map_err(|e| SmartError::Settings(format!("smart.redirectUri: {e}")))?;
         let client_auth = match (text(object, "clientSecret")?, text(object, "tokenEndpointAuthMethod")?.as_deref()) {
             (None, None) => None,
@@ -148,6 +166,15 @@ mod tests {
             assert_eq!(err, SmartError::IssuerNotAllowed(refused.into()), "{refused}");
         }
         assert!(s.scope_for(true).starts_with("launch/patient "));
+    }
+
+    #[test]
+    fn a_page_is_its_own_redirect() {
+        let page = Url::parse("https://emr.example/chart/imaging.html?iss=x&launch=y#top").unwrap();
+        let s = SmartSettings::for_page(&json!({"clientId": "c"}), &page).unwrap();
+        assert_eq!(s.redirect_uri.as_str(), "https://emr.example/chart/imaging.html");
+        let s = SmartSettings::for_page(&json!({"clientId": "c", "redirectUri": "done.html"}), &page).unwrap();
+        assert_eq!(s.redirect_uri.as_str(), "https://emr.example/chart/done.html");
     }
 
     #[test]
