@@ -335,6 +335,23 @@ impl EmrImagingComponent {
         })
     }
 
+    /// Shows a listed study of the current patient beside the open one (same modality and body
+    /// part), with scrolling linked by slice position; resolves when its images are loaded.
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn compare(&self, #[wasm_bindgen(js_name = studyUid)] study_uid: String) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            inner.session.ensure_token().await;
+            inner.session.compare(&study_uid).await.map(|_| JsValue::UNDEFINED).map_err(api_error)
+        })
+    }
+
+    /// Back to one viewport.
+    #[wasm_bindgen(js_name = closeComparison)]
+    pub fn close_comparison(&self) {
+        self.inner.session.close_comparison();
+    }
+
     /// Follows a FHIRcast hub (STU3): subscribes to `options` (else the `fhircast` option's),
     /// replacing any earlier subscription; resolves at the hub's confirmation. A dropped
     /// connection is re-established with backoff, and the hub's current context re-read.
@@ -638,6 +655,11 @@ impl Inner {
                 let _ = inner.session.apply_presentation_state(&series_uid).await;
             }),
             Action::RemovePresentationState => inner.session.remove_presentation_state(),
+            Action::Compare(study_uid) => wasm_bindgen_futures::spawn_local(async move {
+                inner.session.ensure_token().await;
+                let _ = inner.session.compare(&study_uid).await;
+            }),
+            Action::CloseComparison => inner.session.close_comparison(),
         }
     }
 }

@@ -163,9 +163,11 @@ impl From<&SessionError> for ApiError {
             | SessionError::StudyNotKnown(_)
             | SessionError::NothingFetched
             | SessionError::StudyNotFetched(_) => ApiError::new(ErrorCode::NotFound, message),
-            SessionError::NoKeyImages(_) | SessionError::NoPresentationState(_) | SessionError::PresentationStateWithoutImages(_) => {
-                ApiError::new(ErrorCode::NoImages, message)
-            }
+            SessionError::NoKeyImages(_)
+            | SessionError::NoPresentationState(_)
+            | SessionError::PresentationStateWithoutImages(_)
+            | SessionError::NotComparable(_)
+            | SessionError::NothingToCompare(_) => ApiError::new(ErrorCode::NoImages, message),
             SessionError::UnknownSeries(_) | SessionError::NoPatient => ApiError::internal(message),
             SessionError::Superseded => ApiError::superseded(),
             SessionError::SessionExpired => ApiError::new(ErrorCode::SessionExpired, message),

@@ -89,6 +89,9 @@ pub struct SeriesRef {
     pub description: Option<String>,
     pub number_of_instances: Option<u32>,
     pub instances: Vec<InstanceRef>,
+    /// The FHIR `bodySite` code, when the ImagingStudy names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_site: Option<String>,
     /// A series-level Endpoint's base, when it overrides the study's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dicomweb_base: Option<String>,
@@ -124,7 +127,8 @@ impl InstanceRef {
 }
 
 impl Study {
-    pub(crate) fn from_fhir(s: ImagingStudy) -> Study {
+    /// A study from its FHIR facts alone, before any DICOMweb enrichment.
+    pub fn from_fhir(s: ImagingStudy) -> Study {
         let series = s
             .series
             .into_iter()
@@ -135,6 +139,7 @@ impl Study {
                 description: se.description,
                 number_of_instances: se.number_of_instances.or(Some(se.instances.len() as u32).filter(|n| *n > 0)),
                 instances: se.instances.into_iter().map(|i| InstanceRef { uid: i.uid, number: i.number, sop_class: i.sop_class }).collect(),
+                body_site: se.body_site,
                 dicomweb_base: None,
                 service: None,
                 endpoints: se.endpoints,
@@ -181,6 +186,7 @@ impl Study {
                     description: item.string(tags::SERIES_DESCRIPTION),
                     number_of_instances: count,
                     instances: Vec::new(),
+                    body_site: None,
                     dicomweb_base: None,
                     service: None,
                     endpoints: Vec::new(),
@@ -267,7 +273,19 @@ const OTHER_OBJECT_MODALITIES: [&str; 9] = ["DOC", "REG", "FID", "RWV", "AU", "P
 impl SeriesRef {
     /// What the series holds (a series of unknown modality may hold images).
     pub fn kind(&self) -> SeriesKind {
-        match self.modality.as_deref() {
+        SeriesKind::of_modality(self.modality.as_deref())
+    }
+
+    /// Whether the series may hold images to show.
+    pub fn holds_images(&self) -> bool {
+        self.kind() == SeriesKind::Images
+    }
+}
+
+impl SeriesKind {
+    /// What a series of `modality` holds (an unknown modality may hold images).
+    pub fn of_modality(modality: Option<&str>) -> SeriesKind {
+        match modality {
             Some("KO") => SeriesKind::KeyObjects,
             Some("SR") => SeriesKind::Report,
             Some("PR") => SeriesKind::PresentationState,
@@ -275,11 +293,6 @@ impl SeriesRef {
             Some(m) if OTHER_OBJECT_MODALITIES.contains(&m) => SeriesKind::OtherObject,
             _ => SeriesKind::Images,
         }
-    }
-
-    /// Whether the series may hold images to show.
-    pub fn holds_images(&self) -> bool {
-        self.kind() == SeriesKind::Images
     }
 }
 

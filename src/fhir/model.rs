@@ -52,6 +52,9 @@ pub struct Series {
     pub modality: Option<String>,
     pub description: Option<String>,
     pub number_of_instances: Option<u32>,
+    /// The code of `series.bodySite` (R4 Coding, R5 CodeableReference): what priors are
+    /// matched on.
+    pub body_site: Option<String>,
     pub endpoints: Vec<Reference>,
     pub instances: Vec<SeriesInstance>,
 }
@@ -220,6 +223,8 @@ impl Series {
             modality: s.get("modality").and_then(code_of),
             description: str_at(s, "description").map(str::to_string),
             number_of_instances: u32_at(s, "numberOfInstances"),
+            // R5 wraps the concept in a CodeableReference.
+            body_site: s.get("bodySite").and_then(|b| code_of(b).or_else(|| b.get("concept").and_then(code_of))),
             endpoints: references(s, "endpoint"),
             instances,
         })
@@ -403,6 +408,7 @@ mod tests {
             assert_eq!(series.number, Some(3));
             assert_eq!(series.modality.as_deref(), Some("CT"));
             assert_eq!(series.description.as_deref(), Some("CT Surview 180"));
+            assert_eq!(series.body_site.as_deref(), Some("67734004"), "a Coding, or R5's CodeableReference");
             assert_eq!(series.instances.len(), 1);
             assert_eq!(series.instances[0].uid, CT_INSTANCE);
             assert_eq!(series.instances[0].sop_class.as_deref(), Some(CT_IMAGE_STORAGE));
@@ -421,6 +427,7 @@ mod tests {
             let series = &s.series[0];
             assert_eq!(series.uid, "2.16.124.113543.6003.1154777499.30246.19789.3503430045.1");
             assert_eq!(series.modality.as_deref(), Some("DX"));
+            assert_eq!(series.body_site.as_deref(), Some("74670003"));
             assert_eq!(series.endpoints, [Reference("Endpoint/example-wadors".into())], "series-level endpoint");
             assert_eq!(series.number_of_instances, Some(2));
             let uids: Vec<&str> = series.instances.iter().map(|i| i.uid.as_str()).collect();

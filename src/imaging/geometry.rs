@@ -97,6 +97,39 @@ pub fn slice_position(ipp: &[f64; 3], iop: &[f64; 6]) -> Option<f64> {
     Some((ipp[0] * n[0] + ipp[1] * n[1] + ipp[2] * n[2]) / len)
 }
 
+/// The index of the slice whose position along the normal is nearest `target`: how a second
+/// viewport follows the first through a stack of other spacing. `positions` may come in any
+/// order; a position that is not finite is skipped, and a tie goes to the lower index so the
+/// answer does not flicker between two equidistant slices. `None` when no position is finite
+/// or `target` is not.
+pub fn nearest_slice(positions: &[f64], target: f64) -> Option<usize> {
+    if !target.is_finite() {
+        return None;
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &p) in positions.iter().enumerate() {
+        if !p.is_finite() {
+            continue;
+        }
+        let d = (p - target).abs();
+        if best.is_none_or(|(_, b)| d < b) {
+            best = Some((i, d));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The slice of `follower` (each slice's Image Position (Patient), if it has one) nearest the
+/// leader's slice at `leader_ipp` with orientation `leader_iop`, both measured along the
+/// leader's normal: two stacks of other spacing, start or order are matched by where their
+/// slices lie, never by index. `None` without a usable orientation or any positioned slice.
+pub fn linked_slice(leader_ipp: &[f64; 3], leader_iop: &[f64; 6], follower: &[Option<[f64; 3]>]) -> Option<usize> {
+    let target = slice_position(leader_ipp, leader_iop)?;
+    let positions: Vec<f64> =
+        follower.iter().map(|ipp| ipp.as_ref().and_then(|ipp| slice_position(ipp, leader_iop)).unwrap_or(f64::NAN)).collect();
+    nearest_slice(&positions, target)
+}
+
 /// A scale bar: its length in mm and in screen pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScaleBar {
@@ -359,5 +392,85 @@ mod tests {
         assert_eq!(index_at_fraction(1.0, 5), 4);
         assert_eq!(index_at_fraction(-1.0, 5), 0);
         assert_eq!(middle(5), 2);
+    }
+
+    #[test]
+    fn the_nearest_slice_is_found_in_any_order_and_ties_go_to_the_lower_index() {
+        use super::nearest_slice;
+        // Descending, as a stack from head to feet comes.
+        let stack = [4.0, -4.0, -12.0, -20.0];
+        assert_eq!(nearest_slice(&stack, 0.5), Some(0));
+        assert_eq!(nearest_slice(&stack, -0.5), Some(1));
+        assert_eq!(nearest_slice(&stack, 0.0), Some(0), "a tie: the lower index");
+        assert_eq!(nearest_slice(&stack, 100.0), Some(0), "beyond the stack: its nearest end");
+        assert_eq!(nearest_slice(&stack, -100.0), Some(3));
+        assert_eq!(nearest_slice(&[-20.0, 4.0, -12.0, -4.0], -9.0), Some(2), "unsorted");
+        assert_eq!(nearest_slice(&[1.0, 1.0, 1.0], 1.0), Some(0), "duplicates: the first");
+        // Positions that are not finite are skipped; a target that is not finite finds none.
+        assert_eq!(nearest_slice(&[f64::NAN, 3.0, f64::INFINITY], 100.0), Some(1));
+        assert_eq!(nearest_slice(&[f64::NAN, f64::NEG_INFINITY], 0.0), None);
+        assert_eq!(nearest_slice(&stack, f64::NAN), None);
+        assert_eq!(nearest_slice(&stack, f64::INFINITY), None);
+        assert_eq!(nearest_slice(&[], 0.0), None);
+    }
+
+    #[test]
+    fn a_linked_slice_is_matched_by_position_along_the_leaders_normal() {
+        use super::linked_slice;
+        const AXIAL: [f64; 6] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
+        // The prior: 8 mm slices from z = +4 down; the current: 5 mm from z = 0 down.
+        let prior: Vec<Option<[f64; 3]>> = (0..6).map(|i| Some([-100.0, -80.0, 4.0 - 8.0 * f64::from(i)])).collect();
+        for (i, want) in [(0, 0), (1, 1), (2, 2), (3, 2), (4, 3), (5, 4), (6, 4), (7, 5)] {
+            let z = -5.0 * f64::from(i);
+            assert_eq!(linked_slice(&[0.0, 0.0, z], &AXIAL, &prior), Some(want), "current slice {i} at z {z}");
+            let got = prior[want].map(|p| p[2]).unwrap_or(f64::NAN);
+            assert!((got - z).abs() <= 4.0, "within half the prior's spacing: {got} for {z}");
+        }
+        assert_eq!(linked_slice(&[0.0, 0.0, -60.0], &AXIAL, &prior), Some(5), "beyond the prior: its nearest end");
+        // The row offset (x, y) does not move a slice along the normal; the order does not matter.
+        let mut reversed = prior.clone();
+        reversed.reverse();
+        assert_eq!(linked_slice(&[55.0, -20.0, -10.0], &AXIAL, &reversed), Some(3), "z -12 is the nearest of -10");
+        // A slice without a position is skipped; without an orientation nothing is matched.
+        let gaps = [None, Some([0.0, 0.0, -20.0]), None];
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &AXIAL, &gaps), Some(1));
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &[0.0; 6], &prior), None);
+        assert_eq!(linked_slice(&[0.0, 0.0, 0.0], &AXIAL, &[None, None]), None);
+        // A leader tilted about x: positions are read along its own normal (0, -sin, cos).
+        let (s, c) = (0.3_f64.sin(), 0.3_f64.cos());
+        let tilted = [1.0, 0.0, 0.0, 0.0, c, s];
+        let follower: Vec<Option<[f64; 3]>> = (0..5).map(|i| Some([0.0, -s * 10.0 * f64::from(i), c * 10.0 * f64::from(i)])).collect();
+        assert_eq!(linked_slice(&[0.0, -s * 21.0, c * 21.0], &tilted, &follower), Some(2));
+    }
+
+    /// Against a reference that sorts every finite candidate by (distance, index), on stacks
+    /// with duplicates, ties on grid points and NaNs.
+    #[test]
+    fn the_nearest_slice_equals_a_brute_force_reference() {
+        use super::nearest_slice;
+        fn reference(positions: &[f64], target: f64) -> Option<usize> {
+            if !target.is_finite() {
+                return None;
+            }
+            let mut all: Vec<(f64, usize)> =
+                positions.iter().enumerate().filter(|(_, p)| p.is_finite()).map(|(i, p)| ((p - target).abs(), i)).collect();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            all.first().map(|&(_, i)| i)
+        }
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..5000 {
+            let len = (next() % 12) as usize;
+            // Half-millimetre grid points: ties and duplicates are common.
+            let positions: Vec<f64> =
+                (0..len).map(|_| if next() % 10 == 0 { f64::NAN } else { (next() % 81) as f64 * 0.5 - 20.0 }).collect();
+            let target = if next() % 50 == 0 { f64::NAN } else { (next() % 101) as f64 * 0.25 - 12.5 };
+            assert_eq!(nearest_slice(&positions, target), reference(&positions, target), "{positions:?} to {target}");
+        }
     }
 }

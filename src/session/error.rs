@@ -52,6 +52,11 @@ pub enum SessionError {
     NoPresentationState(String),
     #[error("the presentation state of series {0} names no image series of this study")]
     PresentationStateWithoutImages(String),
+    /// The study is not one to show beside the open one (`session::is_comparable`).
+    #[error("study {0} cannot be compared with the open study: another patient, modality or body part, or none is open")]
+    NotComparable(String),
+    #[error("study {0} lists no image series to compare")]
+    NothingToCompare(String),
     #[error("no patient in context")]
     NoPatient,
     /// The sign-in ended and could not be renewed; what is on screen stays.

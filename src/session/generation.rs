@@ -6,8 +6,10 @@
 //! until that happens, and its token aborts the load's requests (queued ones are dropped,
 //! running ones aborted, nothing they return is cached).
 
+use crate::net::scheduler::HookGuard;
 use crate::net::CancelToken;
 use std::cell::RefCell;
+use std::rc::Rc;
 
 /// How far a new start reaches, widest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,12 +22,20 @@ pub enum Scope {
 const SCOPES: usize = 3;
 
 /// A load's claim on the screen: current until a new start at its scope or a wider one.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Generation {
     /// The live tokens of its scope and the wider ones, when it began.
     chain: Vec<CancelToken>,
     /// Its own scope's token (the last of `chain`).
     token: CancelToken,
+    /// A claim beside a scope: the hook that cancels its token with the scope's.
+    _linked: Option<Rc<HookGuard>>,
+}
+
+impl std::fmt::Debug for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Generation").field("current", &self.is_current()).finish()
+    }
 }
 
 impl Generation {
@@ -64,10 +74,23 @@ impl Generations {
         self.current(scope)
     }
 
+    /// A claim beside the work at `scope` (the second viewport of a comparison, beside the
+    /// study's series): it ends with that scope or a wider one, or when its own token is
+    /// cancelled, and a new start below `scope` leaves it alone.
+    pub fn beside(&self, scope: Scope) -> Generation {
+        let live = self.live.borrow();
+        let token = CancelToken::new();
+        let mut chain = live[..=scope as usize].to_vec();
+        chain.push(token.clone());
+        let own = token.clone();
+        let linked = live[scope as usize].on_cancel(move || own.cancel());
+        Generation { chain, token, _linked: Some(Rc::new(linked)) }
+    }
+
     /// The claim of the work now under way at `scope`, without cancelling anything.
     pub fn current(&self, scope: Scope) -> Generation {
         let live = self.live.borrow();
-        Generation { chain: live[..=scope as usize].to_vec(), token: live[scope as usize].clone() }
+        Generation { chain: live[..=scope as usize].to_vec(), token: live[scope as usize].clone(), _linked: None }
     }
 }
 
@@ -90,6 +113,20 @@ mod tests {
         g.begin(Scope::Patient);
         assert!(!patient.is_current() && !next_study.is_current());
         assert!(g.current(Scope::Series).is_current());
+    }
+
+    #[test]
+    fn a_claim_beside_a_scope_ends_with_it_or_its_own_token_only() {
+        let g = Generations::default();
+        g.begin(Scope::Study);
+        let beside = g.beside(Scope::Study);
+        g.begin(Scope::Series);
+        assert!(beside.is_current(), "another series leaves it");
+        beside.token().cancel();
+        assert!(!beside.is_current() && g.current(Scope::Study).is_current(), "its own token ends only it");
+        let beside = g.beside(Scope::Study);
+        g.begin(Scope::Study);
+        assert!(!beside.is_current() && beside.token().is_cancelled(), "a new study ends it and aborts its requests");
     }
 
     #[test]

@@ -14,10 +14,10 @@ use futures_util::StreamExt;
 use std::time::Duration;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
-const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
+pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 
 /// Instances requested ahead of the one being decoded.
-const FETCH_AHEAD: usize = 4;
+pub(super) const FETCH_AHEAD: usize = 4;
 
 /// The strip's entries for a study, in display order, before anything is loaded: its image
 /// series, then its document series (key objects, reports, …), listed for what they are.
@@ -43,7 +43,7 @@ fn series_items(study: &Study) -> Vec<SeriesItem> {
 
 impl<T: Transport, S: Screen> Session<T, S> {
     /// Gives the platform a turn (input, paint) before the next piece of work.
-    async fn yield_now(&self) {
+    pub(super) async fn yield_now(&self) {
         self.bridge.http().transport().sleep(Duration::ZERO).await;
     }
 

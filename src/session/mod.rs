@@ -19,23 +19,27 @@
 //!   is shown with the reason reported ([`Screen::failed`]).
 
 mod audit;
+mod compare;
 mod error;
 mod generation;
 mod key_images;
 mod launch;
 mod load;
 mod presentation_states;
+mod priors;
 mod screen;
 mod structured_reports;
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use audit::blocked_reason;
+pub use compare::{prior_series, Comparison, ScrollLink, Side, SliceGeometry};
 pub use error::SessionError;
 pub use generation::{Generation, Generations, Scope};
 pub use key_images::KeyImages;
 pub use launch::{study_uid_token, Target};
 pub use presentation_states::AppliedState;
+pub use priors::{comparable_studies, is_comparable};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 pub use structured_reports::OpenedReports;
 
@@ -102,6 +106,8 @@ struct State {
     stack: Option<(String, String)>,
     /// (series, instance) the viewport shows.
     shown: Option<(String, String)>,
+    /// The study shown beside the open one, and its loads' claim.
+    comparison: Option<(String, Generation)>,
 }
 
 pub struct Session<T, S> {
@@ -272,6 +278,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let (patient, studies) = {
             let mut state = self.state.borrow_mut();
             state.selected_study = None;
+            state.comparison = None;
             state.stack = None;
             state.shown = None;
             (state.patient.clone(), state.studies.clone())
@@ -387,6 +394,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         {
             let mut state = self.state.borrow_mut();
             state.selected_study = Some(study_uid.to_string());
+            state.comparison = None;
             state.opened = None;
             state.stack = None;
             state.shown = None;
@@ -608,6 +616,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
             let mut state = self.state.borrow_mut();
             state.stack = None;
             state.shown = None;
+            if let Some((_, comparison)) = state.comparison.take() {
+                comparison.token().cancel();
+            }
         }
         self.screen.apply(Update::Blocked(mismatch.clone()));
         self.fail(SessionError::WrongPatient(mismatch))

@@ -149,4 +149,6 @@ pub enum Update {
     /// The presentation state the images are shown with, or none. A study opened, a patient
     /// cleared or a series it does not name removes it too.
     PresentationState(Option<std::sync::Arc<super::AppliedState>>),
+    /// The second viewport of a comparison with a prior.
+    Comparison(super::Comparison),
 }

@@ -1076,3 +1076,90 @@ fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() 
 }
 
 mod audit;
+
+/// The (instance, patient) of every frame sent to the comparison's viewport.
+fn compared_frames(screen: &Recorder) -> Vec<(String, String)> {
+    screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::Comparison(Comparison::Frame { instance_uid, image }) => Some((instance_uid.clone(), image.patient().id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_prior_is_stacked_beside_the_open_study_verified_and_a_switch_clears_it() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.compare("1.2")).expect("compares");
+    assert_eq!(session.compared_study_uid().as_deref(), Some("1.2"));
+    let opened = count(&screen, |u| matches!(u, Update::Comparison(Comparison::Opened(s)) if s.study_uid == "1.2"));
+    let stacked =
+        count(&screen, |u| matches!(u, Update::Comparison(Comparison::Stack { series_uid, total: 1, .. }) if series_uid == "1.2.1"));
+    assert_eq!((opened, stacked), (1, 1));
+    assert_eq!(compared_frames(&screen), [("1.2.1.1".to_string(), "a".to_string())], "verified for the patient in context");
+    // The open study's viewport is untouched by it.
+    assert_eq!(session.selected_study_uid().as_deref(), Some("1.1"));
+    let _ = session.switch_patient("b");
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Cleared { patient_changed: true })), "both viewports clear at once");
+    assert_eq!(session.compared_study_uid(), None);
+}
+
+#[test]
+fn only_a_comparable_listed_study_is_compared() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(block_on(session.compare("1.1")), Err(SessionError::NotComparable("1.1".into())), "never the study itself");
+    assert_eq!(block_on(session.compare("2.1")), Err(SessionError::StudyNotLoaded("2.1".into())), "another patient's is not listed");
+    assert_eq!(count(&screen, |u| matches!(u, Update::Comparison(_))), 0);
+    assert_eq!(session.compared_study_uid(), None);
+}
+
+#[test]
+fn a_prior_of_another_patient_blocks_both_viewports() {
+    let mut world = world();
+    world.studies[1].instances = vec![instance("1.2.1", "1.2.1.1", B)];
+    let (session, _, screen) = session_with(world);
+    block_on(session.open_patient("a")).expect("opens");
+    let result = block_on(session.compare("1.2"));
+    assert!(matches!(result, Err(SessionError::WrongPatient(_))), "{result:?}");
+    assert_eq!(count(&screen, |u| matches!(u, Update::Blocked(_))), 1);
+    assert!(compared_frames(&screen).is_empty(), "nothing of it reaches the screen");
+    assert_eq!(session.compared_study_uid(), None);
+}
+
+#[test]
+fn another_study_ends_the_comparison_and_another_series_leaves_it() {
+    let (session, _, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.compare("1.2")).expect("compares");
+    block_on(session.open_series("1.1.2")).expect("another series");
+    assert_eq!(session.compared_study_uid().as_deref(), Some("1.2"));
+    session.close_comparison();
+    assert!(matches!(screen.0.borrow().last(), Some(Update::Comparison(Comparison::Closed))));
+    assert_eq!(session.compared_study_uid(), None);
+    block_on(session.compare("1.2")).expect("compares again");
+    block_on(session.open_study("1.2")).expect("opens the prior");
+    assert_eq!(session.compared_study_uid(), None, "a study opened ends it");
+}
+
+#[test]
+fn a_prior_answer_after_the_comparison_closed_is_dropped() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    servers.hold("/instances/1.2.1.1");
+    let (compared, ()) = interleave(
+        session.compare("1.2"),
+        || servers.seen("/instances/1.2.1.1") > 0,
+        || async {
+            session.close_comparison();
+            servers.release("/instances/1.2.1.1");
+        },
+    );
+    assert_eq!(compared, Ok(()), "superseded quietly");
+    assert!(compared_frames(&screen).is_empty());
+    assert!(servers.0.cancelled.borrow().iter().any(|u| u.contains("1.2.1.1")), "its request was aborted");
+}

@@ -1,11 +1,11 @@
 //! The widget's frame: banner (always visible), study list, series strip, viewport, reports.
 
+use super::compare::Panes;
 use super::reports::ReportPanel;
 use super::series_strip::SeriesStrip;
 use super::store::{Activity, Status, Store};
 use super::study_list::StudyList;
 use super::style;
-use super::viewport::Viewport;
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -23,7 +23,7 @@ pub fn App(store: Store) -> impl IntoView {
                 <StudyList store=store.clone() />
                 <div class="emr-center">
                     <SeriesStrip store=store.clone() />
-                    <Viewport store=store.clone() />
+                    <Panes store=store.clone() />
                 </div>
                 <ReportPanel store=store.clone() />
             </div>

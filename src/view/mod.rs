@@ -24,6 +24,8 @@ pub fn error_message(error: &crate::session::SessionError) -> String {
 #[cfg(target_arch = "wasm32")]
 mod app;
 #[cfg(target_arch = "wasm32")]
+mod compare;
+#[cfg(target_arch = "wasm32")]
 mod draw;
 #[cfg(target_arch = "wasm32")]
 mod measure_layer;

@@ -9,8 +9,8 @@ use crate::imaging::geometry;
 use crate::imaging::measure::{clean_text, MeasureKind, MeasuredValues, Measurement, Point};
 use crate::imaging::presentation_state::{area_view, Applied, SpatialTransform};
 use crate::imaging::{PatientContext, VerifiedImage};
-use crate::session::Update as Change;
 pub use crate::session::{Activity, AppliedState, Reports, SeriesItem, Status};
+use crate::session::{ScrollLink, Side, SliceGeometry, Update as Change};
 use dicom_parser_lite::transform::Window;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -39,6 +39,9 @@ pub enum Action {
     /// A PR series of the selected study: its presentation state is applied.
     ApplyPresentationState(String),
     RemovePresentationState,
+    /// A listed study shown beside the open one.
+    Compare(String),
+    CloseComparison,
 }
 
 /// One decoded frame of the stack, in display order.
@@ -144,6 +147,19 @@ pub type ActionSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(Action)>>>;
 /// Called after an image has been drawn (for the `image-displayed` event).
 pub type DisplayedSink = Arc<send_wrapper::SendWrapper<Box<dyn Fn(&ShownImage)>>>;
 
+/// The second viewport of a comparison: the prior's own view state (stack, slice, window,
+/// zoom) in a store of its own, shown by the same viewport component.
+#[derive(Clone)]
+pub struct ComparePane {
+    /// The study shown beside the open one; `None`: one viewport.
+    pub study: ArcRwSignal<Option<Study>>,
+    pub store: Store,
+    /// The prior takes the open study's window while set.
+    pub link_window: ArcRwSignal<bool>,
+    /// Which slice each viewport shows (the session's rule).
+    pub link: Arc<send_wrapper::SendWrapper<std::cell::RefCell<ScrollLink>>>,
+}
+
 /// All view state. Cloning shares the same signals.
 #[derive(Clone)]
 pub struct Store {
@@ -181,12 +197,26 @@ pub struct Store {
     pub iid_viewer: ArcRwSignal<Option<url::Url>>,
     /// The viewport's size in CSS px (from a ResizeObserver).
     pub viewport_size: ArcRwSignal<(f64, f64)>,
+    /// The comparison's second viewport (the pane's own store has none).
+    pub compare: Option<Arc<ComparePane>>,
     pub actions: ActionSink,
     pub displayed: DisplayedSink,
 }
 
 impl Store {
     pub fn new(actions: Box<dyn Fn(Action)>, displayed: Box<dyn Fn(&ShownImage)>) -> Self {
+        // The pane's intents and draws are not the host's: its toolbar acts on it alone.
+        let pane = Store::bare(Box::new(|_| {}), Box::new(|_| {}), None);
+        let compare = ComparePane {
+            study: ArcRwSignal::new(None),
+            store: pane,
+            link_window: ArcRwSignal::new(false),
+            link: Arc::new(send_wrapper::SendWrapper::new(std::cell::RefCell::new(ScrollLink::default()))),
+        };
+        Store::bare(actions, displayed, Some(Arc::new(compare)))
+    }
+
+    fn bare(actions: Box<dyn Fn(Action)>, displayed: Box<dyn Fn(&ShownImage)>, compare: Option<Arc<ComparePane>>) -> Self {
         Store {
             patient: ArcRwSignal::new(None),
             context: ArcRwSignal::new(None),
@@ -211,6 +241,7 @@ impl Store {
             theme: ArcRwSignal::new(Theme::Auto),
             iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
+            compare,
             actions: Arc::new(send_wrapper::SendWrapper::new(actions)),
             displayed: Arc::new(send_wrapper::SendWrapper::new(displayed)),
         }
@@ -219,6 +250,7 @@ impl Store {
     /// Forgets everything about the current patient, synchronously: called first on a switch.
     /// The image goes first, so nothing of the previous patient is drawn after this returns.
     pub fn clear_patient(&self) {
+        self.close_comparison();
         self.image.set(None);
         self.stack.set(Stack::default());
         self.series.set(Vec::new());
@@ -250,6 +282,7 @@ impl Store {
             }
             Change::Studies(studies) => self.studies.set(studies),
             Change::StudyOpened(study) => {
+                self.close_comparison();
                 self.selected_study.set(Some(study.study_uid));
                 self.image.set(None);
                 self.blocked.set(None);
@@ -260,6 +293,7 @@ impl Store {
             Change::Status(status) => self.status.set(status),
             Change::Blocked(mismatch) => {
                 let message = format!("{} {mismatch}", self.strings().blocked_prefix);
+                self.close_comparison();
                 self.image.set(None);
                 self.stack.set(Stack::default());
                 self.structured_reports.set(None);
@@ -337,6 +371,87 @@ impl Store {
                 self.show_index(index);
                 self.place_area();
             }
+            Change::Comparison(update) => self.apply_comparison(update),
+        }
+    }
+
+    /// The comparison's viewport as the session says; its images are drawn against the same
+    /// patient as this store's.
+    fn apply_comparison(&self, update: crate::session::Comparison) {
+        use crate::session::Comparison;
+        let Some(compare) = &self.compare else { return };
+        let pane = &compare.store;
+        match update {
+            Comparison::Opened(study) => {
+                pane.clear_patient();
+                pane.locale.set(self.locale());
+                pane.theme.set(self.theme.get_untracked());
+                pane.context.set(self.context.get_untracked());
+                pane.patient.set(self.patient.get_untracked());
+                pane.selected_study.set(Some(study.study_uid.clone()));
+                *compare.link.borrow_mut() = ScrollLink::default();
+                compare.study.set(Some(*study));
+            }
+            Comparison::Stack { study_uid, series_uid, total } => {
+                pane.apply(Change::StackStarted { study_uid, series_uid, fresh_view: true });
+                pane.apply(Change::StackTotal(total));
+            }
+            Comparison::Frame { instance_uid, image } => {
+                pane.apply(Change::StackFrame { instance_uid, image });
+                if pane.image.with_untracked(Option::is_none) {
+                    let index = self.index.get_untracked();
+                    let placed = compare.link.borrow_mut().place(Side::Current, index, &self.slice_geometry(), &pane.slice_geometry());
+                    pane.show_index(placed.unwrap_or(0));
+                }
+            }
+            Comparison::InstanceDone => pane.apply(Change::StackInstanceDone),
+            Comparison::Closed => self.close_comparison(),
+        }
+    }
+
+    /// Every stacked slice's position and orientation, for the scroll link.
+    fn slice_geometry(&self) -> Vec<SliceGeometry> {
+        self.stack.with_untracked(|s| s.frames.iter().map(|f| (f.image.header.image_position, f.image.header.image_orientation)).collect())
+    }
+
+    /// `side` of a comparison shows another slice: the other viewport goes to the slice
+    /// nearest it by position, unless this is the link's own move coming back.
+    pub fn follow(&self, side: Side) {
+        let Some(compare) = &self.compare else { return };
+        let pane = &compare.store;
+        let (leader, follower) = match side {
+            Side::Current => (self, pane),
+            Side::Prior => (pane, self),
+        };
+        let index = leader.index.get_untracked();
+        let target = compare.link.borrow_mut().moved(
+            side,
+            index,
+            &leader.slice_geometry(),
+            &follower.slice_geometry(),
+            follower.index.get_untracked(),
+        );
+        if let Some(target) = target {
+            follower.show_index(target);
+        }
+    }
+
+    /// With the window linked, the prior is shown under the open study's window.
+    pub fn follow_window(&self) {
+        let Some(compare) = self.compare.as_ref().filter(|c| c.link_window.get_untracked()) else { return };
+        let window = self.image.with_untracked(|i| i.as_ref().filter(|i| !i.image.is_colour()).map(|i| i.window));
+        let Some(window) = window else { return };
+        let pane = &compare.store;
+        if pane.image.with_untracked(|i| i.as_ref().is_some_and(|i| i.window.center != window.center || i.window.width != window.width)) {
+            pane.set_window(window.center, window.width);
+        }
+    }
+
+    /// Back to one viewport: the prior's images go before anything else changes.
+    fn close_comparison(&self) {
+        if let Some(compare) = &self.compare {
+            compare.store.clear_patient();
+            compare.study.set(None);
         }
     }
 

@@ -4,6 +4,7 @@ use super::logic::{date_of, list_key_target, modalities, StudyFilter};
 use super::store::{Action, Activity, Status, Store};
 use super::Strings;
 use crate::bridge::{Source, Study};
+use crate::session::is_comparable;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -72,7 +73,16 @@ pub fn StudyList(store: Store) -> impl IntoView {
     };
     let selected = store.selected_study.clone();
     let actions = store.actions.clone();
+    let compare_actions = store.actions.clone();
     let open = move |uid: String| (actions)(Action::OpenStudy(uid));
+    // Whether a listed study can be shown beside the open one (the session's rule).
+    let comparable = {
+        let (studies, selected) = (studies.clone(), selected.clone());
+        move |other: &Study| {
+            let open = selected.get()?;
+            studies.with(|all| all.iter().find(|s| s.study_uid == open).map(|current| is_comparable(current, other)))
+        }
+    };
     let on_keydown = {
         let open = open.clone();
         move |ev: web_sys::KeyboardEvent| {
@@ -126,6 +136,21 @@ pub fn StudyList(store: Store) -> impl IntoView {
                         let uid = study.study_uid.clone();
                         let selected = selected.clone();
                         let is_selected = move || selected.get().as_deref() == Some(uid.as_str());
+                        let can_compare = {
+                            let (comparable, study) = (comparable.clone(), study.clone());
+                            Memo::new(move |_| comparable(&study).unwrap_or(false))
+                        };
+                        let compare_uid = study.study_uid.clone();
+                        let compare_actions = compare_actions.clone();
+                        let mark = move || can_compare.get().then(|| {
+                            let (uid, actions) = (compare_uid.clone(), compare_actions.clone());
+                            view! {
+                                <span class="emr-comparable" data-testid="comparable-mark" title=t.comparable_title>{t.comparable}</span>
+                                <button type="button" class="emr-compare" data-testid="compare" title=t.comparable_title
+                                    on:click=move |ev: web_sys::MouseEvent| { ev.stop_propagation(); (actions)(Action::Compare(uid.clone())); }
+                                    on:keydown=|ev: web_sys::KeyboardEvent| ev.stop_propagation()>{t.compare}</button>
+                            }
+                        });
                         let open = open.clone();
                         let uid_click = study.study_uid.clone();
                         let counts = format!(
@@ -139,6 +164,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
                                 tabindex=move || if focused.get() == i { "0" } else { "-1" }
                                 aria-selected=move || is_selected().to_string()
                                 data-study-uid=study.study_uid.clone()
+                                data-comparable=move || can_compare.get().to_string()
                                 on:click=move |_| { focused.set(i); open(uid_click.clone()); }
                                 on:focus=move |_| focused.set(i)
                             >
@@ -150,6 +176,7 @@ pub fn StudyList(store: Store) -> impl IntoView {
                                 <span class=source_class(&study.source) title=match &study.source { Source::PacsUnreachable { message } | Source::InvalidEndpoint { message } => message.clone(), _ => String::new() }>
                                     {source_label(t, &study.source)}
                                 </span>
+                                {mark}
                             </li>
                         }
                     }

@@ -44,6 +44,11 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-key{color:#1b1f24;background:#ffd54f;font-weight:700;padding:0 4px;border-radius:2px}
 .emr-imaging .emr-mini-progress{height:3px;background:var(--emr-border);display:block}
 .emr-imaging .emr-mini-progress span,.emr-imaging .emr-progress span{display:block;height:100%;background:var(--emr-accent)}
+.emr-imaging .emr-panes{flex:1;display:flex;gap:4px;min-width:0;min-height:0}
+.emr-imaging .emr-pane{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}
+.emr-imaging .emr-pane-head{display:flex;gap:.5em;align-items:center;padding:2px 4px;flex-wrap:wrap}
+.emr-imaging .emr-pane-label{flex:1 1 100%;font-weight:600}
+.emr-imaging .emr-comparable{color:var(--emr-accent);font-weight:600}
 .emr-imaging .emr-viewer{flex:1;display:flex;flex-direction:column;min-height:0}
 .emr-imaging .emr-toolbar{display:flex;flex-wrap:wrap;gap:3px;padding:3px 4px;border-bottom:1px solid var(--emr-border);flex:none;align-items:center}
 .emr-imaging .emr-fps{display:flex;align-items:center;gap:4px}
@@ -96,6 +101,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-sr-container>.emr-sr-concept{font-weight:600}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
+@container emr (max-width:700px){.emr-imaging .emr-panes{flex-direction:column}}
 @container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}
   .emr-imaging .emr-reports{grid-column:1/-1;max-height:8em;border-left:none;border-top:1px solid var(--emr-border)}}
 @container emr (max-width:560px){.emr-imaging .emr-body{grid-template-columns:minmax(0,1fr);grid-template-rows:auto minmax(0,1fr) auto}

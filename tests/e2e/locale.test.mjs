@@ -35,9 +35,12 @@ test('German: no English string, German dates and decimals; the lang option wins
   assert.equal(Object.keys(de).length, Object.keys(en).length, 'German has every string');
   const manifest = loadManifest(requireEnv('E2E_DATA'));
   const { patient, study } = ctOf(manifest);
+  // The CT's prior, compared beside it: the list's mark and the second viewport's header too.
+  const prior = patient.studies.find((s) => s.uid !== study.uid && s.series[0]?.modality === 'CT');
+  assert.ok(prior, 'the CT has a prior');
   const { page, problems } = await newPage(browser);
   await page.goto(`${requireEnv('E2E_PROXY_URL')}/examples/README.md`);
-  await page.evaluate(async ({ patientId, studyUid }) => {
+  await page.evaluate(async ({ patientId, studyUid, priorUid }) => {
     document.documentElement.lang = 'de-DE';
     document.body.innerHTML = '<div id="de" style="height:600px"></div><div id="en" style="height:600px"></div>';
     const { EMRImagingComponent } = await import('/pkg/index.js');
@@ -52,10 +55,15 @@ test('German: no English string, German dates and decimals; the lang option wins
     await german.openStudy(studyUid);
     await english.openStudy(studyUid);
     await Promise.all(both);
+    await german.compare(priorUid);
     window.viewers = { german, english };
-  }, { patientId: patient.fhir_id, studyUid: study.uid });
+  }, { patientId: patient.fhir_id, studyUid: study.uid, priorUid: prior.uid });
 
+  await page.locator('#de [data-testid=prior-pane]').waitFor();
   const text = await readable(page, '#de');
+  for (const key of ['comparable', 'compare', 'prior', 'link_window', 'close_comparison']) {
+    assert.ok(text.includes(de[key]), `German ${key}: ${de[key]}`);
+  }
   // English strings that German words differently, long enough to be words of their own
   // ("Im", "To" would match inside German sentences).
   const english = Object.entries(en).filter(([k, v]) => v !== de[k] && v.length >= 3);

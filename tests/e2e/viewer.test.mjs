@@ -228,14 +228,14 @@ test('viewer: a patient the FHIR server does not know shows an error state', asy
 test('study list: keyboard navigation, modality and date filters, date order', async () => {
   const dataDir = requireEnv('E2E_DATA');
   const anna = loadManifest(dataDir).patients[0];
-  const [ct, mr] = anna.studies; // 2024 CT, 2023 MR
+  const [ct, mr, prior] = anna.studies; // 2024 CT, 2023 MR, the CT's prior a year before
   const { page, problems } = await openPage();
   await page.selectOption('[data-testid=patient-picker]', anna.fhir_id);
   await page.locator(`[data-study-uid="${mr.uid}"]`).waitFor();
   const order = () => page.locator('[data-study-uid]').evaluateAll((rows) => rows.map((r) => r.dataset.studyUid));
-  assert.deepEqual(await order(), [ct.uid, mr.uid], 'newest first');
+  assert.deepEqual(await order(), [ct.uid, mr.uid, prior.uid], 'newest first');
   await page.click('[data-testid=sort-toggle]');
-  assert.deepEqual(await order(), [mr.uid, ct.uid], 'oldest first');
+  assert.deepEqual(await order(), [prior.uid, mr.uid, ct.uid], 'oldest first');
   await page.click('[data-testid=sort-toggle]');
 
   // Roving tabindex: one row in the tab order; arrows move, Enter opens.
@@ -248,10 +248,10 @@ test('study list: keyboard navigation, modality and date filters, date order', a
   assert.equal(await page.locator(`[data-study-uid="${mr.uid}"]`).getAttribute('aria-selected'), 'true');
 
   await page.selectOption('[data-testid=modality-filter]', 'CT');
-  assert.deepEqual(await order(), [ct.uid]);
+  assert.deepEqual(await order(), [ct.uid, prior.uid]);
   await page.selectOption('[data-testid=modality-filter]', '');
   await page.fill('[data-testid=date-to]', '2023-12-31');
-  assert.deepEqual(await order(), [mr.uid]);
+  assert.deepEqual(await order(), [mr.uid, prior.uid]);
   await page.fill('[data-testid=date-from]', '2024-01-01');
   assert.deepEqual(await order(), []);
   assert.match(await page.locator('[data-testid=study-list-state]').innerText(), /No studies match/);

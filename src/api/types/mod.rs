@@ -179,6 +179,8 @@ export interface Series {
   numberOfInstances: number | null;
   /** Known instances (may be empty until the series is opened). */
   instances: Instance[];
+  /** The FHIR `series.bodySite` code (e.g. SNOMED CT `51185008`), when the ImagingStudy names one. */
+  bodySite?: string;
   /** A series-level Endpoint's DICOMweb base, when it differs from the study's. */
   dicomwebBase?: string;
 }

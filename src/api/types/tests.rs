@@ -141,6 +141,7 @@ fn series(full: bool) -> SeriesRef {
         description: full.then(|| "axial".into()),
         number_of_instances: full.then_some(1),
         instances: vec![instance()],
+        body_site: full.then(|| "51185008".into()),
         dicomweb_base: full.then(|| "https://pacs.example/dicom-web".into()),
         service: None,
         endpoints: Vec::new(),

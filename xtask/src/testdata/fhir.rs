@@ -56,6 +56,23 @@ fn started(study: &Study) -> String {
     format!("{}-{}-{}T{}:{}:{}Z", &d[0..4], &d[4..6], &d[6..8], &t[0..2], &t[2..4], &t[4..6])
 }
 
+const SNOMED: &str = "http://snomed.info/sct";
+
+/// The SNOMED CT code and display R4 binds `series.bodySite` to, for a BodyPartExamined
+/// (the DICOM mapping of CID 4031).
+fn body_site(part: &str) -> Option<(&'static str, &'static str)> {
+    match part {
+        "CHEST" => Some(("51185008", "Thoracic structure")),
+        "HEAD" => Some(("69536005", "Head structure")),
+        _ => None,
+    }
+}
+
+/// The bodySite code the FHIR series of a BodyPartExamined carries.
+pub fn body_site_code(part: &str) -> Option<&'static str> {
+    body_site(part).map(|(code, _)| code)
+}
+
 fn modality(code: &str) -> Value {
     json!({ "system": DCM, "code": code })
 }
@@ -87,18 +104,24 @@ pub fn imaging_study(ds: &Dataset, p: &Patient, study: &Study) -> Value {
         "numberOfSeries": study.series.len(),
         "numberOfInstances": instances,
         "description": study.description,
-        "series": study.series.iter().map(|s| json!({
-            "uid": s.uid,
-            "number": s.number,
-            "modality": modality(&s.modality),
-            "description": s.description,
-            "numberOfInstances": s.instances.len(),
-            "instance": s.instances.iter().map(|i| json!({
-                "uid": i.sop_instance_uid,
-                "sopClass": { "system": "urn:ietf:rfc:3986", "code": format!("urn:oid:{}", i.sop_class_uid) },
-                "number": i.number
-            })).collect::<Vec<_>>()
-        })).collect::<Vec<_>>()
+        "series": study.series.iter().map(|s| {
+            let mut series = json!({
+                "uid": s.uid,
+                "number": s.number,
+                "modality": modality(&s.modality),
+                "description": s.description,
+                "numberOfInstances": s.instances.len(),
+                "instance": s.instances.iter().map(|i| json!({
+                    "uid": i.sop_instance_uid,
+                    "sopClass": { "system": "urn:ietf:rfc:3986", "code": format!("urn:oid:{}", i.sop_class_uid) },
+                    "number": i.number
+                })).collect::<Vec<_>>()
+            });
+            if let Some((code, display)) = s.body_part.as_deref().and_then(body_site) {
+                series["bodySite"] = json!({ "system": SNOMED, "code": code, "display": display });
+            }
+            series
+        }).collect::<Vec<_>>()
     })
 }
 

@@ -75,6 +75,13 @@ pub struct Series {
     pub instances: Vec<Instance>,
     /// Known features of its phantom for measurement tests (the manifest's `landmarks`).
     pub landmarks: Option<Value>,
+    /// BodyPartExamined (`CHEST`, `HEAD`), also the FHIR series' bodySite.
+    pub body_part: Option<String>,
+    /// Each instance's position along the normal of its plane (mm), in instance order; empty
+    /// for a projection or a document.
+    pub slice_positions: Vec<f64>,
+    /// The distance between neighbouring slices (mm), for a series with a plane.
+    pub slice_spacing: Option<f64>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -164,6 +171,36 @@ struct SeriesPlan {
     window: (f64, f64),
     spacing: &'static str,
     thickness: f64,
+    /// Distance between slice centres along the normal (mm); slices run from
+    /// `first_position` towards the feet.
+    slice_spacing: f64,
+    first_position: f64,
+    /// BodyPartExamined; empty for none.
+    body_part: &'static str,
+}
+
+impl SeriesPlan {
+    /// Where slice `k` lies along the normal (the plane is axial, so this is its z), or `None`
+    /// for a projection.
+    fn position(&self, k: usize) -> Option<f64> {
+        (!matches!(self.phantom, Phantom::CrChest)).then_some(self.first_position - k as f64 * self.slice_spacing)
+    }
+}
+
+/// The empty image series `plan` describes, with the facts its images will have.
+fn image_series(uid: String, number: u32, plan: &SeriesPlan) -> Series {
+    let slice_positions: Vec<f64> = (0..plan.slices).filter_map(|k| plan.position(k)).collect();
+    Series {
+        uid,
+        number,
+        modality: plan.modality.into(),
+        description: plan.description.into(),
+        instances: Vec::new(),
+        landmarks: landmarks(&plan.phantom),
+        body_part: Some(plan.body_part.to_string()).filter(|b| !b.is_empty()),
+        slice_spacing: (!slice_positions.is_empty()).then_some(plan.slice_spacing),
+        slice_positions,
+    }
 }
 
 struct StudyPlan {
@@ -207,6 +244,9 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         window: (40.0, 400.0),
                         spacing: "0.7\\0.7",
                         thickness: 5.0,
+                        slice_spacing: 5.0,
+                        first_position: 0.0,
+                        body_part: "CHEST",
                     }],
                     key_images: &[],
                     measurement_report: false,
@@ -224,9 +264,34 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         window: (600.0, 1200.0),
                         spacing: "0.9\\0.9",
                         thickness: 4.0,
+                        slice_spacing: 4.0,
+                        first_position: 0.0,
+                        body_part: "HEAD",
                     }],
                     // The first and the last of three slices: the middle one is not key.
                     key_images: &[(0, 2), (0, 0)],
+                    measurement_report: false,
+                    presentation_state: false,
+                },
+                // The chest CT's prior, a year before to the day: other slices (1.6 times the
+                // spacing, one more of them) over a z range that brackets the current one's top.
+                StudyPlan {
+                    date: "20230312",
+                    time: "101000",
+                    description: "CT Chest (synthetic phantom, prior)",
+                    series: vec![SeriesPlan {
+                        modality: "CT",
+                        description: "Axial 8 mm soft tissue",
+                        phantom: Phantom::CtChest,
+                        slices: opts.ct_slices + 1,
+                        window: (40.0, 400.0),
+                        spacing: "0.7\\0.7",
+                        thickness: 8.0,
+                        slice_spacing: 8.0,
+                        first_position: 4.0,
+                        body_part: "CHEST",
+                    }],
+                    key_images: &[],
                     measurement_report: false,
                     presentation_state: false,
                 },
@@ -250,6 +315,9 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     window: (40.0, 80.0),
                     spacing: "0.9\\0.9",
                     thickness: 5.0,
+                    slice_spacing: 5.0,
+                    first_position: 0.0,
+                    body_part: "HEAD",
                 }],
                 key_images: &[],
                 measurement_report: false,
@@ -273,6 +341,9 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     window: (2048.0, 4096.0),
                     spacing: "",
                     thickness: 0.0,
+                    slice_spacing: 0.0,
+                    first_position: 0.0,
+                    body_part: "CHEST",
                 }],
                 key_images: &[],
                 measurement_report: true,
@@ -314,14 +385,7 @@ pub fn generate(opts: &Options) -> Dataset {
             let frame_of_reference = uid::uid(&prefix, &format!("frame-of-reference/{key}"), 0);
             for (ri, rp) in sp.series.iter().enumerate() {
                 let series_key = format!("{key}/r{}", ri + 1);
-                let mut series = Series {
-                    uid: uid::uid(&prefix, &format!("series/{series_key}"), 0),
-                    number: ri as u32 + 1,
-                    modality: rp.modality.into(),
-                    description: rp.description.into(),
-                    instances: Vec::new(),
-                    landmarks: landmarks(&rp.phantom),
-                };
+                let mut series = image_series(uid::uid(&prefix, &format!("series/{series_key}"), 0), ri as u32 + 1, rp);
                 for k in 0..rp.slices {
                     let sop = uid::uid(&prefix, &format!("instance/{series_key}"), k as u64);
                     let ctx = ImageContext {
@@ -394,6 +458,9 @@ fn document_series(
         description: description.into(),
         instances: Vec::new(),
         landmarks,
+        body_part: None,
+        slice_positions: Vec::new(),
+        slice_spacing: None,
     };
     (series, uid::uid(prefix, &format!("instance/{series_key}"), 0))
 }
@@ -463,7 +530,7 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
 
     let spacing: f64 = plan.spacing.split('\\').next().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let origin = -(f64::from(slice.columns) * spacing) / 2.0 + spacing / 2.0;
-    let z = -(k as f64) * plan.thickness;
+    let z = plan.position(k).unwrap_or_default();
     let sop_class = match plan.modality {
         "CT" => CT_IMAGE_STORAGE,
         "CR" => CR_IMAGE_STORAGE,
@@ -508,8 +575,7 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
         .binary(0x7FE0_0010, b"OW", pixels);
     if projection {
         // DX/CR: the spacing is the detector's; the magnification brings it to the patient.
-        e.text(0x0018_0015, b"CS", "CHEST")
-            .text(0x0018_1114, b"DS", &decimal(phantom::CR_MAGNIFICATION))
+        e.text(0x0018_1114, b"DS", &decimal(phantom::CR_MAGNIFICATION))
             .text(
                 0x0018_1164,
                 b"DS",
@@ -528,6 +594,9 @@ fn make_instance(ctx: &ImageContext<'_>, k: usize, sop: String) -> Instance {
             .text(0x0020_1040, b"LO", "")
             .text(0x0020_1041, b"DS", &decimal(z))
             .text(0x0028_0030, b"DS", plan.spacing);
+    }
+    if !plan.body_part.is_empty() {
+        e.text(0x0018_0015, b"CS", plan.body_part);
     }
     if is_ct {
         e.text(0x0018_0060, b"DS", "120")
@@ -589,6 +658,10 @@ fn manifest(ds: &Dataset, dicomweb_base: &str) -> Value {
                     "modality": se.modality,
                     "description": se.description,
                     "landmarks": se.landmarks,
+                    "body_part": se.body_part,
+                    "body_site": se.body_part.as_deref().and_then(fhir::body_site_code),
+                    "slice_positions": se.slice_positions,
+                    "slice_spacing": se.slice_spacing,
                     "instances": se.instances.iter().map(|i| json!({
                         "sop_instance_uid": i.sop_instance_uid,
                         "sop_class_uid": i.sop_class_uid,

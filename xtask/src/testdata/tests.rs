@@ -187,7 +187,7 @@ fn fhir_bundle_shape() {
     assert_eq!(bundle["resourceType"], "Bundle");
     assert_eq!(bundle["type"], "transaction");
     let entries = bundle["entry"].as_array().unwrap();
-    assert_eq!(entries.len(), 1 + 3 + 4);
+    assert_eq!(entries.len(), 1 + 3 + 5);
     for e in entries {
         let r = &e["resource"];
         assert_eq!(e["request"]["method"], "PUT");
@@ -206,7 +206,7 @@ fn fhir_bundle_shape() {
     assert_eq!(patients[0]["name"][0]["given"][0], "Anna");
     assert_eq!(patients[0]["gender"], "female");
     let studies = of_type("ImagingStudy");
-    assert_eq!(studies.len(), 4);
+    assert_eq!(studies.len(), 5);
     let ct = studies[0];
     let study = &ds.patients[0].studies[0];
     assert_eq!(ct["identifier"][0]["system"], "urn:dicom:uid");
@@ -226,6 +226,15 @@ fn fhir_bundle_shape() {
     assert_eq!(ct["series"][0]["instance"][2]["number"], 3);
     assert_eq!(ct["series"][0]["instance"][0]["sopClass"]["code"], "urn:oid:1.2.840.10008.5.1.4.1.1.2");
     assert_eq!(ct["series"][0]["instance"][0]["uid"], study.series[0].instances[0].sop_instance_uid);
+    assert_eq!(ct["series"][0]["bodySite"]["system"], "http://snomed.info/sct");
+    assert_eq!(ct["series"][0]["bodySite"]["code"], "51185008");
+    // Every image series names its body part; documents name none.
+    for study in &studies {
+        for series in study["series"].as_array().unwrap() {
+            let document = ["KO", "SR", "PR"].contains(&series["modality"]["code"].as_str().unwrap());
+            assert_eq!(series["bodySite"]["code"].is_string(), !document, "{series}");
+        }
+    }
     assert_eq!(fhir_resources(&ds, base).len(), entries.len());
 }
 
@@ -301,6 +310,132 @@ fn the_chest_phantom_carries_a_100_mm_ruler_and_an_insert_of_known_statistics() 
     assert!((mean - 60.0).abs() < 0.2 && (sd - 4.899).abs() < 0.2, "mean {mean}, sd {sd}");
 }
 
+/// Numbers of a DS value (`a\\b\\c`).
+fn decimals(file: &[u8], tag: u32) -> Vec<f64> {
+    text(file, tag).split('\\').map(|v| v.trim().parse().unwrap()).collect()
+}
+
+/// The first patient's chest CT and its prior.
+fn ct_and_prior(ds: &Dataset) -> (&Study, &Study) {
+    let studies = &ds.patients[0].studies;
+    (&studies[0], &studies[2])
+}
+
+/// What the files say of each slice: its position along the normal of its plane.
+fn positions_from_files(series: &Series) -> Vec<f64> {
+    series
+        .instances
+        .iter()
+        .map(|i| {
+            let (ipp, iop) = (decimals(&i.part10, 0x0020_0032), decimals(&i.part10, 0x0020_0037));
+            let ipp: [f64; 3] = ipp.try_into().unwrap();
+            let iop: [f64; 6] = iop.try_into().unwrap();
+            emr_imaging::imaging::geometry::slice_position(&ipp, &iop).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_chest_ct_has_a_prior_a_year_before_with_other_slices_over_an_overlapping_range() {
+    let ds = small();
+    let (ct, prior) = ct_and_prior(&ds);
+    let (now, then) = (&ct.series[0], &prior.series[0]);
+    let (a, b) = (&now.instances[0].part10, &then.instances[0].part10);
+    // The same patient, modality and body part; a date one year earlier to the day.
+    for tag in [0x0010_0010, 0x0010_0020, 0x0010_0030, 0x0008_0060, 0x0018_0015] {
+        assert_eq!(text(a, tag), text(b, tag), "{tag:08X}");
+    }
+    assert_eq!(text(b, 0x0018_0015), "CHEST");
+    let (date_now, date_then) = (text(a, 0x0008_0020), text(b, 0x0008_0020));
+    let year = |d: &str| d[..4].parse::<u32>().unwrap();
+    assert_eq!((year(&date_then) + 1, &date_then[4..]), (year(&date_now), &date_now[4..]), "{date_then} then {date_now}");
+    assert_eq!(prior.date, date_then);
+    // Its own study, series, instances, accession and frame of reference.
+    assert_ne!((text(a, 0x0020_000D), text(a, 0x0020_000E)), (text(b, 0x0020_000D), text(b, 0x0020_000E)));
+    assert_eq!(text(b, 0x0020_000D), prior.uid);
+    assert_ne!(prior.accession, ct.accession);
+    assert_eq!(text(b, 0x0008_0050), prior.accession);
+    assert_ne!(text(a, 0x0020_0052), text(b, 0x0020_0052));
+    let sops: std::collections::HashSet<&str> =
+        [now, then].iter().flat_map(|s| s.instances.iter().map(|i| i.sop_instance_uid.as_str())).collect();
+    assert_eq!(sops.len(), now.instances.len() + then.instances.len());
+    // Other slice count and spacing, read back from the positions the files carry.
+    assert_ne!(then.instances.len(), now.instances.len());
+    let (p_now, p_then) = (positions_from_files(now), positions_from_files(then));
+    let spacing = |p: &[f64]| {
+        let steps: Vec<f64> = p.windows(2).map(|w| (w[0] - w[1]).abs()).collect();
+        assert!(steps.windows(2).all(|s| (s[0] - s[1]).abs() < 1e-9), "evenly spaced: {p:?}");
+        steps[0]
+    };
+    let (s_now, s_then) = (spacing(&p_now), spacing(&p_then));
+    assert!((s_then / s_now - 1.6).abs() < 1e-9, "{s_then} mm against {s_now} mm");
+    // The z ranges overlap, and every current slice has a prior slice within half a spacing.
+    let range = |p: &[f64]| (p.iter().copied().fold(f64::INFINITY, f64::min), p.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let ((lo_now, hi_now), (lo_then, hi_then)) = (range(&p_now), range(&p_then));
+    assert!(lo_now.max(lo_then) < hi_now.min(hi_then), "{:?} and {:?}", (lo_now, hi_now), (lo_then, hi_then));
+    for &z in &p_now {
+        let nearest = emr_imaging::imaging::geometry::nearest_slice(&p_then, z).unwrap();
+        assert!((p_then[nearest] - z).abs() <= s_then / 2.0, "{z} mm");
+    }
+    // Position and orientation agree: an axial plane, the same in-plane origin on every slice,
+    // Slice Location and Slice Thickness equal to the position and the spacing.
+    for i in &then.instances {
+        let f = &i.part10;
+        assert_eq!(decimals(f, 0x0020_0037), [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+        let ipp = decimals(f, 0x0020_0032);
+        assert_eq!(ipp[..2], decimals(&then.instances[0].part10, 0x0020_0032)[..2]);
+        assert_eq!(decimals(f, 0x0020_1041), [ipp[2]]);
+        assert_eq!(decimals(f, 0x0018_0050), [s_then]);
+    }
+    // The model says what the files say: the manifest's numbers.
+    assert_eq!(then.slice_positions, p_then);
+    assert_eq!(now.slice_positions, p_now);
+    assert_eq!((now.slice_spacing, then.slice_spacing), (Some(s_now), Some(s_then)));
+    assert_eq!(then.body_part.as_deref(), Some("CHEST"));
+}
+
+#[test]
+fn the_manifest_gives_each_series_its_slice_positions_spacing_and_body_part() {
+    let ds = small();
+    let manifest = manifest(&ds, "http://h/dicom-web");
+    let prior = &manifest["patients"][0]["studies"][2];
+    assert_eq!(prior["date"], "20230312");
+    let series = &prior["series"][0];
+    assert_eq!(series["slice_positions"], json!([4.0, -4.0, -12.0, -20.0]));
+    assert_eq!(series["slice_spacing"], 8.0);
+    assert_eq!((series["body_part"].as_str(), series["body_site"].as_str()), (Some("CHEST"), Some("51185008")));
+    let current = &manifest["patients"][0]["studies"][0]["series"][0];
+    assert_eq!(current["slice_positions"], json!([0.0, -5.0, -10.0]));
+    assert_eq!(current["slice_spacing"], 5.0);
+    // A radiograph has no plane; a document neither a plane nor a body part.
+    let cr = &manifest["patients"][2]["studies"][0]["series"];
+    assert_eq!(
+        (cr[0]["slice_positions"].clone(), cr[0]["slice_spacing"].clone(), cr[0]["body_part"].clone()),
+        (json!([]), Value::Null, json!("CHEST"))
+    );
+    assert_eq!((cr[1]["modality"].as_str(), cr[1]["body_part"].clone()), (Some("SR"), Value::Null));
+}
+
+/// The viewer's own rule, run on the FHIR the servers get: the chest CT and its prior compare,
+/// the MR of the same patient does not.
+#[test]
+fn the_prior_is_what_the_viewer_offers_next_to_the_chest_ct() {
+    use emr_imaging::bridge::Study as Shown;
+    let ds = small();
+    let studies: Vec<Shown> = fhir_resources(&ds, "http://h/dicom-web")
+        .into_iter()
+        .filter(|r| r["resourceType"] == "ImagingStudy")
+        .map(|r| Shown::from_fhir(emr_imaging::fhir::ImagingStudy::from_json(r).unwrap()))
+        .collect();
+    let (ct, prior) = ct_and_prior(&ds);
+    let current = studies.iter().find(|s| s.study_uid == ct.uid).unwrap();
+    let offered: Vec<&str> = emr_imaging::session::comparable_studies(current, &studies).iter().map(|s| s.study_uid.as_str()).collect();
+    assert_eq!(offered, [prior.uid.as_str()]);
+    let shown_prior = studies.iter().find(|s| s.study_uid == prior.uid).unwrap();
+    assert_eq!(shown_prior.series[0].body_site.as_deref(), Some("51185008"));
+    assert_eq!(shown_prior.modalities, ["CT"]);
+}
+
 /// The first study with a series of `modality`, that series, and the study's patient as the
 /// viewer's context.
 fn document_series<'a>(ds: &'a Dataset, modality: &str) -> (&'a Study, &'a Series, emr_imaging::imaging::PatientContext) {
@@ -374,10 +509,10 @@ fn the_presentation_state_reads_back_for_the_radiograph() {
     assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
 }
 
-/// pydicom, an independent reader, parses the generated documents and the radiograph and finds
-/// what the generator meant to write (the install step provides pydicom).
+/// pydicom, an independent reader, parses the generated documents, the radiograph and the prior
+/// chest CT and finds what the generator meant to write (the install step provides pydicom).
 #[test]
-fn pydicom_reads_the_generated_key_objects_report_and_radiograph() {
+fn pydicom_reads_the_generated_documents_radiograph_and_prior_ct() {
     let ds = small();
     let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -386,6 +521,11 @@ fn pydicom_reads_the_generated_key_objects_report_and_radiograph() {
     };
     for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
         std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    let (ct, prior) = ct_and_prior(&ds);
+    std::fs::write(dir.join("ct.dcm"), &ct.series[0].instances[0].part10).unwrap();
+    for (k, i) in prior.series[0].instances.iter().enumerate() {
+        std::fs::write(dir.join(format!("prior{k}.dcm")), &i.part10).unwrap();
     }
     let script = r#"
 import sys, pydicom
@@ -422,6 +562,19 @@ kinds = [g.GraphicType for g in pr.GraphicAnnotationSequence[0].GraphicObjectSeq
 assert kinds == ['POLYLINE', 'CIRCLE', 'POINT'], kinds
 texts = [t.UnformattedTextValue for t in pr.GraphicAnnotationSequence[0].TextObjectSequence]
 assert texts == ['Ruler 100 mm', 'Presentation state test'], texts
+import glob
+ct = pydicom.dcmread(d + '/ct.dcm')
+prior = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/prior*.dcm'))]
+assert len(prior) == 4, len(prior)
+for p in prior:
+    assert (p.PatientID, p.Modality, p.BodyPartExamined) == (ct.PatientID, 'CT', 'CHEST')
+    assert (p.StudyDate, ct.StudyDate) == ('20230312', '20240312')
+    assert p.StudyInstanceUID != ct.StudyInstanceUID and p.AccessionNumber != ct.AccessionNumber
+    assert [float(v) for v in p.ImageOrientationPatient] == [1, 0, 0, 0, 1, 0]
+    assert float(p.SliceLocation) == float(p.ImagePositionPatient[2])
+zs = [float(p.ImagePositionPatient[2]) for p in prior]
+assert zs == [4.0, -4.0, -12.0, -20.0], zs
+assert float(prior[0].SliceThickness) == 8.0 and float(ct.SliceThickness) == 5.0
 print('pydicom ok')
 "#;
     let out = std::process::Command::new("python3").arg("-c").arg(script).arg(&dir).output().expect("python3 runs");

@@ -3,7 +3,9 @@
 //! ImagingStudy points at images whose header names somebody else (the identity check must
 //! withhold them). `ct_slices` lets a benchmark ask for a long stack.
 
-use super::{fhir, make_instance, sanitise_prefix, uid, Dataset, ImageContext, Patient, Phantom, Series, SeriesPlan, Study, MRN_SYSTEM};
+use super::{
+    fhir, image_series, make_instance, sanitise_prefix, uid, Dataset, ImageContext, Patient, Phantom, Series, SeriesPlan, Study, MRN_SYSTEM,
+};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -44,14 +46,7 @@ fn study(prefix: &str, key: &str, fhir_id: String, header_patient: &Patient, pla
     };
     let frame_of_reference = uid::uid(prefix, &format!("frame-of-reference/{key}"), 0);
     let series_key = format!("{key}/r1");
-    let mut series = Series {
-        uid: uid::uid(prefix, &format!("series/{series_key}"), 0),
-        number: 1,
-        modality: plan.modality.into(),
-        description: plan.description.into(),
-        instances: Vec::new(),
-        landmarks: None,
-    };
+    let mut series = Series { landmarks: None, ..image_series(uid::uid(prefix, &format!("series/{series_key}"), 0), 1, plan) };
     for k in 0..plan.slices {
         let sop = uid::uid(prefix, &format!("instance/{series_key}"), k as u64);
         let ctx = ImageContext {
@@ -82,6 +77,9 @@ pub fn generate(prefix: &str, ct_slices: usize) -> Dataset {
         window: (40.0, 400.0),
         spacing: "0.7\\0.7",
         thickness: 5.0,
+        slice_spacing: 5.0,
+        first_position: 0.0,
+        body_part: "CHEST",
     };
     let head = SeriesPlan {
         description: "Axial 5 mm brain",
@@ -89,6 +87,7 @@ pub fn generate(prefix: &str, ct_slices: usize) -> Dataset {
         slices: 2,
         window: (40.0, 80.0),
         spacing: "0.9\\0.9",
+        body_part: "HEAD",
         ..chest
     };
     let ct = study(&prefix, "p1/s1", format!("emr-{prefix}-study-1-1"), &vera, &chest, "CT Chest (viewer phantom)", "20240601");
