@@ -906,7 +906,7 @@ fn stow_json(stored: &[(&str, Option<u32>)], failed: &[(&str, u32)]) -> String {
 }
 
 fn run_queue(server: &FaultyServer, files: &[(String, Vec<u8>)], per_batch: usize) -> (emr_imaging::upload::queue::Ran, Vec<Vec<String>>) {
-    use emr_imaging::upload::queue::{run, Limits, MemoryQueue};
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, Watch};
     let queue = MemoryQueue::default();
     for (uid, bytes) in files {
         queue.push(uid, bytes.clone());
@@ -915,7 +915,7 @@ fn run_queue(server: &FaultyServer, files: &[(String, Vec<u8>)], per_batch: usiz
     let http = HttpClient::new(transport, AuthMapper::new(&server.url("/fhir/"), &[])).with_timeouts(Timeouts::all(Duration::from_secs(5)));
     let client = emr_imaging::dicomweb::DicomWebClient::new(&server.url("/dicom-web"));
     let limits = Limits { max_batch_files: per_batch, attempts: 4, ..Limits::default() };
-    let ran = block_on(run(&http, &client, &queue, limits, &|_, _| {}, &|_| {})).unwrap();
+    let ran = block_on(run(&http, &client, &queue, limits, &Watch { outcome: &|_, _| {}, failed: &|_| {} })).unwrap();
     let sent = http.transport().sent.borrow().clone();
     (ran, sent)
 }

@@ -602,7 +602,7 @@ print(json.dumps({"sop_class": ds.SOPClassUID, "patient_id": ds.PatientID, "name
 #[ignore = "needs the real servers: run `cargo xtask test`"]
 fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
     use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
-    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, QueueError, QueueStore, Waiting};
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, QueueError, QueueStore, Waiting, Watch};
     use emr_imaging::upload::stow::InstanceOutcome;
     use std::cell::{Cell, RefCell};
 
@@ -682,10 +682,13 @@ fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
     };
     let started = std::time::Instant::now();
     let first = Reloading { queue: &queue, finished: Cell::new(0), reload_after: Some(16) };
-    assert!(block_on(run(&http, &client, &first, limits, &progress, &|_| {})).is_err(), "the page went away mid-queue");
+    assert!(
+        block_on(run(&http, &client, &first, limits, &Watch { outcome: &progress, failed: &|_| {} })).is_err(),
+        "the page went away mid-queue"
+    );
     assert_eq!(queue.waiting_now(), 24);
     let second = Reloading { queue: &queue, finished: Cell::new(0), reload_after: None };
-    let ran = block_on(run(&http, &client, &second, limits, &progress, &|_| {})).unwrap();
+    let ran = block_on(run(&http, &client, &second, limits, &Watch { outcome: &progress, failed: &|_| {} })).unwrap();
     let ours = started.elapsed();
     assert!(ran.empty);
     assert!(sent_after_confirmation.borrow().is_empty(), "sent again after confirmation: {:?}", sent_after_confirmation.borrow());
@@ -737,7 +740,7 @@ fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
 #[ignore = "needs the real servers: run `cargo xtask test`"]
 fn a_file_of_another_patient_is_refused_and_never_reaches_orthanc() {
     use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
-    use emr_imaging::upload::queue::{run, Limits, MemoryQueue};
+    use emr_imaging::upload::queue::{run, Limits, MemoryQueue, Watch};
     use emr_imaging::upload::{LocalFile, Refusal};
     let person = |id: &str, mrn: &str, family: &str| emr_imaging::fhir::Patient {
         id: id.into(),
@@ -789,7 +792,7 @@ fn a_file_of_another_patient_is_refused_and_never_reaches_orthanc() {
     let dicomweb = Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap();
     let client = emr_imaging::dicomweb::DicomWebClient::new(&dicomweb);
     let http = http();
-    let ran = block_on(run(&http, &client, &queue, Limits::default(), &|_, _| {}, &|_| {})).unwrap();
+    let ran = block_on(run(&http, &client, &queue, Limits::default(), &Watch { outcome: &|_, _| {}, failed: &|_| {} })).unwrap();
     assert!(ran.empty);
     for f in [&folder[0], &folder[2]] {
         assert_eq!(block_on(client.search_instances(&http, &f.study_uid, &f.series_uid)).unwrap().len(), 1);

@@ -10,6 +10,7 @@ use super::error::ErrorCode;
 use super::events::{self, Event, ImageDisplayed};
 use super::fhircast::{Fhircast, FhircastConfig};
 use super::subscriptions::StudyWatch;
+use super::upload::Uploader;
 use super::{jpeg, options};
 use crate::bridge::{ImagingBridge, Study};
 use crate::net::browser::FetchTransport;
@@ -40,6 +41,8 @@ pub(super) struct Inner {
     watch: Option<Rc<StudyWatch>>,
     /// The SMART launch this component was made for, and who signed in (`fromSmartLaunch`).
     launch: RefCell<Option<(crate::launch::smart::LaunchContext, Option<String>)>>,
+    /// The upload panel's owner (`upload` option).
+    uploader: Option<Rc<Uploader>>,
 }
 
 /// Where the session's updates land: the view's store, and the host's events.
@@ -48,6 +51,7 @@ pub(super) struct Face {
     /// FHIRcast hears of the user's studies (to publish them) and of patient clears.
     fhircast: RefCell<Option<std::rc::Weak<Fhircast>>>,
     watch: RefCell<Option<std::rc::Weak<StudyWatch>>>,
+    uploader: RefCell<Option<std::rc::Weak<Uploader>>>,
     listeners: events::Listeners,
     /// `blob:` URLs handed out by `loadImage`, revoked on patient switch and `destroy()`.
     object_urls: RefCell<Vec<String>>,
@@ -63,9 +67,14 @@ impl Screen for Face {
     fn apply(&self, update: Update) {
         let fhircast = self.fhircast.borrow().as_ref().and_then(std::rc::Weak::upgrade);
         let watch = self.watch.borrow().as_ref().and_then(std::rc::Weak::upgrade);
+        let uploader = self.uploader.borrow().as_ref().and_then(std::rc::Weak::upgrade);
+        let studies_listed = matches!(update, Update::Studies(_));
         match &update {
             Update::Cleared { patient_changed: true } => {
                 self.revoke_object_urls();
+                if let Some(u) = &uploader {
+                    u.on_patient_cleared();
+                }
                 if let Some(f) = &fhircast {
                     f.on_patient_cleared();
                 }
@@ -84,6 +93,9 @@ impl Screen for Face {
         // The view first for a clear (nothing of the previous patient drawn after it), after
         // the event otherwise (a host listener sees the event before the repaint).
         self.store.apply(update);
+        if let (true, Some(u)) = (studies_listed, &uploader) {
+            u.on_studies();
+        }
     }
 
     fn failed(&self, error: &SessionError) {
@@ -125,6 +137,7 @@ impl EmrImagingComponent {
                 store,
                 fhircast: RefCell::new(None),
                 watch: RefCell::new(None),
+                uploader: RefCell::new(None),
                 listeners,
                 object_urls: RefCell::new(Vec::new()),
                 mounted: RefCell::new(None),
@@ -138,6 +151,8 @@ impl EmrImagingComponent {
             }
             let watch = options.watch.is_on().then(|| StudyWatch::new(weak.clone(), options.watch.clone()));
             *face.watch.borrow_mut() = watch.as_ref().map(Rc::downgrade);
+            let uploader = options.upload.clone().map(|config| Uploader::new(weak.clone(), config, options.dicomweb_base.clone()));
+            *face.uploader.borrow_mut() = uploader.as_ref().map(Rc::downgrade);
             Inner {
                 session,
                 options,
@@ -147,8 +162,12 @@ impl EmrImagingComponent {
                 fhircast: RefCell::new(None),
                 watch,
                 launch: RefCell::new(None),
+                uploader,
             }
         });
+        if let Some(u) = &inner.uploader {
+            u.show();
+        }
         inner.auditor.resume();
         if let Some(config) = inner.options.fhircast.clone() {
             let inner = inner.clone();
@@ -660,11 +679,24 @@ impl Inner {
                 let _ = inner.session.compare(&study_uid).await;
             }),
             Action::CloseComparison => inner.session.close_comparison(),
+            upload @ (Action::UploadFiles(_)
+            | Action::UploadChoose(..)
+            | Action::UploadSend
+            | Action::UploadBodySite(_)
+            | Action::UploadClear) => {
+                if let Some(u) = &inner.uploader {
+                    u.handle(upload);
+                }
+            }
         }
     }
 }
 
 impl Face {
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
     fn revoke_object_urls(&self) {
         for url in self.object_urls.borrow_mut().drain(..) {
             let _ = web_sys::Url::revoke_object_url(&url);

@@ -14,6 +14,8 @@ wire_enum! {
         Audit = "audit",
         /// A FHIRcast event was followed (or refused): `{event, id, context, status}`.
         Context = "context",
+        /// An uploaded file's outcome: the server's answer for it, or why it was not sent.
+        Upload = "upload",
     }
 }
 
@@ -35,6 +37,47 @@ pub struct ImageDisplayed<'a> {
     pub instance_uid: &'a str,
     /// The pixels passed through lossy compression (marked in the viewport too).
     pub lossy: bool,
+}
+
+/// The detail of [`Event::Upload`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadDetail<'a> {
+    /// The name the user gave (a folder's relative path).
+    pub name: &'a str,
+    pub sop_instance_uid: Option<&'a str>,
+    pub study_uid: Option<&'a str>,
+    /// An [`UploadOutcome`].
+    pub outcome: &'static str,
+    /// The server's WarningReason or FailureReason.
+    pub code: Option<u32>,
+    /// Why a file was not sent (another patient's, not DICOM).
+    pub reason: Option<&'a str>,
+}
+
+wire_enum! {
+    /// What became of an uploaded file.
+    pub enum UploadOutcome {
+        Stored = "stored",
+        Warning = "warning",
+        AlreadyPresent = "already-present",
+        Failed = "failed",
+        Refused = "refused",
+    }
+}
+
+impl UploadOutcome {
+    /// The outcome of a file the server answered for, and its code; `None` for one to resend.
+    pub fn of(outcome: &crate::upload::stow::InstanceOutcome) -> Option<(UploadOutcome, Option<u32>)> {
+        use crate::upload::stow::InstanceOutcome as O;
+        match outcome {
+            O::Stored { warning: None } => Some((UploadOutcome::Stored, None)),
+            O::Stored { warning } => Some((UploadOutcome::Warning, *warning)),
+            O::AlreadyPresent => Some((UploadOutcome::AlreadyPresent, None)),
+            O::Failed { reason } => Some((UploadOutcome::Failed, *reason)),
+            O::Retry => None,
+        }
+    }
 }
 
 #[cfg(target_arch = "wasm32")]

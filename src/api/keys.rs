@@ -19,6 +19,7 @@ wire_enum! {
         ExternalIidViewer = "externalIidViewer",
         KeyImagesOnly = "keyImagesOnly",
         Audit = "audit",
+        Upload = "upload",
         Lang = "lang",
         Theme = "theme",
         Fhircast = "fhircast",

@@ -26,6 +26,8 @@ mod sign_in_window;
 mod smart_launch;
 #[cfg(target_arch = "wasm32")]
 mod subscriptions;
+#[cfg(target_arch = "wasm32")]
+mod upload;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
 

@@ -61,6 +61,8 @@ pub struct Options {
     pub audit_to: Option<Url>,
     /// `lang`: the UI's language, else the page's (`lang` attribute), else English.
     pub lang: Option<crate::view::Locale>,
+    /// `upload`: the upload panel, when enabled.
+    pub upload: Option<super::upload::UploadConfig>,
 }
 
 impl Options {
@@ -92,6 +94,7 @@ impl Options {
             }
         }
         let audit_to = if is_object { audit(&get(K::Audit))? } else { None };
+        let upload = if is_object { upload(&get(K::Upload))? } else { None };
         let fhircast = match is_object.then(|| get(K::Fhircast)).filter(|v| !v.is_undefined() && !v.is_null()) {
             Some(v) => Some(
                 super::fhircast::FhircastConfig::from_js(&v, page_url().as_ref()).map_err(|e| ApiError::invalid_options(e).into_js())?,
@@ -156,13 +159,19 @@ impl Options {
             audit_to,
             // A language the UI lacks falls back to the page's, then to English, as browsers do.
             lang: raw.lang.as_deref().and_then(crate::view::Locale::from_tag),
+            upload,
         })
     }
 
     /// What the bridge needs of these options.
     pub fn bridge_config(&self) -> BridgeConfig {
+        let mut allowed_origins = self.allowed_origins.clone();
+        // Uploads carry the token to the STOW-RS service the host named.
+        if let Some(stow) = self.upload.as_ref().and_then(|u| u.stow_base.as_ref()) {
+            allowed_origins.push(stow.origin().ascii_serialization());
+        }
         BridgeConfig {
-            allowed_origins: self.allowed_origins.clone(),
+            allowed_origins,
             dicomweb_base: self.dicomweb_base.clone(),
             timeouts: self.timeouts,
             memory_budget: self.memory_cache_bytes,
@@ -258,6 +267,34 @@ fn audit(value: &JsValue) -> Result<Option<Option<Url>>, JsValue> {
     }
     let text = base.as_string().ok_or_else(|| ApiError::invalid_options("audit.fhirBaseUrl must be a string".into()).into_js())?;
     Ok(Some(Some(http_url(K::Audit, &text)?)))
+}
+
+/// `upload`: `true`, or `{ stowBaseUrl?, createImagingStudy? }`; `false` or absent: no panel.
+fn upload(value: &JsValue) -> Result<Option<super::upload::UploadConfig>, JsValue> {
+    use super::upload::UploadConfig;
+    if value.is_undefined() || value.is_null() || value.as_bool() == Some(false) {
+        return Ok(None);
+    }
+    if value.as_bool() == Some(true) {
+        return Ok(Some(UploadConfig::default()));
+    }
+    if !value.is_object() {
+        return Err(ApiError::invalid_options("upload must be true or { stowBaseUrl?, createImagingStudy? }".into()).into_js());
+    }
+    let field =
+        |k: &str| Some(js_sys::Reflect::get(value, &k.into()).unwrap_or(JsValue::UNDEFINED)).filter(|v| !v.is_undefined() && !v.is_null());
+    let stow_base = match field("stowBaseUrl") {
+        Some(v) => {
+            let text = v.as_string().ok_or_else(|| ApiError::invalid_options("upload.stowBaseUrl must be a string".into()).into_js())?;
+            Some(http_url(K::Upload, &text)?)
+        }
+        None => None,
+    };
+    let create_imaging_study = match field("createImagingStudy") {
+        Some(v) => v.as_bool().ok_or_else(|| ApiError::invalid_options("upload.createImagingStudy must be a boolean".into()).into_js())?,
+        None => false,
+    };
+    Ok(Some(UploadConfig { stow_base, create_imaging_study }))
 }
 
 /// The page's address, for relative URLs.

@@ -92,9 +92,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.audit.sink.record(access);
     }
 
-    /// Instances stored for the patient in context (an upload confirmed by the server).
-    pub fn audit_created(&self, study: StudyRef, instances: Vec<String>) {
-        let mut access = Access::new(AccessKind::Create, self.patient_id());
+    /// Instances stored for `patient_id` (an upload confirmed by the server). The patient is
+    /// the one the files were checked against, which need not be the one on screen by the time
+    /// the server answers.
+    pub fn audit_created(&self, patient_id: &str, study: StudyRef, instances: Vec<String>) {
+        let mut access = Access::new(AccessKind::Create, Some(patient_id.to_string()));
         access.studies.push(study);
         access.instances = instances;
         self.audit.sink.record(access);

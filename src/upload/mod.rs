@@ -10,8 +10,13 @@
 //!   (lossless) as a VL Photographic Image of the patient.
 //! - [`stow`]: bounded multipart batches and each instance's outcome (stored, already
 //!   present, warning, failed, to retry).
+//! - [`queue`]: the resumable queue's run; [`idb`] keeps it in IndexedDB in the browser.
+//! - [`intake`]: what the panel lists, per file and per study.
 
 pub mod dicomdir;
+#[cfg(target_arch = "wasm32")]
+pub mod idb;
+pub mod intake;
 mod local;
 pub mod photo;
 pub mod queue;

@@ -26,6 +26,29 @@ pub struct BodySite {
     pub meaning: String,
 }
 
+/// The body sites a photo can be given in the panel: SNOMED CT codes of DICOM CID 4031
+/// (Common Anatomic Regions), with the code meaning written into the file.
+pub const BODY_SITES: [(&str, &str); 10] = [
+    ("69536005", "Head"),
+    ("89545001", "Face"),
+    ("45048000", "Neck"),
+    ("51185008", "Chest"),
+    ("113345001", "Abdomen"),
+    ("77568009", "Back"),
+    ("53120007", "Upper limb"),
+    ("85562004", "Hand"),
+    ("61685007", "Lower limb"),
+    ("56459004", "Foot"),
+];
+
+impl BodySite {
+    /// The panel's choice `index` of [`BODY_SITES`].
+    pub fn listed(index: usize) -> Option<BodySite> {
+        let (code, meaning) = BODY_SITES.get(index)?;
+        Some(BodySite { code: code.to_string(), scheme: "SCT".into(), meaning: meaning.to_string() })
+    }
+}
+
 /// What the photo is of, and when.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhotoContext {

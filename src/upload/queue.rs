@@ -67,16 +67,38 @@ pub struct Ran {
     pub empty: bool,
 }
 
+/// What a run tells as it goes (the panel's progress bars).
+pub trait Observer {
+    /// These files are in the request about to leave.
+    fn sending(&self, _sop_instance_uids: &[String]) {}
+    /// A file's outcome as it is known (a file to resend is told [`InstanceOutcome::Retry`]).
+    fn outcome(&self, _sop_instance_uid: &str, _outcome: &InstanceOutcome) {}
+    /// A request failed (the network, a 5xx); its files go again after a wait.
+    fn failed(&self, _error: &DicomWebError) {}
+}
+
+/// An observer of outcomes and failures only, from two closures.
+pub struct Watch<'a> {
+    pub outcome: &'a dyn Fn(&str, &InstanceOutcome),
+    pub failed: &'a dyn Fn(&DicomWebError),
+}
+
+impl Observer for Watch<'_> {
+    fn outcome(&self, sop_instance_uid: &str, outcome: &InstanceOutcome) {
+        (self.outcome)(sop_instance_uid, outcome)
+    }
+    fn failed(&self, error: &DicomWebError) {
+        (self.failed)(error)
+    }
+}
+
 /// Sends the waiting files until none waits or `limits.attempts` requests failed in a row.
-/// `progress(sop, outcome)` is told each file's outcome as it is known (a file to resend is
-/// told [`InstanceOutcome::Retry`]); `failed(error)` each failed request.
 pub async fn run<T: Transport, S: QueueStore>(
     http: &HttpClient<T>,
     client: &DicomWebClient,
     store: &S,
     limits: Limits,
-    progress: &dyn Fn(&str, &InstanceOutcome),
-    failed: &dyn Fn(&DicomWebError),
+    observer: &dyn Observer,
 ) -> Result<Ran, QueueError> {
     let mut ran = Ran::default();
     let mut in_a_row = 0u32;
@@ -96,6 +118,8 @@ pub async fn run<T: Transport, S: QueueStore>(
                 }
             }
             ran.requests += 1;
+            let uids: Vec<String> = batch.iter().map(|(uid, _)| uid.clone()).collect();
+            observer.sending(&uids);
             match send_batch(http, client, &batch).await {
                 Ok(outcomes) => {
                     in_a_row = 0;
@@ -105,11 +129,11 @@ pub async fn run<T: Transport, S: QueueStore>(
                             ran.finished.push((uid.clone(), outcome.clone()));
                             progressed = true;
                         }
-                        progress(uid, outcome);
+                        observer.outcome(uid, outcome);
                     }
                 }
                 Err(e) => {
-                    failed(&e);
+                    observer.failed(&e);
                     ran.failures += 1;
                     in_a_row += 1;
                     if in_a_row >= limits.attempts {

@@ -265,3 +265,93 @@ fs.write(sys.argv[2])
         std::panic::resume_unwind(e);
     }
 }
+
+/// A photo of the test patient in `study`, read back as the panel lists it.
+fn listed_photo(study: &str, seed: u8) -> LocalFile {
+    let mut context = photo_context();
+    context.study_uid = Some(study.into());
+    let mut random = move || [seed; 16];
+    let photo = vl_photo(Picture::Jpeg(&jpeg_header(8, 8, 0xC0)), &context, &mut random).unwrap();
+    LocalFile::accept(&format!("photo-{seed}.jpg"), &photo.part10, &context_of(&patient())).unwrap()
+}
+
+#[test]
+fn the_intake_lists_files_by_study_and_sends_only_chosen_ready_ones() {
+    use super::intake::{FileState, Intake};
+    let mut intake = Intake::default();
+    let (a1, a2, b1) = (listed_photo("1.2.3", 1), listed_photo("1.2.3", 2), listed_photo("1.2.4", 3));
+    intake.add_file(a1.clone());
+    intake.add_file(a2.clone());
+    intake.add_file(b1.clone());
+    intake.add_file(a1.clone());
+    intake.add_refused("notes.txt", 5, "not a DICOM file".into());
+    assert!(matches!(&intake.entries()[3].state, FileState::Refused(r) if r.contains("listed already")), "the same instance twice");
+    let studies = intake.studies();
+    assert_eq!(
+        studies.iter().map(|s| (s.study_uid.as_str(), s.files, s.chosen)).collect::<Vec<_>>(),
+        [("1.2.3", 2, true), ("1.2.4", 1, true)]
+    );
+    assert_eq!(studies[0].modalities, ["XC"]);
+    intake.choose("1.2.4", false);
+    let sent: Vec<&str> = intake.to_send().iter().map(|f| f.sop_instance_uid.as_str()).collect();
+    assert_eq!(sent, [a1.sop_instance_uid.as_str(), a2.sop_instance_uid.as_str()]);
+    assert_eq!(intake.totals().files, 0, "nothing queued yet");
+
+    intake.set_state(&a1.sop_instance_uid, FileState::Queued);
+    intake.set_state(&a2.sop_instance_uid, FileState::Sending);
+    let t = intake.totals();
+    assert_eq!((t.files, t.done_files, t.bytes), (2, 0, a1.size + a2.size));
+    intake.set_state(&a1.sop_instance_uid, FileState::Done(InstanceOutcome::Stored { warning: None }));
+    assert!(!intake.study_finished("1.2.3"), "a2 is still in flight");
+    intake.set_state(&a2.sop_instance_uid, FileState::Done(InstanceOutcome::Failed { reason: Some(0xC000) }));
+    // A later "retry" for a file the server answered does not take its answer back.
+    intake.set_state(&a2.sop_instance_uid, FileState::Queued);
+    let t = intake.totals();
+    assert_eq!((t.done_files, t.failed, t.done_bytes), (2, 1, a1.size + a2.size));
+    assert!(intake.study_finished("1.2.3"));
+    assert!(!intake.study_finished("1.2.4"), "never queued");
+    assert_eq!(intake.stored_of("1.2.3"), [a1.sop_instance_uid.clone()]);
+
+    intake.clear_finished();
+    assert_eq!(intake.entries().len(), 1, "only b1, still ready, stays");
+    assert_eq!(intake.entries()[0].file.as_ref().map(|f| f.sop_instance_uid.clone()), Some(b1.sop_instance_uid));
+}
+
+#[test]
+fn a_study_of_only_refused_answers_is_not_listed_as_uploaded() {
+    use super::intake::{FileState, Intake};
+    let mut intake = Intake::default();
+    let a = listed_photo("1.2.5", 4);
+    intake.add_file(a.clone());
+    intake.set_state(&a.sop_instance_uid, FileState::Done(InstanceOutcome::Failed { reason: None }));
+    assert!(!intake.study_finished("1.2.5"));
+    intake.add_queued(listed_photo("1.2.6", 5));
+    assert_eq!(intake.totals().files, 2, "a file resumed from the queue counts");
+}
+
+#[test]
+fn a_dicomdir_picks_the_cd_files_from_a_folder_without_case() {
+    use super::intake::{cd_files, content_of, is_dicomdir, Content};
+    let records = dicomdir::files(&dicomdir_bytes()).unwrap();
+    let given = ["CD/DICOMDIR", "CD/autorun.inf", "cd/dicom/st000/im0001", "CD/viewer.exe"];
+    let cd = cd_files("CD/DICOMDIR", &records, &given);
+    assert_eq!(cd.named, [2], "only the file the DICOMDIR names, matched without case");
+    assert!(cd.missing.is_empty());
+    let partial = cd_files("CD/DICOMDIR", &records, &["CD/DICOMDIR"]);
+    assert_eq!(partial.missing, ["CD/DICOM/ST000/IM0001"]);
+    assert_eq!(cd_files("DICOMDIR", &records, &["DICOM/ST000/IM0001"]).named, [0], "a DICOMDIR at the top");
+    assert!(is_dicomdir("CD/dicomdir") && is_dicomdir("DICOMDIR") && !is_dicomdir("CD/DICOMDIR.bak"));
+    assert_eq!(content_of(&jpeg_header(1, 1, 0xC0)), Content::Jpeg);
+    assert_eq!(content_of(b"\x89PNG\r\n\x1a\n...."), Content::Png);
+    assert_eq!(content_of(&dicomdir_bytes()), Content::Other);
+}
+
+#[test]
+fn every_listed_body_site_is_a_snomed_code() {
+    for i in 0..photo::BODY_SITES.len() {
+        let site = BodySite::listed(i).unwrap();
+        assert_eq!(site.scheme, "SCT");
+        assert!(site.code.bytes().all(|b| b.is_ascii_digit()) && site.code.len() >= 6, "{}", site.code);
+    }
+    assert_eq!(BodySite::listed(photo::BODY_SITES.len()), None);
+}

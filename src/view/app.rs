@@ -6,6 +6,7 @@ use super::series_strip::SeriesStrip;
 use super::store::{Activity, Status, Store};
 use super::study_list::StudyList;
 use super::style;
+use super::upload_panel::UploadPanel;
 use leptos::either::Either;
 use leptos::prelude::*;
 
@@ -27,6 +28,7 @@ pub fn App(store: Store) -> impl IntoView {
                 </div>
                 <ReportPanel store=store.clone() />
             </div>
+            <UploadPanel store=store.clone() />
             <StatusLine store=store />
         </div>
     }

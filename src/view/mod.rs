@@ -1,4 +1,5 @@
-//! The leptos view: PatientBanner, StudyList, SeriesStrip, Viewport, ReportPanel and Status.
+//! The leptos view: PatientBanner, StudyList, SeriesStrip, Viewport, ReportPanel, UploadPanel
+//! and Status.
 //!
 //! The view reads [`Store`] signals and reports user intent through [`Store::actions`]. It
 //! fetches nothing: the session decides what to show and says so in updates the store applies
@@ -28,6 +29,8 @@ mod compare;
 #[cfg(target_arch = "wasm32")]
 mod draw;
 #[cfg(target_arch = "wasm32")]
+mod folder;
+#[cfg(target_arch = "wasm32")]
 mod measure_layer;
 #[cfg(target_arch = "wasm32")]
 mod reports;
@@ -39,6 +42,8 @@ mod store;
 mod study_list;
 #[cfg(target_arch = "wasm32")]
 mod style;
+#[cfg(target_arch = "wasm32")]
+mod upload_panel;
 #[cfg(target_arch = "wasm32")]
 mod viewport;
 

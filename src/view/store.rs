@@ -42,6 +42,37 @@ pub enum Action {
     /// A listed study shown beside the open one.
     Compare(String),
     CloseComparison,
+    /// Files given to the upload panel (dropped, picked, a folder, the camera), each with
+    /// its name or path in the folder.
+    UploadFiles(Vec<(String, web_sys::File)>),
+    /// A study of the listed files is to be sent, or not.
+    UploadChoose(String, bool),
+    /// The ready files of the chosen studies go into the queue.
+    UploadSend,
+    /// The body site new photos get (an index of `upload::photo::BODY_SITES`).
+    UploadBodySite(Option<usize>),
+    /// Finished and refused files leave the list.
+    UploadClear,
+}
+
+/// What the upload panel says besides its files.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadNote {
+    /// No STOW-RS service is known for this patient (no `stowBaseUrl`, no study to learn it from).
+    NoDestination,
+    NoPatient,
+    /// Requests failed; the queue waits for the network (`online`) or the next try.
+    Offline(String),
+    /// The queue could not be kept (IndexedDB failed); nothing was queued.
+    Store(String),
+}
+
+/// The upload panel's state (`upload` option); [`Store::upload`] is `None` without it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadView {
+    pub intake: crate::upload::intake::Intake,
+    pub note: Option<UploadNote>,
+    pub body_site: Option<usize>,
 }
 
 /// One decoded frame of the stack, in display order.
@@ -199,6 +230,8 @@ pub struct Store {
     pub viewport_size: ArcRwSignal<(f64, f64)>,
     /// The comparison's second viewport (the pane's own store has none).
     pub compare: Option<Arc<ComparePane>>,
+    /// The upload panel, shown only when the host enabled it.
+    pub upload: ArcRwSignal<Option<UploadView>>,
     pub actions: ActionSink,
     pub displayed: DisplayedSink,
 }
@@ -242,6 +275,7 @@ impl Store {
             iid_viewer: ArcRwSignal::new(None),
             viewport_size: ArcRwSignal::new((0.0, 0.0)),
             compare,
+            upload: ArcRwSignal::new(None),
             actions: Arc::new(send_wrapper::SendWrapper::new(actions)),
             displayed: Arc::new(send_wrapper::SendWrapper::new(displayed)),
         }
@@ -261,6 +295,12 @@ impl Store {
         self.presentation.set(None);
         // Drawn on the previous patient's images: never shown or handed out for the next.
         self.measurements.set(Measurements::default());
+        // The previous patient's files are not listed under the next (their queue waits).
+        self.upload.update(|u| {
+            if let Some(u) = u {
+                *u = UploadView { body_site: u.body_site, ..UploadView::default() };
+            }
+        });
         self.studies.set(Vec::new());
         self.selected_study.set(None);
         self.new_studies.set(Vec::new());

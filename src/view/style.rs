@@ -101,6 +101,17 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-sr-container>.emr-sr-concept{font-weight:600}
 .emr-imaging .emr-muted{color:var(--emr-muted)}
 .emr-imaging .emr-status{min-height:1.6em;padding:2px 8px;color:var(--emr-muted);flex:none}
+.emr-imaging .emr-upload{flex:none;max-height:40%;overflow:auto;border-top:1px solid var(--emr-border);padding:4px 8px}
+.emr-imaging .emr-upload-drop{display:flex;flex-wrap:wrap;gap:6px 12px;align-items:center;border:1px dashed var(--emr-border);padding:6px}
+.emr-imaging .emr-upload-pick input{margin-left:4px;max-width:14em}
+.emr-imaging .emr-upload-studies{margin:4px 0;display:flex;flex-direction:column}
+.emr-imaging .emr-upload-actions{display:flex;gap:8px;align-items:center;margin:4px 0}
+.emr-imaging .emr-upload-total{flex:1;max-width:24em}
+.emr-imaging .emr-upload-files{list-style:none;margin:0;padding:0}
+.emr-imaging .emr-upload-file{display:grid;grid-template-columns:minmax(0,1fr) 5em 8em minmax(0,1.2fr);gap:6px;align-items:center}
+.emr-imaging .emr-upload-name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.emr-imaging .emr-upload-file[data-state=refused],.emr-imaging .emr-upload-file[data-state=failed]{color:var(--emr-alert)}
+.emr-imaging .emr-upload-note{color:var(--emr-alert);margin:2px 0}
 @container emr (max-width:700px){.emr-imaging .emr-panes{flex-direction:column}}
 @container emr (max-width:900px){.emr-imaging .emr-body{grid-template-columns:15em minmax(0,1fr);grid-template-rows:minmax(0,1fr) auto}
   .emr-imaging .emr-reports{grid-column:1/-1;max-height:8em;border-left:none;border-top:1px solid var(--emr-border)}}

@@ -52,6 +52,11 @@ export interface EMRImagingOptions {
   /** Also deliver the AuditEvents to a FHIR server, through an IndexedDB outbox that keeps them across
    * reloads and network loss until the server confirmed each one (never stored twice). */
   audit?: EMRImagingAuditOptions;
+  /** Show the upload panel (hidden by default): files, a folder, a CD (its DICOMDIR) or a camera photo are
+   * checked against the patient in context (another patient's file is refused and never sent) and sent with
+   * STOW-RS through an IndexedDB queue that survives reloads and network loss until the server confirmed
+   * each instance. `true` sends to `dicomwebBaseUrl` or the service the patient's studies come from. */
+  upload?: boolean | EMRImagingUploadOptions;
   /** Follow a FHIRcast hub from the start (also `connectFhircast()`). */
   fhircast?: FhircastOptions;
   /** New studies of the patient on screen through a FHIR topic-based Subscription (R4 Backport, WebSocket
@@ -61,6 +66,27 @@ export interface EMRImagingOptions {
   subscriptions?: { topic?: string; subscriptionId?: string };
   /** Without server support: read the list again every N seconds (off by default). */
   studyPollSeconds?: number;
+}
+
+/** The upload panel. */
+export interface EMRImagingUploadOptions {
+  /** The STOW-RS service (its origin receives the token); default: as for `upload: true`. */
+  stowBaseUrl?: string;
+  /** After a study's files are stored, write its ImagingStudy (with an Endpoint) to the FHIR server. Default false. */
+  createImagingStudy?: boolean;
+}
+
+/** Detail of `emr-imaging:upload`: one file's outcome. */
+export interface UploadDetail {
+  /** The file's name, or its path in the folder given. */
+  name: string;
+  sopInstanceUid: string | null;
+  studyUid: string | null;
+  /** "refused": never sent (`reason` says why); the others are the server's answer. */
+  outcome: "stored" | "warning" | "already-present" | "failed" | "refused";
+  /** The server's WarningReason or FailureReason (0xB000, 0xC000, …). */
+  code: number | null;
+  reason: string | null;
 }
 
 /** Where AuditEvents are delivered. */
@@ -302,6 +328,7 @@ export interface EMRImagingEventMap {
   "study-open": Study;
   "audit": AuditEventDetail;
   "context": ContextDetail;
+  "upload": UploadDetail;
 }
 "#;
 

@@ -307,6 +307,20 @@ fn the_viewer_messages_declare_every_message_type() {
 }
 
 #[test]
+fn an_upload_detail_has_the_declared_fields_and_outcomes() {
+    use crate::api::events::{UploadDetail, UploadOutcome};
+    let detail =
+        UploadDetail { name: "a.dcm", sop_instance_uid: Some("1.2"), study_uid: None, outcome: "stored", code: None, reason: None };
+    let sent: BTreeSet<String> = json(&detail).as_object().unwrap().keys().cloned().collect();
+    let declared = typed_interface("UploadDetail");
+    assert_eq!(sent, declared.keys().cloned().collect::<BTreeSet<_>>(), "UploadDetail (left) against the declaration (right)");
+    let outcomes: BTreeSet<String> = declared["outcome"].1.split('|').map(|s| s.trim().trim_matches('"').to_string()).collect();
+    assert_eq!(outcomes, UploadOutcome::ALL.iter().map(|o| o.as_str().to_string()).collect::<BTreeSet<_>>());
+    let options: BTreeSet<String> = interface("EMRImagingUploadOptions").into_keys().collect();
+    assert_eq!(options, ["createImagingStudy", "stowBaseUrl"].map(String::from).into());
+}
+
+#[test]
 fn an_audit_event_has_the_declared_fields() {
     use crate::audit::{audit_event, Access, AccessKind, Actor};
     let declared = interface("AuditEventDetail");
