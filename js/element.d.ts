@@ -4,7 +4,7 @@ import type { AuditEventDetail, ContextDetail, EMRImagingComponent, EMRImagingEr
 export declare const TAG: 'emr-imaging';
 
 /**
- * `<emr-imaging fhir-base="…" patient="…" study="…">`. Attributes are reactive; connecting
+ * `<emr-imaging fhir-base="…" patient="…" study="…" [upload] [stow-base="…"]>` (`upload`: the upload panel). Attributes are reactive; connecting
  * mounts the component, disconnecting destroys it.
  */
 export declare class EMRImagingElement extends HTMLElement {

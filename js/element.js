@@ -1,4 +1,5 @@
-// <emr-imaging fhir-base="…" patient="…" study="…">: the component as a custom element.
+// <emr-imaging fhir-base="…" patient="…" study="…" [upload] [stow-base="…"]>: the component as a
+// custom element (`upload` shows the upload panel, sending to `stow-base` when given).
 // wasm-bindgen cannot define a class extending HTMLElement, hence this small file. The token
 // is set as a property (`el.token = …`, a string or an async provider) or sent with an
 // `emr-imaging:token` event (detail: the token or provider); never as an attribute, where it
@@ -10,7 +11,7 @@ export const TAG = 'emr-imaging';
 const Base = globalThis.HTMLElement ?? class {};
 
 export class EMRImagingElement extends Base {
-  static observedAttributes = ['fhir-base', 'patient', 'study'];
+  static observedAttributes = ['fhir-base', 'patient', 'study', 'upload', 'stow-base'];
 
   #component = null;
   #token = undefined;
@@ -39,7 +40,7 @@ export class EMRImagingElement extends Base {
 
   attributeChangedCallback(name, previous, value) {
     if (!this.isConnected || previous === value) return;
-    if (name === 'fhir-base') {
+    if (name === 'fhir-base' || name === 'upload' || name === 'stow-base') {
       this.#destroy();
       this.#create();
     } else if (name === 'patient') {
@@ -53,7 +54,13 @@ export class EMRImagingElement extends Base {
     const fhirBaseUrl = this.getAttribute('fhir-base');
     if (!fhirBaseUrl || this.#component) return;
     try {
-      this.#component = new EMRImagingComponent(this.#token === undefined ? fhirBaseUrl : { fhirBaseUrl, token: this.#token });
+      const options = { fhirBaseUrl };
+      if (this.#token !== undefined) options.token = this.#token;
+      if (this.hasAttribute('upload')) {
+        const stowBaseUrl = this.getAttribute('stow-base');
+        options.upload = stowBaseUrl ? { stowBaseUrl } : true;
+      }
+      this.#component = new EMRImagingComponent(options);
     } catch (error) {
       this.dispatchEvent(new CustomEvent('emr-imaging:error', { bubbles: true, composed: true, detail: error }));
       return;

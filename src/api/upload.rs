@@ -8,6 +8,7 @@ use super::component::Inner;
 use super::events::{Event, UploadDetail, UploadOutcome};
 use crate::audit::StudyRef;
 use crate::dicomweb::{DicomWebClient, DicomWebError};
+use crate::net::Transport;
 use crate::session::patient_context;
 use crate::upload::idb::{IdbQueue, Queued};
 use crate::upload::intake::{cd_files, content_of, is_dicomdir, Content, FileState, Intake};
@@ -383,6 +384,12 @@ impl Uploader {
                         if this.is_current(&queue) && matches!(*this.note.borrow(), Some(UploadNote::Offline(_))) {
                             this.say(None);
                         }
+                    }
+                    // Out of attempts: a server that is down fires no `online`, so the queue
+                    // tries again after the longest wait, for as long as the page lives.
+                    Ok(_) if this.is_current(&queue) => {
+                        inner.session.bridge().http().transport().sleep(Limits::default().max_wait).await;
+                        continue;
                     }
                     Ok(_) => {}
                     Err(e) => this.say(Some(UploadNote::Store(e.to_string()))),

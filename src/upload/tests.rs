@@ -310,7 +310,7 @@ fn the_intake_lists_files_by_study_and_sends_only_chosen_ready_ones() {
     assert_eq!((t.done_files, t.failed, t.done_bytes), (2, 1, a1.size + a2.size));
     assert!(intake.study_finished("1.2.3"));
     assert!(!intake.study_finished("1.2.4"), "never queued");
-    assert_eq!(intake.stored_of("1.2.3"), [a1.sop_instance_uid.clone()]);
+    assert_eq!(intake.stored_of("1.2.3"), std::slice::from_ref(&a1.sop_instance_uid));
 
     intake.clear_finished();
     assert_eq!(intake.entries().len(), 1, "only b1, still ready, stays");
