@@ -95,8 +95,11 @@ pub fn UploadPanel(store: Store) -> impl IntoView {
         }
     };
     let (u1, u2, u3, u4, u5) = (upload.clone(), upload.clone(), upload.clone(), upload.clone(), upload.clone());
+    // Only the panel's appearing rebuilds it: its parts follow the state on their own, so a
+    // progress update never replaces the inputs the user is working with.
+    let shown = Memo::new(move |_| u1.with(|u| u.is_some()));
     move || {
-        u1.with(|u| u.is_some()).then(|| {
+        shown.get().then(|| {
             let (u2, u3, u4, u5) = (u2.clone(), u3.clone(), u4.clone(), u5.clone());
             let (a1, a2, a3, a5, a6, a7) = (a1.clone(), a2.clone(), a3.clone(), a5.clone(), a6.clone(), a7.clone());
             let on_drop = on_drop.clone();
