@@ -257,32 +257,36 @@ fn write_to_dir_writes_files_the_manifest_names() {
 }
 
 #[test]
-fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
+fn the_head_ct_has_a_key_object_selection_of_3_of_its_5_slices() {
     let ds = small();
-    let mr = &ds.patients[0].studies[1];
-    let slices = &mr.series[0].instances;
-    assert_eq!(mr.key_images, [slices[2].sop_instance_uid.clone(), slices[0].sop_instance_uid.clone()]);
-    let ko = mr.series.last().unwrap();
+    let head = &ds.patients[1].studies[0];
+    let slices = &head.series[0].instances;
+    assert_eq!((head.series[0].modality.as_str(), slices.len()), ("CT", 5));
+    let named: Vec<String> = [4, 1, 3].iter().map(|&k| slices[k].sop_instance_uid.clone()).collect();
+    assert_eq!(head.key_images, named);
+    let ko = head.series.last().unwrap();
     assert_eq!((ko.modality.as_str(), ko.number, ko.instances.len()), ("KO", 2, 1));
     let file = &ko.instances[0].part10;
     assert_eq!(text(file, 0x0008_0016), key_objects::KEY_OBJECT_SELECTION_STORAGE);
-    assert_eq!(text(file, 0x0010_0020), ds.patients[0].mrn);
-    assert_eq!(text(file, 0x0020_000D), mr.uid);
+    assert_eq!(text(file, 0x0010_0020), ds.patients[1].mrn);
+    assert_eq!(text(file, 0x0020_000D), head.uid);
     let elements = part10::walk(file);
     for tag in [0x0040_A043, 0x0040_A375, 0x0040_A730] {
         assert!(elements.iter().any(|e| e.0 == tag && &e.1 == b"SQ"), "{tag:08X} is a sequence");
     }
-    // The content names the key slices in order, each once, and not the middle one.
+    // The content names the key slices in document order, each once, and not the others.
     let content = String::from_utf8_lossy(value(file, 0x0040_A730)).into_owned();
     let at = |sop: &str| content.find(sop).unwrap_or_else(|| panic!("{sop} not in the content"));
-    assert!(at(&slices[2].sop_instance_uid) < at(&slices[0].sop_instance_uid));
-    assert!(!content.contains(&slices[1].sop_instance_uid));
+    assert!(at(&named[0]) < at(&named[1]) && at(&named[1]) < at(&named[2]));
+    for k in [0, 2] {
+        assert!(!content.contains(&slices[k].sop_instance_uid), "slice {} is not key", k + 1);
+    }
     // Items of defined length that add up to the sequence's length.
     let evidence = value(file, 0x0040_A375);
     assert_eq!(&evidence[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
     assert_eq!(u32::from_le_bytes(evidence[4..8].try_into().unwrap()) as usize, evidence.len() - 8);
-    // Studies without a selection have no KO series.
-    assert!(ds.patients[0].studies[0].key_images.is_empty());
+    // Studies without a selection have no KO series, and this is the only selection.
+    assert_eq!(ds.patients.iter().flat_map(|p| &p.studies).filter(|s| !s.key_images.is_empty()).count(), 1);
     assert!(ds
         .patients
         .iter()
@@ -509,10 +513,11 @@ fn the_presentation_state_reads_back_for_the_radiograph() {
     assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
 }
 
-/// pydicom, an independent reader, parses the generated documents, the radiograph and the prior
-/// chest CT and finds what the generator meant to write (the install step provides pydicom).
+/// pydicom, an independent reader, parses the generated documents, the radiograph, the head CT
+/// the selection names and the prior chest CT, and finds what the generator meant to write (the
+/// install step provides pydicom).
 #[test]
-fn pydicom_reads_the_generated_documents_radiograph_and_prior_ct() {
+fn pydicom_reads_the_generated_documents_radiograph_and_cts() {
     let ds = small();
     let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -521,6 +526,9 @@ fn pydicom_reads_the_generated_documents_radiograph_and_prior_ct() {
     };
     for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
         std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    for (k, i) in ds.patients[1].studies[0].series[0].instances.iter().enumerate() {
+        std::fs::write(dir.join(format!("head{k}.dcm")), &i.part10).unwrap();
     }
     let (ct, prior) = ct_and_prior(&ds);
     std::fs::write(dir.join("ct.dcm"), &ct.series[0].instances[0].part10).unwrap();
@@ -534,7 +542,18 @@ ko = pydicom.dcmread(d + '/ko.dcm')
 assert ko.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.59', ko.SOPClassUID
 assert ko.ConceptNameCodeSequence[0].CodeValue == '113000'
 images = [i for i in ko.ContentSequence if i.ValueType == 'IMAGE']
-assert len(images) == 2, len(images)
+assert len(images) == 3, len(images)
+import glob
+head = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/head*.dcm'))]
+assert [(h.Modality, h.InstanceNumber) for h in head] == [('CT', n) for n in range(1, 6)], head
+named = [i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in images]
+assert named == [head[k].SOPInstanceUID for k in (4, 1, 3)], named
+evidence = ko.CurrentRequestedProcedureEvidenceSequence[0]
+assert evidence.StudyInstanceUID == head[0].StudyInstanceUID == ko.StudyInstanceUID
+assert evidence.ReferencedSeriesSequence[0].SeriesInstanceUID == head[0].SeriesInstanceUID
+assert sorted(s.ReferencedSOPInstanceUID for s in evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence) == sorted(named)
+assert all(s.ReferencedSOPClassUID == '1.2.840.10008.5.1.4.1.1.2' for s in evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence)
+assert ko.PatientID == head[0].PatientID
 sr = pydicom.dcmread(d + '/sr.dcm')
 assert sr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.33'
 assert sr.ContentTemplateSequence[0].TemplateIdentifier == '1500'
