@@ -7,6 +7,7 @@ pub mod key_objects;
 pub mod measure;
 pub mod presentation_state;
 pub mod presets;
+pub mod shutter;
 pub mod structured_report;
 
 pub use identity::{

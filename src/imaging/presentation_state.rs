@@ -9,6 +9,7 @@
 
 use super::geometry::EdgeLabels;
 use super::measure::Point;
+use super::shutter::Shutter;
 use super::{check_document, DocumentError, ImagingError, PatientContext};
 use dicom_parser_lite::transform::Window;
 use dicom_parser_lite::{tags, DataSet};
@@ -262,6 +263,8 @@ pub struct PresentationState {
     voi: Vec<(Selection, Window)>,
     areas: Vec<(Selection, DisplayedArea)>,
     annotations: Vec<Annotation>,
+    /// The Display Shutter Module: for every image the state names.
+    shutter: Option<Shutter>,
 }
 
 /// What the state says for one image.
@@ -273,6 +276,9 @@ pub struct Applied {
     pub window: Option<Window>,
     pub area: Option<DisplayedArea>,
     pub marks: Vec<Mark>,
+    /// What stays visible; the rest shows the shutter's level, whatever the window or the
+    /// Presentation LUT (its value is a P-Value, after both).
+    pub shutter: Option<Shutter>,
 }
 
 /// Reads a presentation state checked against `patient`.
@@ -314,6 +320,7 @@ pub fn read_state(bytes: &[u8], patient: &PatientContext) -> Result<Presentation
             .iter()
             .map(|item| annotation(item, &mut budget))
             .collect(),
+        shutter: Shutter::from_dataset(ds),
     })
 }
 
@@ -445,7 +452,7 @@ impl PresentationState {
         let window = self.voi.iter().find(|(s, _)| applies(s)).map(|(_, w)| self.in_image_units(*w, image_rescale));
         let area = self.areas.iter().find(|(s, _)| applies(s)).map(|(_, a)| *a);
         let marks = self.annotations.iter().filter(|a| applies(&a.applies)).flat_map(|a| self.marks(a, area.map(|a| a.rect))).collect();
-        Some(Applied { transform: self.transform, inverse: self.inverse, window, area, marks })
+        Some(Applied { transform: self.transform, inverse: self.inverse, window, area, marks, shutter: self.shutter.clone() })
     }
 
     /// A window of the state's modality units in the image's: the two linear maps share the

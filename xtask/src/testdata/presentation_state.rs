@@ -1,6 +1,8 @@
 //! A Grayscale Softcopy Presentation State (PS3.3 A.33.1) on the chest radiograph: its own
-//! window, a quarter turn then a flip, a displayed area, and graphics and text in both PIXEL
-//! and DISPLAY units, what the viewer must apply when the user picks it.
+//! window, a quarter turn then a flip, a displayed area, graphics and text in both PIXEL and
+//! DISPLAY units, and a display shutter of all three shapes, what the viewer must apply when
+//! the user picks it. The state's instance carries the radiograph as the state shows it
+//! (window and shutter, before the turn) as its expected rendering.
 
 use super::{document, part10, phantom, Instance, Patient, Series, Study};
 use serde_json::{json, Value};
@@ -18,6 +20,16 @@ pub const AREA: [(i32, i32); 2] = [(101, 81), (400, 400)];
 /// viewport's centre.
 const CENTRE: (f32, f32) = (250.0, 240.0);
 pub const RULER_TEXT: &str = "Ruler 100 mm";
+/// Shutter edges: first and last visible column, then row (1-based).
+pub const SHUTTER_RECTANGLE: [u32; 4] = [41, 472, 21, 460];
+/// Shutter circle: centre column, row (1-based), radius in pixels.
+pub const SHUTTER_CIRCLE: ((u32, u32), u32) = ((257, 241), 250);
+/// Shutter polygon (column, row): the image less its top left corner, where column + row is
+/// below 201; that corner cuts into the circle and the displayed area.
+pub const SHUTTER_POLYGON: [(u32, u32); 5] = [(200, 1), (512, 1), (512, 480), (1, 480), (1, 200)];
+/// Shutter Presentation Value, a P-Value: 21845 / 65535 is gray level 85 exactly.
+pub const SHUTTER_VALUE: u16 = 0x5555;
+pub const SHUTTER_LEVEL: u8 = 85;
 pub const CORNER_TEXT: &str = "Presentation state test";
 
 fn fl(values: &[f32]) -> Vec<u8> {
@@ -98,7 +110,47 @@ pub fn document(patient: &Patient, study: &Study, series: &Series, sop: String, 
         .text(0x0070_0083, b"TM", &study.time)
         .text(0x0070_0084, b"PN", "Example^Ruth^^Dr")
         .text(0x2050_0020, b"CS", "IDENTITY");
-    document::instance(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, sop, e)
+    let [left, right, upper, lower] = SHUTTER_RECTANGLE;
+    let ((cx, cy), radius) = SHUTTER_CIRCLE;
+    let vertices: Vec<String> = SHUTTER_POLYGON.iter().flat_map(|(c, r)| [r.to_string(), c.to_string()]).collect();
+    e.text(0x0018_1600, b"CS", "RECTANGULAR\\CIRCULAR\\POLYGONAL")
+        .text(0x0018_1602, b"IS", &left.to_string())
+        .text(0x0018_1604, b"IS", &right.to_string())
+        .text(0x0018_1606, b"IS", &upper.to_string())
+        .text(0x0018_1608, b"IS", &lower.to_string())
+        .text(0x0018_1610, b"IS", &format!("{cy}\\{cx}"))
+        .text(0x0018_1612, b"IS", &radius.to_string())
+        .text(0x0018_1620, b"IS", &vertices.join("\\"))
+        .us(0x0018_1622, SHUTTER_VALUE);
+    let mut state = document::instance(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, sop, e);
+    state.expected_gray8 = expected(image);
+    state
+}
+
+/// Whether the shutter leaves pixel (`column`, `row`), 1-based, visible: inside or on the edge
+/// of each shape, written out for these shapes (the polygon is a half-plane cut).
+pub fn shutter_shows(column: u32, row: u32) -> bool {
+    let [left, right, upper, lower] = SHUTTER_RECTANGLE;
+    let ((cx, cy), radius) = SHUTTER_CIRCLE;
+    let (dx, dy) = (i64::from(column) - i64::from(cx), i64::from(row) - i64::from(cy));
+    (left..=right).contains(&column)
+        && (upper..=lower).contains(&row)
+        && dx * dx + dy * dy <= i64::from(radius * radius)
+        && column + row >= 201
+}
+
+/// The radiograph under the state's window with the shutter's level where it hides.
+fn expected(image: &Instance) -> Vec<u8> {
+    let slice = phantom::cr_chest();
+    let mut gray = phantom::expected_gray8(&slice.values, WINDOW.0, WINDOW.1);
+    let columns = u32::from(image.columns);
+    for (i, g) in gray.iter_mut().enumerate() {
+        let (column, row) = (i as u32 % columns + 1, i as u32 / columns + 1);
+        if !shutter_shows(column, row) {
+            *g = SHUTTER_LEVEL;
+        }
+    }
+    gray
 }
 
 /// What the browser test checks, in the manifest beside the state's series.
@@ -112,5 +164,11 @@ pub fn facts() -> Value {
         "centre": { "x": CENTRE.0, "y": CENTRE.1 },
         "rulerText": RULER_TEXT,
         "cornerText": CORNER_TEXT,
+        "shutter": {
+            "rectangle": SHUTTER_RECTANGLE,
+            "circle": { "column": SHUTTER_CIRCLE.0 .0, "row": SHUTTER_CIRCLE.0 .1, "radius": SHUTTER_CIRCLE.1 },
+            "polygon": SHUTTER_POLYGON.iter().map(|(c, r)| json!({ "column": c, "row": r })).collect::<Vec<_>>(),
+            "level": SHUTTER_LEVEL,
+        },
     })
 }

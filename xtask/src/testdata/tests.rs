@@ -511,6 +511,32 @@ fn the_presentation_state_reads_back_for_the_radiograph() {
     let texts: Vec<&str> =
         applied.marks.iter().filter_map(|m| if let Mark::Text { text, .. } = m { Some(text.as_str()) } else { None }).collect();
     assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
+    // The shutter as the viewer reads it hides exactly the pixels the generator's own rule does,
+    // and the state's expected rendering has its level there and the window elsewhere.
+    let shutter = applied.shutter.unwrap();
+    assert_eq!(shutter.level, presentation_state::SHUTTER_LEVEL);
+    let (columns, rows) = (u32::from(image.instances[0].columns), u32::from(image.instances[0].rows));
+    let expected = &pr.instances[0].expected_gray8;
+    assert_eq!(expected.len(), (columns * rows) as usize);
+    let plain = phantom::expected_gray8(&phantom::cr_chest().values, presentation_state::WINDOW.0, presentation_state::WINDOW.1);
+    let mut hidden = 0;
+    for row in 1..=rows {
+        for column in 1..=columns {
+            let shows = presentation_state::shutter_shows(column, row);
+            assert_eq!(shutter.shows(f64::from(column), f64::from(row)), shows, "pixel {column},{row}");
+            let i = ((row - 1) * columns + column - 1) as usize;
+            assert_eq!(expected[i], if shows { plain[i] } else { presentation_state::SHUTTER_LEVEL });
+            hidden += usize::from(!shows);
+        }
+    }
+    assert_eq!(shutter.mask(columns, rows).iter().map(|(_, n)| n).sum::<usize>(), hidden);
+    assert!(hidden > 40_000 && hidden < 120_000, "{hidden} hidden");
+    // Each shape hides something the others leave: the rectangle's side, the circle's corner,
+    // the polygon's cut inside both.
+    for (column, row) in [(30, 240), (60, 30), (90, 100)] {
+        assert!(!presentation_state::shutter_shows(column, row), "{column},{row}");
+    }
+    assert!(presentation_state::shutter_shows(257, 241) && presentation_state::shutter_shows(110, 100));
 }
 
 /// pydicom, an independent reader, parses the generated documents, the radiograph, the head CT
@@ -581,6 +607,12 @@ kinds = [g.GraphicType for g in pr.GraphicAnnotationSequence[0].GraphicObjectSeq
 assert kinds == ['POLYLINE', 'CIRCLE', 'POINT'], kinds
 texts = [t.UnformattedTextValue for t in pr.GraphicAnnotationSequence[0].TextObjectSequence]
 assert texts == ['Ruler 100 mm', 'Presentation state test'], texts
+assert list(pr.ShutterShape) == ['RECTANGULAR', 'CIRCULAR', 'POLYGONAL'], pr.ShutterShape
+edges = (pr.ShutterLeftVerticalEdge, pr.ShutterRightVerticalEdge, pr.ShutterUpperHorizontalEdge, pr.ShutterLowerHorizontalEdge)
+assert edges == (41, 472, 21, 460), edges
+assert (list(pr.CenterOfCircularShutter), pr.RadiusOfCircularShutter) == ([241, 257], 250)
+assert list(pr.VerticesOfThePolygonalShutter) == [1, 200, 1, 512, 480, 512, 480, 1, 200, 1], pr.VerticesOfThePolygonalShutter
+assert pr.ShutterPresentationValue == 0x5555
 import glob
 ct = pydicom.dcmread(d + '/ct.dcm')
 prior = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/prior*.dcm'))]
