@@ -53,7 +53,7 @@ impl Shutter {
         let polygon = has("POLYGONAL").then(|| {
             let values = ds.f64s(tags::VERTICES_OF_THE_POLYGONAL_SHUTTER);
             let vertices: Vec<(f64, f64)> = values.chunks_exact(2).map(|p| (p[1], p[0])).collect();
-            let usable = values.len() % 2 == 0
+            let usable = values.len().is_multiple_of(2)
                 && (3..=MAX_VERTICES).contains(&vertices.len())
                 && vertices.iter().all(|(c, r)| c.is_finite() && r.is_finite());
             usable.then_some(vertices)

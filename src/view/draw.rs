@@ -2,8 +2,8 @@
 //! [`VerifiedImage`], and only one verified for the patient in context now.
 
 use crate::imaging::shutter::{self, Shutter};
+use crate::imaging::voi_lut::Voi;
 use crate::imaging::{PatientContext, RgbaLayout, VerifiedImage};
-use dicom_parser_lite::transform::Window;
 use std::cell::RefCell;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 
@@ -16,8 +16,11 @@ thread_local! {
     static VIEW: RefCell<Option<View>> = const { RefCell::new(None) };
     /// The last shutter's occluded runs and the image size they were found for: a window drag
     /// repaints them without walking the shapes again.
-    static MASK: RefCell<Option<(Shutter, u32, u32, Vec<(usize, usize)>)>> = const { RefCell::new(None) };
+    static MASK: RefCell<Option<Mask>> = const { RefCell::new(None) };
 }
+
+/// A shutter, the image size (columns, rows) and the occluded runs found for them.
+type Mask = (Shutter, u32, u32, Vec<(usize, usize)>);
 
 /// Paints what `shutter` hides of a `width` × `height` RGBA buffer with its level.
 fn apply_shutter(rgba: &mut [u8], shutter: &Shutter, width: u32, height: u32, layout: RgbaLayout) {
@@ -96,7 +99,7 @@ pub fn clear(el: &web_sys::HtmlCanvasElement) {
     el.set_height(0);
 }
 
-/// Renders `image` under `window` at its native resolution into `el`, if it was verified for
+/// Renders `image` under `voi` (a window or a VOI LUT table) at its native resolution into `el`, if it was verified for
 /// `patient` (no patient in context: nothing is drawn). `coverage`: gray may be drawn
 /// in the coverage layout when the canvas's backdrop is verified black (the viewport, redrawn
 /// on every window/level step); otherwise pixels are opaque (thumbnails: drawn once, and a
@@ -106,7 +109,7 @@ pub fn clear(el: &web_sys::HtmlCanvasElement) {
 pub fn draw(
     el: &web_sys::HtmlCanvasElement,
     image: &VerifiedImage,
-    window: &Window,
+    voi: &Voi,
     invert: bool,
     coverage: bool,
     shutter: Option<&Shutter>,
@@ -127,7 +130,7 @@ pub fn draw(
     let layout = if coverage && backdrop_is_black(el) { RgbaLayout::Coverage } else { RgbaLayout::Opaque };
     let drawn = RGBA.with(|buffer| -> Result<(), DrawError> {
         let mut rgba = buffer.borrow_mut();
-        image.render(window, invert, layout, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
+        image.render_voi(voi, invert, layout, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
         let (w, h) = (image.columns(), image.rows());
         if let Some(shutter) = shutter {
             apply_shutter(&mut rgba, shutter, w, h, layout);

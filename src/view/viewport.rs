@@ -97,7 +97,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 *last.borrow_mut() = None;
                 return;
             };
-            match draw::draw(&el, &shown.image, &shown.window, invert, true, shutter.as_ref(), p.as_deref()) {
+            match draw::draw(&el, &shown.image, &shown.voi(), invert, true, shutter.as_ref(), p.as_deref()) {
                 Ok(()) => {
                     let is_new = !last.borrow().as_ref().is_some_and(|l| l.same_pixels(&shown.image));
                     if is_new {
@@ -691,6 +691,12 @@ fn Overlays(store: Store) -> impl IntoView {
         );
         let wl = if shown.image.is_colour() {
             String::new()
+        } else if let Some(table) = &shown.table {
+            // A table has no width or level: its own name, as the header gives it.
+            match &table.explanation {
+                Some(explanation) => format!("VOI LUT {explanation}"),
+                None => "VOI LUT".to_string(),
+            }
         } else {
             format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };

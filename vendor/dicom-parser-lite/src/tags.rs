@@ -71,6 +71,7 @@ pub const SEGMENTED_BLUE_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1223);
 pub const MODALITY_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3000);
 pub const LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x3002);
 pub const MODALITY_LUT_TYPE: Tag = Tag(0x0028, 0x3004);
+pub const LUT_EXPLANATION: Tag = Tag(0x0028, 0x3003);
 pub const LUT_DATA: Tag = Tag(0x0028, 0x3006);
 pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
 
