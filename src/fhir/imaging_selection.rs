@@ -45,7 +45,7 @@ pub struct Subject {
 
 impl Subject {
     /// Whether it names FHIR patient `id`, or one of the patient's identifiers (system, value;
-    /// a subject identifier without a system matches on the value).
+    /// where either side has no system, the value decides).
     pub fn names(&self, id: &str, identifiers: &[(Option<String>, String)]) -> bool {
         let by_reference = self.reference.as_deref().is_some_and(|r| {
             let r = r.split('/').collect::<Vec<_>>();
@@ -54,7 +54,7 @@ impl Subject {
         let by_identifier = self
             .identifier
             .as_ref()
-            .is_some_and(|(system, value)| identifiers.iter().any(|(s, v)| v == value && (system.is_none() || s == system)));
+            .is_some_and(|(system, value)| identifiers.iter().any(|(s, v)| v == value && (system.is_none() || s.is_none() || s == system)));
         by_reference || by_identifier
     }
 }
