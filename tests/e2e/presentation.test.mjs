@@ -161,3 +161,43 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a presentation state with a VOI LUT table: every pixel through the table, clamped at both ends', async () => {
+  const dataDir = requireEnv('E2E_DATA');
+  const manifest = loadManifest(dataDir);
+  const found = manifest.patients.flatMap((patient) => patient.studies.map((study) => ({ patient, study })))
+    .find(({ study }) => study.series.some((se) => se.landmarks?.label === 'RULER_TABLE'));
+  assert.ok(found, 'the test data has a VOI LUT table state');
+  const { patient, study } = found;
+  const [image, pr] = [study.series[0], study.series.find((se) => se.landmarks?.label === 'RULER_TABLE')];
+  const facts = pr.landmarks;
+  const { columns, rows } = image.instances[0];
+  const { page, problems } = await newPage(browser);
+  await openStudyInDemo(page, patient, study);
+  await page.click(`[data-state-series-uid="${pr.uid}"]`);
+  await page.locator('[data-testid=state-applied]').waitFor();
+  // No width or level: the table's own name.
+  await page.waitForFunction((w) => document.querySelector('[data-testid=overlay-wl]').innerText === w, `VOI LUT ${facts.explanation}`);
+  const expected = expectedGray8(dataDir, pr.instances[0].expected);
+  const canvas = await compareCanvas(page, expected, columns, rows);
+  assert.equal(canvas.mismatches, 0, `through the table: ${JSON.stringify(canvas)}`);
+  // Background below the first mapped value (black), lung, body, spine, and a ruler dot past
+  // the last (white), at known pixels.
+  const { ruler } = image.landmarks;
+  const at = [[5, 5], [176, 230], [150, 420], [256, 250], [Math.floor(ruler.points[0].x), Math.floor(ruler.points[0].y)]];
+  const shown = [];
+  for (const [x, y] of at) shown.push(await shownLevel(page, x + 1, y + 1));
+  assert.deepEqual(shown, facts.levels.map((l) => l.level));
+  assert.deepEqual(shown, at.map(([x, y]) => expected[y * columns + x]));
+  console.log(`# presentation state VOI LUT: levels ${shown.join(', ')} for stored ${facts.levels.map((l) => l.stored).join(', ')}, ${columns * rows} pixels, 0 mismatches`);
+  // A window drag replaces the table with a window.
+  await page.click('[data-testid=tool-window]').catch(() => {});
+  const box = await page.locator('[data-testid=viewport]').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2 + 20, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /^W /.test(document.querySelector('[data-testid=overlay-wl]').innerText));
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -419,6 +419,14 @@ pub fn generate(opts: &Options) -> Dataset {
             let on_first_image = [
                 (sp.measurement_report, "sr", "SR", "Measurement report", None, structured_report::document as OnImage),
                 (sp.presentation_state, "pr", "PR", "Presentation state", Some(presentation_state::facts()), presentation_state::document),
+                (
+                    sp.presentation_state,
+                    "pr-table",
+                    "PR",
+                    "Presentation state (VOI LUT)",
+                    Some(presentation_state::table_facts()),
+                    presentation_state::table_document,
+                ),
             ];
             for (wanted, suffix, modality, description, landmarks, make) in on_first_image {
                 if !wanted {

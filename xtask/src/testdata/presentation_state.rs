@@ -2,7 +2,8 @@
 //! window, a quarter turn then a flip, a displayed area, graphics and text in both PIXEL and
 //! DISPLAY units, and a display shutter of all three shapes, what the viewer must apply when
 //! the user picks it. The state's instance carries the radiograph as the state shows it
-//! (window and shutter, before the turn) as its expected rendering.
+//! (window and shutter, before the turn) as its expected rendering. A second state of the same
+//! radiograph has a VOI LUT table instead of a window.
 
 use super::{document, part10, phantom, Instance, Patient, Series, Study};
 use serde_json::{json, Value};
@@ -170,5 +171,70 @@ pub fn facts() -> Value {
             "polygon": SHUTTER_POLYGON.iter().map(|(c, r)| json!({ "column": c, "row": r })).collect::<Vec<_>>(),
             "level": SHUTTER_LEVEL,
         },
+    })
+}
+
+pub const TABLE_LABEL: &str = "RULER_TABLE";
+pub const TABLE_EXPLANATION: &str = "SQRT 500-2547";
+/// The table's first mapped value and number of entries: stored values 500..=2547 are mapped,
+/// the background (300) lies below and the ruler's dots (4000) above.
+pub const TABLE_FIRST: u16 = 500;
+pub const TABLE_ENTRIES: u16 = 2048;
+
+/// Entry `k` of the 16-bit table: 65535 × √(k / 2047), rounded.
+fn table_entry(k: u16) -> u16 {
+    (65535.0 * (f64::from(k) / f64::from(TABLE_ENTRIES - 1)).sqrt()).round() as u16
+}
+
+/// The gray level of stored value `v` through the table, by PS3.3 C.11.2.1.1: below the first
+/// mapped value the first entry, past the last the last; 0..65535 scaled to 0..255.
+pub fn table_level(v: i32) -> u8 {
+    let k = (v - i32::from(TABLE_FIRST)).clamp(0, i32::from(TABLE_ENTRIES) - 1) as u16;
+    (f64::from(table_entry(k)) * 255.0 / 65535.0 + 0.5).floor() as u8
+}
+
+/// A state of `image` whose Softcopy VOI LUT is the table above, shown whole and upright.
+pub fn table_document(patient: &Patient, study: &Study, series: &Series, sop: String, image_series: &Series, image: &Instance) -> Instance {
+    let mut reference = part10::Elements::default();
+    reference.text(0x0008_1150, b"UI", &image.sop_class_uid).text(0x0008_1155, b"UI", &image.sop_instance_uid);
+    let mut referenced_series = part10::Elements::default();
+    referenced_series.text(0x0020_000E, b"UI", &image_series.uid).sequence(0x0008_1140, vec![reference]);
+    let descriptor: Vec<u8> = [TABLE_ENTRIES, TABLE_FIRST, 16].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let data: Vec<u8> = (0..TABLE_ENTRIES).flat_map(|k| table_entry(k).to_le_bytes()).collect();
+    let mut lut = part10::Elements::default();
+    lut.binary(0x0028_3002, b"US", descriptor).text(0x0028_3003, b"LO", TABLE_EXPLANATION).binary(0x0028_3006, b"OW", data);
+    let mut voi = part10::Elements::default();
+    voi.sequence(0x0028_3010, vec![lut]);
+    let mut area = part10::Elements::default();
+    let corner = |(x, y): (i32, i32)| [x, y].iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>();
+    area.binary(0x0070_0052, b"SL", corner((1, 1)))
+        .binary(0x0070_0053, b"SL", corner((i32::from(image.columns), i32::from(image.rows))))
+        .text(0x0070_0100, b"CS", "SCALE TO FIT")
+        .text(0x0070_0102, b"IS", "1\\1");
+    let mut e = document::header(patient, study, series, &sop, GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, "PR");
+    e.sequence(0x0008_1115, vec![referenced_series])
+        .sequence(0x0028_3110, vec![voi])
+        .sequence(0x0070_005A, vec![area])
+        .text(0x0070_0080, b"CS", TABLE_LABEL)
+        .text(0x0070_0081, b"LO", "Ruler, through a VOI LUT table")
+        .text(0x0070_0082, b"DA", &study.date)
+        .text(0x0070_0083, b"TM", &study.time)
+        .text(0x0070_0084, b"PN", "Example^Ruth^^Dr")
+        .text(0x2050_0020, b"CS", "IDENTITY");
+    let mut state = document::instance(GRAYSCALE_SOFTCOPY_PRESENTATION_STATE, sop, e);
+    state.expected_gray8 = phantom::cr_chest().values.iter().map(|&v| table_level(v)).collect();
+    state
+}
+
+/// What the browser test checks of the table state.
+pub fn table_facts() -> Value {
+    let levels: Vec<Value> = [300, 700, 1400, 2200, 4000].iter().map(|&v| json!({ "stored": v, "level": table_level(v) })).collect();
+    json!({
+        "label": TABLE_LABEL,
+        "explanation": TABLE_EXPLANATION,
+        "first": TABLE_FIRST,
+        "entries": TABLE_ENTRIES,
+        // Background, lung, body, spine, ruler dot: stored value and gray level.
+        "levels": levels,
     })
 }

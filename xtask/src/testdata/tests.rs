@@ -539,6 +539,33 @@ fn the_presentation_state_reads_back_for_the_radiograph() {
     assert!(presentation_state::shutter_shows(257, 241) && presentation_state::shutter_shows(110, 100));
 }
 
+#[test]
+fn the_table_state_shows_the_radiograph_through_its_voi_lut_as_the_generator_computes() {
+    use emr_imaging::imaging::presentation_state::read_state;
+    use emr_imaging::imaging::voi_lut::Voi;
+    use emr_imaging::imaging::{DecodedImage, RgbaLayout};
+    let ds = small();
+    let (study, _, context) = document_series(&ds, "PR");
+    let pr = study.series.iter().find(|se| se.description == "Presentation state (VOI LUT)").unwrap();
+    let image = &study.series[0].instances[0];
+    let state = read_state(&pr.instances[0].part10, &context).unwrap();
+    assert_eq!(state.label, presentation_state::TABLE_LABEL);
+    let applied = state.for_image(&study.series[0].uid, &image.sop_instance_uid, 1, (1.0, 0.0)).unwrap();
+    assert_eq!(applied.window, None, "a table, not a window");
+    let table = applied.table.unwrap();
+    assert_eq!((table.lut.first_mapped, table.lut.entries.len(), table.lut.bits), (500, 2048, 16));
+    assert_eq!(table.explanation.as_deref(), Some(presentation_state::TABLE_EXPLANATION));
+    // The viewer's rendering equals the generator's own, pixel for pixel.
+    let decoded = DecodedImage::decode(&image.part10).unwrap();
+    let mut rgba = Vec::new();
+    decoded.render_voi(&Voi::Table(table), false, RgbaLayout::Opaque, &mut rgba).unwrap();
+    let gray: Vec<u8> = rgba.chunks_exact(4).map(|p| p[0]).collect();
+    assert_eq!(gray, pr.instances[0].expected_gray8);
+    // Background (below the first mapped value), lung, body, spine, dot (past the last).
+    let levels: Vec<u8> = [300, 700, 1400, 2200, 4000].map(presentation_state::table_level).to_vec();
+    assert_eq!(levels, [0, 80, 169, 232, 255]);
+}
+
 /// pydicom, an independent reader, parses the generated documents, the radiograph, the head CT
 /// the selection names and the prior chest CT, and finds what the generator meant to write (the
 /// install step provides pydicom).
@@ -553,6 +580,9 @@ fn pydicom_reads_the_generated_documents_radiograph_and_cts() {
     for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
         std::fs::write(dir.join(name), &find(modality).part10).unwrap();
     }
+    let table =
+        ds.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).find(|se| se.description == "Presentation state (VOI LUT)");
+    std::fs::write(dir.join("pr-table.dcm"), &table.unwrap().instances[0].part10).unwrap();
     for (k, i) in ds.patients[1].studies[0].series[0].instances.iter().enumerate() {
         std::fs::write(dir.join(format!("head{k}.dcm")), &i.part10).unwrap();
     }
@@ -613,6 +643,11 @@ assert edges == (41, 472, 21, 460), edges
 assert (list(pr.CenterOfCircularShutter), pr.RadiusOfCircularShutter) == ([241, 257], 250)
 assert list(pr.VerticesOfThePolygonalShutter) == [1, 200, 1, 512, 480, 512, 480, 1, 200, 1], pr.VerticesOfThePolygonalShutter
 assert pr.ShutterPresentationValue == 0x5555
+table = pydicom.dcmread(d + '/pr-table.dcm')
+lut = table.SoftcopyVOILUTSequence[0].VOILUTSequence[0]
+assert list(lut.LUTDescriptor) == [2048, 500, 16], lut.LUTDescriptor
+assert (lut.LUTExplanation, len(lut.LUTData)) == ('SQRT 500-2547', 2048 * 2), lut.LUTExplanation
+assert 'WindowCenter' not in table.SoftcopyVOILUTSequence[0]
 import glob
 ct = pydicom.dcmread(d + '/ct.dcm')
 prior = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/prior*.dcm'))]
