@@ -12,7 +12,9 @@ const QUALITY: f64 = 0.95;
 /// Renders `image` with its default window and encodes it as an `image/jpeg` Blob.
 pub async fn encode(image: &DecodedImage) -> Result<web_sys::Blob, JsValue> {
     let mut rgba = Vec::new();
-    image.render_rgba(&image.default_window, &mut rgba).map_err(|e| JsValue::from_str(&e.to_string()))?;
+    image
+        .render_voi(&image.default_voi(), false, crate::imaging::RgbaLayout::Opaque, &mut rgba)
+        .map_err(|e| JsValue::from_str(&e.to_string()))?;
     let (w, h) = (image.columns(), image.rows());
     let canvas = web_sys::OffscreenCanvas::new(w, h)?;
     let ctx = canvas

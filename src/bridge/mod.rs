@@ -15,7 +15,7 @@ use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
 use crate::net::{AuthMapper, CancelToken, HttpClient, NetError, Priority, Scheduler, Timeouts, Transport};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use thiserror::Error;
 use url::Url;
@@ -92,6 +92,8 @@ pub struct ImagingBridge<T> {
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
     scheduler: Scheduler,
+    /// Whether the FHIR server serves ImagingSelection, once its CapabilityStatement was read.
+    selections_offered: Cell<Option<bool>>,
 }
 
 /// What a series prefetch achieved.
@@ -124,6 +126,7 @@ impl<T: Transport> ImagingBridge<T> {
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
             scheduler: Scheduler::default(),
+            selections_offered: Cell::new(None),
         }
     }
 
@@ -204,6 +207,25 @@ impl<T: Transport> ImagingBridge<T> {
     pub async fn studies_by_id(&self, id: &str) -> Result<StudyList, BridgeError> {
         let search = self.fhir.search_studies_by_id(&self.http, id).await?;
         Ok(self.studies_from_search(search).await)
+    }
+
+    /// The R5 ImagingSelection resources of `study_uid` for FHIR patient `patient_id`, when
+    /// the server's CapabilityStatement offers the resource (read once per bridge); none
+    /// otherwise. Failures give none too, quietly: an R4 server (Helios) has no such resource,
+    /// and a study's key images from DICOM must not depend on it.
+    pub async fn imaging_selections(&self, patient_id: &str, study_uid: &str) -> Vec<serde_json::Value> {
+        let offered = match self.selections_offered.get() {
+            Some(known) => known,
+            None => {
+                let known = self.fhir.offers(&self.http, "ImagingSelection").await.unwrap_or(false);
+                self.selections_offered.set(Some(known));
+                known
+            }
+        };
+        if !offered {
+            return Vec::new();
+        }
+        self.fhir.search_imaging_selections(&self.http, patient_id, study_uid).await.unwrap_or_default()
     }
 
     /// The Patients whose `identifier` matches `token` (`system|value`).

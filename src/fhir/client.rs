@@ -202,6 +202,44 @@ impl FhirClient {
         self.search_pages(http, url).await
     }
 
+    /// Whether the server's CapabilityStatement (`metadata`) lists `resource` among the
+    /// resources its REST interface serves.
+    pub async fn offers<T: Transport>(&self, http: &HttpClient<T>, resource: &str) -> Result<bool, FhirError> {
+        let statement = self.get_json(http, self.url("metadata")?).await?;
+        let rest = statement.get("rest").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        Ok(rest.iter().any(|r| {
+            r.get("resource")
+                .and_then(Value::as_array)
+                .is_some_and(|list| list.iter().any(|x| x.get("type").and_then(Value::as_str) == Some(resource)))
+        }))
+    }
+
+    /// The ImagingSelection resources (R5) of a patient's study, by the R5 search parameters
+    /// `patient` and `study-uid`: one page, since a study's key image selections are few.
+    pub async fn search_imaging_selections<T: Transport>(
+        &self,
+        http: &HttpClient<T>,
+        patient_id: &str,
+        study_uid: &str,
+    ) -> Result<Vec<Value>, FhirError> {
+        let mut url = self.url("ImagingSelection")?;
+        url.query_pairs_mut().append_pair("patient", patient_id).append_pair("study-uid", study_uid).append_pair("_count", "50");
+        let bundle = self.get_json(http, url).await?;
+        if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
+            return Err(FhirError::UnexpectedResource {
+                expected: "Bundle",
+                found: bundle.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string(),
+            });
+        }
+        let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        Ok(entries
+            .iter()
+            .filter_map(|e| e.get("resource"))
+            .filter(|r| r.get("resourceType").and_then(Value::as_str) == Some("ImagingSelection"))
+            .cloned()
+            .collect())
+    }
+
     /// The Patients whose `identifier` matches `token` (`system|value`): one page, since an
     /// identifier that names more than a few patients is an answer to refuse, not to page.
     pub async fn search_patients<T: Transport>(&self, http: &HttpClient<T>, token: &str) -> Result<Vec<Patient>, FhirError> {

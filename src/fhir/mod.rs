@@ -6,6 +6,7 @@
 //! without a Study Instance UID cannot be shown, so it is reported, not guessed).
 
 mod client;
+pub mod imaging_selection;
 mod model;
 pub mod report;
 

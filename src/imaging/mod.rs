@@ -7,7 +7,9 @@ pub mod key_objects;
 pub mod measure;
 pub mod presentation_state;
 pub mod presets;
+pub mod shutter;
 pub mod structured_report;
+pub mod voi_lut;
 
 pub use identity::{
     check_document, check_header, decode_for, decode_frame_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage, VerifyError,
@@ -23,7 +25,9 @@ use dicom_parser_lite::{
 };
 
 pub use dicom_parser_lite::transform::RgbaLayout;
+use std::sync::Arc;
 use thiserror::Error;
+use voi_lut::{Voi, VoiTable};
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ImagingError {
@@ -121,6 +125,9 @@ pub struct DecodedImage {
     pixels: Pixels,
     /// The header's first window, or one spanning the modality values when there is none.
     pub default_window: Window,
+    /// The image's VOI LUT Sequence table, shown by default when the header has no window
+    /// (with both, the standard leaves the choice to the viewer: the window is kept).
+    pub default_table: Option<Arc<VoiTable>>,
 }
 
 fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
@@ -193,26 +200,29 @@ impl DecodedImage {
         let frame = pixel::decode_frame(file, index as usize)?;
         let info = frame.info.clone();
         let at = index as usize;
-        let (pixels, default_window) = match &info.photometric {
+        let (pixels, default_window, default_table) = match &info.photometric {
             Photometric::Monochrome1 | Photometric::Monochrome2 => {
                 let monochrome1 = info.photometric == Photometric::Monochrome1;
                 let modality = ModalityLut::for_frame(ds, at);
                 let range = transform::value_range(&frame);
-                let window = Window::for_frame(ds, at).unwrap_or_else(|| {
+                let own = Window::for_frame(ds, at);
+                let table =
+                    if own.is_none() { VoiTable::from_dataset(ds, voi_lut::signed_input(ds, &modality)).map(Arc::new) } else { None };
+                let window = own.unwrap_or_else(|| {
                     let (min, max) = modality_range(&frame, &modality, range);
                     Window::from_min_max(min, max)
                 });
-                (Pixels::Gray { frame, range, modality, monochrome1 }, window)
+                (Pixels::Gray { frame, range, modality, monochrome1 }, window, table)
             }
             Photometric::PaletteColor => {
-                (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0))
+                (Pixels::Colour { rgba: rgb_to_rgba(&render_palette(ds, &frame)?) }, Window::from_min_max(0.0, 255.0), None)
             }
             Photometric::Rgb | Photometric::YbrFull | Photometric::YbrFull422 | Photometric::YbrRct | Photometric::YbrIct => {
-                (Pixels::Colour { rgba: rgb_to_rgba(&color::render_rgb8(&frame)?) }, Window::from_min_max(0.0, 255.0))
+                (Pixels::Colour { rgba: rgb_to_rgba(&color::render_rgb8(&frame)?) }, Window::from_min_max(0.0, 255.0), None)
             }
             other => return Err(ImagingError::Unsupported(format!("photometric interpretation {other:?}"))),
         };
-        Ok(DecodedImage { header, info, frame_index: index, pixels, default_window })
+        Ok(DecodedImage { header, info, frame_index: index, pixels, default_window, default_table })
     }
 
     pub fn rows(&self) -> u32 {
@@ -284,6 +294,33 @@ impl DecodedImage {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The VOI transform the image shows by default: its table when it has one and no window.
+    pub fn default_voi(&self) -> Voi {
+        match &self.default_table {
+            Some(table) => Voi::Table(table.clone()),
+            None => Voi::Window(self.default_window),
+        }
+    }
+
+    /// [`DecodedImage::render`] under either VOI transform. A table takes the output of its own
+    /// Modality LUT when it names one, else of the image's; colour ignores both.
+    pub fn render_voi(&self, voi: &Voi, invert: bool, layout: RgbaLayout, out: &mut Vec<u8>) -> Result<(), ImagingError> {
+        let table = match voi {
+            Voi::Window(window) => return self.render(window, invert, layout, out),
+            Voi::Table(table) => table,
+        };
+        let Pixels::Gray { frame, modality, monochrome1, .. } = &self.pixels else {
+            return self.render(&self.default_window, invert, layout, out);
+        };
+        let len = self.info.rows as usize * self.info.columns as usize * 4;
+        if out.len() != len {
+            *out = vec![0; len];
+        }
+        let modality = table.rescale.as_ref().unwrap_or(modality);
+        transform::render_rgba_table(frame, modality, &table.lut, *monochrome1 != invert, layout, out)?;
         Ok(())
     }
 

@@ -9,9 +9,12 @@
 
 use super::geometry::EdgeLabels;
 use super::measure::Point;
+use super::shutter::Shutter;
+use super::voi_lut::VoiTable;
 use super::{check_document, DocumentError, ImagingError, PatientContext};
-use dicom_parser_lite::transform::Window;
+use dicom_parser_lite::transform::{ModalityLut, Window};
 use dicom_parser_lite::{tags, DataSet};
+use std::sync::Arc;
 
 /// Grayscale Softcopy Presentation State Storage.
 pub const GRAYSCALE_SOFTCOPY_PRESENTATION_STATE: &str = "1.2.840.10008.5.1.4.1.1.11.1";
@@ -259,9 +262,18 @@ pub struct PresentationState {
     pub inverse: bool,
     /// The state's own Modality LUT (slope, intercept): its windows are in its units.
     rescale: Option<(f64, f64)>,
-    voi: Vec<(Selection, Window)>,
+    voi: Vec<(Selection, StateVoi)>,
     areas: Vec<(Selection, DisplayedArea)>,
     annotations: Vec<Annotation>,
+    /// The Display Shutter Module: for every image the state names.
+    shutter: Option<Shutter>,
+}
+
+/// A Softcopy VOI LUT Sequence item's transform: a window, or a VOI LUT table.
+#[derive(Debug, Clone, PartialEq)]
+enum StateVoi {
+    Window(Window),
+    Table(Arc<VoiTable>),
 }
 
 /// What the state says for one image.
@@ -271,8 +283,14 @@ pub struct Applied {
     pub inverse: bool,
     /// In the image's modality units.
     pub window: Option<Window>,
+    /// A VOI LUT table instead of a window; its input is the state's Modality LUT output when
+    /// the state has one, else the image's.
+    pub table: Option<Arc<VoiTable>>,
     pub area: Option<DisplayedArea>,
     pub marks: Vec<Mark>,
+    /// What stays visible; the rest shows the shutter's level, whatever the window or the
+    /// Presentation LUT (its value is a P-Value, after both).
+    pub shutter: Option<Shutter>,
 }
 
 /// Reads a presentation state checked against `patient`.
@@ -305,7 +323,7 @@ pub fn read_state(bytes: &[u8], patient: &PatientContext) -> Result<Presentation
             .items(tags::SOFTCOPY_VOI_LUT_SEQUENCE)
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| Some((selection(item), Window::from_dataset(item)?)))
+            .filter_map(|item| Some((selection(item), state_voi(item, rescale)?)))
             .collect(),
         areas: ds.items(tags::DISPLAYED_AREA_SELECTION_SEQUENCE).unwrap_or_default().iter().filter_map(area).collect(),
         annotations: ds
@@ -314,7 +332,20 @@ pub fn read_state(bytes: &[u8], patient: &PatientContext) -> Result<Presentation
             .iter()
             .map(|item| annotation(item, &mut budget))
             .collect(),
+        shutter: Shutter::from_dataset(ds),
     })
+}
+
+/// An item's table (a VOI LUT Sequence inside it) or else its window. The table's first mapped
+/// value is signed when the state's own rescale can go below 0 (or its descriptor says SS).
+fn state_voi(item: &DataSet, rescale: Option<(f64, f64)>) -> Option<StateVoi> {
+    let own = rescale.map(|(slope, intercept)| ModalityLut { slope, intercept });
+    let signed = own.is_some_and(|m| m.apply(0.0) < 0.0);
+    if let Some(mut table) = VoiTable::from_dataset(item, signed) {
+        table.rescale = own;
+        return Some(StateVoi::Table(Arc::new(table)));
+    }
+    Window::from_dataset(item).map(StateVoi::Window)
 }
 
 fn series_images(series: &DataSet) -> Vec<ImageRef> {
@@ -442,10 +473,18 @@ impl PresentationState {
         }
         let applies =
             |selection: &Selection| selection.as_ref().is_none_or(|images| images.iter().any(|i| matches(i, sop_instance_uid, frame)));
-        let window = self.voi.iter().find(|(s, _)| applies(s)).map(|(_, w)| self.in_image_units(*w, image_rescale));
+        let voi = self.voi.iter().find(|(s, _)| applies(s)).map(|(_, v)| v);
+        let window = match voi {
+            Some(StateVoi::Window(w)) => Some(self.in_image_units(*w, image_rescale)),
+            _ => None,
+        };
+        let table = match voi {
+            Some(StateVoi::Table(t)) => Some(t.clone()),
+            _ => None,
+        };
         let area = self.areas.iter().find(|(s, _)| applies(s)).map(|(_, a)| *a);
         let marks = self.annotations.iter().filter(|a| applies(&a.applies)).flat_map(|a| self.marks(a, area.map(|a| a.rect))).collect();
-        Some(Applied { transform: self.transform, inverse: self.inverse, window, area, marks })
+        Some(Applied { transform: self.transform, inverse: self.inverse, window, table, area, marks, shutter: self.shutter.clone() })
     }
 
     /// A window of the state's modality units in the image's: the two linear maps share the

@@ -6,10 +6,14 @@
 //!
 //! The documents are checked against the patient in context like images are. An image a
 //! rejection note withdraws (IHE IOCM) is never a key image, whatever another document says.
+//! Where the FHIR server offers R5 ImagingSelection, a study's selections there count as
+//! documents too; they are looked for when the study's key images are (it has a KO series,
+//! or key images only is on).
 
 use super::{Generation, Screen, Session, SessionError, Update};
 use crate::bridge::Study;
-use crate::imaging::key_objects::{read_key_objects, KEY_OBJECT_SELECTION_SOP_CLASS};
+use crate::fhir::imaging_selection::read_imaging_selection;
+use crate::imaging::key_objects::{read_key_objects, KeySelection, KEY_OBJECT_SELECTION_SOP_CLASS};
 use crate::net::Transport;
 
 /// (Series Instance UID, SOP Instance UID) of each key image, in the order first named.
@@ -34,6 +38,15 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let context = self.identity(generation).await?;
         let mut keys = KeyImages::new();
         let mut rejected: Vec<String> = Vec::new();
+        let add = |keys: &mut KeyImages, rejected: &mut Vec<String>, selection: KeySelection| {
+            for image in selection.images.into_iter().filter(|i| i.study_uid == study.study_uid) {
+                if selection.rejection {
+                    rejected.push(image.sop_instance_uid);
+                } else if !keys.iter().any(|(_, sop)| *sop == image.sop_instance_uid) {
+                    keys.push((image.series_uid, image.sop_instance_uid));
+                }
+            }
+        };
         for series in study.key_object_series() {
             let instances = self.bridge.series_instances(study, series).await?;
             for instance in instances.iter().filter(|i| i.sop_class.as_deref().is_none_or(|c| c == KEY_OBJECT_SELECTION_SOP_CLASS)) {
@@ -43,13 +56,19 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 }
                 // A KO series may hold other objects; only selections choose.
                 let Some(selection) = self.document(read_key_objects(&bytes, &context))? else { continue };
-                for image in selection.images.into_iter().filter(|i| i.study_uid == study.study_uid) {
-                    if selection.rejection {
-                        rejected.push(image.sop_instance_uid);
-                    } else if !keys.iter().any(|(_, sop)| *sop == image.sop_instance_uid) {
-                        keys.push((image.series_uid, image.sop_instance_uid));
-                    }
-                }
+                add(&mut keys, &mut rejected, selection);
+            }
+        }
+        // R5 ImagingSelections, where the FHIR server offers them: only those whose subject
+        // names the patient in context (the search asked for them; a mismatch is not used).
+        let identifiers: Vec<(Option<String>, String)> = context.identifiers.iter().map(|v| (None, v.clone())).collect();
+        for resource in self.bridge.imaging_selections(&context.id, &study.study_uid).await {
+            if !generation.is_current() {
+                return Err(SessionError::Superseded);
+            }
+            match read_imaging_selection(&resource) {
+                Ok(read) if read.subject.names(&context.id, &identifiers) => add(&mut keys, &mut rejected, read.selection),
+                _ => {}
             }
         }
         keys.retain(|(_, sop)| !rejected.contains(sop));

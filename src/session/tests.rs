@@ -106,6 +106,11 @@ pub(crate) struct World {
     clock: Cell<Duration>,
     /// A `next` link the study search answers with (another origin's, to test paging).
     next_page: Option<String>,
+    /// R5 ImagingSelections the FHIR server serves; `None`: an R4 server, whose
+    /// CapabilityStatement lists no ImagingSelection and whose search of it is an error.
+    selections: Option<Vec<serde_json::Value>>,
+    /// The ImagingSelection search fails although the CapabilityStatement lists it.
+    selections_fail: bool,
 }
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
@@ -188,6 +193,32 @@ impl HeldServers {
             let link: Vec<serde_json::Value> =
                 self.0.next_page.iter().map(|url| serde_json::json!({"relation": "next", "url": url})).collect();
             return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "link": link, "entry": entries}));
+        }
+        if path == "/fhir/metadata" {
+            let mut types = vec!["Patient", "ImagingStudy", "Endpoint"];
+            if self.0.selections.is_some() {
+                types.push("ImagingSelection");
+            }
+            let resources: Vec<serde_json::Value> = types.iter().map(|t| serde_json::json!({"type": t})).collect();
+            return json(
+                200,
+                serde_json::json!({"resourceType": "CapabilityStatement", "rest": [{"mode": "server", "resource": resources}]}),
+            );
+        }
+        if path == "/fhir/ImagingSelection" {
+            let Some(selections) = self.0.selections.as_ref().filter(|_| !self.0.selections_fail) else {
+                return json(
+                    400,
+                    serde_json::json!({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}),
+                );
+            };
+            let (patient, study) = (param("patient"), param("study-uid"));
+            let entries: Vec<serde_json::Value> = selections
+                .iter()
+                .filter(|r| r["studyUid"] == study.as_str() && r["subject"]["reference"].as_str().is_some_and(|s| s.ends_with(&patient)))
+                .map(|r| serde_json::json!({"resource": r}))
+                .collect();
+            return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": entries}));
         }
         if path == "/fhir/DiagnosticReport" {
             return json(200, serde_json::json!({"resourceType": "Bundle", "type": "searchset", "entry": []}));
@@ -1073,6 +1104,55 @@ fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() 
     block_on(session.set_key_images_only(false)).expect("all images");
     assert_eq!(shown_instances(&screen).last().map(String::as_str), Some("1.1.1.1"));
     assert_eq!(key_marks(&screen).len(), 3, "marked each time the study opened");
+}
+
+/// An R5 ImagingSelection of series 1.1.1 of study 1.1 about `patient`, naming `sops`.
+fn imaging_selection(patient: &str, status: &str, sops: &[&str]) -> serde_json::Value {
+    let instances: Vec<serde_json::Value> = sops.iter().map(|sop| serde_json::json!({"uid": sop})).collect();
+    serde_json::json!({"resourceType": "ImagingSelection", "id": format!("sel-{patient}-{}", sops.join("-")), "status": status,
+        "subject": {"reference": format!("Patient/{patient}")}, "code": {"text": "Key Images"},
+        "studyUid": "1.1", "seriesUid": "1.1.1", "instance": instances})
+}
+
+#[test]
+fn an_r5_servers_imaging_selection_names_key_images_as_a_kos_does() {
+    // Patient a's selection of 1.1.1.2 counts; one entered in error does not, and neither does a
+    // selection whose subject is patient b even if the server returned it for a.
+    let mut other = imaging_selection("b", "available", &["1.1.1.3"]);
+    other["subject"]["reference"] = serde_json::json!("Patient/b-of-a");
+    let world = World {
+        selections: Some(vec![
+            imaging_selection("a", "available", &["1.1.1.2"]),
+            imaging_selection("a", "entered-in-error", &["1.1.1.1"]),
+            other,
+        ]),
+        ..world()
+    };
+    let config = SessionConfig { key_images_only: true, ..SessionConfig::default() };
+    let (session, servers, screen) = session_configured(world, config);
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(shown_instances(&screen), ["1.1.1.2"]);
+    assert_eq!(strip(&screen), [("1.1.1".to_string(), Some(1))]);
+    // The CapabilityStatement is read once; each study's selections are searched.
+    assert_eq!(block_on(session.open_study("1.2")), Err(SessionError::NoKeyImages("1.2".into())));
+    assert_eq!((servers.seen("/fhir/metadata"), servers.seen("/fhir/ImagingSelection?")), (1, 2));
+}
+
+#[test]
+fn an_r4_server_without_imaging_selection_is_never_searched_and_a_failing_search_is_quiet() {
+    // R4 (the CapabilityStatement lists no ImagingSelection): the KOS alone chooses.
+    let config = || SessionConfig { key_images_only: true, ..SessionConfig::default() };
+    let (session, servers, screen) = session_configured(world_with_key_images(A), config());
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(shown_instances(&screen), ["1.1.1.3"]);
+    assert_eq!((servers.seen("/fhir/metadata"), servers.seen("/fhir/ImagingSelection")), (1, 0));
+    // Listed but failing: the same key images, and no error reported.
+    let world = World { selections: Some(Vec::new()), selections_fail: true, ..world_with_key_images(A) };
+    let (session, servers, screen) = session_configured(world, config());
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(shown_instances(&screen), ["1.1.1.3"]);
+    assert_eq!(servers.seen("/fhir/ImagingSelection"), 1);
+    assert!(screen.1.borrow().is_empty(), "nothing reported: {:?}", screen.1.borrow());
 }
 
 mod audit;

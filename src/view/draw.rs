@@ -1,8 +1,9 @@
 //! Pixels onto a canvas: the single place where image data reaches the screen. It takes only a
 //! [`VerifiedImage`], and only one verified for the patient in context now.
 
+use crate::imaging::shutter::{self, Shutter};
+use crate::imaging::voi_lut::Voi;
 use crate::imaging::{PatientContext, RgbaLayout, VerifiedImage};
-use dicom_parser_lite::transform::Window;
 use std::cell::RefCell;
 use wasm_bindgen::{Clamped, JsCast, JsValue};
 
@@ -13,6 +14,26 @@ thread_local! {
     /// only when those bytes move (a new size) or wasm memory grows (which detaches every view
     /// of it). Making one per redraw costs about 2.5 µs, a sixteenth of rendering 512².
     static VIEW: RefCell<Option<View>> = const { RefCell::new(None) };
+    /// The last shutter's occluded runs and the image size they were found for: a window drag
+    /// repaints them without walking the shapes again.
+    static MASK: RefCell<Option<Mask>> = const { RefCell::new(None) };
+}
+
+/// A shutter, the image size (columns, rows) and the occluded runs found for them.
+type Mask = (Shutter, u32, u32, Vec<(usize, usize)>);
+
+/// Paints what `shutter` hides of a `width` × `height` RGBA buffer with its level.
+fn apply_shutter(rgba: &mut [u8], shutter: &Shutter, width: u32, height: u32, layout: RgbaLayout) {
+    MASK.with(|mask| {
+        let mut mask = mask.borrow_mut();
+        let fresh = mask.as_ref().is_some_and(|(s, w, h, _)| s == shutter && *w == width && *h == height);
+        if !fresh {
+            *mask = Some((shutter.clone(), width, height, shutter.mask(width, height)));
+        }
+        if let Some((_, _, _, runs)) = mask.as_ref() {
+            shutter::paint(rgba, runs, layout.pixel(shutter.level));
+        }
+    });
 }
 
 struct View {
@@ -78,18 +99,20 @@ pub fn clear(el: &web_sys::HtmlCanvasElement) {
     el.set_height(0);
 }
 
-/// Renders `image` under `window` at its native resolution into `el`, if it was verified for
+/// Renders `image` under `voi` (a window or a VOI LUT table) at its native resolution into `el`, if it was verified for
 /// `patient` (no patient in context: nothing is drawn). `coverage`: gray may be drawn
 /// in the coverage layout when the canvas's backdrop is verified black (the viewport, redrawn
 /// on every window/level step); otherwise pixels are opaque (thumbnails: drawn once, and a
 /// copied or saved image is then the image). A failed draw clears the canvas: the previous
-/// image must not stay under the new one's overlay.
+/// image must not stay under the new one's overlay. A presentation state's `shutter` paints
+/// what it hides after the window and any inversion.
 pub fn draw(
     el: &web_sys::HtmlCanvasElement,
     image: &VerifiedImage,
-    window: &Window,
+    voi: &Voi,
     invert: bool,
     coverage: bool,
+    shutter: Option<&Shutter>,
     patient: Option<&PatientContext>,
 ) -> Result<(), DrawError> {
     let Some(patient) = patient else {
@@ -107,8 +130,11 @@ pub fn draw(
     let layout = if coverage && backdrop_is_black(el) { RgbaLayout::Coverage } else { RgbaLayout::Opaque };
     let drawn = RGBA.with(|buffer| -> Result<(), DrawError> {
         let mut rgba = buffer.borrow_mut();
-        image.render(window, invert, layout, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
+        image.render_voi(voi, invert, layout, &mut rgba).map_err(|e| DrawError::Browser(e.to_string()))?;
         let (w, h) = (image.columns(), image.rows());
+        if let Some(shutter) = shutter {
+            apply_shutter(&mut rgba, shutter, w, h, layout);
+        }
         if el.width() != w || el.height() != h {
             el.set_width(w);
             el.set_height(h);

@@ -29,7 +29,7 @@ fn Thumb(image: VerifiedImage, store: Store) -> impl IntoView {
         let Some(el) = canvas.get() else { return };
         let p = patient.get();
         // A thumbnail verified for another patient (or none in context) is not drawn.
-        let _ = draw::draw(&el, &image, &image.default_window, false, false, p.as_deref());
+        let _ = draw::draw(&el, &image, &image.default_voi(), false, false, None, p.as_deref());
     });
     view! { <canvas node_ref=canvas class="emr-thumb" aria-hidden="true"></canvas> }
 }

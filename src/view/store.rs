@@ -8,6 +8,7 @@ use crate::fhir::Patient;
 use crate::imaging::geometry;
 use crate::imaging::measure::{clean_text, MeasureKind, MeasuredValues, Measurement, Point};
 use crate::imaging::presentation_state::{area_view, Applied, SpatialTransform};
+use crate::imaging::voi_lut::{Voi, VoiTable};
 use crate::imaging::{PatientContext, VerifiedImage};
 pub use crate::session::{Activity, AppliedState, Reports, SeriesItem, Status};
 use crate::session::{ScrollLink, Side, SliceGeometry, Update as Change};
@@ -23,6 +24,19 @@ pub struct ShownImage {
     pub instance_uid: String,
     pub image: VerifiedImage,
     pub window: Window,
+    /// A VOI LUT table in force instead of `window` (the image's own, or a presentation
+    /// state's), until the user picks a window.
+    pub table: Option<Arc<VoiTable>>,
+}
+
+impl ShownImage {
+    /// The VOI transform to draw with.
+    pub fn voi(&self) -> Voi {
+        match &self.table {
+            Some(table) => Voi::Table(table.clone()),
+            None => Voi::Window(self.window),
+        }
+    }
 }
 
 /// Intents the view reports to its owner.
@@ -342,13 +356,14 @@ impl Store {
                 self.status.set(Status::Error(message));
             }
             Change::Image(shown) => {
-                let window = self.own_window(&shown.series_uid, &shown.instance_uid, &shown.image);
+                let (window, table) = self.own_voi(&shown.series_uid, &shown.instance_uid, &shown.image);
                 self.image.set(Some(ShownImage {
                     study_uid: shown.study_uid,
                     series_uid: shown.series_uid,
                     instance_uid: shown.instance_uid,
                     image: shown.image,
                     window,
+                    table,
                 }));
                 self.place_area();
             }
@@ -406,6 +421,7 @@ impl Store {
                 self.image.update(|i| {
                     if let Some(i) = i {
                         i.window = i.image.default_window;
+                        i.table = None;
                     }
                 });
                 self.show_index(index);
@@ -542,14 +558,18 @@ impl Store {
         });
         let Some((frame, study_uid, series_uid, len)) = frame else { return };
         let index = geometry::step_index(index, 0, len);
-        let window =
-            self.view.with_untracked(|v| v.window).unwrap_or_else(|| self.own_window(&series_uid, &frame.instance_uid, &frame.image));
+        let (window, table) = match self.view.with_untracked(|v| v.window) {
+            Some(window) => (window, None),
+            None => self.own_voi(&series_uid, &frame.instance_uid, &frame.image),
+        };
         self.index.set(index);
         let same = self.image.with_untracked(|i| {
-            i.as_ref().is_some_and(|i| i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window)
+            i.as_ref().is_some_and(|i| {
+                i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window && i.table == table
+            })
         });
         if !same {
-            self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window }));
+            self.image.set(Some(ShownImage { study_uid, series_uid, instance_uid: frame.instance_uid, image: frame.image, window, table }));
             self.place_area();
         }
     }
@@ -575,11 +595,19 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// An image's window when the user has chosen none: the state's for it, else its own.
-    fn own_window(&self, series_uid: &str, instance_uid: &str, image: &VerifiedImage) -> Window {
-        self.presentation
-            .with_untracked(|p| p.as_ref()?.state.for_image(series_uid, instance_uid, image.frame_index + 1, image.rescale())?.window)
-            .unwrap_or(image.default_window)
+    /// An image's VOI when the user has chosen none: the state's window or table for it, else
+    /// its own (its window, or its table when it has no window). With a table, the window is
+    /// where a window drag starts.
+    fn own_voi(&self, series_uid: &str, instance_uid: &str, image: &VerifiedImage) -> (Window, Option<Arc<VoiTable>>) {
+        let state = self.presentation.with_untracked(|p| {
+            let applied = p.as_ref()?.state.for_image(series_uid, instance_uid, image.frame_index + 1, image.rescale())?;
+            match (applied.window, applied.table) {
+                (Some(window), _) => Some((window, None)),
+                (None, Some(table)) => Some((image.default_window, Some(table))),
+                (None, None) => None,
+            }
+        });
+        state.unwrap_or_else(|| (image.default_window, image.default_table.clone()))
     }
 
     /// Zooms and pans to the state's displayed area once, on the first image it is for; from
@@ -778,6 +806,7 @@ impl Store {
         let window = Window { center, width: width.max(1.0), function: shown.window.function };
         self.view.update(|v| v.window = Some(window));
         shown.window = window;
+        shown.table = None;
         self.image.set(Some(shown));
     }
 
@@ -793,6 +822,7 @@ impl Store {
         self.image.update(|i| {
             if let Some(i) = i {
                 i.window = i.image.default_window;
+                i.table = None;
             }
         });
         self.show_index(index);

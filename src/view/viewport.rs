@@ -84,7 +84,9 @@ pub fn Viewport(store: Store) -> impl IntoView {
             let shown = image.get();
             // Under a presentation state its Presentation LUT decides, not MONOCHROME1 (PS3.4 N.2):
             // the renderer's own MONOCHROME1 inversion is undone, then the state's applied.
-            let state_inverts = store_state.applied_state().map(|a| a.inverse);
+            let applied = store_state.applied_state();
+            let state_inverts = applied.as_ref().map(|a| a.inverse);
+            let shutter = applied.and_then(|a| a.shutter);
             let monochrome1 = image.with(|i| i.as_ref().is_some_and(|i| i.image.is_monochrome1()));
             let invert = view.with(|v| v.invert) != state_inverts.is_some_and(|inverse| inverse != monochrome1);
             let p = patient.get();
@@ -95,7 +97,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 *last.borrow_mut() = None;
                 return;
             };
-            match draw::draw(&el, &shown.image, &shown.window, invert, true, p.as_deref()) {
+            match draw::draw(&el, &shown.image, &shown.voi(), invert, true, shutter.as_ref(), p.as_deref()) {
                 Ok(()) => {
                     let is_new = !last.borrow().as_ref().is_some_and(|l| l.same_pixels(&shown.image));
                     if is_new {
@@ -689,6 +691,12 @@ fn Overlays(store: Store) -> impl IntoView {
         );
         let wl = if shown.image.is_colour() {
             String::new()
+        } else if let Some(table) = &shown.table {
+            // A table has no width or level: its own name, as the header gives it.
+            match &table.explanation {
+                Some(explanation) => format!("VOI LUT {explanation}"),
+                None => "VOI LUT".to_string(),
+            }
         } else {
             format!("W {} L {}", locale.decimal(overlay_number(shown.window.width)), locale.decimal(overlay_number(shown.window.center)))
         };

@@ -174,12 +174,12 @@ test('IID STUDY by accession and PATIENT by CX with filters open the right studi
 test('keyImagesOnly=true shows just the images a Key Object Selection names, and says so when there are none', async () => {
   const dataDir = requireEnv('E2E_DATA');
   const manifest = loadManifest(dataDir);
-  const patient = manifest.patients.find((p) => p.studies.some((s) => s.key_images.length > 0));
-  const study = patient.studies.find((s) => s.key_images.length > 0);
+  const study = manifest.patients.flatMap((p) => p.studies).find((s) => s.key_images.length > 0);
   const images = study.series.flatMap((se) => se.instances).filter((i) => study.key_images.includes(i.sop_instance_uid));
   // Shown in display order (instance number), whatever order the document names them in.
   images.sort((a, b) => a.number - b.number);
-  assert.ok(images.length >= 2 && images.length < study.series[0].instances.length, 'the selection leaves images out');
+  assert.equal(study.series[0].modality, 'CT');
+  assert.deepEqual([images.length, study.series[0].instances.length], [3, 5], 'the selection names 3 of 5 CT slices');
   const { page, problems } = await newPage(browser);
   await embed(page, iid(`requestType=STUDY&studyUID=${study.uid}&keyImagesOnly=true`));
   const shown = (await message(page, 'emr-imaging:image-displayed')).detail;
@@ -191,6 +191,13 @@ test('keyImagesOnly=true shows just the images a Key Object Selection names, and
   let canvas = await compareCanvas(frame, expectedGray8(dataDir, images[0].expected), images[0].columns, images[0].rows);
   assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
   await frame.locator('[data-testid=viewport]').focus();
+  // Each key image in turn, exact to the pixel, and nothing after the third.
+  for (const [n, image] of images.entries()) {
+    if (n > 0) await page.keyboard.press('ArrowDown');
+    await position(n + 1);
+    canvas = await compareCanvas(frame, expectedGray8(dataDir, image.expected), image.columns, image.rows);
+    assert.equal(canvas.mismatches, 0, `key image ${n + 1} (slice ${image.number}): ${JSON.stringify(canvas)}`);
+  }
   await page.keyboard.press('End');
   await position(images.length);
   const last = images[images.length - 1];
@@ -200,7 +207,7 @@ test('keyImagesOnly=true shows just the images a Key Object Selection names, and
   assert.deepEqual(strip, [study.series[0].uid], 'only the series with key images; the KO series is no picture');
 
   // A study without a selection: a plain message, no image.
-  const plain = patient.studies.find((s) => s.key_images.length === 0);
+  const plain = manifest.patients.flatMap((p) => p.studies).find((s) => s.key_images.length === 0);
   await embed(page, iid(`requestType=STUDY&studyUID=${plain.uid}&keyImagesOnly=true`));
   const error = (await message(page, 'emr-imaging:error')).detail;
   assert.equal(error.code, 'no-images');
@@ -236,6 +243,18 @@ test('without keyImagesOnly the key images are marked, the KO series is listed a
   await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), study.key_images.length);
   assert.equal(await frame.locator('[data-testid=key-images-only]').getAttribute('aria-pressed'), 'true');
   assert.equal(await frame.locator('[data-document-series-uid]').count(), 0, 'only the key images remain');
+  // With the filter on, the stack is exactly the named slices, in display order, each marked.
+  const keys = images.instances.filter((i) => study.key_images.includes(i.sop_instance_uid));
+  assert.deepEqual(keys.map((i) => i.number), [2, 4, 5]);
+  await frame.locator('[data-testid=viewport]').focus();
+  for (const [n, instance] of keys.entries()) {
+    await frame.waitForFunction(([n, total]) => document.querySelector('[data-testid=overlay-image]')?.innerText.includes(`(${n}/${total})`), [n + 1, keys.length]);
+    const canvas = await compareCanvas(frame, expectedGray8(dataDir, instance.expected), instance.columns, instance.rows);
+    assert.equal(canvas.mismatches, 0, `filtered ${n + 1}/3 is slice ${instance.number}: ${JSON.stringify(canvas)}`);
+    assert.equal(await frame.locator('[data-testid=key-image]').count(), 1, `filtered ${n + 1}/3 is marked`);
+    await page.keyboard.press('ArrowDown');
+  }
+  await frame.waitForFunction((total) => document.querySelector('[data-testid=overlay-image]')?.innerText.includes(`(${total}/${total})`), keys.length);
   await frame.locator('[data-testid=key-images-only]').click();
   await frame.waitForFunction((n) => new RegExp(`\\(1/${n}\\)`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''), images.instances.length);
   assert.deepEqual(problems, []);

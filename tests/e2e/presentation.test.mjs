@@ -1,12 +1,13 @@
 // A Grayscale Softcopy Presentation State applied in Chromium against the real Orthanc + Helios
 // FHIR Server: the chest radiograph's state turns it a quarter clockwise and flips it (a
 // transpose, PS3.3 C.10.6), sets its own window, zooms to its displayed area, and draws a
-// polyline, a circle, a point and two texts. A length drawn on the turned image still reads
+// polyline, a circle, a point and two texts, and hides what its display shutter (a rectangle,
+// a circle and a polygon) leaves out with the shutter's gray. A length drawn on the turned image still reads
 // the ruler's 100.0 mm; removing the state, or switching patient, gives the plain image back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { artifacts, launch, loadManifest, newPage, openStudyInDemo, requireEnv } from './helpers.mjs';
+import { artifacts, compareCanvas, expectedGray8, launch, loadManifest, newPage, openStudyInDemo, requireEnv } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -21,6 +22,12 @@ const rect = (page, selector) => page.evaluate((s) => {
   const r = document.querySelector(s).getBoundingClientRect();
   return { left: r.left, top: r.top, width: r.width, height: r.height, cx: r.left + r.width / 2, cy: r.top + r.height / 2 };
 }, selector);
+
+/** The gray level the viewport canvas shows at 1-based `column`, `row` (white × alpha over black). */
+const shownLevel = (page, column, row) => page.evaluate(([x, y]) => {
+  const [r, , , a] = document.querySelector('[data-testid=viewport-canvas]').getContext('2d').getImageData(x - 1, y - 1, 1, 1).data;
+  return Math.round((r * a) / 255);
+}, [column, row]);
 
 /**
  * Screen position of image point `p` (pixel coordinates) under the state's transpose: the
@@ -56,6 +63,24 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   // The state's window, in the overlay.
   await page.waitForFunction((w) => document.querySelector('[data-testid=overlay-wl]').innerText === w,
     `W ${facts.window.width} L ${facts.window.center}`);
+  // Every pixel: the state's window inside the shutter, the shutter's level outside it.
+  const dataDir = requireEnv('E2E_DATA');
+  const shuttered = expectedGray8(dataDir, pr.instances[0].expected);
+  const canvas = await compareCanvas(page, shuttered, columns, rows);
+  assert.equal(canvas.mismatches, 0, `window and shutter: ${JSON.stringify(canvas)}`);
+  const { shutter } = facts;
+  const plainGray = expectedGray8(dataDir, image.instances[0].expected);
+  // Outside: left of the rectangle, in the circle's corner, in the polygon's cut; inside: the
+  // circle's centre and a point just past the cut.
+  for (const [column, row] of [[shutter.rectangle[0] - 1, 240], [60, 30], [90, 100]]) {
+    assert.equal(await shownLevel(page, column, row), shutter.level, `hidden ${column},${row}`);
+  }
+  for (const [column, row] of [[shutter.circle.column, shutter.circle.row], [110, 100]]) {
+    const want = shuttered[(row - 1) * columns + column - 1];
+    assert.equal(await shownLevel(page, column, row), want, `shown ${column},${row}`);
+    assert.notEqual(want, shutter.level, `${column},${row} is image, not shutter`);
+  }
+  console.log(`# presentation state shutter: level ${shutter.level}, ${columns * rows} pixels, 0 mismatches`);
   // Turned a quarter: the image's rows (1.5 times as tall) now lie across.
   const turned = await rect(page, '[data-testid=viewport-canvas]');
   assert.ok(Math.abs(turned.width / turned.height - (rows * 1.5) / columns) < 0.01, `turned box ${turned.width}×${turned.height}`);
@@ -119,6 +144,8 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   await page.click('[data-testid=state-remove]');
   await badge.waitFor({ state: 'detached' });
   await page.waitForFunction((w) => document.querySelector('[data-testid=overlay-wl]').innerText === w, plainWl);
+  const unshuttered = await compareCanvas(page, plainGray, columns, rows);
+  assert.equal(unshuttered.mismatches, 0, `no shutter once removed: ${JSON.stringify(unshuttered)}`);
   const back = await rect(page, '[data-testid=viewport-canvas]');
   assert.ok(Math.abs(back.height / back.width - (rows * 1.5) / columns) < 0.01, 'upright again');
   assert.deepEqual(await letters(page), ['R', 'L', 'H', 'F']);
@@ -131,6 +158,46 @@ test('a presentation state: window, quarter turn and flip, displayed area, graph
   const other = manifest.patients.find((p) => p.fhir_id !== patient.fhir_id);
   await page.selectOption('[data-testid=patient-picker]', other.fhir_id);
   await page.waitForFunction(() => !document.querySelector('[data-testid=state-applied], [data-testid=state-graphic]'));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a presentation state with a VOI LUT table: every pixel through the table, clamped at both ends', async () => {
+  const dataDir = requireEnv('E2E_DATA');
+  const manifest = loadManifest(dataDir);
+  const found = manifest.patients.flatMap((patient) => patient.studies.map((study) => ({ patient, study })))
+    .find(({ study }) => study.series.some((se) => se.landmarks?.label === 'RULER_TABLE'));
+  assert.ok(found, 'the test data has a VOI LUT table state');
+  const { patient, study } = found;
+  const [image, pr] = [study.series[0], study.series.find((se) => se.landmarks?.label === 'RULER_TABLE')];
+  const facts = pr.landmarks;
+  const { columns, rows } = image.instances[0];
+  const { page, problems } = await newPage(browser);
+  await openStudyInDemo(page, patient, study);
+  await page.click(`[data-state-series-uid="${pr.uid}"]`);
+  await page.locator('[data-testid=state-applied]').waitFor();
+  // No width or level: the table's own name.
+  await page.waitForFunction((w) => document.querySelector('[data-testid=overlay-wl]').innerText === w, `VOI LUT ${facts.explanation}`);
+  const expected = expectedGray8(dataDir, pr.instances[0].expected);
+  const canvas = await compareCanvas(page, expected, columns, rows);
+  assert.equal(canvas.mismatches, 0, `through the table: ${JSON.stringify(canvas)}`);
+  // Background below the first mapped value (black), lung, body, spine, and a ruler dot past
+  // the last (white), at known pixels.
+  const { ruler } = image.landmarks;
+  const at = [[5, 5], [176, 230], [150, 420], [256, 250], [Math.floor(ruler.points[0].x), Math.floor(ruler.points[0].y)]];
+  const shown = [];
+  for (const [x, y] of at) shown.push(await shownLevel(page, x + 1, y + 1));
+  assert.deepEqual(shown, facts.levels.map((l) => l.level));
+  assert.deepEqual(shown, at.map(([x, y]) => expected[y * columns + x]));
+  console.log(`# presentation state VOI LUT: levels ${shown.join(', ')} for stored ${facts.levels.map((l) => l.stored).join(', ')}, ${columns * rows} pixels, 0 mismatches`);
+  // A window drag replaces the table with a window.
+  await page.click('[data-testid=tool-window]').catch(() => {});
+  const box = await page.locator('[data-testid=viewport]').boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width / 2 + 40, box.y + box.height / 2 + 20, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /^W /.test(document.querySelector('[data-testid=overlay-wl]').innerText));
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -39,7 +39,7 @@ fn encode(out: &mut Vec<u8>, elements: &[(u32, V)], enc: Encoding) {
                     bytes.push(if *vr == b"UI" { 0 } else { b' ' });
                 }
                 match enc {
-                    Encoding::ExplicitUndefined if matches!(*vr, b"UT" | b"UC" | b"UR") => {
+                    Encoding::ExplicitUndefined if matches!(*vr, b"UT" | b"UC" | b"UR" | b"OB" | b"OW" | b"OF" | b"OD" | b"OL" | b"UN") => {
                         out.extend(*vr);
                         out.extend([0, 0]);
                         out.extend((bytes.len() as u32).to_le_bytes());

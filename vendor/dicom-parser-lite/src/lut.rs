@@ -35,15 +35,22 @@ impl Lut {
     }
 
     /// The table of a Modality or VOI LUT Sequence item: LUT Descriptor (0028,3002) and LUT
-    /// Data (0028,3006). `signed`: Pixel Representation is 1.
+    /// Data (0028,3006). `signed`: the input may be negative (Pixel Representation 1, or a
+    /// rescale into signed values), so the first mapped value is read as SS; a descriptor
+    /// written with VR SS is signed anyway. 8-bit entries are one per byte as PS3.3 C.11.2.1.1
+    /// stores them, or one per 16-bit word as many files do: the data's length tells which.
     pub fn from_item(item: &DataSet, signed: bool) -> Result<Lut, Error> {
+        let signed = signed || item.get(tags::LUT_DESCRIPTOR).is_some_and(|e| e.vr == crate::Vr::SS);
         let (count, first_mapped, bits) = descriptor(item, tags::LUT_DESCRIPTOR, "LUT Descriptor", signed)?;
         let bytes = item.get(tags::LUT_DATA).and_then(|e| e.bytes()).ok_or(Error::MissingAttribute("LUT Data"))?;
-        let words = words(item, bytes);
-        if words.len() < count {
-            return Err(Error::InvalidAttribute { name: "LUT Data", value: format!("{} entries, {count} declared", words.len()) });
-        }
-        Ok(Lut { first_mapped, bits, entries: words.get(..count).unwrap_or_default().to_vec() })
+        let entries = if bytes.len() >= count.saturating_mul(2) {
+            words(item, bytes).get(..count).unwrap_or_default().to_vec()
+        } else if bits <= 8 && bytes.len() >= count {
+            bytes.get(..count).unwrap_or_default().iter().map(|&b| u16::from(b)).collect()
+        } else {
+            return Err(Error::InvalidAttribute { name: "LUT Data", value: format!("{} bytes, {count} entries declared", bytes.len()) });
+        };
+        Ok(Lut { first_mapped, bits, entries })
     }
 }
 

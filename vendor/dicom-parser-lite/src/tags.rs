@@ -71,6 +71,7 @@ pub const SEGMENTED_BLUE_PALETTE_COLOR_LUT_DATA: Tag = Tag(0x0028, 0x1223);
 pub const MODALITY_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3000);
 pub const LUT_DESCRIPTOR: Tag = Tag(0x0028, 0x3002);
 pub const MODALITY_LUT_TYPE: Tag = Tag(0x0028, 0x3004);
+pub const LUT_EXPLANATION: Tag = Tag(0x0028, 0x3003);
 pub const LUT_DATA: Tag = Tag(0x0028, 0x3006);
 pub const VOI_LUT_SEQUENCE: Tag = Tag(0x0028, 0x3010);
 
@@ -124,6 +125,17 @@ pub const MEASURED_VALUE_SEQUENCE: Tag = Tag(0x0040, 0xA300);
 pub const NUMERIC_VALUE: Tag = Tag(0x0040, 0xA30A);
 pub const COMPLETION_FLAG: Tag = Tag(0x0040, 0xA491);
 pub const VERIFICATION_FLAG: Tag = Tag(0x0040, 0xA493);
+
+// Display Shutter (PS3.3 C.7.6.11).
+pub const SHUTTER_SHAPE: Tag = Tag(0x0018, 0x1600);
+pub const SHUTTER_LEFT_VERTICAL_EDGE: Tag = Tag(0x0018, 0x1602);
+pub const SHUTTER_RIGHT_VERTICAL_EDGE: Tag = Tag(0x0018, 0x1604);
+pub const SHUTTER_UPPER_HORIZONTAL_EDGE: Tag = Tag(0x0018, 0x1606);
+pub const SHUTTER_LOWER_HORIZONTAL_EDGE: Tag = Tag(0x0018, 0x1608);
+pub const CENTER_OF_CIRCULAR_SHUTTER: Tag = Tag(0x0018, 0x1610);
+pub const RADIUS_OF_CIRCULAR_SHUTTER: Tag = Tag(0x0018, 0x1612);
+pub const VERTICES_OF_THE_POLYGONAL_SHUTTER: Tag = Tag(0x0018, 0x1620);
+pub const SHUTTER_PRESENTATION_VALUE: Tag = Tag(0x0018, 0x1622);
 
 // Grayscale Softcopy Presentation State (PS3.3 A.33.1): VOI, spatial transformation, displayed
 // area, graphic annotations.

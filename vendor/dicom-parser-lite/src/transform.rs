@@ -560,9 +560,48 @@ impl Voi {
     pub fn apply(&self, m: f64) -> u8 {
         match self {
             Voi::Window(w) => w.apply(m),
-            Voi::Table(lut) => round_gray(f64::from(lut.lookup((m + 0.5).floor() as i64)) * 255.0 / lut.max_output()),
+            Voi::Table(lut) => table_gray(lut, m),
         }
     }
+}
+
+/// The gray level of modality value `m` through a VOI LUT table (PS3.3 C.11.2.1.1): `m`
+/// rounded to the nearest integer, looked up with inputs below the first mapped value taking
+/// the first entry and inputs past the last the last, the entry's range 0..2^n − 1 scaled to
+/// 0..=255.
+pub fn table_gray(lut: &Lut, m: f64) -> u8 {
+    round_gray(f64::from(lut.lookup((m + 0.5).floor() as i64)) * 255.0 / lut.max_output())
+}
+
+/// Renders a grayscale frame as RGBA in `layout` through a VOI LUT table (PS3.3 C.11.2.1.1):
+/// each stored value through `modality`, rounded to the nearest integer, looked up (below the
+/// first mapped value the first entry, past the last the last), and the entry's range
+/// 0..2^n − 1 scaled to 0..=255. `out` must hold rows × columns × 4 bytes.
+pub fn render_rgba_table(
+    frame: &Frame,
+    modality: &ModalityLut,
+    table: &Lut,
+    monochrome1: bool,
+    layout: RgbaLayout,
+    out: &mut [u8],
+) -> Result<(), Error> {
+    let pixels = gray_pixels(frame)?;
+    let expected = pixels.checked_mul(4).ok_or(Error::OutputSize { expected: usize::MAX, actual: out.len() })?;
+    if out.len() != expected {
+        return Err(Error::OutputSize { expected, actual: out.len() });
+    }
+    let mut chunks = out.chunks_exact_mut(4);
+    for_each_mapped(
+        frame,
+        |stored| table_gray(table, modality.apply(stored)),
+        monochrome1,
+        |_, g| {
+            if let Some(px) = chunks.next() {
+                px.copy_from_slice(&layout.pixel(g));
+            }
+        },
+    );
+    Ok(())
 }
 
 /// Renders a grayscale frame to one byte per pixel with any Modality and VOI transform.

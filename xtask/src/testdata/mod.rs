@@ -224,6 +224,9 @@ struct PatientPlan {
     studies: Vec<StudyPlan>,
 }
 
+/// The head CT's slices (series index, instance index) its Key Object Selection names.
+const KEY_SLICES: &[(usize, usize)] = &[(0, 4), (0, 1), (0, 3)];
+
 fn plan(opts: &Options) -> Vec<PatientPlan> {
     vec![
         PatientPlan {
@@ -268,8 +271,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                         first_position: 0.0,
                         body_part: "HEAD",
                     }],
-                    // The first and the last of three slices: the middle one is not key.
-                    key_images: &[(0, 2), (0, 0)],
+                    key_images: &[],
                     measurement_report: false,
                     presentation_state: false,
                 },
@@ -311,7 +313,7 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     modality: "CT",
                     description: "Axial 5 mm brain",
                     phantom: Phantom::CtHead,
-                    slices: 2,
+                    slices: 5,
                     window: (40.0, 80.0),
                     spacing: "0.9\\0.9",
                     thickness: 5.0,
@@ -319,7 +321,9 @@ fn plan(opts: &Options) -> Vec<PatientPlan> {
                     first_position: 0.0,
                     body_part: "HEAD",
                 }],
-                key_images: &[],
+                // Three of five slices, named out of display order; the first and the third
+                // are not key.
+                key_images: KEY_SLICES,
                 measurement_report: false,
                 presentation_state: false,
             }],
@@ -415,6 +419,14 @@ pub fn generate(opts: &Options) -> Dataset {
             let on_first_image = [
                 (sp.measurement_report, "sr", "SR", "Measurement report", None, structured_report::document as OnImage),
                 (sp.presentation_state, "pr", "PR", "Presentation state", Some(presentation_state::facts()), presentation_state::document),
+                (
+                    sp.presentation_state,
+                    "pr-table",
+                    "PR",
+                    "Presentation state (VOI LUT)",
+                    Some(presentation_state::table_facts()),
+                    presentation_state::table_document,
+                ),
             ];
             for (wanted, suffix, modality, description, landmarks, make) in on_first_image {
                 if !wanted {

@@ -257,32 +257,36 @@ fn write_to_dir_writes_files_the_manifest_names() {
 }
 
 #[test]
-fn the_mr_study_has_a_key_object_selection_of_its_first_and_last_slice() {
+fn the_head_ct_has_a_key_object_selection_of_3_of_its_5_slices() {
     let ds = small();
-    let mr = &ds.patients[0].studies[1];
-    let slices = &mr.series[0].instances;
-    assert_eq!(mr.key_images, [slices[2].sop_instance_uid.clone(), slices[0].sop_instance_uid.clone()]);
-    let ko = mr.series.last().unwrap();
+    let head = &ds.patients[1].studies[0];
+    let slices = &head.series[0].instances;
+    assert_eq!((head.series[0].modality.as_str(), slices.len()), ("CT", 5));
+    let named: Vec<String> = [4, 1, 3].iter().map(|&k| slices[k].sop_instance_uid.clone()).collect();
+    assert_eq!(head.key_images, named);
+    let ko = head.series.last().unwrap();
     assert_eq!((ko.modality.as_str(), ko.number, ko.instances.len()), ("KO", 2, 1));
     let file = &ko.instances[0].part10;
     assert_eq!(text(file, 0x0008_0016), key_objects::KEY_OBJECT_SELECTION_STORAGE);
-    assert_eq!(text(file, 0x0010_0020), ds.patients[0].mrn);
-    assert_eq!(text(file, 0x0020_000D), mr.uid);
+    assert_eq!(text(file, 0x0010_0020), ds.patients[1].mrn);
+    assert_eq!(text(file, 0x0020_000D), head.uid);
     let elements = part10::walk(file);
     for tag in [0x0040_A043, 0x0040_A375, 0x0040_A730] {
         assert!(elements.iter().any(|e| e.0 == tag && &e.1 == b"SQ"), "{tag:08X} is a sequence");
     }
-    // The content names the key slices in order, each once, and not the middle one.
+    // The content names the key slices in document order, each once, and not the others.
     let content = String::from_utf8_lossy(value(file, 0x0040_A730)).into_owned();
     let at = |sop: &str| content.find(sop).unwrap_or_else(|| panic!("{sop} not in the content"));
-    assert!(at(&slices[2].sop_instance_uid) < at(&slices[0].sop_instance_uid));
-    assert!(!content.contains(&slices[1].sop_instance_uid));
+    assert!(at(&named[0]) < at(&named[1]) && at(&named[1]) < at(&named[2]));
+    for k in [0, 2] {
+        assert!(!content.contains(&slices[k].sop_instance_uid), "slice {} is not key", k + 1);
+    }
     // Items of defined length that add up to the sequence's length.
     let evidence = value(file, 0x0040_A375);
     assert_eq!(&evidence[..4], &[0xFE, 0xFF, 0x00, 0xE0]);
     assert_eq!(u32::from_le_bytes(evidence[4..8].try_into().unwrap()) as usize, evidence.len() - 8);
-    // Studies without a selection have no KO series.
-    assert!(ds.patients[0].studies[0].key_images.is_empty());
+    // Studies without a selection have no KO series, and this is the only selection.
+    assert_eq!(ds.patients.iter().flat_map(|p| &p.studies).filter(|s| !s.key_images.is_empty()).count(), 1);
     assert!(ds
         .patients
         .iter()
@@ -507,12 +511,66 @@ fn the_presentation_state_reads_back_for_the_radiograph() {
     let texts: Vec<&str> =
         applied.marks.iter().filter_map(|m| if let Mark::Text { text, .. } = m { Some(text.as_str()) } else { None }).collect();
     assert_eq!(texts, [presentation_state::RULER_TEXT, presentation_state::CORNER_TEXT]);
+    // The shutter as the viewer reads it hides exactly the pixels the generator's own rule does,
+    // and the state's expected rendering has its level there and the window elsewhere.
+    let shutter = applied.shutter.unwrap();
+    assert_eq!(shutter.level, presentation_state::SHUTTER_LEVEL);
+    let (columns, rows) = (u32::from(image.instances[0].columns), u32::from(image.instances[0].rows));
+    let expected = &pr.instances[0].expected_gray8;
+    assert_eq!(expected.len(), (columns * rows) as usize);
+    let plain = phantom::expected_gray8(&phantom::cr_chest().values, presentation_state::WINDOW.0, presentation_state::WINDOW.1);
+    let mut hidden = 0;
+    for row in 1..=rows {
+        for column in 1..=columns {
+            let shows = presentation_state::shutter_shows(column, row);
+            assert_eq!(shutter.shows(f64::from(column), f64::from(row)), shows, "pixel {column},{row}");
+            let i = ((row - 1) * columns + column - 1) as usize;
+            assert_eq!(expected[i], if shows { plain[i] } else { presentation_state::SHUTTER_LEVEL });
+            hidden += usize::from(!shows);
+        }
+    }
+    assert_eq!(shutter.mask(columns, rows).iter().map(|(_, n)| n).sum::<usize>(), hidden);
+    assert!(hidden > 40_000 && hidden < 120_000, "{hidden} hidden");
+    // Each shape hides something the others leave: the rectangle's side, the circle's corner,
+    // the polygon's cut inside both.
+    for (column, row) in [(30, 240), (60, 30), (90, 100)] {
+        assert!(!presentation_state::shutter_shows(column, row), "{column},{row}");
+    }
+    assert!(presentation_state::shutter_shows(257, 241) && presentation_state::shutter_shows(110, 100));
 }
 
-/// pydicom, an independent reader, parses the generated documents, the radiograph and the prior
-/// chest CT and finds what the generator meant to write (the install step provides pydicom).
 #[test]
-fn pydicom_reads_the_generated_documents_radiograph_and_prior_ct() {
+fn the_table_state_shows_the_radiograph_through_its_voi_lut_as_the_generator_computes() {
+    use emr_imaging::imaging::presentation_state::read_state;
+    use emr_imaging::imaging::voi_lut::Voi;
+    use emr_imaging::imaging::{DecodedImage, RgbaLayout};
+    let ds = small();
+    let (study, _, context) = document_series(&ds, "PR");
+    let pr = study.series.iter().find(|se| se.description == "Presentation state (VOI LUT)").unwrap();
+    let image = &study.series[0].instances[0];
+    let state = read_state(&pr.instances[0].part10, &context).unwrap();
+    assert_eq!(state.label, presentation_state::TABLE_LABEL);
+    let applied = state.for_image(&study.series[0].uid, &image.sop_instance_uid, 1, (1.0, 0.0)).unwrap();
+    assert_eq!(applied.window, None, "a table, not a window");
+    let table = applied.table.unwrap();
+    assert_eq!((table.lut.first_mapped, table.lut.entries.len(), table.lut.bits), (500, 2048, 16));
+    assert_eq!(table.explanation.as_deref(), Some(presentation_state::TABLE_EXPLANATION));
+    // The viewer's rendering equals the generator's own, pixel for pixel.
+    let decoded = DecodedImage::decode(&image.part10).unwrap();
+    let mut rgba = Vec::new();
+    decoded.render_voi(&Voi::Table(table), false, RgbaLayout::Opaque, &mut rgba).unwrap();
+    let gray: Vec<u8> = rgba.chunks_exact(4).map(|p| p[0]).collect();
+    assert_eq!(gray, pr.instances[0].expected_gray8);
+    // Background (below the first mapped value), lung, body, spine, dot (past the last).
+    let levels: Vec<u8> = [300, 700, 1400, 2200, 4000].map(presentation_state::table_level).to_vec();
+    assert_eq!(levels, [0, 80, 169, 232, 255]);
+}
+
+/// pydicom, an independent reader, parses the generated documents, the radiograph, the head CT
+/// the selection names and the prior chest CT, and finds what the generator meant to write (the
+/// install step provides pydicom).
+#[test]
+fn pydicom_reads_the_generated_documents_radiograph_and_cts() {
     let ds = small();
     let dir = std::env::temp_dir().join(format!("emr-testdata-pydicom-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -521,6 +579,12 @@ fn pydicom_reads_the_generated_documents_radiograph_and_prior_ct() {
     };
     for (name, modality) in [("ko.dcm", "KO"), ("sr.dcm", "SR"), ("cr.dcm", "CR"), ("pr.dcm", "PR")] {
         std::fs::write(dir.join(name), &find(modality).part10).unwrap();
+    }
+    let table =
+        ds.patients.iter().flat_map(|p| &p.studies).flat_map(|s| &s.series).find(|se| se.description == "Presentation state (VOI LUT)");
+    std::fs::write(dir.join("pr-table.dcm"), &table.unwrap().instances[0].part10).unwrap();
+    for (k, i) in ds.patients[1].studies[0].series[0].instances.iter().enumerate() {
+        std::fs::write(dir.join(format!("head{k}.dcm")), &i.part10).unwrap();
     }
     let (ct, prior) = ct_and_prior(&ds);
     std::fs::write(dir.join("ct.dcm"), &ct.series[0].instances[0].part10).unwrap();
@@ -534,7 +598,18 @@ ko = pydicom.dcmread(d + '/ko.dcm')
 assert ko.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.59', ko.SOPClassUID
 assert ko.ConceptNameCodeSequence[0].CodeValue == '113000'
 images = [i for i in ko.ContentSequence if i.ValueType == 'IMAGE']
-assert len(images) == 2, len(images)
+assert len(images) == 3, len(images)
+import glob
+head = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/head*.dcm'))]
+assert [(h.Modality, h.InstanceNumber) for h in head] == [('CT', n) for n in range(1, 6)], head
+named = [i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in images]
+assert named == [head[k].SOPInstanceUID for k in (4, 1, 3)], named
+evidence = ko.CurrentRequestedProcedureEvidenceSequence[0]
+assert evidence.StudyInstanceUID == head[0].StudyInstanceUID == ko.StudyInstanceUID
+assert evidence.ReferencedSeriesSequence[0].SeriesInstanceUID == head[0].SeriesInstanceUID
+assert sorted(s.ReferencedSOPInstanceUID for s in evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence) == sorted(named)
+assert all(s.ReferencedSOPClassUID == '1.2.840.10008.5.1.4.1.1.2' for s in evidence.ReferencedSeriesSequence[0].ReferencedSOPSequence)
+assert ko.PatientID == head[0].PatientID
 sr = pydicom.dcmread(d + '/sr.dcm')
 assert sr.SOPClassUID == '1.2.840.10008.5.1.4.1.1.88.33'
 assert sr.ContentTemplateSequence[0].TemplateIdentifier == '1500'
@@ -562,6 +637,17 @@ kinds = [g.GraphicType for g in pr.GraphicAnnotationSequence[0].GraphicObjectSeq
 assert kinds == ['POLYLINE', 'CIRCLE', 'POINT'], kinds
 texts = [t.UnformattedTextValue for t in pr.GraphicAnnotationSequence[0].TextObjectSequence]
 assert texts == ['Ruler 100 mm', 'Presentation state test'], texts
+assert list(pr.ShutterShape) == ['RECTANGULAR', 'CIRCULAR', 'POLYGONAL'], pr.ShutterShape
+edges = (pr.ShutterLeftVerticalEdge, pr.ShutterRightVerticalEdge, pr.ShutterUpperHorizontalEdge, pr.ShutterLowerHorizontalEdge)
+assert edges == (41, 472, 21, 460), edges
+assert (list(pr.CenterOfCircularShutter), pr.RadiusOfCircularShutter) == ([241, 257], 250)
+assert list(pr.VerticesOfThePolygonalShutter) == [1, 200, 1, 512, 480, 512, 480, 1, 200, 1], pr.VerticesOfThePolygonalShutter
+assert pr.ShutterPresentationValue == 0x5555
+table = pydicom.dcmread(d + '/pr-table.dcm')
+lut = table.SoftcopyVOILUTSequence[0].VOILUTSequence[0]
+assert list(lut.LUTDescriptor) == [2048, 500, 16], lut.LUTDescriptor
+assert (lut.LUTExplanation, len(lut.LUTData)) == ('SQRT 500-2547', 2048 * 2), lut.LUTExplanation
+assert 'WindowCenter' not in table.SoftcopyVOILUTSequence[0]
 import glob
 ct = pydicom.dcmread(d + '/ct.dcm')
 prior = [pydicom.dcmread(f) for f in sorted(glob.glob(d + '/prior*.dcm'))]
