@@ -17,6 +17,10 @@ pub enum Source {
     Enriched,
     /// The study has no DICOMweb Endpoint.
     NoEndpoint,
+    /// Only what the PACS said (QIDO-RS), no FHIR ImagingStudy: a study just uploaded,
+    /// before (or without) one recording it. Its `fhirId` is empty and its `resource` is an
+    /// ImagingStudy drafted from QIDO-RS, stored nowhere.
+    PacsOnly,
     /// The PACS could not be asked; the FHIR facts still stand.
     PacsUnreachable { message: String },
     /// The study's Endpoint names an address that is never fetched (not http(s), userinfo,
