@@ -10,6 +10,7 @@ mod report;
 mod study;
 mod uploaded;
 
+pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
 
@@ -230,7 +231,7 @@ impl<T: Transport> ImagingBridge<T> {
         let incomplete = search.incomplete.take().map(BridgeError::from);
         let found = std::mem::take(&mut search.studies);
         let mut studies = futures_util::future::join_all(found.into_iter().map(|fhir| self.enrich(fhir, &search))).await;
-        studies.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.study_uid.cmp(&b.study_uid)));
+        studies.sort_by(study::newest_first);
         StudyList { studies, incomplete }
     }
 

@@ -120,6 +120,11 @@ pub(crate) fn display_order(a: (Option<u32>, &str), b: (Option<u32>, &str)) -> s
     a.0.unwrap_or(u32::MAX).cmp(&b.0.unwrap_or(u32::MAX)).then_with(|| a.1.cmp(b.1))
 }
 
+/// The study list's order: newest first (by `started`), then by UID.
+pub(crate) fn newest_first(a: &Study, b: &Study) -> std::cmp::Ordering {
+    b.started.cmp(&a.started).then_with(|| a.study_uid.cmp(&b.study_uid))
+}
+
 impl InstanceRef {
     pub(crate) fn from_qido(item: &DicomJson) -> Option<InstanceRef> {
         Some(InstanceRef {

@@ -262,9 +262,18 @@ impl<T: Transport> ImagingBridge<T> {
     /// transaction ([`imaging_study_transaction`]); an ImagingStudy with the same Study
     /// Instance UID already there is kept, and none is added.
     pub async fn create_imaging_study(&self, patient_id: &str, base: &Url, study_uid: &str) -> Result<RecordedStudy, BridgeError> {
-        let (study, series) = self.qido_study(base, study_uid).await?;
-        let bundle = imaging_study_transaction(patient_id, base, &draft_imaging_study(&study, &series)?)?;
-        let response = self.fhir.transaction(&self.http, &bundle).await.map_err(BridgeError::from)?;
+        let study = self.pacs_study(base, study_uid).await?;
+        self.record_pacs_study(patient_id, base, &study).await
+    }
+
+    /// As [`ImagingBridge::create_imaging_study`], for a study [`ImagingBridge::pacs_study`]
+    /// read already (the session checks whose it is first).
+    pub(crate) async fn record_pacs_study(&self, patient_id: &str, base: &Url, study: &Study) -> Result<RecordedStudy, BridgeError> {
+        if study.source != Source::PacsOnly {
+            return Err(BridgeError::InvalidQidoStudy);
+        }
+        let bundle = imaging_study_transaction(patient_id, base, &study.resource)?;
+        let response = self.fhir.transaction(&self.http, &bundle).await?;
         recorded_study(&response)
     }
 }

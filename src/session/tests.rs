@@ -1076,6 +1076,7 @@ fn a_ko_series_is_never_opened_as_images_but_listed_and_its_key_images_marked() 
 }
 
 mod audit;
+mod uploaded;
 
 /// The (instance, patient) of every frame sent to the comparison's viewport.
 fn compared_frames(screen: &Recorder) -> Vec<(String, String)> {
