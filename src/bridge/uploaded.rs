@@ -118,6 +118,11 @@ pub fn draft_imaging_study(study: &DicomJson, series: &[DicomJson]) -> Result<Va
 /// the Study Instance UID, the Endpoint's address). A second upload of the same study then
 /// makes neither a second ImagingStudy nor another Endpoint, and the ImagingStudy's reference
 /// resolves to the Endpoint already there.
+///
+/// The Helios FHIR Server takes it as it is: a conditional create that matches answers `200 OK`
+/// with the existing resource's location and the `urn:uuid` reference is rewritten to it; one
+/// that matches twice (duplicates made elsewhere) fails the whole Bundle, so nothing is written.
+/// It checks no reference target: the Patient's existence is the caller's to know.
 pub fn imaging_study_transaction(patient_id: &str, base: &Url, draft: &Value) -> Result<Value, BridgeError> {
     if !is_valid_id(patient_id) {
         return Err(BridgeError::InvalidPatientId(patient_id.to_string()));
