@@ -283,7 +283,8 @@ impl<T: Transport> ImagingBridge<T> {
     }
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use crate::bridge::BridgeConfig;
