@@ -282,3 +282,15 @@ fn without_a_patient_nothing_is_asked() {
     assert_eq!(block_on(session.show_uploaded(&pacs(), UPLOADED, true)), Err(SessionError::NoPatient));
     assert_eq!(servers.held.seen("/"), 0);
 }
+
+#[test]
+fn a_study_listed_from_qido_gives_way_to_fhirs_once_recorded() {
+    let (session, servers, screen) = uploads(A, A, None);
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.show_uploaded(&pacs(), UPLOADED, false)).expect("from QIDO");
+    block_on(session.show_uploaded(&pacs(), UPLOADED, true)).expect("recorded");
+    assert_eq!(servers.posts.get(), 1);
+    let entries: Vec<(String, Source)> = listed(&screen).into_iter().filter(|(u, _)| u == UPLOADED).collect();
+    assert_eq!(entries, [(UPLOADED.to_string(), Source::Enriched)], "one entry, FHIR's");
+    assert_eq!(announced(&screen), [vec![UPLOADED.to_string()]], "new once");
+}
