@@ -801,3 +801,124 @@ fn a_file_of_another_patient_is_refused_and_never_reaches_orthanc() {
     let held = block_on(client.search_instances(&http, &other.study_uid, &other.series_uid)).map(|l| l.len()).unwrap_or(0);
     assert_eq!(held, 0, "Orthanc never received the other patient's file");
 }
+
+/// A FHIR Patient of its own on Helios (`PUT`), and a study of `photos` photos of them stored
+/// in Orthanc through our STOW client, as the upload panel sends it. Returns the study's UID.
+fn uploaded_study(tag: &str, photos: u32, accession: Option<&str>) -> (emr_imaging::fhir::Patient, String) {
+    use emr_imaging::upload::photo::{vl_photo, PhotoContext, Picture};
+    use emr_imaging::upload::stow::{send_batch, InstanceOutcome};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let id = format!("upl-{tag}-{}-{nanos}", std::process::id());
+    let mrn = format!("MRN-{id}");
+    let fhir = env("EMR_TEST_FHIR_BASE");
+    let resource = serde_json::json!({"resourceType": "Patient", "id": id,
+        "identifier": [{"system": "urn:emr-imaging:mrn", "value": mrn}], "name": [{"family": "Upload", "given": ["Una"]}]});
+    let response = ureq::put(&format!("{}/Patient/{id}", fhir.trim_end_matches('/')))
+        .header("Content-Type", "application/fhir+json")
+        .send(resource.to_string().as_bytes())
+        .unwrap();
+    assert!(response.status().is_success());
+    let patient = emr_imaging::fhir::Patient::from_json(&resource).unwrap();
+    let seed = (std::process::id() ^ nanos).to_be_bytes();
+    let mut k = 0u32;
+    let mut random = || {
+        k += 1;
+        let mut b = [0u8; 16];
+        b[..4].copy_from_slice(&seed);
+        b[4..8].copy_from_slice(&k.to_be_bytes());
+        b[8] = tag.len() as u8;
+        b
+    };
+    let study = emr_imaging::upload::uid_from_random(random());
+    let context = PhotoContext {
+        patient: patient.clone(),
+        patient_id: mrn,
+        study_uid: Some(study.clone()),
+        accession: accession.map(Into::into),
+        body_site: None,
+        date: "20270102".into(),
+        time: "101500".into(),
+        description: Some("Uploaded".into()),
+    };
+    let batch: Vec<(String, Vec<u8>)> = (0..photos)
+        .map(|i| {
+            let pixels: Vec<u8> = (0..16 * 16 * 3).map(|p| ((p as u32 * 5 + i * 17) % 251) as u8).collect();
+            let photo = vl_photo(Picture::Rgb { width: 16, height: 16, pixels: &pixels }, &context, &mut random).unwrap();
+            (photo.sop_instance_uid, photo.part10)
+        })
+        .collect();
+    let client = emr_imaging::dicomweb::DicomWebClient::new(&Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap());
+    let outcomes = block_on(send_batch(&http(), &client, &batch)).unwrap();
+    assert!(outcomes.iter().all(|o| *o == InstanceOutcome::Stored { warning: None }), "{outcomes:?}");
+    (patient, study)
+}
+
+/// How many resources of `kind` the FHIR server has with identifier `token`.
+fn count_with_identifier(kind: &str, token: &str) -> usize {
+    let mut url = Url::parse(&format!("{}/{kind}", env("EMR_TEST_FHIR_BASE").trim_end_matches('/'))).unwrap();
+    url.query_pairs_mut().append_pair("identifier", token).append_pair("_count", "100");
+    let text = ureq::get(url.as_str()).call().unwrap().body_mut().read_to_string().unwrap();
+    let bundle: Value = serde_json::from_str(&text).unwrap();
+    bundle["entry"].as_array().map_or(0, |entries| entries.iter().filter(|e| e["resource"]["resourceType"] == kind).count())
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn an_uploaded_study_is_read_back_through_qido_and_recorded_once_in_fhir() {
+    let (patient, uid) = uploaded_study("record", 3, Some("ACC-UPL-1"));
+    let base = Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap();
+    let bridge = bridge();
+    let study = block_on(bridge.pacs_study(&base, &uid)).expect("QIDO finds the study");
+    assert_eq!(study.source, Source::PacsOnly);
+    assert_eq!(study.accession.as_deref(), Some("ACC-UPL-1"));
+    assert_eq!(study.started.as_deref(), Some("2027-01-02"));
+    assert_eq!(study.modalities, ["XC"]);
+    assert_eq!((study.number_of_series, study.number_of_instances), (Some(3), Some(3)), "a series per photo");
+    assert!(study.series.iter().all(|s| s.number_of_instances == Some(1) && s.modality.as_deref() == Some("XC")));
+    assert_eq!(study.pacs_patient().unwrap().patient_id.as_deref(), Some(patient.identifiers[0].as_str()));
+    check_header(&study.pacs_patient().unwrap(), &patient_context(&patient)).expect("the PACS names our patient");
+
+    let recorded = block_on(bridge.create_imaging_study(&patient.id, &base, &uid)).expect("recorded");
+    assert!(recorded.created);
+    let listed = block_on(bridge.get_patient_studies(&patient.id)).expect("the patient's studies");
+    assert_eq!(listed.len(), 1);
+    let found = &listed[0];
+    assert_eq!((found.study_uid.as_str(), found.fhir_id.as_str()), (uid.as_str(), recorded.imaging_study_id.as_str()));
+    assert_eq!(found.source, Source::Enriched, "its Endpoint resolved and QIDO answered there");
+    assert_eq!(found.dicomweb_base.as_deref(), Some(emr_imaging::dicomweb::DicomWebClient::new(&base).base().as_str()));
+    assert_eq!((found.number_of_series, found.number_of_instances), (Some(3), Some(3)));
+    assert_eq!(found.patient_id.as_deref(), Some(patient.id.as_str()));
+    assert_eq!(found.accession.as_deref(), Some("ACC-UPL-1"));
+    // The instance the study lists is this patient's when drawn.
+    let (series, instance) = block_on(bridge.first_image(found)).unwrap();
+    let bytes = block_on(bridge.get_instance(found, &series.uid, &instance.uid, &CancelToken::new())).unwrap();
+    decode_for(&bytes, &std::sync::Arc::new(patient_context(&patient))).expect("verified as the patient's");
+
+    // A second upload of the same study makes no second ImagingStudy, nor another Endpoint.
+    let again = block_on(bridge.create_imaging_study(&patient.id, &base, &uid)).expect("recorded again");
+    assert!(!again.created, "{again:?}");
+    assert_eq!(again.imaging_study_id, recorded.imaging_study_id);
+    assert_eq!(count_with_identifier("ImagingStudy", &format!("urn:dicom:uid|urn:oid:{uid}")), 1);
+    assert_eq!(count_with_identifier("Endpoint", &format!("urn:ietf:rfc:3986|{base}")), 1);
+    assert_eq!(block_on(bridge.get_patient_studies(&patient.id)).unwrap().len(), 1);
+}
+
+#[test]
+#[ignore = "needs the real servers: run `cargo xtask test`"]
+fn the_session_lists_an_upload_from_qido_and_then_from_fhir() {
+    let (patient, uid) = uploaded_study("session", 2, None);
+    let base = Url::parse(&env("EMR_TEST_DICOMWEB")).unwrap();
+    let screen = std::rc::Rc::new(Recorded::default());
+    let session = Session::new(bridge(), SessionConfig::default(), screen.clone());
+    block_on(session.open_patient(&patient.id)).expect("opens a patient without studies");
+    block_on(session.show_uploaded(&base, &uid, false)).expect("listed from QIDO");
+    assert_eq!(session.listed(&uid).map(|s| s.source), Some(Source::PacsOnly));
+    block_on(session.open_study(&uid)).expect("its first image is drawn, verified");
+    block_on(session.show_uploaded(&base, &uid, true)).expect("recorded and listed from FHIR");
+    let listed = session.listed(&uid).unwrap();
+    assert_eq!(listed.source, Source::Enriched);
+    assert!(!listed.fhir_id.is_empty());
+    // (`Recorded` fails the test on any error reported.)
+    assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::NewStudies(n) if n == std::slice::from_ref(&uid))));
+    assert_eq!(count_with_identifier("ImagingStudy", &format!("urn:dicom:uid|urn:oid:{uid}")), 1);
+}

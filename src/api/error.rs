@@ -132,6 +132,10 @@ fn from_bridge(e: &BridgeError) -> ApiError {
         BridgeError::DicomWeb(_) => ApiError::new(ErrorCode::DicomWeb, e.to_string()),
         BridgeError::NoEndpoint(_) => ApiError::new(ErrorCode::NoEndpoint, e.to_string()),
         BridgeError::NoImages(_) => ApiError::new(ErrorCode::NoImages, e.to_string()),
+        BridgeError::NotInPacs { .. } => ApiError::new(ErrorCode::NotFound, e.to_string()),
+        BridgeError::InvalidStudyUid(_) | BridgeError::InvalidPatientId(_) => ApiError::new(ErrorCode::InvalidOptions, e.to_string()),
+        BridgeError::InvalidQidoStudy => ApiError::new(ErrorCode::DicomWeb, e.to_string()),
+        BridgeError::UnexpectedTransactionResponse(_) => ApiError::new(ErrorCode::Fhir, e.to_string()),
     }
 }
 

@@ -8,8 +8,11 @@
 pub mod rendered;
 mod report;
 mod study;
+mod uploaded;
 
+pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
+pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
 
 use crate::cache::{image_key, MemoryCache, PersistentTier};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
@@ -30,6 +33,19 @@ pub enum BridgeError {
     NoEndpoint(String),
     #[error("study {0} has no images")]
     NoImages(String),
+    #[error("{0:?} is not a DICOM UID")]
+    InvalidStudyUid(String),
+    #[error("{0:?} is not a FHIR Patient id")]
+    InvalidPatientId(String),
+    /// QIDO-RS does not list the study (yet) at the base it was sent to.
+    #[error("the DICOMweb server {base} holds no study {study_uid}")]
+    NotInPacs { base: String, study_uid: String },
+    #[error("the DICOMweb server's answer for the study has no valid Study Instance UID")]
+    InvalidQidoStudy,
+    /// The FHIR server accepted the transaction but its answer does not say what became of
+    /// the ImagingStudy.
+    #[error("the FHIR server's transaction response is not understood: {0}")]
+    UnexpectedTransactionResponse(String),
 }
 
 /// Settings fixed for the bridge's lifetime.
@@ -237,7 +253,7 @@ impl<T: Transport> ImagingBridge<T> {
         let incomplete = search.incomplete.take().map(BridgeError::from);
         let found = std::mem::take(&mut search.studies);
         let mut studies = futures_util::future::join_all(found.into_iter().map(|fhir| self.enrich(fhir, &search))).await;
-        studies.sort_by(|a, b| b.started.cmp(&a.started).then_with(|| a.study_uid.cmp(&b.study_uid)));
+        studies.sort_by(study::newest_first);
         StudyList { studies, incomplete }
     }
 

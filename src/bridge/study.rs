@@ -17,6 +17,10 @@ pub enum Source {
     Enriched,
     /// The study has no DICOMweb Endpoint.
     NoEndpoint,
+    /// Only what the PACS said (QIDO-RS), no FHIR ImagingStudy: a study just uploaded,
+    /// before (or without) one recording it. Its `fhirId` is empty and its `resource` is an
+    /// ImagingStudy drafted from QIDO-RS, stored nowhere.
+    PacsOnly,
     /// The PACS could not be asked; the FHIR facts still stand.
     PacsUnreachable { message: String },
     /// The study's Endpoint names an address that is never fetched (not http(s), userinfo,
@@ -114,6 +118,11 @@ pub struct InstanceRef {
 /// server's answer is shown the same way.
 pub(crate) fn display_order(a: (Option<u32>, &str), b: (Option<u32>, &str)) -> std::cmp::Ordering {
     a.0.unwrap_or(u32::MAX).cmp(&b.0.unwrap_or(u32::MAX)).then_with(|| a.1.cmp(b.1))
+}
+
+/// The study list's order: newest first (by `started`), then by UID.
+pub(crate) fn newest_first(a: &Study, b: &Study) -> std::cmp::Ordering {
+    b.started.cmp(&a.started).then_with(|| a.study_uid.cmp(&b.study_uid))
 }
 
 impl InstanceRef {

@@ -1,7 +1,7 @@
 //! FHIR REST reads and searches over [`HttpClient`].
 
 use super::{model::*, FhirError};
-use crate::net::{HttpClient, NetError, Transport};
+use crate::net::{HttpClient, NetError, Request, Transport};
 use serde_json::Value;
 use std::collections::HashMap;
 use url::Url;
@@ -156,6 +156,16 @@ impl FhirClient {
         Endpoint::from_json(&json)
     }
 
+    /// Sends a transaction (or batch) Bundle to the base and returns the server's response
+    /// Bundle. A refused Bundle is a [`FhirError::Net`] status with the OperationOutcome's text.
+    pub async fn transaction<T: Transport>(&self, http: &HttpClient<T>, bundle: &Value) -> Result<Value, FhirError> {
+        let body = serde_json::to_vec(bundle).map_err(|e| FhirError::InvalidJson(e.to_string()))?;
+        let response = http.send(Request::post(self.base.clone(), "application/fhir+json", body).header("Accept", FHIR_JSON)).await?;
+        let json: Value = serde_json::from_slice(&response.body).map_err(|e| FhirError::InvalidJson(e.to_string()))?;
+        expect_bundle(&json)?;
+        Ok(json)
+    }
+
     /// All ImagingStudy resources of a patient, following `next` links, with their Endpoints
     /// included in the same round trips where the server supports `_include`.
     pub async fn search_studies<T: Transport>(&self, http: &HttpClient<T>, patient_id: &str) -> Result<StudySearch, FhirError> {
@@ -246,12 +256,7 @@ impl FhirClient {
         let mut url = self.url("Patient")?;
         url.query_pairs_mut().append_pair("identifier", token).append_pair("_count", "10");
         let bundle = self.get_json(http, url).await?;
-        if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-            return Err(FhirError::UnexpectedResource {
-                expected: "Bundle",
-                found: bundle.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string(),
-            });
-        }
+        expect_bundle(&bundle)?;
         let entries = bundle.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
         entries
             .iter()
@@ -268,12 +273,7 @@ impl FhirClient {
         let mut search = StudySearch::default();
         for page in 1..=MAX_PAGES {
             let bundle = self.get_json(http, url.clone()).await?;
-            if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
-                return Err(FhirError::UnexpectedResource {
-                    expected: "Bundle",
-                    found: bundle.get("resourceType").and_then(Value::as_str).unwrap_or("").to_string(),
-                });
-            }
+            expect_bundle(&bundle)?;
             collect_entries(&bundle, &mut search);
             search.pages += 1;
             match self.next_page(&bundle) {
@@ -290,6 +290,13 @@ impl FhirClient {
             }
         }
         Ok(search)
+    }
+}
+
+fn expect_bundle(json: &Value) -> Result<(), FhirError> {
+    match json.get("resourceType").and_then(Value::as_str) {
+        Some("Bundle") => Ok(()),
+        found => Err(FhirError::UnexpectedResource { expected: "Bundle", found: found.unwrap_or_default().to_string() }),
     }
 }
 

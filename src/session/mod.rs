@@ -31,6 +31,7 @@ mod screen;
 mod structured_reports;
 #[cfg(test)]
 pub(crate) mod tests;
+mod uploaded;
 
 pub use audit::blocked_reason;
 pub use compare::{prior_series, Comparison, ScrollLink, Side, SliceGeometry};
@@ -43,7 +44,7 @@ pub use priors::{comparable_studies, is_comparable};
 pub use screen::{Activity, Reports, Screen, SeriesItem, Shown, Status, Update};
 pub use structured_reports::OpenedReports;
 
-use crate::bridge::{BridgeError, ImagingBridge, Study, StudyList};
+use crate::bridge::{BridgeError, ImagingBridge, Source, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
 use crate::imaging::{decode_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
@@ -251,7 +252,8 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// The patient's list read again (a new or changed study on the server): the list on screen
-    /// is replaced and the new studies announced; the open study and its viewport stay.
+    /// is replaced (keeping studies listed from the PACS alone that FHIR does not list yet) and
+    /// the new studies announced; the open study and its viewport stay.
     /// Returns the studies new to the list.
     pub async fn refresh_studies(&self) -> Result<Vec<String>, SessionError> {
         let generation = self.current();
@@ -260,11 +262,23 @@ impl<T: Transport, S: Screen> Session<T, S> {
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let fresh: Vec<String> = {
+        let (studies, fresh) = {
             let state = self.state.borrow();
-            list.studies.iter().filter(|s| !state.studies.iter().any(|k| k.study_uid == s.study_uid)).map(|s| s.study_uid.clone()).collect()
+            let fresh: Vec<String> = list
+                .studies
+                .iter()
+                .filter(|s| !state.studies.iter().any(|k| k.study_uid == s.study_uid))
+                .map(|s| s.study_uid.clone())
+                .collect();
+            // A study listed from the PACS alone (just uploaded) stays until FHIR lists it.
+            let mut studies = list.studies;
+            let pacs_only =
+                state.studies.iter().filter(|k| k.source == Source::PacsOnly && !studies.iter().any(|s| s.study_uid == k.study_uid));
+            studies.extend(pacs_only.cloned().collect::<Vec<_>>());
+            studies.sort_by(crate::bridge::newest_first);
+            (studies, fresh)
         };
-        self.set_studies(list.studies);
+        self.set_studies(studies);
         if !fresh.is_empty() {
             self.screen.apply(Update::NewStudies(fresh.clone()));
         }

@@ -1156,6 +1156,7 @@ fn an_r4_server_without_imaging_selection_is_never_searched_and_a_failing_search
 }
 
 mod audit;
+mod uploaded;
 
 /// The (instance, patient) of every frame sent to the comparison's viewport.
 fn compared_frames(screen: &Recorder) -> Vec<(String, String)> {

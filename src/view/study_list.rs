@@ -13,6 +13,7 @@ fn source_label(t: &'static Strings, source: &Source) -> &'static str {
         Source::FhirOnly => t.source_fhir_only,
         Source::Enriched => t.source_enriched,
         Source::NoEndpoint => t.source_no_endpoint,
+        Source::PacsOnly => t.source_pacs_only,
         Source::PacsUnreachable { .. } => t.source_unreachable,
         Source::InvalidEndpoint { .. } => t.source_invalid_endpoint,
     }
@@ -21,7 +22,7 @@ fn source_label(t: &'static Strings, source: &Source) -> &'static str {
 fn source_class(source: &Source) -> &'static str {
     match source {
         Source::Enriched => "emr-study-source emr-ok",
-        Source::FhirOnly => "emr-study-source",
+        Source::FhirOnly | Source::PacsOnly => "emr-study-source",
         Source::NoEndpoint | Source::PacsUnreachable { .. } | Source::InvalidEndpoint { .. } => "emr-study-source emr-warn",
     }
 }

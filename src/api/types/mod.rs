@@ -219,6 +219,8 @@ export type StudySource =
   | { kind: "fhirOnly" }
   | { kind: "enriched" }
   | { kind: "noEndpoint" }
+  /** Only the PACS's QIDO-RS answer (a study just uploaded): `fhirId` is empty and `resource` an ImagingStudy drafted from it, stored nowhere. */
+  | { kind: "pacsOnly" }
   | { kind: "pacsUnreachable"; message: string }
   /** The Endpoint's address is never fetched (not http(s), or with a user name or password). */
   | { kind: "invalidEndpoint"; message: string };

@@ -199,6 +199,7 @@ fn every_study_source_kind_is_declared_with_its_fields() {
         Source::FhirOnly,
         Source::Enriched,
         Source::NoEndpoint,
+        Source::PacsOnly,
         Source::PacsUnreachable { message: "down".into() },
         Source::InvalidEndpoint { message: "data: is not http(s)".into() },
     ]
