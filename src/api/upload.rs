@@ -424,6 +424,18 @@ impl Uploader {
         if !stored.is_empty() {
             inner.session.audit_created(queue.patient_id(), StudyRef { uid: study_uid.to_string(), accession, fhir_id: None }, stored);
         }
+        // Listed only while its patient is on screen: the session checks the PACS's patient
+        // against the one in context, and would rightly refuse another's.
+        let Ok(base) = Url::parse(queue.base()) else { return };
+        if !self.is_current(queue) {
+            return;
+        }
+        let (inner, study_uid, create) = (inner.clone(), study_uid.to_string(), self.config.create_imaging_study);
+        wasm_bindgen_futures::spawn_local(async move {
+            inner.session.ensure_token().await;
+            // Failures reach the host through the session's error path; the files are stored.
+            let _ = inner.session.show_uploaded(&base, &study_uid, create).await;
+        });
     }
 }
 

@@ -2,7 +2,8 @@
 // written by pydicom arrives exactly once and byte for byte although two connections drop (one before
 // the server saw the request, one after it stored the files) and the page reloads mid-queue; a file
 // of another patient is refused and never sent; a CD's DICOMDIR picks its files; a JPEG becomes a VL
-// Photographic Image that pydicom reads, with the JPEG bytes unchanged.
+// Photographic Image that pydicom reads, with the JPEG bytes unchanged. Uploaded studies are listed: from
+// QIDO-RS, or, with createImagingStudy, as ImagingStudies written to Helios with their Endpoint.
 //
 // The dropped connections are made in the browser's network layer (playwright's request routing),
 // which forwards each STOW request to the real proxy and Orthanc and can cut it before or after.
@@ -215,6 +216,8 @@ test('a file of another patient is refused with its reason and never sent', asyn
   assert.ok(log.every((l) => !l.sent.includes(theirs.files[0].sop)), 'the other patient\'s file was never in a request');
   assert.deepEqual(await instancesInOrthanc(theirs.study), [], 'Orthanc never received it');
   assert.equal((await instancesInOrthanc(ours.study)).length, 3);
+  // Without createImagingStudy the study is listed from QIDO-RS.
+  await page.waitForSelector(`[data-testid=study-list] [data-study-uid="${ours.study}"]`, { timeout: 30000 });
   assert.deepEqual(problems.filter((p) => !p.includes('Failed to load resource')), []);
 });
 
@@ -223,7 +226,7 @@ test('a CD\'s DICOMDIR picks its files; a JPEG photo becomes a VL Photographic I
   const cd = python('cd', path.join(work, 'CD'), patient.mrn, patient.family, '4');
   const { page, problems } = await newPage(browser);
   await page.goto(`${proxy()}/examples/README.md`);
-  await uploadPage(page, patient.id);
+  await uploadPage(page, patient.id, { createImagingStudy: true });
   await page.setInputFiles('[data-testid=upload-folder]', path.join(work, 'CD'));
   await waitFor('the CD files', async () => (await listed(page)).length === 4);
   const files = await listed(page);
@@ -253,6 +256,18 @@ test('a CD\'s DICOMDIR picks its files; a JPEG photo becomes a VL Photographic I
   await page.click('[data-testid=upload-send]');
   await waitFor('5 stored', async () => (await listed(page)).filter((f) => f.state === 'stored').length === 5);
   assert.equal((await instancesInOrthanc(cd.study)).length, 4);
+  // With createImagingStudy both studies are recorded in Helios, with their Endpoint, and listed from there.
+  await page.waitForSelector(`[data-testid=study-list] [data-study-uid="${cd.study}"]`, { timeout: 30000 });
+  const recorded = await waitFor('the ImagingStudies in Helios', async () => {
+    const r = await fetch(`${proxy()}/fhir/ImagingStudy?patient=Patient/${patient.id}`);
+    const entries = ((await r.json()).entry ?? []).map((e) => e.resource).filter((e) => e.resourceType === 'ImagingStudy');
+    return entries.length === 2 ? entries : null;
+  }, 30000);
+  const cdStudy = recorded.find((r) => r.identifier?.some((i) => i.value === `urn:oid:${cd.study}`));
+  assert.ok(cdStudy, 'the CD study is an ImagingStudy of the patient');
+  assert.equal(cdStudy.numberOfInstances, 4);
+  const endpoint = await (await fetch(`${proxy()}/fhir/${cdStudy.endpoint[0].reference}`)).json();
+  assert.match(endpoint.address, /\/dicom-web\/?$/, 'with its Endpoint');
 
   // The photo back from Orthanc, read by pydicom.
   const events = await page.evaluate(() => window.uploads);
