@@ -11,7 +11,7 @@ mod study;
 
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 
-use crate::cache::{image_key, MemoryCache, PersistentTier};
+use crate::cache::{image_key, series_prefix, MemoryCache, PersistentTier, SeriesReads};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
 use crate::net::{AuthMapper, CancelToken, HttpClient, NetError, Priority, Scheduler, Timeouts, Transport};
@@ -91,6 +91,8 @@ pub struct ImagingBridge<T> {
     configured: Option<Service>,
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
+    /// Series read from the persistent tier in bulk (one transaction per series, not per image).
+    series_reads: SeriesReads,
     scheduler: Scheduler,
 }
 
@@ -123,6 +125,7 @@ impl<T: Transport> ImagingBridge<T> {
             configured,
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
+            series_reads: SeriesReads::default(),
             scheduler: Scheduler::default(),
         }
     }
@@ -135,6 +138,7 @@ impl<T: Transport> ImagingBridge<T> {
     /// Adds (or removes) the persistent tier below the memory cache.
     pub fn set_persistent(&self, tier: Option<Rc<dyn PersistentTier>>) {
         *self.persistent.borrow_mut() = tier;
+        self.series_reads.clear();
     }
 
     /// Whether images are kept across reloads.
@@ -159,6 +163,7 @@ impl<T: Transport> ImagingBridge<T> {
     /// whoever holds their [`CancelToken`] (the session).
     pub fn clear_memory(&self) {
         self.memory.borrow_mut().clear();
+        self.series_reads.clear();
     }
 
     /// Drops every cached image in both tiers (`clearCache()`, logout).
@@ -433,8 +438,8 @@ impl<T: Transport> ImagingBridge<T> {
         }
     }
 
-    /// A whole instance (Part 10 bytes): memory, else (through the scheduler, at `priority`)
-    /// the persistent tier, else WADO-RS. `None` when `work` was cancelled before it
+    /// A whole instance (Part 10 bytes): memory, else its series read from the persistent tier
+    /// in one go, else (through the scheduler, at `priority`) WADO-RS. `None` when `work` was cancelled before it
     /// finished: then nothing is cached, so a patient switch leaves nothing behind. What the
     /// server marked `no-store` is kept in memory only.
     pub async fn get_image(
@@ -452,6 +457,15 @@ impl<T: Transport> ImagingBridge<T> {
         if work.is_cancelled() {
             return Ok(None);
         }
+        let tier = self.persistent.borrow().clone();
+        // The whole series from the persistent tier at once, before any request is queued.
+        let prefix = series_prefix(&study.study_uid, series_uid);
+        if let Some(tier) = &tier {
+            self.series_reads.ensure(tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
+            if let Some(hit) = self.memory.borrow_mut().get(&key) {
+                return Ok(Some(hit));
+            }
+        }
         let client = self.client_for_series(study, Some(series_uid))?;
         let origin = client.base().origin().ascii_serialization();
         let Some(_permit) = self.scheduler.acquire(&origin, priority, work).await else { return Ok(None) };
@@ -459,8 +473,7 @@ impl<T: Transport> ImagingBridge<T> {
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
             return Ok(Some(hit));
         }
-        let tier = self.persistent.borrow().clone();
-        if let Some(tier) = &tier {
+        if let Some(tier) = tier.as_ref().filter(|_| self.series_reads.may_hold(&prefix, &key)) {
             if let Some(bytes) = tier.get(&key).await {
                 if work.is_cancelled() {
                     return Ok(None);
@@ -477,10 +490,13 @@ impl<T: Transport> ImagingBridge<T> {
             return Ok(None);
         }
         let retrieved = fetched?;
-        if let (Some(tier), true) = (&tier, retrieved.may_store) {
-            tier.put(&key, &retrieved.bytes).await;
-        }
         let bytes = Rc::new(retrieved.bytes);
+        if let (Some(tier), true) = (&tier, retrieved.may_store) {
+            // Queued, written in a batch after the display (a tier that cannot queue is awaited).
+            if !tier.queue(&key, bytes.clone()) {
+                tier.put(&key, &bytes).await;
+            }
+        }
         if !work.is_cancelled() {
             self.memory.borrow_mut().put(key, bytes.clone());
         }
