@@ -187,7 +187,8 @@ fn print_open_table(open: &Value, curl: &Open, stored_bytes: usize, (rows, colum
         ("curl, that one instance", curl.curl_first_ms, curl.curl_first_bytes as f64, curl.curl_first_ms),
     ];
     for (how, t, b, peer) in rows {
-        println!("{how:<44} {t:>10.1} {:>12.2} {:>9.2}x  median of {samples}", b / 1e6, t / peer);
+        let mb = if b.is_nan() { "-".to_string() } else { format!("{:.2}", b / 1e6) };
+        println!("{how:<44} {t:>10.1} {mb:>12} {:>9.2}x  median of {samples}", t / peer);
     }
     println!("(the open rows: {} instances stacked)", num("instances"));
 }
