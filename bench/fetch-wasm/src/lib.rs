@@ -83,10 +83,10 @@ impl Screen for Marks {
             Update::Image(shown) if self.first.borrow().is_none() => {
                 *self.first.borrow_mut() = Some((now_ms(), shown.series_uid, shown.instance_uid));
             }
-            Update::SeriesLoaded { series_uid, instances, bytes, .. } if self.stacked.borrow().is_none() => {
-                if self.first.borrow().as_ref().is_some_and(|(_, series, _)| *series == series_uid) {
-                    *self.stacked.borrow_mut() = Some((now_ms(), instances, bytes));
-                }
+            Update::SeriesLoaded { series_uid, instances, bytes, .. }
+                if self.stacked.borrow().is_none() && self.first.borrow().as_ref().is_some_and(|(_, series, _)| *series == series_uid) =>
+            {
+                *self.stacked.borrow_mut() = Some((now_ms(), instances, bytes));
             }
             _ => {}
         }
