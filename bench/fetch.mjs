@@ -1,5 +1,6 @@
 // cargo xtask bench-fetch, browser side:
-//   node fetch.mjs PAGE_URL FHIR_BASE PATIENT STUDY SAMPLES PROFILE_DIR → one JSON line on stdout.
+//   node fetch.mjs PAGE_URL FHIR_BASE PATIENT STUDY SAMPLES PROFILE_DIR LONG_PATIENT LONG_STUDY
+//   → one JSON line on stdout.
 // A persistent Chromium profile keeps IndexedDB on disk as for a user; the page is reloaded
 // between the cold load and the IndexedDB loads, so nothing is left in wasm memory.
 import { createRequire } from 'node:module';
@@ -7,7 +8,7 @@ import { rmSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
-const [url, fhir, patient, study, samplesArg, profile] = process.argv.slice(2);
+const [url, fhir, patient, study, samplesArg, profile, longPatient, longStudy] = process.argv.slice(2);
 const samples = Math.max(1, Number(samplesArg) || 3);
 
 rmSync(profile, { recursive: true, force: true });
@@ -32,11 +33,11 @@ try {
   // `partition(attempt)` names the IndexedDB partition of each attempt, so a repeated cold run
   // starts from an empty cache again.
   let retries = 0;
-  const run = async (partition) => {
+  const run = async (partition, fn = 'runFetch', who = patient, what = study) => {
     for (let attempt = 1; ; attempt++) {
       const part = partition(attempt);
       try {
-        const result = await page.evaluate(([f, p, s, pa]) => window.runFetch(f, p, s, pa), [fhir, patient, study, part]);
+        const result = await page.evaluate(([fn, f, p, s, pa]) => window[fn](f, p, s, pa), [fn, fhir, who, what, part]);
         return { ...result, partition: part };
       } catch (e) {
         if (attempt >= 3 || !String(e).includes('did not answer within')) throw e;
@@ -58,7 +59,14 @@ try {
     await fresh();
     warm.push(await run(() => cold.partition));
   }
-  process.stdout.write(JSON.stringify({ cold, warm: median(warm), network: median(network), retries }) + '\n');
+  // The long CT opened in a session, cold: a new IndexedDB partition each time.
+  const open = [];
+  for (let i = 0; i < samples; i++) {
+    await fresh();
+    open.push(await run((attempt) => `bench-open-${i}-${attempt}`, 'runOpen', longPatient, longStudy));
+  }
+  const openMedian = { ...median(open.map((o) => ({ ...o, ms: o.allMs }))), firstMs: median(open.map((o) => ({ ms: o.firstMs }))).ms };
+  process.stdout.write(JSON.stringify({ cold, warm: median(warm), network: median(network), open: openMedian, retries }) + '\n');
 } finally {
   await context.close();
 }

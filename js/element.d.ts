@@ -1,4 +1,4 @@
-import type { AuditEventDetail, ContextDetail, EMRImagingComponent, EMRImagingError, ImageDisplayedDetail, Study, TokenProvider, UploadDetail } from './index.js';
+import type { AuditEventDetail, ContextDetail, EMRImagingComponent, EMRImagingError, ImageDisplayedDetail, SeriesLoadedDetail, Study, TokenProvider, UploadDetail } from './index.js';
 
 /** The tag name, `emr-imaging`. */
 export declare const TAG: 'emr-imaging';
@@ -27,6 +27,7 @@ declare global {
     'emr-imaging:audit': CustomEvent<AuditEventDetail>;
     'emr-imaging:context': CustomEvent<ContextDetail>;
     'emr-imaging:upload': CustomEvent<UploadDetail>;
+    'emr-imaging:series-loaded': CustomEvent<SeriesLoadedDetail>;
     /** Sent to the element by the host to set the token. */
     'emr-imaging:token': CustomEvent<string | TokenProvider>;
   }

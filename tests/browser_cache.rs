@@ -1,6 +1,7 @@
 //! The IndexedDB tier in headless Chromium: entries survive a reopen (a page reload opens the
 //! database anew), expire after the TTL, are evicted least-recently-used beyond the byte
-//! budget, stay inside their partition, and are wiped by clear.
+//! budget, stay inside their partition, are wiped by clear, are read a series at a time, and
+//! are written in batches (a queued write is read as written, and dropped by a clear).
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
@@ -77,6 +78,34 @@ async fn partitions_do_not_see_each_other_and_clear_wipes_all() {
     alice.clear().await;
     assert_eq!(alice.get("k").await, None);
     assert_eq!(bob.get("k").await, None, "clear wipes every partition");
+}
+
+#[wasm_bindgen_test]
+async fn a_series_is_read_in_one_go_and_queued_writes_count_until_a_clear() {
+    let key = |series: &str, sop: &str| format!("img:1:{series}:{sop}:0:application/dicom");
+    let clock = Rc::new(Cell::new(100.0));
+    let t = tier("bulk", &policy(10.0, 1 << 20), &clock).await;
+    t.put(&key("2", "a"), &[1]).await;
+    t.put(&key("2", "b"), &[2]).await;
+    t.put(&key("23", "c"), &[3]).await;
+    let mut read = t.get_prefixed("img:1:2:").await.expect("the tier reads in bulk");
+    read.sort();
+    assert_eq!(read, vec![(key("2", "a"), vec![1]), (key("2", "b"), vec![2])], "the series, and no other");
+    // Queued and not yet written: read as if written, alone and in bulk.
+    assert!(t.queue(&key("2", "d"), Rc::new(vec![4])));
+    assert_eq!(t.get(&key("2", "d")).await, Some(vec![4]));
+    assert_eq!(t.get_prefixed("img:1:2:").await.map(|r| r.len()), Some(3));
+    t.put(&key("2", "e"), &[5]).await; // flushes d with it
+    assert_eq!(t.used_bytes().await, 5);
+    clock.set(110.0);
+    assert_eq!(t.get_prefixed("img:1:2:").await, Some(vec![]), "expired entries are not read");
+    assert_eq!(t.used_bytes().await, 1, "and are deleted when met; the other series stays");
+    // A clear drops what is still queued: nothing reaches the disk after it.
+    assert!(t.queue(&key("2", "f"), Rc::new(vec![6])));
+    t.clear().await;
+    t.put(&key("2", "g"), &[7]).await;
+    assert_eq!(t.get(&key("2", "f")).await, None);
+    assert_eq!(t.get(&key("2", "g")).await, Some(vec![7]));
 }
 
 /// "Reload" above is a new `IdbTier` on the same database in the same page (what a reload

@@ -88,6 +88,10 @@ impl Screen for Face {
                 }
             }
             Update::StudyOpened(study) => self.emit(Event::StudyOpen, to_js(study).unwrap_or(JsValue::NULL)),
+            Update::SeriesLoaded { study_uid, series_uid, instances, bytes, ms } => {
+                let detail = events::SeriesLoadedDetail { study_uid, series_uid, instances: *instances, bytes: *bytes, ms: *ms };
+                self.emit(Event::SeriesLoaded, to_js(&detail).unwrap_or(JsValue::NULL));
+            }
             _ => {}
         }
         // The view first for a clear (nothing of the previous patient drawn after it), after

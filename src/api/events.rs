@@ -16,6 +16,9 @@ wire_enum! {
         Context = "context",
         /// An uploaded file's outcome: the server's answer for it, or why it was not sent.
         Upload = "upload",
+        /// Every instance of a series is in (the open series decoded, another fetched ahead):
+        /// `{studyUid, seriesUid, instances, bytes, ms}`, for hosts and benchmarks to measure.
+        SeriesLoaded = "series-loaded",
     }
 }
 
@@ -37,6 +40,20 @@ pub struct ImageDisplayed<'a> {
     pub instance_uid: &'a str,
     /// The pixels passed through lossy compression (marked in the viewport too).
     pub lossy: bool,
+}
+
+/// The detail of [`Event::SeriesLoaded`].
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesLoadedDetail<'a> {
+    pub study_uid: &'a str,
+    pub series_uid: &'a str,
+    /// Instances loaded (fewer than the series holds when the stack's memory budget ended it).
+    pub instances: usize,
+    /// Part 10 bytes of those instances, wherever they came from (network or cache).
+    pub bytes: u64,
+    /// From the series' first request to its last instance.
+    pub ms: f64,
 }
 
 /// The detail of [`Event::Upload`].

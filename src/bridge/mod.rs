@@ -14,7 +14,7 @@ pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
 
-use crate::cache::{image_key, MemoryCache, PersistentTier};
+use crate::cache::{image_key, series_prefix, MemoryCache, PersistentTier, SeriesReads};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
 use crate::net::{AuthMapper, CancelToken, HttpClient, NetError, Priority, Scheduler, Timeouts, Transport};
@@ -107,6 +107,8 @@ pub struct ImagingBridge<T> {
     configured: Option<Service>,
     memory: RefCell<MemoryCache>,
     persistent: RefCell<Option<Rc<dyn PersistentTier>>>,
+    /// Series read from the persistent tier in bulk (one transaction per series, not per image).
+    series_reads: SeriesReads,
     scheduler: Scheduler,
     /// Whether the FHIR server serves ImagingSelection, once its CapabilityStatement was read.
     selections_offered: Cell<Option<bool>>,
@@ -141,6 +143,7 @@ impl<T: Transport> ImagingBridge<T> {
             configured,
             memory: RefCell::new(MemoryCache::new(config.memory_budget)),
             persistent: RefCell::new(None),
+            series_reads: SeriesReads::default(),
             scheduler: Scheduler::default(),
             selections_offered: Cell::new(None),
         }
@@ -154,6 +157,7 @@ impl<T: Transport> ImagingBridge<T> {
     /// Adds (or removes) the persistent tier below the memory cache.
     pub fn set_persistent(&self, tier: Option<Rc<dyn PersistentTier>>) {
         *self.persistent.borrow_mut() = tier;
+        self.series_reads.clear();
     }
 
     /// Whether images are kept across reloads.
@@ -178,6 +182,7 @@ impl<T: Transport> ImagingBridge<T> {
     /// whoever holds their [`CancelToken`] (the session).
     pub fn clear_memory(&self) {
         self.memory.borrow_mut().clear();
+        self.series_reads.clear();
     }
 
     /// Drops every cached image in both tiers (`clearCache()`, logout).
@@ -471,8 +476,8 @@ impl<T: Transport> ImagingBridge<T> {
         }
     }
 
-    /// A whole instance (Part 10 bytes): memory, else (through the scheduler, at `priority`)
-    /// the persistent tier, else WADO-RS. `None` when `work` was cancelled before it
+    /// A whole instance (Part 10 bytes): memory, else its series read from the persistent tier
+    /// in one go, else (through the scheduler, at `priority`) WADO-RS. `None` when `work` was cancelled before it
     /// finished: then nothing is cached, so a patient switch leaves nothing behind. What the
     /// server marked `no-store` is kept in memory only.
     pub async fn get_image(
@@ -490,6 +495,15 @@ impl<T: Transport> ImagingBridge<T> {
         if work.is_cancelled() {
             return Ok(None);
         }
+        let tier = self.persistent.borrow().clone();
+        // The whole series from the persistent tier at once, before any request is queued.
+        let prefix = series_prefix(&study.study_uid, series_uid);
+        if let Some(tier) = &tier {
+            self.series_reads.ensure(tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
+            if let Some(hit) = self.memory.borrow_mut().get(&key) {
+                return Ok(Some(hit));
+            }
+        }
         let client = self.client_for_series(study, Some(series_uid))?;
         let origin = client.base().origin().ascii_serialization();
         let Some(_permit) = self.scheduler.acquire(&origin, priority, work).await else { return Ok(None) };
@@ -497,8 +511,7 @@ impl<T: Transport> ImagingBridge<T> {
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
             return Ok(Some(hit));
         }
-        let tier = self.persistent.borrow().clone();
-        if let Some(tier) = &tier {
+        if let Some(tier) = tier.as_ref().filter(|_| self.series_reads.may_hold(&prefix, &key)) {
             if let Some(bytes) = tier.get(&key).await {
                 if work.is_cancelled() {
                     return Ok(None);
@@ -515,10 +528,13 @@ impl<T: Transport> ImagingBridge<T> {
             return Ok(None);
         }
         let retrieved = fetched?;
-        if let (Some(tier), true) = (&tier, retrieved.may_store) {
-            tier.put(&key, &retrieved.bytes).await;
-        }
         let bytes = Rc::new(retrieved.bytes);
+        if let (Some(tier), true) = (&tier, retrieved.may_store) {
+            // Queued, written in a batch after the display (a tier that cannot queue is awaited).
+            if !tier.queue(&key, bytes.clone()) {
+                tier.put(&key, &bytes).await;
+            }
+        }
         if !work.is_cancelled() {
             self.memory.borrow_mut().put(key, bytes.clone());
         }

@@ -1,7 +1,13 @@
 //! The IndexedDB tier: image bytes that survive a reload.
 //!
 //! Two object stores: `blobs` (the bytes) and `meta` (size and times, indexed by partition), so
-//! eviction decisions never read image bytes. Every entry id is `{partition}|{key}`.
+//! eviction decisions never read image bytes. Every entry id is `{partition}|{key}`; image keys
+//! of one series share a prefix ([`super::series_prefix`]), so the ids themselves are the
+//! per-series index: a series is read as one key range, in one transaction.
+//!
+//! Writes are queued and written in batches, one transaction each, after the display that
+//! fetched them: a batch goes when enough entries wait, or shortly after the first one, and a
+//! batch that fails loses only its cache entries (the images are in memory and on screen).
 //!
 //! Every operation runs as its own task ([`detached`]): the IndexedDB wrapper's request futures
 //! own the callbacks the browser will call, so dropping one mid-request (a load superseded by
@@ -9,15 +15,26 @@
 //! A caller that stops waiting now only drops the receiving end.
 
 use super::policy::{CachePolicy, EntryMeta};
-use super::{LocalFuture, PersistentTier};
+use super::{Entries, LocalFuture, PersistentTier};
+use futures_channel::oneshot;
 use js_sys::{Object, Reflect, Uint8Array};
 use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB_NAME: &str = "emr-imaging-cache";
 const BLOBS: &str = "blobs";
 const META: &str = "meta";
+
+/// Queued entries that make a batch go at once rather than after [`FLUSH_DELAY`].
+const BATCH_ENTRIES: usize = 16;
+/// Queued bytes that make a batch go at once.
+const BATCH_BYTES: usize = 16 << 20;
+/// How long the first queued entry waits for others: a series' next images, not the display.
+const FLUSH_DELAY: Duration = Duration::from_millis(250);
 
 /// The persistent tier for one partition (FHIR server + user).
 pub struct IdbTier(Rc<Idb>);
@@ -27,6 +44,23 @@ struct Idb {
     partition: String,
     policy: CachePolicy,
     clock: Rc<dyn Fn() -> f64>,
+    queue: RefCell<Queue>,
+}
+
+/// Writes waiting for their batch.
+#[derive(Default)]
+struct Queue {
+    /// Keys (without the partition) and bytes, in arrival order.
+    pending: Vec<(String, Rc<Vec<u8>>)>,
+    pending_bytes: usize,
+    /// Callers of `put`, told when the batch holding their entry is done.
+    waiters: Vec<oneshot::Sender<()>>,
+    /// A flush task runs (it takes every batch until the queue is empty).
+    flushing: bool,
+    /// Wakes the flush task before its delay: the batch is full, or a caller waits.
+    kick: Option<oneshot::Sender<()>>,
+    /// Bumped by `clear`: a batch taken before it is not written.
+    epoch: u64,
 }
 
 fn set(o: &Object, k: &str, v: &JsValue) {
@@ -62,7 +96,7 @@ impl IdbTier {
             .build()
             .await
             .ok()?;
-        Some(IdbTier(Rc::new(Idb { db, partition, policy, clock })))
+        Some(IdbTier(Rc::new(Idb { db, partition, policy, clock, queue: RefCell::default() })))
     }
 
     /// Bytes held by this partition (for tests and diagnostics).
@@ -95,6 +129,9 @@ impl Idb {
     }
 
     async fn try_get(&self, key: &str) -> Result<Option<Vec<u8>>, rexie::Error> {
+        if let Some(bytes) = self.queued(key) {
+            return Ok(Some(bytes));
+        }
         let id = self.id(key);
         let now = (self.clock)();
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
@@ -125,30 +162,175 @@ impl Idb {
         Ok(bytes)
     }
 
-    async fn try_put(&self, key: &str, bytes: &[u8]) -> Result<(), rexie::Error> {
+    /// Queues an entry; `urgent` (a caller waits) sends the batch now.
+    fn enqueue(self: &Rc<Self>, key: &str, bytes: Rc<Vec<u8>>, waiter: Option<oneshot::Sender<()>>) {
+        let mut q = self.queue.borrow_mut();
+        q.pending_bytes += bytes.len();
+        q.pending.push((key.to_string(), bytes));
+        let urgent = waiter.is_some() || q.pending.len() >= BATCH_ENTRIES || q.pending_bytes >= BATCH_BYTES;
+        q.waiters.extend(waiter);
+        if urgent {
+            if let Some(kick) = q.kick.take() {
+                let _ = kick.send(());
+            }
+        }
+        if !q.flushing {
+            q.flushing = true;
+            let (kick, kicked) = oneshot::channel();
+            q.kick = if urgent { None } else { Some(kick) };
+            drop(q);
+            let idb = self.clone();
+            wasm_bindgen_futures::spawn_local(async move { idb.flush(urgent, kicked).await });
+        }
+    }
+
+    /// Writes batches until the queue is empty: the first after [`FLUSH_DELAY`] unless kicked.
+    async fn flush(&self, urgent: bool, kicked: oneshot::Receiver<()>) {
+        if !urgent {
+            let delay = Box::pin(crate::net::browser::sleep(FLUSH_DELAY));
+            let _ = futures_util::future::select(delay, kicked).await;
+        } else {
+            // One turn first: the display that queued the entry goes before its write.
+            crate::net::browser::sleep(Duration::ZERO).await;
+        }
+        loop {
+            let (batch, waiters, epoch) = {
+                let mut q = self.queue.borrow_mut();
+                q.kick = None;
+                if q.pending.is_empty() {
+                    q.flushing = false;
+                    let waiters = std::mem::take(&mut q.waiters);
+                    drop(q);
+                    waiters.into_iter().for_each(|w| {
+                        let _ = w.send(());
+                    });
+                    return;
+                }
+                q.pending_bytes = 0;
+                (std::mem::take(&mut q.pending), std::mem::take(&mut q.waiters), q.epoch)
+            };
+            // A failed batch loses only these cache entries.
+            let _ = self.write_batch(&batch, epoch).await;
+            waiters.into_iter().for_each(|w| {
+                let _ = w.send(());
+            });
+        }
+    }
+
+    /// One transaction for the batch: evictions as one write after another would make them,
+    /// then every entry that stays.
+    async fn write_batch(&self, batch: &[(String, Rc<Vec<u8>>)], epoch: u64) -> Result<(), rexie::Error> {
         let now = (self.clock)();
-        let Some(evict) = self.policy.evictions(&self.metas().await?, bytes.len() as u64, now) else { return Ok(()) };
+        let stored = self.metas().await?;
+        let incoming: Vec<(String, u64)> = batch.iter().map(|(key, bytes)| (self.id_string(key), bytes.len() as u64)).collect();
+        let plan = self.policy.plan_batch(&stored, &incoming, now);
+        // Checked with no await before the transaction exists: a clear meanwhile wins.
+        if self.queue.borrow().epoch != epoch || (plan.write.is_empty() && plan.delete.is_empty()) {
+            return Ok(());
+        }
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
         let (blobs, metas) = (tx.store(BLOBS)?, tx.store(META)?);
-        for id in evict {
-            let id = JsValue::from_str(&id);
+        for id in &plan.delete {
+            let id = JsValue::from_str(id);
             metas.delete(id.clone()).await?;
             blobs.delete(id).await?;
         }
-        let id = self.id(key);
-        let blob = Object::new();
-        set(&blob, "id", &id);
-        set(&blob, "bytes", &Uint8Array::from(bytes).into());
-        let meta = Object::new();
-        set(&meta, "id", &id);
-        set(&meta, "partition", &JsValue::from_str(&self.partition));
-        set(&meta, "size", &JsValue::from_f64(bytes.len() as f64));
-        set(&meta, "storedAt", &JsValue::from_f64(now));
-        set(&meta, "lastUsed", &JsValue::from_f64(now));
-        blobs.put(&blob.into(), None).await?;
-        metas.put(&meta.into(), None).await?;
+        let partition = JsValue::from_str(&self.partition);
+        let records = plan.write.iter().filter_map(|&i| Some((incoming.get(i)?, batch.get(i)?)));
+        let (mut blob_records, mut meta_records) = (Vec::new(), Vec::new());
+        for ((id, size), (_, bytes)) in records {
+            let id = JsValue::from_str(id);
+            let blob = Object::new();
+            set(&blob, "id", &id);
+            set(&blob, "bytes", &Uint8Array::from(bytes.as_slice()).into());
+            let meta = Object::new();
+            set(&meta, "id", &id);
+            set(&meta, "partition", &partition);
+            set(&meta, "size", &JsValue::from_f64(*size as f64));
+            set(&meta, "storedAt", &JsValue::from_f64(now));
+            set(&meta, "lastUsed", &JsValue::from_f64(now));
+            blob_records.push((JsValue::from(blob), None));
+            meta_records.push((JsValue::from(meta), None));
+        }
+        blobs.put_all(blob_records.into_iter()).await?;
+        metas.put_all(meta_records.into_iter()).await?;
         tx.done().await?;
         Ok(())
+    }
+
+    fn id_string(&self, key: &str) -> String {
+        format!("{}|{key}", self.partition)
+    }
+
+    /// Drops every queued write (their batch would land after the wipe) and the flush's
+    /// batch in hand, synchronously.
+    fn forget_queued(&self) {
+        let mut q = self.queue.borrow_mut();
+        q.epoch += 1;
+        q.pending.clear();
+        q.pending_bytes = 0;
+        let waiters = std::mem::take(&mut q.waiters);
+        drop(q);
+        waiters.into_iter().for_each(|w| {
+            let _ = w.send(());
+        });
+    }
+
+    /// A queued entry, not yet written: read as if it were.
+    fn queued(&self, key: &str) -> Option<Vec<u8>> {
+        self.queue.borrow().pending.iter().rev().find(|(k, _)| k == key).map(|(_, b)| b.as_ref().clone())
+    }
+
+    /// Every fresh entry of the key range `prefix…` in one transaction: expired ones are
+    /// deleted, the others marked used now (as single reads do).
+    async fn try_get_prefixed(&self, prefix: &str) -> Result<Entries, rexie::Error> {
+        let now = (self.clock)();
+        let lower = self.id_string(prefix);
+        let range =
+            || KeyRange::bound(&JsValue::from_str(&lower), &JsValue::from_str(&format!("{lower}\u{ffff}")), Some(false), Some(false));
+        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
+        let (meta_store, blobs) = (tx.store(META)?, tx.store(BLOBS)?);
+        let metas = meta_store.get_all(Some(range()?), None).await?;
+        let records = blobs.get_all(Some(range()?), None).await?;
+        let mut bytes_of: HashMap<String, Uint8Array> = records
+            .iter()
+            .filter_map(|r| Some((get_string(r, "id")?, Reflect::get(r, &JsValue::from_str("bytes")).ok()?.dyn_into::<Uint8Array>().ok()?)))
+            .collect();
+        let key_start = self.partition.len() + 1;
+        let mut out = Vec::with_capacity(metas.len());
+        let mut touched = Vec::with_capacity(metas.len());
+        for meta in metas {
+            let Some(id) = get_string(&meta, "id") else { continue };
+            let entry = EntryMeta {
+                key: id.clone(),
+                size: get_f64(&meta, "size").unwrap_or(0.0) as u64,
+                stored_at: get_f64(&meta, "storedAt").unwrap_or(0.0),
+                last_used: get_f64(&meta, "lastUsed").unwrap_or(0.0),
+            };
+            if !self.policy.is_fresh(&entry, now) {
+                let id = JsValue::from_str(&id);
+                meta_store.delete(id.clone()).await?;
+                blobs.delete(id).await?;
+                continue;
+            }
+            let Some(array) = bytes_of.remove(&id) else { continue };
+            set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
+            touched.push((meta, None));
+            out.push((id.get(key_start..).unwrap_or_default().to_string(), array.to_vec()));
+        }
+        meta_store.put_all(touched.into_iter()).await?;
+        tx.done().await?;
+        // Entries still queued are this tier's too.
+        let queued: Entries = self
+            .queue
+            .borrow()
+            .pending
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, b)| (k.clone(), b.as_ref().clone()))
+            .collect();
+        out.extend(queued);
+        Ok(out)
     }
 }
 
@@ -158,18 +340,30 @@ impl PersistentTier for IdbTier {
         Box::pin(async move { detached(async move { idb.try_get(&key).await.ok().flatten() }).await.flatten() })
     }
 
+    /// Queues the entry and waits until its batch is written (or dropped by a clear).
     fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> LocalFuture<'a, ()> {
-        let (idb, key, bytes) = (self.0.clone(), key.to_string(), bytes.to_vec());
+        let (done, written) = oneshot::channel();
+        self.0.enqueue(key, Rc::new(bytes.to_vec()), Some(done));
         Box::pin(async move {
-            detached(async move {
-                let _ = idb.try_put(&key, &bytes).await;
-            })
-            .await;
+            let _ = written.await;
         })
+    }
+
+    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>) -> bool {
+        self.0.enqueue(key, bytes, None);
+        true
+    }
+
+    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Option<Entries>> {
+        let (idb, prefix) = (self.0.clone(), prefix.to_string());
+        // A failed read answers `None`: the images are then asked for one by one.
+        Box::pin(async move { detached(async move { idb.try_get_prefixed(&prefix).await.ok() }).await.flatten() })
     }
 
     /// Wipes every partition: `clearCache()` and logout leave no image on disk.
     fn clear(&self) -> LocalFuture<'_, ()> {
+        // At the call, not when awaited: no queued image reaches the disk after a wipe.
+        self.0.forget_queued();
         let idb = self.0.clone();
         Box::pin(async move {
             detached(async move {

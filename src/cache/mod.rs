@@ -8,9 +8,11 @@
 pub mod idb;
 mod memory;
 pub mod policy;
+mod series_reads;
 
 pub use memory::MemoryCache;
-pub use policy::{CachePolicy, EntryMeta};
+pub use policy::{BatchPlan, CachePolicy, EntryMeta};
+pub use series_reads::SeriesReads;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +22,15 @@ pub fn image_key(study: &str, series: &str, instance: &str, frame: u32, accept: 
     format!("img:{study}:{series}:{instance}:{frame}:{accept}")
 }
 
+/// The prefix every key of a series' images starts with (and no other series' key does: UIDs
+/// hold no `:`), so the persistent tier can read a series as one key range.
+pub fn series_prefix(study: &str, series: &str) -> String {
+    format!("img:{study}:{series}:")
+}
+
+/// `(key, bytes)` pairs read from a tier.
+pub type Entries = Vec<(String, Vec<u8>)>;
+
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// A persistent store of image bytes. Failures are swallowed by design: a cache that cannot
@@ -28,6 +39,19 @@ pub trait PersistentTier {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Option<Vec<u8>>>;
     fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> LocalFuture<'a, ()>;
     fn clear(&self) -> LocalFuture<'_, ()>;
+
+    /// Every fresh entry whose key starts with `prefix` (a series: [`series_prefix`]), read at
+    /// once, as `(key, bytes)`; `None` where the tier reads key by key only.
+    fn get_prefixed<'a>(&'a self, _prefix: &'a str) -> LocalFuture<'a, Option<Entries>> {
+        Box::pin(async { None })
+    }
+
+    /// Queues a write to go with others in one batch and returns at once, so no display waits
+    /// for its cache write. `false`: this tier does not queue; the caller awaits
+    /// [`PersistentTier::put`] instead.
+    fn queue(&self, _key: &str, _bytes: std::rc::Rc<Vec<u8>>) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
@@ -37,5 +61,7 @@ mod tests {
     #[test]
     fn key_shape() {
         assert_eq!(image_key("1", "2", "3", 0, "application/dicom"), "img:1:2:3:0:application/dicom");
+        assert!(image_key("1.2", "3.4", "5", 0, "application/dicom").starts_with(&series_prefix("1.2", "3.4")));
+        assert!(!image_key("1.2", "3.45", "5", 0, "application/dicom").starts_with(&series_prefix("1.2", "3.4")));
     }
 }

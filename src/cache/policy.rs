@@ -1,4 +1,5 @@
-//! The persistent tier's rules, as pure functions: freshness, eviction, partitions, no-store.
+//! The persistent tier's rules, as pure functions: freshness, eviction (of one write or a
+//! batch), partitions, no-store.
 
 /// TTL and byte budget of the persistent tier.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +51,49 @@ impl CachePolicy {
             out.push(entry.key.clone());
         }
         Some(out)
+    }
+}
+
+/// What one batched write does: which stored entries go, and which of the incoming are written.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchPlan {
+    /// Ids to delete (expired, least recently used, or written earlier in the batch and then
+    /// evicted by a later one: those are simply not written).
+    pub delete: Vec<String>,
+    /// Indices into the incoming list, in order, of the entries to write.
+    pub write: Vec<usize>,
+}
+
+impl CachePolicy {
+    /// The outcome of writing `incoming` (id, size) one after another as [`CachePolicy::evictions`]
+    /// decides for each, computed once for a whole batch so it fits in one transaction.
+    pub fn plan_batch(&self, stored: &[EntryMeta], incoming: &[(String, u64)], now: f64) -> BatchPlan {
+        let mut entries: Vec<EntryMeta> = stored.to_vec();
+        let mut written: Vec<Option<usize>> = Vec::new();
+        let mut plan = BatchPlan::default();
+        for (index, (id, size)) in incoming.iter().enumerate() {
+            let Some(evict) = self.evictions(&entries, *size, now) else { continue };
+            for gone in evict {
+                entries.retain(|e| e.key != gone);
+                match written.iter().position(|w| w.is_some_and(|i| incoming[i].0 == gone)) {
+                    Some(at) => written[at] = None,
+                    None => plan.delete.push(gone),
+                }
+            }
+            // A key written again replaces its entry (and an earlier write of it in the batch).
+            entries.retain(|e| e.key != *id);
+            for w in written.iter_mut() {
+                if w.is_some_and(|i| incoming[i].0 == *id) {
+                    *w = None;
+                }
+            }
+            entries.push(EntryMeta { key: id.clone(), size: *size, stored_at: now, last_used: now });
+            written.push(Some(index));
+        }
+        plan.delete.sort();
+        plan.delete.dedup();
+        plan.write = written.into_iter().flatten().collect();
+        plan
     }
 }
 
@@ -114,5 +158,19 @@ mod tests {
         assert_ne!(a, partition("https://b/fhir", "u1"));
         assert_ne!(partition("ab", "c"), partition("a", "bc"), "the separator matters");
         assert!(a.chars().all(|c| c.is_ascii_hexdigit()) && a.len() == 32);
+    }
+    #[test]
+    fn a_batch_plans_what_puts_one_by_one_would_leave() {
+        let p = CachePolicy { ttl_seconds: 100.0, budget_bytes: 10 };
+        let stored = [entry("old", 2, 0.0, 50.0), entry("a", 4, 90.0, 95.0), entry("b", 4, 90.0, 91.0)];
+        let incoming = [("c".to_string(), 3), ("huge".to_string(), 11), ("d".to_string(), 3), ("e".to_string(), 3)];
+        let plan = p.plan_batch(&stored, &incoming, 120.0);
+        // c evicts old and b; d fits beside a and c (10); e then evicts a (least recent stored).
+        assert_eq!(plan, BatchPlan { delete: vec!["a".into(), "b".into(), "old".into()], write: vec![0, 2, 3] });
+        // Later writes of the batch evicting earlier ones: those are not written at all.
+        let tight = CachePolicy { ttl_seconds: 100.0, budget_bytes: 4 };
+        let plan = tight.plan_batch(&[], &[("x".into(), 3), ("y".into(), 3), ("x".into(), 1)], 120.0);
+        assert_eq!(plan, BatchPlan { delete: vec![], write: vec![1, 2] }, "x's first write was evicted by y, then x written again");
+        assert_eq!(p.plan_batch(&stored, &[], 120.0), BatchPlan::default());
     }
 }

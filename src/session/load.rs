@@ -1,5 +1,6 @@
 //! After a study's first image: the rest of its series as a stack in display order, the
-//! study's reports beside it, then a thumbnail of every other series.
+//! study's reports beside it, then a thumbnail of every other series, then those series
+//! fetched into the cache (so choosing one in the strip waits for no network).
 //!
 //! Each instance is decoded on its own turn of the event loop (a yield between instances), so
 //! input and redraws are served while a series loads. Every decoded instance is verified
@@ -9,7 +10,7 @@
 use super::{Generation, Reports, Scope, Screen, SeriesItem, Session, SessionError, Update};
 use crate::bridge::Study;
 use crate::imaging::{decode_for, decode_frame_for, geometry, VerifiedImage, VerifyError};
-use crate::net::Transport;
+use crate::net::{Priority, Transport};
 use futures_util::StreamExt;
 use std::time::Duration;
 
@@ -62,7 +63,8 @@ impl<T: Transport, S: Screen> Session<T, S> {
             Err(SessionError::Superseded) if generation.is_current() => {}
             other => other?,
         }
-        self.load_thumbnails(study, generation).await
+        self.load_thumbnails(study, generation).await?;
+        self.fetch_ahead(study, generation).await
     }
 
     /// Loads a series of the selected study into the stack in display order, showing its first
@@ -72,6 +74,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let series =
             study.series.iter().find(|s| s.uid == series_uid).ok_or_else(|| SessionError::UnknownSeries(series_uid.to_string()))?;
         let generation = self.generations.begin(Scope::Series);
+        let started = self.now_ms();
         self.state.borrow_mut().stack = Some((study.study_uid.clone(), series_uid.to_string()));
         self.screen.apply(Update::StackStarted { study_uid: study.study_uid.clone(), series_uid: series_uid.to_string(), fresh_view });
         let instances = self.bridge.series_instances(study, series).await;
@@ -85,6 +88,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let mut frames: Vec<VerifiedImage> = Vec::new();
         let mut loaded = 0;
         let mut bytes_held = 0usize;
+        let mut bytes_received = 0u64;
         // A few requests in flight, results taken in display order (`buffered` keeps order).
         let token = generation.token().clone();
         let mut fetched = futures_util::stream::iter(instances.iter())
@@ -98,6 +102,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 return Err(SessionError::Superseded);
             }
             let bytes = bytes?;
+            bytes_received += bytes.len() as u64;
             let context = self.context().ok_or(SessionError::Superseded)?;
             let first = self.verified(decode_for(&bytes, &context))?;
             let frame_count = first.header.number_of_frames;
@@ -139,7 +144,82 @@ impl<T: Transport, S: Screen> Session<T, S> {
         if let Some(middle) = frames.get(geometry::middle(frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
         }
+        self.screen.apply(Update::SeriesLoaded {
+            study_uid: study.study_uid.clone(),
+            series_uid: series_uid.to_string(),
+            instances: loaded,
+            bytes: bytes_received,
+            ms: self.now_ms() - started,
+        });
         Ok(())
+    }
+
+    /// Milliseconds on the transport's clock, for the `series-loaded` timings.
+    fn now_ms(&self) -> f64 {
+        self.bridge.http().transport().now_unix() * 1000.0
+    }
+
+    /// Every other image series of the study, into the cache at prefetch priority (after what
+    /// is visible), one series after another, each with its progress in the strip. Nothing is
+    /// decoded or shown here: a series chosen later is decoded and verified as it is stacked.
+    /// A series that cannot be fetched is left for its own load to report; the study's
+    /// generation ends it all on a study or patient switch.
+    async fn fetch_ahead(&self, study: &Study, generation: &Generation) -> Result<(), SessionError> {
+        for series in study.image_series() {
+            if self.is_stacked(&series.uid) {
+                continue;
+            }
+            let started = self.now_ms();
+            let Ok(instances) = self.bridge.series_instances(study, series).await else { continue };
+            if !generation.is_current() {
+                return Err(SessionError::Superseded);
+            }
+            let total = instances.len();
+            self.screen.apply(Update::SeriesProgress { series_uid: series.uid.clone(), loaded: 0, total });
+            let token = generation.token().clone();
+            let mut fetched = futures_util::stream::iter(instances.iter())
+                .map(|instance| {
+                    let token = token.clone();
+                    async move { self.bridge.get_image(study, &series.uid, &instance.uid, Priority::Prefetch, &token).await }
+                })
+                .buffer_unordered(FETCH_AHEAD);
+            let (mut loaded, mut bytes, mut complete) = (0usize, 0u64, true);
+            while let Some(result) = fetched.next().await {
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
+                }
+                // The user chose this series meanwhile: its stack reports from here on.
+                if self.is_stacked(&series.uid) {
+                    complete = false;
+                    break;
+                }
+                match result {
+                    Ok(Some(image)) => {
+                        loaded += 1;
+                        bytes += image.len() as u64;
+                        self.screen.apply(Update::SeriesProgress { series_uid: series.uid.clone(), loaded, total });
+                    }
+                    Ok(None) => return Err(SessionError::Superseded),
+                    Err(_) => complete = false,
+                }
+            }
+            if complete {
+                let ms = self.now_ms() - started;
+                self.screen.apply(Update::SeriesLoaded {
+                    study_uid: study.study_uid.clone(),
+                    series_uid: series.uid.clone(),
+                    instances: loaded,
+                    bytes,
+                    ms,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `series_uid` is the one the stack holds (or is filling).
+    fn is_stacked(&self, series_uid: &str) -> bool {
+        self.state.borrow().stack.as_ref().is_some_and(|(_, series)| series == series_uid)
     }
 
     /// A decode for the stack: a failure goes back to the caller, another patient's image blocks.

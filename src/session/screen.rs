@@ -111,6 +111,17 @@ pub enum Update {
         loaded: usize,
         total: usize,
     },
+    /// Every instance of a series is in: decoded into the stack, or in the cache when fetched
+    /// ahead. The host hears of it (`series-loaded`); the view only ends its progress bar.
+    SeriesLoaded {
+        study_uid: String,
+        series_uid: String,
+        instances: usize,
+        /// Part 10 bytes of those instances.
+        bytes: u64,
+        /// From the series' first request to its last instance.
+        ms: f64,
+    },
     /// A series' thumbnail, unless it has one already; `total` raises its instance count.
     Thumbnail {
         series_uid: String,

@@ -1244,3 +1244,38 @@ fn a_prior_answer_after_the_comparison_closed_is_dropped() {
     assert!(compared_frames(&screen).is_empty());
     assert!(servers.0.cancelled.borrow().iter().any(|u| u.contains("1.2.1.1")), "its request was aborted");
 }
+
+#[test]
+fn every_image_series_reports_its_progress_and_is_loaded_once() {
+    let (session, servers, screen) = session();
+    block_on(session.open_patient("a")).expect("opens");
+    let loaded: Vec<(String, usize, bool)> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::SeriesLoaded { study_uid, series_uid, instances, bytes, ms } => {
+                assert_eq!(study_uid, "1.1");
+                Some((series_uid.clone(), *instances, *bytes > 0 && *ms >= 0.0))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(loaded, [("1.1.1".into(), 3, true), ("1.1.2".into(), 1, true)], "the stack, then the series fetched ahead");
+    let progress_of = |uid: &str| {
+        screen
+            .0
+            .borrow()
+            .iter()
+            .filter_map(|u| match u {
+                Update::SeriesProgress { series_uid, loaded, total } if series_uid == uid => Some((*loaded, *total)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(progress_of("1.1.1"), [(0, 3), (1, 3), (2, 3), (3, 3)]);
+    assert_eq!(progress_of("1.1.2"), [(0, 1), (1, 1)], "the series not open has its progress too");
+    let requests = servers.seen("/instances/");
+    block_on(session.open_series("1.1.2")).expect("the series fetched ahead");
+    assert_eq!(servers.seen("/instances/"), requests, "it was in the cache");
+}

@@ -1,7 +1,8 @@
 //! The series strip: one button per image series with our own thumbnail (its middle image,
-//! checked against the patient like every image drawn), its loading progress and how many key
-//! images it has; then the study's document series (key objects, reports, …), each listed for
-//! what it holds and never drawn as an image.
+//! checked against the patient like every image drawn), its loading progress (the open series
+//! and every series fetched ahead behind it) and how many key images it has; then the study's
+//! document series (key objects, reports, …), each listed for what it holds and never drawn as
+//! an image.
 
 use super::draw;
 use super::store::{Action, SeriesItem, Store};
@@ -106,7 +107,8 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                     let progress = (item.total > 0 && item.loaded > 0 && item.loaded < item.total).then(|| {
                         let pct = item.loaded * 100 / item.total.max(1);
                         view! {
-                            <span class="emr-mini-progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=pct.to_string()>
+                            <span class="emr-mini-progress" role="progressbar" aria-label=t.series_loading data-testid="series-progress"
+                                aria-valuemin="0" aria-valuemax="100" aria-valuenow=pct.to_string()>
                                 <span style=format!("width:{pct}%")></span>
                             </span>
                         }

@@ -372,6 +372,7 @@ impl Store {
                 i.loaded = loaded;
                 i.total = total;
             }),
+            Change::SeriesLoaded { series_uid, instances, .. } => self.update_item(&series_uid, |i| i.loaded = i.total.max(instances)),
             Change::Thumbnail { series_uid, image, total } => self.update_item(&series_uid, |i| {
                 i.thumb = i.thumb.take().or(Some(image));
                 if let Some(total) = total {

@@ -3,6 +3,8 @@
 // components, and (printed, not asserted) the time from import() to a usable component.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import {
   clearJournal, displayedAfter, journal, launch, loadManifest, newPage, recordRequests, requireEnv,
   ctOf, settled,
@@ -134,6 +136,47 @@ test('<emr-imaging>: reactive attributes, token by property or event (never an a
     return { children: el.childElementCount, component: el.component, defined: customElements.get('emr-imaging') !== undefined };
   });
   assert.deepEqual(removed, { children: 0, component: null, defined: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('series-loaded arrives once per loaded series, to on() and as a DOM event, with the series\' counts', async () => {
+  const proxy = requireEnv('E2E_PROXY_URL');
+  const dataDir = requireEnv('E2E_DATA');
+  const { patient } = ctOf(loadManifest(dataDir));
+  const { page, problems } = await newPage(browser);
+  await page.goto(`${proxy}/examples/README.md`);
+  await page.evaluate(async (patientId) => {
+    const { EMRImagingComponent } = await import('/pkg/index.js');
+    const host = document.body.appendChild(document.createElement('div'));
+    host.style.cssText = 'display:block;height:400px';
+    window.loads = { on: [], dom: [], opened: [] };
+    const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', token: 'e2e-series' });
+    viewer.mount(host);
+    viewer.on('series-loaded', (d) => window.loads.on.push(d));
+    viewer.on('study-open', (s) => window.loads.opened.push(s.studyUid));
+    document.addEventListener('emr-imaging:series-loaded', (e) => window.loads.dom.push(e.detail));
+    window.viewer = viewer;
+    await viewer.loadPatientImages(patientId);
+  }, patient.fhir_id);
+  // The open series is stacked, then every other image series is fetched ahead: wait for quiet.
+  await settled(proxy);
+  const loads = await page.evaluate(() => window.loads);
+  const opened = patient.studies.find((s) => s.uid === loads.opened[0]);
+  assert.ok(opened, `a study of the patient opened: ${JSON.stringify(loads.opened)}`);
+  const images = opened.series.filter((se) => !['KO', 'SR', 'PR', 'SEG'].includes(se.modality));
+  assert.deepEqual(loads.dom, loads.on, 'the DOM event carries the same details');
+  assert.deepEqual(loads.on.map((d) => d.seriesUid).sort(), images.map((se) => se.uid).sort(), 'once per image series');
+  for (const detail of loads.on) {
+    const series = images.find((se) => se.uid === detail.seriesUid);
+    assert.deepEqual(Object.keys(detail).sort(), ['bytes', 'instances', 'ms', 'seriesUid', 'studyUid']);
+    assert.equal(detail.studyUid, opened.uid);
+    assert.equal(detail.instances, series.instances.length);
+    const stored = series.instances.reduce((n, i) => n + fs.statSync(path.join(dataDir, 'dicom', `${i.sop_instance_uid}.dcm`)).size, 0);
+    assert.ok(Math.abs(detail.bytes - stored) <= stored * 0.1, `bytes ${detail.bytes} against ${stored} stored`);
+    assert.ok(Number.isFinite(detail.ms) && detail.ms >= 0 && detail.ms < 120000, `ms ${detail.ms}`);
+  }
+  await page.evaluate(() => window.viewer.destroy());
   assert.deepEqual(problems, []);
   await page.close();
 });

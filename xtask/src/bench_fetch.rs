@@ -1,10 +1,12 @@
 //! `cargo xtask bench-fetch`: how long a 64-slice CT takes to load in the browser component,
 //! cold over the network (through the dev server's proxy to a real Orthanc), from IndexedDB
 //! after a page reload, and with `curl` fetching the same WADO-RS URLs with the same
-//! concurrency. Printed as a table with ratios; never pass/fail.
+//! concurrency; then a 300-slice CT opened in a session as the viewer opens it (to its first
+//! image, and to every slice decoded), against curl of that first instance and of the whole
+//! series. Printed as a table with ratios; never pass/fail.
 //!
-//! The data set is a bench-only one (64 CT slices, id prefix `benchfetch`) so the test run does
-//! not grow. The browser side is the bench crate `bench/fetch-wasm`, the component plus one
+//! The data sets are bench-only ones (64 CT slices, id prefix `benchfetch`; the viewer's data
+//! set with 300 slices, `benchfetch300`) so the test run does not grow. The browser side is the bench crate `bench/fetch-wasm`, the component plus one
 //! export that loads a series through the bridge exactly as the viewer does; `bench/fetch.mjs` drives
 //! Debian's chromium with a persistent profile so IndexedDB is on disk, as for a user.
 //!
@@ -23,6 +25,8 @@ use std::time::Instant;
 /// Requests in flight per origin: the bridge scheduler's default, also given to curl.
 const CONCURRENCY: usize = 6;
 const SLICES: usize = 64;
+/// The long stack of the open rows.
+const OPEN_SLICES: usize = 300;
 
 pub fn run(flags: &Flags) -> Result<()> {
     let samples: usize = flags.value("--samples")?.map(|s| s.parse()).transpose().context("--samples")?.unwrap_or(3).max(1);
@@ -77,6 +81,17 @@ pub fn run(flags: &Flags) -> Result<()> {
     }
     servers::fhir_transaction(&fhir_base, &testdata::fhir_transaction(&data, &format!("{proxy_url}/dicom-web")))?;
     let stored_bytes: usize = series.instances.iter().map(|i| i.part10.len()).sum();
+    // The 300-slice CT (the viewer's data set), stored in parts so no request is huge.
+    let long = testdata::viewer::generate("benchfetch300", OPEN_SLICES);
+    let long_patient = long.patients.first().context("no patient in the long data set")?;
+    let long_study = long_patient.studies.first().context("no long study")?;
+    let long_series = long_study.series.first().context("no long series")?;
+    for chunk in long_series.instances.chunks(50) {
+        servers::stow(&dicomweb, &chunk.iter().map(|i| i.part10.as_slice()).collect::<Vec<_>>())?;
+    }
+    servers::fhir_transaction(&fhir_base, &testdata::viewer::fhir_transaction(&long, &format!("{proxy_url}/dicom-web")))?;
+    let long_bytes: usize = long_series.instances.iter().map(|i| i.part10.len()).sum();
+    let long_size = long_series.instances.first().map(|i| (i.rows, i.columns)).unwrap_or_default();
 
     // 4. The browser: cold (network + IndexedDB writes), then after a reload (IndexedDB), and
     //    memory-only over the network for reference.
@@ -89,6 +104,8 @@ pub fn run(flags: &Flags) -> Result<()> {
         .arg(&study.uid)
         .arg(samples.to_string())
         .arg(out.join("chromium-profile"))
+        .arg(&long_patient.fhir_id)
+        .arg(&long_study.uid)
         .env("CHROMIUM", install::CHROMIUM);
     eprintln!("+ {}", display_cmd(&node));
     let output = node.output().context("running bench/fetch.mjs")?;
@@ -100,31 +117,80 @@ pub fn run(flags: &Flags) -> Result<()> {
         .with_context(|| format!("fetch.mjs printed {:?}", String::from_utf8_lossy(&output.stdout)))?;
 
     // 5. curl: the same WADO-RS instance URLs through the same proxy, same concurrency.
-    let accept = "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*";
-    let mut curl_ms = Vec::new();
-    let mut curl_bytes = 0u64;
-    for _ in 0..samples {
-        let mut curl = Command::new("curl");
-        curl.args(["-s", "--fail", "--parallel", "--parallel-max", &CONCURRENCY.to_string(), "-H", accept, "-w", "%{size_download}\n"]);
-        for instance in &series.instances {
-            curl.arg("-o")
-                .arg("/dev/null")
-                .arg(format!("{proxy_url}/dicom-web/studies/{}/series/{}/instances/{}", study.uid, series.uid, instance.sop_instance_uid));
-        }
-        let started = Instant::now();
-        let result = curl.output().context("running curl")?;
-        curl_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-        if !result.status.success() {
-            bail!("curl failed with {}", result.status);
-        }
-        curl_bytes = String::from_utf8_lossy(&result.stdout).lines().filter_map(|l| l.trim().parse::<u64>().ok()).sum();
-    }
+    let url = |study: &str, series: &str, sop: &str| format!("{proxy_url}/dicom-web/studies/{study}/series/{series}/instances/{sop}");
+    let urls: Vec<String> = series.instances.iter().map(|i| url(&study.uid, &series.uid, &i.sop_instance_uid)).collect();
+    let (curl_ms, curl_bytes) = curl(&urls, samples)?;
+    let long_urls: Vec<String> =
+        long_series.instances.iter().map(|i| url(&long_study.uid, &long_series.uid, &i.sop_instance_uid)).collect();
+    let (long_curl_ms, long_curl_bytes) = curl(&long_urls, samples)?;
+    let first_uid = browser["open"]["instanceUid"].as_str().context("the open run named no first instance")?;
+    let first_series = browser["open"]["seriesUid"].as_str().unwrap_or(&long_series.uid);
+    let (first_curl_ms, first_curl_bytes) = curl(&[url(&long_study.uid, first_series, first_uid)], samples)?;
     drop(proxy);
     drop(hfs);
     drop(orthanc);
 
-    print_table(&browser, median(&mut curl_ms), curl_bytes, stored_bytes, samples);
+    print_table(&browser, curl_ms, curl_bytes, stored_bytes, samples);
+    let open = Open {
+        curl_all_ms: long_curl_ms,
+        curl_all_bytes: long_curl_bytes,
+        curl_first_ms: first_curl_ms,
+        curl_first_bytes: first_curl_bytes,
+    };
+    print_open_table(&browser["open"], &open, long_bytes, long_size, samples);
     Ok(())
+}
+
+/// curl of `urls` through the proxy, [`CONCURRENCY`] at a time: the median time of `samples`
+/// runs, and the bytes received.
+fn curl(urls: &[String], samples: usize) -> Result<(f64, u64)> {
+    let accept = "Accept: multipart/related; type=\"application/dicom\"; transfer-syntax=*";
+    let mut times = Vec::new();
+    let mut bytes = 0u64;
+    for _ in 0..samples {
+        let mut curl = Command::new("curl");
+        curl.args(["-s", "--fail", "--parallel", "--parallel-max", &CONCURRENCY.to_string(), "-H", accept, "-w", "%{size_download}\n"]);
+        for url in urls {
+            curl.arg("-o").arg("/dev/null").arg(url);
+        }
+        let started = Instant::now();
+        let result = curl.output().context("running curl")?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !result.status.success() {
+            bail!("curl failed with {}", result.status);
+        }
+        bytes = String::from_utf8_lossy(&result.stdout).lines().filter_map(|l| l.trim().parse::<u64>().ok()).sum();
+    }
+    Ok((median(&mut times), bytes))
+}
+
+/// curl's side of the open rows.
+struct Open {
+    curl_all_ms: f64,
+    curl_all_bytes: u64,
+    curl_first_ms: f64,
+    curl_first_bytes: u64,
+}
+
+fn print_open_table(open: &Value, curl: &Open, stored_bytes: usize, (rows, columns): (u16, u16), samples: usize) {
+    let num = |key: &str| open[key].as_f64().unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "{OPEN_SLICES}-slice {rows}x{columns} CT ({:.1} MB as stored), opened in a session, cold (IndexedDB empty), {CONCURRENCY} requests in flight per origin",
+        stored_bytes as f64 / 1e6
+    );
+    println!("{:<44} {:>10} {:>12} {:>10}  samples", "how", "ms", "MB received", "vs curl");
+    let rows = [
+        ("browser: open to all slices decoded", num("allMs"), num("bytes"), curl.curl_all_ms),
+        ("curl, the series' URLs via the proxy", curl.curl_all_ms, curl.curl_all_bytes as f64, curl.curl_all_ms),
+        ("browser: open to the first image", num("firstMs"), f64::NAN, curl.curl_first_ms),
+        ("curl, that one instance", curl.curl_first_ms, curl.curl_first_bytes as f64, curl.curl_first_ms),
+    ];
+    for (how, t, b, peer) in rows {
+        let mb = if b.is_nan() { "-".to_string() } else { format!("{:.2}", b / 1e6) };
+        println!("{how:<44} {t:>10.1} {mb:>12} {:>9.2}x  median of {samples}", t / peer);
+    }
+    println!("(the open rows: {} instances stacked)", num("instances"));
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -150,6 +216,7 @@ fn print_table(browser: &Value, curl_ms: f64, curl_bytes: u64, stored_bytes: usi
     for (how, t, b, n) in rows {
         println!("{how:<44} {t:>10.1} {:>12.2} {:>9.2}x  {n}", b / 1e6, t / curl_ms);
     }
+    println!("reopen from IndexedDB: {:.1}x faster than cold", ms("cold") / ms("warm"));
     let retries = browser["retries"].as_u64().unwrap_or(0);
     if retries > 0 {
         println!("({retries} browser run(s) repeated after a request stalled in the dev server; see bench_fetch.rs)");
@@ -164,8 +231,9 @@ const PAGE: &str = r#"<!doctype html>
 "#;
 
 const PAGE_JS: &str = r#"// The fetch bench page: the component built with the `bench` feature.
-import init, { benchFetchSeries } from '/pkg/emr_imaging.js';
+import init, { benchFetchSeries, benchOpenStudy } from '/pkg/emr_imaging.js';
 await init();
 window.runFetch = (fhir, patient, study, partition) => benchFetchSeries(fhir, patient, study, partition);
+window.runOpen = (fhir, patient, study, partition) => benchOpenStudy(fhir, patient, study, partition);
 window.benchReady = true;
 "#;

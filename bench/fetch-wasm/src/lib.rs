@@ -3,7 +3,8 @@
 //!
 //! One call discovers a patient's study through FHIR, then times loading one series through
 //! the bridge exactly as the viewer would (scheduler, memory, IndexedDB, WADO-RS). A page
-//! reload between two calls makes the second one an IndexedDB read.
+//! reload between two calls makes the second one an IndexedDB read. Another opens a study in
+//! a session, as the viewer does, and times its first image and its series decoded.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -12,6 +13,7 @@ use emr_imaging::cache::idb::IdbTier;
 use emr_imaging::cache::{CachePolicy, PersistentTier};
 use emr_imaging::net::browser::FetchTransport;
 use emr_imaging::net::{CancelToken, Priority};
+use emr_imaging::session::{Screen, Session, SessionConfig, SessionError, Update};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -62,6 +64,73 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
         [("ms", ms), ("bytes", bytes as f64), ("instances", report.cached as f64), ("persistent", if persistent { 1.0 } else { 0.0 })]
     {
         js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))?;
+    }
+    Ok(out.into())
+}
+
+/// What the session told its screen, with the time it was told: the first image shown and the
+/// stack's series loaded (every slice decoded and verified).
+#[derive(Default)]
+struct Marks {
+    first: std::cell::RefCell<Option<(f64, String, String)>>,
+    stacked: std::cell::RefCell<Option<(f64, usize, u64)>>,
+    failure: std::cell::RefCell<Option<String>>,
+}
+
+impl Screen for Marks {
+    fn apply(&self, update: Update) {
+        match update {
+            Update::Image(shown) if self.first.borrow().is_none() => {
+                *self.first.borrow_mut() = Some((now_ms(), shown.series_uid, shown.instance_uid));
+            }
+            Update::SeriesLoaded { series_uid, instances, bytes, .. }
+                if self.stacked.borrow().is_none() && self.first.borrow().as_ref().is_some_and(|(_, series, _)| *series == series_uid) =>
+            {
+                *self.stacked.borrow_mut() = Some((now_ms(), instances, bytes));
+            }
+            _ => {}
+        }
+    }
+    fn failed(&self, error: &SessionError) {
+        self.failure.borrow_mut().get_or_insert_with(|| error.to_string());
+    }
+}
+
+/// Opens `study_uid` in a session, as the viewer does (first image, then the series stacked:
+/// fetched, decoded and verified), after its list and banner are in. Returns
+/// `{firstMs, allMs, instances, bytes, seriesUid, instanceUid}`: from the open to the first
+/// image shown, and to the last slice of its series decoded.
+#[wasm_bindgen(js_name = benchOpenStudy)]
+pub async fn bench_open_study(fhir_base: String, patient_id: String, study_uid: String, partition: String) -> Result<JsValue, JsValue> {
+    let err = |e: &dyn std::fmt::Display| JsValue::from_str(&e.to_string());
+    let base = url::Url::parse(&fhir_base).map_err(|e| err(&e))?;
+    let limit = std::time::Duration::from_secs(20);
+    let config = BridgeConfig { memory_budget: 1 << 30, timeouts: emr_imaging::net::Timeouts::all(limit), ..BridgeConfig::new(base) };
+    let bridge = ImagingBridge::new(FetchTransport::with_timeout(limit), &config);
+    if !partition.is_empty() {
+        let tier = IdbTier::open(partition, CachePolicy::default()).await;
+        bridge.set_persistent(tier.map(|t| Rc::new(t) as Rc<dyn PersistentTier>));
+    }
+    let marks = Rc::new(Marks::default());
+    let session = Session::new(bridge, SessionConfig::default(), marks.clone());
+    session.fetch_studies(&patient_id).await.map_err(|e| err(&e))?;
+    if let Some(banner) = session.show_studies(std::slice::from_ref(&study_uid)).map_err(|e| err(&e))? {
+        session.load_banner(&banner).await.map_err(|e| err(&e))?;
+    }
+    let started = now_ms();
+    session.open_study(&study_uid).await.map_err(|e| err(&e))?;
+    if let Some(failure) = marks.failure.borrow().clone() {
+        return Err(JsValue::from_str(&failure));
+    }
+    let (first_at, series_uid, instance_uid) = marks.first.borrow().clone().ok_or_else(|| JsValue::from_str("no image shown"))?;
+    let (all_at, instances, bytes) = marks.stacked.borrow().ok_or_else(|| JsValue::from_str("the series was not stacked"))?;
+    let out = js_sys::Object::new();
+    let numbers = [("firstMs", first_at - started), ("allMs", all_at - started), ("instances", instances as f64), ("bytes", bytes as f64)];
+    for (k, v) in numbers {
+        js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_f64(v))?;
+    }
+    for (k, v) in [("seriesUid", series_uid), ("instanceUid", instance_uid)] {
+        js_sys::Reflect::set(&out, &JsValue::from_str(k), &JsValue::from_str(&v))?;
     }
     Ok(out.into())
 }

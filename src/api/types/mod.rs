@@ -241,6 +241,18 @@ export interface EMRImagingError extends Error {
   status: number | null;
 }
 
+/** Detail of `emr-imaging:series-loaded`: every instance of a series is in (the open series decoded, another fetched ahead into the cache). */
+export interface SeriesLoadedDetail {
+  studyUid: string;
+  seriesUid: string;
+  /** Instances loaded. */
+  instances: number;
+  /** Part 10 bytes of those instances, from the network or the cache. */
+  bytes: number;
+  /** Milliseconds from the series' first request to its last instance. */
+  ms: number;
+}
+
 /** Detail of `emr-imaging:image-displayed`. */
 export interface ImageDisplayedDetail { studyUid: string; seriesUid: string; instanceUid: string; lossy: boolean; }
 
@@ -331,6 +343,7 @@ export interface EMRImagingEventMap {
   "audit": AuditEventDetail;
   "context": ContextDetail;
   "upload": UploadDetail;
+  "series-loaded": SeriesLoadedDetail;
 }
 "#;
 

@@ -237,6 +237,7 @@ fn events_and_their_details_match_the_declarations() {
         ("study-open", "Study"),
         ("audit", "AuditEventDetail"),
         ("context", "ContextDetail"),
+        ("series-loaded", "SeriesLoadedDetail"),
     ] {
         assert!(text.contains(&format!("\"{event}\": {detail};")), "{event} carries {detail}");
     }
@@ -405,4 +406,16 @@ fn the_smart_launch_declarations_match_the_settings_and_the_context() {
         hub_topic: Some("t".into()),
     };
     assert_matches("LaunchContext", &launch_context_json(&full, Some("u")), &launch_context_json(&LaunchContext::default(), None));
+}
+
+#[test]
+fn series_loaded_detail_matches_its_declaration() {
+    use crate::api::events::SeriesLoadedDetail;
+    let detail = SeriesLoadedDetail { study_uid: "1", series_uid: "2", instances: 3, bytes: 4, ms: 5.0 };
+    let sent: BTreeSet<String> = json(&detail).as_object().unwrap().keys().cloned().collect();
+    let declared = typed_interface("SeriesLoadedDetail");
+    assert_eq!(sent, declared.keys().cloned().collect::<BTreeSet<_>>(), "SeriesLoadedDetail (left) against the declaration (right)");
+    for (key, ty) in [("studyUid", "string"), ("seriesUid", "string"), ("instances", "number"), ("bytes", "number"), ("ms", "number")] {
+        assert_eq!(declared[key], (true, ty.to_string()), "{key}: required {ty}");
+    }
 }
