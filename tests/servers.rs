@@ -636,15 +636,7 @@ fn forty_files_survive_a_reload_mid_queue_and_arrive_once_byte_for_byte() {
         birth_date: None,
         gender: None,
     };
-    let seed = std::process::id().to_be_bytes();
-    let mut k = 0u32;
-    let mut random = || {
-        k += 1;
-        let mut b = [0u8; 16];
-        b[..4].copy_from_slice(&seed);
-        b[4..8].copy_from_slice(&k.to_be_bytes());
-        b
-    };
+    let mut random = counted_random(std::process::id().to_be_bytes(), 0);
     let study = emr_imaging::upload::uid_from_random(random());
     let context = PhotoContext {
         patient,
@@ -751,15 +743,7 @@ fn a_file_of_another_patient_is_refused_and_never_reaches_orthanc() {
         gender: None,
     };
     let (ours, theirs) = (person("mixed-1", "MRN-MIXED-1", "Ours"), person("mixed-2", "MRN-MIXED-2", "Theirs"));
-    let seed = std::process::id().to_be_bytes();
-    let mut k = 0u32;
-    let mut random = || {
-        k += 1;
-        let mut b = [0x5a; 16];
-        b[..4].copy_from_slice(&seed);
-        b[4..8].copy_from_slice(&k.to_be_bytes());
-        b
-    };
+    let mut random = counted_random(std::process::id().to_be_bytes(), 0x5a);
     let photo = |patient: &emr_imaging::fhir::Patient, random: &mut dyn FnMut() -> [u8; 16]| {
         let context = PhotoContext {
             patient: patient.clone(),
@@ -819,16 +803,7 @@ fn uploaded_study(tag: &str, photos: u32, accession: Option<&str>) -> (emr_imagi
         .unwrap();
     assert!(response.status().is_success());
     let patient = emr_imaging::fhir::Patient::from_json(&resource).unwrap();
-    let seed = (std::process::id() ^ nanos).to_be_bytes();
-    let mut k = 0u32;
-    let mut random = || {
-        k += 1;
-        let mut b = [0u8; 16];
-        b[..4].copy_from_slice(&seed);
-        b[4..8].copy_from_slice(&k.to_be_bytes());
-        b[8] = tag.len() as u8;
-        b
-    };
+    let mut random = counted_random((std::process::id() ^ nanos).to_be_bytes(), tag.len() as u8);
     let study = emr_imaging::upload::uid_from_random(random());
     let context = PhotoContext {
         patient: patient.clone(),
@@ -921,4 +896,17 @@ fn the_session_lists_an_upload_from_qido_and_then_from_fhir() {
     // (`Recorded` fails the test on any error reported.)
     assert!(screen.0.borrow().iter().any(|u| matches!(u, Update::NewStudies(n) if n == std::slice::from_ref(&uid))));
     assert_eq!(count_with_identifier("ImagingStudy", &format!("urn:dicom:uid|urn:oid:{uid}")), 1);
+}
+
+/// UID randomness that differs per run (`seed`) and per call, never twice the same: the test
+/// instances go into servers that keep what earlier runs stored.
+fn counted_random(seed: [u8; 4], fill: u8) -> impl FnMut() -> [u8; 16] {
+    let mut k = 0u32;
+    move || {
+        k += 1;
+        let mut b = [fill; 16];
+        b[..4].copy_from_slice(&seed);
+        b[4..8].copy_from_slice(&k.to_be_bytes());
+        b
+    }
 }

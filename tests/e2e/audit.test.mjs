@@ -5,7 +5,7 @@
 // then the whole proxy) loses and doubles nothing; 5 events queued before a reload are delivered once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
+import { idbCount, launch, loadManifest, newPage, recordRequests, requireEnv } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -68,19 +68,7 @@ async function componentPage() {
 }
 
 /** Events the outbox still holds (IndexedDB `emr-imaging-audit`). */
-async function queued(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('emr-imaging-audit');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains('outbox')) { db.close(); resolve(0); return; }
-      const count = db.transaction('outbox').objectStore('outbox').count();
-      count.onsuccess = () => { db.close(); resolve(count.result); };
-      count.onerror = () => reject(count.error);
-    };
-  }));
-}
+const queued = (page) => idbCount(page, 'emr-imaging-audit', 'outbox');
 
 async function waitFor(page, fn, arg) {
   await page.waitForFunction(fn, arg, { timeout: 60000 });

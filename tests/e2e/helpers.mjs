@@ -198,3 +198,18 @@ export function ctOf(manifest) {
   }
   throw new Error('no CT study in the manifest');
 }
+
+/** How many records the page's IndexedDB `db` holds in `store` (0 when neither exists yet). */
+export function idbCount(page, db, store) {
+  return page.evaluate(({ db, store }) => new Promise((resolve, reject) => {
+    const open = indexedDB.open(db);
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const opened = open.result;
+      if (!opened.objectStoreNames.contains(store)) { opened.close(); resolve(0); return; }
+      const count = opened.transaction(store).objectStore(store).count();
+      count.onsuccess = () => { opened.close(); resolve(count.result); };
+      count.onerror = () => reject(count.error);
+    };
+  }), { db, store });
+}

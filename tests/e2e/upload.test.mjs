@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { artifacts, launch, newPage, requireEnv } from './helpers.mjs';
+import { artifacts, idbCount, launch, newPage, requireEnv } from './helpers.mjs';
 
 let browser;
 let work;
@@ -127,19 +127,7 @@ async function instancesInOrthanc(study) {
   return (await r.json()).map((i) => i['00080018'].Value[0]);
 }
 
-async function queuedInBrowser(page) {
-  return page.evaluate(() => new Promise((resolve, reject) => {
-    const open = indexedDB.open('emr-imaging-upload');
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      if (!db.objectStoreNames.contains('queue')) { db.close(); resolve(0); return; }
-      const count = db.transaction('queue').objectStore('queue').count();
-      count.onsuccess = () => { db.close(); resolve(count.result); };
-      count.onerror = () => reject(count.error);
-    };
-  }));
-}
+const queuedInBrowser = (page) => idbCount(page, 'emr-imaging-upload', 'queue');
 
 test('a 40-file folder arrives once, byte for byte, through two dropped connections and a reload', async () => {
   const patient = await makePatient('folder', 'Folder');
