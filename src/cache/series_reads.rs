@@ -111,7 +111,7 @@ impl Drop for Abandoned<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::cache::{Entries, LocalFuture};
