@@ -491,7 +491,10 @@ test('the widget runs an EHR launch itself: smartLaunch, then fromSmartLaunch an
   await noTokenStored(page, tokens);
   assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the launch state is gone once used');
   // The cache partition is the id_token's user's.
-  await page.waitForFunction(() => new Promise((r) => { const o = indexedDB.open('emr-imaging-cache'); o.onsuccess = () => { const c = o.result.transaction('meta').objectStore('meta').count(); c.onsuccess = () => { r(c.result > 0); o.result.close(); }; }; }), null, { timeout: 30000 });
+  // Writes are batched after display: wait until the first batch has landed.
+  for (const deadline = Date.now() + 30000; (await storedPartitions(page)).length === 0 && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
   // (The bridge holds the base as a URL, with its trailing slash.)
   assert.notEqual(partitionOf(`${fhir}/`, 'Practitioner/dr-e2e'), partitionOf(`${fhir}/`, 'dr-e2e'));
   assert.deepEqual(await storedPartitions(page), [partitionOf(`${fhir}/`, 'Practitioner/dr-e2e')], 'not the access token sub\'s');
