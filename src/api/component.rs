@@ -148,7 +148,9 @@ impl EmrImagingComponent {
             });
             let hooks: Rc<dyn AuditHooks> = Rc::new(Hooks(weak.clone()));
             let auditor = Auditor::new(options.user_id.clone(), options.fhir_base.clone(), options.audit_to.clone(), hooks);
-            let session = Session::new(bridge, options.session_config(), face.clone()).with_audit(auditor.clone());
+            let session = Session::new(bridge, options.session_config(), face.clone())
+                .with_audit(auditor.clone())
+                .with_decoder(Rc::new(crate::imaging::workers::Workers));
             session.set_token(options.token.clone());
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));

@@ -1,7 +1,7 @@
 //! The identity check: an image is shown only if its header names the patient in context.
 //!
-//! [`VerifiedImage`] is the proof. [`decode_for`] and [`decode_frame_for`] are the only ways to
-//! make one, and the viewport, the stack and the thumbnails accept nothing else, so no path can
+//! [`VerifiedImage`] is the proof. [`decode_for`], [`decode_frame_for`] and [`verify_frame`] (a
+//! frame a decode worker decoded) are the only ways to make one, and the viewport, the stack and the thumbnails accept nothing else, so no path can
 //! draw pixels that skipped the check. [`check_header`] answers the same question for a header
 //! without pixels (WADO-RS metadata before a server-rendered JPEG).
 
@@ -113,6 +113,17 @@ pub fn decode_for(bytes: &[u8], patient: &Arc<PatientContext>) -> Result<Verifie
 /// Decodes frame `index` of a multi-frame instance and proves it is `patient`'s.
 pub fn decode_frame_for(bytes: &[u8], index: u32, patient: &Arc<PatientContext>) -> Result<VerifiedImage, VerifyError> {
     verify(DecodedImage::decode_frame(bytes, index)?, patient)
+}
+
+/// Frame `index` of an instance, its stored values decoded elsewhere (a decode worker), proven
+/// `patient`'s by the same check as [`decode_for`]: the header is read here from the bytes.
+pub fn verify_frame(
+    bytes: &[u8],
+    index: u32,
+    frame: dicom_parser_lite::pixel::Frame,
+    patient: &Arc<PatientContext>,
+) -> Result<VerifiedImage, VerifyError> {
+    verify(DecodedImage::from_frame(bytes, index, frame)?, patient)
 }
 
 fn verify(image: DecodedImage, patient: &Arc<PatientContext>) -> Result<VerifiedImage, VerifyError> {

@@ -1,6 +1,7 @@
 //! Frames to pixels: decode a DICOM instance, prove it belongs to the patient in context, and
 //! render it to RGBA with the standard's Modality and VOI LUTs (via dicom-parser-lite).
 
+pub mod decoder;
 pub mod geometry;
 mod identity;
 pub mod key_objects;
@@ -10,9 +11,12 @@ pub mod presets;
 pub mod shutter;
 pub mod structured_report;
 pub mod voi_lut;
+#[cfg(target_arch = "wasm32")]
+pub mod workers;
 
 pub use identity::{
-    check_document, check_header, decode_for, decode_frame_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage, VerifyError,
+    check_document, check_header, decode_for, decode_frame_for, verify_frame, DocumentError, IdentityMismatch, PatientContext,
+    VerifiedImage, VerifyError,
 };
 
 use dicom_parser_lite::{
@@ -191,13 +195,31 @@ impl DecodedImage {
         (0..header.number_of_frames).map(|i| Self::decode_one(&file, header.clone(), i)).collect()
     }
 
-    fn decode_one(file: &dicom_parser_lite::DicomFile, mut header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
+    fn decode_one(file: &dicom_parser_lite::DicomFile, header: ImageHeader, index: u32) -> Result<Self, ImagingError> {
+        let frame = pixel::decode_frame(file, index as usize)?;
+        Self::with_frame(file, header, index, frame)
+    }
+
+    /// Frame `index` of an instance whose stored values were decoded elsewhere (a decode
+    /// worker): the header, LUTs and colour are read here from the instance itself, exactly as
+    /// [`DecodedImage::decode_frame`] does, so both paths give the same image.
+    pub fn from_frame(bytes: &[u8], index: u32, frame: Frame) -> Result<Self, ImagingError> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse()?;
+        let header = read_header(&file);
+        let expected = frame.info.rows as usize * frame.info.columns as usize * usize::from(frame.info.samples_per_pixel);
+        if frame.samples.len() != expected {
+            return Err(ImagingError::Parse(format!("decoded frame has {} samples, expected {expected}", frame.samples.len())));
+        }
+        Self::with_frame(&file, header, index, frame)
+    }
+
+    fn with_frame(file: &dicom_parser_lite::DicomFile, mut header: ImageHeader, index: u32, frame: Frame) -> Result<Self, ImagingError> {
         let ds = file.dataset();
         if header.pixel_spacing.is_none() {
             header.pixel_spacing = transform::frame_sources(ds, index as usize, tags::PIXEL_MEASURES_SEQUENCE)
                 .find_map(|d| fixed(d.f64s(tags::PIXEL_SPACING)).filter(|s: &[f64; 2]| s.iter().all(|v| *v > 0.0)));
         }
-        let frame = pixel::decode_frame(file, index as usize)?;
         let info = frame.info.clone();
         let at = index as usize;
         let (pixels, default_window, default_table) = match &info.photometric {

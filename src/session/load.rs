@@ -9,9 +9,11 @@
 
 use super::{Generation, Reports, Scope, Screen, SeriesItem, Session, SessionError, Update};
 use crate::bridge::Study;
-use crate::imaging::{decode_for, decode_frame_for, geometry, VerifiedImage, VerifyError};
-use crate::net::{Priority, Transport};
+use crate::imaging::decoder::Offload;
+use crate::imaging::{decode_for, decode_frame_for, geometry, verify_frame, PatientContext, VerifiedImage, VerifyError};
+use crate::net::{CancelToken, Priority, Transport};
 use futures_util::StreamExt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
@@ -90,21 +92,35 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let mut bytes_held = 0usize;
         let mut bytes_received = 0u64;
         // A few requests in flight, results taken in display order (`buffered` keeps order).
+        // With decode workers, each instance's first frame is decoded as soon as it arrives,
+        // so the workers decode side by side while the main thread only verifies and stacks.
         let token = generation.token().clone();
+        let context = self.context().ok_or(SessionError::Superseded)?;
         let mut fetched = futures_util::stream::iter(instances.iter())
             .map(|instance| {
                 let token = token.clone();
-                async move { (instance, self.bridge.get_instance(study, series_uid, &instance.uid, &token).await) }
+                let context = context.clone();
+                async move {
+                    let bytes = self.bridge.get_instance(study, series_uid, &instance.uid, &token).await;
+                    let decoded = match (&bytes, self.offload().is_some()) {
+                        (Ok(bytes), true) => Some(self.decode_verified(bytes, 0, &context, &token).await),
+                        _ => None,
+                    };
+                    (instance, bytes, decoded)
+                }
             })
             .buffered(FETCH_AHEAD);
-        while let Some((instance, bytes)) = fetched.next().await {
+        while let Some((instance, bytes, decoded)) = fetched.next().await {
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
             }
             let bytes = bytes?;
             bytes_received += bytes.len() as u64;
-            let context = self.context().ok_or(SessionError::Superseded)?;
-            let first = self.verified(decode_for(&bytes, &context))?;
+            let decoded_elsewhere = decoded.is_some();
+            let first = match decoded {
+                Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
+                None => self.verified(decode_for(&bytes, &context))?,
+            };
             let frame_count = first.header.number_of_frames;
             let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
             bytes_held += frame_bytes.saturating_mul(frame_count as usize);
@@ -120,7 +136,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                let image = self.verified(decode_frame_for(&bytes, index, &context))?;
+                let decoded = self.decode_verified(&bytes, index, &context, &token).await.ok_or(SessionError::Superseded)?;
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
+                }
+                let image = self.verified(decoded)?;
                 frames.push(image.clone());
                 self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image });
             }
@@ -139,7 +159,10 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 self.screen.apply(Update::StackTotal(loaded));
                 break;
             }
-            self.yield_now().await;
+            // Decoded here: give input and paint a turn. A worker's answer was a turn already.
+            if !decoded_elsewhere {
+                self.yield_now().await;
+            }
         }
         if let Some(middle) = frames.get(geometry::middle(frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
@@ -220,6 +243,31 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// Whether `series_uid` is the one the stack holds (or is filling).
     fn is_stacked(&self, series_uid: &str) -> bool {
         self.state.borrow().stack.as_ref().is_some_and(|(_, series)| series == series_uid)
+    }
+
+    /// The decoder off the main thread, while it can take work.
+    fn offload(&self) -> Option<&std::rc::Rc<dyn crate::imaging::decoder::FrameDecoder>> {
+        self.decoder.as_ref().filter(|d| d.available())
+    }
+
+    /// Frame `index` of `bytes`, decoded by the session's decoder (the decode workers) when it
+    /// has one and it could take the job, else here; verified here either way. `None`: the
+    /// load was cancelled before a worker took it.
+    pub(super) async fn decode_verified(
+        &self,
+        bytes: &[u8],
+        index: u32,
+        context: &Arc<PatientContext>,
+        cancel: &CancelToken,
+    ) -> Option<Result<VerifiedImage, VerifyError>> {
+        if let Some(decoder) = self.offload() {
+            match decoder.decode(bytes, index, cancel).await {
+                Offload::Done(frame) => return Some(frame.map_err(VerifyError::from).and_then(|f| verify_frame(bytes, index, f, context))),
+                Offload::Cancelled => return None,
+                Offload::Unavailable => {}
+            }
+        }
+        Some(if index == 0 { decode_for(bytes, context) } else { decode_frame_for(bytes, index, context) })
     }
 
     /// A decode for the stack: a failure goes back to the caller, another patient's image blocks.

@@ -46,6 +46,7 @@ pub use structured_reports::OpenedReports;
 
 use crate::bridge::{BridgeError, ImagingBridge, Source, Study, StudyList};
 use crate::fhir::{Patient, StudyFilter};
+use crate::imaging::decoder::FrameDecoder;
 use crate::imaging::{decode_for, DocumentError, IdentityMismatch, PatientContext, VerifiedImage};
 use crate::net::{TokenProvider, Transport};
 use std::cell::RefCell;
@@ -120,6 +121,8 @@ pub struct Session<T, S> {
     audit: audit::Audit,
     /// Studies open as their key images only (the option, then the user's toggle).
     key_images_only: std::cell::Cell<bool>,
+    /// Where frames are decoded when not here: the page's decode workers.
+    decoder: Option<std::rc::Rc<dyn FrameDecoder>>,
 }
 
 impl<T: Transport, S: Screen> Session<T, S> {
@@ -133,7 +136,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
             state: RefCell::new(State::default()),
             audit: Default::default(),
             key_images_only,
+            decoder: None,
         }
+    }
+
+    /// Decodes frames with `decoder` (off the main thread); each frame is still verified here.
+    pub fn with_decoder(mut self, decoder: std::rc::Rc<dyn FrameDecoder>) -> Self {
+        self.decoder = Some(decoder);
+        self
     }
 
     pub fn bridge(&self) -> &ImagingBridge<T> {
@@ -440,8 +450,12 @@ impl<T: Transport, S: Screen> Session<T, S> {
             self.screen.apply(Update::KeyImages(keys));
         }
         let context = self.identity(&generation).await?;
+        let decoded = self.decode_verified(&bytes, 0, &context, generation.token()).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
         // Another patient's image has blocked and been reported already; a decode failure is reported here.
-        let image = self.verified(decode_for(&bytes, &context)).map_err(|e| match e {
+        let image = self.verified(decoded.ok_or(SessionError::Superseded)?).map_err(|e| match e {
             SessionError::Imaging(_) => self.fail(e),
             other => other,
         })?;

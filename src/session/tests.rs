@@ -1157,6 +1157,7 @@ fn an_r4_server_without_imaging_selection_is_never_searched_and_a_failing_search
 
 mod audit;
 mod uploaded;
+mod workers;
 
 /// The (instance, patient) of every frame sent to the comparison's viewport.
 fn compared_frames(screen: &Recorder) -> Vec<(String, String)> {

@@ -59,6 +59,8 @@ fn build_viewer(root: &std::path::Path, profile: Profile, out: &std::path::Path)
         let _ = std::fs::remove_file(out.join(name));
     }
     copy_tree(&root.join(PACKAGE_DIR).join("viewer"), out)?;
+    // The decode workers load the glue beside them: the viewer's own, with its own module.
+    std::fs::copy(root.join(PACKAGE_DIR).join(DECODE_WORKER), out.join(DECODE_WORKER)).context("copying the decode worker")?;
     let (raw, gz) = sizes(&out.join("emr_imaging_bg.wasm"))?;
     println!("size: viewer/emr_imaging_bg.wasm: {raw} bytes, {gz} gzip");
     Ok(())
@@ -84,6 +86,8 @@ pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
 /// types, under the names they ship with. `package.json` is the manifest template.
 const PACKAGE_DIR: &str = "js";
 const MANIFEST: &str = "package.json";
+/// The decode worker's script; the glue's snippet starts it as `../../decode_worker.js`.
+const DECODE_WORKER: &str = "decode_worker.js";
 
 fn copy_package_files(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
     for entry in std::fs::read_dir(root.join(PACKAGE_DIR)).context("reading js/")? {
@@ -192,14 +196,37 @@ fn crate_version(root: &std::path::Path) -> Result<String> {
 fn report_sizes(pkg: &std::path::Path) -> Result<()> {
     let mut total_raw = 0;
     let mut total_gz = 0;
-    for name in ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "release.js", "element.js"] {
-        let (raw, gz) = sizes(&pkg.join(name))?;
+    let mut shipped: Vec<PathBuf> = ["emr_imaging_bg.wasm", "emr_imaging.js", "index.js", "release.js", "element.js", DECODE_WORKER]
+        .iter()
+        .map(|n| pkg.join(n))
+        .collect();
+    shipped.extend(snippets(&pkg.join("snippets"))?);
+    for path in shipped {
+        let (raw, gz) = sizes(&path)?;
         total_raw += raw;
         total_gz += gz;
-        println!("size: {name}: {raw} bytes, {gz} gzip");
+        println!("size: {}: {raw} bytes, {gz} gzip", path.strip_prefix(pkg).unwrap_or(&path).display());
     }
     println!("size: shipped total: {total_raw} bytes, {total_gz} gzip");
     Ok(())
+}
+
+/// The JS files wasm-bindgen wrote under `snippets/` (the glue imports them), sorted.
+fn snippets(dir: &std::path::Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    if !dir.exists() {
+        return Ok(found);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(snippets(&path)?);
+        } else if path.extension().is_some_and(|e| e == "js") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// A file's size, raw and after `gzip -9`.
