@@ -193,7 +193,13 @@ impl FrameDecoder for Workers {
 
 /// How this page decodes: `{ mode: "workers" | "starting" | "main-thread", workers }`. The
 /// host's one place to learn that workers could not start (never logged).
-#[wasm_bindgen(js_name = decodeMode)]
+#[wasm_bindgen(typescript_custom_section)]
+const DECODE_MODE: &str = r#"
+/** Where this page decodes images: in `workers` decode workers, or on the main thread when none could start. */
+export interface DecodeMode { mode: "workers" | "starting" | "main-thread"; workers: number }
+"#;
+
+#[wasm_bindgen(js_name = decodeMode, unchecked_return_type = "DecodeMode")]
 pub fn decode_mode() -> JsValue {
     let (mode, workers) = POOL.with(|cell| match cell.borrow().as_ref() {
         None => ("starting", 0),
@@ -319,24 +325,37 @@ fn frame_from_js(data: &JsValue) -> Result<Frame, ImagingError> {
     Ok(Frame { info, samples })
 }
 
-/// Test support: frame `index` of `file` decoded by a worker and here, compared. Resolves to
-/// `""` when stored values and image description are equal, else what differs; rejects when
-/// no worker could take it.
+/// Test support: every frame of `file` decoded by a worker and here, compared. Resolves to
+/// `""` when stored values and image description are equal for each (or both sides refuse the
+/// file alike), else what differs; rejects when no worker could take it.
 #[wasm_bindgen(js_name = __compareWorkerDecode)]
-pub async fn compare_worker_decode(file: Vec<u8>, index: u32) -> Result<String, JsError> {
-    let here = dicom_parser_lite::DicomBuffer::new(&file)
-        .parse()
-        .and_then(|parsed| dicom_parser_lite::pixel::decode_frame(&parsed, index as usize))
-        .map_err(ImagingError::from);
-    let there = match Workers.decode(&file, index, &CancelToken::new()).await {
-        Offload::Done(frame) => frame,
-        Offload::Cancelled | Offload::Unavailable => return Err(JsError::new("no decode worker")),
+pub async fn compare_worker_decode(file: Vec<u8>) -> Result<String, JsError> {
+    let decode_here = |index: u32| {
+        dicom_parser_lite::DicomBuffer::new(&file)
+            .parse()
+            .and_then(|parsed| dicom_parser_lite::pixel::decode_frame(&parsed, index as usize))
+            .map_err(ImagingError::from)
     };
-    Ok(match (here, there) {
-        (Ok(a), Ok(b)) if a == b => String::new(),
-        (Err(a), Err(b)) if a == b => String::new(),
-        (Ok(a), Ok(b)) if a.info != b.info => format!("image description differs: {:?} vs {:?}", a.info, b.info),
-        (Ok(_), Ok(_)) => "stored values differ".into(),
-        (a, b) => format!("main thread {:?}, worker {:?}", a.err(), b.err()),
-    })
+    let frames = dicom_parser_lite::DicomBuffer::new(&file)
+        .parse()
+        .ok()
+        .and_then(|parsed| ImageInfo::from_dataset(parsed.dataset()).ok())
+        .map_or(1, |info| info.number_of_frames.max(1));
+    for index in 0..frames {
+        let there = match Workers.decode(&file, index, &CancelToken::new()).await {
+            Offload::Done(frame) => frame,
+            Offload::Cancelled | Offload::Unavailable => return Err(JsError::new("no decode worker")),
+        };
+        let differs = match (decode_here(index), there) {
+            (Ok(a), Ok(b)) if a == b => None,
+            (Err(a), Err(b)) if a == b => None,
+            (Ok(a), Ok(b)) if a.info != b.info => Some(format!("image description differs: {:?} vs {:?}", a.info, b.info)),
+            (Ok(_), Ok(_)) => Some("stored values differ".to_string()),
+            (a, b) => Some(format!("main thread {:?}, worker {:?}", a.err(), b.err())),
+        };
+        if let Some(differs) = differs {
+            return Ok(format!("frame {index}: {differs}"));
+        }
+    }
+    Ok(String::new())
 }

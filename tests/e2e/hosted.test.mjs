@@ -112,6 +112,9 @@ test('IID STUDY by UID in a cross-site iframe: token by postMessage, the exact p
   assert.equal(link, `https://diagnostic.example/IHEInvokeImageDisplay?requestType=STUDY&studyUID=${study.uid}`);
   // Headless Chromium denies a cross-site frame its storage: the viewer says so once and works.
   assert.equal(await frame.locator('[data-testid=viewer-memory-only]').count(), 1);
+  // It decodes in workers of its own origin, started from its own folder's script.
+  const mode = await frame.evaluate(async () => (await import(new URL('emr_imaging.js', location.href).href)).decodeMode());
+  assert.equal(mode.mode, 'workers', JSON.stringify(mode));
   const proxyOrigin = new URL(requireEnv('E2E_PROXY_URL')).origin;
   assert.ok(withAuth(requests).some((r) => r.authorization === 'Bearer e2e-hosted'), 'the token came by postMessage');
   assert.deepEqual(withAuth(requests).filter((r) => new URL(r.url).origin !== proxyOrigin), [], 'the token goes to the servers only');

@@ -36,11 +36,12 @@ function run(cmd, args, cwd, env = {}) {
 }
 
 const APP_TS = `
-import { EMRImagingComponent, ready, type EMRImagingError, type EMRImagingErrorCode, type ImageDisplayedDetail, type Study } from 'emr-imaging';
+import { EMRImagingComponent, decodeMode, ready, type EMRImagingError, type EMRImagingErrorCode, type ImageDisplayedDetail, type Study } from 'emr-imaging';
 import 'emr-imaging/element';
 import type { EMRImagingElement } from 'emr-imaging/element';
 
-declare global { interface Window { shown: Promise<ImageDisplayedDetail>; jpeg: Promise<string>; } }
+declare global { interface Window { shown: Promise<ImageDisplayedDetail>; jpeg: Promise<string>; decodeMode: typeof decodeMode; } }
+window.decodeMode = decodeMode;
 
 const fhirBase: string = import.meta.env.VITE_FHIR_BASE;
 const patient: string = import.meta.env.VITE_PATIENT;
@@ -95,7 +96,7 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
 
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], pkgDir))[0];
   const files = packed.files.map((f) => f.path).sort();
-  for (const f of ['index.js', 'index.d.ts', 'node.js', 'release.js', 'element.js', 'element.d.ts', 'emr_imaging.js', 'emr_imaging_bg.wasm', 'package.json']) {
+  for (const f of ['index.js', 'index.d.ts', 'node.js', 'release.js', 'element.js', 'element.d.ts', 'emr_imaging.js', 'emr_imaging_bg.wasm', 'decode_worker.js', 'package.json']) {
     assert.ok(files.includes(f), `the tarball holds ${f}: ${files}`);
   }
   // Our API only: no test hook, no dependency's stream adapters, no web-sys enum.
@@ -128,6 +129,7 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
   run('npx', ['--no-install', 'vite', 'build'], app, { VITE_FHIR_BASE: `${proxy}/fhir`, VITE_PATIENT: patient.fhir_id });
   const assets = fs.readdirSync(path.join(app, 'dist/assets'));
   assert.ok(assets.some((a) => a.endsWith('.wasm')), `vite emitted the wasm as an asset: ${assets}`);
+  assert.equal(assets.filter((a) => a.endsWith('.wasm')).length, 1, `one wasm for the page and its workers: ${assets}`);
   // What the app ships, as a bundler (minifying the JS glue) leaves it: printed, not asserted.
   const sizes = assets.map((a) => {
     const bytes = fs.readFileSync(path.join(app, 'dist/assets', a));
@@ -150,6 +152,9 @@ test('npm pack → fresh Vite 7 app → tsc + vite build → the widget shows th
     assert.equal(shown.instanceUid, instance.sop_instance_uid);
     const canvas = await compareCanvas(page, expectedGray8(dataDir, instance.expected), instance.columns, instance.rows);
     assert.equal(canvas.mismatches, 0, `the widget's canvas equals the expected rendering: ${JSON.stringify(canvas)}`);
+    // Vite bundled the decode worker and the app decodes in it.
+    assert.equal(await page.evaluate(() => window.decodeMode().mode), 'workers');
+    assert.ok(page.workers().length >= 1, 'a decode worker runs');
 
     const url = await page.evaluate(() => window.jpeg);
     assert.match(url, /^blob:/);

@@ -140,7 +140,8 @@ fn write_manifest(root: &std::path::Path, pkg: &std::path::Path) -> Result<()> {
 ///   lib, so a strict app on ES2022 (the Vite default) fails on it. The method stays in the JS;
 ///   `destroy()` is the typed way to release an instance.
 /// - The stream adapters of a dependency of leptos (`IntoUnderlying*`) and web-sys's
-///   `ReadableStreamType` are exported for the glue's own use, not our API.
+///   `ReadableStreamType` are exported for the glue's own use, not our API; so are our `__`
+///   functions (the decode worker's entry and its test hook).
 fn tidy_types(pkg: &std::path::Path) -> Result<()> {
     let path = pkg.join("emr_imaging.d.ts");
     let types = std::fs::read_to_string(&path).context("reading emr_imaging.d.ts")?;
@@ -150,7 +151,7 @@ fn tidy_types(pkg: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-const FOREIGN: [&str; 2] = ["export class IntoUnderlying", "export type ReadableStreamType "];
+const FOREIGN: [&str; 3] = ["export class IntoUnderlying", "export type ReadableStreamType ", "export function __"];
 
 /// Drops each foreign declaration with the doc comment above it (a class up to its closing
 /// `}` at the start of a line) and every `[Symbol.dispose]` line.

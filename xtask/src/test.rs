@@ -192,6 +192,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
             .env("E2E_SAMPLE_URL", &sample_url)
             .env("E2E_SAMPLE_DATA", &demo_dir)
             .env("E2E_DATA", &e2e_dir)
+            // The decode workers' equality test reads pydicom's test files too, when there.
+            .env("E2E_CORPUS", crate::fuzz::pydicom_test_files().unwrap_or_default())
             .env("E2E_VIEWER_DATA", &viewer_dir)
             // The SMART tests run a second HFS with authorization on, over a copy of this one's data.
             .env("E2E_HFS_BIN", install::hfs()?)

@@ -94,7 +94,7 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// The demo page may frame the hosted viewer, which `cargo xtask demo` serves on another
 /// loopback port (another origin, as in a hospital).
-const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self' 'unsafe-inline'; \
                    img-src 'self' blob: data:; connect-src 'self'; frame-src http://127.0.0.1:* http://localhost:*";
 const CORS_ALLOW_HEADERS: &str = "authorization, accept, content-type";
 const CORS_EXPOSE_HEADERS: &str = "content-type, retry-after, content-location";

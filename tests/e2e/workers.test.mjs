@@ -1,0 +1,99 @@
+// The decode workers in Chromium: every corpus file decodes to the same stored values in a
+// worker as on the main thread, a page whose worker script cannot load still shows the right
+// image (decoded on the main thread, and says so through `decodeMode()`), and the demo page,
+// under the dev server's CSP (`worker-src 'self'`), decodes in workers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  compareCanvas, ctOf, expectedGray8, launch, loadManifest, newPage, openStudyInDemo, requireEnv,
+} from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const proxy = () => requireEnv('E2E_PROXY_URL');
+
+/** Every DICOM file under `dir` (by the DICM preamble), recursively. */
+function dicomFiles(dir) {
+  if (!dir || !fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return dicomFiles(file);
+    const { size } = fs.statSync(file);
+    if (size < 132 || size > 8 * 1024 * 1024) return [];
+    const head = Buffer.alloc(132);
+    const fd = fs.openSync(file, 'r');
+    fs.readSync(fd, head, 0, 132, 0);
+    fs.closeSync(fd);
+    return head.toString('latin1', 128, 132) === 'DICM' ? [file] : [];
+  });
+}
+
+async function demoPage(options) {
+  const { page, problems } = await newPage(browser, options);
+  await page.goto(`${proxy()}/?manual`);
+  await page.waitForFunction(() => window.emrDemo?.ready === true, null, { timeout: 60000 });
+  return { page, problems };
+}
+
+const decodeMode = (page) => page.evaluate(async () => (await import('/pkg/emr_imaging.js')).decodeMode());
+
+test('workers: every corpus file decodes to the same stored values in a worker as here', async () => {
+  const files = [...new Set(['E2E_DATA', 'E2E_VIEWER_DATA', 'E2E_SAMPLE_DATA', 'E2E_CORPUS'].flatMap((v) => dicomFiles(process.env[v])))];
+  assert.ok(files.length > 10, `a corpus: ${files.length} files`);
+  const { page, problems } = await demoPage();
+  const differences = [];
+  for (const file of files) {
+    const b64 = fs.readFileSync(file).toString('base64');
+    const diff = await page.evaluate(async (b64) => {
+      const m = await import('/pkg/emr_imaging.js');
+      return m.__compareWorkerDecode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+    }, b64);
+    if (diff !== '') differences.push(`${path.basename(file)}: ${diff}`);
+  }
+  assert.deepEqual(differences, [], `${files.length} files compared`);
+  const mode = await decodeMode(page);
+  assert.equal(mode.mode, 'workers');
+  assert.ok(mode.workers >= 1 && mode.workers <= 4, JSON.stringify(mode));
+  console.log(`decode workers: ${files.length} corpus files equal, ${mode.workers} worker(s)`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('workers: the demo page opens a CT decoded in workers under its CSP', async () => {
+  const manifest = loadManifest(requireEnv('E2E_DATA'));
+  const { patient, study, series } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  const csp = [];
+  page.on('response', (r) => { if (new URL(r.url()).pathname === '/') csp.push(r.headers()['content-security-policy']); });
+  await openStudyInDemo(page, patient, study);
+  assert.match(csp[0] ?? '', /worker-src 'self'/);
+  assert.ok(page.workers().some((w) => w.url().endsWith('/pkg/decode_worker.js')), page.workers().map((w) => w.url()).join());
+  assert.equal((await decodeMode(page)).mode, 'workers');
+  const instance = series.instances[0];
+  const canvas = await compareCanvas(page, expectedGray8(requireEnv('E2E_DATA'), instance.expected), instance.columns, instance.rows);
+  assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('workers: a worker script that cannot load leaves decoding to the main thread', async () => {
+  const manifest = loadManifest(requireEnv('E2E_DATA'));
+  const { patient, study, series } = ctOf(manifest);
+  const { page, problems } = await newPage(browser);
+  await page.route('**/decode_worker.js', (route) => route.abort());
+  await openStudyInDemo(page, patient, study);
+  assert.equal((await decodeMode(page)).mode, 'main-thread');
+  const instance = series.instances[0];
+  const canvas = await compareCanvas(page, expectedGray8(requireEnv('E2E_DATA'), instance.expected), instance.columns, instance.rows);
+  assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
+  // The whole series still stacks.
+  await page.waitForFunction((n) => document.querySelector('[data-testid=scrollbar]')?.getAttribute('aria-valuemax') === String(n),
+    series.instances.length, { timeout: 60000 });
+  // The refused script is the only complaint, and the page logged nothing about it itself.
+  assert.deepEqual(problems.filter((p) => !p.includes('decode_worker.js')), []);
+  await page.close();
+});
