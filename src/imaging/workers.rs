@@ -50,16 +50,21 @@ thread_local! {
 
 /// The page's pool, started on first call.
 fn pool() -> Rc<RefCell<Pool>> {
-    POOL.with(|cell| cell.borrow_mut().get_or_insert_with(start).clone())
+    POOL.with(|cell| {
+        cell.borrow_mut()
+            .get_or_insert_with(|| {
+                let hardware = Reflect::get(&js_sys::global(), &"navigator".into())
+                    .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
+                    .ok()
+                    .and_then(|n| n.as_f64())
+                    .map(|n| n.clamp(0.0, 64.0) as u32);
+                start(pool_size(hardware))
+            })
+            .clone()
+    })
 }
 
-fn start() -> Rc<RefCell<Pool>> {
-    let hardware = Reflect::get(&js_sys::global(), &"navigator".into())
-        .and_then(|navigator| Reflect::get(&navigator, &"hardwareConcurrency".into()))
-        .ok()
-        .and_then(|n| n.as_f64())
-        .map(|n| n.clamp(0.0, 64.0) as u32);
-    let size = pool_size(hardware);
+fn start(size: usize) -> Rc<RefCell<Pool>> {
     let pool =
         Rc::new(RefCell::new(Pool { workers: Vec::new(), dispatcher: Dispatcher::new(size), running: Vec::new(), handlers: Vec::new() }));
     let module = wasm_bindgen::module();
@@ -176,14 +181,18 @@ fn died(pool: &Rc<RefCell<Pool>>, w: usize) {
 #[derive(Clone, Copy, Default)]
 pub struct Workers;
 
+/// Queues frame `index` of `bytes` on `pool`.
+fn decode_on(pool: &Rc<RefCell<Pool>>, bytes: &[u8], index: u32, cancel: &CancelToken) -> LocalBoxFuture<'static, Offload> {
+    let (reply, answer) = oneshot::channel();
+    // A copy outside wasm memory, its buffer then moved to the worker.
+    let job = Job { file: Uint8Array::from(bytes), index, reply };
+    run(pool, |d| d.submit(job, cancel.clone()));
+    answer.map(|r| r.unwrap_or(Offload::Cancelled)).boxed_local()
+}
+
 impl FrameDecoder for Workers {
     fn decode(&self, bytes: &[u8], index: u32, cancel: &CancelToken) -> LocalBoxFuture<'static, Offload> {
-        let pool = pool();
-        let (reply, answer) = oneshot::channel();
-        // A copy outside wasm memory, its buffer then moved to the worker.
-        let job = Job { file: Uint8Array::from(bytes), index, reply };
-        run(&pool, |d| d.submit(job, cancel.clone()));
-        answer.map(|r| r.unwrap_or(Offload::Cancelled)).boxed_local()
+        decode_on(&pool(), bytes, index, cancel)
     }
 
     fn available(&self) -> bool {
@@ -358,4 +367,32 @@ pub async fn compare_worker_decode(file: Vec<u8>) -> Result<String, JsError> {
         }
     }
     Ok(String::new())
+}
+
+/// Bench support: the first frame of each of `files`, all queued at once on a pool of its own
+/// with `workers` workers (started and ready first), decoded `rounds` times; the milliseconds
+/// from the first job queued to the last answer. The pool is ended after.
+#[wasm_bindgen(js_name = __benchWorkerDecode)]
+pub async fn bench_worker_decode(files: Vec<Uint8Array>, workers: u32, rounds: u32) -> Result<f64, JsError> {
+    let pool = start(workers.clamp(1, 8) as usize);
+    let files: Vec<Vec<u8>> = files.iter().map(Uint8Array::to_vec).collect();
+    let token = CancelToken::new();
+    // Warm-up, which also waits until every worker has started.
+    for file in &files {
+        let _ = decode_on(&pool, file, 0, &token).await;
+    }
+    while pool.borrow().dispatcher.ready_workers() < workers as usize && !pool.borrow().dispatcher.all_dead() {
+        crate::net::browser::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let started = js_sys::Date::now();
+    let jobs: Vec<_> = (0..rounds).flat_map(|_| files.iter().map(|file| decode_on(&pool, file, 0, &token))).collect();
+    let answers = futures_util::future::join_all(jobs).await;
+    let ms = js_sys::Date::now() - started;
+    for worker in pool.borrow().workers.iter().flatten() {
+        worker.terminate();
+    }
+    if answers.iter().any(|a| !matches!(a, Offload::Done(_))) {
+        return Err(JsError::new("a decode worker did not answer"));
+    }
+    Ok(ms)
 }

@@ -113,7 +113,10 @@ test('IID STUDY by UID in a cross-site iframe: token by postMessage, the exact p
   // Headless Chromium denies a cross-site frame its storage: the viewer says so once and works.
   assert.equal(await frame.locator('[data-testid=viewer-memory-only]').count(), 1);
   // It decodes in workers of its own origin, started from its own folder's script.
-  const mode = await frame.evaluate(async () => (await import(new URL('emr_imaging.js', location.href).href)).decodeMode());
+  const mode = await frame.evaluate(async () => {
+    const script = document.querySelector('script[type=module][src]').src;
+    return (await import(new URL('emr_imaging.js', script).href)).decodeMode();
+  });
   assert.equal(mode.mode, 'workers', JSON.stringify(mode));
   const proxyOrigin = new URL(requireEnv('E2E_PROXY_URL')).origin;
   assert.ok(withAuth(requests).some((r) => r.authorization === 'Bearer e2e-hosted'), 'the token came by postMessage');

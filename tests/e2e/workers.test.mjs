@@ -97,3 +97,30 @@ test('workers: a worker script that cannot load leaves decoding to the main thre
   assert.deepEqual(problems.filter((p) => !p.includes('decode_worker.js')), []);
   await page.close();
 });
+
+/** Compressed (JPEG family or RLE) by the transfer syntax in the file meta. */
+function compressed(file) {
+  const head = fs.readFileSync(file).subarray(0, 2048).toString('latin1');
+  return /1\.2\.840\.10008\.1\.2\.(4\.\d+|5)\0?/.test(head);
+}
+
+test('workers: decode throughput, two workers vs one (printed, not asserted)', async () => {
+  const files = [...new Set(['E2E_DATA', 'E2E_VIEWER_DATA', 'E2E_SAMPLE_DATA', 'E2E_CORPUS'].flatMap((v) => dicomFiles(process.env[v])))]
+    .filter(compressed);
+  if (files.length === 0) return;
+  const { page } = await demoPage();
+  const b64s = files.map((f) => fs.readFileSync(f).toString('base64'));
+  const result = await page.evaluate(async (b64s) => {
+    const m = await import('/pkg/emr_imaging.js');
+    const bytes = b64s.map((b) => Uint8Array.from(atob(b), (c) => c.charCodeAt(0)));
+    const runs = { 1: [], 2: [] };
+    for (let i = 0; i < 3; i++) {
+      for (const n of [1, 2]) runs[n].push(await m.__benchWorkerDecode(bytes, n, 4));
+    }
+    const median = (v) => v.sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    return { one: median(runs[1]), two: median(runs[2]), cores: navigator.hardwareConcurrency };
+  }, b64s);
+  console.log(`decode throughput: ${files.length} compressed files × 4, one worker ${result.one.toFixed(1)} ms, `
+    + `two workers ${result.two.toFixed(1)} ms: ${(result.one / result.two).toFixed(2)}× (${result.cores} cores)`);
+  await page.close();
+});
