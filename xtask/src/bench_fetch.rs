@@ -49,6 +49,8 @@ pub fn run(flags: &Flags) -> Result<()> {
     run_cmd(
         Command::new(install::wasm_bindgen_bin()).args(["--target", "web", "--out-name", "emr_imaging", "--out-dir"]).arg(&pkg).arg(&wasm),
     )?;
+    // The decode worker loads the glue beside it, as in the package.
+    std::fs::copy(root.join("js/decode_worker.js"), pkg.join("decode_worker.js")).context("copying the decode worker")?;
     std::fs::write(www.join("bench-fetch.html"), PAGE)?;
     std::fs::write(www.join("bench-fetch.mjs"), PAGE_JS)?;
     if !root.join("bench/node_modules/playwright-core").is_dir() {

@@ -112,7 +112,9 @@ pub async fn bench_open_study(fhir_base: String, patient_id: String, study_uid: 
         bridge.set_persistent(tier.map(|t| Rc::new(t) as Rc<dyn PersistentTier>));
     }
     let marks = Rc::new(Marks::default());
-    let session = Session::new(bridge, SessionConfig::default(), marks.clone());
+    // Decoded as the component decodes: in the page's decode workers.
+    let session =
+        Session::new(bridge, SessionConfig::default(), marks.clone()).with_decoder(Rc::new(emr_imaging::imaging::workers::Workers));
     session.fetch_studies(&patient_id).await.map_err(|e| err(&e))?;
     if let Some(banner) = session.show_studies(std::slice::from_ref(&study_uid)).map_err(|e| err(&e))? {
         session.load_banner(&banner).await.map_err(|e| err(&e))?;
