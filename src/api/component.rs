@@ -151,6 +151,7 @@ impl EmrImagingComponent {
             let session = Session::new(bridge, options.session_config(), face.clone())
                 .with_audit(auditor.clone())
                 .with_decoder(Rc::new(crate::imaging::workers::Workers));
+            crate::imaging::workers::warm_up();
             session.set_token(options.token.clone());
             if let Some(provider) = &options.token_provider {
                 session.set_token_provider(token_provider(provider.clone()));

@@ -26,9 +26,18 @@ pub enum Offload {
 /// so the caller keeps its buffer; the future resolves when a worker answered.
 pub trait FrameDecoder {
     fn decode(&self, bytes: &[u8], index: u32, cancel: &CancelToken) -> LocalBoxFuture<'static, Offload>;
-    /// False once it can take no more work (every worker failed): the caller decodes here, as
-    /// if it had none.
-    fn available(&self) -> bool;
+    /// Whether it takes this instance now; if not, the caller decodes it here (no worker is
+    /// ready yet or any more, or the decode is not worth the round trip).
+    fn takes(&self, bytes: &[u8]) -> bool;
+}
+
+/// Whether a worker is worth its copies for this instance: an encapsulated (compressed) frame,
+/// whose decode is the cost. A native frame's decode is about one copy of its samples, less
+/// than the copies of a round trip to a worker.
+pub fn worth_offloading(bytes: &[u8]) -> bool {
+    dicom_parser_lite::DicomBuffer::new(bytes)
+        .parse()
+        .is_ok_and(|file| !dicom_parser_lite::transfer_syntax::is_native(file.transfer_syntax_uid()))
 }
 
 /// Workers for a machine with `hardware_concurrency` logical cores: one core stays with the

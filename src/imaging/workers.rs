@@ -3,11 +3,12 @@
 //! turn frames into stored values. Files go to a worker and samples come back as transferred
 //! ArrayBuffers. One pool serves every component on the page; it starts on first use.
 //!
-//! If no worker starts (no `Worker`, a CSP without `worker-src 'self'`, the script missing),
-//! every decode reports [`Offload::Unavailable`] and the session decodes on the main thread, as
-//! [`decode_mode`] tells the host.
+//! Until a worker is ready, and for good if none starts (no `Worker`, a CSP without
+//! `worker-src 'self'`, the script missing), the session decodes on the main thread, as
+//! [`decode_mode`] tells the host. Native (uncompressed) frames are decoded there too: their
+//! decode is a copy, cheaper than the round trip.
 
-use super::decoder::{pool_size, Dispatcher, FrameDecoder, Offload, Step};
+use super::decoder::{pool_size, worth_offloading, Dispatcher, FrameDecoder, Offload, Step};
 use super::ImagingError;
 use crate::net::CancelToken;
 use dicom_parser_lite::pixel::{Frame, ImageInfo, Photometric, Samples};
@@ -177,6 +178,12 @@ fn died(pool: &Rc<RefCell<Pool>>, w: usize) {
     run(pool, |d| d.failed(w));
 }
 
+/// Starts the page's pool if it is not running, so its workers are ready when the first
+/// compressed image arrives (until then, images are decoded here).
+pub fn warm_up() {
+    let _ = pool();
+}
+
 /// The page's decode workers as a [`FrameDecoder`].
 #[derive(Clone, Copy, Default)]
 pub struct Workers;
@@ -195,8 +202,8 @@ impl FrameDecoder for Workers {
         decode_on(&pool(), bytes, index, cancel)
     }
 
-    fn available(&self) -> bool {
-        !pool().borrow().dispatcher.all_dead()
+    fn takes(&self, bytes: &[u8]) -> bool {
+        pool().borrow().dispatcher.ready_workers() > 0 && worth_offloading(bytes)
     }
 }
 

@@ -2,8 +2,9 @@
 //! study's reports beside it, then a thumbnail of every other series, then those series
 //! fetched into the cache (so choosing one in the strip waits for no network).
 //!
-//! Each instance is decoded on its own turn of the event loop (a yield between instances), so
-//! input and redraws are served while a series loads. Every decoded instance is verified
+//! Instances are decoded in slices of the event loop (a yield once the thread was held for
+//! [`YIELD_AFTER_MS`]), or by the decode workers, so input and redraws are served while a
+//! series loads. Every decoded instance is verified
 //! against the patient in context before it joins the stack; one that is not this patient's
 //! blocks the viewport.
 
@@ -18,6 +19,10 @@ use std::time::Duration;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
+
+/// How long the stack may hold the thread before input and paint get a turn (well under a
+/// 16 ms frame; the longest task stays far below 50 ms).
+const YIELD_AFTER_MS: f64 = 8.0;
 
 /// Instances requested ahead of the one being decoded.
 pub(super) const FETCH_AHEAD: usize = 4;
@@ -102,14 +107,15 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 let context = context.clone();
                 async move {
                     let bytes = self.bridge.get_instance(study, series_uid, &instance.uid, &token).await;
-                    let decoded = match (&bytes, self.offload().is_some()) {
-                        (Ok(bytes), true) => Some(self.decode_verified(bytes, 0, &context, &token).await),
+                    let decoded = match &bytes {
+                        Ok(bytes) if self.offload(bytes).is_some() => Some(self.decode_verified(bytes, 0, &context, &token).await),
                         _ => None,
                     };
                     (instance, bytes, decoded)
                 }
             })
             .buffered(FETCH_AHEAD);
+        let mut held_since = self.now_ms();
         while let Some((instance, bytes, decoded)) = fetched.next().await {
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
@@ -159,9 +165,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 self.screen.apply(Update::StackTotal(loaded));
                 break;
             }
-            // Decoded here: give input and paint a turn. A worker's answer was a turn already.
-            if !decoded_elsewhere {
+            // Input and paint get a turn once the thread was held for a slice (a worker's
+            // answer was a turn already). Not a turn per instance: a browser's zero-delay
+            // timer waits 4 ms once nested, which alone cost seconds on a long series.
+            if decoded_elsewhere {
+                held_since = self.now_ms();
+            } else if self.now_ms() - held_since >= YIELD_AFTER_MS {
                 self.yield_now().await;
+                held_since = self.now_ms();
             }
         }
         if let Some(middle) = frames.get(geometry::middle(frames.len())) {
@@ -245,9 +256,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
         self.state.borrow().stack.as_ref().is_some_and(|(_, series)| series == series_uid)
     }
 
-    /// The decoder off the main thread, while it can take work.
-    fn offload(&self) -> Option<&std::rc::Rc<dyn crate::imaging::decoder::FrameDecoder>> {
-        self.decoder.as_ref().filter(|d| d.available())
+    /// The decoder off the main thread, if it takes `bytes`.
+    fn offload(&self, bytes: &[u8]) -> Option<&std::rc::Rc<dyn crate::imaging::decoder::FrameDecoder>> {
+        self.decoder.as_ref().filter(|d| d.takes(bytes))
     }
 
     /// Frame `index` of `bytes`, decoded by the session's decoder (the decode workers) when it
@@ -260,7 +271,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         context: &Arc<PatientContext>,
         cancel: &CancelToken,
     ) -> Option<Result<VerifiedImage, VerifyError>> {
-        if let Some(decoder) = self.offload() {
+        if let Some(decoder) = self.offload(bytes) {
             match decoder.decode(bytes, index, cancel).await {
                 Offload::Done(frame) => return Some(frame.map_err(VerifyError::from).and_then(|f| verify_frame(bytes, index, f, context))),
                 Offload::Cancelled => return None,

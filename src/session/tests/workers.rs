@@ -91,7 +91,7 @@ impl FrameDecoder for Decoder {
         }))
     }
 
-    fn available(&self) -> bool {
+    fn takes(&self, _bytes: &[u8]) -> bool {
         !self.0.dead
     }
 }
