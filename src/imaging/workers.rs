@@ -47,6 +47,10 @@ struct Pool {
 
 thread_local! {
     static POOL: RefCell<Option<Rc<RefCell<Pool>>>> = const { RefCell::new(None) };
+    /// Frames the workers decoded, for [`decode_mode`].
+    static DECODED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    /// Test support: native frames go to the workers too ([`offload_native`]).
+    static OFFLOAD_NATIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The page's pool, started on first call.
@@ -160,6 +164,7 @@ fn answered(pool: &Rc<RefCell<Pool>>, w: usize, event: JsValue) {
         _ => {
             let reply = pool.borrow_mut().running.get_mut(w).and_then(Option::take);
             if let Some(reply) = reply {
+                DECODED.with(|n| n.set(n.get().saturating_add(1)));
                 let _ = reply.send(Offload::Done(frame_from_js(&data)));
             }
             run(pool, |d| d.finished(w));
@@ -203,16 +208,17 @@ impl FrameDecoder for Workers {
     }
 
     fn takes(&self, bytes: &[u8]) -> bool {
-        pool().borrow().dispatcher.ready_workers() > 0 && worth_offloading(bytes)
+        pool().borrow().dispatcher.ready_workers() > 0 && (OFFLOAD_NATIVE.with(std::cell::Cell::get) || worth_offloading(bytes))
     }
 }
 
-/// How this page decodes: `{ mode: "workers" | "starting" | "main-thread", workers }`. The
+/// How this page decodes: `{ mode: "workers" | "starting" | "main-thread", workers, decoded }`
+/// (`decoded`: frames the workers decoded so far). The
 /// host's one place to learn that workers could not start (never logged).
 #[wasm_bindgen(typescript_custom_section)]
 const DECODE_MODE: &str = r#"
 /** Where this page decodes images: in `workers` decode workers, or on the main thread when none could start. */
-export interface DecodeMode { mode: "workers" | "starting" | "main-thread"; workers: number }
+export interface DecodeMode { mode: "workers" | "starting" | "main-thread"; workers: number; decoded: number }
 "#;
 
 #[wasm_bindgen(js_name = decodeMode, unchecked_return_type = "DecodeMode")]
@@ -237,7 +243,15 @@ pub fn decode_mode() -> JsValue {
     let out = Object::new();
     let _ = Reflect::set(&out, &"mode".into(), &mode.into());
     let _ = Reflect::set(&out, &"workers".into(), &(workers as u32).into());
+    let _ = Reflect::set(&out, &"decoded".into(), &DECODED.with(std::cell::Cell::get).into());
     out.into()
+}
+
+/// Test support: send native (uncompressed) frames to the workers as well, so a test data set
+/// without compressed files still goes through them.
+#[wasm_bindgen(js_name = __offloadNative)]
+pub fn offload_native(on: bool) {
+    OFFLOAD_NATIVE.with(|flag| flag.set(on));
 }
 
 /// The worker's side (called by `decode_worker.js`): frame `index` of a Part 10 file to its

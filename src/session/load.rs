@@ -2,9 +2,8 @@
 //! study's reports beside it, then a thumbnail of every other series, then those series
 //! fetched into the cache (so choosing one in the strip waits for no network).
 //!
-//! Instances are decoded in slices of the event loop (a yield once the thread was held for
-//! [`YIELD_AFTER_MS`]), or by the decode workers, so input and redraws are served while a
-//! series loads. Every decoded instance is verified
+//! Each instance is decoded on its own turn of the event loop (a yield between instances), or
+//! by the decode workers, so input and redraws are served while a series loads. Every decoded instance is verified
 //! against the patient in context before it joins the stack; one that is not this patient's
 //! blocks the viewport.
 
@@ -19,10 +18,6 @@ use std::time::Duration;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
-
-/// How long the stack may hold the thread before input and paint get a turn (well under a
-/// 16 ms frame; the longest task stays far below 50 ms).
-const YIELD_AFTER_MS: f64 = 8.0;
 
 /// Instances requested ahead of the one being decoded.
 pub(super) const FETCH_AHEAD: usize = 4;
@@ -115,7 +110,6 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 }
             })
             .buffered(FETCH_AHEAD);
-        let mut held_since = self.now_ms();
         while let Some((instance, bytes, decoded)) = fetched.next().await {
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
@@ -165,14 +159,9 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 self.screen.apply(Update::StackTotal(loaded));
                 break;
             }
-            // Input and paint get a turn once the thread was held for a slice (a worker's
-            // answer was a turn already). Not a turn per instance: a browser's zero-delay
-            // timer waits 4 ms once nested, which alone cost seconds on a long series.
-            if decoded_elsewhere {
-                held_since = self.now_ms();
-            } else if self.now_ms() - held_since >= YIELD_AFTER_MS {
+            // Decoded here: give input and paint a turn. A worker's answer was a turn already.
+            if !decoded_elsewhere {
                 self.yield_now().await;
-                held_since = self.now_ms();
             }
         }
         if let Some(middle) = frames.get(geometry::middle(frames.len())) {
