@@ -110,7 +110,9 @@ test('IID STUDY by UID in a cross-site iframe: token by postMessage, the exact p
   // The invoker: the site's diagnostic viewer, for this study, and no token in the link.
   const link = await frame.locator('[data-testid=open-diagnostic]').getAttribute('href');
   assert.equal(link, `https://diagnostic.example/IHEInvokeImageDisplay?requestType=STUDY&studyUID=${study.uid}`);
-  // Headless Chromium denies a cross-site frame its storage: the viewer says so once and works.
+  // Headless Chromium denies a cross-site frame its storage: the viewer says so once and works
+  // (the refusal may arrive after the first image: the decode workers start beside it).
+  await frame.locator('[data-testid=viewer-memory-only]').waitFor({ timeout: 10000 });
   assert.equal(await frame.locator('[data-testid=viewer-memory-only]').count(), 1);
   // It decodes in workers of its own origin, started from its own folder's script.
   const mode = await frame.evaluate(async () => {
