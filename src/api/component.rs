@@ -578,7 +578,7 @@ fn token_provider(f: js_sys::Function) -> crate::net::TokenProvider {
 
 /// Plain JS objects by way of JSON text: one serializer (serde_json's) serves every value,
 /// and `JSON.parse` builds the objects natively.
-fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
+pub(super) fn to_js<T: serde::Serialize>(value: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()).into_js())?;
     js_sys::JSON::parse(&text)
 }

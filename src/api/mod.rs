@@ -33,3 +33,11 @@ mod viewer;
 
 #[cfg(target_arch = "wasm32")]
 pub use component::EmrImagingComponent;
+
+/// `N` bytes from the browser's CSPRNG (`crypto.getRandomValues`); `None` without one.
+#[cfg(target_arch = "wasm32")]
+fn crypto_random<const N: usize>() -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    web_sys::window()?.crypto().ok()?.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(bytes)
+}

@@ -28,10 +28,7 @@ pub(crate) struct Granted {
 }
 
 fn random() -> Result<[u8; RANDOM_BYTES], SmartError> {
-    let mut bytes = [0u8; RANDOM_BYTES];
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok()).ok_or(SmartError::Settings("this browser has no crypto".into()))?;
-    crypto.get_random_values_with_u8_array(&mut bytes).map_err(|_| SmartError::Settings("this browser gave no random numbers".into()))?;
-    Ok(bytes)
+    super::crypto_random().ok_or(SmartError::Settings("this browser gave no random numbers".into()))
 }
 
 /// The tab's sessionStorage, or why the launch cannot use it (a cross-site frame may be denied

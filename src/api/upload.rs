@@ -546,12 +546,9 @@ fn now() -> (String, String) {
 
 /// 16 bytes from the browser's CSPRNG.
 fn random_bytes() -> Option<[u8; 16]> {
-    let mut bytes = [0u8; 16];
-    let crypto = web_sys::window()?.crypto().ok()?;
-    crypto.get_random_values_with_u8_array(&mut bytes).ok()?;
-    Some(bytes)
+    super::crypto_random()
 }
 
 fn to_js<T: serde::Serialize>(value: &T) -> JsValue {
-    serde_json::to_string(value).ok().and_then(|t| js_sys::JSON::parse(&t).ok()).unwrap_or(JsValue::NULL)
+    super::component::to_js(value).unwrap_or(JsValue::NULL)
 }
