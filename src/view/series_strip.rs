@@ -104,7 +104,9 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                             })
                         }
                     };
-                    let progress = (item.total > 0 && item.loaded > 0 && item.loaded < item.total).then(|| {
+                    // An idle series keeps the bar's space, so the strip and the viewport under it do
+                    // not change height (and the fit zoom does not jump) when a prefetch ends.
+                    let progress = if item.total > 0 && item.loaded > 0 && item.loaded < item.total {
                         let pct = item.loaded * 100 / item.total.max(1);
                         view! {
                             <span class="emr-mini-progress" role="progressbar" aria-label=t.series_loading data-testid="series-progress"
@@ -112,7 +114,10 @@ pub fn SeriesStrip(store: Store) -> impl IntoView {
                                 <span style=format!("width:{pct}%")></span>
                             </span>
                         }
-                    });
+                        .into_any()
+                    } else {
+                        view! { <span class="emr-mini-progress emr-idle" aria-hidden="true"></span> }.into_any()
+                    };
                     let thumb = item.thumb.clone().map(|image| view! { <Thumb image=image store=store_for_items.clone() /> });
                     view! {
                         <button type="button" class="emr-series" data-series-uid=item.uid.clone() aria-pressed=move || is_current().to_string()

@@ -43,6 +43,7 @@ pub const CSS: &str = r#"
 .emr-imaging .emr-key-badge{position:absolute;top:2px;left:2px;color:#1b1f24;background:#ffd54f;font-size:10px;font-weight:700;padding:0 3px;border-radius:2px}
 .emr-imaging .emr-key{color:#1b1f24;background:#ffd54f;font-weight:700;padding:0 4px;border-radius:2px}
 .emr-imaging .emr-mini-progress{height:3px;background:var(--emr-border);display:block}
+.emr-imaging .emr-mini-progress.emr-idle{visibility:hidden}
 .emr-imaging .emr-mini-progress span,.emr-imaging .emr-progress span{display:block;height:100%;background:var(--emr-accent)}
 .emr-imaging .emr-panes{flex:1;display:flex;gap:4px;min-width:0;min-height:0}
 .emr-imaging .emr-pane{flex:1;display:flex;flex-direction:column;min-width:0;min-height:0}

@@ -150,7 +150,16 @@ test('series-loaded arrives once per loaded series, to on() and as a DOM event, 
     const { EMRImagingComponent } = await import('/pkg/index.js');
     const host = document.body.appendChild(document.createElement('div'));
     host.style.cssText = 'display:block;height:400px';
-    window.loads = { on: [], dom: [], opened: [] };
+    window.loads = { on: [], dom: [], opened: [], sizes: [] };
+    // The viewport's size once an image is drawn: a series' progress bar coming or going must not
+    // move it (it did, by 3 px, which re-fit the zoom under a clinician's pointer).
+    const sizes = new ResizeObserver(([entry]) => {
+      if (host.querySelector('[data-testid=viewport-canvas]')?.width > 0) window.loads.sizes.push(`${entry.contentRect.width}x${entry.contentRect.height}`);
+    });
+    new MutationObserver((_, watch) => {
+      const viewport = host.querySelector('[data-testid=viewport]');
+      if (viewport) { sizes.observe(viewport); watch.disconnect(); }
+    }).observe(host, { subtree: true, childList: true });
     const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', token: 'e2e-series' });
     viewer.mount(host);
     viewer.on('series-loaded', (d) => window.loads.on.push(d));
@@ -176,6 +185,8 @@ test('series-loaded arrives once per loaded series, to on() and as a DOM event, 
     assert.ok(Math.abs(detail.bytes - stored) <= stored * 0.1, `bytes ${detail.bytes} against ${stored} stored`);
     assert.ok(Number.isFinite(detail.ms) && detail.ms >= 0 && detail.ms < 120000, `ms ${detail.ms}`);
   }
+  assert.ok(loads.sizes.length >= 1, 'the viewport was measured with an image drawn');
+  assert.ok(new Set(loads.sizes).size <= 1, `the viewport kept its size while series loaded: ${loads.sizes}`);
   await page.evaluate(() => window.viewer.destroy());
   assert.deepEqual(problems, []);
   await page.close();
