@@ -1,14 +1,16 @@
 // cargo xtask bench-fetch, browser side:
-//   node fetch.mjs PAGE_URL FHIR_BASE PATIENT STUDY SAMPLES PROFILE_DIR LONG_PATIENT LONG_STUDY
-//   → one JSON line on stdout.
+//   node fetch.mjs PAGE_URL FHIR_BASE PATIENT STUDY SAMPLES PROFILE_DIR LONG_PATIENT LONG_STUDY CONCURRENCY [CPU_PROFILE]
+//   → one JSON line on stdout. With CPU_PROFILE, one more open of the long study runs under
+//   Chromium's sampling profiler: the profile is written there (open it in DevTools) and the
+//   functions with the most self time are printed on stderr.
 // A persistent Chromium profile keeps IndexedDB on disk as for a user; the page is reloaded
 // between the cold load and the IndexedDB loads, so nothing is left in wasm memory.
 import { createRequire } from 'node:module';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
-const [url, fhir, patient, study, samplesArg, profile, longPatient, longStudy] = process.argv.slice(2);
+const [url, fhir, patient, study, samplesArg, profile, longPatient, longStudy, concurrency, cpuProfile] = process.argv.slice(2);
 const samples = Math.max(1, Number(samplesArg) || 3);
 
 rmSync(profile, { recursive: true, force: true });
@@ -21,6 +23,23 @@ const median = (runs) => {
   const sorted = [...runs].sort((a, b) => a.ms - b.ms);
   return sorted[Math.floor(sorted.length / 2)];
 };
+/** The 30 functions with the most self time in a CDP CPU profile, and the share of each. */
+function printSelfTimes(cpu, openMs) {
+  const byNode = new Map(cpu.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const deltas = cpu.timeDeltas;
+  for (let i = 0; i < cpu.samples.length; i++) {
+    const frame = byNode.get(cpu.samples[i]).callFrame;
+    const name = `${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}`;
+    self.set(name, (self.get(name) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
+  }
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  process.stderr.write(`profiled open: ${openMs.toFixed(1)} ms to all slices; ${total.toFixed(1)} ms sampled\n`);
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
+    process.stderr.write(`${ms.toFixed(1).padStart(9)} ms ${((100 * ms) / total).toFixed(1).padStart(5)} %  ${name}\n`);
+  }
+}
+
 try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e}\n`));
@@ -65,7 +84,31 @@ try {
     await fresh();
     open.push(await run((attempt) => `bench-open-${i}-${attempt}`, 'runOpen', longPatient, longStudy));
   }
-  const openMedian = { ...median(open.map((o) => ({ ...o, ms: o.allMs }))), firstMs: median(open.map((o) => ({ ms: o.firstMs }))).ms };
+  if (cpuProfile) {
+    await fresh();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    const profiled = await run((attempt) => `bench-profile-${attempt}`, 'runOpen', longPatient, longStudy);
+    const { profile: cpu } = await cdp.send('Profiler.stop');
+    writeFileSync(cpuProfile, JSON.stringify(cpu));
+    printSelfTimes(cpu, profiled.allMs);
+  }
+  const plain = [];
+  for (let i = 0; i < samples; i++) {
+    await fresh();
+    plain.push(await page.evaluate((n) => window.runPlainFetch(n), Number(concurrency)));
+  }
+  const medianOf = (key) => median(plain.map((p) => ({ ...p, ms: p[key] })));
+  const openMedian = {
+    ...median(open.map((o) => ({ ...o, ms: o.allMs }))),
+    firstMs: median(open.map((o) => ({ ms: o.firstMs }))).ms,
+    plainMs: medianOf('plainMs').plainMs,
+    plainBytes: medianOf('plainMs').plainBytes,
+    plainSeriesMs: medianOf('plainSeriesMs').plainSeriesMs,
+    plainSeriesBytes: medianOf('plainSeriesMs').plainSeriesBytes,
+  };
   process.stdout.write(JSON.stringify({ cold, warm: median(warm), network: median(network), open: openMedian, retries }) + '\n');
 } finally {
   await context.close();

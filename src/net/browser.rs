@@ -57,6 +57,9 @@ impl Transport for FetchTransport {
 /// Waits `duration` on the browser's timer (zero: one turn of the event loop, so input and
 /// paint are served). Where no timer can be set it returns at once rather than never.
 pub(crate) async fn sleep(duration: Duration) {
+    if duration.is_zero() {
+        return next_turn().await;
+    }
     let ms = duration.as_millis().min(i32::MAX as u128) as i32;
     let promise = Promise::new(&mut |resolve, _| {
         let scheduled = web_sys::window().is_some_and(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms).is_ok());
@@ -65,6 +68,30 @@ pub(crate) async fn sleep(duration: Duration) {
         }
     });
     let _ = JsFuture::from(promise).await;
+}
+
+/// One turn of the event loop: a message posted to a channel of our own is a new task, so input
+/// and paint come first, without the ≥ 4 ms that browsers add to a zero timeout nested five
+/// deep (a series load yields once per instance). Falls back to a zero timeout.
+async fn next_turn() {
+    let channel = web_sys::MessageChannel::new().ok();
+    let promise = Promise::new(&mut |resolve, _| {
+        let posted = channel.as_ref().is_some_and(|c| {
+            c.port1().set_onmessage(Some(&resolve));
+            c.port2().post_message(&JsValue::UNDEFINED).is_ok()
+        });
+        let scheduled =
+            posted || web_sys::window().is_some_and(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+    // Held (and closed) here, so the channel outlives its message.
+    if let Some(c) = channel {
+        c.port1().close();
+        c.port2().close();
+    }
 }
 
 /// Why a fetch was aborted, if it was.

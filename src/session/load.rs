@@ -19,8 +19,8 @@ use std::time::Duration;
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 
-/// Instances requested ahead of the one being decoded.
-pub(super) const FETCH_AHEAD: usize = 4;
+/// Instance requests in flight while a series loads: the scheduler's per-origin limit.
+pub(super) const FETCH_AHEAD: usize = 6;
 
 /// The strip's entries for a study, in display order, before anything is loaded: its image
 /// series, then its document series (key objects, reports, …), listed for what they are.
@@ -91,79 +91,103 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let mut loaded = 0;
         let mut bytes_held = 0usize;
         let mut bytes_received = 0u64;
-        // A few requests in flight, results taken in display order (`buffered` keeps order).
-        // With decode workers, each instance's first frame is decoded as soon as it arrives,
-        // so the workers decode side by side while the main thread only verifies and stacks.
+        // Requests in flight, results taken in display order (`buffered` keeps order). With
+        // decode workers, each instance's first frame is decoded as soon as it arrives, so the
+        // workers decode side by side while the main thread only verifies and stacks. The
+        // fetching runs beside the stacking, so requests go on while an instance is decoded here
+        // or the load yields (polled from inside the stacking loop, it stood still meanwhile).
         let token = generation.token().clone();
         let context = self.context().ok_or(SessionError::Superseded)?;
-        let mut fetched = futures_util::stream::iter(instances.iter())
-            .map(|instance| {
-                let token = token.clone();
-                let context = context.clone();
-                async move {
-                    let bytes = self.bridge.get_instance(study, series_uid, &instance.uid, &token).await;
-                    let decoded = match &bytes {
-                        Ok(bytes) if self.offload(bytes).is_some() => Some(self.decode_verified(bytes, 0, &context, &token).await),
-                        _ => None,
-                    };
-                    (instance, bytes, decoded)
+        let (arrived, mut arrivals) = futures_channel::mpsc::unbounded();
+        let fetching = async {
+            let arrived = arrived;
+            let mut fetched = futures_util::stream::iter(instances.iter())
+                .map(|instance| {
+                    let token = token.clone();
+                    let context = context.clone();
+                    async move {
+                        let bytes = self.bridge.get_instance(study, series_uid, &instance.uid, &token).await;
+                        let decoded = match &bytes {
+                            Ok(bytes) if self.offload(bytes).is_some() => Some(self.decode_verified(bytes, 0, &context, &token).await),
+                            _ => None,
+                        };
+                        (instance, bytes, decoded)
+                    }
+                })
+                .buffered(FETCH_AHEAD);
+            while let Some(item) = fetched.next().await {
+                if arrived.unbounded_send(item).is_err() {
+                    break;
                 }
-            })
-            .buffered(FETCH_AHEAD);
-        while let Some((instance, bytes, decoded)) = fetched.next().await {
-            if !generation.is_current() {
-                return Err(SessionError::Superseded);
             }
-            let bytes = bytes?;
-            bytes_received += bytes.len() as u64;
-            let decoded_elsewhere = decoded.is_some();
-            let first = match decoded {
-                Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
-                None => self.verified(decode_for(&bytes, &context))?,
-            };
-            let frame_count = first.header.number_of_frames;
-            let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
-            bytes_held += frame_bytes.saturating_mul(frame_count as usize);
-            if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
-                self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
-            }
-            let was_empty = frames.is_empty();
-            frames.push(first.clone());
-            self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image: first });
-            // Further frames of a multi-frame instance: one per turn of the event loop.
-            for index in 1..frame_count {
-                self.yield_now().await;
+        };
+        let stacking = async {
+            while let Some((instance, bytes, decoded)) = arrivals.next().await {
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
-                let decoded = self.decode_verified(&bytes, index, &context, &token).await.ok_or(SessionError::Superseded)?;
-                if !generation.is_current() {
-                    return Err(SessionError::Superseded);
+                let bytes = bytes?;
+                bytes_received += bytes.len() as u64;
+                let decoded_elsewhere = decoded.is_some();
+                let first = match decoded {
+                    Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
+                    None => self.verified(decode_for(&bytes, &context))?,
+                };
+                let frame_count = first.header.number_of_frames;
+                let frame_bytes =
+                    first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
+                bytes_held += frame_bytes.saturating_mul(frame_count as usize);
+                if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
+                    self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
                 }
-                let image = self.verified(decoded)?;
-                frames.push(image.clone());
-                self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image });
-            }
-            loaded += 1;
-            self.screen.apply(Update::StackInstanceDone);
-            self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded, total });
-            if was_empty {
-                self.audit_read(study, series_uid);
-                let showing = self.state.borrow().shown.clone();
-                // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
-                if showing != Some((series_uid.to_string(), instance.uid.clone())) {
-                    self.screen.apply(Update::ShowFrame(0));
+                let was_empty = frames.is_empty();
+                frames.push(first.clone());
+                self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image: first });
+                // Further frames of a multi-frame instance: one per turn of the event loop.
+                for index in 1..frame_count {
+                    self.yield_now().await;
+                    if !generation.is_current() {
+                        return Err(SessionError::Superseded);
+                    }
+                    let decoded = self.decode_verified(&bytes, index, &context, &token).await.ok_or(SessionError::Superseded)?;
+                    if !generation.is_current() {
+                        return Err(SessionError::Superseded);
+                    }
+                    let image = self.verified(decoded)?;
+                    frames.push(image.clone());
+                    self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image });
+                }
+                loaded += 1;
+                self.screen.apply(Update::StackInstanceDone);
+                self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded, total });
+                if was_empty {
+                    self.audit_read(study, series_uid);
+                    let showing = self.state.borrow().shown.clone();
+                    // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
+                    if showing != Some((series_uid.to_string(), instance.uid.clone())) {
+                        self.screen.apply(Update::ShowFrame(0));
+                    }
+                }
+                if bytes_held > STACK_BUDGET_BYTES {
+                    self.screen.apply(Update::StackTotal(loaded));
+                    break;
+                }
+                // Decoded here: give input and paint a turn. A worker's answer was a turn already.
+                if !decoded_elsewhere {
+                    self.yield_now().await;
                 }
             }
-            if bytes_held > STACK_BUDGET_BYTES {
-                self.screen.apply(Update::StackTotal(loaded));
-                break;
+            Ok(())
+        };
+        // The stacking decides: when it ends (done, over budget, superseded, failed), fetching stops.
+        {
+            let stacking = std::pin::pin!(stacking);
+            let fetching = std::pin::pin!(fetching);
+            match futures_util::future::select(stacking, fetching).await {
+                futures_util::future::Either::Left((stacked, _)) => stacked,
+                futures_util::future::Either::Right(((), stacking)) => stacking.await,
             }
-            // Decoded here: give input and paint a turn. A worker's answer was a turn already.
-            if !decoded_elsewhere {
-                self.yield_now().await;
-            }
-        }
+        }?;
         if let Some(middle) = frames.get(geometry::middle(frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
         }

@@ -297,6 +297,17 @@ impl Transport for HeldServers {
         let url = request.url.to_string();
         self.0.seen.borrow_mut().push(url.clone());
         // Held: wait (waking ourselves, so every executor polls again) until released or cancelled.
+        // A held request dropped after its token was cancelled counts as aborted too, as the
+        // browser's fetch is aborted by the token itself, polled or not.
+        struct Aborted<'a>(&'a HeldServers, &'a Request, Option<String>);
+        impl Drop for Aborted<'_> {
+            fn drop(&mut self) {
+                if let Some(url) = self.2.take().filter(|_| self.1.is_cancelled()) {
+                    self.0 .0.cancelled.borrow_mut().push(url);
+                }
+            }
+        }
+        let mut guard = Aborted(self, &request, Some(url.clone()));
         std::future::poll_fn(|cx| {
             if request.is_cancelled() || !self.is_held(&url) {
                 std::task::Poll::Ready(())
@@ -307,9 +318,10 @@ impl Transport for HeldServers {
         })
         .await;
         if request.is_cancelled() {
-            self.0.cancelled.borrow_mut().push(url.clone());
+            drop(guard);
             return Err(NetError::Unreachable { url, message: "aborted".into() });
         }
+        guard.2 = None;
         Ok(self.answer(&request.url))
     }
     /// Zero is one turn; anything longer ends when the test has moved the clock that far.

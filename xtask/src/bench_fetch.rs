@@ -32,6 +32,8 @@ pub fn run(flags: &Flags) -> Result<()> {
     let samples: usize = flags.value("--samples")?.map(|s| s.parse()).transpose().context("--samples")?.unwrap_or(3).max(1);
     let root = workspace_root();
     let out = crate::fuzz::target_root(&root).join("bench-fetch-out");
+    // `--profile`: one more open of the 300-slice study under Chromium's profiler.
+    let cpu_profile = flags.has("--profile").then(|| out.join("open.cpuprofile"));
     let pkg = out.join("pkg");
     let www = out.join("www");
     std::fs::create_dir_all(&www)?;
@@ -94,6 +96,12 @@ pub fn run(flags: &Flags) -> Result<()> {
     servers::fhir_transaction(&fhir_base, &testdata::viewer::fhir_transaction(&long, &format!("{proxy_url}/dicom-web")))?;
     let long_bytes: usize = long_series.instances.iter().map(|i| i.part10.len()).sum();
     let long_size = long_series.instances.first().map(|i| (i.rows, i.columns)).unwrap_or_default();
+    let url = |study: &str, series: &str, sop: &str| format!("{proxy_url}/dicom-web/studies/{study}/series/{series}/instances/{sop}");
+    let long_urls: Vec<String> =
+        long_series.instances.iter().map(|i| url(&long_study.uid, &long_series.uid, &i.sop_instance_uid)).collect();
+    let long_series_url = format!("{proxy_url}/dicom-web/studies/{}/series/{}", long_study.uid, long_series.uid);
+    // The page's plain fetch() rows read the same URLs: the browser's own floor, without us.
+    std::fs::write(www.join("bench-long.json"), serde_json::json!({ "instances": long_urls, "series": long_series_url }).to_string())?;
 
     // 4. The browser: cold (network + IndexedDB writes), then after a reload (IndexedDB), and
     //    memory-only over the network for reference.
@@ -108,6 +116,8 @@ pub fn run(flags: &Flags) -> Result<()> {
         .arg(out.join("chromium-profile"))
         .arg(&long_patient.fhir_id)
         .arg(&long_study.uid)
+        .arg(CONCURRENCY.to_string())
+        .args(cpu_profile.iter())
         .env("CHROMIUM", install::CHROMIUM);
     eprintln!("+ {}", display_cmd(&node));
     let output = node.output().context("running bench/fetch.mjs")?;
@@ -119,12 +129,10 @@ pub fn run(flags: &Flags) -> Result<()> {
         .with_context(|| format!("fetch.mjs printed {:?}", String::from_utf8_lossy(&output.stdout)))?;
 
     // 5. curl: the same WADO-RS instance URLs through the same proxy, same concurrency.
-    let url = |study: &str, series: &str, sop: &str| format!("{proxy_url}/dicom-web/studies/{study}/series/{series}/instances/{sop}");
     let urls: Vec<String> = series.instances.iter().map(|i| url(&study.uid, &series.uid, &i.sop_instance_uid)).collect();
     let (curl_ms, curl_bytes) = curl(&urls, samples)?;
-    let long_urls: Vec<String> =
-        long_series.instances.iter().map(|i| url(&long_study.uid, &long_series.uid, &i.sop_instance_uid)).collect();
     let (long_curl_ms, long_curl_bytes) = curl(&long_urls, samples)?;
+    let (series_curl_ms, series_curl_bytes) = curl(std::slice::from_ref(&long_series_url), samples)?;
     let first_uid = browser["open"]["instanceUid"].as_str().context("the open run named no first instance")?;
     let first_series = browser["open"]["seriesUid"].as_str().unwrap_or(&long_series.uid);
     let (first_curl_ms, first_curl_bytes) = curl(&[url(&long_study.uid, first_series, first_uid)], samples)?;
@@ -138,6 +146,8 @@ pub fn run(flags: &Flags) -> Result<()> {
         curl_all_bytes: long_curl_bytes,
         curl_first_ms: first_curl_ms,
         curl_first_bytes: first_curl_bytes,
+        curl_series_ms: series_curl_ms,
+        curl_series_bytes: series_curl_bytes,
     };
     print_open_table(&browser["open"], &open, long_bytes, long_size, samples);
     Ok(())
@@ -172,6 +182,8 @@ struct Open {
     curl_all_bytes: u64,
     curl_first_ms: f64,
     curl_first_bytes: u64,
+    curl_series_ms: f64,
+    curl_series_bytes: u64,
 }
 
 fn print_open_table(open: &Value, curl: &Open, stored_bytes: usize, (rows, columns): (u16, u16), samples: usize) {
@@ -185,6 +197,9 @@ fn print_open_table(open: &Value, curl: &Open, stored_bytes: usize, (rows, colum
     let rows = [
         ("browser: open to all slices decoded", num("allMs"), num("bytes"), curl.curl_all_ms),
         ("curl, the series' URLs via the proxy", curl.curl_all_ms, curl.curl_all_bytes as f64, curl.curl_all_ms),
+        ("browser, plain fetch() of those URLs (JS)", num("plainMs"), num("plainBytes"), curl.curl_all_ms),
+        ("curl, the series in one WADO-RS request", curl.curl_series_ms, curl.curl_series_bytes as f64, curl.curl_all_ms),
+        ("browser, plain fetch() of that one request", num("plainSeriesMs"), num("plainSeriesBytes"), curl.curl_all_ms),
         ("browser: open to the first image", num("firstMs"), f64::NAN, curl.curl_first_ms),
         ("curl, that one instance", curl.curl_first_ms, curl.curl_first_bytes as f64, curl.curl_first_ms),
     ];
@@ -237,5 +252,28 @@ import init, { benchFetchSeries, benchOpenStudy } from '/pkg/emr_imaging.js';
 await init();
 window.runFetch = (fhir, patient, study, partition) => benchFetchSeries(fhir, patient, study, partition);
 window.runOpen = (fhir, patient, study, partition) => benchOpenStudy(fhir, patient, study, partition);
+// The browser's own floor for the open rows: fetch() and arrayBuffer() of the same URLs, as
+// many at a time as the component and curl, nothing else.
+window.runPlainFetch = async (concurrency) => {
+  const { instances, series } = await (await fetch('/bench-long.json')).json();
+  const accept = { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' };
+  const get = async (url) => {
+    const response = await fetch(url, { headers: accept, cache: 'no-store' });
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    return (await response.arrayBuffer()).byteLength;
+  };
+  let started = performance.now();
+  let next = 0, bytes = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < instances.length) {
+      const n = await get(instances[next++]);
+      bytes += n;
+    }
+  }));
+  const plainMs = performance.now() - started;
+  started = performance.now();
+  const plainSeriesBytes = await get(series);
+  return { plainMs, plainBytes: bytes, plainSeriesMs: performance.now() - started, plainSeriesBytes };
+};
 window.benchReady = true;
 "#;

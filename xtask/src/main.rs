@@ -33,7 +33,8 @@ usage: cargo xtask <command>
                                      wasm parse, window/level and decode vs dicom-parser, a JS LUT
                                      and cornerstone's codecs,
                                      in Node and headless Chromium (ratios, no pass/fail)
-  bench-fetch [--samples N]          a 64-slice CT loaded by the component: cold, from
+  bench-fetch [--samples N] [--profile]
+                                     a 64-slice CT loaded by the component: cold, from
                                      IndexedDB after a reload, and curl (ratios, no pass/fail)
   bench --view [--slices N]          the viewer on an N-slice CT (default 300) in Chromium:
                                      longest task while loading, per-frame scroll times
