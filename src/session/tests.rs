@@ -102,6 +102,8 @@ pub(crate) struct World {
     seen: RefCell<Vec<String>>,
     /// Requests that ended cancelled while held.
     cancelled: RefCell<Vec<String>>,
+    /// A zero sleep (one turn of the event loop) waits while this is set.
+    turns_held: Cell<bool>,
     /// The transport's clock: it moves only when the test says so.
     clock: Cell<Duration>,
     /// A `next` link the study search answers with (another origin's, to test paging).
@@ -327,7 +329,7 @@ impl Transport for HeldServers {
     /// Zero is one turn; anything longer ends when the test has moved the clock that far.
     async fn sleep(&self, duration: Duration) {
         let until = self.0.clock.get() + duration;
-        until_true(|| self.0.clock.get() >= until).await
+        until_true(|| self.0.clock.get() >= until && !(duration.is_zero() && self.0.turns_held.get())).await
     }
     fn now_unix(&self) -> f64 {
         0.0
@@ -605,6 +607,31 @@ fn a_thumbnail_of_another_patient_blocks() {
     let result = block_on(session.open_patient("a"));
     assert!(matches!(result, Err(SessionError::WrongPatient(_))), "{result:?}");
     assert!(!screen.0.borrow().iter().any(|u| matches!(u, Update::Thumbnail { series_uid, .. } if series_uid == "1.1.2")));
+}
+
+#[test]
+fn a_series_requests_go_on_while_its_stacking_waits_for_a_turn() {
+    let mut w = world();
+    // Series 1.1.1 with more instances than requests in flight.
+    w.studies[0].instances = (1..=10).map(|n| instance("1.1.1", &format!("1.1.1.{n}"), A)).collect();
+    let (session, servers, screen) = session_with(w);
+    // The stacking waits for a turn of the event loop after its first instance.
+    servers.0.turns_held.set(true);
+    let stacked = || count(&screen, |u| matches!(u, Update::StackFrame { .. }));
+    let (opened, (seen, waiting)) = interleave(
+        session.open_patient("a"),
+        || true,
+        || async {
+            turns(200).await;
+            let seen = (servers.seen("/instances/1.1.1."), stacked());
+            servers.0.turns_held.set(false);
+            seen
+        },
+    );
+    opened.expect("opens");
+    assert_eq!(waiting, 1, "the stacking was waiting after its first instance");
+    assert_eq!(seen, 10, "every instance was requested while the stacking waited");
+    assert_eq!(count(&screen, |u| matches!(u, Update::StackFrame { .. })), 10);
 }
 
 #[test]
