@@ -522,7 +522,7 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
     let series = studies[0].series.iter().find(|s| s.uid == "1.2.3.7").expect("QIDO series").clone();
     let token = CancelToken::new();
     *work.borrow_mut() = Some(token.clone());
-    let report = block_on(bridge.prefetch_series(&studies[0], &series, &token)).expect("prefetch");
+    let report = block_on(bridge.prefetch_series(&studies[0], &series, &token, &mut |_| true)).expect("prefetch");
     assert_eq!(report.instances, 5);
     assert!(report.cancelled);
     assert_eq!(report.cached, 2, "the request in flight when the user moved on is not cached: {report:?}");
@@ -531,7 +531,7 @@ fn a_prefetch_runs_in_display_order_and_stale_work_is_dropped() {
         pacs.seen().iter().filter(|s| s.path.contains("/instances/")).map(|s| s.path.rsplit('/').next().unwrap().to_string()).collect();
     assert_eq!(fetched, ["1.2.3.7.1", "1.2.3.7.2", "1.2.3.7.3"], "display order, and nothing after the cancel");
     // New work after the cancel runs normally; the cached two are served from memory.
-    let again = block_on(bridge.prefetch_series(&studies[0], &series, &CancelToken::new())).expect("prefetch again");
+    let again = block_on(bridge.prefetch_series(&studies[0], &series, &CancelToken::new(), &mut |_| true)).expect("prefetch again");
     assert_eq!((again.cached, again.cancelled), (5, false));
     let total = pacs.seen().iter().filter(|s| s.path.contains("/instances/")).count();
     assert_eq!(total, 3 + 3, "only the three not cached are fetched again");

@@ -401,7 +401,7 @@ fn prefetch_loads_a_series_that_is_then_served_from_memory() {
     let studies = block_on(bridge.get_patient_studies(patient["fhir_id"].as_str().unwrap())).unwrap();
     let study = studies.iter().find(|s| s.study_uid == ct["uid"].as_str().unwrap()).unwrap();
     let series = &study.series[0];
-    let report = block_on(bridge.prefetch_series(study, series, &CancelToken::new())).expect("prefetch");
+    let report = block_on(bridge.prefetch_series(study, series, &CancelToken::new(), &mut |_| true)).expect("prefetch");
     let slices = ct["series"][0]["instances"].as_array().unwrap().len();
     assert_eq!((report.instances, report.cached, report.cancelled), (slices, slices, false), "{report:?}");
     assert!(report.failed.is_empty());

@@ -7,9 +7,11 @@
 
 pub mod rendered;
 mod report;
+mod streamed;
 mod study;
 mod uploaded;
 
+pub use streamed::{worth_streaming, Streamed, FETCH_AHEAD};
 pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
@@ -121,6 +123,8 @@ pub struct Prefetched {
     pub instances: usize,
     /// Of those, now in the cache (fetched or already there).
     pub cached: usize,
+    /// The bytes of those cached.
+    pub bytes: u64,
     /// Instances that failed, with the reason.
     pub failed: Vec<(String, BridgeError)>,
     /// True if the work was cancelled before it finished (the user moved on).
@@ -488,7 +492,7 @@ impl<T: Transport> ImagingBridge<T> {
         priority: Priority,
         work: &CancelToken,
     ) -> Result<Option<Rc<Vec<u8>>>, BridgeError> {
-        let key = image_key(&study.study_uid, series_uid, instance_uid, 0, "application/dicom");
+        let key = instance_key(&study.study_uid, series_uid, instance_uid);
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
             return Ok(Some(hit));
         }
@@ -540,27 +544,11 @@ impl<T: Transport> ImagingBridge<T> {
         }
         Ok(Some(bytes))
     }
+}
 
-    /// Loads a series into the cache in display order at prefetch priority: the scheduler
-    /// serves it after visible images and thumbnails, at most its per-origin limit at a time,
-    /// and drops what is left when the user moves on (`work` cancelled).
-    pub async fn prefetch_series(&self, study: &Study, series: &SeriesRef, work: &CancelToken) -> Result<Prefetched, BridgeError> {
-        let instances = self.series_instances(study, series).await?;
-        // Created in display order: the scheduler serves equal priorities first come, first served.
-        let results =
-            futures_util::future::join_all(instances.iter().map(|i| self.get_image(study, &series.uid, &i.uid, Priority::Prefetch, work)))
-                .await;
-        let mut report = Prefetched { instances: instances.len(), ..Default::default() };
-        for (instance, result) in instances.iter().zip(results) {
-            match result {
-                Ok(Some(_)) => report.cached += 1,
-                Ok(None) => report.cancelled = true,
-                Err(e) => report.failed.push((instance.uid.clone(), e)),
-            }
-        }
-        report.cancelled |= work.is_cancelled();
-        Ok(report)
-    }
+/// The cache key of a whole instance's Part 10 bytes, however it was fetched.
+fn instance_key(study_uid: &str, series_uid: &str, instance_uid: &str) -> String {
+    image_key(study_uid, series_uid, instance_uid, 0, "application/dicom")
 }
 
 fn client_of(service: &Service) -> Option<DicomWebClient> {

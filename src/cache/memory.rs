@@ -25,6 +25,11 @@ impl MemoryCache {
         })
     }
 
+    /// Whether `key` is held (without counting as a use).
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(key)
+    }
+
     /// Stores `bytes`; evicts least recently used entries to stay within budget. A value larger
     /// than the whole budget is not stored (it would evict everything and still not fit).
     pub fn put(&mut self, key: String, bytes: std::rc::Rc<Vec<u8>>) {

@@ -134,6 +134,12 @@ pub struct DecodedImage {
     pub default_table: Option<Arc<VoiTable>>,
 }
 
+/// The SOP Instance UID of a Part 10 instance, from its data set (what places it in a series).
+pub fn sop_instance_uid(bytes: &[u8]) -> Option<String> {
+    let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+    buffer.parse().ok()?.dataset().string(tags::SOP_INSTANCE_UID).filter(|uid| !uid.is_empty())
+}
+
 fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {
     let ds = file.dataset();
     let transfer_syntax_uid = file.transfer_syntax_uid().to_string();

@@ -4,7 +4,7 @@
 use super::{cancelled, BodySink, Method, NetError, Request, Response, Transport};
 use gloo_net::http::RequestBuilder;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::closure::Closure;
@@ -115,13 +115,13 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
     let why = Rc::new(Cell::new(Abort::None));
     let on_timeout: Closure<dyn FnMut()> = {
         let (controller, why) = (controller.clone(), why.clone());
-        Closure::once(move || {
+        Closure::new(move || {
             why.set(Abort::Timeout);
             controller.abort();
         })
     };
     // Cleared when this future ends or is dropped unfinished, before its closure goes.
-    let timer = Timer::start(on_timeout, timeout);
+    let timer = RefCell::new(Timer::start(on_timeout, timeout));
     let _cancel_hook = request.cancel.as_ref().map(|token| {
         let (controller, why) = (controller.clone(), why.clone());
         token.on_cancel(move || {
@@ -131,6 +131,16 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
             controller.abort();
         })
     });
+    // A streamed body (a whole series) may rightly take longer than the limit: the limit runs
+    // again from each piece, so it ends a server that stops sending, not one still sending.
+    let mut restarting = sink.map(|sink| {
+        let timer = &timer;
+        move |headers: &[(String, String)], bytes: &[u8]| {
+            timer.borrow_mut().restart(timeout);
+            sink(headers, bytes)
+        }
+    });
+    let sink = restarting.as_mut().map(|sink| sink as &mut BodySink<'_>);
     let outcome = run(request, &controller.signal(), sink).await;
     drop(timer);
     match (outcome, why.get()) {
@@ -145,25 +155,36 @@ async fn fetch(request: Request, timeout: Duration, sink: Option<&mut BodySink<'
 /// browser never calls a dropped closure (also when the fetch future is dropped unfinished).
 struct Timer {
     handle: Option<(web_sys::Window, i32)>,
-    _callback: Closure<dyn FnMut()>,
+    callback: Closure<dyn FnMut()>,
 }
 
 impl Timer {
     fn start(callback: Closure<dyn FnMut()>, after: Duration) -> Self {
+        let mut timer = Timer { handle: None, callback };
+        timer.restart(after);
+        timer
+    }
+
+    /// Clears the pending timeout and sets it again, `after` from now.
+    fn restart(&mut self, after: Duration) {
+        self.clear();
         let ms = after.as_millis().min(i32::MAX as u128) as i32;
-        let handle = web_sys::window().and_then(|w| {
-            let id = w.set_timeout_with_callback_and_timeout_and_arguments_0(callback.as_ref().unchecked_ref(), ms).ok()?;
+        self.handle = web_sys::window().and_then(|w| {
+            let id = w.set_timeout_with_callback_and_timeout_and_arguments_0(self.callback.as_ref().unchecked_ref(), ms).ok()?;
             Some((w, id))
         });
-        Timer { handle, _callback: callback }
+    }
+
+    fn clear(&mut self) {
+        if let Some((window, id)) = self.handle.take() {
+            window.clear_timeout_with_handle(id);
+        }
     }
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        if let Some((window, id)) = &self.handle {
-            window.clear_timeout_with_handle(*id);
-        }
+        self.clear();
     }
 }
 

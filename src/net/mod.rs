@@ -55,7 +55,8 @@ pub enum RequestKind {
 
 /// The time limit of one request attempt, body included, by [`RequestKind`]. The host sets
 /// them (`requestTimeoutSeconds`): a server that accepts and then says nothing must end in
-/// [`NetError::Timeout`], at a limit the deployment chose.
+/// [`NetError::Timeout`], at a limit the deployment chose. In the browser a streamed body (a
+/// series retrieve) is limited by its silence instead: the limit runs again from each piece.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timeouts {
     pub query: Duration,

@@ -78,6 +78,17 @@ impl CancelToken {
         self.0.hooks.borrow_mut().push((id, Box::new(hook)));
         HookGuard { token: Some(self.clone()), id }
     }
+
+    /// A token cancelled with this one and also on its own (a part of the work that may end
+    /// early); the link lasts as long as the guard.
+    pub fn child(&self) -> (CancelToken, HookGuard) {
+        let child = CancelToken::new();
+        let link = self.on_cancel({
+            let child = child.clone();
+            move || child.cancel()
+        });
+        (child, link)
+    }
 }
 
 /// Unregisters a cancel hook when dropped.

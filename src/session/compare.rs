@@ -183,7 +183,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 let token = token.clone();
                 async move { (instance, self.bridge.get_instance(prior, &series.uid, &instance.uid, &token).await) }
             })
-            .buffered(super::load::FETCH_AHEAD);
+            .buffered(crate::bridge::FETCH_AHEAD);
         let mut bytes_held = 0usize;
         while let Some((instance, bytes)) = fetched.next().await {
             if !generation.is_current() {

@@ -1,6 +1,7 @@
 //! After a study's first image: the rest of its series as a stack in display order, the
 //! study's reports beside it, then a thumbnail of every other series, then those series
-//! fetched into the cache (so choosing one in the strip waits for no network).
+//! fetched into the cache (so choosing one in the strip waits for no network). A series mostly
+//! not cached comes in one streamed series retrieve (`bridge::streamed`).
 //!
 //! Each instance is decoded on its own turn of the event loop (a yield between instances), or
 //! by the decode workers, so input and redraws are served while a series loads. Every decoded instance is verified
@@ -8,19 +9,48 @@
 //! blocks the viewport.
 
 use super::{Generation, Reports, Scope, Screen, SeriesItem, Session, SessionError, Update};
-use crate::bridge::Study;
+use crate::bridge::{worth_streaming, BridgeError, InstanceRef, Streamed, Study, FETCH_AHEAD};
 use crate::imaging::decoder::Offload;
 use crate::imaging::{decode_for, decode_frame_for, geometry, verify_frame, PatientContext, VerifiedImage, VerifyError};
 use crate::net::{CancelToken, Priority, Transport};
 use futures_util::StreamExt;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 
-/// Instance requests in flight while a series loads: the scheduler's per-origin limit.
-pub(super) const FETCH_AHEAD: usize = 6;
+/// What a series load fetches, and for whom.
+#[derive(Clone, Copy)]
+struct Fetch<'a> {
+    study: &'a Study,
+    series_uid: &'a str,
+    /// The series' instances in display order.
+    instances: &'a [InstanceRef],
+    token: &'a CancelToken,
+    context: &'a Arc<PatientContext>,
+}
+
+/// One instance of the stack as it arrived (in any order): its place in display order, its
+/// bytes, and its first frame when a worker decoded it (`Some(None)`: cancelled meanwhile).
+struct Arrival {
+    index: usize,
+    bytes: Result<Rc<Vec<u8>>, BridgeError>,
+    decoded: Option<Option<Result<VerifiedImage, VerifyError>>>,
+}
+
+type Arrivals = futures_channel::mpsc::UnboundedSender<Arrival>;
+
+/// The stack as it fills: its frames, its instances stacked, the bytes they hold decoded and
+/// the bytes received.
+#[derive(Default)]
+struct StackFill {
+    frames: Vec<VerifiedImage>,
+    loaded: usize,
+    bytes_held: usize,
+    bytes_received: u64,
+}
 
 /// The strip's entries for a study, in display order, before anything is loaded: its image
 /// series, then its document series (key objects, reports, …), listed for what they are.
@@ -72,6 +102,11 @@ impl<T: Transport, S: Screen> Session<T, S> {
     /// Loads a series of the selected study into the stack in display order, showing its first
     /// frame as soon as it is decoded (unless the viewport already shows it). `fresh_view`: the
     /// user chose it, so the view starts anew. An earlier series' load stops.
+    ///
+    /// A series mostly not cached comes in one streamed series request (one response is served
+    /// far faster than one request per instance); the cached instances come from the cache, and
+    /// whatever the stream did not bring (it failed, was cut short, or left an instance out) is
+    /// fetched instance by instance. A series mostly cached is read instance by instance.
     pub(super) async fn load_series(&self, study: &Study, series_uid: &str, fresh_view: bool) -> Result<(), SessionError> {
         let series =
             study.series.iter().find(|s| s.uid == series_uid).ok_or_else(|| SessionError::UnknownSeries(series_uid.to_string()))?;
@@ -87,117 +122,202 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let total = instances.len();
         self.screen.apply(Update::StackTotal(total));
         self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded: 0, total });
-        let mut frames: Vec<VerifiedImage> = Vec::new();
-        let mut loaded = 0;
-        let mut bytes_held = 0usize;
-        let mut bytes_received = 0u64;
-        // Requests in flight, results taken in display order (`buffered` keeps order). With
-        // decode workers, each instance's first frame is decoded as soon as it arrives, so the
-        // workers decode side by side while the main thread only verifies and stacks. The
-        // fetching runs beside the stacking, so requests go on while an instance is decoded here
-        // or the load yields (polled from inside the stacking loop, it stood still meanwhile).
-        let token = generation.token().clone();
+        // The fetching's own token: it also ends when the stacking ends early (over budget).
+        let (token, _link) = generation.token().child();
         let context = self.context().ok_or(SessionError::Superseded)?;
-        let (arrived, mut arrivals) = futures_channel::mpsc::unbounded();
-        let fetching = async {
-            let arrived = arrived;
-            let mut fetched = futures_util::stream::iter(instances.iter())
-                .map(|instance| {
-                    let token = token.clone();
-                    let context = context.clone();
-                    async move {
-                        let bytes = self.bridge.get_instance(study, series_uid, &instance.uid, &token).await;
-                        let decoded = match &bytes {
-                            Ok(bytes) if self.offload(bytes).is_some() => Some(self.decode_verified(bytes, 0, &context, &token).await),
-                            _ => None,
-                        };
-                        (instance, bytes, decoded)
-                    }
-                })
-                .buffered(FETCH_AHEAD);
-            while let Some(item) = fetched.next().await {
-                if arrived.unbounded_send(item).is_err() {
-                    break;
-                }
+        let uncached = self.bridge.uncached(study, series_uid, &instances, &token).await;
+        if !generation.is_current() {
+            return Err(SessionError::Superseded);
+        }
+        let fetch = Fetch { study, series_uid, instances: &instances, token: &token, context: &context };
+        // Arrivals in any order; the stacking puts them in display order. With decode workers,
+        // each instance's first frame is decoded as soon as it arrives, so the workers decode
+        // side by side while the main thread only verifies and stacks. The fetching runs beside
+        // the stacking, so requests go on while an instance is decoded here or the load yields.
+        let (arrived, arrivals) = futures_channel::mpsc::unbounded();
+        let fetch = &fetch;
+        let fetching = async move {
+            if worth_streaming(uncached.len(), total) {
+                self.fetch_streamed(fetch, &uncached, &arrived).await;
+            } else {
+                self.fetch_each(fetch, (0..total).collect(), &arrived).await;
             }
         };
-        let stacking = async {
-            while let Some((instance, bytes, decoded)) = arrivals.next().await {
-                if !generation.is_current() {
-                    return Err(SessionError::Superseded);
-                }
-                let bytes = bytes?;
-                bytes_received += bytes.len() as u64;
-                let decoded_elsewhere = decoded.is_some();
-                let first = match decoded {
-                    Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
-                    None => self.verified(decode_for(&bytes, &context))?,
-                };
-                let frame_count = first.header.number_of_frames;
-                let frame_bytes =
-                    first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
-                bytes_held += frame_bytes.saturating_mul(frame_count as usize);
-                if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
-                    self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
-                }
-                let was_empty = frames.is_empty();
-                frames.push(first.clone());
-                self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image: first });
-                // Further frames of a multi-frame instance: one per turn of the event loop.
-                for index in 1..frame_count {
-                    self.yield_now().await;
-                    if !generation.is_current() {
-                        return Err(SessionError::Superseded);
-                    }
-                    let decoded = self.decode_verified(&bytes, index, &context, &token).await.ok_or(SessionError::Superseded)?;
-                    if !generation.is_current() {
-                        return Err(SessionError::Superseded);
-                    }
-                    let image = self.verified(decoded)?;
-                    frames.push(image.clone());
-                    self.screen.apply(Update::StackFrame { instance_uid: instance.uid.clone(), image });
-                }
-                loaded += 1;
-                self.screen.apply(Update::StackInstanceDone);
-                self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded, total });
-                if was_empty {
-                    self.audit_read(study, series_uid);
-                    let showing = self.state.borrow().shown.clone();
-                    // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
-                    if showing != Some((series_uid.to_string(), instance.uid.clone())) {
-                        self.screen.apply(Update::ShowFrame(0));
-                    }
-                }
-                if bytes_held > STACK_BUDGET_BYTES {
-                    self.screen.apply(Update::StackTotal(loaded));
-                    break;
-                }
-                // Decoded here: give input and paint a turn. A worker's answer was a turn already.
-                if !decoded_elsewhere {
-                    self.yield_now().await;
-                }
-            }
-            Ok(())
-        };
-        // The stacking decides: when it ends (done, over budget, superseded, failed), fetching stops.
-        {
+        let mut stack = StackFill::default();
+        let stacking = self.stack_in_order(fetch, &generation, arrivals, &mut stack);
+        // The stacking decides: when it ends (done, over budget, superseded, failed), the
+        // fetching's requests still in flight are aborted.
+        let stacked = {
             let stacking = std::pin::pin!(stacking);
             let fetching = std::pin::pin!(fetching);
             match futures_util::future::select(stacking, fetching).await {
                 futures_util::future::Either::Left((stacked, _)) => stacked,
                 futures_util::future::Either::Right(((), stacking)) => stacking.await,
             }
-        }?;
-        if let Some(middle) = frames.get(geometry::middle(frames.len())) {
+        };
+        token.cancel();
+        stacked?;
+        if let Some(middle) = stack.frames.get(geometry::middle(stack.frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
         }
         self.screen.apply(Update::SeriesLoaded {
             study_uid: study.study_uid.clone(),
             series_uid: series_uid.to_string(),
-            instances: loaded,
-            bytes: bytes_received,
+            instances: stack.loaded,
+            bytes: stack.bytes_received,
             ms: self.now_ms() - started,
         });
+        Ok(())
+    }
+
+    /// Instances `indices` of the series, requested (or read from the cache) `FETCH_AHEAD` at a
+    /// time in that order, each sent on with its first frame when a worker decoded it.
+    async fn fetch_each(&self, fetch: &Fetch<'_>, indices: Vec<usize>, arrived: &Arrivals) {
+        let mut fetched = futures_util::stream::iter(indices)
+            .map(|index| async move {
+                let uid = &fetch.instances[index].uid;
+                let bytes = self.bridge.get_instance(fetch.study, fetch.series_uid, uid, fetch.token).await;
+                let decoded = match &bytes {
+                    Ok(bytes) => self.decode_off_thread(bytes, fetch).await,
+                    Err(_) => None,
+                };
+                Arrival { index, bytes, decoded }
+            })
+            .buffered(FETCH_AHEAD);
+        while let Some(arrival) = fetched.next().await {
+            if arrived.unbounded_send(arrival).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// The series in one streamed request, the cached instances (not `uncached`) from the cache
+    /// meanwhile; then, one by one, every instance neither of them brought.
+    async fn fetch_streamed(&self, fetch: &Fetch<'_>, uncached: &[usize], arrived: &Arrivals) {
+        let mut brought = vec![true; fetch.instances.len()];
+        uncached.iter().for_each(|&i| brought[i] = false);
+        let cached: Vec<usize> = (0..brought.len()).filter(|&i| brought[i]).collect();
+        let by_uid: std::collections::HashMap<&str, usize> = fetch.instances.iter().enumerate().map(|(i, r)| (r.uid.as_str(), i)).collect();
+        let brought = std::cell::RefCell::new(brought);
+        let (parts, received) = futures_channel::mpsc::unbounded();
+        let streaming = async {
+            let parts = parts;
+            let ended = self
+                .bridge
+                .stream_series(fetch.study, fetch.series_uid, Priority::Visible, fetch.token, &mut |uid, bytes| {
+                    let Some(&index) = by_uid.get(uid) else { return };
+                    // The first time only (a server may repeat a part; the cache brought some).
+                    if !std::mem::replace(&mut brought.borrow_mut()[index], true) {
+                        let _ = parts.unbounded_send((index, bytes));
+                    }
+                })
+                .await;
+            drop(parts);
+            ended
+        };
+        let decoding = received
+            .map(|(index, bytes): (usize, Rc<Vec<u8>>)| async move {
+                let decoded = self.decode_off_thread(&bytes, fetch).await;
+                Arrival { index, bytes: Ok(bytes), decoded }
+            })
+            .buffer_unordered(FETCH_AHEAD)
+            .for_each(|arrival| {
+                let _ = arrived.unbounded_send(arrival);
+                std::future::ready(())
+            });
+        let (ended, (), ()) = futures_util::future::join3(streaming, decoding, self.fetch_each(fetch, cached, arrived)).await;
+        if ended == Streamed::Cancelled {
+            return;
+        }
+        let rest: Vec<usize> = brought.into_inner().iter().enumerate().filter(|(_, &b)| !b).map(|(i, _)| i).collect();
+        self.fetch_each(fetch, rest, arrived).await;
+    }
+
+    /// The first frame of `bytes` decoded by a worker, if the workers take it: `Some(None)` when
+    /// the load was cancelled first. `None`: it is decoded here, as it is stacked.
+    async fn decode_off_thread(&self, bytes: &[u8], fetch: &Fetch<'_>) -> Option<Option<Result<VerifiedImage, VerifyError>>> {
+        self.offload(bytes)?;
+        Some(self.decode_verified(bytes, 0, fetch.context, fetch.token).await)
+    }
+
+    /// Takes the arrivals into the stack in display order: each instance verified against the
+    /// patient in context, the frames after its first decoded one per turn of the event loop.
+    async fn stack_in_order(
+        &self,
+        fetch: &Fetch<'_>,
+        generation: &Generation,
+        mut arrivals: futures_channel::mpsc::UnboundedReceiver<Arrival>,
+        stack: &mut StackFill,
+    ) -> Result<(), SessionError> {
+        let (study, series_uid, context, total) = (fetch.study, fetch.series_uid, fetch.context, fetch.instances.len());
+        // Arrived ahead of their turn (a stream in another order than the display's).
+        let mut early = std::collections::BTreeMap::new();
+        while let Some(arrival) = arrivals.next().await {
+            if !generation.is_current() {
+                return Err(SessionError::Superseded);
+            }
+            early.insert(arrival.index, arrival);
+            while let Some(Arrival { index, bytes, decoded }) = early.remove(&stack.loaded) {
+                let instance_uid = &fetch.instances[index].uid;
+                let bytes = bytes?;
+                stack.bytes_received += bytes.len() as u64;
+                let decoded_elsewhere = decoded.is_some();
+                let first = match decoded {
+                    Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
+                    None => self.verified(decode_for(&bytes, context))?,
+                };
+                let frame_count = first.header.number_of_frames;
+                let frame_bytes =
+                    first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
+                stack.bytes_held += frame_bytes.saturating_mul(frame_count as usize);
+                if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
+                    self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
+                }
+                let was_empty = stack.frames.is_empty();
+                stack.frames.push(first.clone());
+                self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image: first });
+                // Further frames of a multi-frame instance: one per turn of the event loop.
+                for frame in 1..frame_count {
+                    self.yield_now().await;
+                    if !generation.is_current() {
+                        return Err(SessionError::Superseded);
+                    }
+                    let decoded = self.decode_verified(&bytes, frame, context, fetch.token).await.ok_or(SessionError::Superseded)?;
+                    if !generation.is_current() {
+                        return Err(SessionError::Superseded);
+                    }
+                    let image = self.verified(decoded)?;
+                    stack.frames.push(image.clone());
+                    self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image });
+                }
+                stack.loaded += 1;
+                self.screen.apply(Update::StackInstanceDone);
+                self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded: stack.loaded, total });
+                if was_empty {
+                    self.audit_read(study, series_uid);
+                    let showing = self.state.borrow().shown.clone();
+                    // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
+                    if showing.as_ref().is_none_or(|(series, instance)| series != series_uid || instance != instance_uid) {
+                        self.screen.apply(Update::ShowFrame(0));
+                    }
+                }
+                if stack.bytes_held > STACK_BUDGET_BYTES {
+                    self.screen.apply(Update::StackTotal(stack.loaded));
+                    return Ok(());
+                }
+                // Decoded here: give input and paint a turn. A worker's answer was a turn already.
+                if !decoded_elsewhere {
+                    self.yield_now().await;
+                    if !generation.is_current() {
+                        return Err(SessionError::Superseded);
+                    }
+                }
+            }
+        }
+        // The fetching ended: every instance arrived unless the load was cancelled.
+        if !generation.is_current() || stack.loaded < total {
+            return Err(SessionError::Superseded);
+        }
         Ok(())
     }
 
@@ -217,46 +337,31 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 continue;
             }
             let started = self.now_ms();
-            let Ok(instances) = self.bridge.series_instances(study, series).await else { continue };
+            let mut on_progress = |report: &crate::bridge::Prefetched| {
+                // The user chose this series meanwhile: its stack reports from here on.
+                if self.is_stacked(&series.uid) {
+                    return false;
+                }
+                self.screen.apply(Update::SeriesProgress {
+                    series_uid: series.uid.clone(),
+                    loaded: report.cached,
+                    total: report.instances,
+                });
+                true
+            };
+            let report = self.bridge.prefetch_series(study, series, generation.token(), &mut on_progress).await;
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
             }
-            let total = instances.len();
-            self.screen.apply(Update::SeriesProgress { series_uid: series.uid.clone(), loaded: 0, total });
-            let token = generation.token().clone();
-            let mut fetched = futures_util::stream::iter(instances.iter())
-                .map(|instance| {
-                    let token = token.clone();
-                    async move { self.bridge.get_image(study, &series.uid, &instance.uid, Priority::Prefetch, &token).await }
-                })
-                .buffer_unordered(FETCH_AHEAD);
-            let (mut loaded, mut bytes, mut complete) = (0usize, 0u64, true);
-            while let Some(result) = fetched.next().await {
-                if !generation.is_current() {
-                    return Err(SessionError::Superseded);
-                }
-                // The user chose this series meanwhile: its stack reports from here on.
-                if self.is_stacked(&series.uid) {
-                    complete = false;
-                    break;
-                }
-                match result {
-                    Ok(Some(image)) => {
-                        loaded += 1;
-                        bytes += image.len() as u64;
-                        self.screen.apply(Update::SeriesProgress { series_uid: series.uid.clone(), loaded, total });
-                    }
-                    Ok(None) => return Err(SessionError::Superseded),
-                    Err(_) => complete = false,
-                }
-            }
-            if complete {
+            // A series that cannot be listed or fetched is left for its own load to report.
+            let Ok(report) = report else { continue };
+            if !report.cancelled && report.failed.is_empty() {
                 let ms = self.now_ms() - started;
                 self.screen.apply(Update::SeriesLoaded {
                     study_uid: study.study_uid.clone(),
                     series_uid: series.uid.clone(),
-                    instances: loaded,
-                    bytes,
+                    instances: report.cached,
+                    bytes: report.bytes,
                     ms,
                 });
             }

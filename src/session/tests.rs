@@ -113,6 +113,22 @@ pub(crate) struct World {
     selections: Option<Vec<serde_json::Value>>,
     /// The ImagingSelection search fails although the CapabilityStatement lists it.
     selections_fail: bool,
+    /// How a series retrieve (`…/studies/{study}/series/{series}`) is answered.
+    series_retrieve: SeriesRetrieve,
+}
+
+/// What the server does with a WADO-RS series retrieve.
+#[derive(Default, Clone, Copy)]
+pub(crate) enum SeriesRetrieve {
+    /// Every instance of the series, in the order they were stored.
+    #[default]
+    InOrder,
+    /// Every instance, last stored first.
+    Reversed,
+    /// This many instances, then the response ends inside the next part.
+    CutShort(usize),
+    /// Not served (404), as by a server with instance retrieve only.
+    Unsupported,
 }
 
 /// FHIR and DICOMweb in memory, with answers that can be held back.
@@ -129,8 +145,9 @@ impl HeldServers {
     pub(crate) fn seen(&self, fragment: &str) -> usize {
         self.0.seen.borrow().iter().filter(|u| u.contains(fragment)).count()
     }
+    /// A fragment ending in `$` matches the end of the URL only.
     fn is_held(&self, url: &str) -> bool {
-        self.0.held.borrow().iter().any(|f| url.contains(f.as_str()))
+        self.0.held.borrow().iter().any(|f| f.strip_suffix('$').map_or(url.contains(f.as_str()), |end| url.ends_with(end)))
     }
     fn advance(&self, by: Duration) {
         self.0.clock.set(self.0.clock.get() + by);
@@ -231,26 +248,64 @@ impl HeldServers {
         if let Some(sop) = path.rsplit("/instances/").next().filter(|_| path.contains("/instances/") && !path.ends_with("/metadata")) {
             for study in &self.0.studies {
                 if let Some(i) = study.instances.iter().find(|i| i.sop == sop) {
-                    let number = study.instances.iter().position(|x| x.sop == sop).unwrap_or(0) as u32 + 1;
                     let mut body = b"--b\r\nContent-Type: application/dicom\r\n\r\n".to_vec();
-                    match (&i.state, &i.selects) {
-                        (Some(state), _) => body.extend(state),
-                        (None, Some((rejection, keys))) => {
-                            let keys: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
-                            body.extend(selection_part10((&i.header.0, &i.header.1), &study.uid, sop, *rejection, &keys));
-                        }
-                        (None, None) => body.extend(part10(&i.header.0, &i.header.1, &study.uid, &i.series, sop, number)),
-                    }
+                    body.extend(instance_part10(study, i));
                     body.extend(b"\r\n--b--");
-                    return Response {
-                        status: 200,
-                        headers: vec![("Content-Type".into(), "multipart/related; type=\"application/dicom\"; boundary=b".into())],
-                        body,
-                    };
+                    return multipart(body);
                 }
             }
         }
+        if let Some((study_uid, series_uid)) = path.split_once("/studies/").and_then(|(_, rest)| rest.split_once("/series/")) {
+            let study = self.0.studies.iter().find(|s| s.uid == study_uid);
+            let mut instances: Vec<&Instance> = study.iter().flat_map(|s| &s.instances).filter(|i| i.series == series_uid).collect();
+            let study = study.filter(|_| !series_uid.contains('/') && !instances.is_empty());
+            let Some(study) = study else { return json(404, serde_json::json!({})) };
+            let cut = match self.0.series_retrieve {
+                SeriesRetrieve::Unsupported => return json(404, serde_json::json!({})),
+                SeriesRetrieve::Reversed => {
+                    instances.reverse();
+                    None
+                }
+                SeriesRetrieve::InOrder => None,
+                SeriesRetrieve::CutShort(n) => Some(n),
+            };
+            let mut body = Vec::new();
+            for (n, i) in instances.iter().enumerate() {
+                body.extend(b"--b\r\nContent-Type: application/dicom\r\n\r\n");
+                let part = instance_part10(study, i);
+                if cut == Some(n) {
+                    body.extend(&part[..part.len() / 2]);
+                    return multipart(body);
+                }
+                body.extend(part);
+                body.extend(b"\r\n");
+            }
+            body.extend(b"--b--");
+            return multipart(body);
+        }
         json(404, serde_json::json!({}))
+    }
+}
+
+/// An instance of `study` as the server stores it: its Part 10 bytes.
+fn instance_part10(study: &StudyData, i: &Instance) -> Vec<u8> {
+    let number = study.instances.iter().position(|x| x.sop == i.sop).unwrap_or(0) as u32 + 1;
+    match (&i.state, &i.selects) {
+        (Some(state), _) => state.clone(),
+        (None, Some((rejection, keys))) => {
+            let keys: Vec<(&str, &str)> = keys.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
+            selection_part10((&i.header.0, &i.header.1), &study.uid, &i.sop, *rejection, &keys)
+        }
+        (None, None) => part10(&i.header.0, &i.header.1, &study.uid, &i.series, &i.sop, number),
+    }
+}
+
+/// A WADO-RS answer of DICOM parts delimited by `b`.
+fn multipart(body: Vec<u8>) -> Response {
+    Response {
+        status: 200,
+        headers: vec![("Content-Type".into(), "multipart/related; type=\"application/dicom\"; boundary=b".into())],
+        body,
     }
 }
 
@@ -612,8 +667,10 @@ fn a_thumbnail_of_another_patient_blocks() {
 #[test]
 fn a_series_requests_go_on_while_its_stacking_waits_for_a_turn() {
     let mut w = world();
-    // Series 1.1.1 with more instances than requests in flight.
+    // Series 1.1.1 with more instances than requests in flight, from a server that retrieves
+    // instances only.
     w.studies[0].instances = (1..=10).map(|n| instance("1.1.1", &format!("1.1.1.{n}"), A)).collect();
+    w.series_retrieve = SeriesRetrieve::Unsupported;
     let (session, servers, screen) = session_with(w);
     // The stacking waits for a turn of the event loop after its first instance.
     servers.0.turns_held.set(true);
@@ -1195,6 +1252,7 @@ fn an_r4_server_without_imaging_selection_is_never_searched_and_a_failing_search
 }
 
 mod audit;
+mod streamed;
 mod uploaded;
 mod workers;
 
@@ -1314,7 +1372,8 @@ fn every_image_series_reports_its_progress_and_is_loaded_once() {
             .collect::<Vec<_>>()
     };
     assert_eq!(progress_of("1.1.1"), [(0, 3), (1, 3), (2, 3), (3, 3)]);
-    assert_eq!(progress_of("1.1.2"), [(0, 1), (1, 1)], "the series not open has its progress too");
+    // Its one instance was cached by its thumbnail: it starts complete.
+    assert_eq!(progress_of("1.1.2"), [(1, 1)], "the series not open has its progress too");
     let requests = servers.seen("/instances/");
     block_on(session.open_series("1.1.2")).expect("the series fetched ahead");
     assert_eq!(servers.seen("/instances/"), requests, "it was in the cache");

@@ -48,7 +48,7 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
     let series = study.series_in_order().first().cloned().cloned().ok_or_else(|| JsValue::from_str("no series"))?;
     let instances = bridge.series_instances(study, &series).await.map_err(|e| err(&e))?;
     let started = now_ms();
-    let report = bridge.prefetch_series(study, &series, &CancelToken::new()).await.map_err(|e| err(&e))?;
+    let report = bridge.prefetch_series(study, &series, &CancelToken::new(), &mut |_| true).await.map_err(|e| err(&e))?;
     let ms = now_ms() - started;
     if let Some((uid, e)) = report.failed.first() {
         return Err(JsValue::from_str(&format!("{uid}: {e}")));

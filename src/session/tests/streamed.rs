@@ -1,0 +1,154 @@
+//! A series mostly not cached comes in one streamed series retrieve: it is stacked in display
+//! order whatever order the server sends, what the stream did not bring is fetched instance by
+//! instance, a server without series retrieve is read instance by instance, and a study switch
+//! aborts the stream.
+
+use super::*;
+
+const SERIES_RETRIEVE: &str = "/studies/1.1/series/1.1.1$";
+
+/// Patient a's study 1.1 with series 1.1.1 of ten instances, numbered as stored, answered as `how`.
+fn ten_slices(how: SeriesRetrieve) -> World {
+    let mut w = world();
+    w.studies[0].instances.splice(0..3, (1..=10).map(|n| instance("1.1.1", &format!("1.1.1.{n}"), A)));
+    w.series_retrieve = how;
+    w
+}
+
+fn series_retrieves(servers: &HeldServers) -> usize {
+    servers.0.seen.borrow().iter().filter(|u| u.ends_with("/studies/1.1/series/1.1.1")).count()
+}
+
+/// The SOP Instance UIDs stacked since the last stack began, in order.
+fn stacked(screen: &Recorder) -> Vec<String> {
+    let updates = screen.0.borrow();
+    let from = updates.iter().rposition(|u| matches!(u, Update::StackStarted { .. })).map_or(0, |i| i + 1);
+    updates[from..]
+        .iter()
+        .filter_map(|u| match u {
+            Update::StackFrame { instance_uid, .. } => Some(instance_uid.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn display_order() -> Vec<String> {
+    (1..=10).map(|n| format!("1.1.1.{n}")).collect()
+}
+
+#[test]
+fn a_series_mostly_not_cached_comes_in_one_streamed_request() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(series_retrieves(&servers), 1, "one series retrieve");
+    assert_eq!(servers.seen("/instances/1.1.1."), 1, "and only the first image on its own, before it");
+    assert_eq!(stacked(&screen), display_order());
+    let loaded = screen.0.borrow().iter().find_map(|u| match u {
+        Update::SeriesLoaded { series_uid, instances, .. } if series_uid == "1.1.1" => Some(*instances),
+        _ => None,
+    });
+    assert_eq!(loaded, Some(10), "series-loaded counts every instance");
+}
+
+#[test]
+fn a_stream_in_another_order_is_stacked_in_display_order() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::Reversed));
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(series_retrieves(&servers), 1);
+    assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn what_a_cut_short_stream_did_not_bring_is_fetched_one_by_one() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::CutShort(4)));
+    block_on(session.open_patient("a")).expect("opens: nothing lost");
+    assert_eq!(stacked(&screen), display_order());
+    // The first image on its own, the stream's 4 (the first among them), then the other 6.
+    for n in 2..=4 {
+        assert_eq!(servers.seen(&format!("/instances/1.1.1.{n}")), 0, "1.1.1.{n} came in the stream");
+    }
+    for n in 5..=10 {
+        assert_eq!(servers.seen(&format!("/instances/1.1.1.{n}")), 1, "1.1.1.{n} was fetched on its own");
+    }
+    assert!(screen.1.borrow().is_empty(), "no failure reported: {:?}", screen.1.borrow());
+}
+
+#[test]
+fn a_server_without_series_retrieve_is_read_instance_by_instance() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::Unsupported));
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(series_retrieves(&servers), 1, "asked once");
+    assert_eq!(servers.seen("/instances/1.1.1."), 10, "then every instance on its own");
+    assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn a_series_mostly_cached_is_read_from_the_cache() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    block_on(session.open_patient("a")).expect("opens");
+    block_on(session.open_series("1.1.2")).expect("another series");
+    block_on(session.open_series("1.1.1")).expect("back");
+    assert_eq!(series_retrieves(&servers), 1, "no second stream: memory holds the series");
+    assert_eq!(servers.seen("/instances/1.1.1."), 1);
+    assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn a_streamed_series_is_kept_in_the_persistent_tier() {
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(KeptTier::default());
+    let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
+    let bridge = ImagingBridge::new(servers.clone(), &config);
+    bridge.set_persistent(Some(tier.clone()));
+    let session = Session::new(bridge, SessionConfig::default(), Rc::new(Recorder::default()));
+    block_on(session.open_patient("a")).expect("opens");
+    let kept = (1..=10).filter(|n| tier.0.borrow().keys().any(|k| k.contains(&format!(":1.1.1.{n}:")))).count();
+    assert_eq!(kept, 10, "every instance of the stream was written");
+}
+
+#[test]
+fn opening_another_study_aborts_the_stream() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    servers.hold(SERIES_RETRIEVE);
+    let (first, second) = interleave(session.open_patient("a"), || series_retrieves(&servers) > 0, || session.open_study("1.2"));
+    second.expect("the second study opens");
+    first.expect("the first call resolves once its study is left");
+    assert!(servers.0.cancelled.borrow().iter().any(|u| u.ends_with("/series/1.1.1")), "the stream was aborted");
+    let updates = screen.0.borrow();
+    let opened = updates.iter().rposition(|u| matches!(u, Update::StudyOpened(s) if s.study_uid == "1.2")).expect("opened");
+    assert!(
+        !updates[opened..].iter().any(|u| matches!(u, Update::StackFrame { instance_uid, .. } if instance_uid.starts_with("1.1."))),
+        "nothing of study 1.1 after 1.2 opened"
+    );
+    assert_eq!(servers.seen("/instances/1.1.1."), 1, "and nothing of the series was fetched on its own instead");
+}
+
+#[test]
+fn a_series_fetched_ahead_comes_in_one_streamed_request() {
+    let mut w = world();
+    w.studies[0].instances.splice(3..4, (1..=10).map(|n| instance("1.1.2", &format!("1.1.2.{n}"), A)));
+    let (session, servers, screen) = session_with(w);
+    block_on(session.open_patient("a")).expect("opens");
+    let retrieves = servers.0.seen.borrow().iter().filter(|u| u.ends_with("/studies/1.1/series/1.1.2")).count();
+    assert_eq!(retrieves, 1, "one series retrieve for the series fetched ahead");
+    assert_eq!(servers.seen("/instances/1.1.2."), 1, "besides its thumbnail's instance");
+    let progress: Vec<(usize, usize)> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::SeriesProgress { series_uid, loaded, total } if series_uid == "1.1.2" => Some((*loaded, *total)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, (1..=10).map(|n| (n, 10)).collect::<Vec<_>>(), "its progress, instance by instance");
+    let loaded = screen.0.borrow().iter().find_map(|u| match u {
+        Update::SeriesLoaded { series_uid, instances, bytes, .. } if series_uid == "1.1.2" => Some((*instances, *bytes > 0)),
+        _ => None,
+    });
+    assert_eq!(loaded, Some((10, true)));
+    let requests = servers.0.seen.borrow().len();
+    block_on(session.open_series("1.1.2")).expect("the series fetched ahead");
+    assert_eq!(servers.0.seen.borrow().len(), requests, "it was in the cache");
+    assert_eq!(stacked(&screen), (1..=10).map(|n| format!("1.1.2.{n}")).collect::<Vec<_>>());
+}
