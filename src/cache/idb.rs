@@ -20,7 +20,7 @@ use futures_channel::oneshot;
 use js_sys::{Object, Reflect, Uint8Array};
 use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::{JsCast, JsValue};
@@ -281,24 +281,26 @@ impl Idb {
         self.queue.borrow().pending.iter().rev().find(|(k, _)| k == key).map(|(_, b)| b.as_ref().clone())
     }
 
-    /// Every fresh entry of the key range `prefix…` in one transaction: expired ones are
-    /// deleted, the others marked used now (as single reads do).
-    async fn try_get_prefixed(&self, prefix: &str) -> Result<Entries, rexie::Error> {
+    /// Every fresh entry of the key range `prefix…`, read in one read-only transaction (both
+    /// stores asked at once); expired ones are deleted and the others marked used now (as single
+    /// reads do) afterwards, in a transaction of their own, so the answer does not wait for a
+    /// write to commit.
+    async fn try_get_prefixed(self: &Rc<Self>, prefix: &str) -> Result<Entries, rexie::Error> {
         let now = (self.clock)();
         let lower = self.id_string(prefix);
-        let range =
-            || KeyRange::bound(&JsValue::from_str(&lower), &JsValue::from_str(&format!("{lower}\u{ffff}")), Some(false), Some(false));
-        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
+        let range = self.range_of(&lower)?;
+        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadOnly)?;
         let (meta_store, blobs) = (tx.store(META)?, tx.store(BLOBS)?);
-        let metas = meta_store.get_all(Some(range()?), None).await?;
-        let records = blobs.get_all(Some(range()?), None).await?;
+        let (metas, records) =
+            futures_util::future::join(meta_store.get_all(Some(range.clone()), None), blobs.get_all(Some(range), None)).await;
+        let (metas, records) = (metas?, records?);
         let mut bytes_of: HashMap<String, Uint8Array> = records
             .iter()
             .filter_map(|r| Some((get_string(r, "id")?, Reflect::get(r, &JsValue::from_str("bytes")).ok()?.dyn_into::<Uint8Array>().ok()?)))
             .collect();
         let key_start = self.partition.len() + 1;
         let mut out = Vec::with_capacity(metas.len());
-        let mut touched = Vec::with_capacity(metas.len());
+        let (mut used, mut expired) = (HashSet::new(), Vec::new());
         for meta in metas {
             let Some(id) = get_string(&meta, "id") else { continue };
             let entry = EntryMeta {
@@ -308,18 +310,18 @@ impl Idb {
                 last_used: get_f64(&meta, "lastUsed").unwrap_or(0.0),
             };
             if !self.policy.is_fresh(&entry, now) {
-                let id = JsValue::from_str(&id);
-                meta_store.delete(id.clone()).await?;
-                blobs.delete(id).await?;
+                expired.push(id);
                 continue;
             }
             let Some(array) = bytes_of.remove(&id) else { continue };
-            set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
-            touched.push((meta, None));
             out.push((id.get(key_start..).unwrap_or_default().to_string(), array.to_vec()));
+            used.insert(id);
         }
-        meta_store.put_all(touched.into_iter()).await?;
-        tx.done().await?;
+        let (idb, epoch) = (self.clone(), self.queue.borrow().epoch);
+        wasm_bindgen_futures::spawn_local(async move {
+            // Only a lost mark of use or a later deletion if it fails.
+            let _ = idb.mark_read(&lower, used, expired, now, epoch).await;
+        });
         // Entries still queued are this tier's too.
         let queued: Entries = self
             .queue
@@ -331,6 +333,35 @@ impl Idb {
             .collect();
         out.extend(queued);
         Ok(out)
+    }
+
+    /// The ids from `lower` (a partition and key prefix) through every id that starts with it.
+    fn range_of(&self, lower: &str) -> Result<KeyRange, rexie::Error> {
+        Ok(KeyRange::bound(&JsValue::from_str(lower), &JsValue::from_str(&format!("{lower}\u{ffff}")), Some(false), Some(false))?)
+    }
+
+    /// After a bulk read of the range `lower…`: the entries `used` marked used at `now`, the
+    /// `expired` ones deleted. Entries evicted meanwhile stay gone (only metas still there are
+    /// marked), and a clear meanwhile (`epoch` moved on) leaves it all undone.
+    async fn mark_read(&self, lower: &str, used: HashSet<String>, expired: Vec<String>, now: f64, epoch: u64) -> Result<(), rexie::Error> {
+        if self.queue.borrow().epoch != epoch {
+            return Ok(());
+        }
+        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
+        let (meta_store, blobs) = (tx.store(META)?, tx.store(BLOBS)?);
+        for id in expired {
+            let id = JsValue::from_str(&id);
+            meta_store.delete(id.clone()).await?;
+            blobs.delete(id).await?;
+        }
+        let metas = meta_store.get_all(Some(self.range_of(lower)?), None).await?;
+        let touched = metas.into_iter().filter(|m| get_string(m, "id").is_some_and(|id| used.contains(&id))).map(|meta| {
+            set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
+            (meta, None)
+        });
+        meta_store.put_all(touched).await?;
+        tx.done().await?;
+        Ok(())
     }
 }
 

@@ -75,17 +75,7 @@ pub fn header_parameter(header: &str, name: &str) -> Option<String> {
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    let first = *needle.first()?;
-    let mut i = from;
-    while i + needle.len() <= haystack.len() {
-        let offset = haystack[i..haystack.len() - needle.len() + 1].iter().position(|&b| b == first)?;
-        i += offset;
-        if &haystack[i..i + needle.len()] == needle {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
+    Some(from + memchr::memmem::find(haystack.get(from..)?, needle)?)
 }
 
 /// Splits a whole multipart/related body into its parts (the [`MultipartStream`] fed at once).
@@ -114,6 +104,8 @@ pub struct MultipartStream {
     delimiter: Vec<u8>,
     line_delimiter: Vec<u8>,
     buffer: Vec<u8>,
+    /// Where the bytes not yet consumed begin in `buffer`.
+    start: usize,
     /// Where the next delimiter search starts (what was searched before cannot match again).
     scan: usize,
     stage: Stage,
@@ -129,7 +121,7 @@ impl MultipartStream {
         let delimiter = format!("--{boundary}").into_bytes();
         let mut line_delimiter = b"\n".to_vec();
         line_delimiter.extend_from_slice(&delimiter);
-        Ok(MultipartStream { delimiter, line_delimiter, buffer: Vec::new(), scan: 0, stage: Stage::Preamble })
+        Ok(MultipartStream { delimiter, line_delimiter, buffer: Vec::new(), start: 0, scan: 0, stage: Stage::Preamble })
     }
 
     /// True once the closing delimiter has been seen.
@@ -139,7 +131,7 @@ impl MultipartStream {
 
     /// Bytes received but not yet part of a yielded part.
     pub fn buffered(&self) -> usize {
-        self.buffer.len()
+        self.buffer.len() - self.start
     }
 
     /// Adds `bytes`; returns the parts completed by them (possibly none).
@@ -148,32 +140,40 @@ impl MultipartStream {
         if self.is_complete() {
             return Ok(parts);
         }
+        // What was consumed goes once it is at least half the buffer: each byte moves at most
+        // about once, where moving the rest after every part moved it once per part.
+        if self.start > 0 && self.start >= self.buffer.len() / 2 {
+            self.buffer.drain(..self.start);
+            self.start = 0;
+        }
         self.buffer.extend_from_slice(bytes);
         loop {
+            let buffer = &self.buffer[self.start..];
             match &mut self.stage {
                 Stage::Closed => {
                     self.buffer = Vec::new();
+                    self.start = 0;
                     return Ok(parts);
                 }
                 Stage::Preamble => {
-                    let start = if self.buffer.starts_with(&self.delimiter) {
+                    let start = if buffer.starts_with(&self.delimiter) {
                         Some(0)
-                    } else if self.delimiter.starts_with(&self.buffer) {
+                    } else if self.delimiter.starts_with(buffer) {
                         return Ok(parts); // Could still become the first delimiter.
                     } else {
-                        find(&self.buffer, &self.line_delimiter, self.scan).map(|i| i + 1)
+                        find(buffer, &self.line_delimiter, self.scan).map(|i| i + 1)
                     };
                     let Some(start) = start else {
-                        self.scan = self.buffer.len().saturating_sub(self.line_delimiter.len() - 1);
+                        self.scan = buffer.len().saturating_sub(self.line_delimiter.len() - 1);
                         return Ok(parts);
                     };
                     self.consume(start + self.delimiter.len());
                     self.stage = Stage::Delimiter;
                 }
                 Stage::Delimiter => {
-                    let Some(&first) = self.buffer.first() else { return Ok(parts) };
+                    let Some(&first) = buffer.first() else { return Ok(parts) };
                     if first == b'-' {
-                        match self.buffer.get(1) {
+                        match buffer.get(1) {
                             None => return Ok(parts),
                             Some(b'-') => {
                                 self.stage = Stage::Closed;
@@ -184,10 +184,10 @@ impl MultipartStream {
                     }
                     // Transport padding, then the line break ending the delimiter line.
                     let mut pos = 0;
-                    while matches!(self.buffer.get(pos), Some(b' ' | b'\t')) {
+                    while matches!(buffer.get(pos), Some(b' ' | b'\t')) {
                         pos += 1;
                     }
-                    match self.buffer.get(pos..) {
+                    match buffer.get(pos..) {
                         Some([b'\r', b'\n', ..]) => pos += 2,
                         Some([b'\n', ..]) => pos += 1,
                         Some([] | [b'\r']) | None => return Ok(parts),
@@ -196,7 +196,7 @@ impl MultipartStream {
                     self.consume(pos);
                     self.stage = Stage::Headers;
                 }
-                Stage::Headers => match read_headers(&self.buffer, 0) {
+                Stage::Headers => match read_headers(buffer, 0) {
                     Ok((headers, body_start)) => {
                         self.consume(body_start);
                         self.stage = Stage::Body(headers);
@@ -205,14 +205,13 @@ impl MultipartStream {
                     Err(e) => return Err(e),
                 },
                 Stage::Body(headers) => {
-                    let Some(next) = find(&self.buffer, &self.line_delimiter, self.scan) else {
-                        self.scan = self.buffer.len().saturating_sub(self.line_delimiter.len() - 1);
+                    let Some(next) = find(buffer, &self.line_delimiter, self.scan) else {
+                        self.scan = buffer.len().saturating_sub(self.line_delimiter.len() - 1);
                         return Ok(parts);
                     };
-                    let end = if next > 0 && self.buffer[next - 1] == b'\r' { next - 1 } else { next };
+                    let end = if next > 0 && buffer[next - 1] == b'\r' { next - 1 } else { next };
                     let headers = std::mem::take(headers);
-                    let body = self.buffer[..end].to_vec();
-                    parts.push(Part { headers, body });
+                    parts.push(Part { headers, body: buffer[..end].to_vec() });
                     self.consume(next + self.line_delimiter.len());
                     self.stage = Stage::Delimiter;
                 }
@@ -231,7 +230,7 @@ impl MultipartStream {
     }
 
     fn consume(&mut self, n: usize) {
-        self.buffer.drain(..n.min(self.buffer.len()));
+        self.start = (self.start + n).min(self.buffer.len());
         self.scan = 0;
     }
 }
@@ -357,6 +356,34 @@ mod tests {
         let first_delimiter_end = find(body, b"FIRST\r\n--b;1", 0).unwrap() + b"FIRST\r\n--b;1".len() - 1;
         assert_eq!(seen[0], (first_delimiter_end, b"FIRST".to_vec()), "the first part is out before the second arrives");
         assert_eq!(seen[1].1, b"SECOND");
+    }
+
+    #[test]
+    fn binary_parts_full_of_near_delimiters_come_out_whole_in_pieces_of_any_size() {
+        // Bodies of line feeds, carriage returns and delimiter prefixes ("\n--", "\r\n--b;"),
+        // of sizes that differ part to part (the buffer is sized from the part before).
+        let near: &[&[u8]] = &[b"\n", b"\r\n-", b"\n--", b"\r\n--b;", b"\n--b;2", b"--b;1x", b"\x00\xff"];
+        let bodies: Vec<Vec<u8>> =
+            [300usize, 40, 1000].iter().map(|&n| (0..n).flat_map(|i| near[(i * 3 + n) % near.len()].iter().copied()).collect()).collect();
+        assert!(bodies.iter().all(|b| find(b, b"\n--b;1", 0).is_none() && b.len() > 100), "near misses only");
+        let parts: Vec<Part> =
+            bodies.iter().map(|b| Part { headers: vec![("content-type".into(), "application/dicom".into())], body: b.clone() }).collect();
+        let mut body = Vec::new();
+        for part in &parts {
+            body.extend_from_slice(b"--b;1\r\nContent-Type: application/dicom\r\n\r\n");
+            body.extend_from_slice(&part.body);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--b;1--");
+        for piece in 1..=70 {
+            let mut s = MultipartStream::new(CT).unwrap();
+            let mut got = Vec::new();
+            for chunk in body.chunks(piece) {
+                got.extend(s.push(chunk).unwrap());
+            }
+            s.finish().unwrap();
+            assert_eq!(got, parts, "pieces of {piece}");
+        }
     }
 
     #[test]

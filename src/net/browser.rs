@@ -228,6 +228,8 @@ async fn read_stream(stream: &JsValue, headers: &[(String, String)], sink: &mut 
     };
     let reader = method(stream, "getReader")?.call0(stream).map_err(js_err)?;
     let read = method(&reader, "read")?;
+    // One buffer for every piece: the pieces are copied into wasm memory, not allocated there.
+    let mut piece = Vec::new();
     loop {
         let promise: Promise = read.call0(&reader).map_err(js_err)?.dyn_into().map_err(|_| "read() is not a promise".to_string())?;
         let chunk = JsFuture::from(promise).await.map_err(js_err)?;
@@ -236,6 +238,12 @@ async fn read_stream(stream: &JsValue, headers: &[(String, String)], sink: &mut 
         }
         let value = Reflect::get(&chunk, &JsValue::from_str("value")).map_err(js_err)?;
         let bytes = value.dyn_into::<Uint8Array>().map_err(|_| "a body chunk is not bytes".to_string())?;
-        sink(headers, &bytes.to_vec());
+        let len = bytes.length() as usize;
+        if piece.len() < len {
+            piece.resize(len, 0);
+        }
+        let piece = &mut piece[..len];
+        bytes.copy_to(piece);
+        sink(headers, piece);
     }
 }
