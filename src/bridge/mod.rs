@@ -480,10 +480,11 @@ impl<T: Transport> ImagingBridge<T> {
         }
     }
 
-    /// A whole instance (Part 10 bytes): memory, else its series read from the persistent tier
-    /// in one go, else (through the scheduler, at `priority`) WADO-RS. `None` when `work` was cancelled before it
-    /// finished: then nothing is cached, so a patient switch leaves nothing behind. What the
-    /// server marked `no-store` is kept in memory only.
+    /// A whole instance (Part 10 bytes): memory, else the persistent tier (at `Visible` the
+    /// image alone, else its whole series in one go), else (through the scheduler, at
+    /// `priority`) WADO-RS. `None` when `work` was cancelled before it finished: then nothing
+    /// is cached, so a patient switch leaves nothing behind. What the server marked `no-store`
+    /// is kept in memory only.
     pub async fn get_image(
         &self,
         study: &Study,
@@ -500,12 +501,21 @@ impl<T: Transport> ImagingBridge<T> {
             return Ok(None);
         }
         let tier = self.persistent.borrow().clone();
-        // The whole series from the persistent tier at once, before any request is queued.
         let prefix = series_prefix(&study.study_uid, series_uid);
+        let alone = priority == Priority::Visible;
         if let Some(tier) = &tier {
-            self.series_reads.ensure(tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
-            if let Some(hit) = self.memory.borrow_mut().get(&key) {
-                return Ok(Some(hit));
+            if alone {
+                // An image for the screen now: read alone, not after its whole series (the
+                // series' stack reads it in bulk; a reopened 300-slice series is 150 MB).
+                if let Some(bytes) = self.from_tier(tier, &prefix, &key, work).await {
+                    return Ok(bytes);
+                }
+            } else {
+                // The whole series from the persistent tier at once, before any request is queued.
+                self.series_reads.ensure(tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
+                if let Some(hit) = self.memory.borrow_mut().get(&key) {
+                    return Ok(Some(hit));
+                }
             }
         }
         let client = self.client_for_series(study, Some(series_uid))?;
@@ -515,14 +525,9 @@ impl<T: Transport> ImagingBridge<T> {
         if let Some(hit) = self.memory.borrow_mut().get(&key) {
             return Ok(Some(hit));
         }
-        if let Some(tier) = tier.as_ref().filter(|_| self.series_reads.may_hold(&prefix, &key)) {
-            if let Some(bytes) = tier.get(&key).await {
-                if work.is_cancelled() {
-                    return Ok(None);
-                }
-                let bytes = Rc::new(bytes);
-                self.memory.borrow_mut().put(key, bytes.clone());
-                return Ok(Some(bytes));
+        if let Some(tier) = tier.as_ref().filter(|_| !alone) {
+            if let Some(bytes) = self.from_tier(tier, &prefix, &key, work).await {
+                return Ok(bytes);
             }
         }
         let fetched = client
@@ -543,6 +548,22 @@ impl<T: Transport> ImagingBridge<T> {
             self.memory.borrow_mut().put(key, bytes.clone());
         }
         Ok(Some(bytes))
+    }
+}
+
+impl<T> ImagingBridge<T> {
+    /// `key` read alone from the persistent tier into memory, unless the series' bulk read
+    /// found it absent: `Some(None)` when `work` was cancelled meanwhile, `None` when absent.
+    async fn from_tier(&self, tier: &Rc<dyn PersistentTier>, prefix: &str, key: &str, work: &CancelToken) -> Option<Option<Rc<Vec<u8>>>> {
+        if !self.series_reads.may_hold(prefix, key) {
+            return None;
+        }
+        let bytes = Rc::new(tier.get(key).await?);
+        if work.is_cancelled() {
+            return Some(None);
+        }
+        self.memory.borrow_mut().put(key.to_string(), bytes.clone());
+        Some(Some(bytes))
     }
 }
 

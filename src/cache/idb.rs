@@ -104,6 +104,14 @@ impl IdbTier {
         let idb = self.0.clone();
         detached(async move { idb.metas().await.map(|m| m.iter().map(|e| e.size).sum()).unwrap_or(0) }).await.unwrap_or(0)
     }
+
+    /// Resolves once every write queued before the call has landed (or was dropped by a
+    /// clear): benchmarks and tests start the next measurement from a quiet database.
+    pub async fn flushed(&self) {
+        let (done, landed) = oneshot::channel();
+        self.0.wait_for_writes(done);
+        let _ = landed.await;
+    }
 }
 
 impl Idb {
@@ -181,6 +189,21 @@ impl Idb {
             drop(q);
             let idb = self.clone();
             wasm_bindgen_futures::spawn_local(async move { idb.flush(urgent, kicked).await });
+        }
+    }
+
+    /// `waiter` is told when the queue is next empty: at once if nothing is queued or being
+    /// written, else after the batches in hand (sent now, not after their delay).
+    fn wait_for_writes(self: &Rc<Self>, waiter: oneshot::Sender<()>) {
+        let mut q = self.queue.borrow_mut();
+        if !q.flushing {
+            drop(q);
+            let _ = waiter.send(());
+            return;
+        }
+        q.waiters.push(waiter);
+        if let Some(kick) = q.kick.take() {
+            let _ = kick.send(());
         }
     }
 

@@ -152,3 +152,56 @@ fn a_series_fetched_ahead_comes_in_one_streamed_request() {
     assert_eq!(servers.0.seen.borrow().len(), requests, "it was in the cache");
     assert_eq!(stacked(&screen), (1..=10).map(|n| format!("1.1.2.{n}")).collect::<Vec<_>>());
 }
+
+/// A kept series (another page load: empty memory) that says how it was read.
+#[derive(Default)]
+struct ReadsTier {
+    kept: KeptTier,
+    /// `get:<key>` and `series:<prefix>`, in order.
+    reads: RefCell<Vec<String>>,
+}
+
+impl crate::cache::PersistentTier for ReadsTier {
+    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
+        self.reads.borrow_mut().push(format!("get:{key}"));
+        self.kept.get(key)
+    }
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
+        self.kept.put(key, bytes)
+    }
+    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
+        self.kept.clear()
+    }
+    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
+        self.reads.borrow_mut().push(format!("series:{prefix}"));
+        Box::pin(async move {
+            Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        })
+    }
+}
+
+#[test]
+fn a_kept_series_shows_its_first_image_read_alone_then_is_stacked_from_one_bulk_read() {
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(ReadsTier::default());
+    let fresh = || {
+        let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
+        let bridge = ImagingBridge::new(servers.clone(), &config);
+        bridge.set_persistent(Some(tier.clone()));
+        let screen = Rc::new(Recorder::default());
+        (Session::new(bridge, SessionConfig::default(), screen.clone()), screen)
+    };
+    block_on(fresh().0.open_patient("a")).expect("the first visit keeps the series");
+    let requests = servers.0.seen.borrow().len();
+    tier.reads.borrow_mut().clear();
+    let (session, screen) = fresh();
+    block_on(session.open_patient("a")).expect("the second visit");
+    let reads = tier.reads.borrow();
+    let series_reads: Vec<&String> = reads.iter().filter(|r| r.starts_with("series:") && r.contains(":1.1.1:")).collect();
+    assert!(reads[0].starts_with("get:") && reads[0].contains(":1.1.1.1:"), "the first image alone, first: {reads:?}");
+    assert_eq!(series_reads.len(), 1, "then the series in one read: {reads:?}");
+    assert_eq!(stacked(&screen), display_order());
+    let instance_requests = servers.0.seen.borrow()[requests..].iter().filter(|u| u.contains("/instances/1.1.1.")).count();
+    assert_eq!(instance_requests, 0, "no image of the series from the network");
+    assert_eq!(series_retrieves(&servers), 1, "nor a second series retrieve");
+}
