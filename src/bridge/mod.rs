@@ -507,7 +507,7 @@ impl<T: Transport> ImagingBridge<T> {
             if alone {
                 // An image for the screen now: read alone, not after its whole series (the
                 // series' stack reads it in bulk; a reopened 300-slice series is 150 MB).
-                if let Some(bytes) = self.from_tier(tier, &prefix, &key, work).await {
+                if let Some(bytes) = self.read_kept(tier, &prefix, &key, work).await {
                     return Ok(bytes);
                 }
             } else {
@@ -526,7 +526,7 @@ impl<T: Transport> ImagingBridge<T> {
             return Ok(Some(hit));
         }
         if let Some(tier) = tier.as_ref().filter(|_| !alone) {
-            if let Some(bytes) = self.from_tier(tier, &prefix, &key, work).await {
+            if let Some(bytes) = self.read_kept(tier, &prefix, &key, work).await {
                 return Ok(bytes);
             }
         }
@@ -554,7 +554,7 @@ impl<T: Transport> ImagingBridge<T> {
 impl<T> ImagingBridge<T> {
     /// `key` read alone from the persistent tier into memory, unless the series' bulk read
     /// found it absent: `Some(None)` when `work` was cancelled meanwhile, `None` when absent.
-    async fn from_tier(&self, tier: &Rc<dyn PersistentTier>, prefix: &str, key: &str, work: &CancelToken) -> Option<Option<Rc<Vec<u8>>>> {
+    async fn read_kept(&self, tier: &Rc<dyn PersistentTier>, prefix: &str, key: &str, work: &CancelToken) -> Option<Option<Rc<Vec<u8>>>> {
         if !self.series_reads.may_hold(prefix, key) {
             return None;
         }
