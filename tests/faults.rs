@@ -550,6 +550,48 @@ fn a_streamed_series_retrieve_delivers_whole_instances_then_reports_the_truncati
     assert_eq!(got, [b"ONE".to_vec(), b"TWO".to_vec()], "complete parts only, never the cut one");
 }
 
+/// A connection that breaks midway through every body it streams: the headers, two whole
+/// parts and the start of a third reach the sink, then the read fails.
+#[derive(Default)]
+struct BreakingTransport {
+    attempts: Cell<usize>,
+}
+
+impl Transport for BreakingTransport {
+    async fn send(&self, request: Request) -> Result<Response, NetError> {
+        Err(NetError::Unreachable { url: request.url.to_string(), message: "not streamed".into() })
+    }
+    async fn send_streaming(&self, request: Request, sink: &mut emr_imaging::net::BodySink<'_>) -> Result<Response, NetError> {
+        self.attempts.set(self.attempts.get() + 1);
+        let headers = vec![("content-type".to_string(), "multipart/related; type=\"application/dicom\"; boundary=b".to_string())];
+        sink(
+            &headers,
+            b"--b\r\nContent-Type: application/dicom\r\n\r\nONE\r\n--b\r\nContent-Type: application/dicom\r\n\r\nTWO\r\n--b\r\n\r\nTH",
+        );
+        Err(NetError::Unreachable { url: request.url.to_string(), message: "connection reset".into() })
+    }
+    async fn sleep(&self, _: Duration) {}
+    fn now_unix(&self) -> f64 {
+        0.0
+    }
+    fn jitter(&self) -> f64 {
+        0.0
+    }
+}
+
+#[test]
+fn a_streamed_series_broken_off_midway_is_not_sent_again_into_the_same_parts() {
+    let transport = Rc::new(BreakingTransport::default());
+    let base = Url::parse("http://pacs.test/dicom-web").unwrap();
+    let http = HttpClient::new(transport.clone(), AuthMapper::new(&base, &[]));
+    let dicomweb = emr_imaging::dicomweb::DicomWebClient::new(&base);
+    let mut got = Vec::new();
+    let err = block_on(dicomweb.retrieve_series(&http, "1.2", "1.2.3", None, &mut |r| got.push(r.bytes))).unwrap_err();
+    assert!(matches!(err, DicomWebError::Net(NetError::Unreachable { .. })), "{err}");
+    assert_eq!(transport.attempts.get(), 1, "not retried once its body had begun");
+    assert_eq!(got, [b"ONE".to_vec(), b"TWO".to_vec()], "each part once, the broken one never");
+}
+
 /// Every update and failure a session shows.
 #[derive(Default)]
 struct Recorder {

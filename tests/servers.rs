@@ -126,17 +126,27 @@ fn the_session_opens_a_patient_from_the_real_servers_and_switches_cleanly() {
     let slices = ct["series"][0]["instances"].as_array().unwrap().len();
     {
         let updates = screen.0.borrow();
-        let frames: Vec<&str> = updates
+        let frames: Vec<(usize, &str)> = updates
             .iter()
-            .filter_map(|u| if let Update::StackFrame { instance_uid, image } = u { Some((instance_uid, image)) } else { None })
-            .map(|(uid, image)| {
+            .filter_map(|u| {
+                if let Update::StackFrame { instance_uid, image, position } = u {
+                    Some((instance_uid, image, position))
+                } else {
+                    None
+                }
+            })
+            .map(|(uid, image, position)| {
                 assert_eq!(image.patient().id, patient["fhir_id"].as_str().unwrap());
-                uid.as_str()
+                (*position, uid.as_str())
             })
             .collect();
         let shown_ct = updates.iter().any(|u| matches!(u, Update::StudyOpened(s) if s.study_uid == ct["uid"].as_str().unwrap()));
         if shown_ct {
             assert_eq!(frames.len(), slices, "every slice of the CT stacked");
+            // Each at its place in display order, whatever order the server sent them in.
+            for (position, uid) in &frames {
+                assert_eq!(ct["series"][0]["instances"][*position]["sop_instance_uid"].as_str(), Some(*uid), "slice {position}");
+            }
         }
         assert!(!frames.is_empty(), "a stack was filled");
     }

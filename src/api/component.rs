@@ -686,6 +686,7 @@ impl Inner {
                 let _ = inner.session.compare(&study_uid).await;
             }),
             Action::CloseComparison => inner.session.close_comparison(),
+            Action::WantSlice { series_uid, position } => inner.session.want_slice(&series_uid, position),
             upload @ (Action::UploadFiles(_)
             | Action::UploadChoose(..)
             | Action::UploadSend

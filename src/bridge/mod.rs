@@ -11,7 +11,8 @@ mod streamed;
 mod study;
 mod uploaded;
 
-pub use streamed::{worth_streaming, Streamed, FETCH_AHEAD};
+pub use streamed::FETCH_AHEAD;
+pub(crate) use streamed::{worth_streaming, Streamed};
 pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
@@ -114,6 +115,11 @@ pub struct ImagingBridge<T> {
     scheduler: Scheduler,
     /// Whether the FHIR server serves ImagingSelection, once its CapabilityStatement was read.
     selections_offered: Cell<Option<bool>>,
+    /// Bumped whenever memory is cleared: a stream begun before puts nothing in the cache.
+    cache_epoch: Cell<u64>,
+    /// Origins that answered a series retrieve with an error status: their series are read
+    /// instance by instance without asking again.
+    no_series_retrieve: RefCell<std::collections::HashSet<String>>,
 }
 
 /// What a series prefetch achieved.
@@ -150,6 +156,8 @@ impl<T: Transport> ImagingBridge<T> {
             series_reads: SeriesReads::default(),
             scheduler: Scheduler::default(),
             selections_offered: Cell::new(None),
+            cache_epoch: Cell::new(0),
+            no_series_retrieve: RefCell::default(),
         }
     }
 
@@ -187,6 +195,7 @@ impl<T: Transport> ImagingBridge<T> {
     pub fn clear_memory(&self) {
         self.memory.borrow_mut().clear();
         self.series_reads.clear();
+        self.cache_epoch.set(self.cache_epoch.get() + 1);
     }
 
     /// Drops every cached image in both tiers (`clearCache()`, logout).

@@ -5,7 +5,7 @@
 
 use super::{instance_key, BridgeError, ImagingBridge, InstanceRef, Prefetched, SeriesRef, Study};
 use crate::cache::series_prefix;
-use crate::net::{CancelToken, Priority, Transport};
+use crate::net::{CancelToken, NetError, Priority, Transport};
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -15,13 +15,13 @@ pub const FETCH_AHEAD: usize = 6;
 
 /// Whether a series with `uncached` of its `total` instances not cached is worth one streamed
 /// request: most of it, and more than the requests in flight would fetch as fast one by one.
-pub fn worth_streaming(uncached: usize, total: usize) -> bool {
+pub(crate) fn worth_streaming(uncached: usize, total: usize) -> bool {
     uncached >= FETCH_AHEAD.max(total.div_ceil(2))
 }
 
 /// How a streamed series retrieve ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Streamed {
+pub(crate) enum Streamed {
     /// The whole response was read: every instance the server holds was handed on.
     Complete,
     /// `work` was cancelled: nothing more was cached.
@@ -29,26 +29,34 @@ pub enum Streamed {
     /// The request failed, or the response was cut short or malformed, after the instances
     /// already handed on (each of them whole). The caller fetches the rest one by one.
     Failed(BridgeError),
+    /// Not asked: the server refused a series retrieve before. The caller fetches one by one.
+    NotServed,
 }
 
 impl<T: Transport> ImagingBridge<T> {
-    /// Of `instances` (a series' list), the indices not cached: neither in memory nor, after
-    /// the series was read from the persistent tier in one go, there.
-    pub async fn uncached(&self, study: &Study, series_uid: &str, instances: &[InstanceRef], work: &CancelToken) -> Vec<usize> {
+    /// Of `instances` (a series' list), the indices not cached: neither in memory nor, by the
+    /// series' bulk read of the persistent tier (done here first), there. One the tier may hold
+    /// (its read failed, or memory could not keep the whole series) counts as cached: it is
+    /// asked for alone rather than fetched again.
+    pub(crate) async fn uncached(&self, study: &Study, series_uid: &str, instances: &[InstanceRef], work: &CancelToken) -> Vec<usize> {
         let tier = self.persistent.borrow().clone();
-        if let Some(tier) = tier {
-            let prefix = series_prefix(&study.study_uid, series_uid);
-            self.series_reads.ensure(&tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
+        let prefix = series_prefix(&study.study_uid, series_uid);
+        if let Some(tier) = &tier {
+            self.series_reads.ensure(tier, &prefix, &self.memory, &|| !work.is_cancelled()).await;
         }
         let memory = self.memory.borrow();
-        (0..instances.len()).filter(|&i| !memory.contains(&instance_key(&study.study_uid, series_uid, &instances[i].uid))).collect()
+        let cached = |uid: &str| {
+            let key = instance_key(&study.study_uid, series_uid, uid);
+            memory.contains(&key) || (tier.is_some() && self.series_reads.may_hold(&prefix, &key))
+        };
+        (0..instances.len()).filter(|&i| !cached(&instances[i].uid)).collect()
     }
 
     /// The whole series in one WADO-RS request (one of the origin's requests, at `priority`). `on_instance` receives each instance's SOP Instance UID (read from its data
     /// set, so a part is placed by what it is, not by where it came) and bytes as its part
     /// completes; each is also cached as [`ImagingBridge::get_image`] caches, so later reads
     /// and reopens find it. A part that cannot be parsed is skipped (fetched one by one later).
-    pub async fn stream_series(
+    pub(crate) async fn stream_series(
         &self,
         study: &Study,
         series_uid: &str,
@@ -61,14 +69,25 @@ impl<T: Transport> ImagingBridge<T> {
             Err(e) => return Streamed::Failed(e),
         };
         let origin = client.base().origin().ascii_serialization();
+        if self.no_series_retrieve.borrow().contains(&origin) {
+            return Streamed::NotServed;
+        }
         let Some(_permit) = self.scheduler.acquire(&origin, priority, work).await else { return Streamed::Cancelled };
         let tier = self.persistent.borrow().clone();
+        // A clear (patient switch, `clearCache()`) during the stream: nothing more is kept.
+        let epoch = self.cache_epoch.get();
+        let kept = || !work.is_cancelled() && self.cache_epoch.get() == epoch;
         let mut unqueued = Vec::new();
         let mut deliver = |retrieved: crate::dicomweb::Retrieved| {
-            if work.is_cancelled() {
+            if !kept() {
                 return;
             }
-            let Some(uid) = crate::imaging::sop_instance_uid(&retrieved.bytes) else { return };
+            // Placed by what it says it is; a part of another study or series is not this one's.
+            let Some(part) = crate::imaging::PartIdentity::read(&retrieved.bytes) else { return };
+            if part.study_uid != study.study_uid || part.series_uid != series_uid {
+                return;
+            }
+            let uid = part.sop_instance_uid;
             let key = instance_key(&study.study_uid, series_uid, &uid);
             let bytes = Rc::new(retrieved.bytes);
             // Queued, written in a batch after the display; a tier that cannot queue is written
@@ -80,15 +99,25 @@ impl<T: Transport> ImagingBridge<T> {
             on_instance(&uid, bytes);
         };
         let result = client.retrieve_series(&self.http, &study.study_uid, series_uid, Some(work), &mut deliver).await;
-        if let Some(tier) = tier.filter(|_| !work.is_cancelled()) {
+        if let Some(tier) = tier {
             for (key, bytes) in unqueued {
+                if !kept() {
+                    break;
+                }
                 tier.put(&key, &bytes).await;
             }
         }
         match result {
             _ if work.is_cancelled() => Streamed::Cancelled,
             Ok(_) => Streamed::Complete,
-            Err(e) => Streamed::Failed(e.into()),
+            Err(e) => {
+                // The server does not do it (not a fault of the moment, nor a series it lacks,
+                // which is a 404): its series are read one by one from now on.
+                if matches!(&e, crate::dicomweb::DicomWebError::Net(NetError::Status { status: 405 | 406 | 501, .. })) {
+                    self.no_series_retrieve.borrow_mut().insert(origin);
+                }
+                Streamed::Failed(e.into())
+            }
         }
     }
 

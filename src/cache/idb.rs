@@ -75,6 +75,16 @@ fn get_string(o: &JsValue, k: &str) -> Option<String> {
     Reflect::get(o, &JsValue::from_str(k)).ok()?.as_string()
 }
 
+/// An entry's size and times as its stored meta record gives them.
+fn entry_meta(meta: &JsValue, id: &str) -> EntryMeta {
+    EntryMeta {
+        key: id.to_string(),
+        size: get_f64(meta, "size").unwrap_or(0.0) as u64,
+        stored_at: get_f64(meta, "storedAt").unwrap_or(0.0),
+        last_used: get_f64(meta, "lastUsed").unwrap_or(0.0),
+    }
+}
+
 impl IdbTier {
     /// Opens (creating if needed) the database; `None` where IndexedDB is unavailable (some
     /// private modes, sandboxed iframes): the caller then runs memory-only.
@@ -145,12 +155,7 @@ impl Idb {
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
         let meta_store = tx.store(META)?;
         let Some(meta) = meta_store.get(id.clone()).await? else { return Ok(None) };
-        let entry = EntryMeta {
-            key: key.to_string(),
-            size: get_f64(&meta, "size").unwrap_or(0.0) as u64,
-            stored_at: get_f64(&meta, "storedAt").unwrap_or(0.0),
-            last_used: get_f64(&meta, "lastUsed").unwrap_or(0.0),
-        };
+        let entry = entry_meta(&meta, key);
         let blobs = tx.store(BLOBS)?;
         if !self.policy.is_fresh(&entry, now) {
             meta_store.delete(id.clone()).await?;
@@ -323,17 +328,11 @@ impl Idb {
             .collect();
         let key_start = self.partition.len() + 1;
         let mut out = Vec::with_capacity(metas.len());
-        let (mut used, mut expired) = (HashSet::new(), Vec::new());
+        let (mut used, mut expired) = (HashSet::new(), HashSet::new());
         for meta in metas {
             let Some(id) = get_string(&meta, "id") else { continue };
-            let entry = EntryMeta {
-                key: id.clone(),
-                size: get_f64(&meta, "size").unwrap_or(0.0) as u64,
-                stored_at: get_f64(&meta, "storedAt").unwrap_or(0.0),
-                last_used: get_f64(&meta, "lastUsed").unwrap_or(0.0),
-            };
-            if !self.policy.is_fresh(&entry, now) {
-                expired.push(id);
+            if !self.policy.is_fresh(&entry_meta(&meta, &id), now) {
+                expired.insert(id);
                 continue;
             }
             let Some(array) = bytes_of.remove(&id) else { continue };
@@ -364,25 +363,36 @@ impl Idb {
     }
 
     /// After a bulk read of the range `lower…`: the entries `used` marked used at `now`, the
-    /// `expired` ones deleted. Entries evicted meanwhile stay gone (only metas still there are
-    /// marked), and a clear meanwhile (`epoch` moved on) leaves it all undone.
-    async fn mark_read(&self, lower: &str, used: HashSet<String>, expired: Vec<String>, now: f64, epoch: u64) -> Result<(), rexie::Error> {
+    /// `expired` ones deleted, each as its meta stands now. Entries evicted meanwhile stay gone
+    /// (only metas still there are marked), one written again meanwhile is fresh and stays,
+    /// and a clear meanwhile (`epoch` moved on) leaves it all undone.
+    async fn mark_read(
+        &self,
+        lower: &str,
+        used: HashSet<String>,
+        expired: HashSet<String>,
+        now: f64,
+        epoch: u64,
+    ) -> Result<(), rexie::Error> {
         if self.queue.borrow().epoch != epoch {
             return Ok(());
         }
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
         let (meta_store, blobs) = (tx.store(META)?, tx.store(BLOBS)?);
-        for id in expired {
-            let id = JsValue::from_str(&id);
-            meta_store.delete(id.clone()).await?;
-            blobs.delete(id).await?;
-        }
         let metas = meta_store.get_all(Some(self.range_of(lower)?), None).await?;
-        let touched = metas.into_iter().filter(|m| get_string(m, "id").is_some_and(|id| used.contains(&id))).map(|meta| {
-            set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
-            (meta, None)
-        });
-        meta_store.put_all(touched).await?;
+        let mut touched = Vec::new();
+        for meta in metas {
+            let Some(id) = get_string(&meta, "id") else { continue };
+            if expired.contains(&id) && !self.policy.is_fresh(&entry_meta(&meta, &id), now) {
+                let id = JsValue::from_str(&id);
+                meta_store.delete(id.clone()).await?;
+                blobs.delete(id).await?;
+            } else if used.contains(&id) {
+                set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
+                touched.push((meta, None));
+            }
+        }
+        meta_store.put_all(touched.into_iter()).await?;
         tx.done().await?;
         Ok(())
     }

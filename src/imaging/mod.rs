@@ -134,10 +134,27 @@ pub struct DecodedImage {
     pub default_table: Option<Arc<VoiTable>>,
 }
 
-/// The SOP Instance UID of a Part 10 instance, from its data set (what places it in a series).
-pub fn sop_instance_uid(bytes: &[u8]) -> Option<String> {
-    let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
-    buffer.parse().ok()?.dataset().string(tags::SOP_INSTANCE_UID).filter(|uid| !uid.is_empty())
+/// What a Part 10 instance says it is, from its data set: what places it in a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartIdentity {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_instance_uid: String,
+}
+
+impl PartIdentity {
+    /// `None` when the bytes do not parse or lack one of the three UIDs.
+    pub fn read(bytes: &[u8]) -> Option<PartIdentity> {
+        let buffer = dicom_parser_lite::DicomBuffer::new(bytes);
+        let file = buffer.parse().ok()?;
+        let ds = file.dataset();
+        let uid = |tag| ds.string(tag).filter(|uid: &String| !uid.is_empty());
+        Some(PartIdentity {
+            study_uid: uid(tags::STUDY_INSTANCE_UID)?,
+            series_uid: uid(tags::SERIES_INSTANCE_UID)?,
+            sop_instance_uid: uid(tags::SOP_INSTANCE_UID)?,
+        })
+    }
 }
 
 fn read_header(file: &dicom_parser_lite::DicomFile) -> ImageHeader {

@@ -343,7 +343,8 @@ impl<T: Transport> HttpClient<T> {
 
     /// As [`HttpClient::send`], but a success body is handed to `sink` as it arrives, so a
     /// multipart response can be used part by part. Retries happen only before any body byte
-    /// reached `sink` (statuses are known before the body).
+    /// reached `sink` (statuses are known before the body); a body cut short after that is an
+    /// error for the caller, who knows what it has.
     pub async fn send_streaming(&self, request: Request, sink: &mut BodySink<'_>) -> Result<Response, NetError> {
         self.send_inner(request, Some(sink)).await
     }
@@ -375,8 +376,15 @@ impl<T: Transport> HttpClient<T> {
             let mut this_try = request.clone();
             self.auth.authorize(&mut this_try);
             let carried = this_try.header_value("authorization").is_some().then(|| self.auth.current()).flatten();
+            let mut delivered = false;
             let outcome = match sink.as_mut() {
-                Some(sink) => self.transport.send_streaming(this_try, &mut **sink).await,
+                Some(sink) => {
+                    let mut counting = |headers: &[(String, String)], piece: &[u8]| {
+                        delivered |= !piece.is_empty();
+                        sink(headers, piece)
+                    };
+                    self.transport.send_streaming(this_try, &mut counting).await
+                }
                 None => self.transport.send(this_try).await,
             };
             if request.is_cancelled() {
@@ -396,8 +404,9 @@ impl<T: Transport> HttpClient<T> {
                     }
                 }
             }
-            // A streamed success may have delivered bytes: never retried.
-            let streamed = sink.is_some() && outcome.as_ref().is_ok_and(Response::is_success);
+            // A body that began to reach the sink is never retried, whether it ended or broke
+            // off: a second response fed to the same sink would be glued to the first.
+            let streamed = delivered || (sink.is_some() && outcome.as_ref().is_ok_and(Response::is_success));
             let decision = if streamed {
                 Decision::Done
             } else {

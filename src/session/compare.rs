@@ -43,14 +43,12 @@ pub enum Comparison {
     /// The prior chosen: the second viewport empties and shows this study.
     Opened(Box<Study>),
     /// Its series, as a stack of `total` instances; frames follow in display order.
-    Stack {
-        study_uid: String,
-        series_uid: String,
-        total: usize,
-    },
+    Stack { study_uid: String, series_uid: String, total: usize },
     Frame {
         instance_uid: String,
         image: crate::imaging::VerifiedImage,
+        /// Its instance's place in the series' display order.
+        position: usize,
     },
     /// Every frame of one more instance is in the stack.
     InstanceDone,
@@ -178,14 +176,17 @@ impl<T: Transport, S: Screen> Session<T, S> {
             total: instances.len(),
         }));
         let token = generation.token().clone();
-        let mut fetched = futures_util::stream::iter(instances.iter())
-            .map(|instance| {
+        // The series read from the persistent tier in one go (its images are asked for one by
+        // one at `Visible`, which reads them alone).
+        self.bridge.uncached(prior, &series.uid, &instances, &token).await;
+        let mut fetched = futures_util::stream::iter(instances.iter().enumerate())
+            .map(|(position, instance)| {
                 let token = token.clone();
-                async move { (instance, self.bridge.get_instance(prior, &series.uid, &instance.uid, &token).await) }
+                async move { (position, instance, self.bridge.get_instance(prior, &series.uid, &instance.uid, &token).await) }
             })
             .buffered(crate::bridge::FETCH_AHEAD);
         let mut bytes_held = 0usize;
-        while let Some((instance, bytes)) = fetched.next().await {
+        while let Some((position, instance, bytes)) = fetched.next().await {
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
             }
@@ -194,14 +195,14 @@ impl<T: Transport, S: Screen> Session<T, S> {
             let frames = first.header.number_of_frames;
             let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
             bytes_held += frame_bytes.saturating_mul(frames as usize);
-            self.screen.apply(Update::Comparison(Comparison::Frame { instance_uid: instance.uid.clone(), image: first }));
+            self.screen.apply(Update::Comparison(Comparison::Frame { instance_uid: instance.uid.clone(), image: first, position }));
             for index in 1..frames {
                 self.yield_now().await;
                 if !generation.is_current() {
                     return Err(SessionError::Superseded);
                 }
                 let image = self.verified(decode_frame_for(&bytes, index, &context))?;
-                self.screen.apply(Update::Comparison(Comparison::Frame { instance_uid: instance.uid.clone(), image }));
+                self.screen.apply(Update::Comparison(Comparison::Frame { instance_uid: instance.uid.clone(), image, position }));
             }
             self.screen.apply(Update::Comparison(Comparison::InstanceDone));
             if bytes_held > STACK_BUDGET_BYTES {

@@ -21,6 +21,13 @@ use std::time::Duration;
 /// Decoded samples a stack may hold (about 1,500 512² 16-bit slices); later slices are not kept.
 pub(super) const STACK_BUDGET_BYTES: usize = 768 * 1024 * 1024;
 
+/// Worker-decoded instances stacked back to back before input and paint get a turn.
+const TURN_EVERY: usize = 8;
+
+/// Instances fetched one by one around the slice the user went to while the series streams:
+/// the wanted one and its nearest neighbours, one request in flight left to the stream.
+const AROUND_WANTED: usize = FETCH_AHEAD - 1;
+
 /// What a series load fetches, and for whom.
 #[derive(Clone, Copy)]
 struct Fetch<'a> {
@@ -30,6 +37,23 @@ struct Fetch<'a> {
     instances: &'a [InstanceRef],
     token: &'a CancelToken,
     context: &'a Arc<PatientContext>,
+    /// Per instance: whether a fetcher (the stream, the cache, one by one) has it in hand.
+    taken: &'a std::cell::RefCell<Vec<bool>>,
+}
+
+impl Fetch<'_> {
+    /// Claims instance `index` for the caller; `false` if another fetcher has it.
+    fn take(&self, index: usize) -> bool {
+        self.taken.borrow_mut().get_mut(index).is_some_and(|taken| !std::mem::replace(taken, true))
+    }
+}
+
+/// Indices of `0..total` from `at` outward: `at`, `at + 1`, `at − 1`, `at + 2`, …
+fn outward(at: usize, total: usize) -> impl Iterator<Item = usize> {
+    let at = at.min(total.saturating_sub(1));
+    (0..total.saturating_mul(2))
+        .filter_map(move |k| if k % 2 == 0 { at.checked_add(k / 2) } else { at.checked_sub(k / 2 + 1) })
+        .filter(move |&i| i < total)
 }
 
 /// One instance of the stack as it arrived (in any order): its place in display order, its
@@ -42,11 +66,11 @@ struct Arrival {
 
 type Arrivals = futures_channel::mpsc::UnboundedSender<Arrival>;
 
-/// The stack as it fills: its frames, its instances stacked, the bytes they hold decoded and
-/// the bytes received.
+/// The stack as it fills: its frames (with their instance's place), its instances stacked,
+/// the bytes they hold decoded and the bytes received.
 #[derive(Default)]
 struct StackFill {
-    frames: Vec<VerifiedImage>,
+    frames: Vec<(usize, VerifiedImage)>,
     loaded: usize,
     bytes_held: usize,
     bytes_received: u64,
@@ -129,22 +153,31 @@ impl<T: Transport, S: Screen> Session<T, S> {
         if !generation.is_current() {
             return Err(SessionError::Superseded);
         }
-        let fetch = Fetch { study, series_uid, instances: &instances, token: &token, context: &context };
-        // Arrivals in any order; the stacking puts them in display order. With decode workers,
-        // each instance's first frame is decoded as soon as it arrives, so the workers decode
-        // side by side while the main thread only verifies and stacks. The fetching runs beside
-        // the stacking, so requests go on while an instance is decoded here or the load yields.
+        let taken = std::cell::RefCell::new(vec![false; total]);
+        let fetch = Fetch { study, series_uid, instances: &instances, token: &token, context: &context, taken: &taken };
+        // Arrivals in any order, each stacked at its place. With decode workers, each
+        // instance's first frame is decoded as soon as it arrives, so the workers decode side by
+        // side while the main thread only verifies and stacks. The fetching runs beside the
+        // stacking, so requests go on while an instance is decoded here or the load yields.
         let (arrived, arrivals) = futures_channel::mpsc::unbounded();
+        let (wanted, wishes) = futures_channel::mpsc::unbounded();
+        let ours = wanted.clone();
+        self.state.borrow_mut().wanted = Some((series_uid.to_string(), wanted));
         let fetch = &fetch;
         let fetching = async move {
-            if worth_streaming(uncached.len(), total) {
-                self.fetch_streamed(fetch, &uncached, &arrived).await;
-            } else {
-                self.fetch_each(fetch, (0..total).collect(), &arrived).await;
-            }
+            let (done, finished) = futures_channel::oneshot::channel::<()>();
+            let in_order = async {
+                if worth_streaming(uncached.len(), total) {
+                    self.fetch_streamed(fetch, &uncached, &arrived).await;
+                } else {
+                    self.fetch_each(fetch, (0..total).filter(|&i| fetch.take(i)), &arrived).await;
+                }
+                let _ = done.send(());
+            };
+            futures_util::future::join(in_order, self.follow_wanted(fetch, wishes, finished, &arrived)).await;
         };
         let mut stack = StackFill::default();
-        let stacking = self.stack_in_order(fetch, &generation, arrivals, &mut stack);
+        let stacking = self.stack_each(fetch, &generation, arrivals, &mut stack);
         // The stacking decides: when it ends (done, over budget, superseded, failed), the
         // fetching's requests still in flight are aborted.
         let stacked = {
@@ -156,8 +189,16 @@ impl<T: Transport, S: Screen> Session<T, S> {
             }
         };
         token.cancel();
+        {
+            // Ours only: a later load of the same series (opened again) has its own.
+            let mut state = self.state.borrow_mut();
+            if state.wanted.as_ref().is_some_and(|(_, theirs)| theirs.same_receiver(&ours)) {
+                state.wanted = None;
+            }
+        }
         stacked?;
-        if let Some(middle) = stack.frames.get(geometry::middle(stack.frames.len())) {
+        stack.frames.sort_by_key(|(position, image)| (*position, image.frame_index));
+        if let Some((_, middle)) = stack.frames.get(geometry::middle(stack.frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
         }
         self.screen.apply(Update::SeriesLoaded {
@@ -170,9 +211,10 @@ impl<T: Transport, S: Screen> Session<T, S> {
         Ok(())
     }
 
-    /// Instances `indices` of the series, requested (or read from the cache) `FETCH_AHEAD` at a
-    /// time in that order, each sent on with its first frame when a worker decoded it.
-    async fn fetch_each(&self, fetch: &Fetch<'_>, indices: Vec<usize>, arrived: &Arrivals) {
+    /// Instances `indices` of the series (claimed by the caller, lazily: the next is asked for
+    /// when a request ends), requested or read from the cache `FETCH_AHEAD` at a time in that
+    /// order, each sent on with its first frame when a worker decoded it.
+    async fn fetch_each(&self, fetch: &Fetch<'_>, indices: impl Iterator<Item = usize>, arrived: &Arrivals) {
         let mut fetched = futures_util::stream::iter(indices)
             .map(|index| async move {
                 let uid = &fetch.instances[index].uid;
@@ -192,22 +234,20 @@ impl<T: Transport, S: Screen> Session<T, S> {
     }
 
     /// The series in one streamed request, the cached instances (not `uncached`) from the cache
-    /// meanwhile; then, one by one, every instance neither of them brought.
+    /// meanwhile; then, one by one, every instance none of them brought.
     async fn fetch_streamed(&self, fetch: &Fetch<'_>, uncached: &[usize], arrived: &Arrivals) {
-        let mut brought = vec![true; fetch.instances.len()];
-        uncached.iter().for_each(|&i| brought[i] = false);
-        let cached: Vec<usize> = (0..brought.len()).filter(|&i| brought[i]).collect();
+        let uncached: std::collections::HashSet<usize> = uncached.iter().copied().collect();
+        let total = fetch.instances.len();
         let by_uid: std::collections::HashMap<&str, usize> = fetch.instances.iter().enumerate().map(|(i, r)| (r.uid.as_str(), i)).collect();
-        let brought = std::cell::RefCell::new(brought);
         let (parts, received) = futures_channel::mpsc::unbounded();
         let streaming = async {
             let parts = parts;
             let ended = self
                 .bridge
                 .stream_series(fetch.study, fetch.series_uid, Priority::Visible, fetch.token, &mut |uid, bytes| {
-                    let Some(&index) = by_uid.get(uid) else { return };
-                    // The first time only (a server may repeat a part; the cache brought some).
-                    if !std::mem::replace(&mut brought.borrow_mut()[index], true) {
+                    // The first time only: a server may repeat a part, and the cache or a
+                    // request for a wanted slice may have brought it.
+                    if let Some(&index) = by_uid.get(uid).filter(|&&i| fetch.take(i)) {
                         let _ = parts.unbounded_send((index, bytes));
                     }
                 })
@@ -225,12 +265,34 @@ impl<T: Transport, S: Screen> Session<T, S> {
                 let _ = arrived.unbounded_send(arrival);
                 std::future::ready(())
             });
+        let cached = (0..total).filter(|i| !uncached.contains(i)).filter(|&i| fetch.take(i));
         let (ended, (), ()) = futures_util::future::join3(streaming, decoding, self.fetch_each(fetch, cached, arrived)).await;
         if ended == Streamed::Cancelled {
             return;
         }
-        let rest: Vec<usize> = brought.into_inner().iter().enumerate().filter(|(_, &b)| !b).map(|(i, _)| i).collect();
-        self.fetch_each(fetch, rest, arrived).await;
+        self.fetch_each(fetch, (0..total).filter(|&i| fetch.take(i)), arrived).await;
+    }
+
+    /// While the series loads, the slice the user went to (`wishes`, the latest counts) and
+    /// its nearest neighbours, one by one, ahead of the rest; ends once `finished` (the rest
+    /// is in hand) after the requests it has made.
+    async fn follow_wanted(
+        &self,
+        fetch: &Fetch<'_>,
+        mut wishes: futures_channel::mpsc::UnboundedReceiver<usize>,
+        mut finished: futures_channel::oneshot::Receiver<()>,
+        arrived: &Arrivals,
+    ) {
+        let total = fetch.instances.len();
+        loop {
+            let wish = futures_util::future::select(wishes.next(), &mut finished).await;
+            let futures_util::future::Either::Left((Some(mut at), _)) = wish else { return };
+            while let Ok(later) = wishes.try_recv() {
+                at = later;
+            }
+            let around: Vec<usize> = outward(at, total).filter(|&i| fetch.take(i)).take(AROUND_WANTED).collect();
+            self.fetch_each(fetch, around.into_iter(), arrived).await;
+        }
     }
 
     /// The first frame of `bytes` decoded by a worker, if the workers take it: `Some(None)` when
@@ -240,9 +302,10 @@ impl<T: Transport, S: Screen> Session<T, S> {
         Some(self.decode_verified(bytes, 0, fetch.context, fetch.token).await)
     }
 
-    /// Takes the arrivals into the stack in display order: each instance verified against the
-    /// patient in context, the frames after its first decoded one per turn of the event loop.
-    async fn stack_in_order(
+    /// Takes the arrivals into the stack, each at its place in display order: each instance
+    /// verified against the patient in context, the frames after its first decoded one per
+    /// turn of the event loop. Ends when every instance is stacked (or over budget).
+    async fn stack_each(
         &self,
         fetch: &Fetch<'_>,
         generation: &Generation,
@@ -250,67 +313,68 @@ impl<T: Transport, S: Screen> Session<T, S> {
         stack: &mut StackFill,
     ) -> Result<(), SessionError> {
         let (study, series_uid, context, total) = (fetch.study, fetch.series_uid, fetch.context, fetch.instances.len());
-        // Arrived ahead of their turn (a stream in another order than the display's).
-        let mut early = std::collections::BTreeMap::new();
-        while let Some(arrival) = arrivals.next().await {
+        // Instances stacked since the last turn given to input and paint.
+        let mut since_turn = 0;
+        while stack.loaded < total {
+            let Some(Arrival { index, bytes, decoded }) = arrivals.next().await else { break };
             if !generation.is_current() {
                 return Err(SessionError::Superseded);
             }
-            early.insert(arrival.index, arrival);
-            while let Some(Arrival { index, bytes, decoded }) = early.remove(&stack.loaded) {
-                let instance_uid = &fetch.instances[index].uid;
-                let bytes = bytes?;
-                stack.bytes_received += bytes.len() as u64;
-                let decoded_elsewhere = decoded.is_some();
-                let first = match decoded {
-                    Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
-                    None => self.verified(decode_for(&bytes, context))?,
-                };
-                let frame_count = first.header.number_of_frames;
-                let frame_bytes =
-                    first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
-                stack.bytes_held += frame_bytes.saturating_mul(frame_count as usize);
-                if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
-                    self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
+            let instance_uid = &fetch.instances[index].uid;
+            let bytes = bytes?;
+            stack.bytes_received += bytes.len() as u64;
+            let decoded_elsewhere = decoded.is_some();
+            let first = match decoded {
+                Some(decoded) => self.verified(decoded.ok_or(SessionError::Superseded)?)?,
+                None => self.verified(decode_for(&bytes, context))?,
+            };
+            let frame_count = first.header.number_of_frames;
+            let frame_bytes = first.rows() as usize * first.columns() as usize * usize::from(first.info.bits_allocated.div_ceil(8)).max(1);
+            stack.bytes_held += frame_bytes.saturating_mul(frame_count as usize);
+            if let Some(ms) = first.header.frame_time_ms.filter(|_| frame_count > 1) {
+                self.screen.apply(Update::FrameRate((1000.0 / ms).round().clamp(1.0, 60.0) as u32));
+            }
+            let was_empty = stack.frames.is_empty();
+            stack.frames.push((index, first.clone()));
+            self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image: first, position: index });
+            // Further frames of a multi-frame instance: one per turn of the event loop.
+            for frame in 1..frame_count {
+                self.yield_now().await;
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
                 }
-                let was_empty = stack.frames.is_empty();
-                stack.frames.push(first.clone());
-                self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image: first });
-                // Further frames of a multi-frame instance: one per turn of the event loop.
-                for frame in 1..frame_count {
-                    self.yield_now().await;
-                    if !generation.is_current() {
-                        return Err(SessionError::Superseded);
-                    }
-                    let decoded = self.decode_verified(&bytes, frame, context, fetch.token).await.ok_or(SessionError::Superseded)?;
-                    if !generation.is_current() {
-                        return Err(SessionError::Superseded);
-                    }
-                    let image = self.verified(decoded)?;
-                    stack.frames.push(image.clone());
-                    self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image });
+                let decoded = self.decode_verified(&bytes, frame, context, fetch.token).await.ok_or(SessionError::Superseded)?;
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
                 }
-                stack.loaded += 1;
-                self.screen.apply(Update::StackInstanceDone);
-                self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded: stack.loaded, total });
-                if was_empty {
-                    self.audit_read(study, series_uid);
-                    let showing = self.state.borrow().shown.clone();
-                    // The first image shown by `open_study` stays; its decoded frame is now the stack's first.
-                    if showing.as_ref().is_none_or(|(series, instance)| series != series_uid || instance != instance_uid) {
-                        self.screen.apply(Update::ShowFrame(0));
-                    }
+                let image = self.verified(decoded)?;
+                stack.frames.push((index, image.clone()));
+                self.screen.apply(Update::StackFrame { instance_uid: instance_uid.clone(), image, position: index });
+            }
+            stack.loaded += 1;
+            self.screen.apply(Update::StackInstanceDone);
+            self.screen.apply(Update::SeriesProgress { series_uid: series_uid.to_string(), loaded: stack.loaded, total });
+            if was_empty {
+                self.audit_read(study, series_uid);
+                let showing = self.state.borrow().shown.clone();
+                // The first image shown by `open_study` stays; its decoded frame is now the stack's.
+                if showing.as_ref().is_none_or(|(series, instance)| series != series_uid || instance != instance_uid) {
+                    self.screen.apply(Update::ShowFrame(0));
                 }
-                if stack.bytes_held > STACK_BUDGET_BYTES {
-                    self.screen.apply(Update::StackTotal(stack.loaded));
-                    return Ok(());
-                }
-                // Decoded here: give input and paint a turn. A worker's answer was a turn already.
-                if !decoded_elsewhere {
-                    self.yield_now().await;
-                    if !generation.is_current() {
-                        return Err(SessionError::Superseded);
-                    }
+            }
+            if stack.bytes_held > STACK_BUDGET_BYTES {
+                let through = stack.frames.iter().map(|(position, _)| position + 1).max().unwrap_or(0);
+                self.screen.apply(Update::StackTotal(through));
+                return Ok(());
+            }
+            // Decoded here: give input and paint a turn. A worker's answer was a turn already,
+            // unless answers queued up while the stream delivered: then every few.
+            since_turn += 1;
+            if !decoded_elsewhere || since_turn >= TURN_EVERY {
+                since_turn = 0;
+                self.yield_now().await;
+                if !generation.is_current() {
+                    return Err(SessionError::Superseded);
                 }
             }
         }
@@ -319,6 +383,16 @@ impl<T: Transport, S: Screen> Session<T, S> {
             return Err(SessionError::Superseded);
         }
         Ok(())
+    }
+
+    /// The user went to slice `position` (in display order) of the series loading into the
+    /// stack: it and its neighbours are fetched next, ahead of the rest. Nothing otherwise.
+    pub fn want_slice(&self, series_uid: &str, position: usize) {
+        if let Some((series, wanted)) = self.state.borrow().wanted.as_ref() {
+            if series == series_uid {
+                let _ = wanted.unbounded_send(position);
+            }
+        }
     }
 
     /// Milliseconds on the transport's clock, for the `series-loaded` timings.

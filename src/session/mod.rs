@@ -110,6 +110,8 @@ struct State {
     shown: Option<(String, String)>,
     /// The study shown beside the open one, and its loads' claim.
     comparison: Option<(String, Generation)>,
+    /// While a series loads into the stack: where the slices the user goes to are sent.
+    wanted: Option<(String, futures_channel::mpsc::UnboundedSender<usize>)>,
 }
 
 pub struct Session<T, S> {

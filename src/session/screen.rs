@@ -136,10 +136,13 @@ pub enum Update {
         fresh_view: bool,
     },
     StackTotal(usize),
-    /// The next frame of the stack in display order.
+    /// A frame of the stack. `position`: its instance's place in the series' display order;
+    /// instances come in any order (the slice the user went to first), the frames of a
+    /// multi-frame instance one after another.
     StackFrame {
         instance_uid: String,
         image: VerifiedImage,
+        position: usize,
     },
     /// Every frame of one more instance is in the stack.
     StackInstanceDone,

@@ -127,7 +127,10 @@ pub(crate) enum SeriesRetrieve {
     Reversed,
     /// This many instances, then the response ends inside the next part.
     CutShort(usize),
-    /// Not served (404), as by a server with instance retrieve only.
+    /// Every instance, but the one at this place in another series' data set (a PACS that
+    /// mixed series up): its SOP Instance UID is the listed one's.
+    OneFromElsewhere(usize),
+    /// Not implemented (501), as by a server with instance retrieve only.
     Unsupported,
 }
 
@@ -261,18 +264,21 @@ impl HeldServers {
             let study = study.filter(|_| !series_uid.contains('/') && !instances.is_empty());
             let Some(study) = study else { return json(404, serde_json::json!({})) };
             let cut = match self.0.series_retrieve {
-                SeriesRetrieve::Unsupported => return json(404, serde_json::json!({})),
+                SeriesRetrieve::Unsupported => return json(501, serde_json::json!({})),
                 SeriesRetrieve::Reversed => {
                     instances.reverse();
                     None
                 }
-                SeriesRetrieve::InOrder => None,
+                SeriesRetrieve::InOrder | SeriesRetrieve::OneFromElsewhere(_) => None,
                 SeriesRetrieve::CutShort(n) => Some(n),
             };
             let mut body = Vec::new();
             for (n, i) in instances.iter().enumerate() {
                 body.extend(b"--b\r\nContent-Type: application/dicom\r\n\r\n");
-                let part = instance_part10(study, i);
+                let part = match self.0.series_retrieve {
+                    SeriesRetrieve::OneFromElsewhere(at) if at == n => part10(&i.header.0, &i.header.1, &study.uid, "9.9", &i.sop, 1),
+                    _ => instance_part10(study, i),
+                };
                 if cut == Some(n) {
                     body.extend(&part[..part.len() / 2]);
                     return multipart(body);
@@ -514,7 +520,7 @@ pub(crate) fn images_since_clear(screen: &Recorder) -> Vec<(String, String)> {
         .iter()
         .filter_map(|u| match u {
             Update::Image(s) => Some((s.instance_uid.clone(), s.image.patient().id.clone())),
-            Update::StackFrame { instance_uid, image } => Some((instance_uid.clone(), image.patient().id.clone())),
+            Update::StackFrame { instance_uid, image, .. } => Some((instance_uid.clone(), image.patient().id.clone())),
             Update::Thumbnail { image, series_uid, .. } => Some((series_uid.clone(), image.patient().id.clone())),
             _ => None,
         })
@@ -1263,7 +1269,7 @@ fn compared_frames(screen: &Recorder) -> Vec<(String, String)> {
         .borrow()
         .iter()
         .filter_map(|u| match u {
-            Update::Comparison(Comparison::Frame { instance_uid, image }) => Some((instance_uid.clone(), image.patient().id.clone())),
+            Update::Comparison(Comparison::Frame { instance_uid, image, .. }) => Some((instance_uid.clone(), image.patient().id.clone())),
             _ => None,
         })
         .collect()

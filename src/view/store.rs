@@ -67,6 +67,11 @@ pub enum Action {
     UploadBodySite(Option<usize>),
     /// Finished and refused files leave the list.
     UploadClear,
+    /// The user went to a slice of the stack not loaded yet: it is to be fetched first.
+    WantSlice {
+        series_uid: String,
+        position: usize,
+    },
 }
 
 /// What the upload panel says besides its files.
@@ -89,15 +94,17 @@ pub struct UploadView {
     pub body_site: Option<usize>,
 }
 
-/// One decoded frame of the stack, in display order.
+/// One decoded frame of the stack.
 #[derive(Debug, Clone)]
 pub struct StackFrame {
     pub instance_uid: String,
     pub image: VerifiedImage,
+    /// Its instance's place in the series' display order.
+    pub position: usize,
 }
 
-/// The series in the viewport: frames decoded so far (a prefix of the display order) and how
-/// many instances there are in all.
+/// The series in the viewport: the frames decoded so far, in display order (instances arrive
+/// in any order: the slice the user went to comes first), and how many instances there are.
 #[derive(Debug, Clone, Default)]
 pub struct Stack {
     pub study_uid: String,
@@ -105,11 +112,42 @@ pub struct Stack {
     pub frames: Vec<StackFrame>,
     pub loaded_instances: usize,
     pub total_instances: usize,
+    /// A multi-frame instance is in the stack: it is stepped frame by frame, not by instance.
+    pub multi_frame: bool,
+    /// The slice the user went to before it was loaded: shown when it comes.
+    pub wanted: Option<usize>,
 }
 
 impl Stack {
     pub fn loading(&self) -> bool {
         self.loaded_instances < self.total_instances
+    }
+
+    /// How many slices the scrollbar spans: every instance, or every frame when there are more.
+    pub fn slices(&self) -> usize {
+        self.total_instances.max(self.frames.len())
+    }
+
+    /// The slice (0-based) frame `index` shows: its instance's place, or with multi-frame
+    /// instances the frame's own.
+    pub fn slice_of(&self, index: usize) -> usize {
+        match self.frames.get(index) {
+            Some(frame) if !self.multi_frame => frame.position,
+            _ => index,
+        }
+    }
+
+    /// The frame that shows `slice`, if it is loaded.
+    pub fn frame_of(&self, slice: usize) -> Option<usize> {
+        if self.multi_frame {
+            return (slice < self.frames.len()).then_some(slice);
+        }
+        self.frames.binary_search_by_key(&slice, |f| f.position).ok()
+    }
+
+    /// Where a frame of the instance at `position` goes: after every frame before it.
+    fn place(&self, position: usize, frame_index: u32) -> usize {
+        self.frames.partition_point(|f| (f.position, f.image.frame_index) <= (position, frame_index))
     }
 }
 
@@ -395,13 +433,20 @@ impl Store {
                     });
                 }
                 self.blocked.set(None);
-                self.stack.set(Stack { study_uid, series_uid, ..Stack::default() });
+                // The first slice is the one to show first.
+                self.stack.set(Stack { study_uid, series_uid, wanted: Some(0), ..Stack::default() });
                 self.index.set(0);
             }
             Change::StackTotal(total) => self.stack.update(|s| s.total_instances = total),
-            Change::StackFrame { instance_uid, image } => self.stack.update(|s| s.frames.push(StackFrame { instance_uid, image })),
+            Change::StackFrame { instance_uid, image, position } => self.add_frame(StackFrame { instance_uid, image, position }),
             Change::StackInstanceDone => self.stack.update(|s| s.loaded_instances += 1),
-            Change::ShowFrame(index) => self.show_index(index),
+            // The first frame stacked: shown unless the slice the user is waiting for is another.
+            Change::ShowFrame(index) => {
+                let waiting = self.stack.with_untracked(|s| s.wanted.is_some_and(|w| s.frames.get(index).is_some_and(|f| f.position != w)));
+                if !waiting {
+                    self.show_index(index);
+                }
+            }
             Change::FrameRate(fps) => self.view.update(|v| v.fps = fps),
             Change::Reports(reports) => self.reports.set(reports),
             Change::NewStudies(uids) => self.new_studies.update(|n| n.extend(uids)),
@@ -452,9 +497,11 @@ impl Store {
             Comparison::Stack { study_uid, series_uid, total } => {
                 pane.apply(Change::StackStarted { study_uid, series_uid, fresh_view: true });
                 pane.apply(Change::StackTotal(total));
+                // Its first frame goes where the scroll link places it, not to its first slice.
+                pane.stack.update(|s| s.wanted = None);
             }
-            Comparison::Frame { instance_uid, image } => {
-                pane.apply(Change::StackFrame { instance_uid, image });
+            Comparison::Frame { instance_uid, image, position } => {
+                pane.apply(Change::StackFrame { instance_uid, image, position });
                 if pane.image.with_untracked(Option::is_none) {
                     let index = self.index.get_untracked();
                     let placed = compare.link.borrow_mut().place(Side::Current, index, &self.slice_geometry(), &pane.slice_geometry());
@@ -793,9 +840,63 @@ impl Store {
 
     /// Moves through the stack by `delta` slices.
     pub fn step(&self, delta: i64) {
-        let len = self.stack.with_untracked(|s| s.frames.len());
-        let next = geometry::step_index(self.index.get_untracked(), delta, len);
-        self.show_index(next);
+        let (slice, slices) =
+            self.stack.with_untracked(|s| (s.wanted.unwrap_or_else(|| s.slice_of(self.index.get_untracked())), s.slices()));
+        self.show_slice(geometry::step_index(slice, delta, slices));
+    }
+
+    /// The slice (0-based) the viewport shows.
+    pub fn current_slice(&self) -> usize {
+        self.stack.with_untracked(|s| s.slice_of(self.index.get_untracked()))
+    }
+
+    /// Goes to `slice` (0-based): shown if it is loaded; else the session is asked for it
+    /// first, and it is shown when it comes (the viewport keeps its frame meanwhile).
+    pub fn show_slice(&self, slice: usize) {
+        let (found, series_uid) = self.stack.with_untracked(|s| (s.frame_of(slice), s.series_uid.clone()));
+        match found {
+            Some(index) => {
+                // Written only when set: every write of the stack moves the linked prior.
+                if self.stack.with_untracked(|s| s.wanted.is_some()) {
+                    self.stack.update(|s| s.wanted = None);
+                }
+                self.show_index(index);
+            }
+            None => {
+                if self.stack.with_untracked(|s| s.wanted) != Some(slice) {
+                    self.stack.update(|s| s.wanted = Some(slice));
+                    (self.actions)(Action::WantSlice { series_uid, position: slice });
+                }
+            }
+        }
+    }
+
+    /// A frame into its place in the stack. The frame on screen stays on screen (frames put
+    /// before it move it on); the slice the user waits for is shown when it comes.
+    fn add_frame(&self, frame: StackFrame) {
+        let (position, first_frame) = (frame.position, frame.image.frame_index == 0);
+        let multi = frame.image.header.number_of_frames > 1;
+        let index = self.index.get_untracked();
+        let (at, had, waited) = self
+            .stack
+            .try_update(|s| {
+                let at = s.place(frame.position, frame.image.frame_index);
+                let had = !s.frames.is_empty();
+                s.frames.insert(at, frame);
+                s.multi_frame |= multi;
+                let waited = first_frame && s.wanted == Some(position) && !s.multi_frame;
+                if waited {
+                    s.wanted = None;
+                }
+                (at, had, waited)
+            })
+            .unwrap_or((0, false, false));
+        if had && at <= index {
+            self.index.set(index + 1);
+        }
+        if waited {
+            self.show_index(at);
+        }
     }
 
     /// Applies a window to the viewport (kept for the following slices).

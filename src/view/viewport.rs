@@ -35,7 +35,8 @@ struct Drag {
     span: f64,
     zoom: f64,
     pan: (f64, f64),
-    index: usize,
+    /// The slice shown when the drag began.
+    slice: usize,
 }
 
 /// A live ResizeObserver and the callback it calls. Dropping it disconnects the observer before
@@ -211,7 +212,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                             }
                             None => match d.tool {
                                 Tool::Window => store.set_window(d.center, d.width),
-                                Tool::Scroll => store.show_index(d.index),
+                                Tool::Scroll => store.show_slice(d.slice),
                                 _ => store.view.update(|v| v.pan = d.pan),
                             },
                         }
@@ -282,7 +283,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 span: shown.image.default_window.width.max(64.0),
                 zoom,
                 pan: view.pan,
-                index: store.index.get_untracked(),
+                slice: store.current_slice(),
             });
         }
     };
@@ -344,8 +345,8 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 Tool::Zoom => store.view.update(|v| v.zoom = Some(geometry::zoom_after_drag(d.zoom, dy))),
                 Tool::Pan => store.view.update(|v| v.pan = (d.pan.0 + dx, d.pan.1 + dy)),
                 Tool::Scroll => {
-                    let len = store.stack.with_untracked(|s| s.frames.len());
-                    store.show_index(geometry::step_index(d.index, (dy / PX_PER_SLICE) as i64, len));
+                    let slices = store.stack.with_untracked(|s| s.slices());
+                    store.show_slice(geometry::step_index(d.slice, (dy / PX_PER_SLICE) as i64, slices));
                 }
             }
         }
@@ -416,7 +417,7 @@ pub fn Viewport(store: Store) -> impl IntoView {
                 ev.prevent_default();
                 return;
             }
-            let len = store.stack.with_untracked(|s| s.frames.len());
+            let len = store.stack.with_untracked(|s| s.slices());
             if let Some(delta) = stack_key_delta(&key, len) {
                 ev.prevent_default();
                 store.step(delta);
@@ -679,10 +680,10 @@ fn Overlays(store: Store) -> impl IntoView {
         let (zoom, _) = view.with(|v| (v.zoom, v.pan));
         let vsize = size.get();
         let z = zoom.unwrap_or_else(|| shown_fit(&shown.image, vsize, transform));
-        let total = stack.with(|s| s.total_instances.max(s.frames.len())).max(1);
+        let (slice, total) = stack.with(|s| (s.slice_of(index.get()), s.slices().max(1)));
         let position = shown.image.slice_position().map(|p| format!("{} {} {}", t.position, locale.decimal(overlay_number(p)), t.mm));
         let image_line =
-            format!("{} {} ({}/{})", t.image_number, h.instance_number.map(|n| n.to_string()).unwrap_or_default(), index.get() + 1, total);
+            format!("{} {} ({}/{})", t.image_number, h.instance_number.map(|n| n.to_string()).unwrap_or_default(), slice + 1, total);
         let series_line = format!(
             "{} {} {}",
             t.series_number,
@@ -772,21 +773,23 @@ fn ScrollBar(store: Store) -> impl IntoView {
         move |y: f64| {
             let Some(el) = track.get_untracked() else { return };
             let rect = el.get_bounding_client_rect();
-            let len = store.stack.with_untracked(|s| s.frames.len());
+            let slices = store.stack.with_untracked(|s| s.slices());
             if rect.height() > 0.0 {
-                store.show_index(geometry::index_at_fraction((y - rect.top()) / rect.height(), len));
+                store.show_slice(geometry::index_at_fraction((y - rect.top()) / rect.height(), slices));
             }
         }
     };
     let (seek_down, seek_move) = (seek.clone(), seek);
     let (d_down, d_move, d_up) = (dragging.clone(), dragging.clone(), dragging);
     let (stack, index, stack2, index2) = (store.stack.clone(), store.index.clone(), store.stack.clone(), store.index.clone());
+    let (stack3, stack4) = (store.stack.clone(), store.stack.clone());
     let visible = move || stack.with(|s| s.frames.len().max(s.total_instances)) > 1;
     view! {
         <div class="emr-scrollbar" node_ref=track role="scrollbar" aria-orientation="vertical" aria-label=t.slice_scrollbar
             data-testid="scrollbar" aria-valuemin="1"
-            aria-valuemax=move || stack2.with(|s| s.frames.len()).to_string()
-            aria-valuenow=move || (index.get() + 1).to_string()
+            aria-valuemax=move || stack2.with(|s| s.slices()).to_string()
+            data-loaded=move || stack4.with(|s| s.frames.len()).to_string()
+            aria-valuenow=move || (stack3.with(|s| s.slice_of(index.get())) + 1).to_string()
             style:display=move || if visible() { "block" } else { "none" }
             on:pointerdown=move |ev: web_sys::PointerEvent| {
                 ev.stop_propagation();
@@ -800,8 +803,8 @@ fn ScrollBar(store: Store) -> impl IntoView {
             }
             on:pointerup=move |ev: web_sys::PointerEvent| { ev.stop_propagation(); *d_up.borrow_mut() = None; }>
             <div class="emr-scroll-thumb" style:top={ let stack = store.stack.clone(); move || {
-                let len = stack.with(|s| s.frames.len().max(s.total_instances)).max(1);
-                format!("{:.2}%", index2.get() as f64 * 100.0 / len as f64)
+                let (slice, len) = stack.with(|s| (s.slice_of(index2.get()), s.slices().max(1)));
+                format!("{:.2}%", slice as f64 * 100.0 / len as f64)
             } } style:height=move || {
                 let len = store.stack.with(|s| s.frames.len().max(s.total_instances)).max(1);
                 format!("{:.2}%", (100.0 / len as f64).max(3.0))

@@ -39,7 +39,7 @@ async function settled(page, pane, index) {
 async function stacked(page, pane, count) {
   await page.waitForFunction(([p, n]) => {
     const el = document.querySelector(p);
-    return el?.querySelector('[data-testid=scrollbar]')?.getAttribute('aria-valuemax') === String(n)
+    return el?.querySelector('[data-testid=scrollbar]')?.getAttribute('data-loaded') === String(n)
       && !el.querySelector('[data-testid=series-progress]');
   }, [pane, count], { timeout: 60000 });
 }

@@ -47,7 +47,7 @@ const overlay = (page, id) => page.locator(`[data-testid=${id}]`).innerText();
 async function waitForStack(page, count) {
   await page.waitForFunction((n) => {
     const bar = document.querySelector('[data-testid=scrollbar]');
-    return bar?.getAttribute('aria-valuemax') === String(n) && !document.querySelector('[data-testid=series-progress]');
+    return bar?.getAttribute('data-loaded') === String(n) && !document.querySelector('[data-testid=series-progress]');
   }, count, { timeout: 60000 });
 }
 
@@ -180,6 +180,60 @@ test('viewer: list, wheel and keyboard scroll, W/L drag and presets, cine, overl
   const hostBox = await page.locator('[data-testid=imaging-host]').boundingBox();
   assert.ok(canvasBox.width > 100 && canvasBox.width <= hostBox.width, `canvas fits the narrow panel: ${JSON.stringify(canvasBox)}`);
   await page.screenshot({ path: path.join(artifacts, 'viewer-narrow.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('viewer: a slice dragged to before its series has streamed comes first, then the rest', async () => {
+  const manifest = loadManifest(dataDir());
+  const vera = manifest.patients[0];
+  const study = vera.studies[0];
+  const series = study.series[0];
+  const slices = series.instances;
+  assert.ok(slices.length >= 8, `a series long enough to be streamed: ${slices.length}`);
+  const { page, problems } = await openPage();
+  const target = slices.length - 2;
+  // The series retrieve is held until the wanted slice is on screen.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let streams = 0;
+  const isStream = (url) => url.pathname.endsWith(`/studies/${study.uid}/series/${series.uid}`);
+  await page.route(isStream, async (route) => {
+    streams += 1;
+    await held;
+    // A stream the page gave up (the study opened again by the click) is gone by now.
+    await route.continue().catch(() => {});
+  });
+  try {
+    await page.selectOption('[data-testid=patient-picker]', vera.fhir_id);
+    const row = page.locator(`[data-study-uid="${study.uid}"]`);
+    await row.waitFor();
+    await displayedAfter(page, () => row.click(), study.uid);
+    for (let i = 0; streams === 0 && i < 600; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(streams >= 1, 'the series is asked for in one streamed request');
+    const loaded = () => page.getAttribute('[data-testid=scrollbar]', 'data-loaded').then(Number);
+    assert.equal(await loaded(), 1, 'only the first image is stacked while the stream is held');
+
+    // The user clicks the scrollbar at the last slice but one.
+    const bar = await page.locator('[data-testid=scrollbar]').boundingBox();
+    await page.mouse.click(bar.x + bar.width / 2, bar.y + (bar.height * (target + 0.5)) / slices.length);
+    await page.waitForFunction((n) => new RegExp(`\\(${n}/`).test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''),
+      target + 1, { timeout: 60000 });
+    const wanted = slices[target];
+    const result = await compareCanvas(page, expectedGray8(dataDir(), wanted.expected), wanted.columns, wanted.rows);
+    assert.equal(result.mismatches, 0, `the wanted slice is drawn: ${JSON.stringify(result)}`);
+    const early = await loaded();
+    assert.ok(early > 1 && early <= 6, `the wanted slice and its neighbours came on their own: ${early}`);
+  } finally {
+    release();
+  }
+  // The stream then brings the rest; each slice once, and the wanted one stays on screen.
+  await waitForStack(page, slices.length);
+  assert.match(await overlay(page, 'overlay-image'), new RegExp(`\\(${target + 1}/${slices.length}\\)`));
+  await page.locator('[data-testid=viewport]').focus();
+  await page.keyboard.press('Home');
+  await page.waitForFunction(() => /\(1\//.test(document.querySelector('[data-testid=overlay-image]')?.innerText ?? ''));
+  await page.unroute(isStream);
   assert.deepEqual(problems, []);
   await page.close();
 });

@@ -80,7 +80,7 @@ test('workers: the demo page opens a CT decoded in workers under its CSP', async
   const row = page.locator(`[data-study-uid="${study.uid}"]`);
   await row.waitFor();
   await row.click();
-  await page.waitForFunction((n) => document.querySelector('[data-testid=scrollbar]')?.getAttribute('aria-valuemax') === String(n)
+  await page.waitForFunction((n) => document.querySelector('[data-testid=scrollbar]')?.getAttribute('data-loaded') === String(n)
     && !document.querySelector('[data-testid=series-progress]'), series.instances.length, { timeout: 60000 });
   assert.ok(page.workers().some((w) => w.url().endsWith('/pkg/decode_worker.js')), page.workers().map((w) => w.url()).join());
   const mode = await decodeMode(page);
@@ -117,7 +117,7 @@ test('workers: a worker script that cannot load leaves decoding to the main thre
   const canvas = await compareCanvas(page, expectedGray8(requireEnv('E2E_DATA'), instance.expected), instance.columns, instance.rows);
   assert.equal(canvas.mismatches, 0, JSON.stringify(canvas));
   // The whole series still stacks.
-  await page.waitForFunction((n) => document.querySelector('[data-testid=scrollbar]')?.getAttribute('aria-valuemax') === String(n),
+  await page.waitForFunction((n) => document.querySelector('[data-testid=scrollbar]')?.getAttribute('data-loaded') === String(n),
     series.instances.length, { timeout: 60000 });
   // The refused script is the only complaint, and the page logged nothing about it itself.
   assert.deepEqual(problems.filter((p) => !p.includes('decode_worker.js')), []);

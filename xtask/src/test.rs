@@ -100,7 +100,8 @@ pub fn run(install_first: bool, only: Option<&str>) -> Result<()> {
     testdata::write_to_dir(&e2e, &format!("{proxy_url}/dicom-web"), &e2e_dir)?;
 
     // The viewer's cases (a report, a misfiled study), reached through the proxy too.
-    let viewer = testdata::viewer::generate("e2e-viewer", 5);
+    // Twelve slices: more than the requests in flight, so the viewer streams the series.
+    let viewer = testdata::viewer::generate("e2e-viewer", 12);
     let viewer_dir = dir.join("data-viewer");
     load_viewer(&viewer, &orthanc_dicomweb, &format!("{proxy_url}/dicom-web"), &fhir_base)?;
     testdata::write_to_dir(&viewer, &format!("{proxy_url}/dicom-web"), &viewer_dir)?;

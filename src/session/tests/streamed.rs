@@ -19,14 +19,25 @@ fn series_retrieves(servers: &HeldServers) -> usize {
     servers.0.seen.borrow().iter().filter(|u| u.ends_with("/studies/1.1/series/1.1.1")).count()
 }
 
-/// The SOP Instance UIDs stacked since the last stack began, in order.
+/// The SOP Instance UIDs stacked since the last stack began, as the stack places them (by
+/// position); each stacked once, at its place in display order.
 fn stacked(screen: &Recorder) -> Vec<String> {
+    let mut placed = arrivals(screen);
+    placed.sort();
+    let uids: Vec<String> = placed.iter().map(|(_, uid)| uid.clone()).collect();
+    let positions: Vec<usize> = placed.iter().map(|(position, _)| *position).collect();
+    assert_eq!(positions, (0..placed.len()).collect::<Vec<_>>(), "each instance once, at its place: {placed:?}");
+    uids
+}
+
+/// (position, SOP Instance UID) of every frame stacked since the last stack began, in arrival order.
+fn arrivals(screen: &Recorder) -> Vec<(usize, String)> {
     let updates = screen.0.borrow();
     let from = updates.iter().rposition(|u| matches!(u, Update::StackStarted { .. })).map_or(0, |i| i + 1);
     updates[from..]
         .iter()
         .filter_map(|u| match u {
-            Update::StackFrame { instance_uid, .. } => Some(instance_uid.clone()),
+            Update::StackFrame { instance_uid, position, .. } => Some((*position, instance_uid.clone())),
             _ => None,
         })
         .collect()
@@ -80,6 +91,20 @@ fn a_server_without_series_retrieve_is_read_instance_by_instance() {
     assert_eq!(series_retrieves(&servers), 1, "asked once");
     assert_eq!(servers.seen("/instances/1.1.1."), 10, "then every instance on its own");
     assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn a_server_that_refused_a_series_retrieve_is_not_asked_again() {
+    let mut w = ten_slices(SeriesRetrieve::Unsupported);
+    w.studies[0].instances.retain(|i| i.series != "1.1.2");
+    w.studies[0].instances.extend((1..=10).map(|n| instance("1.1.2", &format!("1.1.2.{n}"), A)));
+    let (session, servers, screen) = session_with(w);
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(series_retrieves(&servers), 1, "the stack's series asked once");
+    let asked = servers.0.seen.borrow().iter().filter(|u| u.ends_with("/studies/1.1/series/1.1.2")).count();
+    assert_eq!(asked, 0, "the series fetched ahead was not asked for in one request");
+    assert_eq!(servers.seen("/instances/1.1.2."), 10, "but instance by instance");
+    assert!(screen.1.borrow().is_empty(), "{:?}", screen.1.borrow());
 }
 
 #[test]
@@ -204,4 +229,148 @@ fn a_kept_series_shows_its_first_image_read_alone_then_is_stacked_from_one_bulk_
     let instance_requests = servers.0.seen.borrow()[requests..].iter().filter(|u| u.contains("/instances/1.1.1.")).count();
     assert_eq!(instance_requests, 0, "no image of the series from the network");
     assert_eq!(series_retrieves(&servers), 1, "nor a second series retrieve");
+}
+
+#[test]
+fn the_slice_the_user_goes_to_comes_first_then_its_neighbours() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    servers.hold(SERIES_RETRIEVE);
+    let at_eight = || arrivals(&screen).iter().any(|(position, _)| *position == 7);
+    let (opened, before_stream) = interleave(
+        session.open_patient("a"),
+        || series_retrieves(&servers) > 0,
+        || async {
+            // The user drags the scrollbar to slice 8 while the series still streams.
+            session.want_slice("1.1.1", 7);
+            // Bounded: without the wish followed, slice 8 would wait for the held stream.
+            for _ in 0..1000 {
+                if at_eight() {
+                    break;
+                }
+                turns(2).await;
+            }
+            let early = arrivals(&screen);
+            servers.release(SERIES_RETRIEVE);
+            early
+        },
+    );
+    opened.expect("opens");
+    let early: Vec<usize> = before_stream.iter().map(|(position, _)| *position).collect();
+    assert!(early.contains(&7), "slice 8 came before the stream: {early:?}");
+    for n in [8, 7, 9, 10, 6] {
+        assert_eq!(servers.seen(&format!("/instances/1.1.1.{n}")), 1, "1.1.1.{n} (slice 8 and its neighbours) on its own");
+    }
+    assert_eq!(servers.seen("/instances/1.1.1."), 1 + 5, "the first image and those five, no more");
+    assert_eq!(stacked(&screen), display_order(), "then the rest from the stream, each once");
+}
+
+#[test]
+fn a_wish_for_another_series_or_after_the_load_changes_nothing() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    block_on(session.open_patient("a")).expect("opens");
+    let requests = servers.0.seen.borrow().len();
+    session.want_slice("1.1.1", 7);
+    session.want_slice("1.1.2", 0);
+    assert_eq!(servers.0.seen.borrow().len(), requests);
+    assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn a_part_of_another_series_in_the_stream_is_neither_stacked_nor_kept() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::OneFromElsewhere(4)));
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(stacked(&screen), display_order());
+    let series: Vec<Option<String>> = screen
+        .0
+        .borrow()
+        .iter()
+        .filter_map(|u| match u {
+            Update::StackFrame { image, .. } => Some(image.header.series_uid.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(series.iter().all(|s| s.as_deref() == Some("1.1.1")), "only series 1.1.1's data sets: {series:?}");
+    assert_eq!(servers.seen("/instances/1.1.1.5"), 1, "its slice was fetched on its own instead");
+}
+
+#[test]
+fn a_kept_series_larger_than_memory_is_not_fetched_again() {
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(ReadsTier::default());
+    let visit = |memory_budget: usize| {
+        let config = BridgeConfig { memory_budget, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
+        let bridge = ImagingBridge::new(servers.clone(), &config);
+        bridge.set_persistent(Some(tier.clone()));
+        let screen = Rc::new(Recorder::default());
+        let session = Session::new(bridge, SessionConfig::default(), screen.clone());
+        block_on(session.open_patient("a")).expect("opens");
+        screen
+    };
+    visit(1 << 24);
+    let part = tier.kept.0.borrow().iter().find(|(k, _)| k.contains(":1.1.1.1:")).map(|(_, v)| v.len()).expect("kept");
+    let requests = servers.0.seen.borrow().len();
+    // Memory for three slices of the ten the tier keeps.
+    let screen = visit(3 * part + part / 2);
+    assert_eq!(series_retrieves(&servers), 1, "no second series retrieve");
+    let fetched = servers.0.seen.borrow()[requests..].iter().filter(|u| u.contains("/instances/1.1.1.")).count();
+    assert_eq!(fetched, 0, "no slice from the network");
+    assert_eq!(stacked(&screen), display_order());
+}
+
+#[test]
+fn a_clear_during_the_stream_keeps_none_of_its_parts() {
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(ReadsTier::default());
+    let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
+    let bridge = ImagingBridge::new(servers.clone(), &config);
+    bridge.set_persistent(Some(tier.clone()));
+    let session = Session::new(bridge, SessionConfig::default(), Rc::new(Recorder::default()));
+    servers.hold(SERIES_RETRIEVE);
+    let (_, ()) = interleave(
+        session.open_patient("a"),
+        || series_retrieves(&servers) > 0,
+        || async {
+            block_on(session.clear_cache());
+            servers.release(SERIES_RETRIEVE);
+        },
+    );
+    // The stream's parts, read before the clear, were dropped: the slices the viewer still
+    // shows were fetched again after it, one by one.
+    for n in 2..=10 {
+        assert_eq!(servers.seen(&format!("/instances/1.1.1.{n}")), 1, "1.1.1.{n} fetched after the clear");
+    }
+}
+
+#[test]
+fn a_wish_reaches_the_load_of_a_study_opened_again() {
+    let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
+    servers.hold(SERIES_RETRIEVE);
+    let at_eight = || arrivals(&screen).iter().any(|(position, _)| *position == 7);
+    let (first, second, came) = block_on(futures_util::future::join3(
+        session.open_patient("a"),
+        async {
+            until_true(|| series_retrieves(&servers) > 0).await;
+            // The user clicks the study already opening: its first load ends, a second begins.
+            session.open_study("1.1").await
+        },
+        async {
+            until_true(|| series_retrieves(&servers) > 1).await;
+            turns(50).await;
+            session.want_slice("1.1.1", 7);
+            let mut came = false;
+            for _ in 0..1000 {
+                came = at_eight();
+                if came {
+                    break;
+                }
+                turns(2).await;
+            }
+            servers.release(SERIES_RETRIEVE);
+            came
+        },
+    ));
+    first.expect("the first open resolves");
+    second.expect("the second opens");
+    assert!(came, "slice 8 came before the stream of the second load");
+    assert_eq!(stacked(&screen), display_order());
 }

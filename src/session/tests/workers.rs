@@ -111,7 +111,7 @@ fn frames_decoded_by_workers_are_verified_and_stacked_in_order() {
         .borrow()
         .iter()
         .filter_map(|u| match u {
-            Update::StackFrame { instance_uid, image } => {
+            Update::StackFrame { instance_uid, image, .. } => {
                 assert_eq!(image.patient().id, "a");
                 Some(instance_uid.clone())
             }
