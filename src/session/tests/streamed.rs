@@ -5,6 +5,9 @@
 
 use super::*;
 
+/// The bridge's own memory budget when none is given.
+const DEFAULT_MEMORY: usize = crate::bridge::DEFAULT_MEMORY_BUDGET;
+
 const SERIES_RETRIEVE: &str = "/studies/1.1/series/1.1.1$";
 
 /// Patient a's study 1.1 with series 1.1.1 of ten instances, numbered as stored, answered as `how`.
@@ -13,6 +16,16 @@ fn ten_slices(how: SeriesRetrieve) -> World {
     w.studies[0].instances.splice(0..3, (1..=10).map(|n| instance("1.1.1", &format!("1.1.1.{n}"), A)));
     w.series_retrieve = how;
     w
+}
+
+/// A session on `servers` over a persistent tier that outlives it (another page load: empty
+/// memory of `memory_budget` bytes).
+fn kept_session(servers: &HeldServers, tier: Rc<dyn crate::cache::PersistentTier>, memory_budget: usize) -> (TestSession, Rc<Recorder>) {
+    let config = BridgeConfig { memory_budget, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
+    let bridge = ImagingBridge::new(servers.clone(), &config);
+    bridge.set_persistent(Some(tier));
+    let screen = Rc::new(Recorder::default());
+    (Session::new(bridge, SessionConfig::default(), screen.clone()), screen)
 }
 
 fn series_retrieves(servers: &HeldServers) -> usize {
@@ -122,10 +135,7 @@ fn a_series_mostly_cached_is_read_from_the_cache() {
 fn a_streamed_series_is_kept_in_the_persistent_tier() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
     let tier = Rc::new(KeptTier::default());
-    let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
-    let bridge = ImagingBridge::new(servers.clone(), &config);
-    bridge.set_persistent(Some(tier.clone()));
-    let session = Session::new(bridge, SessionConfig::default(), Rc::new(Recorder::default()));
+    let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     block_on(session.open_patient("a")).expect("opens");
     let kept = (1..=10).filter(|n| tier.0.borrow().keys().any(|k| k.contains(&format!(":1.1.1.{n}:")))).count();
     assert_eq!(kept, 10, "every instance of the stream was written");
@@ -209,13 +219,7 @@ impl crate::cache::PersistentTier for ReadsTier {
 fn a_kept_series_shows_its_first_image_read_alone_then_is_stacked_from_one_bulk_read() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
     let tier = Rc::new(ReadsTier::default());
-    let fresh = || {
-        let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
-        let bridge = ImagingBridge::new(servers.clone(), &config);
-        bridge.set_persistent(Some(tier.clone()));
-        let screen = Rc::new(Recorder::default());
-        (Session::new(bridge, SessionConfig::default(), screen.clone()), screen)
-    };
+    let fresh = || kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     block_on(fresh().0.open_patient("a")).expect("the first visit keeps the series");
     let requests = servers.0.seen.borrow().len();
     tier.reads.borrow_mut().clear();
@@ -298,11 +302,7 @@ fn a_kept_series_larger_than_memory_is_not_fetched_again() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
     let tier = Rc::new(ReadsTier::default());
     let visit = |memory_budget: usize| {
-        let config = BridgeConfig { memory_budget, ..BridgeConfig::new(url::Url::parse(FHIR).expect("test URL")) };
-        let bridge = ImagingBridge::new(servers.clone(), &config);
-        bridge.set_persistent(Some(tier.clone()));
-        let screen = Rc::new(Recorder::default());
-        let session = Session::new(bridge, SessionConfig::default(), screen.clone());
+        let (session, screen) = kept_session(&servers, tier.clone(), memory_budget);
         block_on(session.open_patient("a")).expect("opens");
         screen
     };
@@ -321,10 +321,7 @@ fn a_kept_series_larger_than_memory_is_not_fetched_again() {
 fn a_clear_during_the_stream_keeps_none_of_its_parts() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
     let tier = Rc::new(ReadsTier::default());
-    let config = BridgeConfig::new(url::Url::parse(FHIR).expect("test URL"));
-    let bridge = ImagingBridge::new(servers.clone(), &config);
-    bridge.set_persistent(Some(tier.clone()));
-    let session = Session::new(bridge, SessionConfig::default(), Rc::new(Recorder::default()));
+    let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     servers.hold(SERIES_RETRIEVE);
     let (_, ()) = interleave(
         session.open_patient("a"),
