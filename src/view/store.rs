@@ -611,9 +611,16 @@ impl Store {
             None => self.own_voi(&series_uid, &frame.instance_uid, &frame.image),
         };
         self.index.set(index);
+        // The same frame as shown (the stack's own decode of the first image `open_study`
+        // showed, say) stays: a redraw would announce it to the host a second time.
         let same = self.image.with_untracked(|i| {
             i.as_ref().is_some_and(|i| {
-                i.instance_uid == frame.instance_uid && i.image.same_pixels(&frame.image) && i.window == window && i.table == table
+                i.study_uid == study_uid
+                    && i.series_uid == series_uid
+                    && i.instance_uid == frame.instance_uid
+                    && i.image.frame_index == frame.image.frame_index
+                    && i.window == window
+                    && i.table == table
             })
         });
         if !same {

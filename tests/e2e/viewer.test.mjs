@@ -242,16 +242,24 @@ test('viewer: a study whose DICOM header names another patient is withheld', asy
   const manifest = loadManifest(dataDir());
   const [vera, max] = manifest.patients;
   const { page } = await openPage();
-  // First Vera's images, then the switch: nothing of hers may stay on screen.
-  await page.selectOption('[data-testid=patient-picker]', vera.fhir_id);
-  await page.waitForFunction(() => document.querySelector('[data-testid=viewport-canvas]')?.width > 0, null, { timeout: 60000 });
-  const errors = await page.evaluate(() => {
+  await page.evaluate(() => {
     window.__errors = [];
     window.__shown = [];
     document.addEventListener('emr-imaging:error', (e) => window.__errors.push(e.detail.code));
-    document.addEventListener('emr-imaging:image-displayed', (e) => window.__shown.push(e.detail.studyUid));
+    document.addEventListener('emr-imaging:image-displayed', (e) => window.__shown.push(e.detail));
   });
-  void errors;
+  // First Vera's images, then the switch: nothing of hers may stay on screen.
+  await page.selectOption('[data-testid=patient-picker]', vera.fhir_id);
+  // Her series stacked whole (the strip's fetch-ahead ended too).
+  await page.waitForFunction(() => {
+    const bar = document.querySelector('[data-testid=scrollbar]');
+    const loaded = bar?.getAttribute('data-loaded');
+    return Number(loaded) > 0 && loaded === bar.getAttribute('aria-valuemax') && !document.querySelector('[data-testid=series-progress]');
+  }, null, { timeout: 60000 });
+  // Her first image is announced once: the stack's own decode of it is not a new image.
+  const announced = await page.evaluate(() => window.__shown.map((d) => d.instanceUid));
+  assert.equal(announced.length, 1, `announced: ${JSON.stringify(announced)}`);
+  await page.evaluate(() => { window.__errors = []; window.__shown = []; });
   await page.selectOption('[data-testid=patient-picker]', max.fhir_id);
   const blocked = page.locator('[data-testid=blocked]');
   await blocked.waitFor({ timeout: 60000 });
@@ -261,7 +269,7 @@ test('viewer: a study whose DICOM header names another patient is withheld', asy
   assert.equal(await page.locator('[data-testid=viewport-canvas]').evaluate((c) => c.width), 0, 'no pixels on the canvas');
   assert.equal(await page.locator('[data-testid=overlay]').count(), 0, 'no overlay of the other patient');
   assert.match(await page.locator('[data-testid=patient-banner]').innerText(), /MISMATCH, Max/);
-  const events = await page.evaluate(() => ({ errors: window.__errors, shown: window.__shown }));
+  const events = await page.evaluate(() => ({ errors: window.__errors, shown: window.__shown.map((d) => d.studyUid) }));
   assert.deepEqual(events.shown, [], 'no image-displayed event for the misfiled study');
   assert.ok(events.errors.includes('patient-mismatch'), `errors: ${JSON.stringify(events.errors)}`);
   await page.screenshot({ path: path.join(artifacts, 'viewer-mismatch.png') });
