@@ -10,8 +10,9 @@ use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::rc::Rc;
 
-/// Requests in flight for a series fetched instance by instance: the scheduler's per-origin limit.
-pub const FETCH_AHEAD: usize = 6;
+/// Requests in flight for a series fetched instance by instance: the scheduler's per-origin
+/// limit (the bridge's scheduler has the default), so none waits for a permit.
+pub const FETCH_AHEAD: usize = crate::net::DEFAULT_PER_ORIGIN;
 
 /// Whether a series with `uncached` of its `total` instances not cached is worth one streamed
 /// request: most of it, and more than the requests in flight would fetch as fast one by one.

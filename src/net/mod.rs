@@ -15,7 +15,7 @@ pub mod scheduler;
 
 pub use auth::{renew_time, token_subject, AuthMapper, Fresh, Renewer, TokenProvider, RENEW_AT};
 pub use retry::RetryPolicy;
-pub use scheduler::{CancelToken, Permit, Priority, Scheduler};
+pub use scheduler::{CancelToken, Permit, Priority, Scheduler, DEFAULT_PER_ORIGIN};
 
 use retry::Decision;
 use std::time::Duration;
