@@ -36,8 +36,8 @@ struct Params {
     range: i32,
     qbpp: u32,
     limit: u32,
-    /// The quantized gradient of every d in −T3 < d < T3, at d + T3 − 1 (beyond: ±4): three
-    /// lookups per sample instead of up to nine comparisons each.
+    /// The quantized gradient of every d in −T3 ≤ d ≤ T3, at d + T3 (beyond: as at the ends):
+    /// three lookups per sample instead of up to nine comparisons each.
     quant: Vec<i8>,
 }
 
@@ -71,19 +71,15 @@ impl Params {
         let qbpp = ceil_log2(range as u32);
         let bpp = ceil_log2(maxval as u32 + 1).max(2);
         let mut p = Params { maxval, t1, t2, t3, reset, near, range, qbpp, limit: 2 * (bpp + bpp.max(8)), quant: Vec::new() };
-        p.quant = (1 - t3..t3).map(|d| p.quantize_by_thresholds(d) as i8).collect();
+        p.quant = (-t3..=t3).map(|d| p.quantize_by_thresholds(d) as i8).collect();
         Ok(p)
     }
 
     #[inline(always)]
     fn quantize(&self, d: i32) -> i32 {
-        if d <= -self.t3 {
-            -4
-        } else if d >= self.t3 {
-            4
-        } else {
-            usize::try_from(d + self.t3 - 1).ok().and_then(|i| self.quant.get(i)).map_or(0, |&q| i32::from(q))
-        }
+        // Clamped into the table's range: its ends are ±4, so two selects replace two branches.
+        let i = d.clamp(-self.t3, self.t3) + self.t3;
+        self.quant.get(i as usize).map_or(0, |&q| i32::from(q))
     }
 
     /// T.87 A.3.3, comparison by comparison: what `quant` holds.
@@ -427,15 +423,26 @@ impl<'p> Scan<'p> {
     /// sample on each side (index 0 and width + 1).
     fn line(&mut self, bits: &mut Bits, component: usize, prev: &[i32], cur: &mut [i32]) -> Result<(), Error> {
         let width = cur.len() - 2;
+        let prev = prev.get(..width + 2).ok_or_else(|| bad("line"))?;
         let p = self.p;
         let mut x = 1;
         while x <= width {
-            let (a, b, c, d) = (cur[x - 1], prev[x], prev[x - 1], prev[x + 1]);
-            let q = p.context(d, b, c, a);
-            if q != 0 {
-                cur[x] = self.regular(bits, q, a, b, c)?;
+            // Regular mode until a run starts: the neighbours move along in locals (c ← b ← d,
+            // a ← the sample just decoded) instead of four loads per sample.
+            let (mut a, mut b, mut c) = (cur[x - 1], prev[x], prev[x - 1]);
+            loop {
+                let d = prev[x + 1];
+                let q = p.context(d, b, c, a);
+                if q == 0 {
+                    break;
+                }
+                a = self.regular(bits, q, a, b, c)?;
+                cur[x] = a;
                 x += 1;
-                continue;
+                if x > width {
+                    return Ok(());
+                }
+                (c, b) = (b, d);
             }
             let remaining = width + 1 - x;
             let run = self.run_length(bits, component, remaining)?;
@@ -458,42 +465,44 @@ impl<'p> Scan<'p> {
         Ok(())
     }
 
-    /// Decodes one line of all components sample-interleaved. `prev` and `cur` hold pixels
-    /// (`n` samples each) with one padding pixel on each side.
-    fn pixel_line(&mut self, bits: &mut Bits, n: usize, prev: &[i32], cur: &mut [i32]) -> Result<(), Error> {
-        let width = cur.len() / n - 2;
+    /// Decodes one line of all `N` components sample-interleaved. `prev` and `cur` hold pixels
+    /// with one padding pixel on each side. `N` is a constant so a pixel is an array: its copies
+    /// in run mode and its neighbours need no index arithmetic.
+    fn pixel_line<const N: usize>(&mut self, bits: &mut Bits, prev: &[i32], cur: &mut [i32]) -> Result<(), Error> {
+        let (cur, _) = cur.as_chunks_mut::<N>();
+        let width = cur.len().checked_sub(2).ok_or_else(|| bad("line"))?;
+        let prev = prev.as_chunks::<N>().0.get(..width + 2).ok_or_else(|| bad("line"))?;
         let p = self.p;
         let mut x = 1;
-        let mut qs = [0i32; 4];
         while x <= width {
-            for (s, q) in qs.iter_mut().enumerate().take(n) {
-                let at = |v: &[i32], i: usize| v[i * n + s];
-                *q = p.context(at(prev, x + 1), at(prev, x), at(prev, x - 1), at(cur, x - 1));
+            let (a, b, c, d) = (cur[x - 1], prev[x], prev[x - 1], prev[x + 1]);
+            let mut qs = [0i32; N];
+            for s in 0..N {
+                qs[s] = p.context(d[s], b[s], c[s], a[s]);
             }
-            if qs[..n].iter().any(|&q| q != 0) {
-                for (s, &q) in qs.iter().enumerate().take(n) {
-                    let (a, b, c) = (cur[(x - 1) * n + s], prev[x * n + s], prev[(x - 1) * n + s]);
-                    cur[x * n + s] = self.regular(bits, q, a, b, c)?;
+            if qs.iter().any(|&q| q != 0) {
+                let mut pixel = [0i32; N];
+                for s in 0..N {
+                    pixel[s] = self.regular(bits, qs[s], a[s], b[s], c[s])?;
                 }
+                cur[x] = pixel;
                 x += 1;
                 continue;
             }
             let remaining = width + 1 - x;
             let run = self.run_length(bits, 0, remaining)?;
-            for i in x..x + run {
-                for s in 0..n {
-                    cur[i * n + s] = cur[(x - 1) * n + s];
-                }
-            }
+            cur[x..x + run].fill(a);
             x += run;
             if x > width {
                 break;
             }
-            for s in 0..n {
-                let (a, b) = (cur[(x - 1) * n + s], prev[x * n + s]);
+            let b = prev[x];
+            let mut pixel = [0i32; N];
+            for s in 0..N {
                 let e = self.interruption(bits, 0, 0)?;
-                cur[x * n + s] = p.reconstruct(b, if b < a { -e } else { e });
+                pixel[s] = p.reconstruct(b[s], if b[s] < a[s] { -e } else { e });
             }
+            cur[x] = pixel;
             self.end_run(0);
             x += 1;
         }
@@ -624,11 +633,8 @@ fn decode_scan(
     let n = members.len();
     let mut scan = Scan::new(p, n);
     let stride = columns + 2;
-    let store = |out: &mut [u32], y: usize, x: usize, c: usize, v: i32| {
-        if let Some(slot) = out.get_mut((y * columns + x) * components + c) {
-            *slot = v as u32;
-        }
-    };
+    // Components in their own order, all in this scan: a decoded line is an output row.
+    let in_order = n == components && members.iter().enumerate().all(|(s, &c)| s == c);
     if ilv == 2 {
         let mut prev = vec![0i32; stride * n];
         let mut cur = vec![0i32; stride * n];
@@ -639,10 +645,26 @@ fn decode_scan(
                 prev[(columns + 1) * n + s] = prev[columns * n + s];
                 cur[s] = prev[n + s];
             }
-            scan.pixel_line(bits, n, &prev, &mut cur)?;
-            for x in 0..columns {
-                for (s, &c) in members.iter().enumerate() {
-                    store(out, y, x, c, cur[(x + 1) * n + s]);
+            match n {
+                2 => scan.pixel_line::<2>(bits, &prev, &mut cur)?,
+                3 => scan.pixel_line::<3>(bits, &prev, &mut cur)?,
+                4 => scan.pixel_line::<4>(bits, &prev, &mut cur)?,
+                _ => return Err(bad("sample interleave of one component")),
+            }
+            let line = &cur[n..(columns + 1) * n];
+            if in_order {
+                if let Some(row) = out.get_mut(y * columns * n..(y + 1) * columns * n) {
+                    for (o, &v) in row.iter_mut().zip(line) {
+                        *o = v as u32;
+                    }
+                }
+            } else {
+                for (x, pixel) in line.chunks_exact(n).enumerate() {
+                    for (&v, &c) in pixel.iter().zip(members) {
+                        if let Some(slot) = out.get_mut((y * columns + x) * components + c) {
+                            *slot = v as u32;
+                        }
+                    }
                 }
             }
             std::mem::swap(&mut prev, &mut cur);
@@ -656,8 +678,11 @@ fn decode_scan(
                 pl[columns + 1] = pl[columns];
                 cl[0] = pl[1];
                 scan.line(bits, s, pl, cl)?;
-                for x in 0..columns {
-                    store(out, y, x, members[s], cl[x + 1]);
+                let start = y * columns * components + members[s];
+                if let Some(row) = out.get_mut(start..) {
+                    for (o, &v) in row.iter_mut().step_by(components).zip(&cl[1..=columns]) {
+                        *o = v as u32;
+                    }
                 }
                 std::mem::swap(pl, cl);
             }
