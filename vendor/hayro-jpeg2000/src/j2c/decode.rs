@@ -383,6 +383,27 @@ fn decode_sub_band_bitplanes(
                 continue;
             }
 
+            let x_offset = code_block.rect.x0 - sub_band.rect.x0;
+            let y_offset = code_block.rect.y0 - sub_band.rect.y0;
+
+            // A code-block without coding passes is all zeros, which is what its
+            // reconstruction gives: skip resetting and walking the bit-plane state (often
+            // most of the code-blocks of a small or highly compressed image). Strict decoding
+            // still runs the bit-plane checks of `bitplane::decode`.
+            if code_block.number_of_coding_passes == 0 && !header.strict {
+                let width = code_block.rect.width() as usize;
+                let sub_band_width = sub_band.rect.width() as usize;
+                let base_store = &mut storage.coefficients[sub_band.coefficients.clone()];
+                let base_idx = y_offset as usize * sub_band_width + x_offset as usize;
+                for row in 0..code_block.rect.height() as usize {
+                    let start = base_idx + row * sub_band_width;
+                    if let Some(row) = base_store.get_mut(start..) {
+                        row.iter_mut().take(width).for_each(|c| *c = 0.0);
+                    }
+                }
+                continue;
+            }
+
             bitplane::decode(
                 code_block,
                 sub_band.sub_band_type,
@@ -395,9 +416,6 @@ fn decode_sub_band_bitplanes(
 
             // Turn the signs and magnitudes into singular coefficients and
             // copy them into the sub-band.
-
-            let x_offset = code_block.rect.x0 - sub_band.rect.x0;
-            let y_offset = code_block.rect.y0 - sub_band.rect.y0;
 
             let base_store = &mut storage.coefficients[sub_band.coefficients.clone()];
             let mut base_idx = (y_offset * sub_band.rect.width()) as usize + x_offset as usize;
