@@ -449,7 +449,7 @@ impl Default for BitPlaneDecodeContext {
 
 impl BitPlaneDecodeContext {
     fn can_use_fast_path(&self) -> bool {
-        self.height.is_multiple_of(4) && !self.style.vertically_causal_context
+        !self.style.vertically_causal_context
     }
 
     /// Completely reset context so that it can be reused for a new code-block.
@@ -1142,7 +1142,8 @@ mod fast_path {
             #[inline(always)]
             |ctx, column| {
                 let mut flags = column.flags;
-                let use_rl = flags == 0;
+                // D.3.4: the run-length mode needs four coefficients in the column.
+                let use_rl = flags == 0 && column.rows == 4;
 
                 macro_rules! cleanup {
                     ($coefficient_in_stripe:expr) => {
@@ -1176,9 +1177,15 @@ mod fast_path {
                     }
                 } else {
                     cleanup!(0);
-                    cleanup!(1);
-                    cleanup!(2);
-                    cleanup!(3);
+                    if column.rows > 1 {
+                        cleanup!(1);
+                    }
+                    if column.rows > 2 {
+                        cleanup!(2);
+                    }
+                    if column.rows > 3 {
+                        cleanup!(3);
+                    }
                 }
 
                 flags & !FLAG_ZERO_CODED_ALL
@@ -1305,9 +1312,15 @@ mod fast_path {
 
                 if flags != 0 {
                     propagate!(0);
-                    propagate!(1);
-                    propagate!(2);
-                    propagate!(3);
+                    if column.rows > 1 {
+                        propagate!(1);
+                    }
+                    if column.rows > 2 {
+                        propagate!(2);
+                    }
+                    if column.rows > 3 {
+                        propagate!(3);
+                    }
                 }
 
                 flags
@@ -1371,9 +1384,15 @@ mod fast_path {
 
                 if flags != 0 {
                     refine!(0);
-                    refine!(1);
-                    refine!(2);
-                    refine!(3);
+                    if column.rows > 1 {
+                        refine!(1);
+                    }
+                    if column.rows > 2 {
+                        refine!(2);
+                    }
+                    if column.rows > 3 {
+                        refine!(3);
+                    }
                 }
 
                 flags
@@ -1476,6 +1495,9 @@ mod fast_path {
         coefficient_idx: usize,
         flags: u32,
         stride: usize,
+        /// The rows of the stripe: 4, fewer in a last stripe of a height not a multiple of 4
+        /// (a constant 4 where the closure is inlined for the full stripes).
+        rows: u32,
     }
 
     #[inline(always)]
@@ -1486,6 +1508,7 @@ mod fast_path {
         let width = ctx.width as usize;
         let stride = ctx.padded_width as usize;
         let stripe_count = (ctx.height / 4) as usize;
+        let last_rows = ctx.height % 4;
         let padding = COEFFICIENTS_PADDING as usize;
         let mut flag_base = padding * stride + padding;
         let mut coefficient_base = padding * stride + padding;
@@ -1498,6 +1521,7 @@ mod fast_path {
                     coefficient_idx: coefficient_base + x,
                     flags: ctx.stripe_flags[flag_idx],
                     stride,
+                    rows: 4,
                 };
                 let flags = action(ctx, column);
 
@@ -1506,6 +1530,22 @@ mod fast_path {
 
             flag_base += stride;
             coefficient_base += 4 * stride;
+        }
+
+        if last_rows != 0 {
+            for x in 0..width {
+                let flag_idx = flag_base + x;
+                let column = StripeColumn {
+                    flag_idx,
+                    coefficient_idx: coefficient_base + x,
+                    flags: ctx.stripe_flags[flag_idx],
+                    stride,
+                    rows: last_rows,
+                };
+                let flags = action(ctx, column);
+
+                ctx.stripe_flags[flag_idx] = flags;
+            }
         }
     }
 
