@@ -250,8 +250,13 @@ mod inner {
 
 #[cfg(not(feature = "simd"))]
 mod inner {
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     use super::SIMD_WIDTH;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    pub(crate) use super::wasm::f32x8;
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     use core::marker::PhantomData;
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     use core::ops::{Add, AddAssign, DivAssign, Mul, MulAssign, Sub, SubAssign};
 
     pub(crate) trait Simd: Copy + Clone {}
@@ -268,6 +273,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     #[derive(Copy, Clone)]
     #[allow(non_camel_case_types)]
     #[repr(C, align(32))]
@@ -276,6 +282,7 @@ mod inner {
         _marker: PhantomData<S>,
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> f32x8<S> {
         #[inline(always)]
         pub(crate) fn from_slice(_simd: S, slice: &[f32]) -> Self {
@@ -372,6 +379,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> Add for f32x8<S> {
         type Output = Self;
         #[inline(always)]
@@ -384,6 +392,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> Sub for f32x8<S> {
         type Output = Self;
         #[inline(always)]
@@ -396,6 +405,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> Mul for f32x8<S> {
         type Output = Self;
         #[inline(always)]
@@ -408,6 +418,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> Add<f32> for f32x8<S> {
         type Output = Self;
         #[inline(always)]
@@ -420,6 +431,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> Mul<f32> for f32x8<S> {
         type Output = Self;
         #[inline(always)]
@@ -432,6 +444,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> AddAssign for f32x8<S> {
         #[inline(always)]
         fn add_assign(&mut self, rhs: Self) {
@@ -441,6 +454,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> SubAssign for f32x8<S> {
         #[inline(always)]
         fn sub_assign(&mut self, rhs: Self) {
@@ -450,6 +464,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> MulAssign<f32> for f32x8<S> {
         #[inline(always)]
         fn mul_assign(&mut self, rhs: f32) {
@@ -459,6 +474,7 @@ mod inner {
         }
     }
 
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     impl<S: Simd> DivAssign<f32> for f32x8<S> {
         #[inline(always)]
         fn div_assign(&mut self, rhs: f32) {
@@ -493,6 +509,194 @@ mod inner {
     }
 
     pub(crate) use simd_dispatch as dispatch;
+}
+
+/// `f32x8` as two WebAssembly `v128`s. The shipped build's link-time optimisation runs at
+/// opt-level "z", where LLVM vectorises no loop, so the array fallback stayed eight scalar
+/// operations. Lane for lane the same IEEE operations as the fallback (`mul_add` is `a * b + c`
+/// there too, wasm32 has no FMA), so the results are the same bits; `min` and `max` stay scalar
+/// to keep `f32::min`'s NaN handling.
+#[cfg(all(
+    not(feature = "simd"),
+    target_arch = "wasm32",
+    target_feature = "simd128"
+))]
+mod wasm {
+    use super::SIMD_WIDTH;
+    use super::inner::Simd;
+    use core::arch::wasm32::*;
+    use core::marker::PhantomData;
+    use core::ops::{Add, AddAssign, DivAssign, Mul, MulAssign, Sub, SubAssign};
+
+    #[derive(Copy, Clone)]
+    #[allow(non_camel_case_types)]
+    pub(crate) struct f32x8<S: Simd> {
+        lo: v128,
+        hi: v128,
+        _marker: PhantomData<S>,
+    }
+
+    impl<S: Simd> f32x8<S> {
+        #[inline(always)]
+        fn new(lo: v128, hi: v128) -> Self {
+            Self {
+                lo,
+                hi,
+                _marker: PhantomData,
+            }
+        }
+
+        #[inline(always)]
+        fn map(self, f: impl Fn(v128) -> v128) -> Self {
+            Self::new(f(self.lo), f(self.hi))
+        }
+
+        #[inline(always)]
+        fn zip(self, other: Self, f: impl Fn(v128, v128) -> v128) -> Self {
+            Self::new(f(self.lo, other.lo), f(self.hi, other.hi))
+        }
+
+        #[inline(always)]
+        fn lanes(self) -> [f32; SIMD_WIDTH] {
+            [
+                f32x4_extract_lane::<0>(self.lo),
+                f32x4_extract_lane::<1>(self.lo),
+                f32x4_extract_lane::<2>(self.lo),
+                f32x4_extract_lane::<3>(self.lo),
+                f32x4_extract_lane::<0>(self.hi),
+                f32x4_extract_lane::<1>(self.hi),
+                f32x4_extract_lane::<2>(self.hi),
+                f32x4_extract_lane::<3>(self.hi),
+            ]
+        }
+
+        #[inline(always)]
+        fn from_lanes(v: [f32; SIMD_WIDTH]) -> Self {
+            Self::new(f32x4(v[0], v[1], v[2], v[3]), f32x4(v[4], v[5], v[6], v[7]))
+        }
+
+        #[inline(always)]
+        pub(crate) fn from_slice(_simd: S, slice: &[f32]) -> Self {
+            let s = &slice[..SIMD_WIDTH];
+            Self::new(f32x4(s[0], s[1], s[2], s[3]), f32x4(s[4], s[5], s[6], s[7]))
+        }
+
+        #[inline(always)]
+        pub(crate) fn splat(_simd: S, value: f32) -> Self {
+            Self::new(f32x4_splat(value), f32x4_splat(value))
+        }
+
+        #[inline(always)]
+        pub(crate) fn mul_add(self, mul: Self, addend: Self) -> Self {
+            (self * mul) + addend
+        }
+
+        #[inline(always)]
+        pub(crate) fn floor(self) -> Self {
+            self.map(|v| f32x4_floor(v))
+        }
+
+        #[inline(always)]
+        pub(crate) fn store(self, slice: &mut [f32]) {
+            slice[..SIMD_WIDTH].copy_from_slice(&self.lanes());
+        }
+
+        #[inline(always)]
+        pub(crate) fn zip_low(self, other: Self) -> Self {
+            Self::new(
+                i32x4_shuffle::<0, 4, 1, 5>(self.lo, other.lo),
+                i32x4_shuffle::<2, 6, 3, 7>(self.lo, other.lo),
+            )
+        }
+
+        #[inline(always)]
+        pub(crate) fn zip_high(self, other: Self) -> Self {
+            Self::new(
+                i32x4_shuffle::<0, 4, 1, 5>(self.hi, other.hi),
+                i32x4_shuffle::<2, 6, 3, 7>(self.hi, other.hi),
+            )
+        }
+
+        #[inline(always)]
+        pub(crate) fn min(self, other: Self) -> Self {
+            let (a, b) = (self.lanes(), other.lanes());
+            Self::from_lanes(core::array::from_fn(|i| super::min_f32(a[i], b[i])))
+        }
+
+        #[inline(always)]
+        pub(crate) fn max(self, other: Self) -> Self {
+            let (a, b) = (self.lanes(), other.lanes());
+            Self::from_lanes(core::array::from_fn(|i| super::max_f32(a[i], b[i])))
+        }
+    }
+
+    impl<S: Simd> Add for f32x8<S> {
+        type Output = Self;
+        #[inline(always)]
+        fn add(self, rhs: Self) -> Self {
+            self.zip(rhs, |a, b| f32x4_add(a, b))
+        }
+    }
+
+    impl<S: Simd> Sub for f32x8<S> {
+        type Output = Self;
+        #[inline(always)]
+        fn sub(self, rhs: Self) -> Self {
+            self.zip(rhs, |a, b| f32x4_sub(a, b))
+        }
+    }
+
+    impl<S: Simd> Mul for f32x8<S> {
+        type Output = Self;
+        #[inline(always)]
+        fn mul(self, rhs: Self) -> Self {
+            self.zip(rhs, |a, b| f32x4_mul(a, b))
+        }
+    }
+
+    impl<S: Simd> Add<f32> for f32x8<S> {
+        type Output = Self;
+        #[inline(always)]
+        fn add(self, rhs: f32) -> Self {
+            self.map(|v| f32x4_add(v, f32x4_splat(rhs)))
+        }
+    }
+
+    impl<S: Simd> Mul<f32> for f32x8<S> {
+        type Output = Self;
+        #[inline(always)]
+        fn mul(self, rhs: f32) -> Self {
+            self.map(|v| f32x4_mul(v, f32x4_splat(rhs)))
+        }
+    }
+
+    impl<S: Simd> AddAssign for f32x8<S> {
+        #[inline(always)]
+        fn add_assign(&mut self, rhs: Self) {
+            *self = *self + rhs;
+        }
+    }
+
+    impl<S: Simd> SubAssign for f32x8<S> {
+        #[inline(always)]
+        fn sub_assign(&mut self, rhs: Self) {
+            *self = *self - rhs;
+        }
+    }
+
+    impl<S: Simd> MulAssign<f32> for f32x8<S> {
+        #[inline(always)]
+        fn mul_assign(&mut self, rhs: f32) {
+            *self = *self * rhs;
+        }
+    }
+
+    impl<S: Simd> DivAssign<f32> for f32x8<S> {
+        #[inline(always)]
+        fn div_assign(&mut self, rhs: f32) {
+            *self = self.map(|v| f32x4_div(v, f32x4_splat(rhs)));
+        }
+    }
 }
 
 // Note that these polyfills can be very imprecise, but hopefully good enough
