@@ -85,11 +85,54 @@ pub(crate) fn decode(target: &Target, data: &[u8]) -> Result<Vec<u32>, Error> {
         } else {
             (0, ((1i64 << bits) - 1) as i32, 0)
         };
-        for (o, &v) in out.get_mut(c..).unwrap_or_default().iter_mut().step_by(planes.len()).zip(plane.samples()) {
+        let n = planes.len();
+        let slots = out.get_mut(c..).unwrap_or_default();
+        let done = convert::plane(slots, n, plane.samples(), lo, hi, shift);
+        let (slots, samples) = (slots.get_mut(done * n..).unwrap_or_default(), plane.samples().get(done..).unwrap_or_default());
+        for (o, &v) in slots.iter_mut().step_by(n).zip(samples) {
             *o = sample(v, lo, hi, shift);
         }
     }
     Ok(out)
+}
+
+/// `sample` four values at a time with WebAssembly SIMD into every `stride`-th slot; returns how
+/// many samples it converted (the caller converts the rest). The shipped build's link-time
+/// optimisation runs at opt-level "z", which vectorises no loop: this conversion was about a
+/// quarter of a small JPEG 2000 decode. Exact: `i32x4.trunc_sat_f32x4_s` saturates and takes NaN
+/// to 0 as `as i32` does, and clamping to [lo + shift, hi + shift] before subtracting the shift
+/// equals the saturating subtraction then the clamp (a saturated result clamps to `lo` either way).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod convert {
+    use core::arch::wasm32::*;
+
+    pub(super) fn plane(slots: &mut [u32], stride: usize, samples: &[f32], lo: i32, hi: i32, shift: i32) -> usize {
+        let (Some(low), Some(high)) = (lo.checked_add(shift), hi.checked_add(shift)) else { return 0 };
+        let (half, low, high, shift) = (f32x4_splat(0.5), i32x4_splat(low), i32x4_splat(high), i32x4_splat(shift));
+        let mut done = 0;
+        for (quad, window) in samples.as_chunks::<4>().0.iter().zip(slots.chunks_mut(4 * stride.max(1))) {
+            let v = f32x4(quad[0], quad[1], quad[2], quad[3]);
+            let t = i32x4_trunc_sat_f32x4(f32x4_floor(f32x4_add(v, half)));
+            let lanes = bytemuck::cast::<v128, [u32; 4]>(i32x4_sub(i32x4_min(i32x4_max(t, low), high), shift));
+            if stride == 1 && window.len() == 4 {
+                window.copy_from_slice(&lanes);
+            } else {
+                for (slot, lane) in window.iter_mut().step_by(stride.max(1)).zip(lanes) {
+                    *slot = lane;
+                }
+            }
+            done += 4;
+        }
+        done
+    }
+}
+
+/// Elsewhere the loop in `decode` converts every sample.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod convert {
+    pub(super) fn plane(_: &mut [u32], _: usize, _: &[f32], _: i32, _: i32, _: i32) -> usize {
+        0
+    }
 }
 
 /// A decoded value rounded to the nearest integer, the DC shift removed, clamped to the
