@@ -467,10 +467,21 @@ impl Layout {
             [a, b] => u32::from(u16::from_le_bytes([a, b])),
             _ => 0,
         };
+        let rest = |done: usize| bytes.get(done * 2..).unwrap_or_default().chunks_exact(2);
         if self.signed {
-            Samples::I16(converted(bytes.chunks_exact(2), |c| self.signed(word(c)) as i16))
+            let mut out = vec![0i16; bytes.len() / 2];
+            let done = narrow::sixteen_from_bytes_signed(self, bytes, big_endian, &mut out);
+            for (o, c) in out[done..].iter_mut().zip(rest(done)) {
+                *o = self.signed(word(c)) as i16;
+            }
+            Samples::I16(out)
         } else {
-            Samples::U16(converted(bytes.chunks_exact(2), |c| self.unsigned(word(c)) as u16))
+            let mut out = vec![0u16; bytes.len() / 2];
+            let done = narrow::sixteen_from_bytes(self, bytes, big_endian, &mut out);
+            for (o, c) in out[done..].iter_mut().zip(rest(done)) {
+                *o = self.unsigned(word(c)) as u16;
+            }
+            Samples::U16(out)
         }
     }
 
@@ -567,6 +578,37 @@ mod narrow {
     pub(super) fn sixteen_signed(l: &Layout, raw: &[u32], out: &mut [i16]) -> usize {
         sixteen(l, raw, bytemuck::cast_slice_mut(out))
     }
+
+    /// Native 16-bit samples (two bytes each, in `big_endian` order or not) masked and
+    /// sign-extended in 16-bit lanes, 8 a step: exact when the stored bits lie within the 16
+    /// (the scalar form's 32-bit shifts then give the same values). Signed samples are written
+    /// as their `u16` bit patterns.
+    pub(super) fn sixteen_from_bytes(l: &Layout, bytes: &[u8], big_endian: bool, out: &mut [u16]) -> usize {
+        let stored = 32 - l.extend;
+        if stored + l.shift > 16 {
+            return 0;
+        }
+        let (mask, extend) = (u16x8_splat(l.mask as u16), 16 - stored);
+        let swap = i8x16(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+        let mut done = 0;
+        for (b, o) in bytes.as_chunks::<16>().0.iter().zip(out.as_chunks_mut::<8>().0) {
+            let mut x = bytemuck::cast::<[u8; 16], v128>(*b);
+            if big_endian {
+                x = i8x16_swizzle(x, swap);
+            }
+            x = v128_and(u16x8_shr(x, l.shift), mask);
+            if l.signed {
+                x = i16x8_shr(i16x8_shl(x, extend), extend);
+            }
+            *o = bytemuck::cast::<v128, [u16; 8]>(x);
+            done += 8;
+        }
+        done
+    }
+
+    pub(super) fn sixteen_from_bytes_signed(l: &Layout, bytes: &[u8], big_endian: bool, out: &mut [i16]) -> usize {
+        sixteen_from_bytes(l, bytes, big_endian, bytemuck::cast_slice_mut(out))
+    }
 }
 
 /// Elsewhere the loops in `Layout` convert every sample.
@@ -587,6 +629,14 @@ mod narrow {
     }
 
     pub(super) fn sixteen_signed(_: &Layout, _: &[u32], _: &mut [i16]) -> usize {
+        0
+    }
+
+    pub(super) fn sixteen_from_bytes(_: &Layout, _: &[u8], _: bool, _: &mut [u16]) -> usize {
+        0
+    }
+
+    pub(super) fn sixteen_from_bytes_signed(_: &Layout, _: &[u8], _: bool, _: &mut [i16]) -> usize {
         0
     }
 }
