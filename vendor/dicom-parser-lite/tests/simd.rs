@@ -1,11 +1,13 @@
-//! The window/level SIMD lanes (`transform/window.rs`) where they run: in a WebAssembly engine
-//! (Node, through wasm-bindgen-test-runner). Natively only the table path exists, so this is the
-//! test that holds the lanes to the f64 formula of PS3.3 C.11.2.1.2.1, value by value, in both
-//! pixel layouts, through the aligned body, the scalar head and tail, and the uniform blocks.
+//! The SIMD lanes where they run: in a WebAssembly engine (Node, through
+//! wasm-bindgen-test-runner). Natively only the scalar paths exist, so these are the tests that
+//! hold the lanes to the standard: the window/level lanes (`transform/window.rs`) to the f64
+//! formula of PS3.3 C.11.2.1.2.1, value by value, in both pixel layouts, through the aligned body,
+//! the scalar head and tail, and the uniform blocks; the native 16-bit sample lanes (`pixel.rs`)
+//! to PS3.5 8's stored bits.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
-use dicom_parser_lite::pixel::{Frame, ImageInfo, Photometric, Samples};
+use dicom_parser_lite::pixel::{decode_frame, Frame, ImageInfo, Photometric, Samples};
 use dicom_parser_lite::transform::{render_rgba_in_range, value_range, ModalityLut, RgbaLayout, VoiFunction, Window};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -118,6 +120,90 @@ fn uniform_blocks_heads_and_tails_match_the_formula() {
                         );
                     }
                 }
+            }
+        }
+    }
+}
+
+/// A Part 10 file of one `rows`×`columns` 16-bit MONOCHROME2 frame with `words` as its pixel
+/// data, in explicit VR little or big endian.
+fn native_sixteen(words: &[u16], columns: u16, stored: u16, high: u16, signed: bool, big_endian: bool) -> Vec<u8> {
+    fn element(out: &mut Vec<u8>, tag: (u16, u16), vr: &[u8; 2], value: &[u8], big: bool) {
+        let u16b = |v: u16| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        out.extend(u16b(tag.0));
+        out.extend(u16b(tag.1));
+        out.extend(vr);
+        if vr == b"OW" || vr == b"OB" {
+            out.extend([0, 0]);
+            out.extend(if big { (value.len() as u32).to_be_bytes() } else { (value.len() as u32).to_le_bytes() });
+        } else {
+            out.extend(u16b(value.len() as u16));
+        }
+        out.extend(value);
+    }
+    let syntax: &[u8] = if big_endian { b"1.2.840.10008.1.2.2\0" } else { b"1.2.840.10008.1.2.1\0" };
+    let mut meta = Vec::new();
+    element(&mut meta, (0x0002, 0x0010), b"UI", syntax, false);
+    let mut out = vec![0u8; 128];
+    out.extend(b"DICM");
+    element(&mut out, (0x0002, 0x0000), b"UL", &(meta.len() as u32).to_le_bytes(), false);
+    out.extend(meta);
+    let us = |v: u16| if big_endian { v.to_be_bytes().to_vec() } else { v.to_le_bytes().to_vec() };
+    let rows = words.len() as u16 / columns;
+    element(&mut out, (0x0028, 0x0002), b"US", &us(1), big_endian);
+    element(&mut out, (0x0028, 0x0004), b"CS", b"MONOCHROME2 ", big_endian);
+    element(&mut out, (0x0028, 0x0010), b"US", &us(rows), big_endian);
+    element(&mut out, (0x0028, 0x0011), b"US", &us(columns), big_endian);
+    element(&mut out, (0x0028, 0x0100), b"US", &us(16), big_endian);
+    element(&mut out, (0x0028, 0x0101), b"US", &us(stored), big_endian);
+    element(&mut out, (0x0028, 0x0102), b"US", &us(high), big_endian);
+    element(&mut out, (0x0028, 0x0103), b"US", &us(u16::from(signed)), big_endian);
+    let pixels: Vec<u8> = words.iter().flat_map(|&w| us(w)).collect();
+    element(&mut out, (0x7FE0, 0x0010), b"OW", &pixels, big_endian);
+    out
+}
+
+/// Native 16-bit pixel data is converted in SIMD lanes (`pixel.rs`): every layout of the stored
+/// bits, both byte orders and both signs give PS3.5 8's values (the stored bits, sign-extended
+/// from the high bit when signed), here computed one sample at a time. 7×9 samples: the 8-wide
+/// steps and a tail.
+#[wasm_bindgen_test]
+fn native_sixteen_bit_samples_are_exact_in_simd_lanes() {
+    // Every bit pattern's neighbourhood: 0, the extremes, and a spread of values between.
+    let words: Vec<u16> = (0..63u32)
+        .map(|i| match i {
+            0 => 0,
+            1 => 0xFFFF,
+            2 => 0x8000,
+            3 => 0x7FFF,
+            _ => (i.wrapping_mul(40503) ^ (i << 11)) as u16,
+        })
+        .collect();
+    for (stored, high) in [(16, 15), (12, 11), (12, 15), (10, 13), (1, 0), (8, 9)] {
+        for signed in [false, true] {
+            for big_endian in [false, true] {
+                let file = native_sixteen(&words, 9, stored, high, signed, big_endian);
+                let parsed = dicom_parser_lite::parse(&file).expect("the test file parses");
+                let frame = decode_frame(&parsed, 0).expect("the test frame decodes");
+                let shift = u32::from(high + 1 - stored);
+                let mask = u32::MAX >> (32 - u32::from(stored));
+                let expected: Vec<i64> = words
+                    .iter()
+                    .map(|&w| {
+                        let v = (u32::from(w) >> shift) & mask;
+                        if signed && v >> (stored - 1) & 1 == 1 {
+                            i64::from(v) - (1i64 << stored)
+                        } else {
+                            i64::from(v)
+                        }
+                    })
+                    .collect();
+                let got: Vec<i64> = match frame.samples {
+                    Samples::U16(s) if !signed => s.into_iter().map(i64::from).collect(),
+                    Samples::I16(s) if signed => s.into_iter().map(i64::from).collect(),
+                    _ => panic!("16-bit samples of the right sign"),
+                };
+                assert_eq!(got, expected, "stored {stored}, high bit {high}, signed {signed}, big endian {big_endian}");
             }
         }
     }
