@@ -208,3 +208,23 @@ fn native_sixteen_bit_samples_are_exact_in_simd_lanes() {
         }
     }
 }
+
+/// The 16-bit value range in SIMD lanes equals the scalar fold: lengths around the 8-wide steps
+/// (the tail alone, one step, steps and a tail), the extremes in the body and in the tail.
+#[wasm_bindgen_test]
+fn value_ranges_in_simd_lanes_equal_the_scalar_fold() {
+    let pattern = |i: u32| (i.wrapping_mul(2654435761) >> 7) as u16;
+    for len in [1usize, 7, 8, 9, 15, 16, 17, 63, 64, 1000, 1003] {
+        for extreme_at in [0, len / 2, len - 1] {
+            let mut unsigned: Vec<u16> = (0..len as u32).map(|i| pattern(i) % 3000 + 100).collect();
+            let mut signed: Vec<i16> = unsigned.iter().map(|&v| v as i16 - 1600).collect();
+            unsigned[extreme_at] = 0xFFFF;
+            signed[extreme_at] = i16::MIN;
+            let fold = |v: &[i32]| (*v.iter().min().unwrap(), *v.iter().max().unwrap());
+            let u: Vec<i32> = unsigned.iter().map(|&v| i32::from(v)).collect();
+            let s: Vec<i32> = signed.iter().map(|&v| i32::from(v)).collect();
+            assert_eq!(value_range(&frame(Samples::U16(unsigned), 1)), Some(fold(&u)), "u16, {len} samples, extreme at {extreme_at}");
+            assert_eq!(value_range(&frame(Samples::I16(signed), 1)), Some(fold(&s)), "i16, {len} samples, extreme at {extreme_at}");
+        }
+    }
+}
