@@ -53,7 +53,7 @@ struct Queue {
     /// Keys (without the partition) and bytes, in arrival order.
     pending: Vec<(String, Rc<Vec<u8>>)>,
     pending_bytes: usize,
-    /// Callers of `put`, told when the batch holding their entry is done.
+    /// Callers of `put`, told when the queue is next empty (their entry's batch is done).
     waiters: Vec<oneshot::Sender<()>>,
     /// A flush task runs (it takes every batch until the queue is empty).
     flushing: bool,
@@ -222,7 +222,7 @@ impl Idb {
             crate::net::browser::sleep(Duration::ZERO).await;
         }
         loop {
-            let (batch, waiters, epoch) = {
+            let (batch, epoch) = {
                 let mut q = self.queue.borrow_mut();
                 q.kick = None;
                 if q.pending.is_empty() {
@@ -234,14 +234,27 @@ impl Idb {
                     });
                     return;
                 }
-                q.pending_bytes = 0;
-                (std::mem::take(&mut q.pending), std::mem::take(&mut q.waiters), q.epoch)
+                // At most a batch's worth per transaction: one task builds each transaction's
+                // copies, and a whole streamed series at once was a 315 ms task.
+                let mut bytes = 0;
+                let cut = q
+                    .pending
+                    .iter()
+                    .take(BATCH_ENTRIES)
+                    .take_while(|(_, b)| {
+                        let first = bytes == 0;
+                        bytes += b.len();
+                        first || bytes <= BATCH_BYTES
+                    })
+                    .count();
+                let batch: Vec<_> = q.pending.drain(..cut).collect();
+                q.pending_bytes = q.pending.iter().map(|(_, b)| b.len()).sum();
+                (batch, q.epoch)
             };
             // A failed batch loses only these cache entries.
             let _ = self.write_batch(&batch, epoch).await;
-            waiters.into_iter().for_each(|w| {
-                let _ = w.send(());
-            });
+            // Input and paint between batches.
+            crate::net::browser::sleep(Duration::ZERO).await;
         }
     }
 
