@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test: a panic is its failure
 
 use emr_imaging::cache::idb::IdbTier;
-use emr_imaging::cache::{CachePolicy, PersistentTier};
+use emr_imaging::cache::{CachePolicy, PersistentTier, WriteWhen};
 use emr_imaging::net::CancelToken;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -92,7 +92,7 @@ async fn a_series_is_read_in_one_go_and_queued_writes_count_until_a_clear() {
     read.sort();
     assert_eq!(read, vec![(key("2", "a"), vec![1]), (key("2", "b"), vec![2])], "the series, and no other");
     // Queued and not yet written: read as if written, alone and in bulk.
-    assert!(t.queue(&key("2", "d"), Rc::new(vec![4])));
+    assert!(t.queue(&key("2", "d"), Rc::new(vec![4]), WriteWhen::Batched));
     assert_eq!(t.get(&key("2", "d")).await, Some(vec![4]));
     assert_eq!(t.get_prefixed("img:1:2:").await.map(|r| r.len()), Some(3));
     t.put(&key("2", "e"), &[5]).await; // flushes d with it
@@ -101,7 +101,7 @@ async fn a_series_is_read_in_one_go_and_queued_writes_count_until_a_clear() {
     assert_eq!(t.get_prefixed("img:1:2:").await, Some(vec![]), "expired entries are not read");
     assert_eq!(t.used_bytes().await, 1, "and are deleted when met; the other series stays");
     // A clear drops what is still queued: nothing reaches the disk after it.
-    assert!(t.queue(&key("2", "f"), Rc::new(vec![6])));
+    assert!(t.queue(&key("2", "f"), Rc::new(vec![6]), WriteWhen::Batched));
     t.clear().await;
     t.put(&key("2", "g"), &[7]).await;
     assert_eq!(t.get(&key("2", "f")).await, None);

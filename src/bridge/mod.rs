@@ -17,7 +17,7 @@ pub(crate) use study::newest_first;
 pub use study::{InstanceRef, SeriesKind, SeriesRef, Service, Source, Study};
 pub use uploaded::{draft_imaging_study, imaging_study_transaction, recorded_study, RecordedStudy};
 
-use crate::cache::{image_key, series_prefix, MemoryCache, PersistentTier, SeriesReads};
+use crate::cache::{image_key, series_prefix, MemoryCache, PersistentTier, SeriesReads, WriteWhen};
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::fhir::{Endpoint, FhirClient, FhirError, ImagingStudy, Patient, StudyFilter, StudySearch};
 use crate::net::{AuthMapper, CancelToken, HttpClient, NetError, Priority, Scheduler, Timeouts, Transport};
@@ -483,7 +483,30 @@ impl<T: Transport> ImagingBridge<T> {
         instance_uid: &str,
         work: &CancelToken,
     ) -> Result<Rc<Vec<u8>>, BridgeError> {
-        match self.get_image(study, series_uid, instance_uid, Priority::Visible, work).await? {
+        self.visible(study, series_uid, instance_uid, WriteWhen::Shown, work).await
+    }
+
+    /// An instance of a series' stack: as [`ImagingBridge::get_instance`], but its cache write
+    /// goes in a batch with the series' others rather than at once.
+    pub async fn get_slice(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        work: &CancelToken,
+    ) -> Result<Rc<Vec<u8>>, BridgeError> {
+        self.visible(study, series_uid, instance_uid, WriteWhen::Batched, work).await
+    }
+
+    async fn visible(
+        &self,
+        study: &Study,
+        series_uid: &str,
+        instance_uid: &str,
+        when: WriteWhen,
+        work: &CancelToken,
+    ) -> Result<Rc<Vec<u8>>, BridgeError> {
+        match self.get_image(study, series_uid, instance_uid, Priority::Visible, when, work).await? {
             Some(bytes) => Ok(bytes),
             None => Err(DicomWebError::Net(crate::net::cancelled(instance_uid)).into()),
         }
@@ -493,13 +516,14 @@ impl<T: Transport> ImagingBridge<T> {
     /// image alone, else its whole series in one go), else (through the scheduler, at
     /// `priority`) WADO-RS. `None` when `work` was cancelled before it finished: then nothing
     /// is cached, so a patient switch leaves nothing behind. What the server marked `no-store`
-    /// is kept in memory only.
+    /// is kept in memory only; what may be kept is written to the tier `when` asked.
     pub async fn get_image(
         &self,
         study: &Study,
         series_uid: &str,
         instance_uid: &str,
         priority: Priority,
+        when: WriteWhen,
         work: &CancelToken,
     ) -> Result<Option<Rc<Vec<u8>>>, BridgeError> {
         let key = instance_key(&study.study_uid, series_uid, instance_uid);
@@ -548,8 +572,8 @@ impl<T: Transport> ImagingBridge<T> {
         let retrieved = fetched?;
         let bytes = Rc::new(retrieved.bytes);
         if let (Some(tier), true) = (&tier, retrieved.may_store) {
-            // Queued, written in a batch after the display (a tier that cannot queue is awaited).
-            if !tier.queue(&key, bytes.clone()) {
+            // Queued, written after the display (a tier that cannot queue is awaited).
+            if !tier.queue(&key, bytes.clone(), when) {
                 tier.put(&key, &bytes).await;
             }
         }

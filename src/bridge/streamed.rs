@@ -4,7 +4,7 @@
 //! series that is mostly not cached is loaded this way.
 
 use super::{instance_key, BridgeError, ImagingBridge, InstanceRef, Prefetched, SeriesRef, Study};
-use crate::cache::series_prefix;
+use crate::cache::{series_prefix, WriteWhen};
 use crate::net::{CancelToken, NetError, Priority, Transport};
 use futures_util::StreamExt;
 use std::collections::HashSet;
@@ -92,8 +92,10 @@ impl<T: Transport> ImagingBridge<T> {
             let key = instance_key(&study.study_uid, series_uid, &uid);
             let bytes = Rc::new(retrieved.bytes);
             // Queued, written in a batch after the display; a tier that cannot queue is written
-            // once the response has been read (the stream's reader cannot wait).
-            if tier.as_ref().is_some_and(|tier| retrieved.may_store && !tier.queue(&key, bytes.clone())) {
+            // once the response has been read (the stream's reader cannot wait). One already in
+            // memory was queued by its own fetch, or read from the tier: not written again.
+            let known = self.memory.borrow().contains(&key);
+            if !known && tier.as_ref().is_some_and(|tier| retrieved.may_store && !tier.queue(&key, bytes.clone(), WriteWhen::Batched)) {
                 unqueued.push((key.clone(), bytes.clone()));
             }
             self.memory.borrow_mut().put(key, bytes.clone());
@@ -169,7 +171,7 @@ impl<T: Transport> ImagingBridge<T> {
         let mut fetched = futures_util::stream::iter(rest)
             .map(|i| {
                 let work = &work;
-                async move { (i, self.get_image(study, &series.uid, &i.uid, Priority::Prefetch, work).await) }
+                async move { (i, self.get_image(study, &series.uid, &i.uid, Priority::Prefetch, WriteWhen::Batched, work).await) }
             })
             .buffer_unordered(FETCH_AHEAD);
         while let Some((instance, result)) = fetched.next().await {

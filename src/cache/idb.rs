@@ -15,7 +15,7 @@
 //! A caller that stops waiting now only drops the receiving end.
 
 use super::policy::{CachePolicy, EntryMeta};
-use super::{Entries, LocalFuture, PersistentTier};
+use super::{Entries, LocalFuture, PersistentTier, WriteWhen};
 use futures_channel::oneshot;
 use js_sys::{Object, Reflect, Uint8Array};
 use rexie::{Index, KeyRange, ObjectStore, Rexie, TransactionMode};
@@ -175,12 +175,13 @@ impl Idb {
         Ok(bytes)
     }
 
-    /// Queues an entry; `urgent` (a caller waits) sends the batch now.
-    fn enqueue(self: &Rc<Self>, key: &str, bytes: Rc<Vec<u8>>, waiter: Option<oneshot::Sender<()>>) {
+    /// Queues an entry; `urgent` (a caller waits, or the image is on screen) sends the batch
+    /// now.
+    fn enqueue(self: &Rc<Self>, key: &str, bytes: Rc<Vec<u8>>, urgent: bool, waiter: Option<oneshot::Sender<()>>) {
         let mut q = self.queue.borrow_mut();
         q.pending_bytes += bytes.len();
         q.pending.push((key.to_string(), bytes));
-        let urgent = waiter.is_some() || q.pending.len() >= BATCH_ENTRIES || q.pending_bytes >= BATCH_BYTES;
+        let urgent = urgent || waiter.is_some() || q.pending.len() >= BATCH_ENTRIES || q.pending_bytes >= BATCH_BYTES;
         q.waiters.extend(waiter);
         if urgent {
             if let Some(kick) = q.kick.take() {
@@ -420,14 +421,14 @@ impl PersistentTier for IdbTier {
     /// Queues the entry and waits until its batch is written (or dropped by a clear).
     fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> LocalFuture<'a, ()> {
         let (done, written) = oneshot::channel();
-        self.0.enqueue(key, Rc::new(bytes.to_vec()), Some(done));
+        self.0.enqueue(key, Rc::new(bytes.to_vec()), true, Some(done));
         Box::pin(async move {
             let _ = written.await;
         })
     }
 
-    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>) -> bool {
-        self.0.enqueue(key, bytes, None);
+    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>, when: WriteWhen) -> bool {
+        self.0.enqueue(key, bytes, when == WriteWhen::Shown, None);
         true
     }
 

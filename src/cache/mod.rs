@@ -46,12 +46,21 @@ pub trait PersistentTier {
         Box::pin(async { None })
     }
 
-    /// Queues a write to go with others in one batch and returns at once, so no display waits
-    /// for its cache write. `false`: this tier does not queue; the caller awaits
-    /// [`PersistentTier::put`] instead.
-    fn queue(&self, _key: &str, _bytes: std::rc::Rc<Vec<u8>>) -> bool {
+    /// Queues a write and returns at once, so no display waits for its cache write. `false`:
+    /// this tier does not queue; the caller awaits [`PersistentTier::put`] instead.
+    fn queue(&self, _key: &str, _bytes: std::rc::Rc<Vec<u8>>, _when: WriteWhen) -> bool {
         false
     }
+}
+
+/// When a queued write goes to disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteWhen {
+    /// Right after the display: the image on screen, which a reload a moment later asks for
+    /// first. It also takes whatever is queued with it.
+    Shown,
+    /// With the series' next images, in one batch after a short wait.
+    Batched,
 }
 
 #[cfg(test)]

@@ -218,7 +218,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         let mut fetched = futures_util::stream::iter(indices)
             .map(|index| async move {
                 let uid = &fetch.instances[index].uid;
-                let bytes = self.bridge.get_instance(fetch.study, fetch.series_uid, uid, fetch.token).await;
+                let bytes = self.bridge.get_slice(fetch.study, fetch.series_uid, uid, fetch.token).await;
                 let decoded = match &bytes {
                     Ok(bytes) => self.decode_off_thread(bytes, fetch).await,
                     Err(_) => None,

@@ -10,7 +10,7 @@
 
 use emr_imaging::bridge::{BridgeConfig, ImagingBridge};
 use emr_imaging::cache::idb::IdbTier;
-use emr_imaging::cache::{CachePolicy, PersistentTier};
+use emr_imaging::cache::{CachePolicy, PersistentTier, WriteWhen};
 use emr_imaging::net::browser::FetchTransport;
 use emr_imaging::net::{CancelToken, Priority};
 use emr_imaging::session::{Screen, Session, SessionConfig, SessionError, Update};
@@ -53,8 +53,10 @@ pub async fn bench_fetch_series(fhir_base: String, patient_id: String, study_uid
     }
     let mut bytes = 0usize;
     for instance in &instances {
-        let image =
-            bridge.get_image(study, &series.uid, &instance.uid, Priority::Visible, &CancelToken::new()).await.map_err(|e| err(&e))?;
+        let image = bridge
+            .get_image(study, &series.uid, &instance.uid, Priority::Visible, WriteWhen::Batched, &CancelToken::new())
+            .await
+            .map_err(|e| err(&e))?;
         bytes += image.map_or(0, |b| b.len());
     }
     // Untimed: the next sample starts from a quiet database, not beside this one's writes.

@@ -141,6 +141,56 @@ fn a_streamed_series_is_kept_in_the_persistent_tier() {
     assert_eq!(kept, 10, "every instance of the stream was written");
 }
 
+/// A tier that queues, and says what was queued and how soon it was to be written.
+#[derive(Default)]
+struct QueueingTier {
+    kept: KeptTier,
+    queued: RefCell<Vec<(String, crate::cache::WriteWhen)>>,
+}
+
+impl crate::cache::PersistentTier for QueueingTier {
+    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
+        self.kept.get(key)
+    }
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
+        self.kept.put(key, bytes)
+    }
+    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
+        self.kept.clear()
+    }
+    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
+        Box::pin(async move {
+            Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        })
+    }
+    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>, when: crate::cache::WriteWhen) -> bool {
+        self.queued.borrow_mut().push((key.to_string(), when));
+        self.kept.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
+        true
+    }
+}
+
+#[test]
+fn the_image_on_screen_is_written_at_once_and_each_image_once() {
+    use crate::cache::WriteWhen;
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(QueueingTier::default());
+    let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
+    block_on(session.open_patient("a")).expect("opens");
+    assert_eq!(series_retrieves(&servers), 1, "the series streamed");
+    // The other series' thumbnail is on screen too, and written at once: not counted here.
+    let queued: Vec<(String, WriteWhen)> = tier.queued.borrow().iter().filter(|(key, _)| key.contains(":1.1.1:")).cloned().collect();
+    let shown: Vec<&String> = queued.iter().filter(|(_, when)| *when == WriteWhen::Shown).map(|(key, _)| key).collect();
+    // A reload right after the display asks for that image first: it does not wait for a batch.
+    assert_eq!(shown.len(), 1, "one image of the series on screen: {queued:?}");
+    assert!(shown[0].contains(":1.1.1.1:"), "the first image shown, written at once: {queued:?}");
+    let mut keys: Vec<&String> = queued.iter().map(|(key, _)| key).collect();
+    assert_eq!(keys.len(), 10, "every image of the series queued once: {queued:?}");
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 10, "no image written twice: {queued:?}");
+}
+
 #[test]
 fn opening_another_study_aborts_the_stream() {
     let (session, servers, screen) = session_with(ten_slices(SeriesRetrieve::InOrder));
