@@ -98,6 +98,23 @@ fn series_items(study: &Study) -> Vec<SeriesItem> {
         .collect()
 }
 
+/// A load's hold on the user's wishes: ends with the load, however it ends. Ours only: a later
+/// load of the same series (opened again) has its own.
+struct Wishes<'a> {
+    state: &'a std::cell::RefCell<super::State>,
+    ours: futures_channel::mpsc::UnboundedSender<usize>,
+}
+
+impl Drop for Wishes<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.state.try_borrow_mut() {
+            if state.wanted.as_ref().is_some_and(|(_, theirs)| theirs.same_receiver(&self.ours)) {
+                state.wanted = None;
+            }
+        }
+    }
+}
+
 impl<T: Transport, S: Screen> Session<T, S> {
     /// Gives the platform a turn (input, paint) before the next piece of work.
     pub(super) async fn yield_now(&self) {
@@ -136,7 +153,15 @@ impl<T: Transport, S: Screen> Session<T, S> {
             study.series.iter().find(|s| s.uid == series_uid).ok_or_else(|| SessionError::UnknownSeries(series_uid.to_string()))?;
         let generation = self.generations.begin(Scope::Series);
         let started = self.now_ms();
-        self.state.borrow_mut().stack = Some((study.study_uid.clone(), series_uid.to_string()));
+        // The user's wishes are taken from the stack's start: one made while the series is
+        // looked up waits in the channel for the fetching (see `follow_wanted`).
+        let (wanted, wishes) = futures_channel::mpsc::unbounded();
+        let hold = Wishes { state: &self.state, ours: wanted.clone() };
+        {
+            let mut state = self.state.borrow_mut();
+            state.stack = Some((study.study_uid.clone(), series_uid.to_string()));
+            state.wanted = Some((series_uid.to_string(), wanted));
+        }
         self.screen.apply(Update::StackStarted { study_uid: study.study_uid.clone(), series_uid: series_uid.to_string(), fresh_view });
         let instances = self.bridge.series_instances(study, series).await;
         if !generation.is_current() {
@@ -160,9 +185,6 @@ impl<T: Transport, S: Screen> Session<T, S> {
         // side while the main thread only verifies and stacks. The fetching runs beside the
         // stacking, so requests go on while an instance is decoded here or the load yields.
         let (arrived, arrivals) = futures_channel::mpsc::unbounded();
-        let (wanted, wishes) = futures_channel::mpsc::unbounded();
-        let ours = wanted.clone();
-        self.state.borrow_mut().wanted = Some((series_uid.to_string(), wanted));
         let fetch = &fetch;
         let fetching = async move {
             let (done, finished) = futures_channel::oneshot::channel::<()>();
@@ -189,13 +211,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             }
         };
         token.cancel();
-        {
-            // Ours only: a later load of the same series (opened again) has its own.
-            let mut state = self.state.borrow_mut();
-            if state.wanted.as_ref().is_some_and(|(_, theirs)| theirs.same_receiver(&ours)) {
-                state.wanted = None;
-            }
-        }
+        drop(hold);
         stacked?;
         stack.frames.sort_by_key(|(position, image)| (*position, image.frame_index));
         if let Some((_, middle)) = stack.frames.get(geometry::middle(stack.frames.len())) {

@@ -377,6 +377,9 @@ impl Store {
                 self.close_comparison();
                 self.selected_study.set(Some(study.study_uid));
                 self.image.set(None);
+                // Nothing of the previous stack to scroll to, nor a wish made in it, until the
+                // study's own stack starts.
+                self.stack.set(Stack::default());
                 self.blocked.set(None);
                 self.key_images.set(Vec::new());
                 self.structured_reports.set(None);

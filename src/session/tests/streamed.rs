@@ -421,3 +421,57 @@ fn a_wish_reaches_the_load_of_a_study_opened_again() {
     assert!(came, "slice 8 came before the stream of the second load");
     assert_eq!(stacked(&screen), display_order());
 }
+
+/// A tier whose bulk series read waits until `open`: the stack's load is then between its start
+/// and its fetching.
+#[derive(Default)]
+struct HeldReadsTier {
+    kept: KeptTier,
+    open: Cell<bool>,
+}
+
+impl crate::cache::PersistentTier for HeldReadsTier {
+    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
+        self.kept.get(key)
+    }
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
+        self.kept.put(key, bytes)
+    }
+    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
+        self.kept.clear()
+    }
+    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
+        Box::pin(async move {
+            until_true(|| self.open.get()).await;
+            Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
+        })
+    }
+}
+
+#[test]
+fn a_wish_made_while_the_stack_is_looked_up_is_followed() {
+    let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
+    let tier = Rc::new(HeldReadsTier::default());
+    let (session, screen) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
+    servers.hold(SERIES_RETRIEVE);
+    let at_eight = || arrivals(&screen).iter().any(|(position, _)| *position == 7);
+    let counted = || screen.0.borrow().iter().any(|u| matches!(u, Update::StackTotal(10)));
+    let (opened, came) = interleave(session.open_patient("a"), counted, || async {
+        // The scrollbar has its length; the load still reads the cache for what it holds.
+        session.want_slice("1.1.1", 7);
+        tier.open.set(true);
+        let mut came = false;
+        for _ in 0..1000 {
+            came = at_eight();
+            if came {
+                break;
+            }
+            turns(2).await;
+        }
+        servers.release(SERIES_RETRIEVE);
+        came
+    });
+    opened.expect("opens");
+    assert!(came, "slice 8 came before the stream");
+    assert_eq!(stacked(&screen), display_order());
+}
