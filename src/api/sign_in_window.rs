@@ -16,7 +16,8 @@ use wasm_bindgen::prelude::*;
 /// The message type the sign-in window posts to the frame.
 const CALLBACK_MESSAGE: &str = "emr-imaging:smart-callback";
 
-/// How often the frame looks whether the window was closed before the sign-in ended.
+/// How often the frame looks whether the window was closed before the sign-in ended (a close
+/// is taken at the tick after the one that saw it).
 const CLOSED_POLL_MS: i32 = 500;
 
 fn window() -> Result<web_sys::Window, SmartError> {
@@ -95,8 +96,14 @@ pub(crate) async fn sign_in(
     window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref()).map_err(|_| SmartError::NotConfigured)?;
     let on_tick = {
         let (popup, finish) = (popup.clone(), finish.clone());
+        // The window posts its answer, then closes: the frame may see it closed before the
+        // message is delivered (another process's task), so a close counts at the next tick.
+        let seen_closed = std::cell::Cell::new(false);
         Closure::<dyn Fn()>::new(move || {
-            if popup.borrow().as_ref().is_some_and(|p| p.closed().unwrap_or(true)) {
+            if !popup.borrow().as_ref().is_some_and(|p| p.closed().unwrap_or(true)) {
+                return;
+            }
+            if seen_closed.replace(true) {
                 finish(Err(SmartError::Settings("the sign-in window was closed before the sign-in ended; reload to try again".into())));
             }
         })

@@ -125,10 +125,6 @@ impl IdbTier {
 }
 
 impl Idb {
-    fn id(&self, key: &str) -> JsValue {
-        JsValue::from_str(&format!("{}|{key}", self.partition))
-    }
-
     async fn metas(&self) -> Result<Vec<EntryMeta>, rexie::Error> {
         let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
         let range = KeyRange::only(&JsValue::from_str(&self.partition))?;
@@ -146,32 +142,37 @@ impl Idb {
             .collect())
     }
 
-    async fn try_get(&self, key: &str) -> Result<Option<Vec<u8>>, rexie::Error> {
+    /// One entry, read in a read-only transaction (its record and bytes asked at once), so a
+    /// miss or a hit waits for no batch being written; it is marked used, or deleted if
+    /// expired, afterwards in a transaction of its own, as bulk reads are.
+    async fn try_get(self: &Rc<Self>, key: &str) -> Result<Option<Vec<u8>>, rexie::Error> {
         if let Some(bytes) = self.queued(key) {
             return Ok(Some(bytes));
         }
-        let id = self.id(key);
+        let id_string = self.id_string(key);
+        let id = JsValue::from_str(&id_string);
         let now = (self.clock)();
-        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
-        let meta_store = tx.store(META)?;
-        let Some(meta) = meta_store.get(id.clone()).await? else { return Ok(None) };
-        let entry = entry_meta(&meta, key);
-        let blobs = tx.store(BLOBS)?;
-        if !self.policy.is_fresh(&entry, now) {
-            meta_store.delete(id.clone()).await?;
-            blobs.delete(id).await?;
-            tx.done().await?;
-            return Ok(None);
-        }
-        let bytes = blobs
-            .get(id)
-            .await?
+        let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadOnly)?;
+        let (meta_store, blobs) = (tx.store(META)?, tx.store(BLOBS)?);
+        let (meta, record) = futures_util::future::join(meta_store.get(id.clone()), blobs.get(id)).await;
+        let Some(meta) = meta? else { return Ok(None) };
+        let fresh = self.policy.is_fresh(&entry_meta(&meta, key), now);
+        let bytes = record?
+            .filter(|_| fresh)
             .and_then(|record| Reflect::get(&record, &JsValue::from_str("bytes")).ok())
             .and_then(|b| b.dyn_into::<Uint8Array>().ok())
             .map(|array| array.to_vec());
-        set(meta.unchecked_ref(), "lastUsed", &JsValue::from_f64(now));
-        meta_store.put(&meta, None).await?;
-        tx.done().await?;
+        let (mut used, mut expired) = (HashSet::new(), HashSet::new());
+        if !fresh {
+            expired.insert(id_string.clone());
+        } else if bytes.is_some() {
+            used.insert(id_string.clone());
+        }
+        let (idb, epoch) = (self.clone(), self.queue.borrow().epoch);
+        wasm_bindgen_futures::spawn_local(async move {
+            // Only a lost mark of use or a later deletion if it fails.
+            let _ = idb.mark_read(&id_string, used, expired, now, epoch).await;
+        });
         Ok(bytes)
     }
 
@@ -249,7 +250,7 @@ impl Idb {
                     })
                     .count();
                 let batch: Vec<_> = q.pending.drain(..cut).collect();
-                q.pending_bytes = q.pending.iter().map(|(_, b)| b.len()).sum();
+                q.pending_bytes -= batch.iter().map(|(_, b)| b.len()).sum::<usize>();
                 (batch, q.epoch)
             };
             // A failed batch loses only these cache entries.

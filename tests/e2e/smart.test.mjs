@@ -530,9 +530,12 @@ test('the widget refuses a launch whose id_token was altered, and without a sign
   await page.close();
 });
 
-test('an EHR launch into a cross-site frame without storage signs in through a window of its own', async () => {
+/**
+ * The EHR's page on another site (127.0.0.1 against the viewer's localhost) framing an EHR
+ * launch of the CT study, up to the frame's sign-in button; `done()` closes it all.
+ */
+async function framedLaunch() {
   const { patient, study } = ctOf(manifest);
-  // The EHR's page on another site (127.0.0.1 against the viewer's localhost) frames the launch.
   const { launch: value } = await (await fetch(`${as}/test/launch`, { method: 'POST', body: JSON.stringify({ patient: patient.fhir_id, studyUid: study.uid }) })).json();
   const src = `${viewer}/viewer/launch.html?iss=${encodeURIComponent(fhir)}&launch=${value}`;
   const ehr = http.createServer((req, res) => {
@@ -541,12 +544,22 @@ test('an EHR launch into a cross-site frame without storage signs in through a w
   });
   await new Promise((r) => ehr.listen(0, '127.0.0.1', r));
   const { page, problems } = await newPage(browser);
+  const done = async () => { await page.close(); ehr.close(); };
   try {
     await page.goto(`http://127.0.0.1:${ehr.address().port}/`);
-    const frame = page.frameLocator('iframe');
-    const button = frame.locator('[data-testid=smart-sign-in]');
+    const button = page.frameLocator('iframe').locator('[data-testid=smart-sign-in]');
     await button.waitFor({ timeout: 30000 });
     assert.equal(await page.frames()[1].evaluate(() => { try { sessionStorage.length; return 'stored'; } catch { return 'denied'; } }), 'denied');
+    return { patient, page, problems, button, done };
+  } catch (e) {
+    await done();
+    throw e;
+  }
+}
+
+test('an EHR launch into a cross-site frame without storage signs in through a window of its own', async () => {
+  const { patient, page, problems, button, done } = await framedLaunch();
+  try {
     const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
     await signIn(popup);
     // The window hands the answer to the frame and closes; the frame exchanges the code.
@@ -558,7 +571,20 @@ test('an EHR launch into a cross-site frame without storage signs in through a w
     assert.ok(!/[?&](code|state)=/.test(viewerFrame.url()), 'no code or state in the frame address');
     assert.deepEqual(problems, []);
   } finally {
-    await page.close();
-    ehr.close();
+    await done();
+  }
+});
+
+test('a sign-in window closed before signing in: the frame says so, and shows no image', async () => {
+  const { page, button, done } = await framedLaunch();
+  try {
+    const [popup] = await Promise.all([page.waitForEvent('popup'), button.click()]);
+    await popup.waitForURL((u) => u.href.startsWith(`${as}/interaction/`), { timeout: 30000 });
+    await popup.close();
+    const viewerFrame = page.frames().find((f) => f.url().startsWith(viewer));
+    await viewerFrame.waitForFunction(() => /closed before the sign-in ended/.test(document.body.innerText), null, { timeout: 30000 });
+    assert.equal(await viewerFrame.evaluate(() => document.querySelector('[data-testid=viewport-canvas]')?.width ?? 0), 0, 'no image');
+  } finally {
+    await done();
   }
 });
