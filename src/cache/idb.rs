@@ -35,6 +35,9 @@ const BATCH_ENTRIES: usize = 16;
 const BATCH_BYTES: usize = 16 << 20;
 /// How long the first queued entry waits for others: a series' next images, not the display.
 const FLUSH_DELAY: Duration = Duration::from_millis(250);
+/// The longest the image on screen waits: past its own decode and draw (the write's copy would
+/// otherwise run between the response and the display), well before a reload could ask again.
+const SHOWN_DELAY: Duration = Duration::from_millis(40);
 
 /// The persistent tier for one partition (FHIR server + user).
 pub struct IdbTier(Rc<Idb>);
@@ -176,13 +179,22 @@ impl Idb {
         Ok(bytes)
     }
 
-    /// Queues an entry; `urgent` (a caller waits, or the image is on screen) sends the batch
-    /// now.
-    fn enqueue(self: &Rc<Self>, key: &str, bytes: Rc<Vec<u8>>, urgent: bool, waiter: Option<oneshot::Sender<()>>) {
+    /// Queues an entry; `urgent` (a caller waits) sends the batch now, and an entry `when`
+    /// [`WriteWhen::Shown`] within [`SHOWN_DELAY`].
+    fn enqueue(self: &Rc<Self>, key: &str, bytes: Rc<Vec<u8>>, when: WriteWhen, waiter: Option<oneshot::Sender<()>>) {
+        if when == WriteWhen::Shown {
+            let idb = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                crate::net::browser::sleep(SHOWN_DELAY).await;
+                if let Some(kick) = idb.queue.borrow_mut().kick.take() {
+                    let _ = kick.send(());
+                }
+            });
+        }
         let mut q = self.queue.borrow_mut();
         q.pending_bytes += bytes.len();
         q.pending.push((key.to_string(), bytes));
-        let urgent = urgent || waiter.is_some() || q.pending.len() >= BATCH_ENTRIES || q.pending_bytes >= BATCH_BYTES;
+        let urgent = waiter.is_some() || q.pending.len() >= BATCH_ENTRIES || q.pending_bytes >= BATCH_BYTES;
         q.waiters.extend(waiter);
         if urgent {
             if let Some(kick) = q.kick.take() {
@@ -422,14 +434,14 @@ impl PersistentTier for IdbTier {
     /// Queues the entry and waits until its batch is written (or dropped by a clear).
     fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> LocalFuture<'a, ()> {
         let (done, written) = oneshot::channel();
-        self.0.enqueue(key, Rc::new(bytes.to_vec()), true, Some(done));
+        self.0.enqueue(key, Rc::new(bytes.to_vec()), WriteWhen::Batched, Some(done));
         Box::pin(async move {
             let _ = written.await;
         })
     }
 
     fn queue(&self, key: &str, bytes: Rc<Vec<u8>>, when: WriteWhen) -> bool {
-        self.0.enqueue(key, bytes, when == WriteWhen::Shown, None);
+        self.0.enqueue(key, bytes, when, None);
         true
     }
 

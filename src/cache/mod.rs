@@ -56,7 +56,7 @@ pub trait PersistentTier {
 /// When a queued write goes to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteWhen {
-    /// Right after the display: the image on screen, which a reload a moment later asks for
+    /// Just after the display: the image on screen, which a reload a moment later asks for
     /// first. It also takes whatever is queued with it.
     Shown,
     /// With the series' next images, in one batch after a short wait.

@@ -100,8 +100,14 @@ const CORS_ALLOW_HEADERS: &str = "authorization, accept, content-type";
 const CORS_EXPOSE_HEADERS: &str = "content-type, retry-after, content-location";
 
 pub fn start(opts: Options) -> Result<Handle> {
-    let server =
-        tiny_http::Server::http(("127.0.0.1", opts.port)).map_err(|e| anyhow!("could not listen on 127.0.0.1:{}: {e}", opts.port))?;
+    let listener =
+        std::net::TcpListener::bind(("127.0.0.1", opts.port)).map_err(|e| anyhow!("could not listen on 127.0.0.1:{}: {e}", opts.port))?;
+    // Accepted connections inherit it. With Nagle on, the last short piece of a response on a
+    // kept-alive connection waited for the browser's delayed ACK: about 40 ms more for one
+    // instance in some benchmark runs, which curl's new connections did not see. Servers in
+    // front of a PACS (nginx's `tcp_nodelay on`) send at once too.
+    socket2::SockRef::from(&listener).set_tcp_nodelay(true).context("TCP_NODELAY on the dev server")?;
+    let server = tiny_http::Server::from_listener(listener, None).map_err(|e| anyhow!("the dev server could not start: {e}"))?;
     let port = server.server_addr().to_ip().context("the dev server is not on an IP socket")?.port();
     let mode = match opts.upstream {
         Upstream::Sample(ds) => Mode::Sample(ds),
