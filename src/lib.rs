@@ -17,6 +17,7 @@ pub mod imaging;
 pub mod launch;
 pub mod net;
 pub mod session;
+mod sorting;
 pub mod text;
 pub mod upload;
 mod wire;

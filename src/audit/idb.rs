@@ -74,7 +74,7 @@ impl OutboxStore for IdbOutbox {
                 })
             })
             .collect();
-        mine.sort_by(|a, b| a.seq.total_cmp(&b.seq));
+        crate::sorting::sort_by(&mut mine, |a, b| a.seq.total_cmp(&b.seq));
         mine.truncate(limit);
         Ok(mine)
     }

@@ -253,7 +253,7 @@ impl OutboxStore for MemoryStore {
         let mut all = self.0.borrow_mut();
         all.retain(|q| q.id != queued.id);
         all.push(queued);
-        all.sort_by(|a, b| a.seq.total_cmp(&b.seq));
+        crate::sorting::sort_by(&mut all, |a, b| a.seq.total_cmp(&b.seq));
         Ok(())
     }
     async fn oldest(&self, limit: usize) -> Result<Vec<Queued>, String> {

@@ -271,7 +271,7 @@ impl<T: Transport> ImagingBridge<T> {
         let incomplete = search.incomplete.take().map(BridgeError::from);
         let found = std::mem::take(&mut search.studies);
         let mut studies = futures_util::future::join_all(found.into_iter().map(|fhir| self.enrich(fhir, &search))).await;
-        studies.sort_by(study::newest_first);
+        crate::sorting::sort_by(&mut studies, study::newest_first);
         StudyList { studies, incomplete }
     }
 
@@ -458,7 +458,7 @@ impl<T: Transport> ImagingBridge<T> {
         } else {
             series.instances.clone()
         };
-        instances.sort_by(|a, b| study::display_order((a.number, &a.uid), (b.number, &b.uid)));
+        crate::sorting::sort_by(&mut instances, |a, b| study::display_order((a.number, &a.uid), (b.number, &b.uid)));
         Ok(instances)
     }
 

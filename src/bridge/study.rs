@@ -219,7 +219,7 @@ impl Study {
     /// Series by SeriesNumber (unnumbered last), then UID.
     pub fn series_in_order(&self) -> Vec<&SeriesRef> {
         let mut all: Vec<&SeriesRef> = self.series.iter().collect();
-        all.sort_by(|a, b| display_order((a.number, &a.uid), (b.number, &b.uid)));
+        crate::sorting::sort_by(&mut all, |a, b| display_order((a.number, &a.uid), (b.number, &b.uid)));
         all
     }
 

@@ -42,7 +42,7 @@ impl CachePolicy {
         let (expired, mut live): (Vec<&EntryMeta>, Vec<&EntryMeta>) = entries.iter().partition(|e| !self.is_fresh(e, now));
         let mut out: Vec<String> = expired.iter().map(|e| e.key.clone()).collect();
         let mut used: u64 = live.iter().map(|e| e.size).sum();
-        live.sort_by(|a, b| a.last_used.total_cmp(&b.last_used).then_with(|| a.key.cmp(&b.key)));
+        crate::sorting::sort_by(&mut live, |a, b| a.last_used.total_cmp(&b.last_used).then_with(|| a.key.cmp(&b.key)));
         for entry in live {
             if used + incoming <= self.budget_bytes {
                 break;
@@ -90,7 +90,7 @@ impl CachePolicy {
             entries.push(EntryMeta { key: id.clone(), size: *size, stored_at: now, last_used: now });
             written.push(Some(index));
         }
-        plan.delete.sort();
+        crate::sorting::sort_by(&mut plan.delete, |a, b| a.cmp(b));
         plan.delete.dedup();
         plan.write = written.into_iter().flatten().collect();
         plan

@@ -454,7 +454,7 @@ mod tests {
             }
             let mut all: Vec<(f64, usize)> =
                 positions.iter().enumerate().filter(|(_, p)| p.is_finite()).map(|(i, p)| ((p - target).abs(), i)).collect();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            crate::sorting::sort_by(&mut all, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
             all.first().map(|&(_, i)| i)
         }
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;

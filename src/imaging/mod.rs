@@ -476,7 +476,7 @@ pub(crate) mod tests {
         encode(&mut out, 0x0002_0000, b"UL", &(meta.len() as u32).to_le_bytes());
         out.extend_from_slice(&meta);
         let mut sorted = elements.to_vec();
-        sorted.sort_by_key(|e| e.0);
+        crate::sorting::sort_by_key(&mut sorted, |e| e.0);
         for (tag, vr, value) in &sorted {
             encode(&mut out, *tag, vr, value);
         }

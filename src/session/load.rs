@@ -213,7 +213,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
         token.cancel();
         drop(hold);
         stacked?;
-        stack.frames.sort_by_key(|(position, image)| (*position, image.frame_index));
+        crate::sorting::sort_by_key(&mut stack.frames, |(position, image)| (*position, image.frame_index));
         if let Some((_, middle)) = stack.frames.get(geometry::middle(stack.frames.len())) {
             self.screen.apply(Update::Thumbnail { series_uid: series_uid.to_string(), image: middle.clone(), total: None });
         }

@@ -287,7 +287,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
             let pacs_only =
                 state.studies.iter().filter(|k| k.source == Source::PacsOnly && !studies.iter().any(|s| s.study_uid == k.study_uid));
             studies.extend(pacs_only.cloned().collect::<Vec<_>>());
-            studies.sort_by(crate::bridge::newest_first);
+            crate::sorting::sort_by(&mut studies, crate::bridge::newest_first);
             (studies, fresh)
         };
         self.set_studies(studies);

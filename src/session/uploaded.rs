@@ -96,7 +96,7 @@ impl<T: Transport, S: Screen> Session<T, S> {
                     true
                 }
             };
-            studies.sort_by(newest_first);
+            crate::sorting::sort_by(&mut studies, newest_first);
             (studies, fresh)
         };
         self.set_studies(studies);

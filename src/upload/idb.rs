@@ -141,7 +141,7 @@ impl IdbQueue {
                 ))
             })
             .collect();
-        mine.sort_by(|a, b| a.3.total_cmp(&b.3));
+        crate::sorting::sort_by(&mut mine, |a, b| a.3.total_cmp(&b.3));
         Ok(mine)
     }
 

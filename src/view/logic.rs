@@ -30,8 +30,7 @@ impl StudyFilter {
     /// The studies to list, in order (undated studies last either way, then by UID).
     pub fn apply(&self, studies: &[Study]) -> Vec<Study> {
         let mut out: Vec<&Study> = studies.iter().filter(|s| self.keeps(s)).collect();
-        // Unstable sort (less code than the stable one), made stable by the position in `studies`.
-        out.sort_unstable_by(|a, b| {
+        crate::sorting::sort_by(&mut out, |a, b| {
             let (da, db) = (date_of(&a.started), date_of(&b.started));
             let by_date = match (da.is_empty(), db.is_empty()) {
                 (true, true) => std::cmp::Ordering::Equal,
@@ -40,7 +39,7 @@ impl StudyFilter {
                 _ if self.oldest_first => a.started.cmp(&b.started),
                 _ => b.started.cmp(&a.started),
             };
-            by_date.then_with(|| a.study_uid.cmp(&b.study_uid)).then_with(|| std::ptr::from_ref(*a).cmp(&std::ptr::from_ref(*b)))
+            by_date.then_with(|| a.study_uid.cmp(&b.study_uid))
         });
         out.into_iter().cloned().collect()
     }
@@ -49,8 +48,7 @@ impl StudyFilter {
 /// Every modality of the studies, sorted, once each (the filter's choices).
 pub fn modalities(studies: &[Study]) -> Vec<String> {
     let mut all: Vec<String> = studies.iter().flat_map(|s| s.modalities.iter().cloned()).collect();
-    // Equal strings are indistinguishable, so the unstable sort (less code) gives the same list.
-    all.sort_unstable();
+    crate::sorting::sort_by(&mut all, |a, b| a.cmp(b));
     all.dedup();
     all
 }
