@@ -3,13 +3,13 @@
 //! and, with `audit: { enabled: true }`, into the IndexedDB outbox that delivers it to the FHIR
 //! server. Nothing of it goes to the console or into a URL.
 
+use super::window_listener::WindowListener;
 use crate::audit::idb::IdbOutbox;
 use crate::audit::outbox::{Outbox, Queued};
 use crate::audit::{audit_event, token_claim, uuid_v4, Access, Actor, AuditSink};
 use std::cell::Cell;
 use std::rc::Rc;
 use url::Url;
-use wasm_bindgen::prelude::*;
 
 /// Events per batch Bundle.
 const BATCH: usize = 20;
@@ -37,7 +37,7 @@ pub struct Auditor {
     outbox: Option<Rc<AuditOutbox>>,
     hooks: Rc<dyn AuditHooks>,
     last_seq: Cell<f64>,
-    _online: Option<Closure<dyn FnMut()>>,
+    _online: Option<WindowListener>,
 }
 
 impl Auditor {
@@ -46,17 +46,13 @@ impl Auditor {
         let outbox = deliver_to.map(|base| Rc::new(Outbox::new(IdbOutbox::new(base.as_str()), base, BATCH)));
         Rc::new_cyclic(|weak: &std::rc::Weak<Auditor>| {
             // The network is back: a waiting drain sends now, or a new one starts.
-            let online = outbox.as_ref().map(|_| {
+            let online = outbox.as_ref().and_then(|_| {
                 let weak = weak.clone();
-                let closure = Closure::<dyn FnMut()>::new(move || {
+                WindowListener::new("online", move || {
                     if let Some(auditor) = weak.upgrade() {
                         auditor.kick();
                     }
-                });
-                if let Some(window) = web_sys::window() {
-                    let _ = window.add_event_listener_with_callback("online", closure.as_ref().unchecked_ref());
-                }
-                closure
+                })
             });
             Auditor { user_id, fhir_base, outbox, hooks, last_seq: Cell::new(0.0), _online: online }
         })

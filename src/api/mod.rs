@@ -30,6 +30,8 @@ mod subscriptions;
 mod upload;
 #[cfg(all(target_arch = "wasm32", feature = "viewer"))]
 mod viewer;
+#[cfg(target_arch = "wasm32")]
+mod window_listener;
 
 #[cfg(target_arch = "wasm32")]
 pub use component::EmrImagingComponent;

@@ -6,6 +6,7 @@
 
 use super::component::Inner;
 use super::events::{Event, UploadDetail, UploadOutcome};
+use super::window_listener::WindowListener;
 use crate::audit::StudyRef;
 use crate::dicomweb::{DicomWebClient, DicomWebError};
 use crate::net::Transport;
@@ -63,21 +64,18 @@ pub(super) struct Uploader {
     photo_study: RefCell<Option<String>>,
     /// Studies already audited and listed after their upload.
     finished: RefCell<HashSet<String>>,
-    _online: Option<Closure<dyn FnMut()>>,
+    _online: Option<WindowListener>,
 }
 
 impl Uploader {
     pub fn new(component: Weak<Inner>, config: UploadConfig, dicomweb_base: Option<Url>) -> Rc<Uploader> {
         Rc::new_cyclic(|weak: &Weak<Uploader>| {
             let weak = weak.clone();
-            let online = Closure::<dyn FnMut()>::new(move || {
+            let online = WindowListener::new("online", move || {
                 if let Some(u) = weak.upgrade() {
                     u.kick();
                 }
             });
-            if let Some(window) = web_sys::window() {
-                let _ = window.add_event_listener_with_callback("online", online.as_ref().unchecked_ref());
-            }
             Uploader {
                 component,
                 config,
@@ -92,7 +90,7 @@ impl Uploader {
                 last_seq: Cell::new(0.0),
                 photo_study: RefCell::new(None),
                 finished: RefCell::new(HashSet::new()),
-                _online: Some(online),
+                _online: online,
             }
         })
     }

@@ -146,11 +146,20 @@ impl IdbQueue {
     }
 
     /// The files still waiting: (name, bytes), for the panel to list again after a reload.
+    /// Every file's bytes, read in one transaction.
     pub async fn listed(&self) -> Result<Vec<(String, Vec<u8>)>, QueueError> {
-        let mut out = Vec::new();
-        for (sop, name, _, _) in self.records().await? {
-            if let Some(bytes) = self.bytes(&sop).await? {
-                out.push((name, bytes));
+        let records = self.records().await?;
+        let Some(db) = self.db().await else {
+            let memory = self.memory.borrow();
+            let bytes_of = |sop: &str| memory.iter().find(|q| q.sop_instance_uid == sop).map(|q| q.bytes.clone());
+            return Ok(records.into_iter().filter_map(|(sop, name, _, _)| Some((name, bytes_of(&sop)?))).collect());
+        };
+        let tx = db.transaction(&[BYTES], TransactionMode::ReadOnly).map_err(store_error)?;
+        let store = tx.store(BYTES).map_err(store_error)?;
+        let mut out = Vec::with_capacity(records.len());
+        for (sop, name, _, _) in records {
+            if let Some(value) = store.get(self.key(&sop)).await.map_err(store_error)?.filter(JsValue::is_object) {
+                out.push((name, Uint8Array::new(&value).to_vec()));
             }
         }
         Ok(out)

@@ -27,7 +27,11 @@ test('destroy() empties the DOM, revokes object URLs, drops listeners, frees the
     const host = document.body.appendChild(document.createElement('div'));
     host.id = 'imaging';
     window.calls = { on: 0, onError: 0 };
-    const viewer = new EMRImagingComponent({ fhirBaseUrl: '/fhir', token: 'e2e-destroy', onError: () => window.calls.onError++ });
+    // With an upload panel and audit delivery: both listen for the window's `online`.
+    const viewer = new EMRImagingComponent({
+      fhirBaseUrl: '/fhir', token: 'e2e-destroy', onError: () => window.calls.onError++,
+      upload: { stowBaseUrl: '/dicom-web' }, audit: { enabled: true, fhirBaseUrl: '/audit' },
+    });
     viewer.mount(host);
     viewer.on('image-displayed', () => window.calls.on++);
     await viewer.loadPatientImages(patientId);
@@ -53,6 +57,10 @@ test('destroy() empties the DOM, revokes object URLs, drops listeners, frees the
     const later = (() => { try { window.viewer.setToken('x'); return 'no error'; } catch (e) { return e instanceof Error; } })();
     let freed = 'no error';
     try { window.viewer.free(); window.viewer.destroy(); } catch (e) { freed = String(e); }
+    // The network coming back calls no listener of the destroyed component (a freed closure
+    // would throw).
+    window.dispatchEvent(new Event('online'));
+    await new Promise((r) => setTimeout(r, 0));
     return { outcome, later, freed, listened: window.calls.on - shownBefore, children: host.childElementCount, revoked, rowAttached: window.row.isConnected };
   }, patient.fhir_id);
   assert.equal(after.outcome, 'superseded');
