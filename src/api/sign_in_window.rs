@@ -101,6 +101,8 @@ pub(crate) async fn sign_in(
         let seen_closed = std::cell::Cell::new(false);
         Closure::<dyn Fn()>::new(move || {
             if !popup.borrow().as_ref().is_some_and(|p| p.closed().unwrap_or(true)) {
+                // Open (or opened again by a second click): a later close counts afresh.
+                seen_closed.set(false);
                 return;
             }
             if seen_closed.replace(true) {

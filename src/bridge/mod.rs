@@ -533,6 +533,10 @@ impl<T: Transport> ImagingBridge<T> {
         if work.is_cancelled() {
             return Ok(None);
         }
+        // A clear (patient switch, `clearCache()`) while this read runs: what it brings is
+        // neither kept nor written.
+        let epoch = self.cache_epoch.get();
+        let kept = || !work.is_cancelled() && self.cache_epoch.get() == epoch;
         let tier = self.persistent.borrow().clone();
         let prefix = series_prefix(&study.study_uid, series_uid);
         let alone = priority == Priority::Visible;
@@ -571,13 +575,16 @@ impl<T: Transport> ImagingBridge<T> {
         }
         let retrieved = fetched?;
         let bytes = Rc::new(retrieved.bytes);
+        if !kept() {
+            return Ok(Some(bytes));
+        }
         if let (Some(tier), true) = (&tier, retrieved.may_store) {
             // Queued, written after the display (a tier that cannot queue is awaited).
             if !tier.queue(&key, bytes.clone(), when) {
                 tier.put(&key, &bytes).await;
             }
         }
-        if !work.is_cancelled() {
+        if kept() {
             self.memory.borrow_mut().put(key, bytes.clone());
         }
         Ok(Some(bytes))
@@ -591,11 +598,15 @@ impl<T> ImagingBridge<T> {
         if !self.series_reads.may_hold(prefix, key) {
             return None;
         }
+        let epoch = self.cache_epoch.get();
         let bytes = Rc::new(tier.get(key).await?);
         if work.is_cancelled() {
             return Some(None);
         }
-        self.memory.borrow_mut().put(key.to_string(), bytes.clone());
+        // Read before a clear that came meanwhile: shown this once, not kept.
+        if self.cache_epoch.get() == epoch {
+            self.memory.borrow_mut().put(key.to_string(), bytes.clone());
+        }
         Some(Some(bytes))
     }
 }

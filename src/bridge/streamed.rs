@@ -92,10 +92,8 @@ impl<T: Transport> ImagingBridge<T> {
             let key = instance_key(&study.study_uid, series_uid, &uid);
             let bytes = Rc::new(retrieved.bytes);
             // Queued, written in a batch after the display; a tier that cannot queue is written
-            // once the response has been read (the stream's reader cannot wait). One already in
-            // memory was queued by its own fetch, or read from the tier: not written again.
-            let known = self.memory.borrow().contains(&key);
-            if !known && tier.as_ref().is_some_and(|tier| retrieved.may_store && !tier.queue(&key, bytes.clone(), WriteWhen::Batched)) {
+            // once the response has been read (the stream's reader cannot wait).
+            if tier.as_ref().is_some_and(|tier| retrieved.may_store && !tier.queue(&key, bytes.clone(), WriteWhen::Batched)) {
                 unqueued.push((key.clone(), bytes.clone()));
             }
             self.memory.borrow_mut().put(key, bytes.clone());
