@@ -48,6 +48,25 @@ struct Idb {
     policy: CachePolicy,
     clock: Rc<dyn Fn() -> f64>,
     queue: RefCell<Queue>,
+    held: RefCell<Held>,
+}
+
+/// Which ids the database may hold, so a read of one it cannot hold (a first image never seen)
+/// goes to the network without a transaction first. What other tabs wrote since this tier
+/// opened is not known here: those are then fetched again, never shown wrong.
+#[derive(Default)]
+struct Held {
+    /// This partition's ids when the tier opened; `None` until read (every read asks the
+    /// database meanwhile).
+    at_open: Option<HashSet<String>>,
+    /// Ids this tier wrote since.
+    written: HashSet<String>,
+}
+
+impl Held {
+    fn may_hold(&self, id: &str) -> bool {
+        self.at_open.as_ref().is_none_or(|ids| ids.contains(id)) || self.written.contains(id)
+    }
 }
 
 /// Writes waiting for their batch.
@@ -109,7 +128,15 @@ impl IdbTier {
             .build()
             .await
             .ok()?;
-        Some(IdbTier(Rc::new(Idb { db, partition, policy, clock, queue: RefCell::default() })))
+        let idb = Rc::new(Idb { db, partition, policy, clock, queue: RefCell::default(), held: RefCell::default() });
+        let loading = idb.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            // Without it, every read is asked of the database, as before.
+            if let Ok(ids) = loading.stored_ids().await {
+                loading.held.borrow_mut().at_open = Some(ids);
+            }
+        });
+        Some(IdbTier(idb))
     }
 
     /// Bytes held by this partition (for tests and diagnostics).
@@ -128,6 +155,14 @@ impl IdbTier {
 }
 
 impl Idb {
+    /// This partition's ids, keys only.
+    async fn stored_ids(&self) -> Result<HashSet<String>, rexie::Error> {
+        let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
+        let range = KeyRange::only(&JsValue::from_str(&self.partition))?;
+        let ids = tx.store(META)?.index("partition")?.get_all_keys(Some(range), None).await?;
+        Ok(ids.iter().filter_map(JsValue::as_string).collect())
+    }
+
     async fn metas(&self) -> Result<Vec<EntryMeta>, rexie::Error> {
         let tx = self.db.transaction(&[META], TransactionMode::ReadOnly)?;
         let range = KeyRange::only(&JsValue::from_str(&self.partition))?;
@@ -153,6 +188,9 @@ impl Idb {
             return Ok(Some(bytes));
         }
         let id_string = self.id_string(key);
+        if !self.held.borrow().may_hold(&id_string) {
+            return Ok(None);
+        }
         let id = JsValue::from_str(&id_string);
         let now = (self.clock)();
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadOnly)?;
@@ -310,6 +348,8 @@ impl Idb {
         blobs.put_all(blob_records.into_iter()).await?;
         metas.put_all(meta_records.into_iter()).await?;
         tx.done().await?;
+        let written = plan.write.iter().filter_map(|&i| incoming.get(i)).map(|(id, _)| id.clone());
+        self.held.borrow_mut().written.extend(written);
         Ok(())
     }
 
@@ -320,6 +360,7 @@ impl Idb {
     /// Drops every queued write (their batch would land after the wipe) and the flush's
     /// batch in hand, synchronously.
     fn forget_queued(&self) {
+        *self.held.borrow_mut() = Held { at_open: Some(HashSet::new()), written: HashSet::new() };
         let mut q = self.queue.borrow_mut();
         q.epoch += 1;
         q.pending.clear();
