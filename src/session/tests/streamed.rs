@@ -141,40 +141,11 @@ fn a_streamed_series_is_kept_in_the_persistent_tier() {
     assert_eq!(kept, 10, "every instance of the stream was written");
 }
 
-/// A tier that queues, and says what was queued and how soon it was to be written.
-#[derive(Default)]
-struct QueueingTier {
-    kept: KeptTier,
-    queued: RefCell<Vec<(String, crate::cache::WriteWhen)>>,
-}
-
-impl crate::cache::PersistentTier for QueueingTier {
-    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
-        self.kept.get(key)
-    }
-    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
-        self.kept.put(key, bytes)
-    }
-    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
-        self.kept.clear()
-    }
-    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
-        Box::pin(async move {
-            Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
-        })
-    }
-    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>, when: crate::cache::WriteWhen) -> bool {
-        self.queued.borrow_mut().push((key.to_string(), when));
-        self.kept.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
-        true
-    }
-}
-
 #[test]
 fn the_image_on_screen_is_written_at_once_the_rest_batched() {
     use crate::cache::WriteWhen;
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(QueueingTier::default());
+    let tier = Rc::new(ProbeTier::queueing());
     let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     block_on(session.open_patient("a")).expect("opens");
     assert_eq!(series_retrieves(&servers), 1, "the series streamed");
@@ -194,7 +165,7 @@ fn the_image_on_screen_is_written_at_once_the_rest_batched() {
 #[test]
 fn an_image_fetched_during_a_clear_is_neither_kept_nor_written() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(QueueingTier::default());
+    let tier = Rc::new(ProbeTier::queueing());
     let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     let bridge = session.bridge();
     let studies = block_on(bridge.get_patient_studies("a")).expect("studies");
@@ -264,15 +235,26 @@ fn a_series_fetched_ahead_comes_in_one_streamed_request() {
     assert_eq!(stacked(&screen), (1..=10).map(|n| format!("1.1.2.{n}")).collect::<Vec<_>>());
 }
 
-/// A kept series (another page load: empty memory) that says how it was read.
+/// A kept series (another page load: empty memory) that says how it was read and, if it
+/// `queues`, what was queued and how soon it was to be written. Its bulk reads wait while
+/// `held` (the stack's load is then between its start and its fetching).
 #[derive(Default)]
-struct ReadsTier {
+struct ProbeTier {
     kept: KeptTier,
     /// `get:<key>` and `series:<prefix>`, in order.
     reads: RefCell<Vec<String>>,
+    queues: bool,
+    queued: RefCell<Vec<(String, crate::cache::WriteWhen)>>,
+    held: Cell<bool>,
 }
 
-impl crate::cache::PersistentTier for ReadsTier {
+impl ProbeTier {
+    fn queueing() -> Self {
+        ProbeTier { queues: true, ..ProbeTier::default() }
+    }
+}
+
+impl crate::cache::PersistentTier for ProbeTier {
     fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
         self.reads.borrow_mut().push(format!("get:{key}"));
         self.kept.get(key)
@@ -286,15 +268,23 @@ impl crate::cache::PersistentTier for ReadsTier {
     fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
         self.reads.borrow_mut().push(format!("series:{prefix}"));
         Box::pin(async move {
+            until_true(|| !self.held.get()).await;
             Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
         })
+    }
+    fn queue(&self, key: &str, bytes: Rc<Vec<u8>>, when: crate::cache::WriteWhen) -> bool {
+        if self.queues {
+            self.queued.borrow_mut().push((key.to_string(), when));
+            self.kept.0.borrow_mut().insert(key.to_string(), bytes.to_vec());
+        }
+        self.queues
     }
 }
 
 #[test]
 fn a_kept_series_shows_its_first_image_read_alone_then_is_stacked_from_one_bulk_read() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(ReadsTier::default());
+    let tier = Rc::new(ProbeTier::default());
     let fresh = || kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     block_on(fresh().0.open_patient("a")).expect("the first visit keeps the series");
     let requests = servers.0.seen.borrow().len();
@@ -376,7 +366,7 @@ fn a_part_of_another_series_in_the_stream_is_neither_stacked_nor_kept() {
 #[test]
 fn a_kept_series_larger_than_memory_is_not_fetched_again() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(ReadsTier::default());
+    let tier = Rc::new(ProbeTier::default());
     let visit = |memory_budget: usize| {
         let (session, screen) = kept_session(&servers, tier.clone(), memory_budget);
         block_on(session.open_patient("a")).expect("opens");
@@ -396,7 +386,7 @@ fn a_kept_series_larger_than_memory_is_not_fetched_again() {
 #[test]
 fn a_clear_during_the_stream_keeps_none_of_its_parts() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(ReadsTier::default());
+    let tier = Rc::new(ProbeTier::default());
     let (session, _) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     servers.hold(SERIES_RETRIEVE);
     let (_, ()) = interleave(
@@ -448,36 +438,10 @@ fn a_wish_reaches_the_load_of_a_study_opened_again() {
     assert_eq!(stacked(&screen), display_order());
 }
 
-/// A tier whose bulk series read waits until `open`: the stack's load is then between its start
-/// and its fetching.
-#[derive(Default)]
-struct HeldReadsTier {
-    kept: KeptTier,
-    open: Cell<bool>,
-}
-
-impl crate::cache::PersistentTier for HeldReadsTier {
-    fn get<'a>(&'a self, key: &'a str) -> crate::cache::LocalFuture<'a, Option<Vec<u8>>> {
-        self.kept.get(key)
-    }
-    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> crate::cache::LocalFuture<'a, ()> {
-        self.kept.put(key, bytes)
-    }
-    fn clear(&self) -> crate::cache::LocalFuture<'_, ()> {
-        self.kept.clear()
-    }
-    fn get_prefixed<'a>(&'a self, prefix: &'a str) -> crate::cache::LocalFuture<'a, Option<crate::cache::Entries>> {
-        Box::pin(async move {
-            until_true(|| self.open.get()).await;
-            Some(self.kept.0.borrow().iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.clone(), v.clone())).collect())
-        })
-    }
-}
-
 #[test]
 fn a_wish_made_while_the_stack_is_looked_up_is_followed() {
     let servers = HeldServers(Rc::new(ten_slices(SeriesRetrieve::InOrder)));
-    let tier = Rc::new(HeldReadsTier::default());
+    let tier = Rc::new(ProbeTier { held: Cell::new(true), ..ProbeTier::default() });
     let (session, screen) = kept_session(&servers, tier.clone(), DEFAULT_MEMORY);
     servers.hold(SERIES_RETRIEVE);
     let at_eight = || arrivals(&screen).iter().any(|(position, _)| *position == 7);
@@ -485,7 +449,7 @@ fn a_wish_made_while_the_stack_is_looked_up_is_followed() {
     let (opened, came) = interleave(session.open_patient("a"), counted, || async {
         // The scrollbar has its length; the load still reads the cache for what it holds.
         session.want_slice("1.1.1", 7);
-        tier.open.set(true);
+        tier.held.set(false);
         let mut came = false;
         for _ in 0..1000 {
             came = at_eight();
