@@ -28,6 +28,18 @@ fn kept_session(servers: &HeldServers, tier: Rc<dyn crate::cache::PersistentTier
     (Session::new(bridge, SessionConfig::default(), screen.clone()), screen)
 }
 
+/// Whether `ready` holds within a bounded number of turns (what follows a wish comes in a few;
+/// without it, it waits for a held request and never does).
+async fn soon(ready: impl Fn() -> bool) -> bool {
+    for _ in 0..1000 {
+        if ready() {
+            return true;
+        }
+        turns(2).await;
+    }
+    ready()
+}
+
 fn series_retrieves(servers: &HeldServers) -> usize {
     servers.0.seen.borrow().iter().filter(|u| u.ends_with("/studies/1.1/series/1.1.1")).count()
 }
@@ -313,12 +325,7 @@ fn the_slice_the_user_goes_to_comes_first_then_its_neighbours() {
             // The user drags the scrollbar to slice 8 while the series still streams.
             session.want_slice("1.1.1", 7);
             // Bounded: without the wish followed, slice 8 would wait for the held stream.
-            for _ in 0..1000 {
-                if at_eight() {
-                    break;
-                }
-                turns(2).await;
-            }
+            soon(at_eight).await;
             let early = arrivals(&screen);
             servers.release(SERIES_RETRIEVE);
             early
@@ -420,14 +427,7 @@ fn a_wish_reaches_the_load_of_a_study_opened_again() {
             until_true(|| series_retrieves(&servers) > 1).await;
             turns(50).await;
             session.want_slice("1.1.1", 7);
-            let mut came = false;
-            for _ in 0..1000 {
-                came = at_eight();
-                if came {
-                    break;
-                }
-                turns(2).await;
-            }
+            let came = soon(at_eight).await;
             servers.release(SERIES_RETRIEVE);
             came
         },
@@ -450,14 +450,7 @@ fn a_wish_made_while_the_stack_is_looked_up_is_followed() {
         // The scrollbar has its length; the load still reads the cache for what it holds.
         session.want_slice("1.1.1", 7);
         tier.held.set(false);
-        let mut came = false;
-        for _ in 0..1000 {
-            came = at_eight();
-            if came {
-                break;
-            }
-            turns(2).await;
-        }
+        let came = soon(at_eight).await;
         servers.release(SERIES_RETRIEVE);
         came
     });
