@@ -430,7 +430,7 @@ impl Idb {
         Ok(KeyRange::bound(&JsValue::from_str(lower), &JsValue::from_str(&format!("{lower}\u{ffff}")), Some(false), Some(false))?)
     }
 
-    /// After a bulk read of the range `lower…`: the entries `used` marked used at `now`, the
+    /// After a read of the range `lower…` (a series, or one entry's id): the entries `used` marked used at `now`, the
     /// `expired` ones deleted, each as its meta stands now. Entries evicted meanwhile stay gone
     /// (only metas still there are marked), one written again meanwhile is fresh and stays,
     /// and a clear meanwhile (`epoch` moved on) leaves it all undone.
@@ -442,7 +442,9 @@ impl Idb {
         now: f64,
         epoch: u64,
     ) -> Result<(), rexie::Error> {
-        if self.queue.borrow().epoch != epoch {
+        // Nothing read (a series or an entry not there): no read-write transaction for later
+        // reads and writes to queue behind.
+        if self.queue.borrow().epoch != epoch || (used.is_empty() && expired.is_empty()) {
             return Ok(());
         }
         let tx = self.db.transaction(&[BLOBS, META], TransactionMode::ReadWrite)?;
